@@ -1,0 +1,316 @@
+package rtnl
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Well-known routing tables.
+const (
+	TableUnspec  uint32 = unix.RT_TABLE_UNSPEC
+	TableDefault uint32 = unix.RT_TABLE_DEFAULT // 253
+	TableMain    uint32 = unix.RT_TABLE_MAIN    // 254
+	TableLocal   uint32 = unix.RT_TABLE_LOCAL   // 255
+)
+
+// Route is an entry of a routing table (RTM_NEWROUTE), and the description
+// of one to install.
+type Route struct {
+	// Dst is the destination prefix. A default route is 0.0.0.0/0 or ::/0;
+	// Dst also gives the route's family.
+	Dst netip.Prefix
+	// Src is the preferred source address (RTA_PREFSRC); invalid for none.
+	Src netip.Addr
+	// Gateway is the next hop (RTA_GATEWAY); invalid for a directly
+	// connected route.
+	Gateway netip.Addr
+	// OIF is the index of the outgoing interface; 0 for none.
+	OIF int
+	// Table is the routing table id, any uint32 (254 is main). Zero means
+	// main when installing.
+	Table uint32
+	// Protocol says who installed the route; Linx owns routes by it.
+	Protocol Protocol
+	// Metric is the route's priority (RTA_PRIORITY); lower wins.
+	Metric uint32
+	// Type is the route type; zero means unicast when installing.
+	Type RouteType
+	// Scope is the route's scope. When installing, a zero (global) scope on
+	// a route with no gateway and an interface is sent as link scope, as
+	// `ip route add` does.
+	Scope Scope
+	// TOS is the type-of-service selector (IPv4 only).
+	TOS uint8
+	// Flags are the RTNH_F_* / RTM_F_* flags the kernel reports (onlink,
+	// linkdown, …).
+	Flags uint32
+	// NextHops are the paths of a multipath route (RTA_MULTIPATH); nil for
+	// a single-path route, whose next hop is Gateway and OIF.
+	NextHops []NextHop
+}
+
+// NextHop is one path of a multipath route.
+type NextHop struct {
+	Gateway netip.Addr
+	OIF     int
+	// Weight is the path's relative weight, 1 to 256 (rtnh_hops + 1).
+	Weight int
+}
+
+// Family returns FamilyV4 or FamilyV6, from Dst.
+func (r Route) Family() Family { return familyOf(r.Dst.Addr()) }
+
+// IsDefault reports whether the route's destination is 0.0.0.0/0 or ::/0.
+func (r Route) IsDefault() bool { return r.Dst.IsValid() && r.Dst.Bits() == 0 }
+
+// String returns `Route<default via 192.168.1.1 oif=2>` or
+// `Route<192.168.1.0/24 oif=2>`; a table other than main, a metric, a
+// protocol other than kernel/boot and a type other than unicast are added.
+func (r Route) String() string {
+	var b strings.Builder
+	b.WriteString("Route<")
+	if r.Type != RouteTypeUnicast && r.Type != RouteTypeUnspec {
+		b.WriteString(r.Type.String())
+		b.WriteByte(' ')
+	}
+	if r.IsDefault() {
+		b.WriteString("default")
+	} else {
+		b.WriteString(r.Dst.String())
+	}
+	if r.Gateway.IsValid() {
+		b.WriteString(" via ")
+		b.WriteString(r.Gateway.String())
+	}
+	if r.OIF != 0 {
+		fmt.Fprintf(&b, " oif=%d", r.OIF)
+	}
+	for _, nh := range r.NextHops {
+		fmt.Fprintf(&b, " nexthop(via %s oif=%d weight=%d)", nh.Gateway, nh.OIF, nh.Weight)
+	}
+	if r.Table != TableMain && r.Table != TableUnspec {
+		fmt.Fprintf(&b, " table=%d", r.Table)
+	}
+	if r.Metric != 0 {
+		fmt.Fprintf(&b, " metric=%d", r.Metric)
+	}
+	switch r.Protocol {
+	case ProtocolKernel, ProtocolBoot, ProtocolUnspec:
+	default:
+		fmt.Fprintf(&b, " proto=%s", r.Protocol)
+	}
+	b.WriteByte('>')
+	return b.String()
+}
+
+const sizeofRtmsg = 12
+
+// rtmsg is struct rtmsg.
+type rtmsg struct {
+	Family   uint8
+	DstLen   uint8
+	SrcLen   uint8
+	TOS      uint8
+	Table    uint8
+	Protocol uint8
+	Scope    uint8
+	Type     uint8
+	Flags    uint32
+}
+
+func (m rtmsg) bytes() []byte {
+	b := make([]byte, sizeofRtmsg)
+	b[0], b[1], b[2], b[3] = m.Family, m.DstLen, m.SrcLen, m.TOS
+	b[4], b[5], b[6], b[7] = m.Table, m.Protocol, m.Scope, m.Type
+	binary.NativeEndian.PutUint32(b[8:], m.Flags)
+	return b
+}
+
+// decodeRoute decodes an RTM_NEWROUTE/RTM_DELROUTE payload into r. It
+// reports false for a family other than IPv4 and IPv6 (multicast routing
+// tables), which callers skip.
+func decodeRoute(b []byte, r *Route) (bool, error) {
+	if len(b) < sizeofRtmsg {
+		return false, fmt.Errorf("rtmsg: %d bytes, want %d", len(b), sizeofRtmsg)
+	}
+	family := b[0]
+	if family != unix.AF_INET && family != unix.AF_INET6 {
+		return false, nil
+	}
+	*r = Route{
+		TOS:      b[3],
+		Table:    uint32(b[4]),
+		Protocol: Protocol(b[5]),
+		Scope:    Scope(b[6]),
+		Type:     RouteType(b[7]),
+		Flags:    binary.NativeEndian.Uint32(b[8:12]),
+	}
+	var dst netip.Addr
+	ad := newAttrDecoder(b[sizeofRtmsg:])
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.RTA_DST:
+			dst = ad.Addr()
+		case unix.RTA_GATEWAY:
+			r.Gateway = ad.Addr()
+		case unix.RTA_PREFSRC:
+			r.Src = ad.Addr()
+		case unix.RTA_OIF:
+			r.OIF = int(ad.Uint32())
+		case unix.RTA_PRIORITY:
+			r.Metric = ad.Uint32()
+		case unix.RTA_TABLE:
+			r.Table = ad.Uint32()
+		case unix.RTA_MULTIPATH:
+			nh, err := decodeMultipath(ad.Bytes(), family)
+			if err != nil {
+				return false, err
+			}
+			r.NextHops = nh
+		}
+	}
+	if err := ad.Err(); err != nil {
+		return false, fmt.Errorf("route: %w", err)
+	}
+	if !dst.IsValid() {
+		if family == unix.AF_INET {
+			dst = netip.IPv4Unspecified()
+		} else {
+			dst = netip.IPv6Unspecified()
+		}
+	}
+	bits := int(b[1])
+	if bits > dst.BitLen() {
+		return false, fmt.Errorf("route: prefix length %d for %s", bits, dst)
+	}
+	r.Dst = netip.PrefixFrom(dst, bits)
+	return true, nil
+}
+
+// decodeMultipath decodes RTA_MULTIPATH: a run of struct rtnexthop, each
+// followed by its own attributes.
+func decodeMultipath(b []byte, family uint8) ([]NextHop, error) {
+	var out []NextHop
+	for len(b) >= 8 {
+		l := int(binary.NativeEndian.Uint16(b[0:2]))
+		if l < 8 || l > len(b) {
+			return nil, fmt.Errorf("route: rtnexthop length %d out of range", l)
+		}
+		nh := NextHop{Weight: int(b[3]) + 1, OIF: int(binary.NativeEndian.Uint32(b[4:8]))}
+		ad := newAttrDecoder(b[8:l])
+		for ad.Next() {
+			if ad.Type() == unix.RTA_GATEWAY {
+				nh.Gateway = ad.Addr()
+			}
+		}
+		if err := ad.Err(); err != nil {
+			return nil, fmt.Errorf("route nexthop: %w", err)
+		}
+		out = append(out, nh)
+		b = b[min(rtaAlign(l), len(b)):]
+	}
+	return out, nil
+}
+
+// RouteFilter selects routes in the kernel, before they are sent (strict
+// dump filtering): only the fields that are set filter.
+type RouteFilter struct {
+	// Family restricts to FamilyV4 or FamilyV6; FamilyAll lists both.
+	Family Family
+	// Table restricts to one table; 0 lists every table.
+	Table uint32
+	// Protocol restricts to routes of one protocol; 0 lists all.
+	Protocol Protocol
+	// OIF restricts to routes through one interface index; 0 lists all.
+	OIF int
+}
+
+// Routes returns the routes of every table (ids above 255 included), IPv4
+// and IPv6. Cached (cloned) entries are not included.
+func (s *Socket) Routes() ([]Route, error) {
+	return s.RoutesFiltered(RouteFilter{})
+}
+
+// RoutesFiltered returns the routes that match f, filtered by the kernel
+// so that the cost is that of the matching routes.
+func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
+	var out []Route
+	err := s.routeDump("route list", f, func() { out = out[:0] }, func(r *Route) {
+		out = append(out, *r)
+	})
+	return out, err
+}
+
+// routeDump dumps the routes matching f, calling fn for each; the Route is
+// reused between calls.
+func (s *Socket) routeDump(op string, f RouteFilter, reset func(), fn func(*Route)) error {
+	var e encoder
+	e.begin(unix.RTM_GETROUTE, unix.NLM_F_DUMP)
+	e.fixed(rtmsg{Family: uint8(f.Family), Protocol: uint8(f.Protocol)}.bytes())
+	if f.Table != 0 {
+		e.u32(unix.RTA_TABLE, f.Table)
+	}
+	if f.OIF != 0 {
+		e.u32(unix.RTA_OIF, uint32(f.OIF))
+	}
+	e.end()
+	var r Route
+	err := s.dump(op, e.message(), reset, func(h header, m []byte) error {
+		if h.Type != unix.RTM_NEWROUTE {
+			return nil
+		}
+		ok, err := decodeRoute(m, &r)
+		if err != nil {
+			return newError(op, unix.EBADMSG, "decoding: %v", err)
+		}
+		if !ok || (f.Table != 0 && r.Table != f.Table) || (f.Protocol != 0 && r.Protocol != f.Protocol) {
+			return nil
+		}
+		fn(&r)
+		return nil
+	})
+	// A table that does not exist yet holds no routes.
+	if f.Table != 0 && IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// RouteGet returns the route the kernel would use to reach dst, as
+// `ip route get` prints it. With no route it fails with ENETUNREACH:
+// `no route to 1.1.1.1`.
+func (s *Socket) RouteGet(dst netip.Addr) (Route, error) {
+	const op = "route get"
+	if !dst.IsValid() {
+		return Route{}, invalid(op, "destination address is not set")
+	}
+	dst = dst.Unmap()
+	var e encoder
+	e.begin(unix.RTM_GETROUTE, 0)
+	e.fixed(rtmsg{Family: uint8(familyOf(dst)), DstLen: uint8(dst.BitLen())}.bytes())
+	e.addr(unix.RTA_DST, dst)
+	e.end()
+	var (
+		r  Route
+		ok bool
+	)
+	err := s.request(op, e.message(), func(h header, m []byte) error {
+		if h.Type != unix.RTM_NEWROUTE {
+			return nil
+		}
+		var err error
+		ok, err = decodeRoute(m, &r)
+		return err
+	})
+	if err != nil {
+		return Route{}, withContext(err, op, "no route to "+dst.String())
+	}
+	if !ok {
+		return Route{}, newError(op, unix.ENETUNREACH, "no route to %s", dst)
+	}
+	return r, nil
+}
