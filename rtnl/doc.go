@@ -1,0 +1,90 @@
+// Package rtnl reads Linux network state over rtnetlink, in any network
+// namespace: links, addresses, routes, neighbours (ARP and NDP), policy
+// rules and link statistics.
+//
+// It is the transport and the codecs under the rest of Linx: the monitor
+// decodes multicast events with the same Decode functions, and the
+// reconciler diffs the structs the read verbs return.
+//
+// # Sockets and namespaces
+//
+// Everything starts with a Socket, opened inside one network namespace:
+//
+//	s, err := rtnl.Open(rtnl.Host)                          // the caller's own namespace
+//	s, err := rtnl.Open(rtnl.NamespaceOfPID(4242))          // a process's, e.g. a container's
+//	s, err := rtnl.Open(rtnl.NamespaceAt("/var/run/netns/blue")) // any file that names one
+//	defer s.Close()
+//
+// The socket is created on a short-lived OS thread that entered the
+// namespace (see Namespace.Run) and stays bound to it afterwards, so every
+// verb called on it acts in that namespace whatever goroutine calls it. No
+// goroutine of the caller ever changes namespace. ParseNamespace reads the
+// text forms "host", "pid:N" and "path:P", as the command line takes them.
+//
+// Opening fails with ESRCH for a pid that does not exist, ENOENT for a path
+// that does not exist, and EPERM without CAP_SYS_ADMIN to enter another
+// namespace.
+//
+// # Verbs
+//
+// Every read is a method of Socket:
+//
+//	Links, LinkByName, LinkByIndex        links; Link.Up reports IFF_UP
+//	Addresses, AddressesOf                IPv4 and IPv6 addresses
+//	Routes, RoutesFiltered, RouteGet      every table, both families; which route the kernel would use
+//	Neighbours, NeighboursOf              the ARP and NDP tables
+//	Rules                                 policy rules, both families
+//	Stats, AllStats                       the 25 counters of struct rtnl_link_stats64
+//
+// Lists are complete snapshots taken with one netlink dump each. Addresses
+// keep their host bits (10.0.42.5/24), as the kernel stores them. The
+// structs print like `ip` does in brief: `Link<"lo" (1) UP MTU=65536>`,
+// `Route<default via 192.168.1.1 oif=2>`.
+//
+// # Values
+//
+// Addresses and prefixes are netip.Addr and netip.Prefix; link-layer
+// addresses are net.HardwareAddr. netip.MustParseAddr and
+// netip.MustParsePrefix build literals (the latter keeps host bits);
+// MustParseMAC and ParseMAC add MAC literals, and Network, Broadcast and
+// Contains the usual subnet arithmetic, with documented IPv6 behaviour.
+//
+// # Errors
+//
+// Every verb fails with an *Error carrying the errno and a message:
+//
+//	_, err := s.LinkByName("nope0")
+//	// err.Error() == `netlink ENODEV (19): no such interface "nope0"`
+//	errors.Is(err, unix.ENODEV) // true
+//
+// The message is the kernel's own extended-ack text (NLMSGERR_ATTR_MSG)
+// whenever it sent one; when it sent none, the verb writes one naming the
+// argument at fault. Bad arguments caught before anything is sent (an empty
+// or over-long interface name) fail with EINVAL. IsNotExist and IsExist
+// classify errors without listing errnos.
+//
+// A dump the kernel marks interrupted (NLM_F_DUMP_INTR: the table changed
+// while it was being read) is restarted from scratch a bounded number of
+// times, then fails with EINTR; a list is never a mix of two states.
+//
+// # Timeouts
+//
+// No call waits forever: each wait for a reply datagram is bounded by the
+// socket's timeout (DefaultTimeout, or WithTimeout at Open), after which the
+// verb fails with EAGAIN. A reply arriving after its request timed out is
+// recognised by its sequence number and discarded.
+//
+// # Concurrency
+//
+// A Socket is safe for concurrent use by many goroutines; requests on one
+// socket are serialised, so a goroutine that needs its own throughput should
+// open its own socket. Close is idempotent, and a request in flight or made
+// after Close fails with EBADF.
+//
+// # Decoding other sockets' messages
+//
+// DecodeLink, DecodeLinkStats, DecodeAddress, DecodeRoute, DecodeNeighbour
+// and DecodeRule turn the payload of one rtnetlink message into the structs
+// above, so that events read from a multicast socket equal what a re-read
+// returns. They return an error, and never panic, on malformed input.
+package rtnl
