@@ -40,6 +40,14 @@ func (e *Error) Error() string {
 // Name returns the errno's symbolic name, such as "ENODEV", or "E<code>"
 // for a number the platform does not name.
 func (e *Error) Name() string {
+	// x/sys/unix names 95 by its userspace alias ENOTSUP and 117 by the
+	// filesystem alias EFSCORRUPTED; the kernel and iproute2 say these.
+	switch e.Errno {
+	case unix.EOPNOTSUPP:
+		return "EOPNOTSUPP"
+	case unix.EUCLEAN:
+		return "EUCLEAN"
+	}
 	if n := unix.ErrnoName(e.Errno); n != "" {
 		return n
 	}

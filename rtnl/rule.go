@@ -161,9 +161,15 @@ func decodeRule(b []byte) (Rule, bool, error) {
 		return Rule{}, false, fmt.Errorf("rule: %w", err)
 	}
 	if from.IsValid() {
+		if srcLen > from.BitLen() {
+			return Rule{}, false, fmt.Errorf("rule: source prefix length %d for %s", srcLen, from)
+		}
 		r.From = netip.PrefixFrom(from, srcLen)
 	}
 	if to.IsValid() {
+		if dstLen > to.BitLen() {
+			return Rule{}, false, fmt.Errorf("rule: destination prefix length %d for %s", dstLen, to)
+		}
 		r.To = netip.PrefixFrom(to, dstLen)
 	}
 	return r, true, nil
