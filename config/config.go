@@ -1,0 +1,114 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// Defaults, each in one place.
+const (
+	// DefaultStateDir holds the ownership ledgers when state_dir is unset.
+	DefaultStateDir = "/var/lib/linx"
+	// DefaultInterval is the safety-net resync period of a scope: events
+	// wake a pass within milliseconds, so the timer only has to catch what
+	// an overrun lost.
+	DefaultInterval = 30 * time.Second
+	// DefaultMetricsListen serves /metrics, /healthz and /readyz on
+	// loopback only unless told otherwise.
+	DefaultMetricsListen = "127.0.0.1:9476"
+	// MinInterval keeps a mistyped interval ("1ms") from turning the safety
+	// net into a busy loop.
+	MinInterval = 100 * time.Millisecond
+)
+
+// Config is a validated agent configuration.
+type Config struct {
+	// StateDir is where each scope's ledger is kept (created 0700).
+	StateDir string
+	// API configures the message API; its zero value leaves it off.
+	API API
+	// Metrics configures the HTTP metrics and health endpoint.
+	Metrics Metrics
+	// Scopes are the namespaces to converge, in file order.
+	Scopes []Scope
+}
+
+// API is the remote message API (gRPC). It is off unless Listen is set.
+type API struct {
+	// Listen is host:port. A non-loopback host requires TLS with a client
+	// CA (mutual TLS).
+	Listen string
+	TLS    TLS
+}
+
+// TLS names PEM files for the API's mutual TLS.
+type TLS struct {
+	Cert, Key, ClientCA string
+}
+
+// Enabled reports whether all three files are set.
+func (t TLS) Enabled() bool { return t.Cert != "" && t.Key != "" && t.ClientCA != "" }
+
+// Metrics is the HTTP endpoint for /metrics, /healthz and /readyz.
+type Metrics struct {
+	// Listen is host:port; "" uses DefaultMetricsListen, "off" disables.
+	Listen string
+}
+
+// Scope is one namespace the agent converges.
+type Scope struct {
+	// Name identifies the scope (and names its ledger file).
+	Name string
+	// Namespace is where the scope's state lives.
+	Namespace rtnl.Namespace
+	// Interval is the resync period.
+	Interval time.Duration
+	// Protocol tags (and owns) the scope's routes.
+	Protocol rtnl.Protocol
+	// Desired is the state to converge onto.
+	Desired reconcile.Desired
+	// Line is where the scope starts in the file (for messages).
+	Line int
+}
+
+// Load reads and validates the file at path. It returns an *Error listing
+// every problem with its line, or an error from reading the file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates data, naming it file in messages. It returns an *Error
+// listing every problem found, each with file:line, or the Config.
+func Parse(file string, data []byte) (*Config, error) {
+	r := &reader{file: file}
+	cfg := r.config(data)
+	if len(r.problems) > 0 {
+		slices.SortStableFunc(r.problems, func(a, b Problem) int { return a.Line - b.Line })
+		return nil, &Error{Problems: r.problems}
+	}
+	return cfg, nil
+}
+
+// isLoopback reports whether a listen address binds loopback only.
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

@@ -1,0 +1,593 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// reader walks the YAML syntax tree, converting as it goes and collecting
+// every problem with its position, so that one run reports them all.
+type reader struct {
+	file     string
+	problems []Problem
+}
+
+func (r *reader) fail(n ast.Node, path, format string, args ...any) {
+	p := Problem{File: r.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	if n != nil {
+		if t := n.GetToken(); t != nil && t.Position != nil {
+			p.Line, p.Column = t.Position.Line, t.Position.Column
+		}
+	}
+	r.problems = append(r.problems, p)
+}
+
+// unwrap strips tags, anchors and comments; aliases are refused.
+func (r *reader) unwrap(n ast.Node, path string) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.AliasNode:
+			r.fail(n, path, "aliases are not supported; write the value out")
+			return nil
+		case *ast.CommentGroupNode:
+			return nil
+		default:
+			return n
+		}
+	}
+}
+
+// fields reads a mapping, calling set for each known key and reporting
+// unknown keys, duplicates and missing required keys.
+func (r *reader) fields(n ast.Node, path string, known map[string]func(ast.Node, string), required ...string) bool {
+	n = r.unwrap(n, path)
+	var pairs []*ast.MappingValueNode
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		pairs = v.Values
+	case *ast.MappingValueNode:
+		pairs = []*ast.MappingValueNode{v}
+	case nil:
+		r.fail(n, path, "want a mapping, got nothing")
+		return false
+	default:
+		r.fail(n, path, "want a mapping (key: value lines), got %s", describe(n))
+		return false
+	}
+	seen := map[string]bool{}
+	for _, kv := range pairs {
+		key := kv.Key.String()
+		if s, ok := r.unwrap(kv.Key, path).(*ast.StringNode); ok {
+			key = s.Value
+		}
+		sub := join(path, key)
+		set, ok := known[key]
+		switch {
+		case !ok:
+			r.fail(kv.Key, sub, "unknown key %q (want one of %s)", key, keyList(known))
+		case seen[key]:
+			r.fail(kv.Key, sub, "key %q given twice", key)
+		default:
+			seen[key] = true
+			set(kv.Value, sub)
+		}
+	}
+	for _, k := range required {
+		if !seen[k] {
+			r.fail(n, join(path, k), "%s is required", k)
+		}
+	}
+	return true
+}
+
+// list reads a sequence, calling item for each element; null is empty.
+func (r *reader) list(n ast.Node, path string, item func(ast.Node, string)) {
+	n = r.unwrap(n, path)
+	switch v := n.(type) {
+	case *ast.SequenceNode:
+		for i, e := range v.Values {
+			item(e, fmt.Sprintf("%s[%d]", path, i))
+		}
+	case *ast.NullNode, nil:
+	default:
+		r.fail(n, path, "want a list (- item lines), got %s", describe(n))
+	}
+}
+
+// scalar returns the text of a scalar node, or reports a non-scalar.
+func (r *reader) scalar(n ast.Node, path string) (string, bool) {
+	n = r.unwrap(n, path)
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	case *ast.NullNode, nil:
+		return "", true
+	case ast.ScalarNode:
+		// Numbers and booleans: keep the text as written, so that 0x10 and
+		// 010 are parsed by the field, not by YAML.
+		return v.GetToken().Value, true
+	}
+	r.fail(n, path, "want a single value, got %s", describe(n))
+	return "", false
+}
+
+func (r *reader) str(dst *string) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		if s, ok := r.scalar(n, path); ok {
+			*dst = s
+		}
+	}
+}
+
+func (r *reader) uint(dst *uint64, max uint64, what string) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		v, err := strconv.ParseUint(s, 0, 64)
+		if err != nil || v > max {
+			r.fail(n, path, "want %s (0 to %d), got %q", what, max, s)
+			return
+		}
+		*dst = v
+	}
+}
+
+func (r *reader) number(n ast.Node, path string, max uint64, what string) (uint64, bool) {
+	var v uint64
+	before := len(r.problems)
+	r.uint(&v, max, what)(n, path)
+	return v, len(r.problems) == before
+}
+
+func (r *reader) boolean(dst *bool) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			r.fail(n, path, "want true or false, got %q", s)
+			return
+		}
+		*dst = v
+	}
+}
+
+func (r *reader) prefix(dst *netip.Prefix) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			r.fail(n, path, "want an address with prefix length such as 10.0.0.2/24, got %q", s)
+			return
+		}
+		*dst = p
+	}
+}
+
+func (r *reader) addr(dst *netip.Addr) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			r.fail(n, path, "want an IP address such as 10.0.0.1 or fd00::1, got %q", s)
+			return
+		}
+		*dst = a
+	}
+}
+
+func (r *reader) mac(dst *net.HardwareAddr) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		m, err := net.ParseMAC(s)
+		if err != nil || len(m) != 6 {
+			r.fail(n, path, "want a MAC address such as 02:aa:bb:cc:dd:ee, got %q", s)
+			return
+		}
+		*dst = m
+	}
+}
+
+func (r *reader) config(data []byte) *Config {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		r.problems = append(r.problems, Problem{File: r.file, Message: "not valid YAML: " + err.Error()})
+		return nil
+	}
+	cfg := &Config{StateDir: DefaultStateDir}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		r.fail(nil, "", "want exactly one YAML document with state_dir, api, metrics and scopes")
+		return nil
+	}
+	var apiNode ast.Node
+	r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
+		"state_dir": r.str(&cfg.StateDir),
+		"api": func(n ast.Node, p string) {
+			apiNode = n
+			r.fields(n, p, map[string]func(ast.Node, string){
+				"listen": r.str(&cfg.API.Listen),
+				"tls": func(n ast.Node, p string) {
+					r.fields(n, p, map[string]func(ast.Node, string){
+						"cert": r.str(&cfg.API.TLS.Cert), "key": r.str(&cfg.API.TLS.Key),
+						"client_ca": r.str(&cfg.API.TLS.ClientCA),
+					})
+				},
+			})
+		},
+		"metrics": func(n ast.Node, p string) {
+			r.fields(n, p, map[string]func(ast.Node, string){"listen": r.str(&cfg.Metrics.Listen)})
+		},
+		"scopes": func(n ast.Node, p string) {
+			r.list(n, p, func(n ast.Node, p string) { cfg.Scopes = append(cfg.Scopes, r.scope(n, p)) })
+		},
+	})
+	if !filepath.IsAbs(cfg.StateDir) {
+		r.fail(nil, "state_dir", "want an absolute path, got %q", cfg.StateDir)
+	}
+	if cfg.API.Listen != "" {
+		if _, _, err := net.SplitHostPort(cfg.API.Listen); err != nil {
+			r.fail(apiNode, "api.listen", "want host:port, got %q", cfg.API.Listen)
+		} else if !isLoopback(cfg.API.Listen) && !cfg.API.TLS.Enabled() {
+			r.fail(apiNode, "api.listen", "%q is not loopback: mutual TLS (tls.cert, tls.key, tls.client_ca) is required", cfg.API.Listen)
+		}
+	}
+	t := cfg.API.TLS
+	if (t.Cert != "" || t.Key != "" || t.ClientCA != "") && !t.Enabled() {
+		r.fail(apiNode, "api.tls", "cert, key and client_ca go together; set all three")
+	}
+	if cfg.Metrics.Listen == "" {
+		cfg.Metrics.Listen = DefaultMetricsListen
+	} else if cfg.Metrics.Listen != "off" {
+		if _, _, err := net.SplitHostPort(cfg.Metrics.Listen); err != nil {
+			r.fail(nil, "metrics.listen", "want host:port or off, got %q", cfg.Metrics.Listen)
+		}
+	}
+	names := map[string]int{}
+	for i, s := range cfg.Scopes {
+		if j, dup := names[s.Name]; dup && s.Name != "" {
+			r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].name", i),
+				Message: fmt.Sprintf("scope name %q already used by scopes[%d]", s.Name, j)})
+		}
+		names[s.Name] = i
+	}
+	return cfg
+}
+
+func (r *reader) scope(n ast.Node, path string) Scope {
+	s := Scope{Interval: DefaultInterval, Protocol: rtnl.DefaultProtocol}
+	if t := n.GetToken(); t != nil && t.Position != nil {
+		s.Line = t.Position.Line
+	}
+	entries := map[string]ast.Node{} // "links[2]" -> node, to place validation problems
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"name": r.str(&s.Name),
+		"netns": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			ns, err := rtnl.ParseNamespace(v)
+			if err != nil {
+				r.fail(n, p, "want host, pid:N or path:P, got %q", v)
+				return
+			}
+			s.Namespace = ns
+		},
+		"interval": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil || d < MinInterval {
+				r.fail(n, p, "want a duration of at least %v such as 30s, got %q", MinInterval, v)
+				return
+			}
+			s.Interval = d
+		},
+		"protocol": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			proto, err := rtnl.ParseProtocol(v)
+			if err != nil || proto == 0 {
+				r.fail(n, p, "want a protocol number 1-255 or a name (static, boot, …), got %q", v)
+				return
+			}
+			s.Protocol = proto
+		},
+		"desired": func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
+	}, "name")
+	if s.Name != "" && strings.ContainsAny(s.Name, "/\\ \t\n") {
+		r.fail(n, join(path, "name"), "scope name %q may not contain slashes or spaces (it names a file)", s.Name)
+	}
+	if err := s.Desired.Validate(); err != nil {
+		if ie, ok := err.(*reconcile.InvalidError); ok {
+			for _, p := range ie.Problems {
+				at := join(path, "desired."+p.Entry+"."+p.Field)
+				if !r.reported(at) { // a field that did not parse is reported once
+					r.fail(entries[p.Entry], at, "%s", p.Message)
+				}
+			}
+		}
+	}
+	return s
+}
+
+func (r *reader) desired(n ast.Node, path string, entries map[string]ast.Node) reconcile.Desired {
+	var d reconcile.Desired
+	each := func(kind string, add func(ast.Node, string)) func(ast.Node, string) {
+		return func(n ast.Node, p string) {
+			i := 0
+			r.list(n, p, func(n ast.Node, p string) {
+				entries[fmt.Sprintf("%s[%d]", kind, i)] = n
+				i++
+				add(n, p)
+			})
+		}
+	}
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"links":      each("links", func(n ast.Node, p string) { d.Links = append(d.Links, r.link(n, p)) }),
+		"addresses":  each("addresses", func(n ast.Node, p string) { d.Addresses = append(d.Addresses, r.address(n, p)) }),
+		"routes":     each("routes", func(n ast.Node, p string) { d.Routes = append(d.Routes, r.route(n, p)) }),
+		"neighbours": each("neighbours", func(n ast.Node, p string) { d.Neighbours = append(d.Neighbours, r.neighbour(n, p)) }),
+		"rules":      each("rules", func(n ast.Node, p string) { d.Rules = append(d.Rules, r.rule(n, p)) }),
+	})
+	return d
+}
+
+func (r *reader) link(n ast.Node, path string) reconcile.Link {
+	var (
+		l                    reconcile.Link
+		mode, peer           string
+		id, vni, port        uint64
+		local, remote, group netip.Addr
+		modeNode             ast.Node
+	)
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"name": r.str(&l.Name), "kind": r.str(&l.Kind), "parent": r.str(&l.Parent),
+		"master": r.str(&l.Master), "mac": r.mac(&l.MAC), "up": r.boolean(&l.Up),
+		"mtu": func(n ast.Node, p string) {
+			if v, ok := r.number(n, p, 65535, "an MTU"); ok {
+				l.MTU = int(v)
+			}
+		},
+		"mode": func(n ast.Node, p string) { modeNode = n; r.str(&mode)(n, p) },
+		"peer": r.str(&peer),
+		"id":   r.uint(&id, 4094, "a VLAN id"),
+		"vni":  r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
+		"port": r.uint(&port, 65535, "a UDP port"),
+		"local": r.addr(&local), "remote": r.addr(&remote), "group": r.addr(&group),
+	}, "name")
+	switch l.Kind {
+	case "macvlan", "macvtap":
+		m := rtnl.MacvlanBridge
+		if mode != "" {
+			var err error
+			if m, err = rtnl.ParseMacvlanMode(mode); err != nil {
+				r.fail(modeNode, join(path, "mode"), "want private, vepa, bridge, passthru or source, got %q", mode)
+			}
+		}
+		l.Data = rtnl.Macvlan{Mode: m, Tap: l.Kind == "macvtap"}
+	case "ipvlan":
+		m := rtnl.IPVlanL3
+		if mode != "" {
+			var err error
+			if m, err = rtnl.ParseIPVlanMode(mode); err != nil {
+				r.fail(modeNode, join(path, "mode"), "want l2, l3 or l3s, got %q", mode)
+			}
+		}
+		l.Data = rtnl.IPVlan{Mode: m}
+	case "vlan":
+		l.Data = rtnl.VLAN{ID: uint16(id)}
+	case "vxlan":
+		l.Data = rtnl.Vxlan{VNI: uint32(vni), Port: uint16(port), Local: local, Remote: remote, Group: group}
+	case "veth":
+		l.Data = rtnl.Veth{Peer: peer}
+	}
+	for key, set := range map[string]bool{
+		"mode": mode != "" && l.Kind != "macvlan" && l.Kind != "macvtap" && l.Kind != "ipvlan",
+		"peer": peer != "" && l.Kind != "veth",
+		"id":   id != 0 && l.Kind != "vlan",
+		"vni":  (vni != 0 || port != 0 || local.IsValid() || remote.IsValid() || group.IsValid()) && l.Kind != "vxlan",
+	} {
+		if set {
+			r.fail(n, join(path, key), "%s does not apply to kind %q", key, l.Kind)
+		}
+	}
+	return l
+}
+
+func (r *reader) address(n ast.Node, path string) reconcile.Address {
+	var a reconcile.Address
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"link": r.str(&a.Link), "address": r.prefix(&a.Prefix),
+	}, "link", "address")
+	return a
+}
+
+func (r *reader) route(n ast.Node, path string) reconcile.Route {
+	var (
+		rt reconcile.Route
+		dst string
+	)
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"dst": func(n ast.Node, p string) {
+			if v, ok := r.scalar(n, p); ok {
+				dst = v
+				if v != "default" {
+					r.prefix(&rt.Dst)(n, p)
+				}
+			}
+		},
+		"via": r.addr(&rt.Via), "dev": r.str(&rt.Dev), "src": r.addr(&rt.Src),
+		"table": func(n ast.Node, p string) {
+			if v, ok := r.number(n, p, 1<<32-1, "a table id"); ok {
+				rt.Table = uint32(v)
+			}
+		},
+		"metric": func(n ast.Node, p string) {
+			if v, ok := r.number(n, p, 1<<32-1, "a metric"); ok {
+				rt.Metric = uint32(v)
+			}
+		},
+		"protocol": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			proto, err := rtnl.ParseProtocol(v)
+			if err != nil {
+				r.fail(n, p, "want a protocol number or name, got %q", v)
+			}
+			rt.Protocol = proto
+		},
+		"type": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			t, err := rtnl.ParseRouteType(v)
+			if err != nil {
+				r.fail(n, p, "want unicast, blackhole, unreachable or prohibit, got %q", v)
+			}
+			rt.Type = t
+		},
+	}, "dst")
+	if dst == "default" {
+		// The family of a default route comes from its gateway.
+		if rt.Via.Is6() {
+			rt.Dst = netip.MustParsePrefix("::/0")
+		} else {
+			rt.Dst = netip.MustParsePrefix("0.0.0.0/0")
+		}
+	}
+	return rt
+}
+
+func (r *reader) neighbour(n ast.Node, path string) reconcile.Neighbour {
+	var nb reconcile.Neighbour
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"link": r.str(&nb.Link), "ip": r.addr(&nb.IP), "mac": r.mac(&nb.MAC),
+	}, "link", "ip", "mac")
+	return nb
+}
+
+func (r *reader) rule(n ast.Node, path string) reconcile.Rule {
+	var (
+		rl             reconcile.Rule
+		table, prio    uint64
+		fwmark, fwmask uint64
+	)
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"from": r.prefix(&rl.From), "to": r.prefix(&rl.To),
+		"iif": r.str(&rl.IIF), "oif": r.str(&rl.OIF),
+		"fwmark":   r.uint(&fwmark, 1<<32-1, "a firewall mark"),
+		"fwmask":   r.uint(&fwmask, 1<<32-1, "a firewall mask"),
+		"priority": r.uint(&prio, 1<<32-1, "a priority"),
+		"table":    r.uint(&table, 1<<32-1, "a table id"),
+		"family": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			switch v {
+			case "inet", "ipv4", "4":
+				rl.Family = rtnl.FamilyV4
+			case "inet6", "ipv6", "6":
+				rl.Family = rtnl.FamilyV6
+			default:
+				r.fail(n, p, "want inet or inet6, got %q", v)
+			}
+		},
+	})
+	rl.Table, rl.Priority, rl.FwMark, rl.FwMask = uint32(table), uint32(prio), uint32(fwmark), uint32(fwmask)
+	if rl.Family == rtnl.FamilyAll {
+		switch {
+		case rl.From.IsValid():
+			rl.Family = familyOfPrefix(rl.From)
+		case rl.To.IsValid():
+			rl.Family = familyOfPrefix(rl.To)
+		default:
+			rl.Family = rtnl.FamilyV4
+		}
+	}
+	return rl
+}
+
+func familyOfPrefix(p netip.Prefix) rtnl.Family {
+	if p.Addr().Is4() {
+		return rtnl.FamilyV4
+	}
+	return rtnl.FamilyV6
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func keyList(m map[string]func(ast.Node, string)) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
+}
+
+func describe(n ast.Node) string {
+	switch n.(type) {
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.NullNode:
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", n.String())
+}
+
+// reported reports whether a problem was already found at or under path.
+func (r *reader) reported(path string) bool {
+	for _, p := range r.problems {
+		if p.Path == path || strings.HasPrefix(p.Path, path+".") {
+			return true
+		}
+	}
+	return false
+}

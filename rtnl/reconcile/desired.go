@@ -1,0 +1,99 @@
+package reconcile
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// Desired is the state a pass converges a namespace onto, authored by
+// interface name: indices are resolved on every pass, so a link that is
+// recreated keeps its addresses and routes.
+//
+// The zero Desired wants nothing; a pass with it deletes everything the
+// ledger says this scope created before, and touches nothing else.
+type Desired struct {
+	Links      []Link
+	Addresses  []Address
+	Routes     []Route
+	Neighbours []Neighbour
+	Rules      []Rule
+}
+
+// Link is a desired interface.
+//
+// With a Kind, the link is created when missing (and owned). With no Kind,
+// the link must already exist (a NIC, or one made by someone else) and only
+// its MTU, MAC, master and up state are converged; it is never deleted.
+type Link struct {
+	// Name is the interface name (at most 15 bytes).
+	Name string
+	// Kind is the link kind to create: "veth", "bridge", "macvlan",
+	// "macvtap", "ipvlan", "vlan", "vxlan", "dummy" or "ifb"; "" for an
+	// existing link that is only configured.
+	Kind string
+	// Parent names the lower device of a macvlan, macvtap, ipvlan or vlan
+	// (required) or of a vxlan (optional).
+	Parent string
+	// Master names the bridge to enslave the link to; "" leaves the
+	// master alone.
+	Master string
+	// MTU in bytes; 0 leaves it alone.
+	MTU int
+	// MAC is the hardware address; nil leaves it alone.
+	MAC net.HardwareAddr
+	// Up brings the link up when set. A link that is not wanted up is
+	// left as it is, not forced down.
+	Up bool
+	// Data holds the kind's settings: rtnl.Macvlan, rtnl.IPVlan, rtnl.VLAN,
+	// rtnl.Vxlan or rtnl.Veth (whose Peer names the other end, created with
+	// it). Nil uses the kind's defaults.
+	Data rtnl.LinkData
+}
+
+// Address is a desired IP address on an interface.
+type Address struct {
+	// Link names the interface.
+	Link string
+	// Prefix is the address with its prefix length, as 10.0.0.2/24.
+	Prefix netip.Prefix
+}
+
+// Route is a desired route.
+type Route struct {
+	// Dst is the destination; 0.0.0.0/0 or ::/0 for a default route.
+	Dst netip.Prefix
+	// Via is the gateway; invalid for a route straight out of Dev.
+	Via netip.Addr
+	// Dev names the outgoing interface; "" lets the kernel choose it from
+	// Via (which must then be reachable).
+	Dev string
+	// Table is the routing table; 0 means main (254).
+	Table uint32
+	// Metric is the route's priority.
+	Metric uint32
+	// Protocol overrides the pass's ownership protocol for this route; 0
+	// uses Options.Protocol.
+	Protocol rtnl.Protocol
+	// Type is the route type; 0 means unicast. Blackhole, unreachable and
+	// prohibit routes take no Via or Dev.
+	Type rtnl.RouteType
+	// Src is the preferred source address; optional.
+	Src netip.Addr
+}
+
+// Neighbour is a desired static ARP or NDP entry.
+type Neighbour struct {
+	// Link names the interface.
+	Link string
+	// IP is the neighbour's address.
+	IP netip.Addr
+	// MAC is its hardware address.
+	MAC net.HardwareAddr
+}
+
+// Rule is a desired policy-routing rule; see rtnl.Rule for the fields.
+// Table is required; a Priority of 0 is refused, since the kernel would
+// choose one and the rule could then not be found again by its key.
+type Rule = rtnl.Rule

@@ -1,0 +1,38 @@
+// Package reconcile runs one converging pass over a network namespace:
+// it lists what the kernel has, diffs it against the desired state with
+// the ownership ledger, and applies the difference in dependency order.
+//
+// It is mechanism only: no goroutines, no timers. A host controller can
+// call Pass in its own loop; the actors in actors/ run it continuously.
+//
+// # Ownership
+//
+// Routes are owned by their protocol (rtm_protocol; 76 unless overridden):
+// a pass lists only routes of its protocol, filtered in the kernel, and
+// never sees or touches another writer's routes. A desired route whose key
+// (table, destination, tos, metric) is already held by a route of another
+// protocol is reported as a conflict and left alone.
+//
+// Links, addresses, neighbours and rules carry no owner in the kernel, so a
+// Ledger records the keys this scope created. Only ledger keys that are no
+// longer desired are deleted; an object that merely appeared is never
+// touched. The ledger is saved atomically (temporary file, fsync, rename)
+// with the key recorded before a create and removed after a delete, so a
+// crash at any point never leaves an object Linx created unowned.
+//
+// # A pass, step by step
+//
+//  1. Validate the desired state; an invalid one is refused whole.
+//  2. Links: list, diff, create and update (bridges and parents first, then
+//     masters are resolved and set).
+//  3. Resolve every interface name to its index.
+//  4. List addresses, routes (kernel-filtered by protocol), neighbours and
+//     rules; diff each against desired and the ledger.
+//  5. Apply creates and updates: addresses (so gateways are reachable),
+//     routes, neighbours, rules; then deletes in reverse: rules,
+//     neighbours, routes, addresses, links.
+//  6. Stop at the first failing operation and report it with its
+//     *rtnl.Error; report conflicts; save the ledger.
+//
+// Plan runs steps 1 to 4 and returns the operations Pass would apply.
+package reconcile

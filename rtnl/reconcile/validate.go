@@ -1,0 +1,232 @@
+package reconcile
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/linx-net/linx/rtnl"
+	"golang.org/x/sys/unix"
+)
+
+// InvalidError lists every problem found in a Desired state. A pass given
+// an invalid Desired applies nothing and returns it.
+type InvalidError struct {
+	// Problems lists what is wrong, in the order of the Desired's fields.
+	Problems []Problem
+}
+
+// Problem is one fault in a Desired state.
+type Problem struct {
+	// Entry names the entry at fault: "links[2]", "routes[0]", …
+	Entry string
+	// Field names the field at fault, as the config file spells it
+	// ("mtu", "via", …).
+	Field string
+	// Message says what is wrong, quoting the bad value.
+	Message string
+}
+
+// String returns "links[2].mtu: mtu 70000 out of range (68 to 65535)".
+func (p Problem) String() string { return p.Entry + "." + p.Field + ": " + p.Message }
+
+// Error returns the problems, one per line after a summary.
+func (e *InvalidError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return fmt.Sprintf("invalid desired state (%d problems):\n  %s", len(e.Problems), strings.Join(lines, "\n  "))
+}
+
+// kinds lists the link kinds a desired link may name, with whether the
+// kind needs a parent.
+var kinds = map[string]bool{
+	"veth": false, "bridge": false, "dummy": false, "ifb": false, "vxlan": false,
+	"macvlan": true, "macvtap": true, "ipvlan": true, "vlan": true,
+}
+
+// Validate checks d without touching the kernel and returns nil or an
+// *InvalidError listing every problem: bad or missing names, prefixes and
+// addresses, unknown kinds, settings that do not fit the kind, families
+// that disagree, and duplicate keys.
+func (d Desired) Validate() error {
+	var p []Problem
+	add := func(where, field, format string, args ...any) {
+		p = append(p, Problem{Entry: where, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	checkName := func(where, field, name string, required bool) {
+		switch {
+		case name == "" && required:
+			add(where, field, "%s is required", field)
+		case len(name) >= unix.IFNAMSIZ:
+			add(where, field, "%s %q is longer than %d bytes", field, name, unix.IFNAMSIZ-1)
+		case strings.ContainsAny(name, "/ \t\n:"):
+			add(where, field, "%s %q contains a character the kernel refuses", field, name)
+		}
+	}
+
+	links := map[string]int{}
+	for i, l := range d.Links {
+		w := fmt.Sprintf("links[%d]", i)
+		checkName(w, "name", l.Name, true)
+		if j, dup := links[l.Name]; dup && l.Name != "" {
+			add(w, "name", "duplicate link %q (also links[%d])", l.Name, j)
+		}
+		links[l.Name] = i
+		needParent, known := kinds[l.Kind]
+		switch {
+		case l.Kind == "":
+			if l.Data != nil {
+				add(w, "kind", "settings of kind %q given without kind", l.Data.LinkKind())
+			}
+		case !known:
+			add(w, "kind", "unknown kind %q (want veth, bridge, macvlan, macvtap, ipvlan, vlan, vxlan, dummy or ifb)", l.Kind)
+		case needParent && l.Parent == "":
+			add(w, "parent", "kind %q needs a parent", l.Kind)
+		case l.Data != nil && l.Data.LinkKind() != l.Kind:
+			add(w, "kind", "settings are for kind %q, not %q", l.Data.LinkKind(), l.Kind)
+		}
+		checkName(w, "parent", l.Parent, false)
+		checkName(w, "master", l.Master, false)
+		if l.Master != "" && l.Master == l.Name {
+			add(w, "master", "link %q cannot be its own master", l.Name)
+		}
+		if l.MTU < 0 || l.MTU > 65535 {
+			add(w, "mtu", "mtu %d out of range (68 to 65535)", l.MTU)
+		}
+		if l.MAC != nil && len(l.MAC) != 6 {
+			add(w, "mac", "mac %q is not a 6-byte Ethernet address", l.MAC)
+		}
+		switch v := l.Data.(type) {
+		case rtnl.VLAN:
+			if v.ID < 1 || v.ID > 4094 {
+				add(w, "id", "vlan id %d out of range (1 to 4094)", v.ID)
+			}
+		case rtnl.Vxlan:
+			if v.VNI > 1<<24-1 {
+				add(w, "vni", "vxlan vni %d out of range (0 to 16777215)", v.VNI)
+			}
+			if v.Remote.IsValid() && v.Group.IsValid() {
+				add(w, "remote", "vxlan takes remote or group, not both")
+			}
+			if v.Group.IsValid() && !v.Group.IsMulticast() {
+				add(w, "group", "vxlan group %s is not a multicast address", v.Group)
+			}
+		case rtnl.Veth:
+			checkName(w, "peer", v.Peer, true)
+			if _, dup := links[v.Peer]; dup && v.Peer != "" {
+				add(w, "peer", "veth peer %q is also listed as a link", v.Peer)
+			}
+		}
+	}
+
+	addrs := map[string]int{}
+	for i, a := range d.Addresses {
+		w := fmt.Sprintf("addresses[%d]", i)
+		checkName(w, "link", a.Link, true)
+		if !a.Prefix.IsValid() {
+			add(w, "address", "address is not a valid address/prefix (want e.g. 10.0.0.2/24)")
+			continue
+		}
+		if a.Prefix.Addr().Is4In6() {
+			add(w, "address", "address %s is IPv4-mapped IPv6; write it as IPv4", a.Prefix)
+		}
+		k := a.Link + " " + a.Prefix.String()
+		if j, dup := addrs[k]; dup {
+			add(w, "address", "duplicate address %s on %q (also addresses[%d])", a.Prefix, a.Link, j)
+		}
+		addrs[k] = i
+	}
+
+	routes := map[string]int{}
+	for i, r := range d.Routes {
+		w := fmt.Sprintf("routes[%d]", i)
+		if !r.Dst.IsValid() {
+			add(w, "dst", "destination is not a valid prefix (want e.g. 10.1.0.0/16 or default)")
+			continue
+		}
+		if r.Dst.Masked() != r.Dst {
+			add(w, "dst", "destination %s has host bits set (did you mean %s?)", r.Dst, r.Dst.Masked())
+		}
+		if r.Via.IsValid() && r.Via.Is4() != r.Dst.Addr().Is4() {
+			add(w, "via", "gateway %s and destination %s are of different families", r.Via, r.Dst)
+		}
+		if r.Src.IsValid() && r.Src.Is4() != r.Dst.Addr().Is4() {
+			add(w, "src", "source %s and destination %s are of different families", r.Src, r.Dst)
+		}
+		checkName(w, "dev", r.Dev, false)
+		switch r.Type {
+		case rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast:
+			if !r.Via.IsValid() && r.Dev == "" {
+				add(w, "via", "route to %s needs a gateway (via) or a device (dev)", r.Dst)
+			}
+		case rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit:
+			if r.Via.IsValid() || r.Dev != "" {
+				add(w, "via", "a %s route takes no gateway or device", r.Type)
+			}
+		default:
+			add(w, "type", "route type %s is not supported in desired state", r.Type)
+		}
+		table := r.Table
+		if table == 0 {
+			table = rtnl.TableMain
+		}
+		k := fmt.Sprintf("%d %s %d", table, r.Dst, r.Metric)
+		if j, dup := routes[k]; dup {
+			add(w, "dst", "duplicate route %s table %d metric %d (also routes[%d])", r.Dst, table, r.Metric, j)
+		}
+		routes[k] = i
+	}
+
+	neighs := map[string]int{}
+	for i, n := range d.Neighbours {
+		w := fmt.Sprintf("neighbours[%d]", i)
+		checkName(w, "link", n.Link, true)
+		if !n.IP.IsValid() {
+			add(w, "ip", "ip is required")
+		}
+		if len(n.MAC) == 0 {
+			add(w, "mac", "mac is required")
+		}
+		k := n.Link + " " + n.IP.String()
+		if j, dup := neighs[k]; dup {
+			add(w, "ip", "duplicate neighbour %s on %q (also neighbours[%d])", n.IP, n.Link, j)
+		}
+		neighs[k] = i
+	}
+
+	rules := map[rtnl.Rule]int{}
+	for i, r := range d.Rules {
+		w := fmt.Sprintf("rules[%d]", i)
+		if r.Table == 0 {
+			add(w, "table", "table is required")
+		}
+		if r.Priority == 0 {
+			add(w, "priority", "priority is required (the kernel would choose one, and the rule could not be found again)")
+		}
+		if r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is4() != r.To.Addr().Is4() {
+			add(w, "from", "from %s and to %s are of different families", r.From, r.To)
+		}
+		for _, pfx := range []netip.Prefix{r.From, r.To} {
+			if pfx.IsValid() && r.Family != rtnl.FamilyAll && familyOf(pfx) != r.Family {
+				add(w, "from", "selector %s does not match family %s", pfx, r.Family)
+			}
+		}
+		if j, dup := rules[r]; dup {
+			add(w, "priority", "duplicate rule (also rules[%d])", j)
+		}
+		rules[r] = i
+	}
+	if len(p) > 0 {
+		return &InvalidError{Problems: p}
+	}
+	return nil
+}
+
+func familyOf(p netip.Prefix) rtnl.Family {
+	if p.Addr().Is4() {
+		return rtnl.FamilyV4
+	}
+	return rtnl.FamilyV6
+}
