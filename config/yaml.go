@@ -384,11 +384,11 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 				l.MTU = int(v)
 			}
 		},
-		"mode": func(n ast.Node, p string) { modeNode = n; r.str(&mode)(n, p) },
-		"peer": r.str(&peer),
-		"id":   r.uint(&id, 4094, "a VLAN id"),
-		"vni":  r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
-		"port": r.uint(&port, 65535, "a UDP port"),
+		"mode":  func(n ast.Node, p string) { modeNode = n; r.str(&mode)(n, p) },
+		"peer":  r.str(&peer),
+		"id":    r.uint(&id, 4094, "a VLAN id"),
+		"vni":   r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
+		"port":  r.uint(&port, 65535, "a UDP port"),
 		"local": r.addr(&local), "remote": r.addr(&remote), "group": r.addr(&group),
 	}, "name")
 	switch l.Kind {
@@ -440,7 +440,7 @@ func (r *reader) address(n ast.Node, path string) reconcile.Address {
 
 func (r *reader) route(n ast.Node, path string) reconcile.Route {
 	var (
-		rt reconcile.Route
+		rt  reconcile.Route
 		dst string
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
