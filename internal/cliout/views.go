@@ -1,0 +1,347 @@
+package cliout
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// LinkView is a link as the command line prints it.
+type LinkView struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	// Kind is "" for a device without a kind (loopback, a physical NIC).
+	Kind string `json:"kind"`
+	MTU  int    `json:"mtu"`
+	Up   bool   `json:"up"`
+	// MAC is null for a link without a link-layer address.
+	MAC *string `json:"mac"`
+	// Master is the name of the bridge (or other master) the link is
+	// enslaved to; null for none.
+	Master      *string  `json:"master"`
+	MasterIndex int      `json:"master_index,omitempty"`
+	ParentIndex int      `json:"parent_index,omitempty"`
+	OperState   string   `json:"operstate"`
+	Flags       []string `json:"flags"`
+	TxQueueLen  int      `json:"txqlen"`
+}
+
+// Links returns the views of links; names resolves master indices.
+func Links(links []rtnl.Link, names Names) []LinkView {
+	out := make([]LinkView, 0, len(links))
+	for _, l := range links {
+		v := LinkView{
+			Index:       l.Index,
+			Name:        l.Name,
+			Kind:        l.Kind,
+			MTU:         l.MTU,
+			Up:          l.Up(),
+			MAC:         strPtr(l.HardwareAddr.String()),
+			Master:      strPtr(names.Name(l.MasterIndex)),
+			MasterIndex: l.MasterIndex,
+			ParentIndex: l.ParentIndex,
+			OperState:   l.OperState.String(),
+			Flags:       []string{},
+			TxQueueLen:  l.TxQueueLen,
+		}
+		if l.Flags != 0 {
+			v.Flags = strings.Split(strings.ToUpper(l.Flags.String()), "|")
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Header implements Row.
+func (LinkView) Header() []string {
+	return []string{"INDEX", "NAME", "KIND", "STATE", "OPER", "MTU", "MAC", "MASTER"}
+}
+
+// Cells implements Row.
+func (v LinkView) Cells() []string {
+	state := "DOWN"
+	if v.Up {
+		state = "UP"
+	}
+	return []string{strconv.Itoa(v.Index), v.Name, v.Kind, state, v.OperState,
+		strconv.Itoa(v.MTU), deref(v.MAC), deref(v.Master)}
+}
+
+// AddressView is an interface address as the command line prints it.
+type AddressView struct {
+	Index  int    `json:"ifindex"`
+	IfName string `json:"ifname"`
+	// Address is the address with its prefix length, as "10.0.0.1/24".
+	Address string `json:"address"`
+	// Family is "inet" or "inet6".
+	Family    string `json:"family"`
+	Scope     string `json:"scope"`
+	Peer      string `json:"peer,omitempty"`
+	Broadcast string `json:"broadcast,omitempty"`
+	Label     string `json:"label,omitempty"`
+	Flags     uint32 `json:"flags"`
+}
+
+// Addresses returns the views of addrs; names resolves interface indices.
+func Addresses(addrs []rtnl.Address, names Names) []AddressView {
+	out := make([]AddressView, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, AddressView{
+			Index:     a.Index,
+			IfName:    names.Name(a.Index),
+			Address:   a.Prefix.String(),
+			Family:    a.Family().String(),
+			Scope:     a.Scope.String(),
+			Peer:      addrString(a.Peer),
+			Broadcast: addrString(a.Broadcast),
+			Label:     a.Label,
+			Flags:     a.Flags,
+		})
+	}
+	return out
+}
+
+// Header implements Row.
+func (AddressView) Header() []string {
+	return []string{"IFINDEX", "DEV", "FAMILY", "ADDRESS", "SCOPE"}
+}
+
+// Cells implements Row.
+func (v AddressView) Cells() []string {
+	addr := v.Address
+	if v.Peer != "" {
+		addr += " peer " + v.Peer
+	}
+	return []string{strconv.Itoa(v.Index), v.IfName, v.Family, addr, v.Scope}
+}
+
+// RouteView is a route as the command line prints it.
+type RouteView struct {
+	// Dst is the destination as a prefix; a default route is "0.0.0.0/0"
+	// or "::/0".
+	Dst string `json:"dst"`
+	// Gateway is absent for a directly connected route.
+	Gateway string `json:"gateway,omitempty"`
+	// OIF is the outgoing interface's index, 0 for none; Dev its name.
+	OIF   int    `json:"oif"`
+	Dev   string `json:"dev,omitempty"`
+	Table uint32 `json:"table"`
+	// Protocol is rtm_protocol as a number (2 kernel, 3 boot, 4 static…).
+	Protocol uint8  `json:"protocol"`
+	Metric   uint32 `json:"metric"`
+	Family   string `json:"family"`
+	// Type and Scope are iproute2's names: "unicast", "global", "link"…
+	Type     string        `json:"type"`
+	Scope    string        `json:"scope"`
+	PrefSrc  string        `json:"prefsrc,omitempty"`
+	NextHops []NextHopView `json:"nexthops,omitempty"`
+}
+
+// NextHopView is one path of a multipath route.
+type NextHopView struct {
+	Gateway string `json:"gateway,omitempty"`
+	OIF     int    `json:"oif"`
+	Dev     string `json:"dev,omitempty"`
+	Weight  int    `json:"weight"`
+}
+
+// Routes returns the views of routes; names resolves interface indices.
+func Routes(routes []rtnl.Route, names Names) []RouteView {
+	out := make([]RouteView, 0, len(routes))
+	for _, r := range routes {
+		v := RouteView{
+			Dst:      r.Dst.String(),
+			Gateway:  addrString(r.Gateway),
+			OIF:      r.OIF,
+			Dev:      names.Name(r.OIF),
+			Table:    r.Table,
+			Protocol: uint8(r.Protocol),
+			Metric:   r.Metric,
+			Family:   r.Family().String(),
+			Type:     r.Type.String(),
+			Scope:    r.Scope.String(),
+			PrefSrc:  addrString(r.Src),
+		}
+		for _, nh := range r.NextHops {
+			v.NextHops = append(v.NextHops, NextHopView{
+				Gateway: addrString(nh.Gateway), OIF: nh.OIF, Dev: names.Name(nh.OIF), Weight: nh.Weight,
+			})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Header implements Row.
+func (RouteView) Header() []string {
+	return []string{"DST", "GATEWAY", "DEV", "TABLE", "PROTO", "METRIC", "TYPE", "SCOPE"}
+}
+
+// Cells implements Row. A default route prints as "default", as `ip`
+// prints it; the paths of a multipath route go in the gateway column.
+func (v RouteView) Cells() []string {
+	dst := v.Dst
+	if strings.HasSuffix(dst, "/0") {
+		dst = "default"
+	}
+	gw, dev := v.Gateway, v.Dev
+	if len(v.NextHops) > 0 {
+		var hops []string
+		for _, nh := range v.NextHops {
+			hops = append(hops, fmt.Sprintf("%s@%s*%d", nh.Gateway, nh.Dev, nh.Weight))
+		}
+		gw = strings.Join(hops, ",")
+	}
+	return []string{dst, gw, dev, TableName(v.Table), rtnl.Protocol(v.Protocol).String(),
+		strconv.FormatUint(uint64(v.Metric), 10), v.Type, v.Scope}
+}
+
+// NeighbourView is an ARP or NDP entry as the command line prints it.
+type NeighbourView struct {
+	Index  int    `json:"ifindex"`
+	IfName string `json:"ifname"`
+	IP     string `json:"ip"`
+	// MAC is null for an entry without a link-layer address (INCOMPLETE,
+	// FAILED).
+	MAC *string `json:"mac"`
+	// State is the NUD state as iproute2 prints it: "PERMANENT",
+	// "REACHABLE", "STALE"…
+	State  string `json:"state"`
+	Family string `json:"family"`
+	Flags  uint8  `json:"flags"`
+}
+
+// Neighbours returns the views of neighs; names resolves interface
+// indices.
+func Neighbours(neighs []rtnl.Neighbour, names Names) []NeighbourView {
+	out := make([]NeighbourView, 0, len(neighs))
+	for _, n := range neighs {
+		out = append(out, NeighbourView{
+			Index:  n.Index,
+			IfName: names.Name(n.Index),
+			IP:     addrString(n.IP),
+			MAC:    strPtr(n.HardwareAddr.String()),
+			State:  n.State.String(),
+			Family: n.Family().String(),
+			Flags:  n.Flags,
+		})
+	}
+	return out
+}
+
+// Header implements Row.
+func (NeighbourView) Header() []string { return []string{"IP", "DEV", "MAC", "STATE"} }
+
+// Cells implements Row.
+func (v NeighbourView) Cells() []string {
+	return []string{v.IP, v.IfName, deref(v.MAC), v.State}
+}
+
+// RuleView is a policy rule as the command line prints it.
+type RuleView struct {
+	Priority uint32 `json:"priority"`
+	Table    uint32 `json:"table"`
+	Family   string `json:"family"`
+	// From and To are prefixes; each is absent when the rule matches any
+	// source (destination).
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	FwMark uint32 `json:"fwmark"`
+	FwMask uint32 `json:"fwmask"`
+	IIF    string `json:"iif,omitempty"`
+	OIF    string `json:"oif,omitempty"`
+	// Action is "to_tbl" (look up Table), "blackhole", "unreachable"…
+	Action   string `json:"action"`
+	Invert   bool   `json:"invert,omitempty"`
+	Protocol uint8  `json:"protocol"`
+}
+
+// Rules returns the views of rules.
+func Rules(rules []rtnl.Rule) []RuleView {
+	out := make([]RuleView, 0, len(rules))
+	for _, r := range rules {
+		v := RuleView{
+			Priority: r.Priority,
+			Table:    r.Table,
+			Family:   r.Family.String(),
+			FwMark:   r.FwMark,
+			FwMask:   r.FwMask,
+			IIF:      r.IIF,
+			OIF:      r.OIF,
+			Action:   r.Action.String(),
+			Invert:   r.Invert,
+			Protocol: uint8(r.Protocol),
+		}
+		if r.From.IsValid() {
+			v.From = r.From.String()
+		}
+		if r.To.IsValid() {
+			v.To = r.To.String()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Header implements Row.
+func (RuleView) Header() []string {
+	return []string{"PRIORITY", "FAMILY", "FROM", "TO", "FWMARK", "IIF", "OIF", "ACTION"}
+}
+
+// Cells implements Row. An unset selector prints as "all", as `ip rule`
+// prints it.
+func (v RuleView) Cells() []string {
+	from, to := v.From, v.To
+	if from == "" {
+		from = "all"
+	}
+	if to == "" {
+		to = "all"
+	}
+	if v.Invert {
+		from = "not " + from
+	}
+	mark := ""
+	if v.FwMark != 0 || v.FwMask != 0 {
+		mark = fmt.Sprintf("%#x/%#x", v.FwMark, v.FwMask)
+	}
+	action := v.Action
+	if action == rtnl.RuleToTable.String() || action == "0" {
+		action = "lookup " + TableName(v.Table)
+	}
+	return []string{strconv.FormatUint(uint64(v.Priority), 10), v.Family, from, to, mark, v.IIF, v.OIF, action}
+}
+
+// StatsView is one interface's counters as the command line prints them.
+type StatsView struct {
+	Index int    `json:"ifindex"`
+	Name  string `json:"name"`
+	// Link holds all 25 counters of struct rtnl_link_stats64 under the
+	// kernel's field names (rx_packets, …, rx_otherhost_dropped).
+	Link rtnl.LinkStats64 `json:"link"`
+}
+
+// AllStats returns the views of stats.
+func AllStats(stats []rtnl.Stats) []StatsView {
+	out := make([]StatsView, 0, len(stats))
+	for _, s := range stats {
+		out = append(out, StatsView{Index: s.Index, Name: s.Name, Link: s.Link})
+	}
+	return out
+}
+
+// Header implements Row.
+func (StatsView) Header() []string {
+	return []string{"IFINDEX", "NAME", "RX_PACKETS", "RX_BYTES", "RX_ERRORS", "RX_DROPPED",
+		"TX_PACKETS", "TX_BYTES", "TX_ERRORS", "TX_DROPPED"}
+}
+
+// Cells implements Row.
+func (v StatsView) Cells() []string {
+	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	s := v.Link
+	return []string{strconv.Itoa(v.Index), v.Name, u(s.RxPackets), u(s.RxBytes), u(s.RxErrors), u(s.RxDropped),
+		u(s.TxPackets), u(s.TxBytes), u(s.TxErrors), u(s.TxDropped)}
+}
