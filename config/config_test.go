@@ -1,0 +1,159 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+func TestLoadExample(t *testing.T) {
+	cfg, err := Load("examples/linx.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StateDir != "/var/lib/linx" || cfg.API.Listen != "127.0.0.1:9477" || cfg.Metrics.Listen != "127.0.0.1:9476" {
+		t.Errorf("top level: %+v", cfg)
+	}
+	if len(cfg.Scopes) != 1 {
+		t.Fatalf("scopes: %d", len(cfg.Scopes))
+	}
+	s := cfg.Scopes[0]
+	if s.Name != "demo" || s.Namespace != rtnl.NamespaceAt("/var/run/netns/demo") || s.Interval != 30*time.Second || s.Protocol != 76 {
+		t.Errorf("scope: %+v", s)
+	}
+	d := s.Desired
+	if len(d.Links) != 2 || d.Links[1].Data != (rtnl.Veth{Peer: "v0b"}) || d.Links[1].Master != "br0" || d.Links[1].MTU != 1400 || !d.Links[1].Up {
+		t.Errorf("links: %+v", d.Links)
+	}
+	if len(d.Addresses) != 2 || d.Addresses[1].Prefix != netip.MustParsePrefix("fd00:42::1/64") {
+		t.Errorf("addresses: %+v", d.Addresses)
+	}
+	if len(d.Routes) != 2 || d.Routes[0].Table != 100 || d.Routes[0].Metric != 50 || d.Routes[1].Dst != netip.MustParsePrefix("0.0.0.0/0") {
+		t.Errorf("routes: %+v", d.Routes)
+	}
+	if len(d.Rules) != 2 || d.Rules[1].FwMark != 1 || d.Rules[1].Family != rtnl.FamilyV4 || d.Rules[0].Priority != 200 {
+		t.Errorf("rules: %+v", d.Rules)
+	}
+	if len(d.Neighbours) != 1 || d.Neighbours[0].MAC.String() != "02:aa:bb:cc:dd:ee" {
+		t.Errorf("neighbours: %+v", d.Neighbours)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Parse("x.yaml", []byte("scopes:\n  - name: a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StateDir != DefaultStateDir || cfg.Metrics.Listen != DefaultMetricsListen || cfg.API.Listen != "" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	s := cfg.Scopes[0]
+	if !s.Namespace.IsHost() || s.Interval != DefaultInterval || s.Protocol != rtnl.DefaultProtocol {
+		t.Errorf("scope defaults: %+v", s)
+	}
+}
+
+// Every problem is reported at once, in file order, with file:line.
+func TestAllProblemsAtOnce(t *testing.T) {
+	const bad = `state_dir: relative/dir
+api:
+  listen: 0.0.0.0:9477
+colour: blue
+scopes:
+  - name: a
+    netns: pod:12
+    interval: 1ms
+    desired:
+      links:
+        - {name: averyveryverylongname, kind: bogus, mtu: -1}
+      addresses:
+        - {link: br0, address: 10.0.0.300/24}
+      routes:
+        - {dst: 10.1.2.3/16, via: "fd00::1"}
+      rules:
+        - {from: 10.0.0.0/8}
+  - name: a
+`
+	_, err := Parse("bad.yaml", []byte(bad))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	want := []string{
+		"bad.yaml:3:", "api.listen", // non-loopback without mTLS
+		"bad.yaml:4:1: colour: unknown key",
+		"bad.yaml:7:12: scopes[0].netns: want host, pid:N or path:P",
+		"bad.yaml:8:15: scopes[0].interval",
+		"scopes[0].desired.links[0].mtu: want an MTU",
+		"scopes[0].desired.links[0].name: name \"averyveryverylongname\" is longer than 15 bytes",
+		"scopes[0].desired.links[0].kind: unknown kind \"bogus\"",
+		"scopes[0].desired.addresses[0].address: want an address with prefix length",
+		"scopes[0].desired.routes[0].dst: destination 10.1.2.3/16 has host bits set",
+		"scopes[0].desired.routes[0].via: gateway fd00::1 and destination",
+		"scopes[0].desired.rules[0].table: table is required",
+		"scopes[0].desired.rules[0].priority: priority is required",
+		"scopes[1].name: scope name \"a\" already used",
+		"state_dir: want an absolute path",
+	}
+	text := err.Error()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing %q in:\n%s", w, text)
+		}
+	}
+	// The address that did not parse is reported once, not again by the
+	// desired state's validation.
+	if n := strings.Count(text, "addresses[0].address"); n != 1 {
+		t.Errorf("addresses[0].address reported %d times:\n%s", n, text)
+	}
+	for i := 1; i < len(ce.Problems); i++ {
+		if ce.Problems[i].Line != 0 && ce.Problems[i-1].Line > ce.Problems[i].Line {
+			t.Errorf("problems out of file order: %v before %v", ce.Problems[i-1], ce.Problems[i])
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"not yaml", "scopes: [", "not valid YAML"},
+		{"scopes not a list", "scopes: {a: 1}", "want a list"},
+		{"tls incomplete", "api:\n  listen: 127.0.0.1:1\n  tls: {cert: a}\n", "cert, key and client_ca go together"},
+		{"bad listen", "api:\n  listen: nope\n", "want host:port"},
+		{"bad mac", "scopes:\n - name: a\n   desired:\n    neighbours:\n     - {link: x, ip: 10.0.0.1, mac: zz}\n", "want a MAC address"},
+		{"mode on wrong kind", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: b, kind: bridge, mode: vepa}\n", "mode does not apply to kind \"bridge\""},
+		{"macvlan mode", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: m, kind: macvlan, parent: e, mode: nope}\n", "want private, vepa, bridge, passthru or source"},
+		{"alias", "x: &a 1\nstate_dir: *a\n", "aliases are not supported"},
+		{"scope name with slash", "scopes:\n - name: a/b\n", "may not contain slashes"},
+		{"missing name", "scopes:\n - netns: host\n", "name is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestMutualTLSAllowsNonLoopback(t *testing.T) {
+	_, err := Parse("t.yaml", []byte("api:\n  listen: 0.0.0.0:9477\n  tls: {cert: c.pem, key: k.pem, client_ca: ca.pem}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "scopes: []", "state_dir: /x\nscopes:\n - name: a\n   desired: {links: [{name: b, kind: veth, peer: c}]}\n", "a: [1, {b: c}]", "- 1\n- 2"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if (cfg == nil) == (err == nil) {
+			t.Fatalf("want exactly one of config and error: %v %v", cfg, err)
+		}
+	})
+}
