@@ -1,0 +1,80 @@
+// Package diff computes the ordered create, update and delete operations
+// that converge the kernel's observed network state onto a desired state,
+// without taking over anything it does not own.
+//
+// It is the pure half of declarative reconciliation: no I/O, no
+// goroutines, no clock. Observations come in as rtnl's own structs (the
+// same types a list returns and a verb takes, so desired and observed
+// compare directly); a list of Op values and a list of Conflict values go
+// out. Applying the ops, and observing again, is the caller's part (the
+// reconcile package does both).
+//
+// # Keys and ownership
+//
+// Each object is identified by the kernel's own key for it, so that two
+// objects with one key cannot coexist and a desired object is matched with
+// the observed object the kernel would hold in its place:
+//
+//	kind       key (type, function)                      ownership    updated in place
+//	---------  ----------------------------------------  -----------  ------------------------------------
+//	link       name (LinkKey, KeyOfLink)                  ledger       MTU, txqueuelen, master, MAC, up
+//	address    index, prefix with host bits               ledger       nothing (recreated if owned)
+//	           (AddressKey, KeyOfAddress)
+//	route      family, table (0 is main), destination,    protocol     gateway, oif, src, scope, type,
+//	           tos, metric (RouteKey, KeyOfRoute)                      next hops (one replace)
+//	neighbour  index, IP (NeighbourKey, KeyOfNeighbour)   ledger       MAC, PERMANENT/NOARP state, flags
+//	rule       family, priority, from, to, fwmark,        ledger       nothing (everything is key)
+//	           fwmask, iif, oif, tos, invert, action,
+//	           table (RuleKey, KeyOfRule)
+//
+// Routes are owned two-way by rtm_protocol: the kernel stores it with each
+// route, so an owner sees exactly its own routes (rtnl.DefaultProtocol, 76,
+// unless told otherwise) and nothing else. The other kinds carry no owner
+// in the kernel, so they are owned three-way: desired, observed, and a
+// ledger (an Owned, one Set per kind) of the keys this owner created
+// before. Keys round-trip through MarshalText and UnmarshalText, so the
+// ledger can be persisted as text.
+//
+// # Rules
+//
+//  1. A desired object whose key the kernel does not hold is created.
+//  2. A desired object whose key the kernel holds is updated in place when
+//     it differs in an attribute the kernel can change in place (the last
+//     column above). A zero desired field means "don't care" and is never
+//     compared: a desired link with MTU 0 accepts any MTU. A changed
+//     gateway is therefore an Update, not a delete and a create.
+//  3. A desired object that differs from the observed one in what the
+//     kernel cannot change in place (a link's kind or settings, an
+//     address's peer, broadcast, label or scope) is recreated, Delete
+//     right before Create, when its key is owned; when it is foreign it is
+//     a Conflict and nothing is done to it.
+//  4. A desired route whose key is held by a route of another protocol is
+//     a Conflict: the kernel's replace matches routes regardless of
+//     protocol and would overwrite it (DESIGN.md, kernel facts).
+//  5. An observed object is deleted only when its key is owned (a route:
+//     its protocol is the owner's) and is no longer desired. A foreign
+//     object that merely appeared is never deleted, and a foreign object
+//     that is desired as it is does not become owned.
+//  6. A key desired twice, or a desired object with no usable key (a
+//     route with no destination, a rule with no priority), is a Conflict;
+//     the first of a duplicated key is kept.
+//  7. Ops are ordered so that applying them one by one is safe: creates
+//     and updates of links, then addresses, routes, neighbours and rules;
+//     then deletes in the reverse order. Within a kind, ops follow the
+//     key's Compare, so equal inputs give equal plans.
+//
+// # The caller's duties
+//
+//  1. Observe everything the plan is computed from in one pass (list
+//     after subscribing to changes, so that no change is missed).
+//  2. Resolve desired objects written by interface name to indices against
+//     that observation: addresses, routes and neighbours carry indices.
+//  3. Record a Create's key in the ledger before applying it and remove a
+//     Delete's key after applying it (Owned.Record keeps the in-memory
+//     half), so that a crash leaves no owned object unrecorded.
+//  4. Treat deleting what is already gone as success: deleting a link
+//     takes its addresses, routes and neighbours with it.
+//  5. Diff again after applying: a plan that created a link leaves the
+//     objects on it for the next pass, and a second pass with the updated
+//     ledger returns no ops once the kernel holds the desired state.
+package diff

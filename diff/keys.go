@@ -1,0 +1,557 @@
+package diff
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// ipv6DefaultMetric is the metric the kernel gives an IPv6 route installed
+// with metric 0 (IP6_RT_PRIO_USER in include/net/ip6_route.h).
+const ipv6DefaultMetric = 1024
+
+// ifNameSize is IFNAMSIZ: a link name holds at most ifNameSize-1 bytes.
+const ifNameSize = 16
+
+// LinkKey is the identity of a link: its name. Desired links are named by
+// the caller, so the key never depends on a kernel-assigned index.
+//
+// The zero LinkKey (empty name) matches no valid link.
+type LinkKey struct {
+	Name string
+}
+
+// KeyOfLink returns l's key, its Name.
+func KeyOfLink(l rtnl.Link) LinkKey { return LinkKey{Name: l.Name} }
+
+// String returns the name itself, as `veth0`.
+func (k LinkKey) String() string { return k.Name }
+
+// Compare orders keys by name, byte-wise; it returns -1, 0 or +1.
+func (k LinkKey) Compare(o LinkKey) int { return strings.Compare(k.Name, o.Name) }
+
+// MarshalText implements encoding.TextMarshaler with String. It fails only
+// for a name the kernel could not hold (empty, 16 bytes or more, or holding
+// whitespace or '/'), which UnmarshalText would refuse.
+func (k LinkKey) MarshalText() ([]byte, error) {
+	if err := checkLinkName("LinkKey.MarshalText", k.Name); err != nil {
+		return nil, err
+	}
+	return []byte(k.Name), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler. It fails, quoting the
+// input, on a name the kernel could not hold.
+func (k *LinkKey) UnmarshalText(b []byte) error {
+	s := string(b)
+	if err := checkLinkName("LinkKey.UnmarshalText", s); err != nil {
+		return err
+	}
+	k.Name = s
+	return nil
+}
+
+func checkLinkName(fn, s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("diff: %s(%q): empty link name", fn, s)
+	case len(s) >= ifNameSize:
+		return fmt.Errorf("diff: %s(%q): link name is %d bytes, at most %d allowed", fn, s, len(s), ifNameSize-1)
+	case strings.ContainsAny(s, " \t\n\r\v\f/"):
+		return fmt.Errorf("diff: %s(%q): link name holds whitespace or '/'", fn, s)
+	}
+	return nil
+}
+
+// AddressKey is the identity of an interface address: the interface index
+// and the address with its prefix length, host bits kept (10.0.0.5/24 and
+// 10.0.0.6/24 are two addresses).
+//
+// The zero AddressKey (index 0, invalid prefix) matches no valid address.
+type AddressKey struct {
+	Index  int
+	Prefix netip.Prefix
+}
+
+// KeyOfAddress returns a's key: its Index and Prefix, unchanged.
+func KeyOfAddress(a rtnl.Address) AddressKey {
+	return AddressKey{Index: a.Index, Prefix: a.Prefix}
+}
+
+// String returns `index=2 prefix=10.0.0.5/24`; an invalid prefix prints
+// as an empty value (`prefix=`).
+func (k AddressKey) String() string {
+	var b strings.Builder
+	b.Grow(40)
+	b.WriteString("index=")
+	b.WriteString(strconv.Itoa(k.Index))
+	b.WriteString(" prefix=")
+	b.WriteString(prefixText(k.Prefix))
+	return b.String()
+}
+
+// Compare orders keys by index, then prefix (netip.Prefix.Compare); it
+// returns -1, 0 or +1.
+func (k AddressKey) Compare(o AddressKey) int {
+	if c := cmp.Compare(k.Index, o.Index); c != 0 {
+		return c
+	}
+	return k.Prefix.Compare(o.Prefix)
+}
+
+// MarshalText implements encoding.TextMarshaler with String; it never fails.
+func (k AddressKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler, parsing String's
+// form. A missing or malformed field fails with an error quoting the input.
+func (k *AddressKey) UnmarshalText(b []byte) error {
+	f, err := fields("AddressKey", string(b), "index", "prefix")
+	if err != nil {
+		return err
+	}
+	var out AddressKey
+	if out.Index, err = parseIndex(f, 0); err != nil {
+		return err
+	}
+	if out.Prefix, err = parsePrefix(f, 1); err != nil {
+		return err
+	}
+	*k = out
+	return nil
+}
+
+// RouteKey is the kernel's identity of a route: family, table, destination
+// prefix, TOS and metric. Two routes with the same key cannot both be
+// installed with replace; the kernel's replace swaps one for the other
+// whatever their protocols.
+//
+// KeyOfRoute normalises as the kernel does, so that a desired route and the
+// route the kernel reports for it share a key.
+type RouteKey struct {
+	Family rtnl.Family
+	Table  uint32
+	Dst    netip.Prefix
+	TOS    uint8
+	Metric uint32
+}
+
+// KeyOfRoute returns r's key. Table 0 becomes main (254), Dst is masked to
+// its prefix length, and an IPv6 route's metric 0 becomes 1024, the
+// kernel's default; the family comes from Dst.
+func KeyOfRoute(r rtnl.Route) RouteKey {
+	k := RouteKey{
+		Family: r.Family(),
+		Table:  r.Table,
+		Dst:    r.Dst.Masked(),
+		TOS:    r.TOS,
+		Metric: r.Metric,
+	}
+	if k.Table == rtnl.TableUnspec {
+		k.Table = rtnl.TableMain
+	}
+	if k.Family == rtnl.FamilyV6 && k.Metric == 0 {
+		k.Metric = ipv6DefaultMetric
+	}
+	return k
+}
+
+// String returns `family=inet table=254 dst=10.50.0.0/24 tos=0 metric=0`.
+func (k RouteKey) String() string {
+	var b strings.Builder
+	b.Grow(64)
+	b.WriteString("family=")
+	b.WriteString(k.Family.String())
+	b.WriteString(" table=")
+	b.WriteString(strconv.FormatUint(uint64(k.Table), 10))
+	b.WriteString(" dst=")
+	b.WriteString(prefixText(k.Dst))
+	b.WriteString(" tos=")
+	b.WriteString(strconv.Itoa(int(k.TOS)))
+	b.WriteString(" metric=")
+	b.WriteString(strconv.FormatUint(uint64(k.Metric), 10))
+	return b.String()
+}
+
+// Compare orders keys by family, table, destination, TOS and metric; it
+// returns -1, 0 or +1.
+func (k RouteKey) Compare(o RouteKey) int {
+	if c := cmp.Compare(k.Family, o.Family); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.Table, o.Table); c != 0 {
+		return c
+	}
+	if c := k.Dst.Compare(o.Dst); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.TOS, o.TOS); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Metric, o.Metric)
+}
+
+// MarshalText implements encoding.TextMarshaler with String; it never fails.
+func (k RouteKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler, parsing String's
+// form. A missing or malformed field fails with an error quoting the input.
+func (k *RouteKey) UnmarshalText(b []byte) error {
+	f, err := fields("RouteKey", string(b), "family", "table", "dst", "tos", "metric")
+	if err != nil {
+		return err
+	}
+	var out RouteKey
+	if out.Family, err = parseFamily(f, 0); err != nil {
+		return err
+	}
+	if out.Table, err = parseUint32(f, 1); err != nil {
+		return err
+	}
+	if out.Dst, err = parsePrefix(f, 2); err != nil {
+		return err
+	}
+	if out.TOS, err = parseUint8(f, 3); err != nil {
+		return err
+	}
+	if out.Metric, err = parseUint32(f, 4); err != nil {
+		return err
+	}
+	*k = out
+	return nil
+}
+
+// NeighbourKey is the identity of a neighbour entry: interface index and
+// IP address.
+type NeighbourKey struct {
+	Index int
+	IP    netip.Addr
+}
+
+// KeyOfNeighbour returns n's key: its Index and IP.
+func KeyOfNeighbour(n rtnl.Neighbour) NeighbourKey {
+	return NeighbourKey{Index: n.Index, IP: n.IP}
+}
+
+// String returns `index=2 ip=10.0.0.1`; an invalid IP prints as an empty
+// value.
+func (k NeighbourKey) String() string {
+	ip := ""
+	if k.IP.IsValid() {
+		ip = k.IP.String()
+	}
+	return "index=" + strconv.Itoa(k.Index) + " ip=" + ip
+}
+
+// Compare orders keys by index, then IP (netip.Addr.Compare); it returns
+// -1, 0 or +1.
+func (k NeighbourKey) Compare(o NeighbourKey) int {
+	if c := cmp.Compare(k.Index, o.Index); c != 0 {
+		return c
+	}
+	return k.IP.Compare(o.IP)
+}
+
+// MarshalText implements encoding.TextMarshaler with String; it never fails.
+func (k NeighbourKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler, parsing String's
+// form. A missing or malformed field fails with an error quoting the input.
+func (k *NeighbourKey) UnmarshalText(b []byte) error {
+	f, err := fields("NeighbourKey", string(b), "index", "ip")
+	if err != nil {
+		return err
+	}
+	var out NeighbourKey
+	if out.Index, err = parseIndex(f, 0); err != nil {
+		return err
+	}
+	if f.vals[1] != "" {
+		if out.IP, err = netip.ParseAddr(f.vals[1]); err != nil {
+			return f.fail(1, err)
+		}
+	}
+	*k = out
+	return nil
+}
+
+// RuleKey is the identity of a policy rule: every selector, the priority,
+// the action and the table. The kernel holds no other attribute a rule
+// could be updated in place by, so a rule either matches a key or not.
+//
+// KeyOfRule normalises the defaults the kernel (and `ip rule`) fill in.
+type RuleKey struct {
+	Family   rtnl.Family
+	Priority uint32
+	From, To netip.Prefix
+	FwMark   uint32
+	FwMask   uint32
+	IIF, OIF string
+	TOS      uint8
+	Invert   bool
+	Action   rtnl.RuleAction
+	Table    uint32
+}
+
+// KeyOfRule returns r's key. A FamilyAll rule takes its family from From
+// or To, IPv4 when neither is set; a zero Action is to-table; a to-table
+// rule with table 0 looks up main (254), as `ip rule add` sends it; a
+// non-zero FwMark with a zero FwMask has mask 0xffffffff. From and To are
+// kept as given: the kernel stores a rule's prefixes with their host bits.
+func KeyOfRule(r rtnl.Rule) RuleKey {
+	k := RuleKey{
+		Family:   r.Family,
+		Priority: r.Priority,
+		From:     r.From,
+		To:       r.To,
+		FwMark:   r.FwMark,
+		FwMask:   r.FwMask,
+		IIF:      r.IIF,
+		OIF:      r.OIF,
+		TOS:      r.TOS,
+		Invert:   r.Invert,
+		Action:   r.Action,
+		Table:    r.Table,
+	}
+	if k.Family == rtnl.FamilyAll {
+		switch {
+		case r.From.IsValid() && r.From.Addr().Is6(), r.To.IsValid() && r.To.Addr().Is6():
+			k.Family = rtnl.FamilyV6
+		default:
+			k.Family = rtnl.FamilyV4
+		}
+	}
+	if k.Action == 0 {
+		k.Action = rtnl.RuleToTable
+	}
+	if k.Action == rtnl.RuleToTable && k.Table == rtnl.TableUnspec {
+		k.Table = rtnl.TableMain
+	}
+	if k.FwMark != 0 && k.FwMask == 0 {
+		k.FwMask = 0xffffffff
+	}
+	return k
+}
+
+// String returns every field, `family=inet priority=100 from=10.0.0.0/8
+// to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl
+// table=100`; an unset prefix or interface prints as an empty value.
+func (k RuleKey) String() string {
+	var b strings.Builder
+	b.Grow(128)
+	b.WriteString("family=")
+	b.WriteString(k.Family.String())
+	b.WriteString(" priority=")
+	b.WriteString(strconv.FormatUint(uint64(k.Priority), 10))
+	b.WriteString(" from=")
+	b.WriteString(prefixText(k.From))
+	b.WriteString(" to=")
+	b.WriteString(prefixText(k.To))
+	b.WriteString(" fwmark=0x")
+	b.WriteString(strconv.FormatUint(uint64(k.FwMark), 16))
+	b.WriteString(" fwmask=0x")
+	b.WriteString(strconv.FormatUint(uint64(k.FwMask), 16))
+	b.WriteString(" iif=")
+	b.WriteString(k.IIF)
+	b.WriteString(" oif=")
+	b.WriteString(k.OIF)
+	b.WriteString(" tos=")
+	b.WriteString(strconv.Itoa(int(k.TOS)))
+	b.WriteString(" invert=")
+	b.WriteString(strconv.FormatBool(k.Invert))
+	b.WriteString(" action=")
+	b.WriteString(k.Action.String())
+	b.WriteString(" table=")
+	b.WriteString(strconv.FormatUint(uint64(k.Table), 10))
+	return b.String()
+}
+
+// Compare orders keys by family, priority (the kernel's evaluation order),
+// then the remaining fields in String's order; it returns -1, 0 or +1.
+func (k RuleKey) Compare(o RuleKey) int {
+	if c := cmp.Compare(k.Family, o.Family); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.Priority, o.Priority); c != 0 {
+		return c
+	}
+	if c := k.From.Compare(o.From); c != 0 {
+		return c
+	}
+	if c := k.To.Compare(o.To); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.FwMark, o.FwMark); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.FwMask, o.FwMask); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.IIF, o.IIF); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.OIF, o.OIF); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.TOS, o.TOS); c != 0 {
+		return c
+	}
+	if k.Invert != o.Invert {
+		if !k.Invert {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(k.Action, o.Action); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Table, o.Table)
+}
+
+// MarshalText implements encoding.TextMarshaler with String. It fails only
+// when IIF or OIF holds whitespace, which no kernel interface name does and
+// which String's form could not carry.
+func (k RuleKey) MarshalText() ([]byte, error) {
+	if strings.ContainsAny(k.IIF+k.OIF, " \t\n\r\v\f") {
+		return nil, fmt.Errorf("diff: RuleKey.MarshalText: interface name %q or %q holds whitespace", k.IIF, k.OIF)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler, parsing String's
+// form. A missing or malformed field fails with an error quoting the input.
+func (k *RuleKey) UnmarshalText(b []byte) error {
+	f, err := fields("RuleKey", string(b), "family", "priority", "from", "to", "fwmark", "fwmask",
+		"iif", "oif", "tos", "invert", "action", "table")
+	if err != nil {
+		return err
+	}
+	var out RuleKey
+	if out.Family, err = parseFamily(f, 0); err != nil {
+		return err
+	}
+	if out.Priority, err = parseUint32(f, 1); err != nil {
+		return err
+	}
+	if out.From, err = parsePrefix(f, 2); err != nil {
+		return err
+	}
+	if out.To, err = parsePrefix(f, 3); err != nil {
+		return err
+	}
+	if out.FwMark, err = parseUint32(f, 4); err != nil {
+		return err
+	}
+	if out.FwMask, err = parseUint32(f, 5); err != nil {
+		return err
+	}
+	out.IIF, out.OIF = f.vals[6], f.vals[7]
+	if out.TOS, err = parseUint8(f, 8); err != nil {
+		return err
+	}
+	if out.Invert, err = strconv.ParseBool(f.vals[9]); err != nil {
+		return f.fail(9, err)
+	}
+	if out.Action, err = parseRuleAction(f, 10); err != nil {
+		return err
+	}
+	if out.Table, err = parseUint32(f, 11); err != nil {
+		return err
+	}
+	*k = out
+	return nil
+}
+
+// parsed holds the values of a key's text form, in the order of names.
+type parsed struct {
+	typ, input string
+	names      []string
+	vals       []string
+}
+
+// fields splits s, a space-separated run of name=value fields, and checks
+// that the names are exactly names, in order.
+func fields(typ, s string, names ...string) (parsed, error) {
+	p := parsed{typ: typ, input: s, names: names}
+	parts := strings.Split(s, " ")
+	if len(parts) != len(names) {
+		return p, fmt.Errorf("diff: parsing %s %q: %d fields, want %d (%s=…)", typ, s, len(parts), len(names), strings.Join(names, "=… "))
+	}
+	p.vals = make([]string, len(names))
+	for i, part := range parts {
+		name, val, ok := strings.Cut(part, "=")
+		if !ok || name != names[i] {
+			return p, fmt.Errorf("diff: parsing %s %q: field %d is %q, want %s=…", typ, s, i+1, part, names[i])
+		}
+		p.vals[i] = val
+	}
+	return p, nil
+}
+
+func (p parsed) fail(i int, err error) error {
+	return fmt.Errorf("diff: parsing %s %q: field %s: %w", p.typ, p.input, p.names[i], err)
+}
+
+func parseIndex(p parsed, i int) (int, error) {
+	n, err := strconv.ParseInt(p.vals[i], 10, 32)
+	if err != nil {
+		return 0, p.fail(i, err)
+	}
+	return int(n), nil
+}
+
+func parseUint32(p parsed, i int) (uint32, error) {
+	n, err := strconv.ParseUint(p.vals[i], 0, 32)
+	if err != nil {
+		return 0, p.fail(i, err)
+	}
+	return uint32(n), nil
+}
+
+func parseUint8(p parsed, i int) (uint8, error) {
+	n, err := strconv.ParseUint(p.vals[i], 0, 8)
+	if err != nil {
+		return 0, p.fail(i, err)
+	}
+	return uint8(n), nil
+}
+
+func parsePrefix(p parsed, i int) (netip.Prefix, error) {
+	if p.vals[i] == "" {
+		return netip.Prefix{}, nil
+	}
+	pfx, err := netip.ParsePrefix(p.vals[i])
+	if err != nil {
+		return netip.Prefix{}, p.fail(i, err)
+	}
+	return pfx, nil
+}
+
+func parseFamily(p parsed, i int) (rtnl.Family, error) {
+	for f := range 256 {
+		if rtnl.Family(f).String() == p.vals[i] {
+			return rtnl.Family(f), nil
+		}
+	}
+	return 0, p.fail(i, fmt.Errorf("unknown family %q (want inet, inet6, all or 0-255)", p.vals[i]))
+}
+
+func parseRuleAction(p parsed, i int) (rtnl.RuleAction, error) {
+	for a := range 256 {
+		if rtnl.RuleAction(a).String() == p.vals[i] {
+			return rtnl.RuleAction(a), nil
+		}
+	}
+	return 0, p.fail(i, fmt.Errorf("unknown rule action %q", p.vals[i]))
+}
+
+// prefixText is p.String(), or "" for the invalid prefix.
+func prefixText(p netip.Prefix) string {
+	if !p.IsValid() {
+		return ""
+	}
+	return p.String()
+}

@@ -1,0 +1,119 @@
+package diff
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// vxlanDefaultPort is the UDP port the kernel gives a vxlan link created
+// without one (drivers/net/vxlan: IANA_VXLAN_UDP_PORT is not the default
+// for compatibility; 8472 is).
+const vxlanDefaultPort = 8472
+
+// Links diffs desired links against observed ones, three-way with owned,
+// the keys of the links this owner created. Links are keyed by name.
+//
+// For a desired link whose name is missing it creates it (a desired link
+// with no Kind cannot be created: a Conflict). For one that exists:
+//
+//   - a different Kind, settings (Data) or ParentIndex, when the desired
+//     field is set, cannot be changed in place: an owned link is recreated
+//     (Delete right before Create), a foreign one is a Conflict;
+//   - otherwise MTU, TxQueueLen, MasterIndex and HardwareAddr, when the
+//     desired field is non-zero, and the up state, when the desired Flags
+//     hold net.FlagUp, are updated in place, on owned and foreign links
+//     alike.
+//
+// A zero desired field means "don't care": a desired link without FlagUp
+// leaves the link up or down as it is, a zero MasterIndex never removes a
+// link from its master. Owned links no longer desired are deleted; foreign
+// links are never deleted.
+func Links(desired, observed []rtnl.Link, owned Set[LinkKey]) ([]Op, []Conflict) {
+	r := linkSpec.run(desired, observed, owned)
+	return r.ops(LinkKey.Compare), sortConflicts(r.conflicts, LinkKey.Compare)
+}
+
+var linkSpec = &threeWay[rtnl.Link, LinkKey]{
+	kind:        KindLink,
+	key:         KeyOfLink,
+	cmp:         LinkKey.Compare,
+	prepare:     prepareLink,
+	uncreatable: uncreatableLink,
+	compare:     compareLink,
+	wrap:        func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: l} },
+}
+
+func prepareLink(l rtnl.Link) (rtnl.Link, string) {
+	if err := checkLinkName("Links", l.Name); err != nil {
+		return l, fmt.Sprintf("invalid link name %q", l.Name)
+	}
+	if l.Kind == "" && l.Data != nil {
+		l.Kind = l.Data.LinkKind()
+	}
+	return l, ""
+}
+
+func uncreatableLink(l rtnl.Link) string {
+	if l.Kind == "" {
+		return fmt.Sprintf("no link named %q, and the desired link has no Kind to create one", l.Name)
+	}
+	return ""
+}
+
+func compareLink(d, o rtnl.Link) (verdict, rtnl.Link, string) {
+	switch {
+	case d.Kind != "" && d.Kind != o.Kind:
+		return incompatible, d, fmt.Sprintf("link %q is of kind %q, desired %q", o.Name, o.Kind, d.Kind)
+	case d.Data != nil && !linkDataEqual(d.Data, o.Data):
+		return incompatible, d, fmt.Sprintf("link %q has settings %+v, desired %+v", o.Name, o.Data, d.Data)
+	case d.ParentIndex != 0 && d.ParentIndex != o.ParentIndex:
+		return incompatible, d, fmt.Sprintf("link %q has parent index %d, desired %d", o.Name, o.ParentIndex, d.ParentIndex)
+	}
+	u, changed := o, false
+	if d.MTU != 0 && d.MTU != o.MTU {
+		u.MTU, changed = d.MTU, true
+	}
+	if d.TxQueueLen != 0 && d.TxQueueLen != o.TxQueueLen {
+		u.TxQueueLen, changed = d.TxQueueLen, true
+	}
+	if d.MasterIndex != 0 && d.MasterIndex != o.MasterIndex {
+		u.MasterIndex, changed = d.MasterIndex, true
+	}
+	if d.HardwareAddr != nil && !bytes.Equal(d.HardwareAddr, o.HardwareAddr) {
+		u.HardwareAddr, changed = d.HardwareAddr, true
+	}
+	if d.Up() && !o.Up() {
+		u.Flags, changed = o.Flags|net.FlagUp, true
+	}
+	if changed {
+		return change, u, ""
+	}
+	return same, o, ""
+}
+
+// linkDataEqual compares desired settings with observed ones, after
+// filling in the kernel's defaults.
+func linkDataEqual(d, o rtnl.LinkData) bool {
+	switch dv := d.(type) {
+	case rtnl.Veth:
+		// The kernel does not report a veth's peer name.
+		_, ok := o.(rtnl.Veth)
+		return ok
+	case rtnl.Macvlan:
+		ov, ok := o.(rtnl.Macvlan)
+		if dv.Mode == 0 {
+			dv.Mode = rtnl.MacvlanVEPA
+		}
+		return ok && dv == ov
+	case rtnl.Vxlan:
+		ov, ok := o.(rtnl.Vxlan)
+		if dv.Port == 0 {
+			dv.Port = vxlanDefaultPort
+		}
+		return ok && dv == ov
+	}
+	return d == o
+}

@@ -1,0 +1,67 @@
+package diff
+
+import (
+	"bytes"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// Neighbours diffs desired neighbour entries against observed ones,
+// three-way with owned, the keys of the entries this owner created.
+// Entries are keyed by interface index and IP.
+//
+// A desired entry that is missing is created, with State PERMANENT when
+// its State is zero. One that exists is updated in place (a neighbour
+// replace) when its HardwareAddr differs (a nil desired one is "don't
+// care"), when its Flags differ (zero is "don't care"), or when the desired
+// State is PERMANENT or NOARP and the observed one is not: other states
+// are the kernel's to move between, and are not compared. Owned entries no
+// longer desired are deleted; foreign entries are never deleted.
+//
+// The conflicts are a key desired twice and an entry with no IP or no
+// interface index.
+func Neighbours(desired, observed []rtnl.Neighbour, owned Set[NeighbourKey]) ([]Op, []Conflict) {
+	r := neighbourSpec.run(desired, observed, owned)
+	return r.ops(NeighbourKey.Compare), sortConflicts(r.conflicts, NeighbourKey.Compare)
+}
+
+var neighbourSpec = &threeWay[rtnl.Neighbour, NeighbourKey]{
+	kind:    KindNeighbour,
+	key:     KeyOfNeighbour,
+	cmp:     NeighbourKey.Compare,
+	prepare: prepareNeighbour,
+	compare: compareNeighbour,
+	wrap:    func(a Action, n rtnl.Neighbour) Op { return Op{Action: a, Kind: KindNeighbour, Neighbour: n} },
+}
+
+func prepareNeighbour(n rtnl.Neighbour) (rtnl.Neighbour, string) {
+	switch {
+	case !n.IP.IsValid():
+		return n, "the neighbour has no IP"
+	case n.Index <= 0:
+		return n, "the neighbour " + n.IP.String() + " has no interface index"
+	}
+	// A zero state would create an entry without a link-layer address
+	// (DESIGN.md, kernel facts): PERMANENT is what a static entry means.
+	if n.State == 0 {
+		n.State = rtnl.NeighPermanent
+	}
+	return n, ""
+}
+
+func compareNeighbour(d, o rtnl.Neighbour) (verdict, rtnl.Neighbour, string) {
+	u, changed := o, false
+	if d.HardwareAddr != nil && !bytes.Equal(d.HardwareAddr, o.HardwareAddr) {
+		u.HardwareAddr, changed = d.HardwareAddr, true
+	}
+	if (d.State == rtnl.NeighPermanent || d.State == rtnl.NeighNoARP) && o.State != d.State {
+		u.State, changed = d.State, true
+	}
+	if d.Flags != 0 && d.Flags != o.Flags {
+		u.Flags, changed = d.Flags, true
+	}
+	if changed {
+		return change, u, ""
+	}
+	return same, o, ""
+}

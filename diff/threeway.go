@@ -1,0 +1,141 @@
+package diff
+
+// verdict is the outcome of comparing a desired object with the observed
+// object that holds its key.
+type verdict uint8
+
+const (
+	// same: nothing to do.
+	same verdict = iota
+	// change: the kernel can change the observed object in place.
+	change
+	// incompatible: only a delete and a create converge it; done when the
+	// key is owned, a conflict otherwise.
+	incompatible
+)
+
+// threeWay describes one kind owned through a ledger of keys.
+type threeWay[T any, K comparable] struct {
+	kind Kind
+	key  func(T) K
+	cmp  func(a, b K) int
+	// prepare returns the desired object with the defaults made explicit,
+	// or a reason it cannot be used at all.
+	prepare func(T) (T, string)
+	// uncreatable, when set, returns why a missing desired object cannot be
+	// created, or "".
+	uncreatable func(T) string
+	// compare compares a prepared desired object with the observed one of
+	// the same key: for change it returns the object to apply, for
+	// incompatible the reason.
+	compare func(d, o T) (verdict, T, string)
+	wrap    func(Action, T) Op
+}
+
+// result is a kind's diff before ordering: apply holds creates, updates and
+// the delete half of recreates; remove holds deletes of owned objects no
+// longer desired.
+type result[K any] struct {
+	apply, remove []keyed[K]
+	conflicts     []keyedConflict[K]
+}
+
+// ops returns the kind's ops alone: apply, then remove, each by key; nil
+// for none.
+func (r result[K]) ops(cmp func(a, b K) int) []Op {
+	n := len(r.apply) + len(r.remove)
+	if n == 0 {
+		return nil
+	}
+	out := appendSorted(make([]Op, 0, n), r.apply, cmp)
+	return appendSorted(out, r.remove, cmp)
+}
+
+const reasonDuplicate = "the key is desired more than once; the first is kept"
+
+// run diffs desired against observed under ownership owned.
+func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
+	var r result[K]
+	want := make([]T, len(desired))
+	keys := make([]K, len(desired))
+	valid := make([]bool, len(desired))
+	at := make(map[K]int, len(desired))
+	for i, d := range desired {
+		k := s.key(d)
+		p, bad := s.prepare(d)
+		if bad != "" {
+			r.conflicts = append(r.conflicts, s.conflict(k, d, nil, bad))
+			continue
+		}
+		if _, dup := at[k]; dup {
+			r.conflicts = append(r.conflicts, s.conflict(k, d, nil, reasonDuplicate))
+			continue
+		}
+		at[k] = i
+		want[i], keys[i], valid[i] = p, k, true
+	}
+
+	held := make([]int, len(desired))
+	for i := range held {
+		held[i] = -1
+	}
+	for j := range observed {
+		o := observed[j]
+		k := s.key(o)
+		if i, ok := at[k]; ok {
+			if held[i] < 0 {
+				held[i] = j
+				continue
+			}
+			// A second observed object with a desired key: the kernel
+			// allows this for rules only. Ours is one too many.
+			if owned.Has(k) {
+				r.remove = append(r.remove, keyed[K]{k, s.wrap(Delete, o)})
+			}
+			continue
+		}
+		if owned.Has(k) {
+			r.remove = append(r.remove, keyed[K]{k, s.wrap(Delete, o)})
+		}
+	}
+
+	for i := range desired {
+		if !valid[i] {
+			continue
+		}
+		d, k := want[i], keys[i]
+		if held[i] < 0 {
+			if s.uncreatable != nil {
+				if why := s.uncreatable(d); why != "" {
+					r.conflicts = append(r.conflicts, s.conflict(k, desired[i], nil, why))
+					continue
+				}
+			}
+			r.apply = append(r.apply, keyed[K]{k, s.wrap(Create, d)})
+			continue
+		}
+		o := observed[held[i]]
+		v, u, why := s.compare(d, o)
+		switch {
+		case v == change:
+			r.apply = append(r.apply, keyed[K]{k, s.wrap(Update, u)})
+		case v == incompatible && owned.Has(k):
+			r.apply = append(r.apply, keyed[K]{k, s.wrap(Delete, o)}, keyed[K]{k, s.wrap(Create, d)})
+		case v == incompatible:
+			r.conflicts = append(r.conflicts, s.conflict(k, desired[i], o,
+				why+"; the "+s.kind.String()+" is not ours to recreate"))
+		}
+	}
+	return r
+}
+
+func (s *threeWay[T, K]) conflict(k K, d T, o any, reason string) keyedConflict[K] {
+	return keyedConflict[K]{k, Conflict{Kind: s.kind, Key: keyString(k), Desired: d, Observed: o, Reason: reason}}
+}
+
+func keyString[K any](k K) string {
+	if s, ok := any(k).(interface{ String() string }); ok {
+		return s.String()
+	}
+	return ""
+}
