@@ -149,7 +149,10 @@ func Process(tb testing.TB) int {
 	})
 	// unshare execs sleep in place, so the pid is the namespaced process;
 	// wait until it has left our namespace.
-	self, _ := os.Readlink("/proc/self/ns/net")
+	// Compare with this thread's namespace, not /proc/self's: /proc/self
+	// is the main thread, which stays wedged in another namespace when a
+	// locked goroutine entered one on it (rtnl's Namespace.Run) and exited.
+	self, _ := os.Readlink("/proc/thread-self/ns/net")
 	for range 1000 {
 		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid)); err == nil && ns != self {
 			return cmd.Process.Pid
