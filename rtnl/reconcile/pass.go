@@ -1,0 +1,457 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
+)
+
+// Options tunes a pass. The zero value owns routes with rtnl.DefaultProtocol.
+type Options struct {
+	// Protocol tags and owns the pass's routes; 0 means
+	// rtnl.DefaultProtocol (76). A desired route's own Protocol overrides
+	// it for that route.
+	Protocol rtnl.Protocol
+}
+
+func (o Options) protocol() rtnl.Protocol {
+	if o.Protocol == 0 {
+		return rtnl.DefaultProtocol
+	}
+	return o.Protocol
+}
+
+// Report is the outcome of a pass.
+type Report struct {
+	// Converged is true when the kernel matched the desired state at the
+	// end of the pass: nothing failed and nothing conflicted.
+	Converged bool
+	// Applied are the operations that took effect, in order. For Plan,
+	// the operations a pass would apply.
+	Applied []diff.Op
+	// Failed is the operation that stopped the pass, nil when none did.
+	Failed *Failure
+	// Conflicts are desired objects that cannot converge because foreign
+	// state holds their key; that state is left untouched.
+	Conflicts []diff.Conflict
+	// Started is when the pass began; Duration how long it took.
+	Started  time.Time
+	Duration time.Duration
+}
+
+// Failure is the operation that stopped a pass and why.
+type Failure struct {
+	Op diff.Op
+	// Err is the kernel's *rtnl.Error, or the reason the op could not be
+	// sent (an interface that does not exist).
+	Err error
+}
+
+// Error returns "route create 10.1.0.0/16 …: netlink …".
+func (f *Failure) Error() string { return f.Op.String() + ": " + f.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Pass converges the namespace of s onto d in one pass and returns what it
+// did. It records created keys in l before creating and removes deleted
+// ones after deleting; l must not be nil.
+//
+// The error is nil when the pass ran to its end (Report.Converged says
+// whether conflicts remain); an *InvalidError when d is invalid (nothing
+// was applied); the *Failure that stopped the pass (Report.Failed); or the
+// failure to list the kernel's state.
+func Pass(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
+	return run(s, d, l, o, true)
+}
+
+// Plan computes what Pass would apply, without applying anything: the
+// operations are in Report.Applied. Addresses, routes and neighbours on a
+// link that does not exist yet refer to it by an index from
+// PlaceholderIndex on.
+//
+// PlaceholderIndex is above any index the kernel hands out in practice.
+func Plan(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
+	return run(s, d, l, o, false)
+}
+
+// PlaceholderIndex is the first index Plan gives links it would create.
+const PlaceholderIndex = 1 << 30
+
+type pass struct {
+	s       *rtnl.Socket
+	d       Desired
+	l       *Ledger
+	o       Options
+	apply   bool
+	owned   diff.Owned
+	report  Report
+	index   map[string]int // link name -> index (PlaceholderIndex on: to be created)
+	deletes [][]diff.Op    // per kind, applied in reverse after all creates
+}
+
+func run(s *rtnl.Socket, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, report: Report{Started: time.Now()}}
+	err := p.run()
+	p.report.Duration = time.Since(p.report.Started)
+	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
+	return p.report, err
+}
+
+func (p *pass) run() error {
+	if err := p.d.Validate(); err != nil {
+		return err
+	}
+	if p.l == nil {
+		return errors.New("reconcile: nil ledger")
+	}
+	p.owned = p.l.Owned()
+	if err := p.links(); err != nil {
+		return err
+	}
+	if err := p.rest(); err != nil {
+		return err
+	}
+	for i := len(p.deletes) - 1; i >= 0; i-- {
+		if err := p.do(p.deletes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// links converges links in up to three rounds: a link's parent or master
+// may be created in the same pass, so its index is known only after the
+// round that created it. Deletes wait for the end of the pass.
+func (p *pass) links() error {
+	for round := 0; ; round++ {
+		observed, err := p.s.Links()
+		if err != nil {
+			return fmt.Errorf("listing links: %w", err)
+		}
+		p.index = make(map[string]int, len(observed))
+		for _, l := range observed {
+			p.index[l.Name] = l.Index
+		}
+		desired, pending := p.desiredLinks()
+		ops, conflicts := diff.Links(desired, observed, p.owned.Links)
+		creates, deletes := split(ops)
+		if round == 0 || !p.apply {
+			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+		}
+		if !p.apply {
+			// Links to be created get placeholder indices for the plan.
+			for i, op := range creates {
+				if op.Action == diff.Create {
+					p.index[op.Link.Name] = PlaceholderIndex + i
+				}
+			}
+			p.report.Applied = append(p.report.Applied, creates...)
+			p.deletes = append(p.deletes, deletes)
+			return nil
+		}
+		if len(creates) == 0 || round == 2 {
+			if pending != "" && len(creates) == 0 {
+				f := &Failure{Op: diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}},
+					Err: fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending))}
+				p.report.Failed = f
+				return f
+			}
+			p.deletes = append(p.deletes, deletes)
+			return nil
+		}
+		if err := p.do(creates); err != nil {
+			return err
+		}
+	}
+}
+
+// pendingName returns what a pending link waits for.
+func (p *pass) pendingName(link string) string {
+	for _, l := range p.d.Links {
+		if l.Name == link {
+			if _, ok := p.index[l.Parent]; l.Parent != "" && !ok {
+				return l.Parent
+			}
+			return l.Master
+		}
+	}
+	return link
+}
+
+// desiredLinks resolves desired links against the current indices. A link
+// whose parent does not exist yet is left out (pending) until a later
+// round; a master that does not exist yet is left unset.
+func (p *pass) desiredLinks() (out []rtnl.Link, pending string) {
+	for _, dl := range p.d.Links {
+		l := rtnl.Link{Name: dl.Name, Kind: dl.Kind, MTU: dl.MTU, HardwareAddr: dl.MAC, Data: dl.Data}
+		if dl.Up {
+			l.Flags = net.FlagUp
+		}
+		if dl.Parent != "" {
+			idx, ok := p.index[dl.Parent]
+			if !ok {
+				if pending == "" {
+					pending = dl.Name
+				}
+				continue
+			}
+			l.ParentIndex = idx
+		}
+		if dl.Master != "" {
+			l.MasterIndex = p.index[dl.Master] // 0 (don't care) until it exists
+		}
+		out = append(out, l)
+	}
+	return out, pending
+}
+
+// rest converges addresses, routes, neighbours and rules.
+func (p *pass) rest() error {
+	resolve := func(what, name string) (int, error) {
+		idx, ok := p.index[name]
+		if !ok {
+			return 0, fmt.Errorf("%s on an unknown interface: no such interface %q", what, name)
+		}
+		return idx, nil
+	}
+	fail := func(op diff.Op, err error) error {
+		op.Action = diff.Create
+		f := &Failure{Op: op, Err: err}
+		p.report.Failed = f
+		return f
+	}
+
+	var desired diff.State
+	for _, a := range p.d.Addresses {
+		idx, err := resolve("address", a.Link)
+		if err != nil {
+			return fail(diff.Op{Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}, err)
+		}
+		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
+	}
+	protos := []rtnl.Protocol{p.o.protocol()}
+	for _, r := range p.d.Routes {
+		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
+			Protocol: r.Protocol, Type: r.Type, Src: r.Src}
+		if rt.Protocol == 0 {
+			rt.Protocol = p.o.protocol()
+		} else if !slices.Contains(protos, rt.Protocol) {
+			protos = append(protos, rt.Protocol)
+		}
+		if r.Dev != "" {
+			idx, err := resolve("route", r.Dev)
+			if err != nil {
+				return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+			}
+			rt.OIF = idx
+		}
+		desired.Routes = append(desired.Routes, rt)
+	}
+	for _, n := range p.d.Neighbours {
+		idx, err := resolve("neighbour", n.Link)
+		if err != nil {
+			return fail(diff.Op{Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC}}, err)
+		}
+		desired.Neighbours = append(desired.Neighbours, rtnl.Neighbour{Index: idx, IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent})
+	}
+	desired.Rules = p.d.Rules
+
+	var observed diff.State
+	var err error
+	if observed.Addresses, err = p.s.Addresses(); err != nil {
+		return fmt.Errorf("listing addresses: %w", err)
+	}
+	if observed.Neighbours, err = p.s.Neighbours(); err != nil {
+		return fmt.Errorf("listing neighbours: %w", err)
+	}
+	if observed.Rules, err = p.s.Rules(); err != nil {
+		return fmt.Errorf("listing rules: %w", err)
+	}
+
+	addrOps := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses)
+	var routeOps []diff.Op
+	for _, proto := range protos {
+		// Kernel-side filtering: the pass costs the routes it owns, not the
+		// size of the table.
+		obs, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})
+		if err != nil {
+			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
+		}
+		var want []rtnl.Route
+		for _, r := range desired.Routes {
+			if r.Protocol == proto {
+				want = append(want, r)
+			}
+		}
+		ops, conflicts := diff.Routes(want, obs, proto)
+		routeOps = append(routeOps, ops...)
+		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+	}
+	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours)
+	ruleOps, ruleConflicts := diff.Rules(desired.Rules, observed.Rules, p.owned.Rules)
+	p.report.Conflicts = append(p.report.Conflicts, neighConflicts...)
+	p.report.Conflicts = append(p.report.Conflicts, ruleConflicts...)
+
+	for _, ops := range [][]diff.Op{addrOps, routeOps, neighOps, ruleOps} {
+		creates, deletes := split(ops)
+		p.deletes = append(p.deletes, deletes)
+		if err := p.do(creates); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// split separates deletes from creates and updates, keeping the order.
+func split(ops []diff.Op) (apply, deletes []diff.Op) {
+	for _, op := range ops {
+		if op.Action == diff.Delete {
+			deletes = append(deletes, op)
+		} else {
+			apply = append(apply, op)
+		}
+	}
+	return apply, deletes
+}
+
+// do applies ops of one kind as one pipelined batch, keeping the ledger:
+// keys of creates are recorded before, keys of deletes removed after.
+// Deleting what is already gone counts as done; a route create refused
+// because a foreign route holds its key is a conflict, not a failure.
+func (p *pass) do(ops []diff.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	if !p.apply {
+		p.report.Applied = append(p.report.Applied, ops...)
+		return nil
+	}
+	var creates []diff.Op
+	for _, op := range ops {
+		if op.Action == diff.Create {
+			creates = append(creates, op)
+		}
+	}
+	if err := p.l.Record(creates...); err != nil {
+		return err
+	}
+	var b rtnl.Batch
+	for _, op := range ops {
+		addToBatch(&b, op)
+	}
+	// Routes go through in one window (a refused create is a conflict, and
+	// the rest must still converge); other kinds stop at the first error.
+	stop := ops[0].Kind != diff.KindRoute
+	err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
+	failed := map[int]*rtnl.Error{}
+	done := len(ops)
+	var be *rtnl.BatchError
+	switch {
+	case err == nil:
+	case errors.As(err, &be):
+		done = be.Done
+		for _, f := range be.Failures {
+			failed[f.Index] = f.Err
+		}
+	default:
+		return err
+	}
+	var (
+		applied, deleted, notOurs []diff.Op
+		first                     *Failure
+	)
+	for i, op := range ops[:done] {
+		e, bad := failed[i]
+		switch {
+		case !bad:
+			applied = append(applied, op)
+		case op.Action == diff.Delete && rtnl.IsNotExist(e):
+			applied = append(applied, op) // already gone
+		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
+			notOurs = append(notOurs, op)
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
+				Desired: op.Object(), Reason: "the kernel holds this key already (another writer's object); left untouched"})
+		default:
+			if op.Action == diff.Create {
+				notOurs = append(notOurs, op) // the kernel refused it: nothing was created
+			}
+			if first == nil {
+				first = &Failure{Op: op, Err: e}
+			}
+		}
+	}
+	for _, op := range applied {
+		if op.Action == diff.Delete {
+			deleted = append(deleted, op)
+		}
+	}
+	p.report.Applied = append(p.report.Applied, applied...)
+	if err := p.l.Record(deleted...); err != nil {
+		return err
+	}
+	if err := p.l.forget(notOurs...); err != nil {
+		return err
+	}
+	if first != nil {
+		p.report.Failed = first
+		return first
+	}
+	return nil
+}
+
+// addToBatch appends the request that carries out op.
+func addToBatch(b *rtnl.Batch, op diff.Op) {
+	switch op.Kind {
+	case diff.KindLink:
+		switch op.Action {
+		case diff.Create:
+			b.LinkAdd(op.Link)
+		case diff.Update:
+			b.LinkModify(op.Link)
+		case diff.Delete:
+			b.LinkDelete(op.Link.Index)
+		}
+	case diff.KindAddress:
+		switch op.Action {
+		case diff.Create:
+			b.AddressAdd(op.Address)
+		case diff.Update:
+			b.AddressReplace(op.Address)
+		case diff.Delete:
+			b.AddressDelete(op.Address)
+		}
+	case diff.KindRoute:
+		switch op.Action {
+		case diff.Create:
+			b.RouteAdd(op.Route)
+		case diff.Update:
+			b.RouteReplace(op.Route)
+		case diff.Delete:
+			b.RouteDelete(op.Route)
+		}
+	case diff.KindNeighbour:
+		switch op.Action {
+		case diff.Create:
+			b.NeighbourAdd(op.Neighbour)
+		case diff.Update:
+			b.NeighbourReplace(op.Neighbour)
+		case diff.Delete:
+			b.NeighbourDelete(op.Neighbour)
+		}
+	case diff.KindRule:
+		switch op.Action {
+		case diff.Create:
+			b.RuleAdd(op.Rule)
+		case diff.Delete:
+			b.RuleDelete(op.Rule)
+		}
+	}
+}
