@@ -1,0 +1,67 @@
+# Linx — build, test, benchmark, lint and demo.
+#
+#   make demo    build linx-node and show a throwaway namespace through it
+#   make test    unit and integration tests (integration needs root)
+#   make bench   benchmarks against the live kernel, with their baselines
+#   make lint    go vet, gofmt and staticcheck
+#   make build   bin/linx-node
+#   make fmt     gofmt every Go file
+#
+# test, bench and demo run under scripts/hostcheck.sh, which fails them if
+# the host network namespace changed or a test or demo namespace was left.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VERSION     := $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS     := -X main.version=$(VERSION)
+# Per test binary; the whole suite stays well under ten minutes.
+TEST_TIMEOUT  ?= 9m
+BENCH_TIMEOUT ?= 60m
+# Packages that hold benchmarks (their _test.go files declare Benchmark…).
+BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
+
+.PHONY: all build test bench lint vet staticcheck fmt demo root-banner clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/linx-node ./cmd/linx-node
+
+# root-banner says loudly that integration tests will skip without root.
+root-banner:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "################################################################"; \
+		echo "# NOT ROOT: integration tests need root and will be SKIPPED."; \
+		echo "# Only unit tests run. For the full suite: sudo make test"; \
+		echo "################################################################"; \
+	fi
+
+test: root-banner
+	scripts/hostcheck.sh wrap $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: root-banner
+	@if [ -z "$(BENCH_PKGS)" ]; then echo "no benchmarks yet"; exit 0; fi; \
+	scripts/hostcheck.sh wrap $(GO) test -run '^$$' -bench . -benchtime=1x -benchmem \
+		-timeout $(BENCH_TIMEOUT) $(BENCH_PKGS)
+
+lint: vet staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+demo: build
+	scripts/hostcheck.sh wrap scripts/demo.sh bin/linx-node
+
+clean:
+	rm -rf bin
