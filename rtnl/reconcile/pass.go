@@ -116,20 +116,52 @@ func (p *pass) run() error {
 	if err := p.links(); err != nil {
 		return err
 	}
-	if err := p.rest(); err != nil {
-		return err
+	linkDeletes := p.deletes
+	// Removing an interface's last IPv4 address makes the kernel flush
+	// every IPv4 route and ARP entry through it (fib_disable_ip), including
+	// ones this pass just made: when a pass deleted addresses, look again.
+	for round := 0; round < 2; round++ {
+		p.deletes = nil
+		if err := p.rest(); err != nil {
+			return err
+		}
+		before := len(p.report.Applied)
+		for i := len(p.deletes) - 1; i >= 0; i-- {
+			if err := p.do(p.deletes[i]); err != nil {
+				return err
+			}
+		}
+		if !p.apply || !deletedAddress(p.report.Applied[before:]) {
+			break
+		}
 	}
-	for i := len(p.deletes) - 1; i >= 0; i-- {
-		if err := p.do(p.deletes[i]); err != nil {
+	for i := len(linkDeletes) - 1; i >= 0; i-- {
+		if err := p.do(linkDeletes[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// links converges links in up to three rounds: a link's parent or master
+func deletedAddress(ops []diff.Op) bool {
+	for _, op := range ops {
+		if op.Kind == diff.KindAddress && op.Action == diff.Delete {
+			return true
+		}
+	}
+	return false
+}
+
+// linkRounds bounds the link rounds of a pass: a link's parent or master
 // may be created in the same pass, so its index is known only after the
-// round that created it. Deletes wait for the end of the pass.
+// round that created it (round 0 creates, round 1 enslaves); enslaving may
+// in turn change a bridge's MTU, which the kernel recomputes from its ports
+// unless it was set with a change rather than at creation (round 2
+// restores it). A fourth round is headroom for a chain of parents.
+const linkRounds = 3
+
+// links converges links in rounds (see linkRounds). Deletes wait for the
+// end of the pass.
 func (p *pass) links() error {
 	for round := 0; ; round++ {
 		observed, err := p.s.Links()
@@ -157,7 +189,7 @@ func (p *pass) links() error {
 			p.deletes = append(p.deletes, deletes)
 			return nil
 		}
-		if len(creates) == 0 || round == 2 {
+		if len(creates) == 0 || round == linkRounds {
 			if pending != "" && len(creates) == 0 {
 				f := &Failure{Op: diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}},
 					Err: fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending))}
