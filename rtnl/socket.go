@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -79,6 +80,7 @@ type Socket struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool // set by Close: later I/O errors are EBADF
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
@@ -152,7 +154,10 @@ func (s *Socket) Namespace() Namespace { return s.ns }
 // Close releases the socket. A request in flight on another goroutine fails
 // with EBADF. Close is idempotent; later calls return the first result.
 func (s *Socket) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.f.Close() })
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.closeErr = s.f.Close()
+	})
 	return s.closeErr
 }
 
@@ -215,10 +220,12 @@ func (s *Socket) recv(op string) ([]byte, error) {
 // ioError converts a transport failure into an *Error.
 func (s *Socket) ioError(op string, err error) error {
 	switch {
+	// The raw connection reports a closed file as an unexported poll
+	// error ("use of closed file"), not os.ErrClosed.
+	case s.closed.Load() || errors.Is(err, os.ErrClosed):
+		return newError(op, unix.EBADF, "socket closed")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return newError(op, unix.EAGAIN, "no reply from the kernel within %v", s.timeout)
-	case errors.Is(err, os.ErrClosed):
-		return newError(op, unix.EBADF, "socket closed")
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
