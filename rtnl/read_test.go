@@ -754,7 +754,7 @@ func statsFields(s *rtnl.LinkStats64) map[string]uint64 {
 		"rx.crc_errors": s.RxCRCErrors, "rx.frame_errors": s.RxFrameErrors, "rx.fifo_errors": s.RxFIFOErrors,
 		"rx.missed_errors": s.RxMissedErrors, "rx.nohandler": s.RxNoHandler, "rx.otherhost_dropped": s.RxOtherhostDropped,
 		"rx.compressed": s.RxCompressed,
-		"tx.bytes": s.TxBytes, "tx.packets": s.TxPackets, "tx.errors": s.TxErrors, "tx.dropped": s.TxDropped,
+		"tx.bytes":      s.TxBytes, "tx.packets": s.TxPackets, "tx.errors": s.TxErrors, "tx.dropped": s.TxDropped,
 		"tx.carrier_errors": s.TxCarrierErrors, "tx.collisions": s.Collisions, "tx.aborted_errors": s.TxAbortedErrors,
 		"tx.fifo_errors": s.TxFIFOErrors, "tx.window_errors": s.TxWindowErrors, "tx.heartbeat_errors": s.TxHeartbeatErrors,
 		"tx.compressed": s.TxCompressed,
