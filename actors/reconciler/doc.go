@@ -1,0 +1,27 @@
+// Package reconciler is the long-lived loop of a scope: an actor that holds
+// the desired state and asks the socket actor for a pass (observe, diff
+// against desired with the ledger, apply) whenever the scope may have
+// drifted:
+//
+//   - when it starts, from scratch (on the monitor's first source.Resync when
+//     Config.AwaitResync is set, which is how the scope supervisor wires it
+//     so that the subscription exists before the first listing);
+//   - every Config.Interval, as the safety net for anything the events
+//     missed;
+//   - on source.Wake and source.Resync from the monitor, coalesced: the first
+//     event of a burst arms a Config.Debounce timer, the rest of the burst
+//     joins it, and events that arrive while a pass runs become one pass
+//     after it;
+//   - on *SetDesired, at once.
+//
+// Every pass takes a token from a bucket refilled at Config.Rate per second
+// (capacity Config.Burst), so fighting another writer over the same object
+// costs at most Rate passes per second instead of a spinning CPU. A failed
+// pass is retried with exponential backoff (100 ms doubling, capped at the
+// interval), reset by the next success.
+//
+// After each pass the actor sends *PassDone to its parent. All timers come
+// from protoactor's scheduler and are cancelled on *actor.Stopping and
+// *actor.Restarting. The reconciler knows nothing of netlink: desired state
+// is opaque and passes go through the socket actor to a source.Source.
+package reconciler

@@ -1,0 +1,28 @@
+// Package source defines what the Linx control loop drives: a Source observes
+// one scope (for rtnetlink, one network namespace), diffs it against the
+// desired state with the scope's ownership ledger, applies the difference,
+// and says where the scope's wake-up events come from.
+//
+// The actors in package actors/... know only this interface, never netlink,
+// so the same loop, supervision and status reporting can later drive another
+// subsystem (nftables, cgroups). Desired state is opaque here (type any): the
+// Source gives it meaning.
+//
+// A Source lives as long as its scope, across every restart of the scope's
+// actors; it owns what must survive those restarts, such as the ledger of
+// keys the scope created (persisted under the state directory). The actors
+// own only what a restart must rebuild: the Handle (opened and closed by the
+// socket actor) and the Watch (opened and closed by the monitor actor).
+//
+// An implementation's duties:
+//
+//  1. Open returns a fresh Handle each call; the handle is used by one
+//     goroutine at a time and closed exactly once.
+//  2. Pass is safe to repeat: every pass re-observes everything, so an
+//     interrupted or failed pass is repaired by the next one.
+//  3. Watch is subscribed before it returns, so a pass started after Watch
+//     returns observes everything the watch has not reported.
+//  4. Errors meaning the scope no longer exists (its process exited, its
+//     namespace file is gone) wrap ErrScopeGone; the scope then stops with
+//     that reason instead of restarting.
+package source

@@ -1,0 +1,139 @@
+package supervisor
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/linx-net/linx/actors/reconciler"
+	"github.com/linx-net/linx/actors/socket"
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/messages"
+)
+
+// Defaults for Config's zero fields, in one place. The loop's own defaults
+// (interval 30 s, debounce 2 ms, 10 passes/s, burst 3, pass timeout 30 s)
+// are documented in packages reconciler and socket.
+const (
+	// DefaultName is the node supervisor's actor name.
+	DefaultName = "linx"
+	// DefaultMaxRestarts and DefaultRestartWindow: a scope that crashes more
+	// than 10 times within a minute is not healing itself by restarting
+	// (each restart already re-opened everything and resynchronised), so it
+	// is marked failed for an operator to look at instead of burning CPU.
+	DefaultMaxRestarts   = 10
+	DefaultRestartWindow = time.Minute
+	// DefaultRequestTimeout bounds the Node helpers' requests. The node
+	// answers from memory, so only an overloaded system comes near it.
+	DefaultRequestTimeout = 5 * time.Second
+)
+
+// Config configures a node supervisor. NewSource is required.
+type Config struct {
+	// Name is the node supervisor's actor name; empty means DefaultName.
+	Name string
+	// NewSource builds the Source of a scope being spawned. It is called
+	// once per SpawnScope; the Source lives until the scope stops or fails,
+	// across every restart in between, and is closed then if it implements
+	// io.Closer. An error rejects the SpawnScope.
+	NewSource func(spec *messages.SpawnScope) (source.Source, error)
+	// Desired converts the desired state of SpawnScope and UpdateDesired
+	// into what the Source's Pass expects. An error rejects the request.
+	// Nil passes the *messages.Desired itself.
+	Desired func(d *messages.Desired) (any, error)
+	// MaxRestarts restarts of one scope within RestartWindow are allowed;
+	// one more marks the scope failed. Zero means DefaultMaxRestarts;
+	// negative means a scope is never restarted.
+	MaxRestarts   int
+	RestartWindow time.Duration // zero means DefaultRestartWindow
+	// Loop defaults for scopes whose SpawnScope leaves them unset; zero
+	// fields take the reconciler's and socket's defaults.
+	Interval    time.Duration
+	Debounce    time.Duration
+	Rate        float64
+	Burst       int
+	PassTimeout time.Duration
+	// RequestTimeout bounds Node's helper calls; zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// Logger receives the actors' logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.NewSource == nil {
+		return c, errors.New("supervisor: Config.NewSource is nil")
+	}
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.MaxRestarts == 0 {
+		c.MaxRestarts = DefaultMaxRestarts
+	}
+	if c.RestartWindow <= 0 {
+		c.RestartWindow = DefaultRestartWindow
+	}
+	if c.Interval <= 0 {
+		c.Interval = reconciler.DefaultInterval
+	}
+	if c.Debounce == 0 {
+		c.Debounce = reconciler.DefaultDebounce
+	}
+	if c.Rate <= 0 {
+		c.Rate = reconciler.DefaultRate
+	}
+	if c.Burst <= 0 {
+		c.Burst = reconciler.DefaultBurst
+	}
+	if c.PassTimeout <= 0 {
+		c.PassTimeout = socket.DefaultPassTimeout
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// loopFor merges a SpawnScope's settings over the node's defaults.
+func (c Config) loopFor(spec *messages.SpawnScope) loopConfig {
+	l := loopConfig{
+		interval:    c.Interval,
+		debounce:    c.Debounce,
+		passTimeout: c.PassTimeout,
+		rate:        c.Rate,
+		burst:       c.Burst,
+	}
+	if d := spec.GetInterval(); d != nil && d.AsDuration() > 0 {
+		l.interval = d.AsDuration()
+	}
+	o := spec.GetOptions()
+	if d := o.GetDebounce(); d != nil && d.AsDuration() != 0 {
+		l.debounce = d.AsDuration()
+	}
+	if d := o.GetPassTimeout(); d != nil && d.AsDuration() > 0 {
+		l.passTimeout = d.AsDuration()
+	}
+	if r := o.GetMaxPassesPerSecond(); r > 0 {
+		l.rate = r
+	}
+	if b := o.GetBurst(); b > 0 {
+		l.burst = int(b)
+	}
+	l.noMonitor = o.GetNoMonitor()
+	return l
+}
+
+// LoggerFactory returns a protoactor logger factory that routes the actor
+// system's own logs to l, for actor.WithLoggerFactory:
+//
+//	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
+func LoggerFactory(l *slog.Logger) func(*actor.ActorSystem) *slog.Logger {
+	return func(s *actor.ActorSystem) *slog.Logger {
+		return l.With("lib", "protoactor", "system", s.ID)
+	}
+}

@@ -1,0 +1,45 @@
+// Package supervisor runs Linx scopes under an Erlang-style supervision tree
+// inside a protoactor actor system, and is the embedding API for host
+// controllers.
+//
+// The tree:
+//
+//	node supervisor                  one per agent (Start)
+//	└── scope supervisor             one per scope, restarted on its own
+//	    ├── socket actor             the scope's handle (actors/socket)
+//	    ├── reconciler actor         the loop (actors/reconciler)
+//	    └── monitor actor            the scope's events (actors/monitor)
+//
+// A crash of any actor of a scope restarts that scope's whole subtree and
+// nothing else: the scope supervisor escalates every child failure, and the
+// node supervisor restarts it, which makes protoactor stop all three
+// children (closing the handle and the watch) and spawn fresh ones from
+// *actor.Started. The fresh reconciler resynchronises from scratch once the
+// fresh monitor has subscribed. The Source, and with it the ledger of what
+// the scope created, lives outside the actors and is kept.
+//
+// More than Config.MaxRestarts crashes within Config.RestartWindow mark the
+// scope failed: its actors stop and its status stays listed with phase
+// PHASE_FAILED and the reason. A scope whose Source reports
+// source.ErrScopeGone (its namespace's process exited) stops with that
+// reason. Neither is silently forgotten; StopScope with forget removes the
+// record.
+//
+// A host controller:
+//
+//  1. creates (or already has) an *actor.ActorSystem, ideally with
+//     actor.WithLoggerFactory(LoggerFactory(logger)) so protoactor logs
+//     through the same log/slog logger;
+//  2. calls Start with a Config whose NewSource builds a scope's Source
+//     (for rtnetlink, the adapter over rtnl/reconcile and rtnl/monitor);
+//  3. spawns, updates, stops and queries scopes with the messages of
+//     package messages, through Node's helpers or by sending them to
+//     Node.PID from its own actors (protoactor remote carries them too);
+//  4. subscribes an actor to receive every *messages.ScopeStatus change
+//     instead of polling;
+//  5. calls Node.Shutdown when done.
+//
+// Every status lives in the node supervisor, which answers queries from
+// memory. A pass that changes nothing (the idle interval pass) updates
+// last_pass and passes but is not published to subscribers.
+package supervisor

@@ -1,0 +1,370 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/linx-net/linx/actors/internal/crash"
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/messages"
+)
+
+// ReasonStopped is the reason of a scope stopped by StopScope.
+const ReasonStopped = "stopped by request"
+
+// scopeRec is the node's record of one scope. It outlives the scope's
+// actors: a failed or stopped scope stays listed with its last status.
+type scopeRec struct {
+	name     string
+	pid      *actor.PID // nil once the scope's actors are gone
+	src      source.Source
+	desired  *desiredBox
+	status   *messages.ScopeStatus
+	crashes  []time.Time // within the restart window
+	stopping bool        // a stop was asked for; reason is in stopWhy
+	stopWhy  string
+	forget   bool
+}
+
+func (r *scopeRec) running() bool { return r.pid != nil }
+
+// nodeActor is the node supervisor: one child (a scopeActor) per scope, each
+// restarted on its own (one-for-one) so one scope's failure never touches
+// another. It owns every scope's status and the subscribers.
+type nodeActor struct {
+	cfg    Config
+	system *actor.ActorSystem
+	self   *actor.PID
+	scopes map[string]*scopeRec
+	byPID  map[string]*scopeRec // scope supervisor PID id -> record
+	subs   map[string]*actor.PID
+	seq    int
+}
+
+var _ actor.SupervisorStrategy = (*nodeActor)(nil)
+
+func newNodeActor(cfg Config) *nodeActor {
+	return &nodeActor{
+		cfg:    cfg,
+		scopes: map[string]*scopeRec{},
+		byPID:  map[string]*scopeRec{},
+		subs:   map[string]*actor.PID{},
+	}
+}
+
+func (n *nodeActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		n.system, n.self = ctx.ActorSystem(), ctx.Self()
+	case *messages.SpawnScope:
+		respond(ctx, n.spawn(ctx, m))
+	case *messages.StopScope:
+		respond(ctx, n.stop(ctx, m))
+	case *messages.UpdateDesired:
+		respond(ctx, n.update(ctx, m))
+	case *messages.GetStatus:
+		if r := n.scopes[m.GetName()]; r != nil {
+			ctx.Respond(proto.Clone(r.status))
+		} else {
+			respond(ctx, fmt.Errorf("no scope named %q", m.GetName()))
+		}
+	case *messages.ListScopes:
+		ctx.Respond(n.list())
+	case *messages.Subscribe:
+		respond(ctx, n.subscribe(ctx, m.GetSubscriber()))
+	case *messages.Unsubscribe:
+		respond(ctx, n.unsubscribe(ctx, m.GetSubscriber()))
+	case *scopePass:
+		n.pass(m)
+	case *scopeOverrun:
+		if r := n.live(m.from); r != nil {
+			r.status.MonitorOverruns += uint32(m.n)
+			n.publish(r)
+		}
+	case *scopeGone:
+		if r := n.live(m.from); r != nil && !r.stopping {
+			n.cfg.Logger.Info("scope is gone, stopping it", "scope", r.name, "reason", m.err)
+			r.stopping, r.stopWhy = true, m.err.Error()
+			ctx.Stop(r.pid)
+		}
+	case *actor.Terminated:
+		n.terminated(m.Who)
+	case *crash.Inject:
+		if r := n.scopes[m.Scope]; r != nil && r.running() {
+			ctx.Send(r.pid, m)
+			respond(ctx, nil)
+		} else {
+			respond(ctx, fmt.Errorf("no running scope named %q", m.Scope))
+		}
+	}
+}
+
+func respond(ctx actor.Context, err error) {
+	if ctx.Sender() == nil {
+		return
+	}
+	ack := &messages.Ack{}
+	if err != nil {
+		ack.Error = err.Error()
+	}
+	ctx.Respond(ack)
+}
+
+func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
+	name := spec.GetName()
+	if name == "" || strings.ContainsAny(name, "/ \t\n") {
+		return fmt.Errorf("spawning scope %q: name must be non-empty, without '/' or spaces", name)
+	}
+	if old := n.scopes[name]; old != nil && old.running() {
+		return fmt.Errorf("spawning scope %q: already running", name)
+	}
+	desired, err := n.convert(spec.GetDesired())
+	if err != nil {
+		return fmt.Errorf("spawning scope %q: desired state: %w", name, err)
+	}
+	src, err := n.cfg.NewSource(spec)
+	if err != nil {
+		return fmt.Errorf("spawning scope %q: %w", name, err)
+	}
+	if src == nil {
+		return fmt.Errorf("spawning scope %q: NewSource returned no source", name)
+	}
+	box := &desiredBox{}
+	box.store(desired)
+	r := &scopeRec{
+		name:    name,
+		src:     src,
+		desired: box,
+		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
+	}
+	loop, logger := n.cfg.loopFor(spec), n.cfg.Logger.With("scope", name)
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &scopeActor{name: name, src: src, desired: box, loop: loop, logger: logger}
+	})
+	// A fresh suffix keeps the name free even while a replaced scope of the
+	// same name is still stopping.
+	n.seq++
+	pid, err := ctx.SpawnNamed(props, "scope-"+name+"-"+strconv.Itoa(n.seq))
+	if err != nil {
+		closeSource(src, logger)
+		return fmt.Errorf("spawning scope %q: %w", name, err)
+	}
+	r.pid = pid
+	n.scopes[name] = r
+	n.byPID[pid.Id] = r
+	n.publish(r)
+	return nil
+}
+
+func (n *nodeActor) convert(d *messages.Desired) (any, error) {
+	if n.cfg.Desired == nil {
+		return d, nil
+	}
+	return n.cfg.Desired(d)
+}
+
+func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
+	r := n.scopes[m.GetName()]
+	if r == nil {
+		return fmt.Errorf("stopping scope %q: no such scope", m.GetName())
+	}
+	if !r.running() {
+		if m.GetForget() {
+			delete(n.scopes, r.name)
+		}
+		return nil
+	}
+	r.forget = r.forget || m.GetForget()
+	if !r.stopping {
+		r.stopping, r.stopWhy = true, ReasonStopped
+		ctx.Stop(r.pid)
+	}
+	return nil
+}
+
+func (n *nodeActor) update(ctx actor.Context, m *messages.UpdateDesired) error {
+	r := n.scopes[m.GetName()]
+	if r == nil || !r.running() || r.stopping {
+		return fmt.Errorf("updating scope %q: no running scope of that name", m.GetName())
+	}
+	d, err := n.convert(m.GetDesired())
+	if err != nil {
+		return fmt.Errorf("updating scope %q: desired state: %w", r.name, err)
+	}
+	// Stored first: a restart racing with this message starts from it.
+	r.desired.store(d)
+	ctx.Send(r.pid, &setDesired{desired: d})
+	if r.status.Phase == messages.Phase_PHASE_CONVERGED {
+		r.status.Phase = messages.Phase_PHASE_CONVERGING
+		n.publish(r)
+	}
+	return nil
+}
+
+func (n *nodeActor) list() *messages.ScopeList {
+	l := &messages.ScopeList{Scopes: make([]*messages.ScopeStatus, 0, len(n.scopes))}
+	for _, r := range n.scopes {
+		l.Scopes = append(l.Scopes, proto.Clone(r.status).(*messages.ScopeStatus))
+	}
+	slices.SortFunc(l.Scopes, func(a, b *messages.ScopeStatus) int { return strings.Compare(a.Name, b.Name) })
+	return l
+}
+
+func (n *nodeActor) subscribe(ctx actor.Context, pid *actor.PID) error {
+	if pid == nil {
+		return errors.New("subscribing: no subscriber PID")
+	}
+	key := pid.Address + "/" + pid.Id
+	if _, ok := n.subs[key]; ok {
+		return nil
+	}
+	n.subs[key] = pid
+	// Watched so that a subscriber that dies is dropped.
+	ctx.Watch(pid)
+	for _, s := range n.list().Scopes {
+		ctx.Send(pid, s)
+	}
+	return nil
+}
+
+func (n *nodeActor) unsubscribe(ctx actor.Context, pid *actor.PID) error {
+	if pid == nil {
+		return errors.New("unsubscribing: no subscriber PID")
+	}
+	key := pid.Address + "/" + pid.Id
+	if _, ok := n.subs[key]; ok {
+		delete(n.subs, key)
+		ctx.Unwatch(pid)
+	}
+	return nil
+}
+
+// live returns the record of a running scope whose current supervisor is
+// pid, or nil for events from a replaced or finished incarnation.
+func (n *nodeActor) live(pid *actor.PID) *scopeRec {
+	r := n.byPID[pid.Id]
+	if r == nil || !r.running() || r.status.Phase == messages.Phase_PHASE_FAILED {
+		return nil
+	}
+	return r
+}
+
+func (n *nodeActor) pass(m *scopePass) {
+	r := n.live(m.from)
+	if r == nil || r.stopping {
+		return
+	}
+	rep, st := m.done.Report, r.status
+	before := quiet(st)
+	st.Passes++
+	st.LastPass = timestamppb.New(m.done.Started)
+	st.LastPassDuration = durationpb.New(rep.Duration)
+	st.OpsApplied = uint32(rep.Applied)
+	st.Conflicts = uint32(rep.Conflicts)
+	if m.done.Resync {
+		st.Resyncs++
+	}
+	st.LastError = ""
+	if rep.Err != nil {
+		st.LastError = rep.Err.Error()
+	}
+	if rep.Converged && rep.Err == nil {
+		st.Phase = messages.Phase_PHASE_CONVERGED
+	} else {
+		st.Phase = messages.Phase_PHASE_CONVERGING
+	}
+	// A pass that changed nothing and found nothing new (the idle interval
+	// pass) is not news: subscribers hear of changes only.
+	if st.OpsApplied > 0 || !proto.Equal(before, quiet(st)) {
+		n.publish(r)
+	}
+}
+
+// quiet returns a copy of st without the fields every pass changes.
+func quiet(st *messages.ScopeStatus) *messages.ScopeStatus {
+	c := proto.Clone(st).(*messages.ScopeStatus)
+	c.LastPass, c.LastPassDuration, c.Passes = nil, nil, 0
+	return c
+}
+
+// HandleFailure is the node's supervision of its scopes, run on the node's
+// own goroutine: a crash anywhere in a scope restarts that scope's subtree,
+// unless the scope has crashed more than MaxRestarts times within
+// RestartWindow, in which case it is stopped and marked failed.
+func (n *nodeActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	r := n.byPID[child.Id]
+	if r == nil || !r.running() || r.stopping || r.status.Phase == messages.Phase_PHASE_FAILED {
+		sup.StopChildren(child)
+		return
+	}
+	now := time.Now()
+	r.crashes = slices.DeleteFunc(r.crashes, func(t time.Time) bool { return now.Sub(t) >= n.cfg.RestartWindow })
+	r.crashes = append(r.crashes, now)
+	st := r.status
+	if n.cfg.MaxRestarts < 0 || len(r.crashes) > n.cfg.MaxRestarts {
+		st.Phase = messages.Phase_PHASE_FAILED
+		st.Reason = fmt.Sprintf("crashed %d times within %s (limit %d); last crash: %v",
+			len(r.crashes), n.cfg.RestartWindow, max(n.cfg.MaxRestarts, 0), reason)
+		n.cfg.Logger.Error("scope failed", "scope", r.name, "reason", st.Reason)
+		sup.StopChildren(child)
+		n.publish(r)
+		return
+	}
+	st.Restarts++
+	st.Phase = messages.Phase_PHASE_STARTING
+	st.Reason = fmt.Sprintf("restarted after a crash: %v", reason)
+	n.cfg.Logger.Warn("scope crashed, restarting it", "scope", r.name, "reason", reason, "restarts", st.Restarts)
+	sup.RestartChildren(child)
+	n.publish(r)
+}
+
+func (n *nodeActor) terminated(who *actor.PID) {
+	r := n.byPID[who.Id]
+	if r == nil {
+		// A subscriber went away.
+		delete(n.subs, who.Address+"/"+who.Id)
+		return
+	}
+	delete(n.byPID, who.Id)
+	if r.pid == nil || r.pid.Id != who.Id {
+		return
+	}
+	r.pid = nil
+	closeSource(r.src, n.cfg.Logger.With("scope", r.name))
+	if r.status.Phase != messages.Phase_PHASE_FAILED {
+		r.status.Phase = messages.Phase_PHASE_STOPPED
+		r.status.Reason = r.stopWhy
+		if !r.stopping {
+			r.status.Reason = "the scope's actors terminated unexpectedly"
+		}
+	}
+	n.publish(r)
+	if r.forget && n.scopes[r.name] == r {
+		delete(n.scopes, r.name)
+	}
+}
+
+func closeSource(src source.Source, logger interface{ Warn(string, ...any) }) {
+	if c, ok := src.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			logger.Warn("closing the scope's source", "err", err)
+		}
+	}
+}
+
+// publish sends a copy of r's status to every subscriber.
+func (n *nodeActor) publish(r *scopeRec) {
+	for _, pid := range n.subs {
+		n.system.Root.Send(pid, proto.Clone(r.status))
+	}
+}

@@ -1,0 +1,139 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/linx-net/linx/messages"
+)
+
+// Node is a running node supervisor inside an actor system, with helpers
+// that send it the messages of package messages and wait for the reply.
+// Any actor (local, or remote when protoactor remote is enabled) may send
+// those messages to PID directly instead.
+type Node struct {
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	timeout time.Duration
+}
+
+// Start spawns a node supervisor in system, named cfg.Name. It returns an
+// error if cfg is invalid (no NewSource) or the name is taken.
+func Start(system *actor.ActorSystem, cfg Config) (*Node, error) {
+	if system == nil {
+		return nil, errors.New("supervisor: starting a node: nil actor system")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return newNodeActor(cfg) })
+	pid, err := system.Root.SpawnNamed(props, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: starting node %q: %w", cfg.Name, err)
+	}
+	return &Node{system: system, pid: pid, timeout: cfg.RequestTimeout}, nil
+}
+
+// PID returns the node supervisor's PID, the address of the messages.
+func (n *Node) PID() *actor.PID { return n.pid }
+
+// Spawn starts a scope; see messages.SpawnScope. It returns the node's
+// rejection (a bad name, a running scope of that name, a bad desired state,
+// NewSource's error) or a timeout. The scope then starts asynchronously:
+// follow it with Status or a subscription.
+func (n *Node) Spawn(spec *messages.SpawnScope) error {
+	return n.ack(spec)
+}
+
+// Stop stops the named scope; its status stays listed as stopped unless
+// forget is set. It returns an error for an unknown scope or a timeout; the
+// scope's actors finish stopping asynchronously (status phase STOPPED).
+func (n *Node) Stop(name string, forget bool) error {
+	return n.ack(&messages.StopScope{Name: name, Forget: forget})
+}
+
+// Update replaces the named scope's desired state and triggers a pass. It
+// returns an error for a scope that is not running, a desired state the
+// node's Config.Desired rejects, or a timeout.
+func (n *Node) Update(name string, d *messages.Desired) error {
+	return n.ack(&messages.UpdateDesired{Name: name, Desired: d})
+}
+
+// Status returns a copy of the named scope's status, or an error for an
+// unknown scope or a timeout.
+func (n *Node) Status(name string) (*messages.ScopeStatus, error) {
+	v, err := n.request(&messages.GetStatus{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case *messages.ScopeStatus:
+		return v, nil
+	case *messages.Ack:
+		return nil, errors.New(v.GetError())
+	}
+	return nil, fmt.Errorf("supervisor: unexpected reply %T", v)
+}
+
+// List returns every scope's status sorted by name, or a timeout error.
+func (n *Node) List() ([]*messages.ScopeStatus, error) {
+	v, err := n.request(&messages.ListScopes{})
+	if err != nil {
+		return nil, err
+	}
+	l, ok := v.(*messages.ScopeList)
+	if !ok {
+		return nil, fmt.Errorf("supervisor: unexpected reply %T", v)
+	}
+	return l.GetScopes(), nil
+}
+
+// Subscribe makes pid receive a *messages.ScopeStatus for every status
+// change of any scope, starting with the current status of each. It
+// returns an error for a nil pid or a timeout.
+func (n *Node) Subscribe(pid *actor.PID) error {
+	return n.ack(&messages.Subscribe{Subscriber: pid})
+}
+
+// Unsubscribe ends pid's subscription; unknown subscribers are ignored. It
+// returns an error only for a nil pid or a timeout.
+func (n *Node) Unsubscribe(pid *actor.PID) error {
+	return n.ack(&messages.Unsubscribe{Subscriber: pid})
+}
+
+// Shutdown stops the node supervisor and every scope under it, and waits
+// until they have stopped (handles and watches closed). It returns an error
+// if that takes longer than the request timeout.
+func (n *Node) Shutdown() error {
+	if err := n.system.Root.StopFuture(n.pid).Wait(); err != nil {
+		return fmt.Errorf("supervisor: stopping node %s: %w", n.pid.Id, err)
+	}
+	return nil
+}
+
+func (n *Node) request(msg any) (any, error) {
+	v, err := n.system.Root.RequestFuture(n.pid, msg, n.timeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: %T to node %s: %w", msg, n.pid.Id, err)
+	}
+	return v, nil
+}
+
+func (n *Node) ack(msg any) error {
+	v, err := n.request(msg)
+	if err != nil {
+		return err
+	}
+	a, ok := v.(*messages.Ack)
+	if !ok {
+		return fmt.Errorf("supervisor: unexpected reply %T to %T", v, msg)
+	}
+	if a.GetError() != "" {
+		return errors.New(a.GetError())
+	}
+	return nil
+}
