@@ -251,7 +251,10 @@ func checkMAC(op, what string, mac net.HardwareAddr) error {
 // nsFile opens the file naming ns; the host namespace is the process's own.
 func nsFile(op string, ns Namespace) (*os.File, error) {
 	if ns.IsHost() {
-		f, err := os.Open("/proc/self/ns/net")
+		// thread-self, not self: a goroutine that ran Namespace.Run on the
+		// main thread leaves that thread (whose namespace /proc/self shows)
+		// parked in the other namespace; every other thread is in the host's.
+		f, err := os.Open(hostNamespacePath)
 		if err != nil {
 			return nil, newError(op, unix.ENOENT, "opening the host namespace: %v", err)
 		}
@@ -326,7 +329,7 @@ func (s *Socket) CreateVeth(name, peer string) error {
 func (s *Socket) CreateVethIn(name, peer string, peerNS Namespace) error {
 	if peerNS.IsHost() {
 		// The zero Namespace in Veth means "here"; name the host explicitly.
-		peerNS = NamespaceAt("/proc/self/ns/net")
+		peerNS = NamespaceAt(hostNamespacePath)
 	}
 	return s.LinkAdd(Link{Name: name, Data: Veth{Peer: peer, PeerNamespace: peerNS}})
 }

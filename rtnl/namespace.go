@@ -21,6 +21,12 @@ type Namespace struct {
 	path string
 }
 
+// hostNamespacePath names the host namespace from any thread that runs Go
+// code: /proc/self/ns/net shows the main thread's, which Run may have left
+// parked in another namespace (the runtime wedges, rather than ends, a
+// locked main thread).
+const hostNamespacePath = "/proc/thread-self/ns/net"
+
 // Host is the namespace of the calling process.
 var Host = Namespace{}
 
