@@ -139,7 +139,11 @@ func (d Desired) Validate() error {
 		addrs[k] = i
 	}
 
-	routes := map[string]int{}
+	type routeKey struct {
+		table, metric uint32
+		dst           netip.Prefix
+	}
+	routes := make(map[routeKey]int, len(d.Routes))
 	for i, r := range d.Routes {
 		w := fmt.Sprintf("routes[%d]", i)
 		if !r.Dst.IsValid() {
@@ -172,7 +176,7 @@ func (d Desired) Validate() error {
 		if table == 0 {
 			table = rtnl.TableMain
 		}
-		k := fmt.Sprintf("%d %s %d", table, r.Dst, r.Metric)
+		k := routeKey{table, r.Metric, r.Dst}
 		if j, dup := routes[k]; dup {
 			add(w, "dst", "duplicate route %s table %d metric %d (also routes[%d])", r.Dst, table, r.Metric, j)
 		}
