@@ -270,6 +270,7 @@ func (p *pass) rest() error {
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
 	protos := []rtnl.Protocol{p.o.protocol()}
+	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
 	for _, r := range p.d.Routes {
 		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
 			Protocol: r.Protocol, Type: r.Type, Src: r.Src}
@@ -295,6 +296,7 @@ func (p *pass) rest() error {
 		desired.Neighbours = append(desired.Neighbours, rtnl.Neighbour{Index: idx, IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent})
 	}
 	desired.Rules = p.d.Rules
+	desired.Routes = slices.Clip(desired.Routes)
 
 	var observed diff.State
 	var err error
@@ -317,10 +319,13 @@ func (p *pass) rest() error {
 		if err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
-		var want []rtnl.Route
-		for _, r := range desired.Routes {
-			if r.Protocol == proto {
-				want = append(want, r)
+		want := desired.Routes
+		if len(protos) > 1 {
+			want = nil
+			for _, r := range desired.Routes {
+				if r.Protocol == proto {
+					want = append(want, r)
+				}
 			}
 		}
 		ops, conflicts := diff.Routes(want, obs, proto)
@@ -344,6 +349,17 @@ func (p *pass) rest() error {
 
 // split separates deletes from creates and updates, keeping the order.
 func split(ops []diff.Op) (apply, deletes []diff.Op) {
+	n := 0
+	for i := range ops {
+		if ops[i].Action == diff.Delete {
+			n++
+		}
+	}
+	if n == 0 {
+		return ops, nil
+	}
+	apply = make([]diff.Op, 0, len(ops)-n)
+	deletes = make([]diff.Op, 0, n)
 	for _, op := range ops {
 		if op.Action == diff.Delete {
 			deletes = append(deletes, op)
