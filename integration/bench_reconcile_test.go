@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// reconcileDesired is the install benchmark's routes as desired state.
+func reconcileDesired() reconcile.Desired {
+	d := reconcile.Desired{Routes: make([]reconcile.Route, installRoutes)}
+	for i := range d.Routes {
+		d.Routes[i] = reconcile.Route{Dst: installDst(i), Via: installGateway}
+	}
+	return d
+}
+
+// rawOwnedDump times a raw dump of the routes of protocol installProto,
+// filtered in the kernel as the pass asks for them: bytes read, nothing
+// decoded.
+func rawOwnedDump(b *testing.B, ns *nstest.NS) time.Duration {
+	fd := -1
+	if err := ns.Namespace().Run(func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	defer unix.Close(fd)
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1)
+	msg := make([]byte, 16+12)
+	binary.NativeEndian.PutUint32(msg, uint32(len(msg)))
+	binary.NativeEndian.PutUint16(msg[4:], unix.RTM_GETROUTE)
+	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	binary.NativeEndian.PutUint32(msg[8:], 1)
+	msg[16+5] = installProto
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		b.Fatal(err)
+	}
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if done := func() bool {
+			for d := buf[:n]; len(d) >= 16; {
+				l := int(binary.NativeEndian.Uint32(d))
+				if binary.NativeEndian.Uint16(d[4:]) == unix.NLMSG_DONE {
+					return true
+				}
+				d = d[min((l+3)&^3, len(d)):]
+			}
+			return false
+		}(); done {
+			return time.Since(start)
+		}
+	}
+}
+
+// BenchmarkReconcile measures a pass installing 100,000 routes from empty
+// against a raw batched install, and a converged (no-op) pass over them
+// against a raw dump of the owned routes, with no foreign routes and then
+// with 200,000 routes of other protocols in other tables.
+func BenchmarkReconcile(b *testing.B) {
+	if testing.Short() {
+		b.Skip("100k-route benchmark skipped under -short")
+	}
+	nstest.RequireRoot(b)
+	for range b.N {
+		rawInstallTime, _ := rawInstall(b)
+
+		ns := installNS(b)
+		s := ns.Open()
+		l := reconcile.NewLedger()
+		d := reconcileDesired()
+		start := time.Now()
+		r, err := reconcile.Pass(s, d, l, reconcile.Options{Protocol: installProto})
+		install := time.Since(start)
+		if err != nil || !r.Converged || len(r.Applied) != installRoutes {
+			b.Fatalf("install pass: err=%v converged=%v applied=%d", err, r.Converged, len(r.Applied))
+		}
+		fmt.Printf("reconcile_install_100k: linx=%.1f raw_batched=%.1f ratio=%.2f\n",
+			msOf(install), msOf(rawInstallTime), float64(install)/float64(rawInstallTime))
+
+		noop := func(foreign int) {
+			best, bestRaw := time.Duration(1<<62), time.Duration(1<<62)
+			for range 5 {
+				start := time.Now()
+				r, err := reconcile.Pass(s, d, l, reconcile.Options{Protocol: installProto})
+				el := time.Since(start)
+				if err != nil || !r.Converged || len(r.Applied) != 0 {
+					b.Fatalf("no-op pass: err=%v converged=%v applied=%d", err, r.Converged, len(r.Applied))
+				}
+				best = min(best, el)
+				bestRaw = min(bestRaw, rawOwnedDump(b, ns))
+			}
+			fmt.Printf("reconcile_noop_100k: linx=%.1f raw_dump=%.1f ratio=%.2f foreign=%d\n",
+				msOf(best), msOf(bestRaw), float64(best)/float64(bestRaw), foreign)
+		}
+		noop(0)
+		var batch strings.Builder
+		for i := range 200_000 {
+			fmt.Fprintf(&batch, "route add blackhole 11.%d.%d.0/24 table %d proto static\n", i>>8&0xff, i&0xff, 200+i>>16)
+		}
+		ns.Batch(batch.String())
+		noop(200_000)
+	}
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
