@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -298,6 +301,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 
 	type slot struct{ entry, off int }
 	ring := make([]slot, window)
+	rx := newAckReader(s.buf)
 	var (
 		fails   []BatchFailure
 		off     int // next message to send
@@ -306,6 +310,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 		sent    int // messages sent
 		acked   int // acknowledgements read
 		stopped bool
+		reading bool // the read deadline is set for this read phase
 	)
 	fail := func(index int, err *Error) {
 		fails = append(fails, BatchFailure{Index: index, Op: err.Op, Err: err})
@@ -366,6 +371,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 			if n == 0 {
 				break
 			}
+			reading = false
 			if err := s.send(op, msgs[start:off]); err != nil {
 				// A failed sendmsg delivered none of its messages.
 				sent -= n
@@ -383,30 +389,42 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 			}
 			continue
 		}
-		// Read acknowledgements.
-		d, err := s.recv(op)
+		// Read acknowledgements. The kernel handles a sendmsg's requests
+		// before the call returns, so their acks are already queued: one
+		// deadline per read phase bounds the wait, rather than one timer
+		// update per datagram.
+		if !reading {
+			if err := s.f.SetReadDeadline(time.Now().Add(s.timeout)); err != nil {
+				return transport(s.ioError(op, err))
+			}
+			reading = true
+		}
+		nd, err := rx.recv(s, op)
 		if err != nil {
 			return transport(err)
 		}
-		for len(d) >= unix.NLMSG_HDRLEN {
-			h, ok := parseHeader(d)
-			if !ok {
-				return transport(newError(op, unix.EBADMSG, "malformed netlink message from the kernel"))
-			}
-			m := d[unix.NLMSG_HDRLEN:h.Len]
-			d = d[min(nlmAlign(int(h.Len)), len(d)):]
-			k := int(h.Seq - base)
-			if h.Type != unix.NLMSG_ERROR || h.Seq-base >= uint32(sent) || k < acked {
-				continue // not ours: a stale reply to an earlier request
-			}
-			acked++
-			sl := ring[k%window]
-			if err := parseAck(requestOp(msgs[sl.off:]), m); err != nil {
-				e, ok := err.(*Error)
+		for i := range nd {
+			d := rx.datagram(i)
+			for len(d) >= unix.NLMSG_HDRLEN {
+				h, ok := parseHeader(d)
 				if !ok {
-					e = newError(op, unix.EBADMSG, "%v", err)
+					return transport(newError(op, unix.EBADMSG, "malformed netlink message from the kernel"))
 				}
-				fail(sl.entry, e)
+				m := d[unix.NLMSG_HDRLEN:h.Len]
+				d = d[min(nlmAlign(int(h.Len)), len(d)):]
+				k := int(h.Seq - base)
+				if h.Type != unix.NLMSG_ERROR || h.Seq-base >= uint32(sent) || k < acked {
+					continue // not ours: a stale reply to an earlier request
+				}
+				acked++
+				sl := ring[k%window]
+				if err := parseAck(requestOp(msgs[sl.off:]), m); err != nil {
+					e, ok := err.(*Error)
+					if !ok {
+						e = newError(op, unix.EBADMSG, "%v", err)
+					}
+					fail(sl.entry, e)
+				}
 			}
 		}
 	}
@@ -448,4 +466,72 @@ func requestOp(msg []byte) string {
 		return "rule " + verb
 	}
 	return fmt.Sprintf("request %d", typ)
+}
+
+// ackReader reads many acknowledgements per system call (recvmmsg), each
+// datagram into its own slot of the socket's receive buffer: a batch's
+// acks are single small datagrams, and reading them one recvfrom at a
+// time would cost as much as the kernel's work on the requests.
+type ackReader struct {
+	buf  []byte
+	iov  []unix.Iovec
+	hdrs []mmsghdr
+}
+
+// mmsghdr is struct mmsghdr; Go pads it to the platform's alignment.
+type mmsghdr struct {
+	Hdr unix.Msghdr
+	Len uint32
+}
+
+// ackSlot bounds one acknowledgement datagram: a capped ack is 36 bytes,
+// plus the kernel's extended-ack text and attributes.
+const ackSlot = 2 << 10
+
+func newAckReader(buf []byte) *ackReader {
+	n := len(buf) / ackSlot
+	r := &ackReader{buf: buf, iov: make([]unix.Iovec, n), hdrs: make([]mmsghdr, n)}
+	for i := range n {
+		r.iov[i].Base = &buf[i*ackSlot]
+		r.iov[i].SetLen(ackSlot)
+		r.hdrs[i].Hdr.Iov = &r.iov[i]
+		r.hdrs[i].Hdr.SetIovlen(1)
+	}
+	return r
+}
+
+// recv reads at least one datagram, waiting under the read deadline the
+// caller has set, and returns how many it read.
+func (r *ackReader) recv(s *Socket, op string) (int, error) {
+	var (
+		n    int
+		rerr error
+	)
+	err := s.rc.Read(func(fd uintptr) bool {
+		v, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(len(r.hdrs)), 0, 0, 0)
+		n, rerr = int(v), nil
+		if e != 0 {
+			n, rerr = 0, e
+		}
+		return rerr != unix.EAGAIN
+	})
+	runtime.KeepAlive(r)
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return 0, s.ioError(op, err)
+	}
+	return n, nil
+}
+
+// datagram returns the i-th datagram of the last recv. A datagram cut at
+// the slot's size (an unusually long error text) keeps its header and
+// errno: its length is clamped to what was read.
+func (r *ackReader) datagram(i int) []byte {
+	d := r.buf[i*ackSlot : i*ackSlot+min(int(r.hdrs[i].Len), ackSlot)]
+	if r.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 && len(d) >= unix.NLMSG_HDRLEN {
+		binary.NativeEndian.PutUint32(d, uint32(len(d)))
+	}
+	return d
 }
