@@ -1,0 +1,165 @@
+package rtnlsource
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// DesiredFromProto converts the protobuf desired state into a
+// reconcile.Desired (returned as any, to serve as supervisor.Config.Desired)
+// and validates it. It returns every problem found at once, each naming
+// its entry and quoting the bad value.
+func DesiredFromProto(m *messages.Desired) (any, error) {
+	d, err := desiredFromProto(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+type problems []error
+
+func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+func (p *problems) prefix(entry, field, s string) netip.Prefix {
+	if s == "" {
+		return netip.Prefix{}
+	}
+	if s == "default" {
+		return netip.Prefix{} // resolved by the caller
+	}
+	v, err := netip.ParsePrefix(s)
+	if err != nil {
+		if a, aerr := netip.ParseAddr(s); aerr == nil {
+			return netip.PrefixFrom(a, a.BitLen())
+		}
+		p.addf("%s.%s: %q is not a prefix", entry, field, s)
+	}
+	return v
+}
+
+func (p *problems) addr(entry, field, s string) netip.Addr {
+	if s == "" {
+		return netip.Addr{}
+	}
+	v, err := netip.ParseAddr(s)
+	if err != nil {
+		p.addf("%s.%s: %q is not an IP address", entry, field, s)
+	}
+	return v
+}
+
+func family(s string) (rtnl.Family, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return rtnl.FamilyAll, nil
+	case "inet", "ipv4", "4":
+		return rtnl.FamilyV4, nil
+	case "inet6", "ipv6", "6":
+		return rtnl.FamilyV6, nil
+	}
+	return rtnl.FamilyAll, fmt.Errorf("family %q is not inet or inet6", s)
+}
+
+func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
+	var d reconcile.Desired
+	var p problems
+	for i, l := range m.GetLinks() {
+		e := fmt.Sprintf("links[%d]", i)
+		link := reconcile.Link{
+			Name: l.GetName(), Kind: l.GetKind(), Parent: l.GetParent(),
+			Master: l.GetMaster(), MTU: int(l.GetMtu()), Up: l.GetUp(),
+		}
+		if l.GetMac() != "" {
+			mac, err := rtnl.ParseMAC(l.GetMac())
+			if err != nil {
+				p.addf("%s.mac: %v", e, err)
+			}
+			link.MAC = mac
+		}
+		switch s := l.GetSettings().(type) {
+		case *messages.Link_Macvlan:
+			mode, err := rtnl.ParseMacvlanMode(s.Macvlan.GetMode())
+			if err != nil && s.Macvlan.GetMode() != "" {
+				p.addf("%s.macvlan.mode: %v", e, err)
+			}
+			link.Data = rtnl.Macvlan{Mode: mode, Tap: l.GetKind() == "macvtap"}
+		case *messages.Link_Vxlan:
+			v := s.Vxlan
+			if v.GetPort() > 65535 {
+				p.addf("%s.vxlan.port: %d out of range", e, v.GetPort())
+			}
+			link.Data = rtnl.Vxlan{
+				VNI: v.GetVni(), Port: uint16(v.GetPort()),
+				Local:  p.addr(e, "vxlan.local", v.GetLocal()),
+				Remote: p.addr(e, "vxlan.remote", v.GetRemote()),
+				Group:  p.addr(e, "vxlan.group", v.GetGroup()),
+			}
+		case *messages.Link_Veth:
+			link.Data = rtnl.Veth{Peer: s.Veth.GetPeer()}
+		}
+		d.Links = append(d.Links, link)
+	}
+	for i, a := range m.GetAddresses() {
+		e := fmt.Sprintf("addresses[%d]", i)
+		pfx, err := netip.ParsePrefix(a.GetAddress())
+		if err != nil {
+			p.addf("%s.address: %q is not an address with a prefix length (10.0.0.2/24)", e, a.GetAddress())
+		}
+		d.Addresses = append(d.Addresses, reconcile.Address{Link: a.GetLink(), Prefix: pfx})
+	}
+	for i, r := range m.GetRoutes() {
+		e := fmt.Sprintf("routes[%d]", i)
+		route := reconcile.Route{
+			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
+			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
+		}
+		if r.GetProtocol() > 255 {
+			p.addf("%s.protocol: %d out of range (0 to 255)", e, r.GetProtocol())
+		}
+		if r.GetDst() == "default" || r.GetDst() == "" {
+			fam, err := family(r.GetFamily())
+			if err != nil {
+				p.addf("%s.family: %v", e, err)
+			}
+			if fam == rtnl.FamilyV6 || (fam == rtnl.FamilyAll && route.Via.Is6()) {
+				route.Dst = netip.MustParsePrefix("::/0")
+			} else {
+				route.Dst = netip.MustParsePrefix("0.0.0.0/0")
+			}
+		} else {
+			route.Dst = p.prefix(e, "dst", r.GetDst())
+		}
+		d.Routes = append(d.Routes, route)
+	}
+	for i, n := range m.GetNeighbours() {
+		e := fmt.Sprintf("neighbours[%d]", i)
+		mac, err := rtnl.ParseMAC(n.GetMac())
+		if err != nil {
+			p.addf("%s.mac: %v", e, err)
+		}
+		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{Link: n.GetLink(), IP: p.addr(e, "ip", n.GetIp()), MAC: mac})
+	}
+	for i, r := range m.GetRules() {
+		e := fmt.Sprintf("rules[%d]", i)
+		fam, err := family(r.GetFamily())
+		if err != nil {
+			p.addf("%s.family: %v", e, err)
+		}
+		d.Rules = append(d.Rules, reconcile.Rule{
+			Family: fam, Priority: r.GetPriority(), Table: r.GetTable(),
+			From: p.prefix(e, "from", r.GetFrom()), To: p.prefix(e, "to", r.GetTo()),
+			FwMark: r.GetFwmark(), FwMask: r.GetFwmask(), IIF: r.GetIif(), OIF: r.GetOif(),
+		})
+	}
+	return d, errors.Join(p...)
+}

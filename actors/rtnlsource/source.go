@@ -1,0 +1,315 @@
+package rtnlsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/monitor"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// Source drives one namespace. It is safe for concurrent use; its zero
+// value is not usable (call New).
+type Source struct {
+	ns      rtnl.Namespace
+	ledger  *reconcile.Ledger
+	options reconcile.Options
+}
+
+// New returns a Source for namespace ns that records what it creates in
+// ledger (which must not be nil) and owns routes as o says.
+func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options) (*Source, error) {
+	if ledger == nil {
+		return nil, errors.New("rtnlsource: nil ledger")
+	}
+	return &Source{ns: ns, ledger: ledger, options: o}, nil
+}
+
+// Factory returns a supervisor NewSource function: each scope's ledger is
+// kept in stateDir/NAME.ledger ("" keeps ledgers in memory only, lost when
+// the agent exits).
+func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, error) {
+	return func(spec *messages.SpawnScope) (source.Source, error) {
+		ns, err := NamespaceFromProto(spec.GetNamespace())
+		if err != nil {
+			return nil, err
+		}
+		ledger := reconcile.NewLedger()
+		if stateDir != "" {
+			path := filepath.Join(stateDir, spec.GetName()+".ledger")
+			if ledger, err = reconcile.OpenLedger(path); err != nil {
+				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
+			}
+		}
+		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(spec.GetProtocol())})
+	}
+}
+
+// NamespaceFromProto returns the namespace m names (nil or host: the host).
+func NamespaceFromProto(m *messages.Namespace) (rtnl.Namespace, error) {
+	switch k := m.GetKind().(type) {
+	case nil, *messages.Namespace_Host:
+		return rtnl.Host, nil
+	case *messages.Namespace_Pid:
+		if k.Pid == 0 {
+			return rtnl.Host, errors.New("namespace: pid 0")
+		}
+		return rtnl.NamespaceOfPID(int(k.Pid)), nil
+	case *messages.Namespace_Path:
+		if k.Path == "" {
+			return rtnl.Host, errors.New("namespace: empty path")
+		}
+		return rtnl.NamespaceAt(k.Path), nil
+	}
+	return rtnl.Host, fmt.Errorf("namespace: unknown kind %T", m.GetKind())
+}
+
+// Namespace returns the namespace the source drives.
+func (s *Source) Namespace() rtnl.Namespace { return s.ns }
+
+// Ledger returns the source's ledger.
+func (s *Source) Ledger() *reconcile.Ledger { return s.ledger }
+
+// gone wraps err with source.ErrScopeGone when it says the namespace no
+// longer exists: ESRCH (no such process) or ENOENT (no such path).
+func (s *Source) gone(err error) error {
+	if err == nil {
+		return nil
+	}
+	if (s.ns.PID() != 0 && errors.Is(err, unix.ESRCH)) || (s.ns.Path() != "" && errors.Is(err, unix.ENOENT)) {
+		return fmt.Errorf("namespace %s: %w: %w", s.ns, source.ErrScopeGone, err)
+	}
+	return err
+}
+
+// Open implements source.Source: a socket inside the namespace.
+func (s *Source) Open(context.Context) (source.Handle, error) {
+	sock, err := rtnl.Open(s.ns)
+	if err != nil {
+		return nil, s.gone(err)
+	}
+	return sock, nil
+}
+
+// Pass implements source.Source with reconcile.Pass. desired is a
+// reconcile.Desired, a *reconcile.Desired or nil (nothing desired: delete
+// what the ledger owns).
+func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Report {
+	sock, ok := h.(*rtnl.Socket)
+	if !ok {
+		return source.Report{Err: fmt.Errorf("rtnlsource: handle is %T, not *rtnl.Socket", h)}
+	}
+	var d reconcile.Desired
+	switch v := desired.(type) {
+	case nil:
+	case reconcile.Desired:
+		d = v
+	case *reconcile.Desired:
+		if v != nil {
+			d = *v
+		}
+	default:
+		return source.Report{Err: fmt.Errorf("rtnlsource: desired state is %T, not reconcile.Desired", desired)}
+	}
+	if err := s.alive(); err != nil {
+		return source.Report{Err: err}
+	}
+	rep, err := reconcile.Pass(sock, d, s.ledger, s.options)
+	out := source.Report{
+		Converged: rep.Converged && err == nil,
+		Applied:   len(rep.Applied),
+		Conflicts: len(rep.Conflicts),
+		Err:       s.gone(err),
+		Duration:  rep.Duration,
+	}
+	if out.Err == nil && len(rep.Conflicts) > 0 {
+		out.Err = fmt.Errorf("%d desired objects held by foreign state, left alone (first: %v)", len(rep.Conflicts), rep.Conflicts[0])
+	}
+	return out
+}
+
+// alive reports, for a namespace named by a process, whether the process
+// still exists: its socket would keep the namespace alive after it exits.
+func (s *Source) alive() error {
+	pid := s.ns.PID()
+	if pid == 0 {
+		return nil
+	}
+	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("namespace %s: process %d exited: %w", s.ns, pid, source.ErrScopeGone)
+	}
+	// A zombie still answers kill(0); its /proc/PID/ns/net is gone.
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/ns/net"); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("namespace %s: process %d exited: %w", s.ns, pid, source.ErrScopeGone)
+	}
+	return nil
+}
+
+// Watch implements source.Source with rtnl/monitor, plus a pidfd of the
+// namespace's process when it is named by one.
+func (s *Source) Watch(context.Context) (source.Watch, error) {
+	w := &watch{
+		ch:     make(chan source.Event, 1),
+		done:   make(chan struct{}),
+		stop:   make(chan struct{}),
+		waited: make(chan struct{}),
+	}
+	if pid := s.ns.PID(); pid != 0 {
+		fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+		if err != nil {
+			return nil, s.gone(fmt.Errorf("watching process %d: %w", pid, os.NewSyscallError("pidfd_open", err)))
+		}
+		w.pidfd = os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(pid))
+		w.pid = pid
+	}
+	m, err := monitor.Open(s.ns)
+	if err != nil {
+		if w.pidfd != nil {
+			w.pidfd.Close()
+		}
+		return nil, s.gone(err)
+	}
+	w.m = m
+	go w.run()
+	return w, nil
+}
+
+// watch adapts a *monitor.Monitor (and a pidfd) to source.Watch.
+type watch struct {
+	m     *monitor.Monitor
+	pidfd *os.File
+	pid   int
+	ch    chan source.Event
+	stop  chan struct{}
+	done  chan struct{}
+	// waited is closed when the pidfd waiter goroutine has returned.
+	waited chan struct{}
+
+	mu     sync.Mutex
+	err    error
+	closed bool
+	once   sync.Once
+	cerr   error
+}
+
+func (w *watch) run() {
+	defer close(w.done)
+	defer close(w.ch)
+	exited := make(chan struct{})
+	if w.pidfd != nil {
+		go func() {
+			defer close(w.waited)
+			if waitReadable(w.pidfd) {
+				close(exited)
+			}
+		}()
+	} else {
+		close(w.waited)
+	}
+	for {
+		select {
+		case ev, ok := <-w.m.Events():
+			if !ok {
+				return
+			}
+			out := source.Wake
+			if ev.Op == monitor.ResyncNeeded {
+				out = source.Resync
+			}
+			w.deliver(out)
+		case <-exited:
+			w.fail(fmt.Errorf("process %d exited: %w", w.pid, source.ErrScopeGone))
+			return
+		case <-w.stop:
+			return
+		}
+	}
+}
+
+// deliver queues ev without blocking: a pending Wake absorbs later Wakes,
+// and a Resync replaces a pending Wake (it covers it).
+func (w *watch) deliver(ev source.Event) {
+	select {
+	case w.ch <- ev:
+		return
+	default:
+	}
+	if ev == source.Resync {
+		select {
+		case old := <-w.ch:
+			if old == source.Resync {
+				ev = old
+			}
+		default:
+		}
+		select {
+		case w.ch <- ev:
+		default:
+		}
+	}
+}
+
+func (w *watch) fail(err error) {
+	w.mu.Lock()
+	if !w.closed {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// waitReadable blocks until f (a pidfd) is readable, which happens when the
+// process exits, and reports true; it reports false when f is closed.
+func waitReadable(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	err = rc.Read(func(fd uintptr) bool {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(p, 0)
+		ready = n > 0
+		return ready
+	})
+	return err == nil && ready
+}
+
+func (w *watch) Events() <-chan source.Event { return w.ch }
+
+func (w *watch) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *watch) Overruns() uint64 { return w.m.Overruns() }
+
+// Close stops the monitor and the pidfd waiter and waits for them.
+func (w *watch) Close() error {
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed, w.err = true, nil
+		w.mu.Unlock()
+		close(w.stop)
+		w.cerr = w.m.Close()
+		<-w.done
+		if w.pidfd != nil {
+			// Closing the pidfd wakes its waiter goroutine.
+			if err := w.pidfd.Close(); err != nil && w.cerr == nil {
+				w.cerr = err
+			}
+		}
+		<-w.waited
+	})
+	return w.cerr
+}
