@@ -50,7 +50,7 @@
 //     a Conflict and nothing is done to it.
 //  4. A desired route whose key is held by a route of another protocol is
 //     a Conflict: the kernel's replace matches routes regardless of
-//     protocol and would overwrite it (DESIGN.md, kernel facts).
+//     protocol and would overwrite it.
 //  5. An observed object is deleted only when its key is owned (a route:
 //     its protocol is the owner's) and is no longer desired. A foreign
 //     object that merely appeared is never deleted, and a foreign object

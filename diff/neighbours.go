@@ -41,8 +41,8 @@ func prepareNeighbour(n rtnl.Neighbour) (rtnl.Neighbour, string) {
 	case n.Index <= 0:
 		return n, "the neighbour " + n.IP.String() + " has no interface index"
 	}
-	// A zero state would create an entry without a link-layer address
-	// (DESIGN.md, kernel facts): PERMANENT is what a static entry means.
+	// Sent as is, a zero state creates an entry without a link-layer
+	// address; PERMANENT is what a static entry means.
 	if n.State == 0 {
 		n.State = rtnl.NeighPermanent
 	}
