@@ -1,0 +1,176 @@
+package reconciler
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+	"pgregory.net/rapid"
+
+	"github.com/linx-net/linx/actors/internal/fakesource"
+	"github.com/linx-net/linx/actors/socket"
+	"github.com/linx-net/linx/actors/source"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+	)
+}
+
+func TestBucketNeverExceedsRate(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		rate := rapid.Float64Range(0.5, 1000).Draw(t, "rate")
+		burst := rapid.IntRange(1, 20).Draw(t, "burst")
+		start := time.Unix(1000, 0)
+		b := newBucket(rate, burst, start)
+		now, taken := start, 0
+		for _, step := range rapid.SliceOfN(rapid.Int64Range(0, int64(50*time.Millisecond)), 1, 500).Draw(t, "steps") {
+			now = now.Add(time.Duration(step))
+			wait := b.take(now)
+			if wait == 0 {
+				taken++
+			} else if wait < time.Millisecond {
+				t.Fatalf("wait %v below the 1 ms floor", wait)
+			}
+			if limit := float64(burst) + rate*now.Sub(start).Seconds(); float64(taken) > limit+1e-9 {
+				t.Fatalf("%d passes by %v, limit %.2f", taken, now.Sub(start), limit)
+			}
+		}
+	})
+}
+
+func TestBucketWaitIsEnough(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := newBucket(10, 1, now)
+	if b.take(now) != 0 {
+		t.Fatal("a full bucket refused a token")
+	}
+	wait := b.take(now)
+	if wait <= 0 || wait > 100*time.Millisecond {
+		t.Fatalf("wait %v, want (0, 100ms]", wait)
+	}
+	if b.take(now.Add(wait)) != 0 {
+		t.Fatalf("no token after waiting %v", wait)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		limit time.Duration
+		want  time.Duration
+	}{
+		{1, time.Minute, 100 * time.Millisecond},
+		{2, time.Minute, 200 * time.Millisecond},
+		{4, time.Minute, 800 * time.Millisecond},
+		{40, time.Minute, time.Minute},
+		{3, 300 * time.Millisecond, 300 * time.Millisecond},
+		{1, 10 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		if got := backoff(tc.n, tc.limit); got != tc.want {
+			t.Errorf("backoff(%d, %v) = %v, want %v", tc.n, tc.limit, got, tc.want)
+		}
+	}
+}
+
+// parent spawns a socket and a reconciler and collects the PassDone
+// reports.
+func startLoop(t *testing.T, src *fakesource.Source, cfg Config) (*actor.ActorSystem, *actor.PID, chan *PassDone) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	done := make(chan *PassDone, 100)
+	recon := make(chan *actor.PID, 1)
+	parent := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Started:
+			s := ctx.Spawn(socket.Props(socket.Config{Source: src, Logger: logger}))
+			cfg.Socket, cfg.Logger = s, logger
+			recon <- ctx.Spawn(Props(cfg))
+		case *PassDone:
+			done <- m
+		}
+	}))
+	t.Cleanup(func() {
+		if err := system.Root.StopFuture(parent).Wait(); err != nil {
+			t.Error(err)
+		}
+		if src.Opens.Load() != src.Closes.Load() {
+			t.Errorf("opened %d handles, closed %d", src.Opens.Load(), src.Closes.Load())
+		}
+	})
+	return system, <-recon, done
+}
+
+func next(t *testing.T, done chan *PassDone, within time.Duration) *PassDone {
+	t.Helper()
+	select {
+	case d := <-done:
+		return d
+	case <-time.After(within):
+		t.Fatalf("no pass within %v", within)
+		return nil
+	}
+}
+
+func none(t *testing.T, done chan *PassDone, during time.Duration) {
+	t.Helper()
+	select {
+	case d := <-done:
+		t.Fatalf("unexpected pass: %+v", d)
+	case <-time.After(during):
+	}
+}
+
+func TestFirstPassAwaitsResync(t *testing.T) {
+	src := fakesource.New()
+	system, recon, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, AwaitResync: true, Interval: time.Hour})
+	system.Root.Send(recon, source.Wake)
+	none(t, done, 30*time.Millisecond)
+	system.Root.Send(recon, source.Resync)
+	if d := next(t, done, time.Second); !d.Resync || !d.Report.Converged || d.Report.Applied != 1 {
+		t.Errorf("first pass: %+v", d)
+	}
+}
+
+func TestStartPassAndInterval(t *testing.T) {
+	src := fakesource.New()
+	_, _, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: 20 * time.Millisecond})
+	if d := next(t, done, time.Second); !d.Resync {
+		t.Errorf("start pass is not a resync: %+v", d)
+	}
+	for range 3 {
+		if d := next(t, done, time.Second); d.Resync || !d.Report.Converged {
+			t.Errorf("interval pass: %+v", d)
+		}
+	}
+}
+
+func TestFailedPassIsRetried(t *testing.T) {
+	src := fakesource.New()
+	src.SetForeign("k", "theirs") // a conflict: the pass reports an error
+	_, _, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: time.Hour})
+	if d := next(t, done, time.Second); d.Report.Err == nil {
+		t.Fatalf("first pass: %+v, want the conflict", d)
+	}
+	// No event, interval an hour away: the retry comes from the backoff.
+	start := time.Now()
+	next(t, done, time.Second)
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("retried after %v, want the 100 ms backoff", d)
+	}
+}
+
+func TestSetDesiredRunsAtOnce(t *testing.T) {
+	src := fakesource.New()
+	system, recon, done := startLoop(t, src, Config{Interval: time.Hour})
+	next(t, done, time.Second)
+	system.Root.Send(recon, &SetDesired{Desired: fakesource.Desired{"a": "1"}})
+	if d := next(t, done, time.Second); d.Report.Applied != 1 || src.Kernel()["a"] != "1" {
+		t.Errorf("after SetDesired: %+v, kernel %v", d, src.Kernel())
+	}
+}
