@@ -118,4 +118,3 @@ func BenchmarkReconcile(b *testing.B) {
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
