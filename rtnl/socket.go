@@ -81,6 +81,10 @@ type Socket struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool // set by Close: later I/O errors are EBADF
+
+	// routeHint is the length of the last complete route listing, used to
+	// size the next one (see RoutesFiltered).
+	routeHint atomic.Int64
 }
 
 var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
