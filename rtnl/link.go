@@ -36,7 +36,10 @@ type Link struct {
 	// enslaved to; 0 for none.
 	MasterIndex int
 	// ParentIndex is IFLA_LINK: the lower device of a macvlan, ipvlan or
-	// vlan, or the peer of a veth; 0 for none.
+	// vlan, or the peer of a veth; 0 for none. When that device lives in
+	// another namespace (a veth whose peer was moved, which the kernel
+	// marks with IFLA_LINK_NETNSID), the index is one of that namespace,
+	// as `ip -j link` prints it in link_index.
 	ParentIndex int
 	// TxQueueLen is the transmit queue length (txqueuelen).
 	TxQueueLen int
