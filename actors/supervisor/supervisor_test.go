@@ -473,3 +473,16 @@ func TestMonitorDeathResyncs(t *testing.T) {
 		t.Errorf("reason = %q", st.Reason)
 	}
 }
+
+func TestReaderGoroutinePanicRestartsScope(t *testing.T) {
+	h := newHarness(t, Config{Interval: time.Hour})
+	src := h.spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")})
+	h.waitFor("a", "converged", converged)
+	src.PanicInOverruns.Store(true)
+	src.Emit(source.Resync) // the reader calls Overruns and panics
+	st := h.waitFor("a", "restarted", func(st *messages.ScopeStatus) bool { return st.Restarts == 1 && converged(st) })
+	if !strings.Contains(st.Reason, "reader goroutine panicked") {
+		t.Errorf("reason = %q", st.Reason)
+	}
+	src.PanicInOverruns.Store(false)
+}

@@ -32,6 +32,10 @@ type Source struct {
 	gone    error
 	openErr error
 
+	// PanicInOverruns makes Watch.Overruns panic, as a bug in a watch
+	// would, inside the monitor's reader goroutine.
+	PanicInOverruns atomic.Bool
+
 	Passes  atomic.Int64
 	Opens   atomic.Int64
 	Closes  atomic.Int64
@@ -251,7 +255,12 @@ func (w *Watch) Err() error {
 }
 
 // Overruns implements source.Watch.
-func (w *Watch) Overruns() uint64 { return w.overruns.Load() }
+func (w *Watch) Overruns() uint64 {
+	if w.s.PanicInOverruns.Load() {
+		panic("fakesource: Overruns exploded")
+	}
+	return w.overruns.Load()
+}
 
 // Close implements source.Watch.
 func (w *Watch) Close() error {
