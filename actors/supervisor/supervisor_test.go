@@ -362,6 +362,8 @@ func TestRestartLimitMarksFailed(t *testing.T) {
 func TestOpenErrorsExhaustRestarts(t *testing.T) {
 	h := newHarness(t, Config{Interval: time.Hour, MaxRestarts: 3})
 	src := h.spawn(&messages.SpawnScope{Name: "a"})
+	// The scope must be up before the crash is injected into it.
+	h.waitFor("a", "converged", converged)
 	// From now on every open fails: each new socket actor crashes at start.
 	src.SetOpenError(errors.New("permission denied"))
 	h.inject("a", "socket")
