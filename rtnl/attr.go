@@ -194,10 +194,6 @@ func (e *encoder) u32(typ uint16, v uint32) {
 	e.b = binary.NativeEndian.AppendUint32(e.b, v)
 }
 
-func (e *encoder) u64(typ uint16, v uint64) {
-	e.attr(typ, binary.NativeEndian.AppendUint64(nil, v))
-}
-
 // str appends a NUL-terminated string.
 func (e *encoder) str(typ uint16, s string) {
 	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(unix.SizeofRtAttr+len(s)+1))

@@ -36,7 +36,6 @@ type harness struct {
 	t       *testing.T
 	system  *actor.ActorSystem
 	node    *Node
-	sources map[string]*fakesource.Source
 	fresh   chan *fakesource.Source
 }
 
