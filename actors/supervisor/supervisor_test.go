@@ -33,10 +33,10 @@ var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // harness is one actor system with one node whose sources are fakes.
 type harness struct {
-	t       *testing.T
-	system  *actor.ActorSystem
-	node    *Node
-	fresh   chan *fakesource.Source
+	t      *testing.T
+	system *actor.ActorSystem
+	node   *Node
+	fresh  chan *fakesource.Source
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
