@@ -255,7 +255,9 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 		case unix.IFLA_OPERSTATE:
 			l.OperState = OperState(ad.Uint8())
 		case unix.IFLA_LINKINFO:
-			decodeLinkInfo(&l, ad.Nested())
+			if err := decodeLinkInfo(&l, ad.Nested()); err != nil {
+				return Link{}, fmt.Errorf("link %d: %w", l.Index, err)
+			}
 		case unix.IFLA_STATS64:
 			if stats != nil {
 				*stats = decodeStats64(ad.Bytes())
@@ -296,7 +298,9 @@ func linkFlags(raw uint32) net.Flags {
 	return f
 }
 
-func decodeLinkInfo(l *Link, ad attrDecoder) {
+// decodeLinkInfo decodes IFLA_LINKINFO: the kind and the kind's settings
+// Linx models. A malformed settings block is an error, not a partial Data.
+func decodeLinkInfo(l *Link, ad attrDecoder) error {
 	var data []byte
 	for ad.Next() {
 		switch ad.Type() {
@@ -354,6 +358,13 @@ func decodeLinkInfo(l *Link, ad attrDecoder) {
 	case "veth":
 		l.Data = Veth{}
 	}
+	if err := ad.Err(); err != nil {
+		return fmt.Errorf("link info: %w", err)
+	}
+	if err := d.Err(); err != nil {
+		return fmt.Errorf("%s settings: %w", l.Kind, err)
+	}
+	return nil
 }
 
 // Links returns every link in the socket's namespace, ordered by index.
