@@ -4,6 +4,8 @@
 // host namespace. Tests skip, saying why, without root; benchmarks also
 // skip under -short.
 //
-// Each benchmark prints one line in a fixed format (`name: linx=… baseline=…
-// ratio=…`), measuring its baselines in the same run.
+// Each benchmark prints one line in the format its issue fixed, such as
+// `route_dump_100k: linx=<ms> raw=<ms> vishvananda=<ms> ratio_raw=<x>`:
+// Linx's figure first, then each baseline measured in the same run, then
+// the ratios.
 package integration
