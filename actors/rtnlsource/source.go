@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -24,6 +25,8 @@ type Source struct {
 	ns      rtnl.Namespace
 	ledger  *reconcile.Ledger
 	options reconcile.Options
+	// observe, when set, sees every pass's full report (see OnPass).
+	observe atomic.Pointer[func(reconcile.Report, error)]
 }
 
 // New returns a Source for namespace ns that records what it creates in
@@ -125,6 +128,9 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		return source.Report{Err: err}
 	}
 	rep, err := reconcile.Pass(sock, d, s.ledger, s.options)
+	if fn := s.observe.Load(); fn != nil {
+		(*fn)(rep, err)
+	}
 	out := source.Report{
 		Converged: rep.Converged && err == nil,
 		Applied:   len(rep.Applied),
