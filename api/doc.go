@@ -1,0 +1,41 @@
+// Package api serves the Linx message API over the network: protoactor
+// remote (gRPC) carrying the protobuf messages of package messages, so that
+// a controller on another machine can spawn, stop, update and query the
+// scopes of a node agent, and subscribe to their status.
+//
+// The API is off unless config.API.Listen is set. Serve then:
+//
+//  1. refuses a listen address beyond loopback unless mutual TLS is
+//     configured (certificate, key and client CA), and refuses a partial
+//     TLS configuration;
+//  2. starts protoactor remote on the actor system, with TLS 1.3 and client
+//     certificates required and verified against the client CA when TLS is
+//     configured;
+//  3. makes the node supervisor reachable under the well-known actor name
+//     NodeName ("linx-node"): a controller addresses
+//     actor.NewPID(agentAddress, api.NodeName), or uses package client.
+//
+// # What reaches the node
+//
+// Every gRPC stream passes a guard before protoactor's handler sees it:
+// a batch addressed to any actor other than the node supervisor, or
+// carrying a message type other than the messages of package messages
+// (plus actor.Terminated, which a subscriber's exit produces), closes the
+// stream with PermissionDenied, and a panic in protoactor's handler is
+// recovered and closes only that stream. protoactor looks an incoming type
+// name up in the global protobuf registry and dereferences the result
+// unchecked, so without the guard one unregistered type sent by any peer
+// would crash the agent.
+//
+// # Connections go both ways
+//
+// protoactor remote does not answer on the caller's connection: the node
+// dials back the address in the sender's PID to deliver replies and status
+// pushes. A controller therefore listens too (package client does), and
+// with mutual TLS the node presents its own certificate when it dials back
+// and verifies the controller's certificate chain against the client CA.
+// The host name of a controller is not checked on that reverse connection
+// (controllers name their own reply address); its certificate must chain to
+// the client CA. Certificates used with the API therefore need both the
+// serverAuth and clientAuth extended key usages.
+package api
