@@ -55,10 +55,15 @@ func newRootCmd() *cobra.Command {
 		Long: `linx-node is the Linx node agent and its command line.
 
 It reads the links, addresses, routes, neighbours, policy rules and link
-statistics of any network namespace (linx-node show …).
+statistics of any network namespace (linx-node show …), watches their
+changes (linx-node monitor), converges them onto a configuration once
+(linx-node plan, linx-node apply) or as the node agent (linx-node run).
 
-Exit codes: 0 success, 1 runtime error (the kernel's error is printed on
-standard error), 2 usage error.`,
+Exit codes: 0 success (for run: stopped by SIGINT or SIGTERM); 1 runtime
+error (the kernel's or the system's error is printed on standard error;
+for apply: a scope failed or has conflicts); 2 usage or configuration
+error (every problem of an invalid configuration file is printed as
+file:line, and nothing is started or applied).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// A root that runs lets cobra reject unknown commands by name.
@@ -68,6 +73,7 @@ standard error), 2 usage error.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newShowCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newPlanCmd(), newApplyCmd(), newMonitorCmd())
 	return root
 }
 

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/spf13/cobra"
+
+	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api"
+	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/agent"
+)
+
+func newRunCmd() *cobra.Command {
+	var path, level string
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run the node agent: converge the configured scopes until stopped",
+		Long: `Run the Linx node agent. It loads the configuration file (an invalid file
+is refused with every problem listed as file:line, exit status 2, and nothing
+started), creates the state directory (0700), starts the actor system and one
+scope per configured namespace, and serves /metrics, /healthz and /readyz on
+metrics.listen (and the message API on api.listen, when set).
+
+Signals:
+  SIGINT, SIGTERM  stop every scope and exit 0. Nothing is deleted from the
+                   kernel: what the scopes created stays, owned through the
+                   ledgers in the state directory, for the next run.
+  SIGHUP           re-read the file. New scopes are spawned, removed ones
+                   stopped (their kernel state left in place), changed ones
+                   updated or restarted, the others untouched. An invalid
+                   file is refused (its problems logged) and the running
+                   state kept.
+
+Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
+		Example: `  linx-node run --config /etc/linx/linx.yaml
+  linx-node run --config linx.yaml --log-level debug`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lvl, err := agent.ParseLevel(level)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			logger := agent.NewLogger(stderr, lvl, isTerminal(stderr))
+			a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: logger, API: apiServe})
+			if err != nil {
+				return failed(err)
+			}
+			return failed(a.Run(context.Background()))
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML; see config/examples/linx.yaml)")
+	cmd.Flags().StringVar(&level, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	return cmd
+}
+
+// apiServe starts the message API of package api for the agent.
+func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (io.Closer, error) {
+	s, err := api.Serve(system, node, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadConfig loads the file named by --config. Every problem of an invalid
+// file, or a file that cannot be read, is a usage error (exit 2).
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("missing --config FILE")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && agent.IsTerminal(f)
+}

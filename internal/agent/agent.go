@@ -1,0 +1,443 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/oklog/run"
+
+	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// Timeouts of the process wiring, in one place.
+const (
+	// StopTimeout bounds the wait for a scope's actors to stop when a
+	// reload replaces or removes it. A scope stops between passes, so the
+	// longest wait is one pass (socket.DefaultPassTimeout is 30 s).
+	StopTimeout = 40 * time.Second
+	// ShutdownTimeout bounds the HTTP server's graceful shutdown: scrapes
+	// are short, so a few seconds are plenty.
+	ShutdownTimeout = 5 * time.Second
+)
+
+// APIFunc starts the message API for a node, as api.Serve does. The
+// returned Closer stops it.
+type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (io.Closer, error)
+
+// Options configure an Agent. Config and Logger are required.
+type Options struct {
+	// Path is the configuration file, re-read by Reload. Empty makes
+	// Reload fail.
+	Path string
+	// Config is the configuration loaded from Path.
+	Config *config.Config
+	// Logger receives the agent's logs and the actor system's.
+	Logger *slog.Logger
+	// API starts the message API when Config.API.Listen is set; nil
+	// leaves the API off (a configured listen is then logged as unserved).
+	API APIFunc
+	// NoSignals leaves SIGINT, SIGTERM and SIGHUP alone: Run then ends
+	// only when its context is done (for tests and embedding).
+	NoSignals bool
+}
+
+// Agent is a node agent: an actor system with a node supervisor, the
+// scopes of a configuration, metrics and health. Its zero value is not
+// usable; call New.
+type Agent struct {
+	opts    Options
+	logger  *slog.Logger
+	system  *actor.ActorSystem
+	node    *supervisor.Node
+	metrics *Metrics
+	ready   *readiness
+	table   *desiredTable
+	ln      net.Listener // nil when metrics are off
+
+	mu  sync.Mutex // serialises Reload; guards cfg
+	cfg *config.Config
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New prepares an agent from a loaded configuration: it creates the state
+// directory (0700), starts the actor system and the node supervisor, and
+// binds the metrics listener. No scope runs until Run. It returns an error
+// (and leaves nothing running) if the state directory cannot be created,
+// the supervisor cannot start or the metrics address cannot be bound.
+func New(o Options) (*Agent, error) {
+	if o.Config == nil || o.Logger == nil {
+		return nil, errors.New("agent: Options.Config and Options.Logger are required")
+	}
+	cfg := o.Config
+	if err := makeStateDir(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), table: newDesiredTable()}
+	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
+	node, err := supervisor.Start(a.system, supervisor.Config{
+		NewSource: a.newSource(cfg.StateDir),
+		Desired:   a.table.convert,
+		Logger:    o.Logger,
+	})
+	if err != nil {
+		a.system.Shutdown()
+		return nil, fmt.Errorf("starting the node supervisor: %w", err)
+	}
+	a.node = node
+	a.metrics = NewMetrics(node.List, o.Logger)
+	if cfg.Metrics.Listen != "off" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			a.shutdown()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		a.ln = ln
+	}
+	return a, nil
+}
+
+// makeStateDir creates dir with mode 0700, or tightens an existing one to
+// 0700: the ledgers in it say what the agent may delete.
+func makeStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the state directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("state directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// newSource returns the supervisor's NewSource: rtnlsource sources with
+// ledgers under stateDir, whose passes feed the metrics and readiness.
+func (a *Agent) newSource(stateDir string) func(*messages.SpawnScope) (source.Source, error) {
+	factory := rtnlsource.Factory(stateDir)
+	return func(spec *messages.SpawnScope) (source.Source, error) {
+		src, err := factory(spec)
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := src.(*rtnlsource.Source); ok {
+			name := spec.GetName()
+			s.OnPass(func(rep reconcile.Report, err error) {
+				a.metrics.observePass(name, rep, err)
+				a.ready.passed(name, rep.Converged && err == nil)
+			})
+		}
+		return src, nil
+	}
+}
+
+// Node returns the agent's node supervisor.
+func (a *Agent) Node() *supervisor.Node { return a.node }
+
+// System returns the agent's actor system.
+func (a *Agent) System() *actor.ActorSystem { return a.system }
+
+// Metrics returns the agent's metrics.
+func (a *Agent) Metrics() *Metrics { return a.metrics }
+
+// MetricsAddr returns the address /metrics is served on, nil when off.
+func (a *Agent) MetricsAddr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+// Pending returns the configured scopes that have not converged once yet,
+// sorted by name: the agent is ready when there are none.
+func (a *Agent) Pending() []string { return a.ready.pending() }
+
+// Run spawns the configured scopes and serves until ctx is done, SIGINT or
+// SIGTERM arrives (unless Options.NoSignals), or a server fails; SIGHUP
+// calls Reload. Every scope is then stopped, without deleting anything
+// from the kernel, and the actor system shut down. It returns nil after a
+// signal or a done ctx, the error that ended the run otherwise (a scope
+// the supervisor refused to spawn, the API failing to start, a server
+// failing). Run may be called once.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.shutdown()
+	a.mu.Lock()
+	scopes := slices.Clone(a.cfg.Scopes)
+	apiCfg := a.cfg.API
+	a.mu.Unlock()
+	for _, s := range scopes {
+		if err := a.spawn(s); err != nil {
+			if a.ln != nil {
+				a.ln.Close()
+			}
+			return err
+		}
+	}
+
+	var g run.Group
+	// The node: scopes stop when the group ends.
+	stopNode := make(chan struct{})
+	g.Add(func() error {
+		<-stopNode
+		return nil
+	}, func(error) { close(stopNode) })
+
+	if apiCfg.Listen != "" {
+		if a.opts.API == nil {
+			a.logger.Warn("api.listen is set but this build has no message API; not serving it", "listen", apiCfg.Listen)
+		} else {
+			srv, err := a.opts.API(a.system, a.node, apiCfg, a.logger)
+			if err != nil {
+				if a.ln != nil {
+					a.ln.Close()
+				}
+				return fmt.Errorf("starting the message API: %w", err)
+			}
+			done := make(chan struct{})
+			g.Add(func() error {
+				<-done
+				return nil
+			}, func(error) {
+				if err := srv.Close(); err != nil {
+					a.logger.Warn("closing the message API", "err", err)
+				}
+				close(done)
+			})
+		}
+	}
+
+	if a.ln != nil {
+		srv := &http.Server{
+			Handler:           Handler(a.metrics, a.ready.pending),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		}
+		a.logger.Info("serving metrics and health", "addr", a.ln.Addr().String())
+		g.Add(func() error {
+			if err := srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics server: %w", err)
+			}
+			return nil
+		}, func(error) {
+			sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		})
+	}
+
+	// Signals and the context.
+	quit := make(chan struct{})
+	g.Add(func() error { return a.waitSignals(ctx, quit) }, func(error) { close(quit) })
+
+	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", a.cfg.StateDir)
+	err := g.Run()
+	var stop stopSignal
+	if errors.As(err, &stop) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		a.logger.Info("stopping", "reason", err.Error())
+		err = nil
+	} else if err != nil {
+		a.logger.Error("stopping after a failure", "err", err)
+	}
+	if serr := a.shutdown(); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// stopSignal is how the signal actor ends the group on SIGINT or SIGTERM.
+type stopSignal struct{ sig os.Signal }
+
+func (s stopSignal) Error() string { return "received " + s.sig.String() }
+
+// waitSignals returns a stopSignal on SIGINT or SIGTERM, ctx's error when
+// it is done, nil when quit is closed; it reloads on SIGHUP.
+func (a *Agent) waitSignals(ctx context.Context, quit <-chan struct{}) error {
+	ch := make(chan os.Signal, 4)
+	if !a.opts.NoSignals {
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(ch)
+	}
+	for {
+		select {
+		case sig := <-ch:
+			if sig == syscall.SIGHUP {
+				a.logger.Info("SIGHUP: reloading the configuration", "path", a.opts.Path)
+				_ = a.Reload()
+				continue
+			}
+			return stopSignal{sig}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-quit:
+			return nil
+		}
+	}
+}
+
+// shutdown stops every scope (deleting nothing from the kernel) and the
+// actor system; it runs once and returns the node's stop error.
+func (a *Agent) shutdown() error {
+	a.shutdownOnce.Do(func() {
+		a.shutdownErr = a.node.Shutdown()
+		a.system.Shutdown()
+		if a.ln != nil {
+			a.ln.Close()
+		}
+	})
+	return a.shutdownErr
+}
+
+// spawn starts scope s and expects it to converge.
+func (a *Agent) spawn(s config.Scope) error {
+	msg := spawnMessage(s, a.table)
+	a.ready.expect(s.Name)
+	if err := a.node.Spawn(msg); err != nil {
+		a.table.cancel(msg.Desired)
+		a.ready.drop(s.Name)
+		return fmt.Errorf("spawning scope %q: %w", s.Name, err)
+	}
+	a.logger.Info("scope spawned", "scope", s.Name, "netns", s.Namespace.String(), "interval", s.Interval, "protocol", uint8(s.Protocol))
+	return nil
+}
+
+// stop stops scope name and forgets it, and waits until its actors are
+// gone (so that its ledger is closed). Kernel state is left as it is.
+func (a *Agent) stop(name string) error {
+	if err := a.node.Stop(name, true); err != nil {
+		return fmt.Errorf("stopping scope %q: %w", name, err)
+	}
+	deadline := time.Now().Add(StopTimeout)
+	for {
+		list, err := a.node.List()
+		if err != nil {
+			return fmt.Errorf("stopping scope %q: %w", name, err)
+		}
+		i := slices.IndexFunc(list, func(s *messages.ScopeStatus) bool { return s.GetName() == name })
+		if i < 0 || list[i].GetPhase() == messages.Phase_PHASE_STOPPED || list[i].GetPhase() == messages.Phase_PHASE_FAILED {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stopping scope %q: still %v after %v", name, list[i].GetPhase(), StopTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Reload re-reads the configuration file and applies the scope changes
+// (see the package documentation). An invalid file is refused: its
+// problems are logged, nothing changes, and the *config.Error is returned.
+// Otherwise it returns the failures of the individual changes, joined;
+// the changes that succeeded stay applied.
+func (a *Agent) Reload() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.opts.Path == "" {
+		return errors.New("reload: no configuration file")
+	}
+	cfg, err := config.Load(a.opts.Path)
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("refused").Inc()
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				a.logger.Error("reload refused: configuration problem", "problem", p.String())
+			}
+		}
+		a.logger.Error("reload refused: keeping the running configuration", "path", a.opts.Path, "err", err)
+		return err
+	}
+	old := a.cfg
+	if cfg.StateDir != old.StateDir || cfg.API != old.API || cfg.Metrics != old.Metrics {
+		a.logger.Warn("reload: state_dir, api and metrics are read at start only; restart the agent to change them")
+		cfg.StateDir, cfg.API, cfg.Metrics = old.StateDir, old.API, old.Metrics
+	}
+	ch := Diff(old.Scopes, cfg.Scopes)
+	var errs []error
+	for _, name := range ch.Stop {
+		a.ready.drop(name)
+		a.metrics.forget(name)
+		if err := a.stop(name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.logger.Info("scope stopped: removed from the configuration; its kernel state is left in place", "scope", name)
+	}
+	oldByName := map[string]config.Scope{}
+	for _, s := range old.Scopes {
+		oldByName[s.Name] = s
+	}
+	for _, s := range ch.Respawn {
+		if err := a.respawn(oldByName[s.Name], s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range ch.Update {
+		msg := a.table.ticket(s.Desired)
+		if err := a.node.Update(s.Name, msg); err != nil {
+			a.table.cancel(msg)
+			// A scope that failed or stopped cannot be updated: start it
+			// afresh with the new desired state.
+			a.logger.Warn("reload: update refused, spawning the scope again", "scope", s.Name, "err", err)
+			if err := a.respawn(oldByName[s.Name], s); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		a.logger.Info("scope updated: new desired state", "scope", s.Name)
+	}
+	for _, s := range ch.Spawn {
+		if err := a.spawn(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.cfg = cfg
+	err = errors.Join(errs...)
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("failed").Inc()
+		a.logger.Error("reload: some changes failed", "err", err)
+	} else {
+		a.metrics.reloads.WithLabelValues("applied").Inc()
+	}
+	a.logger.Info("reload done", "spawned", len(ch.Spawn), "stopped", len(ch.Stop), "respawned", len(ch.Respawn),
+		"updated", len(ch.Update), "unchanged", len(ch.Unchanged))
+	return err
+}
+
+// respawn stops old and spawns s in its place. When the namespace changed,
+// the old ledger is moved aside (NAME.ledger.prev): its keys name objects
+// of the old namespace, which the new scope must not take for its own.
+func (a *Agent) respawn(old, s config.Scope) error {
+	if err := a.stop(s.Name); err != nil {
+		return err
+	}
+	if old.Namespace != s.Namespace {
+		path := filepath.Join(a.cfg.StateDir, s.Name+".ledger")
+		if err := os.Rename(path, path+".prev"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("respawning scope %q in %s: moving the old ledger aside: %w", s.Name, s.Namespace, err)
+		}
+	}
+	return a.spawn(s)
+}

@@ -1,0 +1,36 @@
+// Package agent wires the Linx node agent together: the process that
+// `linx-node run` starts. It owns nothing of the mechanism (rtnl, diff,
+// reconcile) or the loop (actors/...); it connects them to a configuration
+// file, to signals, to logs and to an HTTP endpoint for metrics and health.
+//
+// A run, in order:
+//
+//  1. The caller loads the configuration (config.Load); an invalid file
+//     stops everything before anything starts.
+//  2. New creates the state directory (mode 0700; each scope's ledger is a
+//     0600 file in it), starts a protoactor actor system whose own logs go
+//     to the agent's slog logger, starts the node supervisor with
+//     rtnlsource sources and binds the metrics listener.
+//  3. Run spawns one scope per configured scope and runs, as one
+//     github.com/oklog/run group, the actor system, the optional message
+//     API, the HTTP server and the signal handler. The first to end ends
+//     them all: SIGINT or SIGTERM, a cancelled context, a server failure.
+//  4. On the way out every scope is stopped. Stopping a scope deletes
+//     nothing from the kernel: what it created stays as it is, owned
+//     through the ledger on disk, and the next run carries on from there.
+//
+// SIGHUP (or Reload) re-reads the file. An invalid file is refused with
+// its problems logged and the running state is kept. Otherwise scopes are
+// compared by name: a new name is spawned; a name that is gone is stopped
+// (its kernel state is left in place, its ledger kept on disk so that a
+// later configuration naming it again takes ownership back); a scope whose
+// namespace, protocol or interval changed is stopped and spawned again;
+// one whose desired state changed gets it with UpdateDesired; the others
+// are not touched. state_dir, api and metrics are read at start only: a
+// change to them is logged and needs a restart.
+//
+// Metrics are served from a private Prometheus registry on metrics.listen:
+// /metrics, /healthz (200 while the process runs) and /readyz (200 once
+// every configured scope has converged at least once, 503 with the names
+// of the others before).
+package agent

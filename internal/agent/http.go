@@ -1,0 +1,36 @@
+package agent
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler returns the agent's HTTP handler:
+//
+//   - GET /metrics: the Prometheus text (or protobuf) exposition of m;
+//   - GET /healthz: 200 "ok" as long as the process serves requests;
+//   - GET /readyz: 200 "ready" once pending returns no scope, 503 listing
+//     the scopes that have not converged yet before that.
+//
+// Any other path is 404.
+func Handler(m *Metrics, pending func() []string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if p := pending(); len(p) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: scopes not converged yet: %s\n", strings.Join(p, ", "))
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
