@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func rowNamed(t *testing.T, rs []Row, name string) Row {
+	t.Helper()
+	for _, r := range rs {
+		if r.Benchmark == name {
+			return r
+		}
+	}
+	t.Fatalf("no row %q", name)
+	return Row{}
+}
+
+func TestParseKeepsBenchmarkLinesOnly(t *testing.T) {
+	in := "goos: linux\n" +
+		"BenchmarkX-2   \troute_install_100k: linx=400 raw_batched=350 ratio_raw=1.14\n" +
+		"ok  \tgithub.com/linx-net/linx/diff\t3.1s\n" +
+		"--- FAIL: BenchmarkY\n" +
+		"scopes_100: rss=7.1 goroutines=300 idle_cpu=0.07\n"
+	lines, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range lines {
+		names = append(names, l.name)
+	}
+	if got := strings.Join(names, ","); got != "route_install_100k,scopes_100" {
+		t.Fatalf("parsed %q", got)
+	}
+	if lines[0].text != "route_install_100k: linx=400 raw_batched=350 ratio_raw=1.14" {
+		t.Errorf("text %q", lines[0].text)
+	}
+	if v, ok := lines[1].num("goroutines"); !ok || v != 300 {
+		t.Errorf("goroutines = %v %v", v, ok)
+	}
+	if _, ok := lines[1].num("absent"); ok {
+		t.Error("absent field reported present")
+	}
+}
+
+func TestRowsFromARun(t *testing.T) {
+	f, err := os.Open("testdata/run.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines, err := parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := rows(lines)
+
+	dump := rowNamed(t, rs, "route dump 100k")
+	if *dump.Linx.Value != 45.1 || dump.Baselines[2].Value != nil {
+		t.Errorf("dump row: %+v", dump)
+	}
+	if c := dump.Checks[0]; *c.Value != 1.5 || !*c.Met {
+		t.Errorf("dump ratio_raw check: %+v", c)
+	}
+
+	del := rowNamed(t, rs, "route delete 100k")
+	if c := del.Checks[0]; *c.Met || c.verdict() != "NOT MET" {
+		t.Errorf("delete ratio 1.50 against ≤ 1.2 should fail: %+v", c)
+	}
+	// A ratio the line does not print is computed from its figures.
+	if c := del.Checks[2]; c.Value == nil || *c.Value != 300.0/250.0 {
+		t.Errorf("linx/ip flush: %+v", c)
+	}
+
+	foreign := rowNamed(t, rs, "reconcile no-op 100k, 200k foreign")
+	if c := foreign.Checks[1]; c.Value == nil || *c.Value != 70.0/60.0 || !*c.Met {
+		t.Errorf("200k/0 foreign check: %+v", c)
+	}
+
+	heal := rowNamed(t, rs, "self-heal p99")
+	if c := heal.Checks[0]; *c.Value != 4.82 || *c.Target != 50 || !*c.Met {
+		t.Errorf("p99 check: %+v", c)
+	}
+
+	rss := rowNamed(t, rs, "RSS per 100k desired routes")
+	if rss.Line != "" || rss.Linx.Value != nil || rss.Checks[0].verdict() != "missing" {
+		t.Errorf("missing line not reported missing: %+v", rss)
+	}
+}
+
+func TestRunWritesTableJSONAndChart(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath, pngPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.png")
+	var out bytes.Buffer
+	if err := run([]string{"-json", jsonPath, "-png", pngPath, "testdata/run.txt"}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	for _, want := range []string{"route dump 100k", "ip -j route show=-", "NOT MET", "100 scopes RSS", "Notes"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 13 || len(res.Lines) != 13 {
+		t.Errorf("JSON has %d rows and %d lines", len(res.Rows), len(res.Lines))
+	}
+	pf, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	img, err := png.Decode(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != chartWidth || b.Dy() < chartHeadH+len(bars(res.Rows))*chartRowH {
+		t.Errorf("chart is %v", b)
+	}
+}
+
+func TestRunRejectsMissingInput(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-json", "", "-png", "", "testdata/absent.txt"}, nil, &out); err == nil {
+		t.Fatal("no error for a missing input file")
+	}
+}
