@@ -42,10 +42,24 @@ root-banner:
 test: root-banner
 	scripts/hostcheck.sh wrap $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# bench runs every benchmark once, keeps their output in bench/results.txt,
+# and ends with one table of Linx beside its baselines (also written to
+# bench/results.json and drawn in bench/results.png).
 bench: root-banner
 	@if [ -z "$(BENCH_PKGS)" ]; then echo "no benchmarks yet"; exit 0; fi; \
+	set -o pipefail; \
 	scripts/hostcheck.sh wrap $(GO) test -run '^$$' -bench . -benchtime=1x -benchmem \
-		-timeout $(BENCH_TIMEOUT) $(BENCH_PKGS)
+		-timeout $(BENCH_TIMEOUT) $(BENCH_PKGS) 2>&1 | tee bench/results.txt; \
+	status=$$?; \
+	$(GO) run ./bench/cmd/benchtable -json bench/results.json -png bench/results.png bench/results.txt || status=1; \
+	exit $$status
+
+# soak runs the reliability suite (build tag soak), bounded to ten minutes:
+# overrun storms, a crash loop, a fight with another writer, namespace
+# churn and kill/restart cycles, each printing its verdict and figures.
+soak: root-banner
+	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 15m \
+		./integration ./actors/supervisor
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
