@@ -87,7 +87,6 @@ type Socket struct {
 	routeHint atomic.Int64
 }
 
-var kernelAddr = &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 
 // Open returns a socket in namespace ns (Host, NamespaceOfPID or
 // NamespaceAt). It fails with an *Error: ESRCH for a pid that does not
@@ -180,8 +179,11 @@ func (s *Socket) send(op string, b []byte) error {
 		return s.ioError(op, err)
 	}
 	var serr error
+	// A fresh address per send: unix.Sendto encodes into the value it is
+	// given, so one shared between sockets is a data race.
+	kernel := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	err := s.rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), b, 0, kernelAddr)
+		serr = unix.Sendto(int(fd), b, 0, kernel)
 		return serr != unix.EAGAIN
 	})
 	if err == nil {
