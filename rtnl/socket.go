@@ -87,7 +87,6 @@ type Socket struct {
 	routeHint atomic.Int64
 }
 
-
 // Open returns a socket in namespace ns (Host, NamespaceOfPID or
 // NamespaceAt). It fails with an *Error: ESRCH for a pid that does not
 // exist, ENOENT for a path that does not exist, EPERM without the privilege
