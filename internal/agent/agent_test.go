@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/nstest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// protoactor's dead-letter throttle outlives its actor system.
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+	)
+}
+
+// addrs returns the addresses of dev in ns as ip prints them (CIDR).
+func addrs(ns *nstest.NS, dev string) []string {
+	var links []struct {
+		Info []struct {
+			Local string `json:"local"`
+			Len   int    `json:"prefixlen"`
+		} `json:"addr_info"`
+	}
+	ns.JSON(&links, "-4", "addr", "show", "dev", dev)
+	var out []string
+	for _, l := range links {
+		for _, a := range l.Info {
+			out = append(out, a.Local+"/"+strconv.Itoa(a.Len))
+		}
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAgentRunReloadStop(t *testing.T) {
+	nsA, nsB := nstest.New(t), nstest.New(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	path := filepath.Join(dir, "linx.yaml")
+	write := func(body string) {
+		t.Helper()
+		head := "state_dir: " + state + "\nmetrics: {listen: \"127.0.0.1:0\"}\nscopes:\n"
+		if err := os.WriteFile(path, []byte(head+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scopeA := func(addr string) string {
+		return "  - name: a\n    netns: path:" + nsA.Path() + "\n    interval: 1h\n    desired: {addresses: [{link: lo, address: " + addr + "}]}\n"
+	}
+	scopeB := "  - name: b\n    netns: path:" + nsB.Path() + "\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.8.0.1/32}]}\n"
+	write(scopeA("10.7.0.1/32"))
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("state dir: %v, %v; want mode 0700", fi, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
+	if fi, err := os.Stat(filepath.Join(state, "a.ledger")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("ledger: %v, %v; want mode 0600", fi, err)
+	}
+
+	// A changed desired state, and a new scope.
+	write(scopeA("10.7.0.2/32") + scopeB)
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	eventually(t, "a updated, b spawned", func() bool {
+		return slices.Equal(addrs(nsA, "lo"), []string{"127.0.0.1/8", "10.7.0.2/32"}) &&
+			slices.Contains(addrs(nsB, "lo"), "10.8.0.1/32") && len(a.Pending()) == 0
+	})
+
+	// An invalid file is refused and changes nothing.
+	if err := os.WriteFile(path, []byte("scopes: [{name: a, netns: sideways}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ce *config.Error
+	if err := a.Reload(); !errors.As(err, &ce) {
+		t.Fatalf("Reload of an invalid file: %v, want a *config.Error", err)
+	}
+	if l, err := a.Node().List(); err != nil || len(l) != 2 {
+		t.Fatalf("after a refused reload: %v, %v; want both scopes", l, err)
+	}
+
+	// A removed scope stops; its kernel state stays.
+	write(scopeA("10.7.0.2/32"))
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	l, err := a.Node().List()
+	if err != nil || len(l) != 1 || l[0].GetName() != "a" {
+		t.Fatalf("after removing b: %v, %v; want a alone", l, err)
+	}
+	if !slices.Contains(addrs(nsB, "lo"), "10.8.0.1/32") {
+		t.Errorf("stopping scope b deleted its address: %v", addrs(nsB, "lo"))
+	}
+
+	// Stopping the agent deletes nothing.
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	done <- nil
+	if !slices.Contains(addrs(nsA, "lo"), "10.7.0.2/32") {
+		t.Errorf("stopping the agent deleted scope a's address: %v", addrs(nsA, "lo"))
+	}
+}
