@@ -1,0 +1,402 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api"
+	"github.com/linx-net/linx/api/apitest"
+	"github.com/linx-net/linx/client"
+	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/messages"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// grpc's and protoactor's process-wide background goroutines.
+		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.(*ActorSystem).Shutdown.func1"),
+	)
+}
+
+// setSource is a toy Source: its "kernel" is a set of address strings and
+// a pass adds what is missing and removes what is no longer desired.
+type setSource struct {
+	mu     sync.Mutex
+	kernel map[string]bool
+}
+
+type nopHandle struct{}
+
+func (nopHandle) Close() error { return nil }
+
+func (s *setSource) Open(context.Context) (source.Handle, error) { return nopHandle{}, nil }
+func (s *setSource) Watch(context.Context) (source.Watch, error) { return nil, nil }
+
+func (s *setSource) Pass(_ context.Context, _ source.Handle, desired any) source.Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var r source.Report
+	want := map[string]bool{}
+	for _, a := range desired.(*messages.Desired).GetAddresses() {
+		want[a.GetLink()+" "+a.GetAddress()] = true
+	}
+	for k := range want {
+		if !s.kernel[k] {
+			s.kernel[k] = true
+			r.Applied++
+		}
+	}
+	for k := range s.kernel {
+		if !want[k] {
+			delete(s.kernel, k)
+			r.Applied++
+		}
+	}
+	r.Converged = true
+	return r
+}
+
+// twoRemotes skips a test that runs an agent's and a controller's
+// protoactor remote in one process under the race detector: protoactor
+// itself races there (Remote.Start sets grpc's global logger while the
+// other remote's connections read it; endpointManager.stop clears its
+// connections while an endpoint's reader goroutine removes one). The
+// integration tests run the agents as separate processes instead.
+func twoRemotes(t *testing.T) {
+	if raceEnabled {
+		t.Skip("protoactor remote races with a second remote in the same process; covered without -race and by integration/")
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// startNode runs a node supervisor with toy sources and its API as cfg says.
+func startNode(t *testing.T, cfg config.API) (*api.Server, *actor.ActorSystem) {
+	t.Helper()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
+	node, err := supervisor.Start(system, supervisor.Config{
+		NewSource: func(*messages.SpawnScope) (source.Source, error) {
+			return &setSource{kernel: map[string]bool{}}, nil
+		},
+		Interval: time.Hour,
+		Logger:   quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.Serve(system, node, cfg, quiet())
+	if err != nil {
+		node.Shutdown()
+		system.Shutdown()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := node.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		system.Shutdown()
+	})
+	return srv, system
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestServeOffWhenNoListen(t *testing.T) {
+	srv, err := api.Serve(actor.NewActorSystem(), nil, config.API{}, nil)
+	if srv != nil || err != nil {
+		t.Fatalf("Serve without listen = %v, %v; want nil, nil", srv, err)
+	}
+	if srv.Close() != nil || srv.Addr() != "" {
+		t.Fatal("a nil Server is not inert")
+	}
+}
+
+func TestServeRefuses(t *testing.T) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
+	defer system.Shutdown()
+	node, err := supervisor.Start(system, supervisor.Config{
+		NewSource: func(*messages.SpawnScope) (source.Source, error) { return &setSource{}, nil },
+		Logger:    quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Shutdown()
+	for _, tc := range []struct {
+		cfg  config.API
+		want string
+	}{
+		{config.API{Listen: "10.1.2.3:7000"}, "requires mutual TLS"},
+		{config.API{Listen: "[::]:7000"}, "requires mutual TLS"},
+		{config.API{Listen: ":7000"}, "empty host"},
+		{config.API{Listen: "127.0.0.1"}, "want host:port"},
+		{config.API{Listen: "127.0.0.1:http"}, "not a number"},
+		{config.API{Listen: "10.1.2.3:7000", TLS: config.TLS{Cert: "c.pem", Key: "k.pem"}}, "cert, key and client_ca together"},
+		{config.API{Listen: "127.0.0.1:0", TLS: config.TLS{Cert: "/nonexistent/c.pem", Key: "/nonexistent/k.pem", ClientCA: "/nonexistent/ca.pem"}}, "loading TLS certificate"},
+	} {
+		srv, err := api.Serve(system, node, tc.cfg, quiet())
+		if err == nil {
+			srv.Close()
+			t.Errorf("Serve(%+v) succeeded; want an error containing %q", tc.cfg, tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Serve(%+v) = %v; want an error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// waitFor reads statuses until one satisfies ok.
+func waitFor(t *testing.T, ch <-chan *messages.ScopeStatus, what string, ok func(*messages.ScopeStatus) bool) *messages.ScopeStatus {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case st, open := <-ch:
+			if !open {
+				t.Fatalf("subscription closed while waiting for %s", what)
+			}
+			if ok(st) {
+				return st
+			}
+		case <-timeout:
+			t.Fatalf("no status change: %s", what)
+		}
+	}
+}
+
+func TestControllerFlow(t *testing.T) {
+	twoRemotes(t)
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	ctx := ctxT(t)
+	c, err := client.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exerciseScope(t, ctx, c, "web")
+}
+
+// exerciseScope spawns, updates and stops a scope through c, following it
+// by subscription.
+func exerciseScope(t *testing.T, ctx context.Context, c *client.Client, name string) {
+	t.Helper()
+	ch, cancel, err := c.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	err = c.Spawn(ctx, &messages.SpawnScope{
+		Name: name,
+		Desired: &messages.Desired{Addresses: []*messages.Address{
+			{Link: "eth0", Address: "10.0.0.2/24"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "converged after spawn", func(st *messages.ScopeStatus) bool {
+		return st.GetName() == name && st.GetPhase() == messages.Phase_PHASE_CONVERGED && st.GetOpsApplied() == 1
+	})
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: name}); err == nil {
+		t.Error("spawning a running scope twice succeeded")
+	}
+	err = c.Update(ctx, name, &messages.Desired{Addresses: []*messages.Address{
+		{Link: "eth0", Address: "10.0.0.3/24"},
+		{Link: "eth0", Address: "10.0.0.4/24"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One address removed, two added.
+	waitFor(t, ch, "converged after update", func(st *messages.ScopeStatus) bool {
+		return st.GetName() == name && st.GetPhase() == messages.Phase_PHASE_CONVERGED && st.GetOpsApplied() == 3
+	})
+	st, err := c.Status(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GetPhase() != messages.Phase_PHASE_CONVERGED || st.GetPasses() < 2 {
+		t.Errorf("Status = %v; want converged after at least 2 passes", st)
+	}
+	list, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].GetName() != name {
+		t.Errorf("List = %v; want just %s", list, name)
+	}
+	if _, err := c.Status(ctx, "nope"); err == nil {
+		t.Error("Status of an unknown scope succeeded")
+	}
+	if err := c.Stop(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "stopped", func(st *messages.ScopeStatus) bool {
+		return st.GetName() == name && st.GetPhase() == messages.Phase_PHASE_STOPPED
+	})
+	if err := c.Update(ctx, name, &messages.Desired{}); err == nil {
+		t.Error("updating a stopped scope succeeded")
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	twoRemotes(t)
+	ca := apitest.NewCA(t, "linx-test")
+	nodePair := ca.Issue("node")
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0", TLS: config.TLS{
+		Cert: nodePair.CertFile, Key: nodePair.KeyFile, ClientCA: ca.CertFile,
+	}})
+	ctx := ctxT(t)
+
+	ctl := ca.Issue("controller")
+	c, err := client.Dial(ctx, srv.Addr(), client.WithTLS(ctl.CertFile, ctl.KeyFile, ca.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exerciseScope(t, ctx, c, "tls")
+
+	t.Run("no certificate", func(t *testing.T) {
+		c, err := client.Dial(ctx, srv.Addr(), client.WithTimeout(3*time.Second))
+		if err == nil {
+			c.Close()
+			t.Fatal("a client without TLS was let in")
+		}
+		t.Log(err)
+	})
+	t.Run("certificate of another CA", func(t *testing.T) {
+		other := apitest.NewCA(t, "other")
+		bad := other.Issue("intruder")
+		// Trusting the agent's CA, presenting a certificate it does not.
+		c, err := client.Dial(ctx, srv.Addr(), client.WithTimeout(3*time.Second),
+			client.WithTLS(bad.CertFile, bad.KeyFile, ca.CertFile))
+		if err == nil {
+			c.Close()
+			t.Fatal("a client with a certificate of another CA was let in")
+		}
+		if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("err = %v; want it to name the certificate", err)
+		}
+	})
+	t.Run("agent of another CA", func(t *testing.T) {
+		other := apitest.NewCA(t, "other")
+		c, err := client.Dial(ctx, srv.Addr(), client.WithTimeout(3*time.Second),
+			client.WithTLS(ctl.CertFile, ctl.KeyFile, other.CertFile))
+		if err == nil {
+			c.Close()
+			t.Fatal("the client trusted an agent its CA did not sign")
+		}
+	})
+	// The refusals did not disturb the agent.
+	if _, err := c.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bogus returns a protobuf message of a type no Linx binary registers.
+func bogus(t *testing.T) proto.Message {
+	t.Helper()
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name:    proto.String("bogus.proto"),
+		Package: proto.String("linxtest"),
+		Syntax:  proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("Bogus"),
+			Field: []*descriptorpb.FieldDescriptorProto{{
+				Name:   proto.String("x"),
+				Number: proto.Int32(1),
+				Type:   descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(),
+				Label:  descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+			}},
+		}},
+	}
+	fd, err := protodesc.NewFile(fdp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamicpb.NewMessage(fd.Messages().Get(0))
+}
+
+// TestForeignMessagesRefused sends what protoactor's handler would crash
+// on, or obey, and checks that the node still answers afterwards.
+func TestForeignMessagesRefused(t *testing.T) {
+	twoRemotes(t)
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	ctx := ctxT(t)
+
+	raw := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
+	r := remote.NewRemote(raw, remote.Configure("127.0.0.1", 0))
+	r.Start()
+	defer func() {
+		r.Shutdown(true)
+		raw.Shutdown()
+	}()
+	node := actor.NewPID(srv.Addr(), api.NodeName)
+	for _, msg := range []any{
+		bogus(t),            // unregistered: protoactor would dereference nil
+		&actor.PoisonPill{}, // registered, but would stop the node
+		&messages.ListScopes{},
+	} {
+		raw.Root.Send(node, msg)
+	}
+	// Addressed to a system actor rather than the node.
+	raw.Root.Send(actor.NewPID(srv.Addr(), "EndpointSupervisor"), &messages.ListScopes{})
+
+	c, err := client.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Give the refused batches time to arrive before asking.
+	time.Sleep(200 * time.Millisecond)
+	if _, err := c.List(ctx); err != nil {
+		t.Fatalf("the node no longer answers: %v", err)
+	}
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "alive"}); err != nil {
+		t.Fatalf("the node no longer spawns: %v", err)
+	}
+	if _, err := c.Status(ctx, "alive"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	ctx := ctxT(t)
+	if _, err := client.Dial(ctx, "127.0.0.1"); err == nil {
+		t.Error("Dial without a port succeeded")
+	}
+	if _, err := client.Dial(ctx, "127.0.0.1:1", client.WithListen("0.0.0.0:0")); err == nil {
+		t.Error("Dial with a wildcard reply endpoint succeeded")
+	}
+	_, err := client.Dial(ctx, "127.0.0.1:1", client.WithTimeout(time.Second))
+	if err == nil {
+		t.Fatal("Dial to a closed port succeeded")
+	}
+	if !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %v; want connection refused", err)
+	}
+}

@@ -1,0 +1,453 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/linx-net/linx/messages"
+)
+
+// NodeName is the actor name under which an agent serves its node
+// supervisor (api.NodeName; not imported, so that a controller does not
+// link the agent's Linux-only packages).
+const NodeName = "linx-node"
+
+// DefaultTimeout bounds each request when WithTimeout is not given: the
+// agent answers from memory, so only an unreachable agent comes near it.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultListen is the client's reply endpoint when WithListen is not
+// given: loopback, on a port the kernel chooses.
+const DefaultListen = "127.0.0.1:0"
+
+// Option configures Dial.
+type Option func(*options)
+
+type options struct {
+	certFile, keyFile, caFile string
+	listen                    string
+	timeout                   time.Duration
+	logger                    *slog.Logger
+}
+
+// WithTLS makes the client use mutual TLS: certFile and keyFile (PEM) are
+// the client's certificate, presented to the agent and on the reply
+// endpoint; caFile (PEM) holds the CA that signed the agent's certificate.
+// The agent's certificate must name the host of the address given to Dial.
+func WithTLS(certFile, keyFile, caFile string) Option {
+	return func(o *options) { o.certFile, o.keyFile, o.caFile = certFile, keyFile, caFile }
+}
+
+// WithListen sets the client's reply endpoint, host:port (port 0 lets the
+// kernel choose). The host must be an address the agent can reach, not a
+// wildcard. The default is DefaultListen.
+func WithListen(addr string) Option { return func(o *options) { o.listen = addr } }
+
+// WithTimeout bounds each request; zero or negative means DefaultTimeout.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithLogger receives the client's and its actor system's logs; the default
+// discards them.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Endpoint is a reply endpoint: the actor system and listening address the
+// agents deliver replies and status pushes to. One Endpoint serves any
+// number of Clients, which is how a controller drives a fleet without a
+// port per agent. Its methods may be called from any goroutine.
+type Endpoint struct {
+	system   *actor.ActorSystem
+	remote   *remote.Remote
+	probeTLS *tls.Config // nil without TLS
+	timeout  time.Duration
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// NewEndpoint starts a reply endpoint as opts say (WithListen, WithTLS,
+// WithTimeout, WithLogger). It returns an error when an option is invalid,
+// a TLS file cannot be loaded, or the address cannot be bound.
+func NewEndpoint(opts ...Option) (*Endpoint, error) {
+	o := options{listen: DefaultListen, timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	host, port, err := splitListen(o.listen)
+	if err != nil {
+		return nil, err
+	}
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	var serverOpts []grpc.ServerOption
+	var probeTLS *tls.Config
+	if o.certFile != "" || o.keyFile != "" || o.caFile != "" {
+		serverTLS, dialTLS, err := loadTLS(o.certFile, o.keyFile, o.caFile)
+		if err != nil {
+			return nil, err
+		}
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(serverTLS)))
+		dialOpts = []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(dialTLS))}
+		probeTLS = dialTLS
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
+		return o.logger.With("lib", "protoactor", "system", s.ID)
+	}))
+	rcfg := remote.Configure(host, port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...))
+	// One attempt: Dial probes the agent first, and protoactor sleeps 2 s
+	// inside its endpoint actor between attempts.
+	rcfg.MaxRetryCount = 1
+	r := remote.NewRemote(system, rcfg)
+	if err := startRemote(r); err != nil {
+		system.Shutdown()
+		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
+	}
+	return &Endpoint{system: system, remote: r, probeTLS: probeTLS, timeout: o.timeout}, nil
+}
+
+// Addr returns the endpoint's address as the agents see it, host:port.
+func (e *Endpoint) Addr() string { return e.system.Address() }
+
+// Dial checks that the agent at addr (host:port) is reachable, passes the
+// TLS handshake both ways, and answers a ListScopes within ctx (or the
+// request timeout, whichever ends first), and returns a Client for it that
+// uses this endpoint. It returns an error when addr is not host:port or
+// cannot be reached, when the TLS handshake fails (a certificate the agent
+// refuses, or an agent certificate not signed by the CA), when the agent
+// does not answer, or when the endpoint is closed.
+func (e *Endpoint) Dial(ctx context.Context, addr string) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("client: agent address %q: want host:port: %w", addr, err)
+	}
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var cfg *tls.Config
+	if e.probeTLS != nil {
+		cfg = e.probeTLS.Clone()
+		cfg.ServerName = host
+	}
+	// The handshake is tried first and on its own: protoactor only logs a
+	// failed connection and drops the messages, which would leave the
+	// caller with a bare timeout instead of the reason.
+	if err := probe(ctx, addr, cfg, e.timeout); err != nil {
+		return nil, fmt.Errorf("client: connecting to agent %s: %w", addr, err)
+	}
+	c := &Client{
+		ep:      e,
+		system:  e.system,
+		node:    actor.NewPID(addr, NodeName),
+		timeout: e.timeout,
+		subs:    map[*subscription]struct{}{},
+	}
+	if _, err := c.request(ctx, &messages.ListScopes{}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("client: agent %s does not answer: %w", addr, err)
+	}
+	return c, nil
+}
+
+// Close stops the endpoint and its actor system; Clients dialled through
+// it stop working (close them first to end their subscriptions cleanly).
+// It is idempotent and returns nil.
+func (e *Endpoint) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.remote.Shutdown(true)
+	e.system.Shutdown()
+	return nil
+}
+
+// Client is a connection to one agent's message API. Its methods may be
+// called from any goroutine.
+type Client struct {
+	ep      *Endpoint
+	own     bool // the endpoint was made by Dial for this client alone
+	system  *actor.ActorSystem
+	node    *actor.PID
+	timeout time.Duration
+
+	mu     sync.Mutex
+	subs   map[*subscription]struct{}
+	closed bool
+}
+
+// Dial starts a reply endpoint of its own (NewEndpoint with opts) and
+// dials the agent at addr through it (Endpoint.Dial); Close stops both. It
+// returns the errors of NewEndpoint and Endpoint.Dial.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("client: agent address %q: want host:port: %w", addr, err)
+	}
+	ep, err := NewEndpoint(opts...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ep.Dial(ctx, addr)
+	if err != nil {
+		ep.Close()
+		return nil, err
+	}
+	c.own = true
+	return c, nil
+}
+
+// Spawn asks the agent to start a scope. It returns the agent's refusal (a
+// running scope of that name, a bad namespace or desired state) or a
+// transport error; the scope then starts asynchronously (see Status or
+// Subscribe).
+func (c *Client) Spawn(ctx context.Context, spec *messages.SpawnScope) error {
+	return c.ack(ctx, spec)
+}
+
+// Stop asks the agent to stop the named scope; its status stays listed as
+// stopped. It returns an error for an unknown scope or a transport error.
+func (c *Client) Stop(ctx context.Context, name string) error {
+	return c.ack(ctx, &messages.StopScope{Name: name})
+}
+
+// Forget stops the named scope if it runs and removes its status from the
+// agent's list. It returns an error for an unknown scope or a transport
+// error.
+func (c *Client) Forget(ctx context.Context, name string) error {
+	return c.ack(ctx, &messages.StopScope{Name: name, Forget: true})
+}
+
+// Update replaces the named scope's desired state and triggers a pass. It
+// returns an error for a scope that is not running, a desired state the
+// agent refuses, or a transport error.
+func (c *Client) Update(ctx context.Context, name string, d *messages.Desired) error {
+	return c.ack(ctx, &messages.UpdateDesired{Name: name, Desired: d})
+}
+
+// Status returns the named scope's status, or an error for an unknown scope
+// or a transport error.
+func (c *Client) Status(ctx context.Context, name string) (*messages.ScopeStatus, error) {
+	v, err := c.request(ctx, &messages.GetStatus{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case *messages.ScopeStatus:
+		return v, nil
+	case *messages.Ack:
+		return nil, fmt.Errorf("client: status of scope %q: %s", name, v.GetError())
+	}
+	return nil, fmt.Errorf("client: status of scope %q: unexpected reply %T", name, v)
+}
+
+// List returns every scope's status sorted by name, or a transport error.
+func (c *Client) List(ctx context.Context) ([]*messages.ScopeStatus, error) {
+	v, err := c.request(ctx, &messages.ListScopes{})
+	if err != nil {
+		return nil, err
+	}
+	l, ok := v.(*messages.ScopeList)
+	if !ok {
+		return nil, fmt.Errorf("client: listing scopes: unexpected reply %T", v)
+	}
+	return l.GetScopes(), nil
+}
+
+// Addr returns the agent's address as given to Dial.
+func (c *Client) Addr() string { return c.node.Address }
+
+// Close ends every subscription (their channels are closed) and, for a
+// Client made by Dial, stops its reply endpoint. It is idempotent and
+// returns nil.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for s := range subs {
+		s.cancel()
+	}
+	if c.own {
+		c.ep.Close()
+	}
+	return nil
+}
+
+// ErrClosed is returned by the methods of a closed Client.
+var ErrClosed = errors.New("client: closed")
+
+func (c *Client) request(ctx context.Context, msg any) (any, error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	return c.send(ctx, msg)
+}
+
+// send is request without the closed check, for Close's own unsubscribes.
+func (c *Client) send(ctx context.Context, msg any) (any, error) {
+	timeout := c.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, context.DeadlineExceeded)
+	}
+	f := c.system.Root.RequestFuture(c.node, msg, timeout)
+	done := make(chan struct{})
+	var v any
+	var err error
+	go func() {
+		v, err = f.Result()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, ctx.Err())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, err)
+	}
+	return v, nil
+}
+
+func (c *Client) ack(ctx context.Context, msg any) error {
+	v, err := c.request(ctx, msg)
+	return c.checkAck(v, err, msg)
+}
+
+func (c *Client) checkAck(v any, err error, msg any) error {
+	if err != nil {
+		return err
+	}
+	a, ok := v.(*messages.Ack)
+	if !ok {
+		return fmt.Errorf("client: unexpected reply %T to %T", v, msg)
+	}
+	if a.GetError() != "" {
+		return fmt.Errorf("client: agent %s: %s", c.node.Address, a.GetError())
+	}
+	return nil
+}
+
+// probe opens one connection to addr (a TLS handshake when cfg is set) and
+// waits for the agent's first bytes: a gRPC server speaks first (its HTTP/2
+// settings), and under TLS 1.3 a refused client certificate only shows as
+// an alert after the handshake.
+func probe(ctx context.Context, addr string, cfg *tls.Config, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	if cfg != nil {
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		conn = tc
+	}
+	if _, err := conn.Read(make([]byte, 1)); err != nil {
+		return fmt.Errorf("waiting for the agent's greeting: %w", err)
+	}
+	return nil
+}
+
+// startRemote runs r.Start, which panics when it cannot listen, and turns
+// that panic into an error.
+func startRemote(r *remote.Remote) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	r.Start()
+	return nil
+}
+
+func splitListen(listen string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("client: reply endpoint %q: want host:port: %w", listen, err)
+	}
+	port, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return "", 0, fmt.Errorf("client: reply endpoint %q: port %q is not a number from 0 to 65535", listen, ps)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "", 0, fmt.Errorf("client: reply endpoint %q: a wildcard host cannot be reached back; name an address of this machine", listen)
+	}
+	return host, int(port), nil
+}
+
+// loadTLS builds the reply endpoint's side (the agent's certificate
+// required, its chain verified against the CA; its host name is not known
+// here) and the dialling side (the client's certificate presented, the
+// agent's verified against the CA and the host dialled).
+func loadTLS(certFile, keyFile, caFile string) (server, dial *tls.Config, err error) {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return nil, nil, fmt.Errorf("client: TLS needs a certificate, a key and a CA file (got %q, %q, %q)", certFile, keyFile, caFile)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: loading TLS certificate %q and key %q: %w", certFile, keyFile, err)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: reading CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("client: CA file %q holds no PEM certificate", caFile)
+	}
+	server = &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+	}
+	dial = &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+	}
+	return server, dial, nil
+}
