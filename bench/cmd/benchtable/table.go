@@ -294,6 +294,8 @@ func num(v *float64) string {
 	switch {
 	case a == 0:
 		return "0"
+	case *v == math.Trunc(*v) && a < 1e15:
+		return strconv.FormatFloat(*v, 'f', 0, 64)
 	case a >= 1000:
 		return strconv.FormatFloat(*v, 'f', 0, 64)
 	case a >= 100:
