@@ -39,18 +39,18 @@ func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
 	}
 	p.Ops = appendSorted(p.Ops, links.apply, LinkKey.Compare)
 	p.Ops = appendSorted(p.Ops, addrs.apply, AddressKey.Compare)
-	p.Ops = appendSorted(p.Ops, routes.apply, RouteKey.Compare)
+	p.Ops = routes.appendOps(p.Ops, desired.Routes, observed.Routes, proto, true, false)
 	p.Ops = appendSorted(p.Ops, neighs.apply, NeighbourKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.apply, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.remove, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, neighs.remove, NeighbourKey.Compare)
-	p.Ops = appendSorted(p.Ops, routes.remove, RouteKey.Compare)
+	p.Ops = routes.appendOps(p.Ops, desired.Routes, observed.Routes, proto, false, true)
 	p.Ops = appendSorted(p.Ops, addrs.remove, AddressKey.Compare)
 	p.Ops = appendSorted(p.Ops, links.remove, LinkKey.Compare)
 
 	p.Conflicts = append(p.Conflicts, sortConflicts(links.conflicts, LinkKey.Compare)...)
 	p.Conflicts = append(p.Conflicts, sortConflicts(addrs.conflicts, AddressKey.Compare)...)
-	p.Conflicts = append(p.Conflicts, sortConflicts(routes.conflicts, RouteKey.Compare)...)
+	p.Conflicts = append(p.Conflicts, routes.conflicts...)
 	p.Conflicts = append(p.Conflicts, sortConflicts(neighs.conflicts, NeighbourKey.Compare)...)
 	p.Conflicts = append(p.Conflicts, sortConflicts(rules.conflicts, RuleKey.Compare)...)
 	return p

@@ -1,8 +1,10 @@
 package diff
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/linx-net/linx/rtnl"
 )
@@ -30,177 +32,334 @@ import (
 // KeyOfRoute, and Op for what a Create carries.
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
 	r := routes(desired, observed, proto)
-	return r.ops(RouteKey.Compare), sortConflicts(r.conflicts, RouteKey.Compare)
+	var ops []Op
+	if n := len(r.apply) + len(r.remove); n > 0 {
+		ops = r.appendOps(make([]Op, 0, n), desired, observed, proto, true, true)
+	}
+	return ops, r.conflicts
 }
 
-// Route flags of routes's desired-route table.
-const (
-	routeSkip    uint8 = 1 << iota // invalid or a duplicate: already reported
-	routeForeign                   // a route of another protocol holds the key
-)
+// routeConflict is a route conflict with what orders it: the key, then
+// whether it was found checking the desired routes alone (phase 0:
+// invalid, foreign protocol, duplicate) or against the observed ones
+// (phase 1: a foreign route holds the key), then the desired index.
+type routeConflict struct {
+	key   RouteKey
+	phase uint8
+	idx   int
+	c     Conflict
+}
 
-func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) result[RouteKey] {
-	var r result[RouteKey]
-	conflict := func(k RouteKey, d rtnl.Route, o any, reason string) {
-		r.conflicts = append(r.conflicts, keyedConflict[RouteKey]{k, Conflict{
+// routeResult is the route diff before its ops are built: the desired
+// indices to create or update and the observed indices to delete, each in
+// key order, and the conflicts, sorted.
+type routeResult struct {
+	apply     []routeApply
+	remove    []int32
+	conflicts []Conflict
+}
+
+type routeApply struct {
+	action Action
+	idx    int32
+}
+
+// appendOps appends the ops of r to dst: creates and updates, then deletes.
+func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto rtnl.Protocol, apply, remove bool) []Op {
+	if apply {
+		for _, a := range r.apply {
+			dst = append(dst, Op{Action: a.action, Kind: KindRoute})
+			dst[len(dst)-1].Route = prepareRoute(desired[a.idx], proto)
+		}
+	}
+	if remove {
+		for _, j := range r.remove {
+			dst = append(dst, Op{Action: Delete, Kind: KindRoute})
+			dst[len(dst)-1].Route = observed[j]
+		}
+	}
+	return dst
+}
+
+// routes diffs by sorting and merging: both sides are reduced to compact,
+// pointer-free key records (routeRec), sorted by a radix sort that skips
+// the bytes every key shares (and not at all when already sorted, as a
+// kernel dump of one table usually is), and walked together in key order.
+// Memory is read in sequence rather than probed at random, so the cost per
+// route stays flat as the table grows past the caches. Key order is
+// RouteKey.Compare's, and ties keep input order, so the ops come out in
+// their final order.
+func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
+	var r routeResult
+	var conflicts []routeConflict
+	conflict := func(phase uint8, i int, o any, reason string) {
+		d := desired[i]
+		k := KeyOfRoute(d)
+		conflicts = append(conflicts, routeConflict{k, phase, i, Conflict{
 			Kind: KindRoute, Key: k.String(), Desired: d, Observed: o, Reason: reason}})
 	}
 
-	at := newRouteIndex(len(desired))
-	held := make([]int32, len(desired))
-	flags := make([]uint8, len(desired))
+	drecs := make([]routeRec, 0, len(desired))
 	for i := range desired {
 		d := &desired[i]
-		k := KeyOfRoute(*d)
 		switch {
 		case !d.Dst.IsValid():
-			conflict(k, *d, nil, "the route has no destination")
-			flags[i] = routeSkip
+			conflict(0, i, nil, "the route has no destination")
 			continue
 		case d.Protocol != 0 && d.Protocol != proto:
-			conflict(k, *d, nil, fmt.Sprintf("the desired route has protocol %s, but the owner's is %s", d.Protocol, proto))
-			flags[i] = routeSkip
+			conflict(0, i, nil, fmt.Sprintf("the desired route has protocol %s, but the owner's is %s", d.Protocol, proto))
 			continue
 		}
-		ik := indexKey(k)
-		if at.find(desired, ik) >= 0 {
-			conflict(k, *d, nil, reasonDuplicate)
-			flags[i] = routeSkip
-			continue
-		}
-		at.insert(ik, int32(i))
-		held[i] = -1
+		drecs = append(drecs, recOfRoute(d, i, false))
 	}
-
-	var foreign map[int32]int32 // desired index -> first foreign observed index
+	orecs := make([]routeRec, len(observed))
 	for j := range observed {
-		o := &observed[j]
-		k := KeyOfRoute(*o)
-		i := at.find(desired, indexKey(k))
-		desiredKey := i >= 0
-		switch {
-		case o.Protocol != proto:
-			if desiredKey && flags[i]&routeForeign == 0 {
-				if foreign == nil {
-					foreign = make(map[int32]int32)
-				}
-				flags[i] |= routeForeign
-				foreign[i] = int32(j)
-			}
-		case !desiredKey:
-			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: *o}})
-		case held[i] < 0:
-			held[i] = int32(j)
-		default:
-			// An extra route of ours with the key (ip route append).
-			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: *o}})
-		}
+		orecs[j] = recOfRoute(&observed[j], j, observed[j].Protocol != proto)
 	}
+	drecs = sortRouteRecs(drecs)
+	orecs = sortRouteRecs(orecs)
 
-	for i := range desired {
-		if flags[i]&routeSkip != 0 {
+	// Desired routes to create (held -1) or compare with the route of
+	// ours that holds their key, in key order.
+	pairs := make([]routePair, 0, len(drecs))
+	for i, j := 0, 0; i < len(drecs) || j < len(orecs); {
+		c := 1
+		switch {
+		case i == len(drecs):
+		case j == len(orecs):
+			c = -1
+		default:
+			c = drecs[i].compare(&orecs[j])
+		}
+		if c > 0 {
+			// An observed key that is not desired: ours is stale.
+			if !orecs[j].foreign {
+				r.remove = append(r.remove, int32(orecs[j].idx))
+			}
+			j++
 			continue
 		}
-		d := &desired[i]
-		if flags[i]&routeForeign != 0 {
-			o := observed[foreign[int32(i)]]
-			conflict(KeyOfRoute(*d), *d, o, fmt.Sprintf(
+		k := &drecs[i]
+		di := int(k.idx)
+		i++
+		for ; i < len(drecs) && drecs[i].sameKey(k); i++ {
+			conflict(0, int(drecs[i].idx), nil, reasonDuplicate)
+		}
+		held, foreign := -1, -1
+		for ; c == 0 && j < len(orecs) && orecs[j].sameKey(k); j++ {
+			switch o := &orecs[j]; {
+			case o.foreign:
+				if foreign < 0 {
+					foreign = int(o.idx)
+				}
+			case held < 0:
+				held = int(o.idx)
+			default:
+				// An extra route of ours with the key (ip route append).
+				r.remove = append(r.remove, int32(o.idx))
+			}
+		}
+		if foreign >= 0 {
+			o := observed[foreign]
+			conflict(1, di, o, fmt.Sprintf(
 				"a route of protocol %s holds the key; replacing it would overwrite that route, whatever its protocol", o.Protocol))
 			continue
 		}
-		w := prepareRoute(*d, proto)
-		switch {
-		case held[i] < 0:
-			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Create, Kind: KindRoute, Route: w}})
-		case !routeSame(&w, &observed[held[i]]):
-			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Update, Kind: KindRoute, Route: w}})
+		pairs = append(pairs, routePair{int32(di), int32(held)})
+	}
+	r.apply = comparePairs(r.apply, pairs, desired, observed)
+
+	if len(conflicts) > 0 {
+		slices.SortFunc(conflicts, func(a, b routeConflict) int {
+			if c := a.key.Compare(b.key); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.phase, b.phase); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.idx, b.idx)
+		})
+		r.conflicts = make([]Conflict, len(conflicts))
+		for i := range conflicts {
+			r.conflicts[i] = conflicts[i].c
 		}
 	}
 	return r
 }
 
-// routeIndexKey is a RouteKey packed without pointers: cheap to hash and
-// compare. Every RouteKey with a valid Dst maps to a distinct
-// routeIndexKey (a Prefix carries no zone).
-type routeIndexKey struct {
-	hi, lo        uint64
-	table, metric uint32
-	bits          int16
-	family, tos   uint8
+// routePair is a desired route and the observed route of the owner that
+// holds its key, by index; held is -1 for none.
+type routePair struct {
+	desired, held int32
 }
 
-func indexKey(k RouteKey) routeIndexKey {
-	a := k.Dst.Addr().As16()
-	return routeIndexKey{
-		hi:     binary.BigEndian.Uint64(a[:8]),
-		lo:     binary.BigEndian.Uint64(a[8:]),
-		table:  k.Table,
-		metric: k.Metric,
-		bits:   int16(k.Dst.Bits()),
-		family: uint8(k.Family),
-		tos:    k.TOS,
-	}
-}
-
-// routeIndex maps the keys of the desired routes to their indices: an open
-// addressing table of tagged indices with linear probing, without
-// pointers, so that a million routes cost 16 MB the garbage collector never
-// scans. A tag match is confirmed against the desired route's own key, so
-// the index is exact whatever the hash does.
-type routeIndex struct {
-	slots []uint64 // 0 when empty, else tag<<32 | index+1
-	mask  uint64
-}
-
-func newRouteIndex(n int) routeIndex {
-	size := 16
-	for size < 2*n {
-		size <<= 1
-	}
-	return routeIndex{slots: make([]uint64, size), mask: uint64(size - 1)}
-}
-
-func (k routeIndexKey) hash() uint64 {
-	h := k.hi*0x9e3779b97f4a7c15 ^ k.lo
-	h ^= h >> 32
-	h *= 0xff51afd7ed558ccd
-	h ^= uint64(k.table)<<32 | uint64(k.metric)
-	h ^= h >> 29
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= uint64(uint16(k.bits))<<16 | uint64(k.family)<<8 | uint64(k.tos)
-	h ^= h >> 32
-	h *= 0x9e3779b97f4a7c15
-	return h ^ h>>31
-}
-
-// find returns the index of the desired route with key k, or -1.
-func (x *routeIndex) find(desired []rtnl.Route, k routeIndexKey) int32 {
-	h := k.hash()
-	tag := h >> 32
-	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		s := x.slots[i]
-		if s == 0 {
-			return -1
+// comparePairs appends to apply a Create for each pair with no held route
+// and an Update for each whose held route differs, in the pairs' order.
+//
+// The pairs are in key order, so the desired routes they name are read at
+// random: at a million routes, each read would miss every cache and wait
+// for memory in turn. So the pairs go by groups: a first tight loop reads
+// a word of each route of the group, letting the processor fetch them all
+// at once, then a second compares the routes, now cached.
+func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtnl.Route) []routeApply {
+	const group = 16
+	var touched uint
+	for len(pairs) > 0 {
+		g := pairs[:min(group, len(pairs))]
+		pairs = pairs[len(g):]
+		for _, p := range g {
+			d := &desired[p.desired]
+			touched += uint(d.Src.BitLen()) + uint(d.OIF) + uint(len(d.NextHops))
+			if p.held >= 0 {
+				o := &observed[p.held]
+				touched += uint(o.Src.BitLen()) + uint(o.OIF) + uint(len(o.NextHops))
+			}
 		}
-		if s>>32 == tag {
-			idx := int32(uint32(s)) - 1
-			if indexKey(KeyOfRoute(desired[idx])) == k {
-				return idx
+		for _, p := range g {
+			switch {
+			case p.held < 0:
+				apply = append(apply, routeApply{Create, p.desired})
+			case !routeSameDesired(&desired[p.desired], &observed[p.held]):
+				apply = append(apply, routeApply{Update, p.desired})
 			}
 		}
 	}
+	if touched == 1 { // never (the reads must not be optimised away)
+		apply = slices.Clip(apply)
+	}
+	return apply
 }
 
-// insert records that the desired route at idx has key k, which find has
-// just reported absent.
-func (x *routeIndex) insert(k routeIndexKey, idx int32) {
-	h := k.hash()
-	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		if x.slots[i] == 0 {
-			x.slots[i] = h>>32<<32 | uint64(uint32(idx+1))
-			return
+// routeRec is a route's RouteKey packed into four words that order as
+// RouteKey.Compare does (family, table; the destination's address length,
+// masked address and prefix length; TOS, metric), with the route's index
+// and whether it is of another protocol. It holds no pointers, so that a
+// million of them cost 40 MB the garbage collector never scans. Every
+// RouteKey maps to distinct words (a Prefix carries no zone).
+type routeRec struct {
+	w       [4]uint64
+	idx     uint32
+	foreign bool
+}
+
+// recOfRoute returns r's record: KeyOfRoute(*r), packed.
+func recOfRoute(r *rtnl.Route, idx int, foreign bool) routeRec {
+	a := r.Dst.Addr()
+	bits := r.Dst.Bits()
+	var hi, lo, addrLen uint64
+	fam := rtnl.FamilyAll
+	switch {
+	case !r.Dst.IsValid():
+		// Masked() is the invalid prefix: address length 0, bits -1.
+		bits = -1
+	case a.Is4():
+		fam, addrLen = rtnl.FamilyV4, 1
+		b := a.As16()
+		hi = binary.BigEndian.Uint64(b[:8])
+		lo = binary.BigEndian.Uint64(b[8:]) & (^uint64(0) << (32 - bits))
+	default:
+		fam, addrLen = rtnl.FamilyV6, 2
+		b := a.As16()
+		hi = binary.BigEndian.Uint64(b[:8])
+		lo = binary.BigEndian.Uint64(b[8:])
+		if bits <= 64 {
+			hi &= ^uint64(0) << (64 - bits)
+			lo = 0
+		} else {
+			lo &= ^uint64(0) << (128 - bits)
 		}
 	}
+	table, metric := r.Table, r.Metric
+	if table == rtnl.TableUnspec {
+		table = rtnl.TableMain
+	}
+	if fam == rtnl.FamilyV6 && metric == 0 {
+		metric = ipv6DefaultMetric
+	}
+	return routeRec{
+		w: [4]uint64{
+			uint64(fam)<<48 | uint64(table)<<16 | addrLen<<8,
+			hi,
+			lo,
+			uint64(bits+1)<<40 | uint64(r.TOS)<<32 | uint64(metric),
+		},
+		idx:     uint32(idx),
+		foreign: foreign,
+	}
+}
+
+func (a *routeRec) compare(b *routeRec) int {
+	for i := range a.w {
+		if a.w[i] != b.w[i] {
+			if a.w[i] < b.w[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func (a *routeRec) sameKey(b *routeRec) bool { return a.w == b.w }
+
+// sortRouteRecs sorts recs by key, stably, and returns them (in recs or
+// in a buffer of the same length). It is a least-significant-digit radix
+// sort on bytes that skips every byte position all keys share: a table of
+// /24s in one table and family sorts in three passes. Sorted input costs
+// one comparison per record.
+func sortRouteRecs(recs []routeRec) []routeRec {
+	sorted := true
+	for i := 1; i < len(recs); i++ {
+		if recs[i].compare(&recs[i-1]) < 0 {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return recs
+	}
+	and := [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	var or [4]uint64
+	for i := range recs {
+		for w := range or {
+			or[w] |= recs[i].w[w]
+			and[w] &= recs[i].w[w]
+		}
+	}
+	type digit struct {
+		word, shift uint8
+	}
+	var digits []digit
+	for w := len(or) - 1; w >= 0; w-- {
+		varying := or[w] &^ and[w]
+		for s := uint8(0); s < 64; s += 8 {
+			if varying>>s&0xff != 0 {
+				digits = append(digits, digit{uint8(w), s})
+			}
+		}
+	}
+	counts := make([][256]int, len(digits))
+	for i := range recs {
+		for d, dg := range digits {
+			counts[d][byte(recs[i].w[dg.word]>>dg.shift)]++
+		}
+	}
+	src, dst := recs, make([]routeRec, len(recs))
+	for d, dg := range digits {
+		var offsets [256]int
+		sum := 0
+		for b, n := range counts[d] {
+			offsets[b] = sum
+			sum += n
+		}
+		for i := range src {
+			b := byte(src[i].w[dg.word] >> dg.shift)
+			dst[offsets[b]] = src[i]
+			offsets[b]++
+		}
+		src, dst = dst, src
+	}
+	return src
 }
 
 // prepareRoute returns d with the defaults made explicit, as it is to be
@@ -239,16 +398,27 @@ func prepareRoute(d rtnl.Route, proto rtnl.Protocol) rtnl.Route {
 	return d
 }
 
-// routeSame reports whether observed route o already is prepared desired
-// route d, on the attributes a replace changes.
-func routeSame(d, o *rtnl.Route) bool {
-	if d.Type != o.Type || d.Scope != o.Scope || d.Gateway != o.Gateway || d.Src != o.Src ||
+// routeSameDesired reports whether observed route o already is desired
+// route d once prepared (routeSame(prepareRoute(d), o)), without the copy.
+func routeSameDesired(d, o *rtnl.Route) bool {
+	typ, scope := d.Type, d.Scope
+	if typ == rtnl.RouteTypeUnspec {
+		typ = rtnl.RouteTypeUnicast
+	}
+	if scope == rtnl.ScopeUniverse && !d.Gateway.IsValid() && d.OIF != 0 && len(d.NextHops) == 0 {
+		scope = rtnl.ScopeLink
+	}
+	if typ != o.Type || scope != o.Scope || d.Gateway != o.Gateway || d.Src != o.Src ||
 		(d.OIF != 0 && d.OIF != o.OIF) || len(d.NextHops) != len(o.NextHops) {
 		return false
 	}
 	for i := range d.NextHops {
 		dn, on := &d.NextHops[i], &o.NextHops[i]
-		if dn.Gateway != on.Gateway || dn.Weight != on.Weight || (dn.OIF != 0 && dn.OIF != on.OIF) {
+		w := dn.Weight
+		if w == 0 {
+			w = 1
+		}
+		if dn.Gateway != on.Gateway || w != on.Weight || (dn.OIF != 0 && dn.OIF != on.OIF) {
 			return false
 		}
 	}
