@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/linx-net/linx/messages"
+)
+
+func newScopeCmd() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "scope",
+		Short: "Spawn, stop and list the scopes of a running agent",
+		Long: `Spawn, stop and list the scopes of a running agent through its message API
+(see 'linx-node status --help' for the connection flags).
+
+Exit codes: 0 success, 1 the agent cannot be reached or refuses the request,
+2 usage error.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("missing subcommand: spawn, stop or list")
+			}
+			return usagef("unknown subcommand %q: want spawn, stop or list", args[0])
+		},
+	}
+	af.register(cmd.PersistentFlags())
+	cmd.AddCommand(newScopeSpawnCmd(&af), newScopeStopCmd(&af), newScopeListCmd(&af))
+	return cmd
+}
+
+func newScopeSpawnCmd(af *apiFlags) *cobra.Command {
+	var (
+		file      string
+		netns     string
+		interval  time.Duration
+		protocol  uint32
+		addresses []string
+	)
+	cmd := &cobra.Command{
+		Use:   "spawn (NAME [flags] | -f FILE)",
+		Short: "Start a scope on a running agent",
+		Long: `Start a scope on a running agent, described either by flags or by a file.
+
+With flags, NAME is the scope's name, --netns the namespace it converges
+(host, pid:N or path:P), and each --address LINK=PREFIX an address it keeps
+on an existing link.
+
+With -f FILE (YAML or JSON), the file is the SpawnScope message of the
+message API in protobuf's JSON form (field names as in messages/linx.proto),
+which reaches every part of the desired state:
+
+  name: web
+  namespace: {path: /var/run/netns/web}
+  interval: 30s
+  desired:
+    links:
+      - {name: br0, kind: bridge, up: true}
+    addresses:
+      - {link: br0, address: 10.0.42.1/24}
+    routes:
+      - {dst: default, via: 10.0.42.254}
+
+A name that is already running is refused; a stopped or failed one is
+replaced. The command returns once the agent accepted the scope; follow it
+with 'linx-node status NAME'.`,
+		Example: `  linx-node scope spawn web --netns path:/var/run/netns/web --address eth0=10.0.0.2/24
+  linx-node scope spawn -f web.yaml --api 10.0.0.7:9477 --tls-cert me.pem --tls-key me-key.pem --tls-ca ca.pem`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var spec *messages.SpawnScope
+			var err error
+			if file != "" {
+				if len(args) > 0 || cmd.Flags().Changed("netns") || cmd.Flags().Changed("address") {
+					return usagef("-f FILE takes no NAME, --netns or --address: the file says it all")
+				}
+				spec, err = spawnFromFile(file)
+			} else {
+				if len(args) != 1 {
+					return usagef("spawn takes one NAME (or -f FILE), got %q", args)
+				}
+				spec, err = spawnFromFlags(args[0], netns, addresses)
+			}
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("interval") {
+				spec.Interval = durationpb.New(interval)
+			}
+			if cmd.Flags().Changed("protocol") {
+				spec.Protocol = protocol
+			}
+			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+				if err := c.Spawn(ctx, spec); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "scope %s spawned\n", spec.GetName())
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "file", "f", "", "SpawnScope message as YAML or JSON")
+	f.StringVar(&netns, "netns", "host", "namespace: host, pid:N or path:P")
+	f.DurationVar(&interval, "interval", 0, "resync period (default: the agent's, 30s)")
+	f.Uint32Var(&protocol, "protocol", 0, "route protocol that marks the scope's routes (default 76)")
+	f.StringArrayVar(&addresses, "address", nil, "LINK=PREFIX address to keep (repeatable)")
+	return cmd
+}
+
+func newScopeStopCmd(af *apiFlags) *cobra.Command {
+	var forget bool
+	cmd := &cobra.Command{
+		Use:   "stop NAME",
+		Short: "Stop a scope of a running agent",
+		Long: `Stop a scope of a running agent. Nothing is deleted from the kernel: the
+scope stops converging. Its status stays listed as stopped unless --forget.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("stop takes one NAME, got %q", args)
+			}
+			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+				var err error
+				if forget {
+					err = c.Forget(ctx, args[0])
+				} else {
+					err = c.Stop(ctx, args[0])
+				}
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "scope %s stopped\n", args[0])
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&forget, "forget", false, "also remove the scope's status from the agent's list")
+	return cmd
+}
+
+func newScopeListCmd(af *apiFlags) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the scopes of a running agent",
+		Long:  `List the scopes of a running agent with their status, as 'linx-node status' does.`,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usagef("unknown output format %q: want table or json", output)
+			}
+			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+				list, err := c.List(ctx)
+				if err != nil {
+					return err
+				}
+				return writeStatus(cmd.OutOrStdout(), output, list, time.Now())
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// scopeClient is what the scope commands use of *client.Client.
+type scopeClient interface {
+	Spawn(context.Context, *messages.SpawnScope) error
+	Stop(context.Context, string) error
+	Forget(context.Context, string) error
+	List(context.Context) ([]*messages.ScopeStatus, error)
+}
+
+// withClient dials the agent, runs fn, and closes the client; fn's error
+// is a runtime error.
+func withClient(cmd *cobra.Command, af *apiFlags, fn func(context.Context, scopeClient) error) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := af.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return failed(fn(ctx, c))
+}
+
+// spawnFromFile reads a SpawnScope from YAML or JSON. A file that cannot
+// be read is a runtime error; one that does not parse is a usage error.
+func spawnFromFile(file string) (*messages.SpawnScope, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, failed(err)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, usagef("%s: %v", file, err)
+	}
+	spec := &messages.SpawnScope{}
+	if err := protojson.Unmarshal(js, spec); err != nil {
+		return nil, usagef("%s: not a SpawnScope: %v", file, err)
+	}
+	if spec.GetName() == "" {
+		return nil, usagef("%s: the scope has no name", file)
+	}
+	return spec, nil
+}
+
+// spawnFromFlags builds a SpawnScope from the flags form.
+func spawnFromFlags(name, netns string, addresses []string) (*messages.SpawnScope, error) {
+	ns, err := namespaceFlag(netns)
+	if err != nil {
+		return nil, err
+	}
+	d := &messages.Desired{}
+	for _, a := range addresses {
+		link, prefix, ok := strings.Cut(a, "=")
+		if !ok || link == "" || prefix == "" {
+			return nil, usagef("--address %q: want LINK=PREFIX, e.g. eth0=10.0.0.2/24", a)
+		}
+		d.Addresses = append(d.Addresses, &messages.Address{Link: link, Address: prefix})
+	}
+	return &messages.SpawnScope{Name: name, Namespace: ns, Desired: d}, nil
+}
+
+// namespaceFlag parses host, pid:N or path:P into the message form.
+func namespaceFlag(s string) (*messages.Namespace, error) {
+	switch {
+	case s == "host":
+		return &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}, nil
+	case strings.HasPrefix(s, "pid:"):
+		pid, err := strconv.ParseUint(strings.TrimPrefix(s, "pid:"), 10, 32)
+		if err != nil || pid == 0 {
+			return nil, usagef("--netns %q: want pid:N with N a process id", s)
+		}
+		return &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: uint32(pid)}}, nil
+	case strings.HasPrefix(s, "path:") && len(s) > len("path:"):
+		return &messages.Namespace{Kind: &messages.Namespace_Path{Path: strings.TrimPrefix(s, "path:")}}, nil
+	}
+	return nil, usagef("--netns %q: want host, pid:N or path:P", s)
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/linx-net/linx/client"
+	"github.com/linx-net/linx/messages"
+)
+
+// defaultAPI is where `status` and `scope` look for an agent: the
+// api.listen of the bundled example configuration.
+const defaultAPI = "127.0.0.1:9477"
+
+// apiFlags are the flags of the commands that talk to a running agent
+// through the message API.
+type apiFlags struct {
+	addr          string
+	cert, key, ca string
+	reply         string
+	timeout       time.Duration
+}
+
+func (f *apiFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.addr, "api", defaultAPI, "the agent's message API address, host:port (its api.listen)")
+	fs.StringVar(&f.cert, "tls-cert", "", "client certificate (PEM) for an agent with mutual TLS")
+	fs.StringVar(&f.key, "tls-key", "", "client certificate's key (PEM)")
+	fs.StringVar(&f.ca, "tls-ca", "", "CA certificate (PEM) that signed the agent's certificate")
+	fs.StringVar(&f.reply, "reply", client.DefaultListen, "this side's reply endpoint, host:port, reachable by the agent")
+	fs.DurationVar(&f.timeout, "timeout", client.DefaultTimeout, "bound on each request to the agent")
+}
+
+// dial connects to the agent. Inconsistent TLS flags are a usage error;
+// an agent that cannot be reached or refuses is a runtime error.
+func (f *apiFlags) dial(ctx context.Context) (*client.Client, error) {
+	n := 0
+	for _, s := range []string{f.cert, f.key, f.ca} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 0 && n != 3 {
+		return nil, usagef("--tls-cert, --tls-key and --tls-ca go together")
+	}
+	if f.timeout <= 0 {
+		return nil, usagef("--timeout must be positive, got %s", f.timeout)
+	}
+	opts := []client.Option{client.WithListen(f.reply), client.WithTimeout(f.timeout)}
+	if n == 3 {
+		opts = append(opts, client.WithTLS(f.cert, f.key, f.ca))
+	}
+	c, err := client.Dial(ctx, f.addr, opts...)
+	if err != nil {
+		return nil, failed(err)
+	}
+	return c, nil
+}
+
+func newStatusCmd() *cobra.Command {
+	var (
+		af     apiFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "status [SCOPE...]",
+		Short: "Print the status of a running agent's scopes",
+		Long: `Print the status of every scope of a running agent (or of the named ones),
+asked through its message API: phase, when the last pass ran and how long it
+took, the operations it applied, restarts, resyncs, monitor overruns and the
+last error (or the reason a scope is stopped or failed).
+
+The agent must serve the message API (api.listen in its configuration). When
+it requires mutual TLS, give a client certificate it trusts with --tls-cert
+and --tls-key, and the CA of its own certificate with --tls-ca.
+
+Exit codes: 0 success, 1 the agent cannot be reached, refuses, or has no
+such scope, 2 usage error.`,
+		Example: `  linx-node status
+  linx-node status web -o json
+  linx-node status --api 10.0.0.7:9477 --tls-cert me.pem --tls-key me-key.pem --tls-ca ca.pem`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return usagef("unknown output format %q: want table or json", output)
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			c, err := af.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var list []*messages.ScopeStatus
+			if len(args) == 0 {
+				list, err = c.List(ctx)
+			} else {
+				for _, name := range args {
+					st, e := c.Status(ctx, name)
+					if e != nil {
+						err = e
+						break
+					}
+					list = append(list, st)
+				}
+			}
+			if err != nil {
+				return failed(err)
+			}
+			return failed(writeStatus(cmd.OutOrStdout(), output, list, time.Now()))
+		},
+	}
+	af.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// statusRow is one scope's status as `status -o json` prints it.
+type statusRow struct {
+	Name             string     `json:"name"`
+	Phase            string     `json:"phase"`
+	Reason           string     `json:"reason,omitempty"`
+	LastPass         *time.Time `json:"last_pass,omitempty"`
+	LastPassDuration string     `json:"last_pass_duration,omitempty"`
+	Passes           uint64     `json:"passes"`
+	OpsApplied       uint32     `json:"ops_applied"`
+	Conflicts        uint32     `json:"conflicts"`
+	Restarts         uint32     `json:"restarts"`
+	Resyncs          uint32     `json:"resyncs"`
+	MonitorOverruns  uint32     `json:"monitor_overruns"`
+	LastError        string     `json:"last_error,omitempty"`
+}
+
+// phaseName is a Phase without its PHASE_ prefix, in lower case.
+func phaseName(p messages.Phase) string {
+	return strings.ToLower(strings.TrimPrefix(p.String(), "PHASE_"))
+}
+
+func toRow(st *messages.ScopeStatus) statusRow {
+	r := statusRow{
+		Name:            st.GetName(),
+		Phase:           phaseName(st.GetPhase()),
+		Reason:          st.GetReason(),
+		Passes:          st.GetPasses(),
+		OpsApplied:      st.GetOpsApplied(),
+		Conflicts:       st.GetConflicts(),
+		Restarts:        st.GetRestarts(),
+		Resyncs:         st.GetResyncs(),
+		MonitorOverruns: st.GetMonitorOverruns(),
+		LastError:       st.GetLastError(),
+	}
+	if st.GetLastPass() != nil {
+		t := st.GetLastPass().AsTime()
+		r.LastPass = &t
+	}
+	if st.GetLastPassDuration() != nil {
+		r.LastPassDuration = st.GetLastPassDuration().AsDuration().String()
+	}
+	return r
+}
+
+// writeStatus prints list as a table or a JSON array; now dates the
+// table's "last pass" column as an age.
+func writeStatus(w io.Writer, format string, list []*messages.ScopeStatus, now time.Time) error {
+	rows := make([]statusRow, 0, len(list))
+	for _, st := range list {
+		rows = append(rows, toRow(st))
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCOPE\tPHASE\tLAST PASS\tTOOK\tPASSES\tOPS\tCONFLICTS\tRESTARTS\tRESYNCS\tOVERRUNS\tERROR")
+	for _, r := range rows {
+		last, took := "-", "-"
+		if r.LastPass != nil {
+			last = now.Sub(*r.LastPass).Truncate(time.Second).String() + " ago"
+		}
+		if r.LastPassDuration != "" {
+			took = r.LastPassDuration
+		}
+		msg := r.LastError
+		if msg == "" {
+			msg = r.Reason
+		}
+		if msg == "" {
+			msg = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Name, r.Phase, last, took,
+			r.Passes, r.OpsApplied, r.Conflicts, r.Restarts, r.Resyncs, r.MonitorOverruns, msg)
+	}
+	return tw.Flush()
+}
