@@ -128,6 +128,12 @@ func NewEndpoint(opts ...Option) (*Endpoint, error) {
 // Addr returns the endpoint's address as the agents see it, host:port.
 func (e *Endpoint) Addr() string { return e.system.Address() }
 
+// System returns the endpoint's actor system, for a controller that runs
+// actors of its own which talk to agents directly: they address
+// actor.NewPID(agentAddress, NodeName) and receive replies through this
+// endpoint.
+func (e *Endpoint) System() *actor.ActorSystem { return e.system }
+
 // Dial checks that the agent at addr (host:port) is reachable, passes the
 // TLS handshake both ways, and answers a ListScopes within ctx (or the
 // request timeout, whichever ends first), and returns a Client for it that
