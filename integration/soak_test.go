@@ -1,0 +1,520 @@
+//go:build soak
+
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/monitor"
+)
+
+// The reliability suite (make soak). Each test prints one verdict line,
+//
+//	soak_<part>: PASS|FAIL <figures>
+//
+// and fails when the verdict is FAIL. Build with -tags soak.
+
+// soakVerdict prints t's verdict line with its figures.
+func soakVerdict(t *testing.T, part string, figures string) {
+	t.Helper()
+	v := "PASS"
+	if t.Failed() {
+		v = "FAIL"
+	}
+	fmt.Printf("soak_%s: %s %s\n", part, v, figures)
+}
+
+// soakSmallSource is the real rtnetlink Source whose monitor has the
+// smallest receive buffer the kernel allows, so that a burst of changes
+// overruns it.
+type soakSmallSource struct{ *rtnlsource.Source }
+
+func (s soakSmallSource) Close() error {
+	if c, ok := any(s.Source).(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (s soakSmallSource) Watch(context.Context) (source.Watch, error) {
+	m, err := monitor.Open(s.Namespace(), monitor.WithReceiveBuffer(1))
+	if err != nil {
+		return nil, err
+	}
+	w := &soakWatch{m: m, ch: make(chan source.Event, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w, nil
+}
+
+// soakWatch adapts a monitor to source.Watch as rtnlsource does: events
+// become Wake or Resync on a capacity-1 channel, a Resync replacing a
+// pending Wake.
+type soakWatch struct {
+	m    *monitor.Monitor
+	ch   chan source.Event
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	err  error
+}
+
+func (w *soakWatch) run() {
+	defer close(w.done)
+	defer close(w.ch)
+	for {
+		select {
+		case ev, ok := <-w.m.Events():
+			if !ok {
+				return
+			}
+			out := source.Wake
+			if ev.Op == monitor.ResyncNeeded {
+				out = source.Resync
+			}
+			select {
+			case w.ch <- out:
+				continue
+			default:
+			}
+			if out == source.Resync {
+				select {
+				case <-w.ch:
+				default:
+				}
+				select {
+				case w.ch <- out:
+				default:
+				}
+			}
+		case <-w.stop:
+			return
+		}
+	}
+}
+
+func (w *soakWatch) Events() <-chan source.Event { return w.ch }
+func (w *soakWatch) Err() error                  { return nil }
+func (w *soakWatch) Overruns() uint64            { return w.m.Overruns() }
+func (w *soakWatch) Close() error {
+	w.once.Do(func() {
+		close(w.stop)
+		w.err = w.m.Close()
+		<-w.done
+	})
+	return w.err
+}
+
+// soakCount returns the IPv4 routes of protocol proto in every table of
+// ns, as sorted "table dst" strings.
+func soakCount(t *testing.T, s *rtnl.Socket, proto rtnl.Protocol) []string {
+	t.Helper()
+	rs, err := s.RoutesFiltered(rtnl.RouteFilter{Family: rtnl.FamilyV4, Protocol: proto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = fmt.Sprint(r.Table, " ", r.Dst)
+	}
+	slices.Sort(out)
+	return out
+}
+
+const (
+	soakStormBursts   = 4
+	soakStormRoutes   = 100_000
+	soakStormOwned    = 1_000
+	soakStormForeign  = 1_000
+	soakForeignProto  = 99
+	soakStormProto    = 98
+	soakStormConverge = 60 * time.Second
+)
+
+// TestSoakOverrunStorms drives bursts of 100,000 foreign route changes
+// (ip -batch, alternately adding and deleting blackholes of protocol 98 in
+// table 300) at a scope whose monitor has the smallest receive buffer,
+// while the scope repairs an address deleted by hand just before each
+// burst. After every burst the scope must converge again (owned routes and
+// address back, checked in the kernel), the monitor must have overrun,
+// and the foreign routes (1,000 of protocol 99 installed beforehand, and
+// the burst's own) must be exactly as the foreign writer left them.
+func TestSoakOverrunStorms(t *testing.T) {
+	nstest.RequireRoot(t)
+	ns := nstest.New(t)
+	sock := ns.Open()
+	var foreign strings.Builder
+	for i := range soakStormForeign {
+		fmt.Fprintf(&foreign, "route add blackhole 172.16.%d.%d/32 proto %d table 200\n", i>>8, i&255, soakForeignProto)
+	}
+	ns.Batch(foreign.String())
+	foreignBefore := soakCount(t, sock, soakForeignProto)
+
+	factory := rtnlsource.Factory(t.TempDir())
+	node := benchActorsNode(t, func(c *supervisor.Config) {
+		c.NewSource = func(spec *messages.SpawnScope) (source.Source, error) {
+			src, err := factory(spec)
+			if err != nil {
+				return nil, err
+			}
+			return soakSmallSource{src.(*rtnlsource.Source)}, nil
+		}
+	})
+	d := benchActorsVeth("o0", "o1", "10.0.0.1/24")
+	for i := range soakStormOwned {
+		d.Routes = append(d.Routes, &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "o0"})
+	}
+	if err := node.Spawn(&messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d}); err != nil {
+		t.Fatal(err)
+	}
+	benchActorsWait(t, node, 30*time.Second, "storm")
+
+	var worst time.Duration
+	var figures []string
+	defer func() {
+		st, _ := node.Status("storm")
+		soakVerdict(t, "overrun_storms", fmt.Sprintf("bursts=%d changes_per_burst=%d worst_reconverge_ms=%d overruns=%d resyncs=%d passes=%d foreign_before=%d foreign_after=%d %s",
+			soakStormBursts, soakStormRoutes, worst.Milliseconds(), st.GetMonitorOverruns(), st.GetResyncs(), st.GetPasses(),
+			len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
+	}()
+	owned := netip.MustParsePrefix("10.0.0.1/24")
+	for burst := range soakStormBursts {
+		verb := "add"
+		if burst%2 == 1 {
+			verb = "del"
+		}
+		var lines strings.Builder
+		for i := range soakStormRoutes {
+			fmt.Fprintf(&lines, "route %s blackhole 10.%d.%d.%d/32 proto %d table 300\n", verb, 64+i>>16&255, i>>8&255, i&255, soakStormProto)
+		}
+		before, err := node.Status("storm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sock.AddressDelete("o0", owned); err != nil {
+			t.Fatal(err)
+		}
+		stormStart := time.Now()
+		ns.Batch(lines.String())
+		end := time.Now()
+
+		// Converged again: passes ran since the deletion, the last one
+		// converged, and the kernel holds what the scope owns (the
+		// address can only be back because the scope restored it).
+		deadline := end.Add(soakStormConverge)
+		for {
+			st, err := node.Status("storm")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.GetPhase() == messages.Phase_PHASE_CONVERGED && st.GetPasses() > before.GetPasses() {
+				addrs, err := sock.AddressesOf("o0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				has := slices.ContainsFunc(addrs, func(a rtnl.Address) bool { return a.Prefix == owned })
+				if has && len(soakCount(t, sock, rtnl.DefaultProtocol)) == soakStormOwned {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("burst %d: not converged %s after the storm: %v", burst, soakStormConverge, st)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		took := time.Since(end)
+		worst = max(worst, took)
+		st, _ := node.Status("storm")
+		figures = append(figures, fmt.Sprintf("burst%d=%s,storm_%dms,reconverged_%dms_after,overruns+%d", burst, verb, end.Sub(stormStart).Milliseconds(), took.Milliseconds(), st.GetMonitorOverruns()-before.GetMonitorOverruns()))
+
+		want := soakStormRoutes
+		if verb == "del" {
+			want = 0
+		}
+		if got := len(soakCount(t, sock, soakStormProto)); got != want {
+			t.Errorf("burst %d: %d foreign burst routes in the kernel, want %d", burst, got, want)
+		}
+		if got := soakCount(t, sock, soakForeignProto); !slices.Equal(got, foreignBefore) {
+			t.Errorf("burst %d: the foreign routes changed: %d now, %d before", burst, len(got), len(foreignBefore))
+		}
+	}
+	if st, _ := node.Status("storm"); st.GetMonitorOverruns() == 0 {
+		t.Error("the storms never overran the monitor: nothing was tested")
+	}
+}
+
+const (
+	soakFightFor   = 10 * time.Second
+	soakFightRate  = 10.0
+	soakFightBurst = 3
+	// soakFightCPU bounds the agent's CPU while fighting, in percent of
+	// one core: the rate limit is what keeps it low.
+	soakFightCPU = 25.0
+)
+
+// TestSoakFight has another writer (an `ip -batch` process, so that its
+// CPU is not the agent's) delete an address the scope owns every
+// millisecond for 10 s. The scope's passes must stay under its configured
+// limit (10 per second, burst 3) and the agent process's CPU must stay
+// bounded; when the writer stops, the scope converges again.
+func TestSoakFight(t *testing.T) {
+	nstest.RequireRoot(t)
+	ns := nstest.New(t)
+	node := benchActorsNode(t, nil)
+	err := node.Spawn(&messages.SpawnScope{
+		Name: "fight", Namespace: benchActorsPath(ns),
+		Desired: benchActorsVeth("f0", "f1", "10.0.0.1/24"),
+		Options: &messages.ScopeOptions{MaxPassesPerSecond: soakFightRate, Burst: soakFightBurst},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchActorsWait(t, node, 10*time.Second, "fight")
+
+	cmd := exec.Command("ip", "-n", ns.Name, "-force", "-batch", "-")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := node.Status("fight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu0, start := benchActorsCPU(t), time.Now()
+	deletes := 0
+	tick := time.NewTicker(time.Millisecond)
+	for time.Since(start) < soakFightFor {
+		<-tick.C
+		if _, err := io.WriteString(stdin, "address del 10.0.0.1/24 dev f0\n"); err != nil {
+			t.Fatal(err)
+		}
+		deletes++
+	}
+	tick.Stop()
+	elapsed := time.Since(start)
+	cpu := 100 * float64(benchActorsCPU(t)-cpu0) / float64(elapsed)
+	after, err := node.Status("fight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	_ = cmd.Wait()
+
+	passes := after.GetPasses() - before.GetPasses()
+	rate := float64(passes) / elapsed.Seconds()
+	limit := soakFightRate*elapsed.Seconds() + soakFightBurst
+	defer func() {
+		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f",
+			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU))
+	}()
+	if float64(passes) > limit {
+		t.Errorf("%d passes in %s: over the limit of %.0f/s burst %d (%.0f)", passes, elapsed, soakFightRate, soakFightBurst, limit)
+	}
+	if passes < uint64(soakFightRate*elapsed.Seconds()/2) {
+		t.Errorf("only %d passes in %s: the scope stopped fighting back", passes, elapsed)
+	}
+	if cpu > soakFightCPU {
+		t.Errorf("the agent used %.1f%% of a core while fighting, bound %.0f%%", cpu, soakFightCPU)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(ns.IP("-br", "addr", "show", "dev", "f0"), "10.0.0.1/24") {
+		if time.Now().After(deadline) {
+			t.Fatal("the address was not restored after the fight")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	benchActorsWait(t, node, 10*time.Second, "fight")
+}
+
+const (
+	soakChurnWaves = 10
+	soakChurnWave  = 20 // scopes per wave: 200 in all
+)
+
+// soakProcess starts `sleep` in a new network namespace and returns its
+// pid and a function that kills and reaps it (also run in Cleanup), so
+// that no process handle outlives its wave.
+func soakProcess(t *testing.T) (int, func()) {
+	t.Helper()
+	cmd := exec.Command("unshare", "--net", "sleep", "3600")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("unshare --net sleep: %v", err)
+	}
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(kill)
+	self, _ := os.Readlink("/proc/thread-self/ns/net")
+	for range 1000 {
+		if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid)); err == nil && ns != self {
+			return cmd.Process.Pid, kill
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d never entered its own namespace", cmd.Process.Pid)
+	return 0, nil
+}
+
+// soakNetns creates a named namespace (with nstest's prefix, so that the
+// host check would catch a leak) and returns it and a function that
+// removes it (also run in Cleanup).
+func soakNetns(t *testing.T) (*nstest.NS, func()) {
+	t.Helper()
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	name := nstest.Prefix + "soak-" + hex.EncodeToString(b[:])
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	}
+	var once sync.Once
+	del := func() {
+		once.Do(func() {
+			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+				t.Errorf("ip netns del %s: %v: %s", name, err, out)
+			}
+		})
+	}
+	t.Cleanup(del)
+	return &nstest.NS{Name: name}, del
+}
+
+// soakSettle waits up to 5 s for the goroutine count to come back to at
+// most want, and returns the count it ended with.
+func soakSettle(want int) int {
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(5 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n
+}
+
+// TestSoakNamespaceChurn creates and destroys 200 namespaces with a scope
+// each, in waves of 20: three quarters named by path (the scope is stopped,
+// then the namespace removed), a quarter by the pid of a process (the
+// process is killed and the scope must stop by itself, the namespace being
+// gone). Goroutines, file descriptors and memory after the last wave must
+// be back to what they were after the first (the warm-up).
+func TestSoakNamespaceChurn(t *testing.T) {
+	nstest.RequireRoot(t)
+	node := benchActorsNode(t, nil)
+	var (
+		g0, fd0     int
+		rss0, heap0 float64
+		created     int
+	)
+	heap := func() float64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapInuse) / (1 << 20)
+	}
+	var g1, fd1 int
+	var rss1, heap1 float64
+	defer func() {
+		soakVerdict(t, "namespace_churn", fmt.Sprintf("scopes=%d goroutines=%d->%d fds=%d->%d rss=%.1f->%.1f heap=%.1f->%.1f",
+			created, g0, g1, fd0, fd1, rss0, rss1, heap0, heap1))
+	}()
+	start := time.Now()
+	for wave := range soakChurnWaves {
+		names := make([]string, soakChurnWave)
+		var dels, kills []func()
+		for i := range names {
+			names[i] = fmt.Sprintf("w%d-%d", wave, i)
+			spec := &messages.SpawnScope{Name: names[i], Desired: benchActorsVeth("c0", "c1", "10.0.0.1/24", "10.0.1.1/24")}
+			if i%4 == 3 {
+				pid, kill := soakProcess(t)
+				kills = append(kills, kill)
+				spec.Namespace = &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: uint32(pid)}}
+			} else {
+				ns, del := soakNetns(t)
+				dels = append(dels, del)
+				spec.Namespace = benchActorsPath(ns)
+			}
+			if err := node.Spawn(spec); err != nil {
+				t.Fatal(err)
+			}
+			created++
+		}
+		benchActorsWait(t, node, 30*time.Second, names...)
+		for i, name := range names {
+			if i%4 != 3 {
+				if err := node.Stop(name, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, kill := range kills {
+			kill()
+		}
+		// Every scope stops: by request, or because its process exited.
+		deadline := time.Now().Add(20 * time.Second)
+		for _, name := range names {
+			for {
+				st, err := node.Status(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.GetPhase() == messages.Phase_PHASE_STOPPED {
+					if !strings.Contains(st.GetReason(), "stopped by request") && !strings.Contains(st.GetReason(), "exited") {
+						t.Errorf("scope %s stopped for an unexpected reason: %q", name, st.GetReason())
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("wave %d: scope %s did not stop: %v", wave, name, st)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := node.Stop(name, true); err != nil { // forget it
+				t.Fatal(err)
+			}
+		}
+		for _, del := range dels {
+			del()
+		}
+		if wave == 0 {
+			g0, fd0, rss0, heap0 = soakSettle(0), benchActorsFDs(t), benchActorsRSS(t), heap()
+		}
+	}
+	g1 = soakSettle(g0)
+	fd1, rss1, heap1 = benchActorsFDs(t), benchActorsRSS(t), heap()
+	t.Logf("%d scopes in %s", created, time.Since(start))
+	if g1 > g0 {
+		t.Errorf("goroutines grew from %d to %d", g0, g1)
+	}
+	if fd1 > fd0 {
+		t.Errorf("file descriptors grew from %d to %d", fd0, fd1)
+	}
+	if heap1 > heap0*1.5+4 {
+		t.Errorf("heap in use grew from %.1f to %.1f MB", heap0, heap1)
+	}
+	if rss1 > rss0*1.5+8 {
+		t.Errorf("RSS grew from %.1f to %.1f MB", rss0, rss1)
+	}
+}
