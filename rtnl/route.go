@@ -239,31 +239,22 @@ func (s *Socket) Routes() ([]Route, error) {
 // RoutesFiltered returns the routes that match f, filtered by the kernel
 // so that the cost is that of the matching routes.
 func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
+	const op = "route list"
 	var out []Route
-	// A full listing is sized from the previous one (plus slack for
-	// growth): filling fresh memory once is what listing 100,000 routes
-	// costs beyond the kernel's own time; regrowing costs a third more.
+	// A listing is sized from the previous one with the same filter (plus
+	// slack for growth): filling fresh memory once is what listing 100,000
+	// routes costs beyond the kernel's own time; regrowing costs a third
+	// more.
 	all := f == RouteFilter{}
-	if n := s.routeHint.Load(); all && n > 0 {
+	var n int64
+	if all {
+		n = s.routeHint.Load()
+	} else if h := s.filteredHint.Load(); h != nil && h.f == f {
+		n = int64(h.n)
+	}
+	if n > 0 {
 		out = make([]Route, 0, n+n/16+16)
 	}
-	err := s.routeDump("route list", f, func() { out = out[:0] }, func(r *Route) {
-		// Double the capacity when full: append grows large slices by
-		// only 1.25x, which copies a 100,000-route table about five times.
-		if len(out) == cap(out) {
-			out = slices.Grow(out, max(len(out), 64))
-		}
-		out = append(out, *r)
-	})
-	if all && err == nil {
-		s.routeHint.Store(int64(len(out)))
-	}
-	return out, err
-}
-
-// routeDump dumps the routes matching f, calling fn for each; the Route is
-// reused between calls.
-func (s *Socket) routeDump(op string, f RouteFilter, reset func(), fn func(*Route)) error {
 	var e encoder
 	e.begin(unix.RTM_GETROUTE, unix.NLM_F_DUMP)
 	e.fixed(rtmsg{Family: uint8(f.Family), Protocol: uint8(f.Protocol)}.bytes())
@@ -274,26 +265,48 @@ func (s *Socket) routeDump(op string, f RouteFilter, reset func(), fn func(*Rout
 		e.u32(unix.RTA_OIF, uint32(f.OIF))
 	}
 	e.end()
-	var r Route
-	err := s.dump(op, e.message(), reset, func(h header, m []byte) error {
+	err := s.dump(op, e.message(), func() { out = out[:0] }, func(h header, m []byte) error {
 		if h.Type != unix.RTM_NEWROUTE {
 			return nil
 		}
-		ok, err := decodeRoute(m, &r)
+		// Double the capacity when full: append grows large slices by
+		// only 1.25x, which copies a 100,000-route table about five times.
+		if len(out) == cap(out) {
+			out = slices.Grow(out, max(len(out), 64))
+		}
+		// Decoded in place, not copied in.
+		out = out[:len(out)+1]
+		r := &out[len(out)-1]
+		ok, err := decodeRoute(m, r)
 		if err != nil {
+			out = out[:len(out)-1]
 			return newError(op, unix.EBADMSG, "decoding: %v", err)
 		}
 		if !ok || (f.Table != 0 && r.Table != f.Table) || (f.Protocol != 0 && r.Protocol != f.Protocol) {
-			return nil
+			*r = Route{}
+			out = out[:len(out)-1]
 		}
-		fn(&r)
 		return nil
 	})
 	// A table that does not exist yet holds no routes.
 	if f.Table != 0 && IsNotExist(err) {
-		return nil
+		return out[:0], nil
 	}
-	return err
+	if err == nil {
+		if all {
+			s.routeHint.Store(int64(len(out)))
+		} else {
+			s.filteredHint.Store(&routeListHint{f: f, n: len(out)})
+		}
+	}
+	return out, err
+}
+
+// routeListHint is the filter and length of a socket's last filtered route
+// listing, which sizes the next one with that filter.
+type routeListHint struct {
+	f RouteFilter
+	n int
 }
 
 // RouteGet returns the route the kernel would use to reach dst, as

@@ -85,6 +85,8 @@ type Socket struct {
 	// routeHint is the length of the last complete route listing, used to
 	// size the next one (see RoutesFiltered).
 	routeHint atomic.Int64
+	// filteredHint is the same for the last filtered listing.
+	filteredHint atomic.Pointer[routeListHint]
 }
 
 // Open returns a socket in namespace ns (Host, NamespaceOfPID or
