@@ -135,7 +135,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closeOnce.Do(func() {
-		s.remote.Shutdown(true)
+		stopRemote(s.system, s.remote)
 		s.dropAlias()
 		s.logger.Info("message API stopped", "address", s.addr)
 	})
@@ -218,3 +218,16 @@ func loadTLS(t config.TLS) (server, dial *tls.Config, err error) {
 // protoactor decodes an incoming message by looking its type name up in the
 // global protobuf registry: linking package messages registers its types.
 var _ = messages.File_linx_proto
+
+// stopRemote stops r without remote.Remote.Shutdown(true), whose
+// endpointManager.stop clears a map that a connection's reader goroutine
+// may still be reading (a data race, and a nil dereference if the reader
+// loses the race). Instead: the gRPC server stops (closing every incoming
+// stream), then protoactor's endpoint actors are stopped, which closes the
+// outgoing connections and ends their reader goroutines.
+func stopRemote(system *actor.ActorSystem, r *remote.Remote) {
+	r.Shutdown(false)
+	for _, id := range []string{"EndpointSupervisor", "activator"} {
+		_ = system.Root.StopFuture(system.NewLocalPID(id)).Wait()
+	}
+}

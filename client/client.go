@@ -84,6 +84,25 @@ type Endpoint struct {
 // WithTimeout, WithLogger). It returns an error when an option is invalid,
 // a TLS file cannot be loaded, or the address cannot be bound.
 func NewEndpoint(opts ...Option) (*Endpoint, error) {
+	st, err := prepare(opts)
+	if err != nil {
+		return nil, err
+	}
+	return st.start()
+}
+
+// setup is an Endpoint's validated options, before anything is started.
+type setup struct {
+	o          options
+	host       string
+	port       int
+	serverOpts []grpc.ServerOption
+	dialOpts   []grpc.DialOption
+	probeTLS   *tls.Config // nil without TLS
+}
+
+// prepare validates opts and loads the TLS files.
+func prepare(opts []Option) (*setup, error) {
 	o := options{listen: DefaultListen, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -98,22 +117,27 @@ func NewEndpoint(opts ...Option) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	var serverOpts []grpc.ServerOption
-	var probeTLS *tls.Config
+	st := &setup{o: o, host: host, port: port,
+		dialOpts: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}
 	if o.certFile != "" || o.keyFile != "" || o.caFile != "" {
 		serverTLS, dialTLS, err := loadTLS(o.certFile, o.keyFile, o.caFile)
 		if err != nil {
 			return nil, err
 		}
-		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(serverTLS)))
-		dialOpts = []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(dialTLS))}
-		probeTLS = dialTLS
+		st.serverOpts = append(st.serverOpts, grpc.Creds(credentials.NewTLS(serverTLS)))
+		st.dialOpts = []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(dialTLS))}
+		st.probeTLS = dialTLS
 	}
+	return st, nil
+}
+
+// start starts the endpoint's actor system and remote.
+func (st *setup) start() (*Endpoint, error) {
+	o := st.o
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
 		return o.logger.With("lib", "protoactor", "system", s.ID)
 	}))
-	rcfg := remote.Configure(host, port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...))
+	rcfg := remote.Configure(st.host, st.port, remote.WithServerOptions(st.serverOpts...), remote.WithDialOptions(st.dialOpts...))
 	// One attempt: Dial probes the agent first, and protoactor sleeps 2 s
 	// inside its endpoint actor between attempts.
 	rcfg.MaxRetryCount = 1
@@ -122,7 +146,18 @@ func NewEndpoint(opts ...Option) (*Endpoint, error) {
 		system.Shutdown()
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
-	return &Endpoint{system: system, remote: r, probeTLS: probeTLS, timeout: o.timeout}, nil
+	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout}, nil
+}
+
+// probeConfig returns the TLS configuration of a probe of the agent at
+// host, nil without TLS.
+func probeConfig(base *tls.Config, host string) *tls.Config {
+	if base == nil {
+		return nil
+	}
+	cfg := base.Clone()
+	cfg.ServerName = host
+	return cfg
 }
 
 // Addr returns the endpoint's address as the agents see it, host:port.
@@ -152,15 +187,10 @@ func (e *Endpoint) Dial(ctx context.Context, addr string) (*Client, error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	var cfg *tls.Config
-	if e.probeTLS != nil {
-		cfg = e.probeTLS.Clone()
-		cfg.ServerName = host
-	}
 	// The handshake is tried first and on its own: protoactor only logs a
 	// failed connection and drops the messages, which would leave the
 	// caller with a bare timeout instead of the reason.
-	if err := probe(ctx, addr, cfg, e.timeout); err != nil {
+	if err := probe(ctx, addr, probeConfig(e.probeTLS, host), e.timeout); err != nil {
 		return nil, fmt.Errorf("client: connecting to agent %s: %w", addr, err)
 	}
 	c := &Client{
@@ -187,7 +217,7 @@ func (e *Endpoint) Close() error {
 		return nil
 	}
 	e.closed = true
-	e.remote.Shutdown(true)
+	stopRemote(e.system, e.remote)
 	e.system.Shutdown()
 	return nil
 }
@@ -210,10 +240,20 @@ type Client struct {
 // dials the agent at addr through it (Endpoint.Dial); Close stops both. It
 // returns the errors of NewEndpoint and Endpoint.Dial.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
 		return nil, fmt.Errorf("client: agent address %q: want host:port: %w", addr, err)
 	}
-	ep, err := NewEndpoint(opts...)
+	st, err := prepare(opts)
+	if err != nil {
+		return nil, err
+	}
+	// Probed before the endpoint starts, so that a refused Dial starts
+	// nothing.
+	if err := probe(ctx, addr, probeConfig(st.probeTLS, host), st.o.timeout); err != nil {
+		return nil, fmt.Errorf("client: connecting to agent %s: %w", addr, err)
+	}
+	ep, err := st.start()
 	if err != nil {
 		return nil, err
 	}
@@ -392,6 +432,9 @@ func probe(ctx context.Context, addr string, cfg *tls.Config, timeout time.Durat
 		conn = tc
 	}
 	if _, err := conn.Read(make([]byte, 1)); err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() && cfg == nil {
+			return fmt.Errorf("waiting for the agent's greeting (an agent with mutual TLS waits for a TLS handshake: give WithTLS): %w", err)
+		}
 		return fmt.Errorf("waiting for the agent's greeting: %w", err)
 	}
 	return nil
@@ -456,4 +499,17 @@ func loadTLS(certFile, keyFile, caFile string) (server, dial *tls.Config, err er
 		RootCAs:      pool,
 	}
 	return server, dial, nil
+}
+
+// stopRemote stops r without remote.Remote.Shutdown(true), whose
+// endpointManager.stop clears a map that a connection's reader goroutine
+// may still be reading (a data race, and a nil dereference if the reader
+// loses the race). Instead: the gRPC server stops (closing every incoming
+// stream), then protoactor's endpoint actors are stopped, which closes the
+// outgoing connections and ends their reader goroutines.
+func stopRemote(system *actor.ActorSystem, r *remote.Remote) {
+	r.Shutdown(false)
+	for _, id := range []string{"EndpointSupervisor", "activator"} {
+		_ = system.Root.StopFuture(system.NewLocalPID(id)).Wait()
+	}
 }
