@@ -3,18 +3,25 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +32,7 @@ import (
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // The reliability suite (make soak). Each test prints one verdict line,
@@ -518,3 +526,238 @@ func TestSoakNamespaceChurn(t *testing.T) {
 		t.Errorf("RSS grew from %.1f to %.1f MB", rss0, rss1)
 	}
 }
+
+// soakKillSet is one desired state of the kill/restart test, written as
+// the agent's YAML and kept for the final comparison.
+type soakKillSet struct {
+	links      []string // every link the scope creates, veth peers included
+	addresses  []string
+	routes     int
+	neighbours []string // IPs
+	rules      []int    // priorities
+	yaml       string
+}
+
+// soakKillConfig returns configuration variant v (0 or 1) of the scope
+// named "k" in ns: a bridge, veths, addresses, 20,000 routes, a neighbour
+// and a rule, with items the other variant drops.
+func soakKillConfig(ns *nstest.NS, state string, metrics string, v int) soakKillSet {
+	const routes = 20_000
+	var s soakKillSet
+	var y strings.Builder
+	fmt.Fprintf(&y, "state_dir: %s\nmetrics:\n  listen: %s\nscopes:\n  - name: k\n    netns: path:%s\n    desired:\n", state, metrics, ns.Path())
+	y.WriteString("      links:\n        - {name: br0, kind: bridge, up: true}\n        - {name: v0a, kind: veth, peer: v0b, master: br0, up: true}\n")
+	s.links = []string{"br0", "v0a", "v0b"}
+	extra := fmt.Sprintf("v%da", v+1)
+	fmt.Fprintf(&y, "        - {name: %s, kind: veth, peer: v%db, up: true}\n", extra, v+1)
+	s.links = append(s.links, extra, fmt.Sprintf("v%db", v+1))
+	s.addresses = []string{"10.0.42.1/24", fmt.Sprintf("10.0.%d.1/24", 50+v)}
+	y.WriteString("      addresses:\n")
+	for _, a := range s.addresses {
+		fmt.Fprintf(&y, "        - {link: br0, address: %s}\n", a)
+	}
+	y.WriteString("      routes:\n")
+	for i := v * routes / 2; i < v*routes/2+routes; i++ {
+		fmt.Fprintf(&y, "        - {dst: %s, via: 10.0.42.254}\n", installDst(i))
+	}
+	s.routes = routes
+	s.neighbours = []string{fmt.Sprintf("10.0.42.%d", 9+v)}
+	fmt.Fprintf(&y, "      neighbours:\n        - {link: br0, ip: %s, mac: \"02:aa:bb:cc:dd:0%d\"}\n", s.neighbours[0], v)
+	s.rules = []int{200 + v}
+	fmt.Fprintf(&y, "      rules:\n        - {from: 10.0.42.0/24, table: 100, priority: %d}\n", s.rules[0])
+	s.yaml = y.String()
+	return s
+}
+
+// soakKillState is what the kill/restart test compares in the namespace.
+type soakKillState struct {
+	links, addresses, neighbours []string
+	rules                        []int
+	owned, foreign               int
+}
+
+func soakKillRead(t *testing.T, ns *nstest.NS) soakKillState {
+	t.Helper()
+	var st soakKillState
+	var links []struct {
+		IfName   string `json:"ifname"`
+		AddrInfo []struct {
+			Family    string `json:"family"`
+			Local     string `json:"local"`
+			PrefixLen int    `json:"prefixlen"`
+		} `json:"addr_info"`
+	}
+	ns.JSON(&links, "addr", "show")
+	for _, l := range links {
+		st.links = append(st.links, l.IfName)
+		for _, a := range l.AddrInfo {
+			if a.Family == "inet" && a.Local != "127.0.0.1" {
+				st.addresses = append(st.addresses, fmt.Sprintf("%s/%d", a.Local, a.PrefixLen))
+			}
+		}
+	}
+	var neigh []struct {
+		Dst   string   `json:"dst"`
+		State []string `json:"state"`
+	}
+	ns.JSON(&neigh, "neigh", "show", "nud", "permanent")
+	for _, n := range neigh {
+		st.neighbours = append(st.neighbours, n.Dst)
+	}
+	var rules []struct {
+		Priority int `json:"priority"`
+	}
+	ns.JSON(&rules, "-4", "rule", "show")
+	for _, r := range rules {
+		st.rules = append(st.rules, r.Priority)
+	}
+	sock, err := rtnl.Open(ns.Namespace())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	st.owned = len(soakCount(t, sock, rtnl.DefaultProtocol))
+	st.foreign = len(soakCount(t, sock, soakForeignProto))
+	for _, s := range [][]string{st.links, st.addresses, st.neighbours} {
+		slices.Sort(s)
+	}
+	slices.Sort(st.rules)
+	return st
+}
+
+// soakKillAgent starts `linx-node run` on config and returns the command.
+func soakKillAgent(t *testing.T, bin, config string, stderr io.Writer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", config)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+const soakKillCycles = 12
+
+// TestSoakKillRestart runs the real agent (`linx-node run`) on a namespace
+// that also holds foreign state, alternating between two configurations
+// that differ in links, addresses, routes, a neighbour and a rule, and
+// SIGKILLs it at a random moment of its first passes, 12 times. Each time
+// the ledger on disk must still load. Then the agent runs to readiness on
+// the last configuration and is stopped with SIGTERM: the namespace must
+// hold exactly that configuration plus the foreign state — nothing Linx
+// created in an earlier run is left unowned — and the ledger must own
+// exactly its links, addresses, neighbours and rules.
+func TestSoakKillRestart(t *testing.T) {
+	nstest.RequireRoot(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "linx-node")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/linx-net/linx/cmd/linx-node").CombinedOutput(); err != nil {
+		t.Fatalf("building linx-node: %v\n%s", err, out)
+	}
+	ns := nstest.New(t)
+	// Foreign state the agent must never touch.
+	ns.Batch("link add f0 type veth peer name f1\nlink set f0 up\naddress add 10.9.0.1/24 dev f0\n" +
+		"neigh add 10.9.0.7 lladdr 02:00:00:00:00:07 dev f0 nud permanent\n" +
+		"rule add from 10.9.0.0/24 table 300 priority 300\n" +
+		fmt.Sprintf("route add 10.99.0.0/16 via 10.9.0.2 proto %d\n", soakForeignProto))
+	foreign := soakKillRead(t, ns)
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := l.Addr().String()
+	l.Close()
+	state := filepath.Join(dir, "state")
+	sets := [2]soakKillSet{}
+	paths := [2]string{}
+	for v := range sets {
+		sets[v] = soakKillConfig(ns, state, metrics, v)
+		paths[v] = filepath.Join(dir, fmt.Sprintf("linx-%d.yaml", v))
+		if err := os.WriteFile(paths[v], []byte(sets[v].yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	ledgerLens := []string{}
+	midPass := 0
+	defer func() {
+		soakVerdict(t, "kill_restart", fmt.Sprintf("cycles=%d killed_before_converged=%d ledger_keys_after_each=%s", soakKillCycles, midPass, strings.Join(ledgerLens, ",")))
+	}()
+	for cycle := range soakKillCycles {
+		cmd := soakKillAgent(t, bin, paths[cycle%2], &logs)
+		time.Sleep(50*time.Millisecond + rand2N(650*time.Millisecond))
+		if !soakKillReady(metrics) {
+			midPass++
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		ledger, err := reconcile.OpenLedger(filepath.Join(state, "k.ledger"))
+		if err != nil {
+			t.Fatalf("cycle %d: the ledger does not load after SIGKILL: %v", cycle, err)
+		}
+		ledgerLens = append(ledgerLens, strconv.Itoa(ledger.Len()))
+	}
+
+	final := sets[(soakKillCycles)%2]
+	cmd := soakKillAgent(t, bin, paths[soakKillCycles%2], &logs)
+	deadline := time.Now().Add(60 * time.Second)
+	for !soakKillReady(metrics) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent never became ready; its log:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the agent's exit after SIGTERM: %v", err)
+	}
+
+	got := soakKillRead(t, ns)
+	want := soakKillState{
+		links:      slices.Sorted(slices.Values(append(slices.Clone(foreign.links), final.links...))),
+		addresses:  slices.Sorted(slices.Values(append(slices.Clone(foreign.addresses), final.addresses...))),
+		neighbours: slices.Sorted(slices.Values(append(slices.Clone(foreign.neighbours), final.neighbours...))),
+		rules:      slices.Sorted(slices.Values(append(slices.Clone(foreign.rules), final.rules...))),
+		owned:      final.routes,
+		foreign:    foreign.foreign,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("namespace after the kills and a clean run:\n got %+v\nwant %+v", got, want)
+	}
+	ledger, err := reconcile.OpenLedger(filepath.Join(state, "k.ledger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ledger.Owned()
+	if o.Addresses.Len() != len(final.addresses) || o.Neighbours.Len() != len(final.neighbours) || o.Rules.Len() != len(final.rules) || o.Links.Len() != 3 {
+		t.Errorf("ledger owns %d links, %d addresses, %d neighbours, %d rules; want 3 (br0 and two veths), %d, %d, %d",
+			o.Links.Len(), o.Addresses.Len(), o.Neighbours.Len(), o.Rules.Len(), len(final.addresses), len(final.neighbours), len(final.rules))
+	}
+	ledgerLens = append(ledgerLens, "final="+strconv.Itoa(ledger.Len()))
+}
+
+// soakKillReady reports whether the agent serving metrics answers
+// /readyz with 200: every scope has converged once.
+func soakKillReady(metrics string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + metrics + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// rand2N returns a random duration in [0, d).
+func rand2N(d time.Duration) time.Duration { return time.Duration(mrand.Int64N(int64(d))) }
