@@ -329,7 +329,11 @@ func (p *pass) rest() error {
 			}
 		}
 		ops, conflicts := diff.Routes(want, obs, proto)
-		routeOps = append(routeOps, ops...)
+		if routeOps == nil {
+			routeOps = ops // one protocol, the usual case: no copy
+		} else {
+			routeOps = append(routeOps, ops...)
+		}
 		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	}
 	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours)
@@ -382,30 +386,34 @@ func (p *pass) do(ops []diff.Op) error {
 		p.report.Applied = append(p.report.Applied, ops...)
 		return nil
 	}
+	// Ops are large (576 bytes): they are read in place and copied only
+	// where they must be kept. Route ops never touch the ledger (routes
+	// are owned by protocol), so they are not collected for it.
 	var creates []diff.Op
-	for _, op := range ops {
-		if op.Action == diff.Create {
-			creates = append(creates, op)
+	for i := range ops {
+		if ops[i].Action == diff.Create && ops[i].Kind != diff.KindRoute {
+			creates = append(creates, ops[i])
 		}
 	}
 	if err := p.l.Record(creates...); err != nil {
 		return err
 	}
 	var b rtnl.Batch
-	for _, op := range ops {
-		addToBatch(&b, op)
+	for i := range ops {
+		addToBatch(&b, &ops[i])
 	}
 	// Routes go through in one window (a refused create is a conflict, and
 	// the rest must still converge); other kinds stop at the first error.
 	stop := ops[0].Kind != diff.KindRoute
 	err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
-	failed := map[int]*rtnl.Error{}
+	var failed map[int]*rtnl.Error
 	done := len(ops)
 	var be *rtnl.BatchError
 	switch {
 	case err == nil:
 	case errors.As(err, &be):
 		done = be.Done
+		failed = make(map[int]*rtnl.Error, len(be.Failures))
 		for _, f := range be.Failures {
 			failed[f.Index] = f.Err
 		}
@@ -416,32 +424,48 @@ func (p *pass) do(ops []diff.Op) error {
 		applied, deleted, notOurs []diff.Op
 		first                     *Failure
 	)
-	for i, op := range ops[:done] {
+	if len(failed) == 0 {
+		applied = ops[:done:done] // all of them: no copy
+	} else {
+		applied = make([]diff.Op, 0, done)
+	}
+	for i := range ops[:done] {
+		op := &ops[i]
 		e, bad := failed[i]
 		switch {
 		case !bad:
-			applied = append(applied, op)
+			if len(failed) > 0 {
+				applied = append(applied, *op)
+			}
 		case op.Action == diff.Delete && rtnl.IsNotExist(e):
-			applied = append(applied, op) // already gone
+			applied = append(applied, *op) // already gone
 		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
-			notOurs = append(notOurs, op)
+			if op.Kind != diff.KindRoute {
+				notOurs = append(notOurs, *op)
+			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Desired: op.Object(), Reason: "the kernel holds this key already (another writer's object); left untouched"})
 		default:
-			if op.Action == diff.Create {
-				notOurs = append(notOurs, op) // the kernel refused it: nothing was created
+			if op.Action == diff.Create && op.Kind != diff.KindRoute {
+				notOurs = append(notOurs, *op) // the kernel refused it: nothing was created
 			}
 			if first == nil {
-				first = &Failure{Op: op, Err: e}
+				first = &Failure{Op: *op, Err: e}
 			}
 		}
 	}
-	for _, op := range applied {
-		if op.Action == diff.Delete {
-			deleted = append(deleted, op)
+	for i := range applied {
+		if applied[i].Action == diff.Delete && applied[i].Kind != diff.KindRoute {
+			deleted = append(deleted, applied[i])
 		}
 	}
-	p.report.Applied = append(p.report.Applied, applied...)
+	if len(p.report.Applied) == 0 {
+		// Shared, not copied: neither ops nor the report is written to
+		// again, and a later append reallocates (len == cap).
+		p.report.Applied = slices.Clip(applied)
+	} else {
+		p.report.Applied = append(p.report.Applied, applied...)
+	}
 	if err := p.l.Record(deleted...); err != nil {
 		return err
 	}
@@ -456,7 +480,7 @@ func (p *pass) do(ops []diff.Op) error {
 }
 
 // addToBatch appends the request that carries out op.
-func addToBatch(b *rtnl.Batch, op diff.Op) {
+func addToBatch(b *rtnl.Batch, op *diff.Op) {
 	switch op.Kind {
 	case diff.KindLink:
 		switch op.Action {

@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/linx-net/linx/rtnl"
@@ -52,10 +54,10 @@ var kinds = map[string]bool{
 // that disagree, and duplicate keys.
 func (d Desired) Validate() error {
 	var p []Problem
-	add := func(where, field, format string, args ...any) {
-		p = append(p, Problem{Entry: where, Field: field, Message: fmt.Sprintf(format, args...)})
+	add := func(where entry, field, format string, args ...any) {
+		p = append(p, Problem{Entry: where.String(), Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	checkName := func(where, field, name string, required bool) {
+	checkName := func(where entry, field, name string, required bool) {
 		switch {
 		case name == "" && required:
 			add(where, field, "%s is required", field)
@@ -68,7 +70,7 @@ func (d Desired) Validate() error {
 
 	links := map[string]int{}
 	for i, l := range d.Links {
-		w := fmt.Sprintf("links[%d]", i)
+		w := entry{"links", i}
 		checkName(w, "name", l.Name, true)
 		if j, dup := links[l.Name]; dup && l.Name != "" {
 			add(w, "name", "duplicate link %q (also links[%d])", l.Name, j)
@@ -123,7 +125,7 @@ func (d Desired) Validate() error {
 
 	addrs := map[string]int{}
 	for i, a := range d.Addresses {
-		w := fmt.Sprintf("addresses[%d]", i)
+		w := entry{"addresses", i}
 		checkName(w, "link", a.Link, true)
 		if !a.Prefix.IsValid() {
 			add(w, "address", "address is not a valid address/prefix (want e.g. 10.0.0.2/24)")
@@ -139,13 +141,32 @@ func (d Desired) Validate() error {
 		addrs[k] = i
 	}
 
-	type routeKey struct {
-		table, metric uint32
-		dst           netip.Prefix
+	keyOf := func(r *Route) routeKey {
+		table := r.Table
+		if table == 0 {
+			table = rtnl.TableMain
+		}
+		a := r.Dst.Addr().As16()
+		return routeKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]), table, r.Metric, int16(r.Dst.Bits()), r.Dst.Addr().Is4()}
 	}
-	routes := make(map[routeKey]int, len(d.Routes))
+	// Routes whose keys strictly increase (as generated state usually
+	// comes) hold no duplicate: then no map of every route is needed.
+	var routes map[routeKey]int
+	var prev *routeKey
+	for i := range d.Routes {
+		r := &d.Routes[i]
+		if !r.Dst.IsValid() {
+			continue
+		}
+		k := keyOf(r)
+		if prev != nil && !prev.less(k) {
+			routes = make(map[routeKey]int, len(d.Routes))
+			break
+		}
+		prev = &k
+	}
 	for i, r := range d.Routes {
-		w := fmt.Sprintf("routes[%d]", i)
+		w := entry{"routes", i}
 		if !r.Dst.IsValid() {
 			add(w, "dst", "destination is not a valid prefix (want e.g. 10.1.0.0/16 or default)")
 			continue
@@ -176,16 +197,18 @@ func (d Desired) Validate() error {
 		if table == 0 {
 			table = rtnl.TableMain
 		}
-		k := routeKey{table, r.Metric, r.Dst}
-		if j, dup := routes[k]; dup {
-			add(w, "dst", "duplicate route %s table %d metric %d (also routes[%d])", r.Dst, table, r.Metric, j)
+		if routes != nil {
+			k := keyOf(&d.Routes[i])
+			if j, dup := routes[k]; dup {
+				add(w, "dst", "duplicate route %s table %d metric %d (also routes[%d])", r.Dst, table, r.Metric, j)
+			}
+			routes[k] = i
 		}
-		routes[k] = i
 	}
 
 	neighs := map[string]int{}
 	for i, n := range d.Neighbours {
-		w := fmt.Sprintf("neighbours[%d]", i)
+		w := entry{"neighbours", i}
 		checkName(w, "link", n.Link, true)
 		if !n.IP.IsValid() {
 			add(w, "ip", "ip is required")
@@ -202,7 +225,7 @@ func (d Desired) Validate() error {
 
 	rules := map[rtnl.Rule]int{}
 	for i, r := range d.Rules {
-		w := fmt.Sprintf("rules[%d]", i)
+		w := entry{"rules", i}
 		if r.Table == 0 {
 			add(w, "table", "table is required")
 		}
@@ -227,6 +250,42 @@ func (d Desired) Validate() error {
 	}
 	return nil
 }
+
+// routeKey is what makes a desired route unique (destination, table,
+// metric), without pointers, so that the garbage collector does not scan a
+// map of every desired route.
+type routeKey struct {
+	hi, lo        uint64
+	table, metric uint32
+	bits          int16
+	is4           bool
+}
+
+// less orders keys, in any fixed total order.
+func (k routeKey) less(o routeKey) bool {
+	switch {
+	case k.hi != o.hi:
+		return k.hi < o.hi
+	case k.lo != o.lo:
+		return k.lo < o.lo
+	case k.table != o.table:
+		return k.table < o.table
+	case k.metric != o.metric:
+		return k.metric < o.metric
+	case k.bits != o.bits:
+		return k.bits < o.bits
+	}
+	return !k.is4 && o.is4
+}
+
+// entry names a Desired entry, as "routes[3]"; it is formatted only when
+// a problem is found, not for every entry checked.
+type entry struct {
+	kind string
+	i    int
+}
+
+func (e entry) String() string { return e.kind + "[" + strconv.Itoa(e.i) + "]" }
 
 func familyOf(p netip.Prefix) rtnl.Family {
 	if p.Addr().Is4() {
