@@ -65,17 +65,31 @@ type routeApply struct {
 }
 
 // appendOps appends the ops of r to dst: creates and updates, then deletes.
+// An Op is 576 bytes: each is written once, in place, so dst's spare
+// capacity must be zero, as make leaves it (both callers size dst with
+// make).
 func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto rtnl.Protocol, apply, remove bool) []Op {
+	next := func() *Op {
+		if len(dst) < cap(dst) {
+			dst = dst[:len(dst)+1]
+			return &dst[len(dst)-1]
+		}
+		dst = append(dst, Op{})
+		return &dst[len(dst)-1]
+	}
 	if apply {
 		for _, a := range r.apply {
-			dst = append(dst, Op{Action: a.action, Kind: KindRoute})
-			dst[len(dst)-1].Route = prepareRoute(desired[a.idx], proto)
+			o := next()
+			o.Action, o.Kind = a.action, KindRoute
+			o.Route = desired[a.idx]
+			prepareRouteInPlace(&o.Route, proto)
 		}
 	}
 	if remove {
 		for _, j := range r.remove {
-			dst = append(dst, Op{Action: Delete, Kind: KindRoute})
-			dst[len(dst)-1].Route = observed[j]
+			o := next()
+			o.Action, o.Kind = Delete, KindRoute
+			o.Route = observed[j]
 		}
 	}
 	return dst
@@ -368,6 +382,13 @@ func sortRouteRecs(recs []routeRec) []routeRec {
 // of an interface (as rtnl and `ip route add` send it), metric 1024 for an
 // IPv6 route with metric 0, and weight 1 for a next hop with weight 0.
 func prepareRoute(d rtnl.Route, proto rtnl.Protocol) rtnl.Route {
+	prepareRouteInPlace(&d, proto)
+	return d
+}
+
+// prepareRouteInPlace is prepareRoute on *d. A NextHops slice it changes
+// is copied first: the caller's stays as it was.
+func prepareRouteInPlace(d *rtnl.Route, proto rtnl.Protocol) {
 	d.Protocol = proto
 	if d.Table == rtnl.TableUnspec {
 		d.Table = rtnl.TableMain
@@ -395,7 +416,6 @@ func prepareRoute(d rtnl.Route, proto rtnl.Protocol) rtnl.Route {
 			break
 		}
 	}
-	return d
 }
 
 // routeSameDesired reports whether observed route o already is desired
