@@ -6,6 +6,9 @@
 #   make lint    go vet, gofmt and staticcheck
 #   make build   bin/linx-node
 #   make fmt     gofmt every Go file
+#   make install install linx-node, its systemd unit, an example config
+#                and the state directory (under $(DESTDIR) when set)
+#   make proto   regenerate messages/linx.pb.go (needs protoc)
 #
 # test, bench and demo run under scripts/hostcheck.sh, which fails them if
 # the host network namespace changed or a test or demo namespace was left.
@@ -23,7 +26,7 @@ BENCH_TIMEOUT ?= 60m
 # Packages that hold benchmarks (their _test.go files declare Benchmark…).
 BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build test bench lint vet staticcheck fmt demo root-banner clean
+.PHONY: all build test bench lint vet staticcheck fmt demo root-banner clean install proto
 
 all: build
 
@@ -76,6 +79,28 @@ fmt:
 
 demo: build
 	scripts/hostcheck.sh wrap scripts/demo.sh bin/linx-node
+
+# install: the binary, the systemd unit, the example configuration (kept if
+# one is there already) and the state directory (0700). DESTDIR stages it
+# elsewhere, e.g. make install DESTDIR=$$(mktemp -d).
+PREFIX     ?= /usr/local
+UNITDIR    ?= /lib/systemd/system
+CONFDIR    ?= /etc/linx
+STATEDIR   ?= /var/lib/linx
+install: build
+	install -D -m 0755 bin/linx-node $(DESTDIR)$(PREFIX)/bin/linx-node
+	install -D -m 0644 packaging/linx-node.service $(DESTDIR)$(UNITDIR)/linx-node.service
+	install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	@if [ -e $(DESTDIR)$(CONFDIR)/linx.yaml ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/linx.yaml"; \
+	else \
+		echo "install -m 0644 config/examples/linx.yaml $(DESTDIR)$(CONFDIR)/linx.yaml"; \
+		install -m 0644 config/examples/linx.yaml $(DESTDIR)$(CONFDIR)/linx.yaml; \
+	fi
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+
+proto:
+	$(GO) generate ./messages
 
 clean:
 	rm -rf bin
