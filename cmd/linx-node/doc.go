@@ -1,11 +1,17 @@
 // Command linx-node is the Linx node agent and its command line.
 //
-// Today it reads: `linx-node show` prints the links, addresses, routes,
-// neighbours, policy rules or link statistics of a network namespace, as a
-// table or as JSON:
+// `linx-node show` prints the links, addresses, routes, neighbours, policy
+// rules or link statistics of a network namespace, as a table or as JSON;
+// `linx-node monitor` prints their changes as they happen; `plan` and
+// `apply` compute or run one reconcile pass per scope of a configuration
+// file; `run` is the node agent (see package internal/agent); `status` and
+// `scope` talk to a running agent over its message API:
 //
 //	linx-node show links|addresses|routes|neighbours|rules|stats [IFNAME]
 //	    [--netns host|pid:N|path:P] [-o table|json]
+//	linx-node monitor [--netns host|pid:N|path:P] [-o text|json]
+//	linx-node plan|apply --config FILE [-o text|json]
+//	linx-node run --config FILE [--log-level debug|info|warn|error]
 //	linx-node version
 //
 // With IFNAME, links, addresses, neighbours and stats show that interface
@@ -13,8 +19,11 @@
 // "host" (the default) is the command's own, "pid:N" that of process N,
 // "path:P" the one bound at P (such as /var/run/netns/NAME).
 //
-// Exit codes: 0 on success; 1 when the kernel or the system refuses (the
-// error, for a netlink failure in the form
+// Exit codes: 0 on success (for run and monitor: stopped by SIGINT or
+// SIGTERM); 1 when the kernel or the system refuses (the error, for a
+// netlink failure in the form
 // `netlink ENODEV (19): no such interface "nope0"`, is printed on standard
-// error); 2 for a usage error (unknown command, flag or value).
+// error), or when apply leaves a scope failed or in conflict; 2 for a usage
+// error (unknown command, flag or value) or an invalid configuration file
+// (every problem printed as file:line; nothing is started or applied).
 package main
