@@ -373,6 +373,14 @@ scopes:
 	if code, _, stderr := agentExit(t, bin, "run"); code != 2 || !strings.Contains(stderr, "--config") {
 		t.Errorf("run without --config: exit %d, %q", code, stderr)
 	}
+	for _, c := range []string{"run", "plan", "apply", "monitor"} {
+		if code, out, _ := agentExit(t, bin, c, "--help"); code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "linx-node "+c) {
+			t.Errorf("linx-node %s --help: exit %d\n%s", c, code, out)
+		}
+	}
+	if code, _, stderr := agentExit(t, bin, "run", "--config", path, "--log-level", "loud"); code != 2 || !strings.Contains(stderr, `"loud"`) {
+		t.Errorf("run --log-level loud: exit %d, %q", code, stderr)
+	}
 }
 
 func TestAgentConvergeSelfHealMetrics(t *testing.T) {
