@@ -33,7 +33,7 @@ func ParseLevel(s string) (slog.Level, error) {
 // shippers).
 func NewLogger(w io.Writer, level slog.Level, terminal bool) *slog.Logger {
 	if terminal {
-		return slog.New(tint.NewHandler(w, &tint.Options{Level: level, TimeFormat: "15:04:05.000"}))
+		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, TimeFormat: "15:04:05.000"}))
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
