@@ -186,7 +186,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.shutdown()
 	a.mu.Lock()
 	scopes := slices.Clone(a.cfg.Scopes)
-	apiCfg := a.cfg.API
+	apiCfg, stateDir := a.cfg.API, a.cfg.StateDir
 	a.mu.Unlock()
 	for _, s := range scopes {
 		if err := a.spawn(s); err != nil {
@@ -252,7 +252,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	quit := make(chan struct{})
 	g.Add(func() error { return a.waitSignals(ctx, quit) }, func(error) { close(quit) })
 
-	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", a.cfg.StateDir)
+	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", stateDir)
 	err := g.Run()
 	var stop stopSignal
 	if errors.As(err, &stop) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

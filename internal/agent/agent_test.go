@@ -132,13 +132,32 @@ func TestAgentRunReloadStop(t *testing.T) {
 		t.Errorf("stopping scope b deleted its address: %v", addrs(nsB, "lo"))
 	}
 
+	// A new namespace: the scope is spawned again there, its old ledger
+	// moved aside, and the old namespace keeps what it had.
+	if err := os.WriteFile(path, []byte("state_dir: "+state+"\nmetrics: {listen: \"127.0.0.1:0\"}\nscopes:\n"+
+		"  - name: a\n    netns: path:"+nsB.Path()+"\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.7.0.9/32}]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	eventually(t, "a respawned in nsB", func() bool {
+		return slices.Contains(addrs(nsB, "lo"), "10.7.0.9/32") && len(a.Pending()) == 0
+	})
+	if !slices.Contains(addrs(nsA, "lo"), "10.7.0.2/32") {
+		t.Errorf("moving scope a deleted its address in the old namespace: %v", addrs(nsA, "lo"))
+	}
+	if _, err := os.Stat(filepath.Join(state, "a.ledger.prev")); err != nil {
+		t.Errorf("the old ledger was not moved aside: %v", err)
+	}
+
 	// Stopping the agent deletes nothing.
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
 	}
 	done <- nil
-	if !slices.Contains(addrs(nsA, "lo"), "10.7.0.2/32") {
-		t.Errorf("stopping the agent deleted scope a's address: %v", addrs(nsA, "lo"))
+	if !slices.Contains(addrs(nsB, "lo"), "10.7.0.9/32") {
+		t.Errorf("stopping the agent deleted scope a's address: %v", addrs(nsB, "lo"))
 	}
 }
