@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -73,15 +76,34 @@ func dumpRaw(b *testing.B, fd int, buf []byte, seq uint32) (int, time.Duration) 
 	}
 }
 
+// dumpIPJSON is the `ip -j route show` baseline: it runs
+// `ip -n NAME -j route show table all`, which lists every table of both
+// families as Socket.Routes does, reads its output to the end and returns
+// it with the time taken (process start included, as a user pays it).
+func dumpIPJSON(b *testing.B, ns *nstest.NS, out *bytes.Buffer) time.Duration {
+	out.Reset()
+	var stderr bytes.Buffer
+	cmd := exec.Command("ip", "-n", ns.Name, "-j", "route", "show", "table", "all")
+	cmd.Stdout, cmd.Stderr = out, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("ip -n %s -j route show table all: %v: %s", ns.Name, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return d
+}
+
 // BenchmarkRouteDump100k lists 100,000 routes in a throwaway namespace
 // with Socket.Routes and times, in the same run and on the same table, a
 // raw netlink dump that reads the bytes and decodes nothing (the kernel's
-// own cost) and vishvananda/netlink's RouteListFiltered over all tables.
-// Every iteration runs the three in turn, so load from other processes hits
-// them alike, and the best of b.N runs of each is printed (use
-// -benchtime=5x or more on a busy machine):
+// own cost), vishvananda/netlink's RouteListFiltered over all tables, and
+// `ip -j route show table all` with its output read to the end. Every
+// iteration runs the four in turn, so load from other processes hits them
+// alike, and the best of b.N runs of each is printed (use -benchtime=5x or
+// more on a busy machine):
 //
-//	route_dump_100k: linx=<ms> raw=<ms> vishvananda=<ms> ratio_raw=<x.xx> ratio_vishvananda=<x.xx> allocs_per_route=<n>
+//	route_dump_100k: linx=<ms> raw=<ms> vishvananda=<ms> ratio_raw=<x.xx> ratio_vishvananda=<x.xx> allocs_per_route=<n> ip_json=<ms> ratio_ip_json=<x.xx>
 //
 // A ratio is Linx's time over the baseline's; allocs_per_route is the heap
 // allocations of one Socket.Routes call divided by the routes it returned.
@@ -136,6 +158,16 @@ func BenchmarkRouteDump100k(b *testing.B) {
 	if len(vr) < dumpRoutes {
 		b.Fatalf("vishvananda listed %d routes, want at least %d", len(vr), dumpRoutes)
 	}
+	var ipOut bytes.Buffer
+	dumpIPJSON(b, ns, &ipOut)
+	var ipRoutes []json.RawMessage
+	if err := json.Unmarshal(ipOut.Bytes(), &ipRoutes); err != nil {
+		b.Fatalf("decoding ip -j route show: %v", err)
+	}
+	if len(ipRoutes) != want {
+		b.Fatalf("ip -j route show table all listed %d routes, Linx %d", len(ipRoutes), want)
+	}
+	ipRoutes = nil
 
 	// Allocations of one Linx listing, per route.
 	runtime.GC()
@@ -149,7 +181,7 @@ func BenchmarkRouteDump100k(b *testing.B) {
 	allocs := float64(after.Mallocs-before.Mallocs) / float64(len(routes))
 	routes = nil
 
-	var linx, raw, vish []time.Duration
+	var linx, raw, vish, ipj []time.Duration
 	seq := uint32(1)
 	for b.Loop() {
 		runtime.GC()
@@ -173,13 +205,21 @@ func BenchmarkRouteDump100k(b *testing.B) {
 		if err != nil || len(vr) < dumpRoutes {
 			b.Fatalf("RouteListFiltered: %d routes, %v", len(vr), err)
 		}
+		vr = nil
+
+		runtime.GC()
+		ipj = append(ipj, dumpIPJSON(b, ns, &ipOut))
+		if ipOut.Len() < dumpRoutes*len(`{"dst":"10.0.0.0"}`) {
+			b.Fatalf("ip -j route show printed only %d bytes", ipOut.Len())
+		}
 	}
 	ms := func(ds []time.Duration) float64 { return float64(slices.Min(ds)) / float64(time.Millisecond) }
-	l, r, v := ms(linx), ms(raw), ms(vish)
-	fmt.Printf("route_dump_100k: linx=%.1f raw=%.1f vishvananda=%.1f ratio_raw=%.2f ratio_vishvananda=%.2f allocs_per_route=%.2f\n",
-		l, r, v, l/r, l/v, allocs)
+	l, r, v, j := ms(linx), ms(raw), ms(vish), ms(ipj)
+	fmt.Printf("route_dump_100k: linx=%.1f raw=%.1f vishvananda=%.1f ratio_raw=%.2f ratio_vishvananda=%.2f allocs_per_route=%.2f ip_json=%.1f ratio_ip_json=%.2f\n",
+		l, r, v, l/r, l/v, allocs, j, l/j)
 	b.ReportMetric(l, "linx-ms")
 	b.ReportMetric(l/r, "ratio-raw")
 	b.ReportMetric(l/v, "ratio-vishvananda")
+	b.ReportMetric(l/j, "ratio-ip-json")
 	b.ReportMetric(allocs, "allocs/route")
 }

@@ -5,7 +5,7 @@
 // name, a colon and key=value fields, Linx's figure first, then the
 // baselines measured in the same run, then the ratios, such as
 //
-//	route_dump_100k: linx=45.1 raw=30.0 vishvananda=310.2 ratio_raw=1.50 ratio_vishvananda=0.15 allocs_per_route=2.00
+//	route_dump_100k: linx=45.1 raw=30.0 vishvananda=310.2 ratio_raw=1.50 ratio_vishvananda=0.15 allocs_per_route=2.00 ip_json=160.0 ratio_ip_json=0.28
 //
 // benchtable reads `go test -bench` output (a file or standard input),
 // keeps those lines and ignores everything else, and then:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,42 @@ func TestRunRejectsMissingInput(t *testing.T) {
 	var out bytes.Buffer
 	if err := run([]string{"-json", "", "-png", "", "testdata/absent.txt"}, nil, &out); err == nil {
 		t.Fatal("no error for a missing input file")
+	}
+}
+
+func TestDumpRowShowsIPJSON(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		ratio      float64
+	}{
+		{"printed ratio", "route_dump_100k: linx=36.8 raw=32.3 vishvananda=167.8 ratio_raw=1.14 ratio_vishvananda=0.22 allocs_per_route=0.01 ip_json=156.4 ratio_ip_json=0.24", 0.24},
+		{"ratio computed", "route_dump_100k: linx=36.8 raw=32.3 vishvananda=167.8 ratio_raw=1.14 ratio_vishvananda=0.22 allocs_per_route=0.01 ip_json=156.4", 36.8 / 156.4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines, err := parse(strings.NewReader("BenchmarkRouteDump100k-2   \t" + tc.line + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dump := rowNamed(t, rows(lines), "route dump 100k")
+			if b := dump.Baselines[2]; b.Name != "ip -j route show" || b.Value == nil || *b.Value != 156.4 {
+				t.Errorf("ip -j baseline: %+v", b)
+			}
+			if len(dump.Checks) != 3 {
+				t.Fatalf("dump row has %d checks", len(dump.Checks))
+			}
+			if c := dump.Checks[2]; c.Name != "linx/ip -j route show" || c.Value == nil || math.Abs(*c.Value-tc.ratio) > 1e-9 || c.Target != nil || c.verdict() != "-" {
+				t.Errorf("linx/ip -j check: %+v", c)
+			}
+			if len(dump.Notes) != 0 {
+				t.Errorf("notes for a complete line: %q", dump.Notes)
+			}
+			var out bytes.Buffer
+			if err := writeTable(&out, []Row{dump}); err != nil {
+				t.Fatal(err)
+			}
+			if s := out.String(); !strings.Contains(s, "ip -j route show=156.4") || strings.Contains(s, "=-") {
+				t.Errorf("table:\n%s", s)
+			}
+		})
 	}
 }
