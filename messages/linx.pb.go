@@ -288,13 +288,18 @@ type Link struct {
 	Master string `protobuf:"bytes,5,opt,name=master,proto3" json:"master,omitempty"`
 	// up sets the administrative state; unset leaves it as found.
 	Up *bool `protobuf:"varint,6,opt,name=up,proto3,oneof" json:"up,omitempty"`
-	// parent is the lower link of macvlan, macvtap and vxlan links.
+	// parent is the lower link of macvlan, macvtap, ipvlan and vlan links
+	// (required) and of vxlan links (optional).
 	Parent string `protobuf:"bytes,7,opt,name=parent,proto3" json:"parent,omitempty"`
+	// settings are the kind's own; unset uses the kind's defaults.
+	//
 	// Types that are valid to be assigned to Settings:
 	//
 	//	*Link_Macvlan
 	//	*Link_Vxlan
 	//	*Link_Veth
+	//	*Link_Ipvlan
+	//	*Link_Vlan
 	Settings      isLink_Settings `protobuf_oneof:"settings"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -413,6 +418,24 @@ func (x *Link) GetVeth() *Veth {
 	return nil
 }
 
+func (x *Link) GetIpvlan() *IPVlan {
+	if x != nil {
+		if x, ok := x.Settings.(*Link_Ipvlan); ok {
+			return x.Ipvlan
+		}
+	}
+	return nil
+}
+
+func (x *Link) GetVlan() *Vlan {
+	if x != nil {
+		if x, ok := x.Settings.(*Link_Vlan); ok {
+			return x.Vlan
+		}
+	}
+	return nil
+}
+
 type isLink_Settings interface {
 	isLink_Settings()
 }
@@ -429,17 +452,32 @@ type Link_Veth struct {
 	Veth *Veth `protobuf:"bytes,10,opt,name=veth,proto3,oneof"`
 }
 
+type Link_Ipvlan struct {
+	Ipvlan *IPVlan `protobuf:"bytes,11,opt,name=ipvlan,proto3,oneof"`
+}
+
+type Link_Vlan struct {
+	Vlan *Vlan `protobuf:"bytes,12,opt,name=vlan,proto3,oneof"`
+}
+
 func (*Link_Macvlan) isLink_Settings() {}
 
 func (*Link_Vxlan) isLink_Settings() {}
 
 func (*Link_Veth) isLink_Settings() {}
 
+func (*Link_Ipvlan) isLink_Settings() {}
+
+func (*Link_Vlan) isLink_Settings() {}
+
 // Macvlan holds the settings of macvlan and macvtap links.
 type Macvlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// mode is "private", "vepa", "bridge", "passthru" or "source".
-	Mode          string `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	// mode is "private", "vepa", "bridge", "passthru" or "source"; empty
+	// leaves the mode unset (the kernel's default, vepa).
+	Mode string `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	// tap makes the link a macvtap; kind "macvtap" implies it.
+	Tap           bool `protobuf:"varint,2,opt,name=tap,proto3" json:"tap,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +519,105 @@ func (x *Macvlan) GetMode() string {
 	return ""
 }
 
+func (x *Macvlan) GetTap() bool {
+	if x != nil {
+		return x.Tap
+	}
+	return false
+}
+
+// IPVlan holds the settings of an ipvlan link.
+type IPVlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// mode is "l2", "l3" or "l3s"; empty means l2.
+	Mode          string `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IPVlan) Reset() {
+	*x = IPVlan{}
+	mi := &file_linx_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IPVlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IPVlan) ProtoMessage() {}
+
+func (x *IPVlan) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IPVlan.ProtoReflect.Descriptor instead.
+func (*IPVlan) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IPVlan) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+// Vlan holds the settings of an 802.1Q vlan link.
+type Vlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the VLAN id, 1 to 4094.
+	Id            uint32 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Vlan) Reset() {
+	*x = Vlan{}
+	mi := &file_linx_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Vlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Vlan) ProtoMessage() {}
+
+func (x *Vlan) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Vlan.ProtoReflect.Descriptor instead.
+func (*Vlan) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Vlan) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 // Vxlan holds the settings of a vxlan link.
 type Vxlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -497,7 +634,7 @@ type Vxlan struct {
 
 func (x *Vxlan) Reset() {
 	*x = Vxlan{}
-	mi := &file_linx_proto_msgTypes[4]
+	mi := &file_linx_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +646,7 @@ func (x *Vxlan) String() string {
 func (*Vxlan) ProtoMessage() {}
 
 func (x *Vxlan) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[4]
+	mi := &file_linx_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +659,7 @@ func (x *Vxlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vxlan.ProtoReflect.Descriptor instead.
 func (*Vxlan) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{4}
+	return file_linx_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Vxlan) GetVni() uint32 {
@@ -571,14 +708,17 @@ func (x *Vxlan) GetLearning() bool {
 type Veth struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// peer is the name of the other end.
-	Peer          string `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	Peer string `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	// peer_namespace is where the other end is created; unset means the
+	// scope's own namespace.
+	PeerNamespace *Namespace `protobuf:"bytes,2,opt,name=peer_namespace,json=peerNamespace,proto3" json:"peer_namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Veth) Reset() {
 	*x = Veth{}
-	mi := &file_linx_proto_msgTypes[5]
+	mi := &file_linx_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +730,7 @@ func (x *Veth) String() string {
 func (*Veth) ProtoMessage() {}
 
 func (x *Veth) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[5]
+	mi := &file_linx_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +743,7 @@ func (x *Veth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Veth.ProtoReflect.Descriptor instead.
 func (*Veth) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{5}
+	return file_linx_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Veth) GetPeer() string {
@@ -611,6 +751,13 @@ func (x *Veth) GetPeer() string {
 		return x.Peer
 	}
 	return ""
+}
+
+func (x *Veth) GetPeerNamespace() *Namespace {
+	if x != nil {
+		return x.PeerNamespace
+	}
+	return nil
 }
 
 // Address is an interface address, "10.0.0.2/24" or "fd00::2/64".
@@ -624,7 +771,7 @@ type Address struct {
 
 func (x *Address) Reset() {
 	*x = Address{}
-	mi := &file_linx_proto_msgTypes[6]
+	mi := &file_linx_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +783,7 @@ func (x *Address) String() string {
 func (*Address) ProtoMessage() {}
 
 func (x *Address) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[6]
+	mi := &file_linx_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +796,7 @@ func (x *Address) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Address.ProtoReflect.Descriptor instead.
 func (*Address) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{6}
+	return file_linx_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Address) GetLink() string {
@@ -679,14 +826,19 @@ type Route struct {
 	// protocol 0 means the scope's protocol.
 	Protocol uint32 `protobuf:"varint,6,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	// family is "inet" or "inet6"; needed only for dst "default" without via.
-	Family        string `protobuf:"bytes,7,opt,name=family,proto3" json:"family,omitempty"`
+	Family string `protobuf:"bytes,7,opt,name=family,proto3" json:"family,omitempty"`
+	// type is "unicast" (the default when empty), "blackhole", "unreachable"
+	// or "prohibit"; the last three take no via or dev.
+	Type string `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
+	// src is the preferred source address; empty for none.
+	Src           string `protobuf:"bytes,9,opt,name=src,proto3" json:"src,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_linx_proto_msgTypes[7]
+	mi := &file_linx_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +850,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[7]
+	mi := &file_linx_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +863,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{7}
+	return file_linx_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Route) GetDst() string {
@@ -763,6 +915,20 @@ func (x *Route) GetFamily() string {
 	return ""
 }
 
+func (x *Route) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Route) GetSrc() string {
+	if x != nil {
+		return x.Src
+	}
+	return ""
+}
+
 // Neighbour is a permanent neighbour entry.
 type Neighbour struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -775,7 +941,7 @@ type Neighbour struct {
 
 func (x *Neighbour) Reset() {
 	*x = Neighbour{}
-	mi := &file_linx_proto_msgTypes[8]
+	mi := &file_linx_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +953,7 @@ func (x *Neighbour) String() string {
 func (*Neighbour) ProtoMessage() {}
 
 func (x *Neighbour) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[8]
+	mi := &file_linx_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +966,7 @@ func (x *Neighbour) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbour.ProtoReflect.Descriptor instead.
 func (*Neighbour) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{8}
+	return file_linx_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Neighbour) GetLink() string {
@@ -836,14 +1002,23 @@ type Rule struct {
 	Priority *uint32                `protobuf:"varint,7,opt,name=priority,proto3,oneof" json:"priority,omitempty"`
 	Table    uint32                 `protobuf:"varint,8,opt,name=table,proto3" json:"table,omitempty"`
 	// family is "inet" or "inet6"; deduced from from/to when empty.
-	Family        string `protobuf:"bytes,9,opt,name=family,proto3" json:"family,omitempty"`
+	Family string `protobuf:"bytes,9,opt,name=family,proto3" json:"family,omitempty"`
+	// tos selects by IPv4 type of service (0 to 255); 0 matches any.
+	Tos uint32 `protobuf:"varint,10,opt,name=tos,proto3" json:"tos,omitempty"`
+	// action is what a match does: "to_tbl" (the default when empty),
+	// "goto", "nop", "blackhole", "unreachable" or "prohibit".
+	Action string `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`
+	// invert negates the selectors ("not" in ip rule).
+	Invert bool `protobuf:"varint,12,opt,name=invert,proto3" json:"invert,omitempty"`
+	// protocol says who installed the rule (0 to 255).
+	Protocol      uint32 `protobuf:"varint,13,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Rule) Reset() {
 	*x = Rule{}
-	mi := &file_linx_proto_msgTypes[9]
+	mi := &file_linx_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1030,7 @@ func (x *Rule) String() string {
 func (*Rule) ProtoMessage() {}
 
 func (x *Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[9]
+	mi := &file_linx_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1043,7 @@ func (x *Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rule.ProtoReflect.Descriptor instead.
 func (*Rule) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{9}
+	return file_linx_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Rule) GetFrom() string {
@@ -934,6 +1109,34 @@ func (x *Rule) GetFamily() string {
 	return ""
 }
 
+func (x *Rule) GetTos() uint32 {
+	if x != nil {
+		return x.Tos
+	}
+	return 0
+}
+
+func (x *Rule) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Rule) GetInvert() bool {
+	if x != nil {
+		return x.Invert
+	}
+	return false
+}
+
+func (x *Rule) GetProtocol() uint32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
+}
+
 // ScopeOptions tunes one scope's loop; zero fields take the node defaults.
 type ScopeOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -953,7 +1156,7 @@ type ScopeOptions struct {
 
 func (x *ScopeOptions) Reset() {
 	*x = ScopeOptions{}
-	mi := &file_linx_proto_msgTypes[10]
+	mi := &file_linx_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1168,7 @@ func (x *ScopeOptions) String() string {
 func (*ScopeOptions) ProtoMessage() {}
 
 func (x *ScopeOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[10]
+	mi := &file_linx_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1181,7 @@ func (x *ScopeOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeOptions.ProtoReflect.Descriptor instead.
 func (*ScopeOptions) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{10}
+	return file_linx_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ScopeOptions) GetDebounce() *durationpb.Duration {
@@ -1034,7 +1237,7 @@ type SpawnScope struct {
 
 func (x *SpawnScope) Reset() {
 	*x = SpawnScope{}
-	mi := &file_linx_proto_msgTypes[11]
+	mi := &file_linx_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1249,7 @@ func (x *SpawnScope) String() string {
 func (*SpawnScope) ProtoMessage() {}
 
 func (x *SpawnScope) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[11]
+	mi := &file_linx_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1262,7 @@ func (x *SpawnScope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnScope.ProtoReflect.Descriptor instead.
 func (*SpawnScope) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{11}
+	return file_linx_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SpawnScope) GetName() string {
@@ -1116,7 +1319,7 @@ type StopScope struct {
 
 func (x *StopScope) Reset() {
 	*x = StopScope{}
-	mi := &file_linx_proto_msgTypes[12]
+	mi := &file_linx_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1331,7 @@ func (x *StopScope) String() string {
 func (*StopScope) ProtoMessage() {}
 
 func (x *StopScope) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[12]
+	mi := &file_linx_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1344,7 @@ func (x *StopScope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopScope.ProtoReflect.Descriptor instead.
 func (*StopScope) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{12}
+	return file_linx_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StopScope) GetName() string {
@@ -1170,7 +1373,7 @@ type UpdateDesired struct {
 
 func (x *UpdateDesired) Reset() {
 	*x = UpdateDesired{}
-	mi := &file_linx_proto_msgTypes[13]
+	mi := &file_linx_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1385,7 @@ func (x *UpdateDesired) String() string {
 func (*UpdateDesired) ProtoMessage() {}
 
 func (x *UpdateDesired) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[13]
+	mi := &file_linx_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1398,7 @@ func (x *UpdateDesired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDesired.ProtoReflect.Descriptor instead.
 func (*UpdateDesired) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{13}
+	return file_linx_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateDesired) GetName() string {
@@ -1223,7 +1426,7 @@ type GetStatus struct {
 
 func (x *GetStatus) Reset() {
 	*x = GetStatus{}
-	mi := &file_linx_proto_msgTypes[14]
+	mi := &file_linx_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1438,7 @@ func (x *GetStatus) String() string {
 func (*GetStatus) ProtoMessage() {}
 
 func (x *GetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[14]
+	mi := &file_linx_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1451,7 @@ func (x *GetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatus.ProtoReflect.Descriptor instead.
 func (*GetStatus) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{14}
+	return file_linx_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetStatus) GetName() string {
@@ -1267,7 +1470,7 @@ type ListScopes struct {
 
 func (x *ListScopes) Reset() {
 	*x = ListScopes{}
-	mi := &file_linx_proto_msgTypes[15]
+	mi := &file_linx_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1482,7 @@ func (x *ListScopes) String() string {
 func (*ListScopes) ProtoMessage() {}
 
 func (x *ListScopes) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[15]
+	mi := &file_linx_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1495,7 @@ func (x *ListScopes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScopes.ProtoReflect.Descriptor instead.
 func (*ListScopes) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{15}
+	return file_linx_proto_rawDescGZIP(), []int{17}
 }
 
 // ScopeList holds the statuses of all scopes, sorted by name.
@@ -1305,7 +1508,7 @@ type ScopeList struct {
 
 func (x *ScopeList) Reset() {
 	*x = ScopeList{}
-	mi := &file_linx_proto_msgTypes[16]
+	mi := &file_linx_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1520,7 @@ func (x *ScopeList) String() string {
 func (*ScopeList) ProtoMessage() {}
 
 func (x *ScopeList) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[16]
+	mi := &file_linx_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1533,7 @@ func (x *ScopeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeList.ProtoReflect.Descriptor instead.
 func (*ScopeList) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{16}
+	return file_linx_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ScopeList) GetScopes() []*ScopeStatus {
@@ -1352,7 +1555,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_linx_proto_msgTypes[17]
+	mi := &file_linx_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1567,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[17]
+	mi := &file_linx_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1580,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{17}
+	return file_linx_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Subscribe) GetSubscriber() *actor.PID {
@@ -1397,7 +1600,7 @@ type Unsubscribe struct {
 
 func (x *Unsubscribe) Reset() {
 	*x = Unsubscribe{}
-	mi := &file_linx_proto_msgTypes[18]
+	mi := &file_linx_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1612,7 @@ func (x *Unsubscribe) String() string {
 func (*Unsubscribe) ProtoMessage() {}
 
 func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[18]
+	mi := &file_linx_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1625,7 @@ func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsubscribe.ProtoReflect.Descriptor instead.
 func (*Unsubscribe) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{18}
+	return file_linx_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Unsubscribe) GetSubscriber() *actor.PID {
@@ -1442,7 +1645,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_linx_proto_msgTypes[19]
+	mi := &file_linx_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1657,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[19]
+	mi := &file_linx_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1670,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{19}
+	return file_linx_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Ack) GetError() string {
@@ -1507,7 +1710,7 @@ type ScopeStatus struct {
 
 func (x *ScopeStatus) Reset() {
 	*x = ScopeStatus{}
-	mi := &file_linx_proto_msgTypes[20]
+	mi := &file_linx_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +1722,7 @@ func (x *ScopeStatus) String() string {
 func (*ScopeStatus) ProtoMessage() {}
 
 func (x *ScopeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[20]
+	mi := &file_linx_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +1735,7 @@ func (x *ScopeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeStatus.ProtoReflect.Descriptor instead.
 func (*ScopeStatus) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{20}
+	return file_linx_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ScopeStatus) GetName() string {
@@ -1637,7 +1840,7 @@ const file_linx_proto_rawDesc = "" +
 	"\n" +
 	"neighbours\x18\x04 \x03(\v2\x12.linx.v1.NeighbourR\n" +
 	"neighbours\x12#\n" +
-	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\"\xa5\x02\n" +
+	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\"\xf5\x02\n" +
 	"\x04Link\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n" +
@@ -1649,24 +1852,32 @@ const file_linx_proto_rawDesc = "" +
 	"\amacvlan\x18\b \x01(\v2\x10.linx.v1.MacvlanH\x00R\amacvlan\x12&\n" +
 	"\x05vxlan\x18\t \x01(\v2\x0e.linx.v1.VxlanH\x00R\x05vxlan\x12#\n" +
 	"\x04veth\x18\n" +
-	" \x01(\v2\r.linx.v1.VethH\x00R\x04vethB\n" +
+	" \x01(\v2\r.linx.v1.VethH\x00R\x04veth\x12)\n" +
+	"\x06ipvlan\x18\v \x01(\v2\x0f.linx.v1.IPVlanH\x00R\x06ipvlan\x12#\n" +
+	"\x04vlan\x18\f \x01(\v2\r.linx.v1.VlanH\x00R\x04vlanB\n" +
 	"\n" +
 	"\bsettingsB\x05\n" +
-	"\x03_up\"\x1d\n" +
+	"\x03_up\"/\n" +
 	"\aMacvlan\x12\x12\n" +
-	"\x04mode\x18\x01 \x01(\tR\x04mode\"\x8d\x01\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03tap\x18\x02 \x01(\bR\x03tap\"\x1c\n" +
+	"\x06IPVlan\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\"\x16\n" +
+	"\x04Vlan\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\"\x8d\x01\n" +
 	"\x05Vxlan\x12\x10\n" +
 	"\x03vni\x18\x01 \x01(\rR\x03vni\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\rR\x04port\x12\x14\n" +
 	"\x05local\x18\x03 \x01(\tR\x05local\x12\x16\n" +
 	"\x06remote\x18\x04 \x01(\tR\x06remote\x12\x14\n" +
 	"\x05group\x18\x05 \x01(\tR\x05group\x12\x1a\n" +
-	"\blearning\x18\x06 \x01(\bR\blearning\"\x1a\n" +
+	"\blearning\x18\x06 \x01(\bR\blearning\"U\n" +
 	"\x04Veth\x12\x12\n" +
-	"\x04peer\x18\x01 \x01(\tR\x04peer\"7\n" +
+	"\x04peer\x18\x01 \x01(\tR\x04peer\x129\n" +
+	"\x0epeer_namespace\x18\x02 \x01(\v2\x12.linx.v1.NamespaceR\rpeerNamespace\"7\n" +
 	"\aAddress\x12\x12\n" +
 	"\x04link\x18\x01 \x01(\tR\x04link\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x9f\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xc5\x01\n" +
 	"\x05Route\x12\x10\n" +
 	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x10\n" +
 	"\x03via\x18\x02 \x01(\tR\x03via\x12\x10\n" +
@@ -1674,11 +1885,13 @@ const file_linx_proto_rawDesc = "" +
 	"\x05table\x18\x04 \x01(\rR\x05table\x12\x16\n" +
 	"\x06metric\x18\x05 \x01(\rR\x06metric\x12\x1a\n" +
 	"\bprotocol\x18\x06 \x01(\rR\bprotocol\x12\x16\n" +
-	"\x06family\x18\a \x01(\tR\x06family\"A\n" +
+	"\x06family\x18\a \x01(\tR\x06family\x12\x12\n" +
+	"\x04type\x18\b \x01(\tR\x04type\x12\x10\n" +
+	"\x03src\x18\t \x01(\tR\x03src\"A\n" +
 	"\tNeighbour\x12\x12\n" +
 	"\x04link\x18\x01 \x01(\tR\x04link\x12\x0e\n" +
 	"\x02ip\x18\x02 \x01(\tR\x02ip\x12\x10\n" +
-	"\x03mac\x18\x03 \x01(\tR\x03mac\"\xda\x01\n" +
+	"\x03mac\x18\x03 \x01(\tR\x03mac\"\xb8\x02\n" +
 	"\x04Rule\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -1688,7 +1901,12 @@ const file_linx_proto_rawDesc = "" +
 	"\x03oif\x18\x06 \x01(\tR\x03oif\x12\x1f\n" +
 	"\bpriority\x18\a \x01(\rH\x00R\bpriority\x88\x01\x01\x12\x14\n" +
 	"\x05table\x18\b \x01(\rR\x05table\x12\x16\n" +
-	"\x06family\x18\t \x01(\tR\x06familyB\v\n" +
+	"\x06family\x18\t \x01(\tR\x06family\x12\x10\n" +
+	"\x03tos\x18\n" +
+	" \x01(\rR\x03tos\x12\x16\n" +
+	"\x06action\x18\v \x01(\tR\x06action\x12\x16\n" +
+	"\x06invert\x18\f \x01(\bR\x06invert\x12\x1a\n" +
+	"\bprotocol\x18\r \x01(\rR\bprotocolB\v\n" +
 	"\t_priority\"\xeb\x01\n" +
 	"\fScopeOptions\x125\n" +
 	"\bdebounce\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\bdebounce\x121\n" +
@@ -1766,61 +1984,66 @@ func file_linx_proto_rawDescGZIP() []byte {
 }
 
 var file_linx_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_linx_proto_goTypes = []any{
 	(Phase)(0),                    // 0: linx.v1.Phase
 	(*Namespace)(nil),             // 1: linx.v1.Namespace
 	(*Desired)(nil),               // 2: linx.v1.Desired
 	(*Link)(nil),                  // 3: linx.v1.Link
 	(*Macvlan)(nil),               // 4: linx.v1.Macvlan
-	(*Vxlan)(nil),                 // 5: linx.v1.Vxlan
-	(*Veth)(nil),                  // 6: linx.v1.Veth
-	(*Address)(nil),               // 7: linx.v1.Address
-	(*Route)(nil),                 // 8: linx.v1.Route
-	(*Neighbour)(nil),             // 9: linx.v1.Neighbour
-	(*Rule)(nil),                  // 10: linx.v1.Rule
-	(*ScopeOptions)(nil),          // 11: linx.v1.ScopeOptions
-	(*SpawnScope)(nil),            // 12: linx.v1.SpawnScope
-	(*StopScope)(nil),             // 13: linx.v1.StopScope
-	(*UpdateDesired)(nil),         // 14: linx.v1.UpdateDesired
-	(*GetStatus)(nil),             // 15: linx.v1.GetStatus
-	(*ListScopes)(nil),            // 16: linx.v1.ListScopes
-	(*ScopeList)(nil),             // 17: linx.v1.ScopeList
-	(*Subscribe)(nil),             // 18: linx.v1.Subscribe
-	(*Unsubscribe)(nil),           // 19: linx.v1.Unsubscribe
-	(*Ack)(nil),                   // 20: linx.v1.Ack
-	(*ScopeStatus)(nil),           // 21: linx.v1.ScopeStatus
-	(*durationpb.Duration)(nil),   // 22: google.protobuf.Duration
-	(*actor.PID)(nil),             // 23: actor.PID
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*IPVlan)(nil),                // 5: linx.v1.IPVlan
+	(*Vlan)(nil),                  // 6: linx.v1.Vlan
+	(*Vxlan)(nil),                 // 7: linx.v1.Vxlan
+	(*Veth)(nil),                  // 8: linx.v1.Veth
+	(*Address)(nil),               // 9: linx.v1.Address
+	(*Route)(nil),                 // 10: linx.v1.Route
+	(*Neighbour)(nil),             // 11: linx.v1.Neighbour
+	(*Rule)(nil),                  // 12: linx.v1.Rule
+	(*ScopeOptions)(nil),          // 13: linx.v1.ScopeOptions
+	(*SpawnScope)(nil),            // 14: linx.v1.SpawnScope
+	(*StopScope)(nil),             // 15: linx.v1.StopScope
+	(*UpdateDesired)(nil),         // 16: linx.v1.UpdateDesired
+	(*GetStatus)(nil),             // 17: linx.v1.GetStatus
+	(*ListScopes)(nil),            // 18: linx.v1.ListScopes
+	(*ScopeList)(nil),             // 19: linx.v1.ScopeList
+	(*Subscribe)(nil),             // 20: linx.v1.Subscribe
+	(*Unsubscribe)(nil),           // 21: linx.v1.Unsubscribe
+	(*Ack)(nil),                   // 22: linx.v1.Ack
+	(*ScopeStatus)(nil),           // 23: linx.v1.ScopeStatus
+	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
+	(*actor.PID)(nil),             // 25: actor.PID
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
 }
 var file_linx_proto_depIdxs = []int32{
 	3,  // 0: linx.v1.Desired.links:type_name -> linx.v1.Link
-	7,  // 1: linx.v1.Desired.addresses:type_name -> linx.v1.Address
-	8,  // 2: linx.v1.Desired.routes:type_name -> linx.v1.Route
-	9,  // 3: linx.v1.Desired.neighbours:type_name -> linx.v1.Neighbour
-	10, // 4: linx.v1.Desired.rules:type_name -> linx.v1.Rule
+	9,  // 1: linx.v1.Desired.addresses:type_name -> linx.v1.Address
+	10, // 2: linx.v1.Desired.routes:type_name -> linx.v1.Route
+	11, // 3: linx.v1.Desired.neighbours:type_name -> linx.v1.Neighbour
+	12, // 4: linx.v1.Desired.rules:type_name -> linx.v1.Rule
 	4,  // 5: linx.v1.Link.macvlan:type_name -> linx.v1.Macvlan
-	5,  // 6: linx.v1.Link.vxlan:type_name -> linx.v1.Vxlan
-	6,  // 7: linx.v1.Link.veth:type_name -> linx.v1.Veth
-	22, // 8: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
-	22, // 9: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
-	1,  // 10: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
-	2,  // 11: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
-	22, // 12: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
-	11, // 13: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
-	2,  // 14: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
-	21, // 15: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
-	23, // 16: linx.v1.Subscribe.subscriber:type_name -> actor.PID
-	23, // 17: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
-	0,  // 18: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
-	24, // 19: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
-	22, // 20: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	7,  // 6: linx.v1.Link.vxlan:type_name -> linx.v1.Vxlan
+	8,  // 7: linx.v1.Link.veth:type_name -> linx.v1.Veth
+	5,  // 8: linx.v1.Link.ipvlan:type_name -> linx.v1.IPVlan
+	6,  // 9: linx.v1.Link.vlan:type_name -> linx.v1.Vlan
+	1,  // 10: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
+	24, // 11: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
+	24, // 12: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
+	1,  // 13: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
+	2,  // 14: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
+	24, // 15: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
+	13, // 16: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
+	2,  // 17: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
+	23, // 18: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
+	25, // 19: linx.v1.Subscribe.subscriber:type_name -> actor.PID
+	25, // 20: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
+	0,  // 21: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
+	26, // 22: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
+	24, // 23: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_linx_proto_init() }
@@ -1837,15 +2060,17 @@ func file_linx_proto_init() {
 		(*Link_Macvlan)(nil),
 		(*Link_Vxlan)(nil),
 		(*Link_Veth)(nil),
+		(*Link_Ipvlan)(nil),
+		(*Link_Vlan)(nil),
 	}
-	file_linx_proto_msgTypes[9].OneofWrappers = []any{}
+	file_linx_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_linx_proto_rawDesc), len(file_linx_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

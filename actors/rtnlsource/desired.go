@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/linx-net/linx/messages"
@@ -92,7 +93,18 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 			if err != nil && s.Macvlan.GetMode() != "" {
 				p.addf("%s.macvlan.mode: %v", e, err)
 			}
-			link.Data = rtnl.Macvlan{Mode: mode, Tap: l.GetKind() == "macvtap"}
+			link.Data = rtnl.Macvlan{Mode: mode, Tap: s.Macvlan.GetTap() || l.GetKind() == "macvtap"}
+		case *messages.Link_Ipvlan:
+			mode, err := rtnl.ParseIPVlanMode(s.Ipvlan.GetMode())
+			if err != nil && s.Ipvlan.GetMode() != "" {
+				p.addf("%s.ipvlan.mode: %v", e, err)
+			}
+			link.Data = rtnl.IPVlan{Mode: mode}
+		case *messages.Link_Vlan:
+			if s.Vlan.GetId() > 4094 {
+				p.addf("%s.vlan.id: %d out of range (1 to 4094)", e, s.Vlan.GetId())
+			}
+			link.Data = rtnl.VLAN{ID: uint16(s.Vlan.GetId())}
 		case *messages.Link_Vxlan:
 			v := s.Vxlan
 			if v.GetPort() > 65535 {
@@ -105,7 +117,11 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 				Group:  p.addr(e, "vxlan.group", v.GetGroup()),
 			}
 		case *messages.Link_Veth:
-			link.Data = rtnl.Veth{Peer: s.Veth.GetPeer()}
+			ns, err := NamespaceFromProto(s.Veth.GetPeerNamespace())
+			if err != nil {
+				p.addf("%s.veth.peer_namespace: %v", e, err)
+			}
+			link.Data = rtnl.Veth{Peer: s.Veth.GetPeer(), PeerNamespace: ns}
 		}
 		d.Links = append(d.Links, link)
 	}
@@ -122,6 +138,14 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		route := reconcile.Route{
 			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
 			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
+			Src: p.addr(e, "src", r.GetSrc()),
+		}
+		if r.GetType() != "" {
+			t, err := parseRouteType(r.GetType())
+			if err != nil {
+				p.addf("%s.type: %v", e, err)
+			}
+			route.Type = t
 		}
 		if r.GetProtocol() > 255 {
 			p.addf("%s.protocol: %d out of range (0 to 255)", e, r.GetProtocol())
@@ -131,7 +155,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 			if err != nil {
 				p.addf("%s.family: %v", e, err)
 			}
-			if fam == rtnl.FamilyV6 || (fam == rtnl.FamilyAll && route.Via.Is6()) {
+			if fam == rtnl.FamilyV6 || (fam == rtnl.FamilyAll && (route.Via.Is6() || route.Src.Is6())) {
 				route.Dst = netip.MustParsePrefix("::/0")
 			} else {
 				route.Dst = netip.MustParsePrefix("0.0.0.0/0")
@@ -155,11 +179,48 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		if err != nil {
 			p.addf("%s.family: %v", e, err)
 		}
+		if r.GetTos() > 255 {
+			p.addf("%s.tos: %d out of range (0 to 255)", e, r.GetTos())
+		}
+		if r.GetProtocol() > 255 {
+			p.addf("%s.protocol: %d out of range (0 to 255)", e, r.GetProtocol())
+		}
+		var action rtnl.RuleAction
+		if r.GetAction() != "" {
+			if action, err = parseRuleAction(r.GetAction()); err != nil {
+				p.addf("%s.action: %v", e, err)
+			}
+		}
 		d.Rules = append(d.Rules, reconcile.Rule{
 			Family: fam, Priority: r.GetPriority(), Table: r.GetTable(),
 			From: p.prefix(e, "from", r.GetFrom()), To: p.prefix(e, "to", r.GetTo()),
 			FwMark: r.GetFwmark(), FwMask: r.GetFwmask(), IIF: r.GetIif(), OIF: r.GetOif(),
+			TOS: uint8(r.GetTos()), Action: action, Invert: r.GetInvert(),
+			Protocol: rtnl.Protocol(r.GetProtocol()),
 		})
 	}
 	return d, errors.Join(p...)
+}
+
+// parseRouteType parses a route type's name ("blackhole") or number.
+func parseRouteType(s string) (rtnl.RouteType, error) {
+	if t, err := rtnl.ParseRouteType(s); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseUint(s, 10, 8); err == nil {
+		return rtnl.RouteType(n), nil
+	}
+	return 0, fmt.Errorf("route type %q is not unicast, blackhole, unreachable, prohibit or a number", s)
+}
+
+// parseRuleAction parses a rule action as rtnl.RuleAction.String writes it
+// ("to_tbl", "goto", "nop", "blackhole", "unreachable", "prohibit") or its
+// number.
+func parseRuleAction(s string) (rtnl.RuleAction, error) {
+	for a := range 256 {
+		if rtnl.RuleAction(a).String() == s {
+			return rtnl.RuleAction(a), nil
+		}
+	}
+	return 0, fmt.Errorf("rule action %q is not to_tbl, goto, nop, blackhole, unreachable, prohibit or a number", s)
 }
