@@ -1,0 +1,340 @@
+package rtnlsource_test
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"pgregory.net/rapid"
+
+	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/reconcile"
+)
+
+// genAddr draws an address of the given family (never IPv4-mapped IPv6).
+func genAddr(t *rapid.T, v6 bool, label string) netip.Addr {
+	if v6 {
+		b := rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, label)
+		b[0] = 0xfd
+		return netip.AddrFrom16([16]byte(b))
+	}
+	b := rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, label)
+	return netip.AddrFrom4([4]byte(b))
+}
+
+func genMaybeAddr(t *rapid.T, v6 bool, label string) netip.Addr {
+	if rapid.Bool().Draw(t, label+"?") {
+		return genAddr(t, v6, label)
+	}
+	return netip.Addr{}
+}
+
+func genPrefix(t *rapid.T, v6 bool, label string) netip.Prefix {
+	a := genAddr(t, v6, label)
+	return netip.PrefixFrom(a, rapid.IntRange(0, a.BitLen()).Draw(t, label+"/bits")).Masked()
+}
+
+func genMAC(t *rapid.T, label string) net.HardwareAddr {
+	return net.HardwareAddr(rapid.SliceOfN(rapid.Byte(), 6, 6).Draw(t, label))
+}
+
+func genName(t *rapid.T, label string) string {
+	return rapid.StringMatching(`[a-z][a-z0-9.-]{0,14}`).Draw(t, label)
+}
+
+func genNamespace(t *rapid.T, label string) rtnl.Namespace {
+	switch rapid.IntRange(0, 2).Draw(t, label) {
+	case 1:
+		return rtnl.NamespaceOfPID(rapid.IntRange(1, 1<<22).Draw(t, label+"/pid"))
+	case 2:
+		return rtnl.NamespaceAt("/var/run/netns/" + genName(t, label+"/path"))
+	}
+	return rtnl.Host
+}
+
+// genLink draws link i: every kind, with and without its settings, and
+// every setting of each kind.
+func genLink(t *rapid.T, i int) reconcile.Link {
+	l := reconcile.Link{
+		Name: fmt.Sprintf("link%d", i),
+		Kind: rapid.SampledFrom([]string{"", "veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "macvtap", "ipvlan", "vlan"}).Draw(t, "kind"),
+		Up:   rapid.Bool().Draw(t, "up"),
+	}
+	if rapid.Bool().Draw(t, "master?") {
+		l.Master = "br" + genName(t, "master")[:1]
+	}
+	if rapid.Bool().Draw(t, "mtu?") {
+		l.MTU = rapid.IntRange(68, 65535).Draw(t, "mtu")
+	}
+	if rapid.Bool().Draw(t, "mac?") {
+		l.MAC = genMAC(t, "mac")
+	}
+	switch l.Kind {
+	case "macvlan", "macvtap", "ipvlan", "vlan":
+		l.Parent = "parent" + genName(t, "parent")[:1]
+	case "vxlan":
+		if rapid.Bool().Draw(t, "parent?") {
+			l.Parent = "parent" + genName(t, "parent")[:1]
+		}
+	}
+	if !rapid.Bool().Draw(t, "settings?") {
+		return l
+	}
+	switch l.Kind {
+	case "veth":
+		l.Data = rtnl.Veth{Peer: fmt.Sprintf("peer%d", i), PeerNamespace: genNamespace(t, "peerns")}
+	case "macvlan", "macvtap":
+		modes := []rtnl.MacvlanMode{0, rtnl.MacvlanPrivate, rtnl.MacvlanVEPA, rtnl.MacvlanBridge, rtnl.MacvlanPassthru, rtnl.MacvlanSource}
+		l.Data = rtnl.Macvlan{Mode: rapid.SampledFrom(modes).Draw(t, "macvlan mode"), Tap: l.Kind == "macvtap"}
+	case "ipvlan":
+		modes := []rtnl.IPVlanMode{rtnl.IPVlanL2, rtnl.IPVlanL3, rtnl.IPVlanL3S}
+		l.Data = rtnl.IPVlan{Mode: rapid.SampledFrom(modes).Draw(t, "ipvlan mode")}
+	case "vlan":
+		l.Data = rtnl.VLAN{ID: uint16(rapid.IntRange(1, 4094).Draw(t, "vlan id"))}
+	case "vxlan":
+		v6 := rapid.Bool().Draw(t, "vxlan v6")
+		v := rtnl.Vxlan{
+			VNI:   uint32(rapid.IntRange(0, 1<<24-1).Draw(t, "vni")),
+			Port:  rapid.Uint16().Draw(t, "port"),
+			Local: genMaybeAddr(t, v6, "local"),
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "peer") {
+		case 1:
+			v.Remote = genAddr(t, v6, "remote")
+		case 2:
+			if v6 {
+				v.Group = netip.MustParseAddr(fmt.Sprintf("ff0e::%x", rapid.Uint16().Draw(t, "group")))
+			} else {
+				v.Group = netip.MustParseAddr(fmt.Sprintf("239.1.1.%d", rapid.Uint8().Draw(t, "group")))
+			}
+		}
+		l.Data = v
+	}
+	return l
+}
+
+// genDesired draws a valid Desired that uses every field of every entry.
+func genDesired(t *rapid.T) reconcile.Desired {
+	var d reconcile.Desired
+	for i := range rapid.IntRange(0, 6).Draw(t, "links") {
+		d.Links = append(d.Links, genLink(t, i))
+	}
+	for i := range rapid.IntRange(0, 4).Draw(t, "addresses") {
+		a := genAddr(t, rapid.Bool().Draw(t, "v6"), "address")
+		// Host bits are kept: 10.0.0.2/24 is an address, not a network.
+		d.Addresses = append(d.Addresses, reconcile.Address{
+			Link:   fmt.Sprintf("link%d", i),
+			Prefix: netip.PrefixFrom(a, rapid.IntRange(1, a.BitLen()).Draw(t, "bits")),
+		})
+	}
+	type key struct {
+		dst           netip.Prefix
+		table, metric uint32
+	}
+	seen := map[key]bool{}
+	for range rapid.IntRange(0, 6).Draw(t, "routes") {
+		v6 := rapid.Bool().Draw(t, "v6")
+		r := reconcile.Route{
+			Dst:      genPrefix(t, v6, "dst"),
+			Table:    rapid.Uint32().Draw(t, "table"),
+			Metric:   rapid.Uint32().Draw(t, "metric"),
+			Protocol: rtnl.Protocol(rapid.Uint8().Draw(t, "protocol")),
+			Type:     rapid.SampledFrom([]rtnl.RouteType{rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast, rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit}).Draw(t, "type"),
+			Src:      genMaybeAddr(t, v6, "src"),
+		}
+		if r.Type == rtnl.RouteTypeUnspec || r.Type == rtnl.RouteTypeUnicast {
+			switch rapid.IntRange(0, 2).Draw(t, "next hop") {
+			case 0:
+				r.Via = genAddr(t, v6, "via")
+			case 1:
+				r.Dev = genName(t, "dev")
+			case 2:
+				r.Via, r.Dev = genAddr(t, v6, "via"), genName(t, "dev")
+			}
+		}
+		k := key{r.Dst, r.Table, r.Metric}
+		if k.table == 0 {
+			k.table = rtnl.TableMain
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		d.Routes = append(d.Routes, r)
+	}
+	for i := range rapid.IntRange(0, 3).Draw(t, "neighbours") {
+		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{
+			Link: fmt.Sprintf("link%d", i),
+			IP:   genAddr(t, rapid.Bool().Draw(t, "v6"), "ip"),
+			MAC:  genMAC(t, "mac"),
+		})
+	}
+	for i := range rapid.IntRange(0, 5).Draw(t, "rules") {
+		v6 := rapid.Bool().Draw(t, "v6")
+		r := reconcile.Rule{
+			Priority: uint32(i + 1), // distinct, so no two rules are duplicates
+			Table:    rapid.Uint32Range(1, 1<<32-1).Draw(t, "table"),
+			FwMark:   rapid.Uint32().Draw(t, "fwmark"),
+			FwMask:   rapid.Uint32().Draw(t, "fwmask"),
+			TOS:      rapid.Uint8().Draw(t, "tos"),
+			Action:   rtnl.RuleAction(rapid.Uint8().Draw(t, "action")),
+			Invert:   rapid.Bool().Draw(t, "invert"),
+			Protocol: rtnl.Protocol(rapid.Uint8().Draw(t, "protocol")),
+		}
+		if rapid.Bool().Draw(t, "from?") {
+			r.From = genPrefix(t, v6, "from")
+		}
+		if rapid.Bool().Draw(t, "to?") {
+			r.To = genPrefix(t, v6, "to")
+		}
+		if rapid.Bool().Draw(t, "iif?") {
+			r.IIF = genName(t, "iif")
+		}
+		if rapid.Bool().Draw(t, "oif?") {
+			r.OIF = genName(t, "oif")
+		}
+		switch fam := rapid.SampledFrom([]rtnl.Family{rtnl.FamilyAll, rtnl.FamilyV4, rtnl.FamilyV6}).Draw(t, "family"); {
+		case r.From.IsValid() || r.To.IsValid():
+			if fam != rtnl.FamilyAll {
+				r.Family = rtnl.FamilyV4
+				if v6 {
+					r.Family = rtnl.FamilyV6
+				}
+			}
+		default:
+			r.Family = fam
+		}
+		d.Rules = append(d.Rules, r)
+	}
+	return d
+}
+
+// TestDesiredProtoRoundTrip checks that the message form is lossless: a
+// valid Desired, converted to its message, marshalled to the wire,
+// unmarshalled and converted back, is the Desired it started as.
+func TestDesiredProtoRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		d := genDesired(t)
+		if err := d.Validate(); err != nil {
+			t.Fatalf("generated an invalid Desired: %v", err)
+		}
+		m, err := rtnlsource.DesiredToProto(d)
+		if err != nil {
+			t.Fatalf("DesiredToProto: %v", err)
+		}
+		wire, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back messages.Desired
+		if err := proto.Unmarshal(wire, &back); err != nil {
+			t.Fatal(err)
+		}
+		got, err := rtnlsource.DesiredFromProto(&back)
+		if err != nil {
+			t.Fatalf("DesiredFromProto: %v\nmessage: %v", err, m)
+		}
+		if !reflect.DeepEqual(got, d) {
+			t.Fatalf("round trip changed the desired state:\n got %+v\nwant %+v\nmessage: %v", got, d, m)
+		}
+	})
+}
+
+func TestNamespaceProtoRoundTrip(t *testing.T) {
+	for _, ns := range []rtnl.Namespace{rtnl.Host, rtnl.NamespaceOfPID(4242), rtnl.NamespaceAt("/var/run/netns/web")} {
+		got, err := rtnlsource.NamespaceFromProto(rtnlsource.NamespaceToProto(ns))
+		if err != nil || got != ns {
+			t.Errorf("%v: round trip gave %v, %v", ns, got, err)
+		}
+	}
+}
+
+func TestDesiredToProtoRefuses(t *testing.T) {
+	_, err := rtnlsource.DesiredToProto(reconcile.Desired{
+		Links: []reconcile.Link{
+			{Name: "a", MTU: -1},
+			{Name: "b", MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6, 7, 8}},
+			{Name: "c", Kind: "x", Data: otherData{}},
+		},
+		Neighbours: []reconcile.Neighbour{{Link: "a", IP: netip.MustParseAddr("10.0.0.1"), MAC: net.HardwareAddr{1, 2}}},
+		Rules:      []reconcile.Rule{{Priority: 1, Table: 1, Family: 7}},
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"links[0].mtu", "links[1].mac", "links[2]: settings of type", "neighbours[0].mac", "rules[0].family"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+type otherData struct{}
+
+func (otherData) LinkKind() string { return "x" }
+
+// TestSpawnFromConfig converts every scope of a configuration that uses
+// each kind of entry and checks that the agent would run what the file
+// says.
+func TestSpawnFromConfig(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte(`
+scopes:
+  - name: all
+    netns: pid:4242
+    interval: 5s
+    protocol: 99
+    desired:
+      links:
+        - {name: v0, kind: veth, peer: v1, up: true, mtu: 1400, mac: "02:00:00:00:00:01"}
+        - {name: mv0, kind: macvtap, parent: v0, mode: private}
+        - {name: iv0, kind: ipvlan, parent: v0, mode: l3s}
+        - {name: vl0, kind: vlan, parent: v0, id: 42, master: br0}
+        - {name: br0, kind: bridge}
+        - {name: vx0, kind: vxlan, vni: 7, port: 4789, local: 10.0.0.1, group: 239.1.1.1}
+      addresses:
+        - {link: br0, address: 10.0.42.1/24}
+      routes:
+        - {dst: default, via: 10.0.42.254, src: 10.0.42.1, table: 100, metric: 5, protocol: static}
+        - {dst: 192.0.2.0/24, type: blackhole}
+      neighbours:
+        - {link: br0, ip: 10.0.42.7, mac: "02:aa:bb:cc:dd:ee"}
+      rules:
+        - {priority: 100, table: 100, from: 10.0.42.0/24, iif: br0, oif: vx0, fwmark: 1, fwmask: 3}
+  - name: plain
+    netns: path:/var/run/netns/plain
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cfg.Scopes {
+		m, err := rtnlsource.SpawnFromConfig(s)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		if m.GetName() != s.Name || m.GetProtocol() != uint32(s.Protocol) || m.GetInterval().AsDuration() != s.Interval {
+			t.Errorf("%s: spawn message %v", s.Name, m)
+		}
+		ns, err := rtnlsource.NamespaceFromProto(m.GetNamespace())
+		if err != nil || ns != s.Namespace {
+			t.Errorf("%s: namespace %v, %v; want %v", s.Name, ns, err, s.Namespace)
+		}
+		d, err := rtnlsource.DesiredFromProto(m.GetDesired())
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		if !reflect.DeepEqual(d, s.Desired) {
+			t.Errorf("%s: desired\n got %+v\nwant %+v", s.Name, d, s.Desired)
+		}
+	}
+	if s := cfg.Scopes[0]; s.Interval != 5*time.Second || s.Desired.Routes[1].Type != rtnl.RouteTypeBlackhole {
+		t.Errorf("the configuration did not parse as the test expects: %+v", s)
+	}
+}
