@@ -69,7 +69,6 @@ type Agent struct {
 	node    *supervisor.Node
 	metrics *Metrics
 	ready   *readiness
-	table   *desiredTable
 	ln      net.Listener // nil when metrics are off
 
 	mu  sync.Mutex // serialises Reload; guards cfg
@@ -92,11 +91,11 @@ func New(o Options) (*Agent, error) {
 	if err := makeStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), table: newDesiredTable()}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness()}
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
-		Desired:   a.table.convert,
+		Desired:   rtnlsource.DesiredFromProto,
 		Logger:    o.Logger,
 	})
 	if err != nil {
@@ -312,10 +311,12 @@ func (a *Agent) shutdown() error {
 
 // spawn starts scope s and expects it to converge.
 func (a *Agent) spawn(s config.Scope) error {
-	msg := spawnMessage(s, a.table)
+	msg, err := rtnlsource.SpawnFromConfig(s)
+	if err != nil {
+		return fmt.Errorf("spawning scope %q: %w", s.Name, err)
+	}
 	a.ready.expect(s.Name)
 	if err := a.node.Spawn(msg); err != nil {
-		a.table.cancel(msg.Desired)
 		a.ready.drop(s.Name)
 		return fmt.Errorf("spawning scope %q: %w", s.Name, err)
 	}
@@ -395,9 +396,12 @@ func (a *Agent) Reload() error {
 		}
 	}
 	for _, s := range ch.Update {
-		msg := a.table.ticket(s.Desired)
+		msg, err := rtnlsource.DesiredToProto(s.Desired)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("updating scope %q: %w", s.Name, err))
+			continue
+		}
 		if err := a.node.Update(s.Name, msg); err != nil {
-			a.table.cancel(msg)
 			// A scope that failed or stopped cannot be updated: start it
 			// afresh with the new desired state.
 			a.logger.Warn("reload: update refused, spawning the scope again", "scope", s.Name, "err", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/nstest"
@@ -160,4 +161,79 @@ func TestAgentRunReloadStop(t *testing.T) {
 	if !slices.Contains(addrs(nsB, "lo"), "10.7.0.9/32") {
 		t.Errorf("stopping the agent deleted scope a's address: %v", addrs(nsB, "lo"))
 	}
+}
+
+// TestAgentKeepsRouteTypeAndSource runs the agent on a configuration whose
+// desired state only the full message form carries (a blackhole route, a
+// preferred source), spawned and then updated through the node's messages,
+// and checks the kernel's routes with ip.
+func TestAgentKeepsRouteTypeAndSource(t *testing.T) {
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "linx.yaml")
+	write := func(holeType string) {
+		t.Helper()
+		body := "state_dir: " + filepath.Join(dir, "state") + "\nmetrics: {listen: \"127.0.0.1:0\"}\nscopes:\n" +
+			"  - name: rich\n    netns: path:" + ns.Path() + "\n    interval: 1h\n    desired:\n" +
+			"      links: [{name: lo, up: true}]\n" +
+			"      addresses: [{link: lo, address: 10.7.0.1/32}]\n" +
+			"      routes:\n" +
+			"        - {dst: 10.9.0.0/24, type: " + holeType + "}\n" +
+			"        - {dst: 10.10.0.0/24, dev: lo, src: 10.7.0.1}\n"
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type route struct {
+		Dst     string `json:"dst"`
+		Type    string `json:"type"`
+		PrefSrc string `json:"prefsrc"`
+	}
+	routes := func() map[string]route {
+		var rs []route
+		ns.JSON(&rs, "-4", "route", "show", "table", "main")
+		m := map[string]route{}
+		for _, r := range rs {
+			m[r.Dst] = r
+		}
+		return m
+	}
+	write("blackhole")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	eventually(t, "blackhole route and source kept", func() bool {
+		rs := routes()
+		return len(a.Pending()) == 0 && isType(rs["10.9.0.0/24"].Type, "blackhole", unix.RTN_BLACKHOLE) && rs["10.10.0.0/24"].PrefSrc == "10.7.0.1"
+	})
+
+	// An update (UpdateDesired) carries the type as well.
+	write("unreachable")
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	eventually(t, "route type updated", func() bool {
+		rs := routes()
+		return isType(rs["10.9.0.0/24"].Type, "unreachable", unix.RTN_UNREACHABLE) && rs["10.10.0.0/24"].PrefSrc == "10.7.0.1"
+	})
+}
+
+// isType reports whether ip's route type (a name, or a number under -N)
+// is name.
+func isType(got, name string, number int) bool {
+	return got == name || got == strconv.Itoa(number)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -17,11 +16,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
@@ -246,42 +243,6 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func TestDesiredTable(t *testing.T) {
-	tab := newDesiredTable()
-	want := reconcile.Desired{Routes: []reconcile.Route{{
-		Dst: netip.MustParsePrefix("10.1.0.0/16"), Type: rtnl.RouteTypeBlackhole,
-	}}}
-	ticket := tab.ticket(want)
-	got, err := tab.convert(ticket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g, ok := got.(reconcile.Desired); !ok || len(g.Routes) != 1 || g.Routes[0].Type != rtnl.RouteTypeBlackhole {
-		t.Errorf("ticket converted to %#v, want the Go value (blackhole route kept)", got)
-	}
-	// A ticket is used once; another message is converted from protobuf.
-	if got, err := tab.convert(ticket); err != nil || len(got.(reconcile.Desired).Routes) != 0 {
-		t.Errorf("used ticket converted to %v, %v; want an empty desired state", got, err)
-	}
-	if _, err := tab.convert(&messages.Desired{Addresses: []*messages.Address{{Link: "lo", Address: "nope"}}}); err == nil {
-		t.Error("a bad protobuf desired state was accepted")
-	}
-	tab.cancel(tab.ticket(want))
-	if len(tab.tickets) != 0 {
-		t.Errorf("%d tickets left", len(tab.tickets))
-	}
-}
-
-func TestNamespaceProto(t *testing.T) {
-	for _, ns := range []rtnl.Namespace{rtnl.Host, rtnl.NamespaceOfPID(42), rtnl.NamespaceAt("/var/run/netns/x")} {
-		m := namespaceProto(ns)
-		back, err := rtnlsourceNamespace(m)
-		if err != nil || back != ns {
-			t.Errorf("%v -> %v -> %v, %v", ns, m, back, err)
-		}
-	}
-}
-
 func TestLogging(t *testing.T) {
 	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError} {
 		if got, err := ParseLevel(in); err != nil || got != want {
@@ -308,7 +269,3 @@ func TestLogging(t *testing.T) {
 		t.Error("IsTerminal(nil) = true")
 	}
 }
-
-// rtnlsourceNamespace is rtnlsource.NamespaceFromProto, the inverse the
-// supervisor applies.
-var rtnlsourceNamespace = rtnlsource.NamespaceFromProto
