@@ -98,3 +98,12 @@ func IsNotExist(err error) bool {
 
 // IsExist reports whether err says the object already exists (EEXIST).
 func IsExist(err error) bool { return errors.Is(err, unix.EEXIST) }
+
+// errnoOf returns the errno err wraps, or EIO for an error that wraps none.
+func errnoOf(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return unix.EIO
+}

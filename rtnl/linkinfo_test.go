@@ -1,6 +1,8 @@
 package rtnl
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -24,5 +26,31 @@ func TestDecodeLinkMalformedKindData(t *testing.T) {
 	_, err := DecodeLink(e.message()[unix.NLMSG_HDRLEN:])
 	if err == nil || !strings.Contains(err.Error(), "vxlan settings") {
 		t.Fatalf("DecodeLink = %v, want a vxlan settings error", err)
+	}
+}
+
+// A non-positive pid or an empty path never falls back to the host.
+func TestNamespaceNeverDefaultsToHost(t *testing.T) {
+	for _, ns := range []Namespace{NamespaceOfPID(0), NamespaceOfPID(-3), NamespaceAt("")} {
+		if ns.IsHost() {
+			t.Errorf("%v is the host", ns)
+		}
+		if _, err := Open(ns); err == nil || !errors.Is(err, unix.EINVAL) {
+			t.Errorf("Open(%v) = %v, want EINVAL", ns, err)
+		}
+	}
+	if got := NamespaceOfPID(0).String(); got != "pid:0" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+// A panic inside Run comes back as an error instead of ending the process.
+func TestRunRecoversPanic(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: entering a namespace needs root")
+	}
+	err := NamespaceAt(hostNamespacePath).Run(func() error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Run = %v, want the panic as an error", err)
 	}
 }

@@ -17,9 +17,18 @@ import (
 // Namespace is a small comparable value; its text form is "host", "pid:N" or
 // "path:P", as accepted by ParseNamespace.
 type Namespace struct {
+	kind nsKind
 	pid  int
 	path string
 }
+
+type nsKind uint8
+
+const (
+	nsHost nsKind = iota
+	nsPID
+	nsPath
+)
 
 // hostNamespacePath names the host namespace from any thread that runs Go
 // code: /proc/self/ns/net shows the main thread's, which Run may have left
@@ -32,11 +41,15 @@ var Host = Namespace{}
 
 // NamespaceOfPID returns the namespace of process pid (/proc/PID/ns/net),
 // such as a running container's.
-func NamespaceOfPID(pid int) Namespace { return Namespace{pid: pid} }
+//
+// A pid that is not positive never means the host: Open fails on it with
+// EINVAL, quoting it.
+func NamespaceOfPID(pid int) Namespace { return Namespace{kind: nsPID, pid: pid} }
 
 // NamespaceAt returns the namespace named by a file path, such as
-// /var/run/netns/NAME or a bind-mounted /proc/PID/ns/net.
-func NamespaceAt(path string) Namespace { return Namespace{path: path} }
+// /var/run/netns/NAME or a bind-mounted /proc/PID/ns/net. An empty path
+// never means the host: Open fails on it with EINVAL.
+func NamespaceAt(path string) Namespace { return Namespace{kind: nsPath, path: path} }
 
 // ParseNamespace parses "host" (or ""), "pid:N" or "path:P". It returns an
 // error quoting s for anything else.
@@ -61,28 +74,34 @@ func ParseNamespace(s string) (Namespace, error) {
 }
 
 // IsHost reports whether ns is the host namespace.
-func (ns Namespace) IsHost() bool { return ns.pid == 0 && ns.path == "" }
+func (ns Namespace) IsHost() bool { return ns.kind == nsHost }
 
 // PID returns the process id for a namespace made by NamespaceOfPID, else 0.
-func (ns Namespace) PID() int { return ns.pid }
+func (ns Namespace) PID() int {
+	if ns.kind != nsPID {
+		return 0
+	}
+	return ns.pid
+}
 
 // Path returns the file that names the namespace: "" for the host,
 // /proc/PID/ns/net for a pid, or the path given to NamespaceAt.
 func (ns Namespace) Path() string {
-	switch {
-	case ns.pid != 0:
+	switch ns.kind {
+	case nsPID:
 		return fmt.Sprintf("/proc/%d/ns/net", ns.pid)
-	default:
+	case nsPath:
 		return ns.path
 	}
+	return ""
 }
 
 // String returns "host", "pid:N" or "path:P".
 func (ns Namespace) String() string {
-	switch {
-	case ns.pid != 0:
+	switch ns.kind {
+	case nsPID:
 		return "pid:" + strconv.Itoa(ns.pid)
-	case ns.path != "":
+	case nsPath:
 		return "path:" + ns.path
 	}
 	return "host"
@@ -104,6 +123,12 @@ func (ns *Namespace) UnmarshalText(b []byte) error {
 // open returns an O_RDONLY descriptor of the namespace file, or an *Error
 // naming the pid or path that does not exist.
 func (ns Namespace) open(op string) (*os.File, error) {
+	switch {
+	case ns.kind == nsPID && ns.pid <= 0:
+		return nil, newError(op, unix.EINVAL, "invalid process id %d", ns.pid)
+	case ns.kind == nsPath && ns.path == "":
+		return nil, newError(op, unix.EINVAL, "empty network namespace path")
+	}
 	f, err := os.Open(ns.Path())
 	if err == nil {
 		return f, nil
@@ -112,7 +137,7 @@ func (ns Namespace) open(op string) (*os.File, error) {
 	if !errors.As(err, &errno) {
 		errno = unix.EINVAL
 	}
-	if ns.pid != 0 {
+	if ns.kind == nsPID {
 		if errno == unix.ENOENT {
 			return nil, newError(op, unix.ESRCH, "no such process %d", ns.pid)
 		}
@@ -144,9 +169,14 @@ func (ns Namespace) Run(fn func() error) error {
 	go func() {
 		// Deliberately no UnlockOSThread: the thread dies with this goroutine.
 		runtime.LockOSThread()
+		// A panic here would end the process; hand it to the caller instead.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- newError("namespace enter", unix.EFAULT, "panic while running in namespace %s: %v", ns, r)
+			}
+		}()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errno, _ := err.(unix.Errno)
-			done <- newError("namespace enter", errno, "entering network namespace %s: %v (is it a network namespace?)", ns, err)
+			done <- newError("namespace enter", errnoOf(err), "entering network namespace %s: %v (is it a network namespace?)", ns, err)
 			return
 		}
 		done <- fn()

@@ -110,7 +110,7 @@ func Open(ns Namespace, opts ...Option) (*Socket, error) {
 	for _, opt := range []int{unix.NETLINK_EXT_ACK, unix.NETLINK_CAP_ACK, unix.NETLINK_GET_STRICT_CHK} {
 		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, opt, 1); err != nil {
 			unix.Close(fd)
-			return nil, newError("open", err.(syscall.Errno), "setting netlink socket option %d: %v", opt, err)
+			return nil, newError("open", errnoOf(err), "setting netlink socket option %d: %v", opt, err)
 		}
 	}
 	f := os.NewFile(uintptr(fd), "rtnetlink:"+ns.String())
@@ -130,7 +130,7 @@ func openNetlink(ns Namespace, protocol int, groups uint32) (int, error) {
 		var err error
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, protocol)
 		if err != nil {
-			return newError("open", err.(syscall.Errno), "creating netlink socket in %s: %v", ns, err)
+			return newError("open", errnoOf(err), "creating netlink socket in %s: %v", ns, err)
 		}
 		return nil
 	})
@@ -139,7 +139,7 @@ func openNetlink(ns Namespace, protocol int, groups uint32) (int, error) {
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
 		unix.Close(fd)
-		return -1, newError("open", err.(syscall.Errno), "binding netlink socket: %v", err)
+		return -1, newError("open", errnoOf(err), "binding netlink socket: %v", err)
 	}
 	return fd, nil
 }
