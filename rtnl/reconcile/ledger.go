@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/linx-net/linx/diff"
 )
 
@@ -19,7 +21,11 @@ import (
 //
 // A Ledger with a path is saved to that file after every change, atomically
 // (temporary file, fsync, rename, fsync of the directory), with mode 0600
-// in a directory created 0700. A Ledger is safe for concurrent use.
+// in a directory created 0700. Every change is made under an exclusive
+// flock(2) of PATH.lock and merged with what the file holds then, so
+// processes that share a state directory (the agent and `linx-node apply`)
+// never lose each other's keys; Refresh reads the file again. A Ledger is
+// safe for concurrent use.
 type Ledger struct {
 	path string
 
@@ -35,29 +41,75 @@ func NewLedger() *Ledger { return &Ledger{} }
 // rather than start from empty and forget what it owns.
 func OpenLedger(path string) (*Ledger, error) {
 	l := &Ledger{path: path}
-	data, err := os.ReadFile(path)
+	if err := l.Refresh(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Refresh replaces the keys held in memory with those saved in the file,
+// which another process may have changed. It does nothing for a ledger
+// kept in memory only, and fails on a file it cannot read or parse.
+func (l *Ledger) Refresh() error {
+	if l.path == "" {
+		return nil
+	}
+	unlock, err := l.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loadLocked()
+}
+
+// loadLocked reads the file into l.owned; a missing file is empty.
+func (l *Ledger) loadLocked() error {
+	data, err := os.ReadFile(l.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return l, nil
+		l.owned = diff.Owned{}
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading ledger: %w", err)
+		return fmt.Errorf("reading ledger %s: %w", l.path, err)
 	}
 	var f ledgerFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("parsing ledger %s: %w", path, err)
+		return fmt.Errorf("parsing ledger %s: %w", l.path, err)
 	}
 	if f.Version != 1 {
-		return nil, fmt.Errorf("ledger %s: version %d, want 1", path, f.Version)
+		return fmt.Errorf("ledger %s: version %d, want 1", l.path, f.Version)
 	}
 	var errs []error
-	l.owned.Links = parseKeys[diff.LinkKey](f.Links, &errs)
-	l.owned.Addresses = parseKeys[diff.AddressKey](f.Addresses, &errs)
-	l.owned.Neighbours = parseKeys[diff.NeighbourKey](f.Neighbours, &errs)
-	l.owned.Rules = parseKeys[diff.RuleKey](f.Rules, &errs)
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	owned := diff.Owned{
+		Links:      parseKeys[diff.LinkKey](f.Links, &errs),
+		Addresses:  parseKeys[diff.AddressKey](f.Addresses, &errs),
+		Neighbours: parseKeys[diff.NeighbourKey](f.Neighbours, &errs),
+		Rules:      parseKeys[diff.RuleKey](f.Rules, &errs),
 	}
-	return l, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ledger %s: %w", l.path, err)
+	}
+	l.owned = owned
+	return nil
+}
+
+// lock takes an exclusive flock of PATH.lock, waiting for another
+// process's change to finish, and returns its release.
+func (l *Ledger) lock() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return nil, fmt.Errorf("locking ledger: %w", err)
+	}
+	f, err := os.OpenFile(l.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking ledger: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking ledger %s: %w", l.path, err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // Path returns the file the ledger is saved to, "" for memory only.
@@ -85,18 +137,32 @@ func (l *Ledger) Len() int {
 // Record applies ops (creates add keys, deletes remove them; updates and
 // route ops change nothing) and saves the ledger.
 func (l *Ledger) Record(ops ...diff.Op) error {
+	changes := ops[:0:0]
+	for _, op := range ops {
+		if op.Kind != diff.KindRoute && op.Action != diff.Update {
+			changes = append(changes, op)
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if l.path != "" {
+		unlock, err := l.lock()
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	changed := false
-	for _, op := range ops {
-		if op.Kind == diff.KindRoute || op.Action == diff.Update {
-			continue
+	if l.path != "" {
+		// Merge with what another process may have saved meanwhile.
+		if err := l.loadLocked(); err != nil {
+			return err
 		}
-		l.owned.Record(op)
-		changed = true
 	}
-	if !changed {
-		return nil
+	for _, op := range changes {
+		l.owned.Record(op)
 	}
 	return l.saveLocked()
 }
