@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -20,36 +23,38 @@ func newScopeCmd() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
 		Use:   "scope",
-		Short: "Spawn, stop and list the scopes of a running agent",
-		Long: `Spawn, stop and list the scopes of a running agent through its message API
-(see 'linx-node status --help' for the connection flags).
+		Short: "Spawn, update, stop and list the scopes of a running agent",
+		Long: `Spawn, update, stop and list the scopes of a running agent through its
+message API (see 'linx-node status --help' for the connection flags).
 
 Exit codes: 0 success, 1 the agent cannot be reached or refuses the request,
 2 usage error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("missing subcommand: spawn, stop or list")
+				return usagef("missing subcommand: spawn, update, stop or list")
 			}
-			return usagef("unknown subcommand %q: want spawn, stop or list", args[0])
+			return usagef("unknown subcommand %q: want spawn, update, stop or list", args[0])
 		},
 	}
 	af.register(cmd.PersistentFlags())
-	cmd.AddCommand(newScopeSpawnCmd(&af), newScopeStopCmd(&af), newScopeListCmd(&af))
+	cmd.AddCommand(newScopeSpawnCmd(&af), newScopeUpdateCmd(&af), newScopeStopCmd(&af), newScopeListCmd(&af))
 	return cmd
 }
 
 func newScopeSpawnCmd(af *apiFlags) *cobra.Command {
 	var (
 		file      string
+		cfgFile   string
 		netns     string
 		interval  time.Duration
 		protocol  uint32
 		addresses []string
 	)
 	cmd := &cobra.Command{
-		Use:   "spawn (NAME [flags] | -f FILE)",
+		Use:   "spawn (NAME [flags] | -f FILE | --config FILE [NAME...])",
 		Short: "Start a scope on a running agent",
-		Long: `Start a scope on a running agent, described either by flags or by a file.
+		Long: `Start a scope on a running agent, described by flags, by a message file or
+by the agent's configuration file.
 
 With flags, NAME is the scope's name, --netns the namespace it converges
 (host, pid:N or path:P), and each --address LINK=PREFIX an address it keeps
@@ -70,49 +75,125 @@ which reaches every part of the desired state:
     routes:
       - {dst: default, via: 10.0.42.254}
 
+With --config FILE, the scopes come from a configuration file as
+'linx-node run' reads it (see the README): each NAME names one of its
+scopes, and without NAME every scope of the file is spawned, in the file's
+order. The file's state_dir, api and metrics are not used. A scope the
+agent refuses (one already running, say) does not stop the others: each
+is reported, and the exit code is 1.
+
 A name that is already running is refused; a stopped or failed one is
 replaced. The command returns once the agent accepted the scope; follow it
 with 'linx-node status NAME'.`,
 		Example: `  linx-node scope spawn web --netns path:/var/run/netns/web --address eth0=10.0.0.2/24
+  linx-node scope spawn --config /etc/linx/linx.yaml web
   linx-node scope spawn -f web.yaml --api 10.0.0.7:9477 --tls-cert me.pem --tls-key me-key.pem --tls-ca ca.pem`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var spec *messages.SpawnScope
-			var err error
-			if file != "" {
-				if len(args) > 0 || cmd.Flags().Changed("netns") || cmd.Flags().Changed("address") {
-					return usagef("-f FILE takes no NAME, --netns or --address: the file says it all")
+			var specs []*messages.SpawnScope
+			switch {
+			case file != "" && cfgFile != "":
+				return usagef("-f FILE and --config FILE are exclusive")
+			case file != "" || cfgFile != "":
+				if cmd.Flags().Changed("netns") || cmd.Flags().Changed("address") {
+					return usagef("-f and --config take no --netns or --address: the file says it all")
 				}
-				spec, err = spawnFromFile(file)
-			} else {
-				if len(args) != 1 {
-					return usagef("spawn takes one NAME (or -f FILE), got %q", args)
+				if file != "" && len(args) > 0 {
+					return usagef("-f FILE takes no NAME: the file names the scope")
 				}
-				spec, err = spawnFromFlags(args[0], netns, addresses)
-			}
-			if err != nil {
-				return err
-			}
-			if cmd.Flags().Changed("interval") {
-				spec.Interval = durationpb.New(interval)
-			}
-			if cmd.Flags().Changed("protocol") {
-				spec.Protocol = protocol
-			}
-			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
-				if err := c.Spawn(ctx, spec); err != nil {
+				var err error
+				if file != "" {
+					var spec *messages.SpawnScope
+					spec, err = spawnFromFile(file)
+					specs = append(specs, spec)
+				} else {
+					specs, err = spawnFromConfig(cfgFile, args)
+				}
+				if err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(cmd.OutOrStdout(), "scope %s spawned\n", spec.GetName())
-				return err
+			default:
+				if len(args) != 1 {
+					return usagef("spawn takes one NAME (or -f FILE, or --config FILE), got %q", args)
+				}
+				spec, err := spawnFromFlags(args[0], netns, addresses)
+				if err != nil {
+					return err
+				}
+				specs = append(specs, spec)
+			}
+			for _, spec := range specs {
+				if cmd.Flags().Changed("interval") {
+					spec.Interval = durationpb.New(interval)
+				}
+				if cmd.Flags().Changed("protocol") {
+					spec.Protocol = protocol
+				}
+			}
+			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+				var errs []error
+				for _, spec := range specs {
+					if err := c.Spawn(ctx, spec); err != nil {
+						errs = append(errs, fmt.Errorf("spawning scope %s: %w", spec.GetName(), err))
+						continue
+					}
+					if _, err := fmt.Fprintf(cmd.OutOrStdout(), "scope %s spawned\n", spec.GetName()); err != nil {
+						return err
+					}
+				}
+				return errors.Join(errs...)
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "file", "f", "", "SpawnScope message as YAML or JSON")
+	f.StringVar(&cfgFile, "config", "", "configuration file whose scopes (all, or those named) to spawn")
 	f.StringVar(&netns, "netns", "host", "namespace: host, pid:N or path:P")
 	f.DurationVar(&interval, "interval", 0, "resync period (default: the agent's, 30s)")
 	f.Uint32Var(&protocol, "protocol", 0, "route protocol that marks the scope's routes (default 76)")
 	f.StringArrayVar(&addresses, "address", nil, "LINK=PREFIX address to keep (repeatable)")
+	return cmd
+}
+
+func newScopeUpdateCmd(af *apiFlags) *cobra.Command {
+	var cfgFile string
+	cmd := &cobra.Command{
+		Use:   "update --config FILE [NAME...]",
+		Short: "Replace the desired state of scopes of a running agent",
+		Long: `Replace the desired state of running scopes with the one a configuration
+file (as 'linx-node run' reads it) gives them, and make them converge at
+once (UpdateDesired). Each NAME names one of the file's scopes; without
+NAME every scope of the file is updated, in the file's order. Only the
+desired state is sent: a changed namespace, interval or protocol needs
+'linx-node scope stop' and 'linx-node scope spawn'.
+
+The agent refuses a scope it does not run (or that stopped or failed); a
+refusal does not stop the other updates: each is reported, and the exit
+code is 1.`,
+		Example: `  linx-node scope update --config /etc/linx/linx.yaml web`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgFile == "" {
+				return usagef("missing --config FILE")
+			}
+			specs, err := spawnFromConfig(cfgFile, args)
+			if err != nil {
+				return err
+			}
+			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+				var errs []error
+				for _, spec := range specs {
+					if err := c.Update(ctx, spec.GetName(), spec.GetDesired()); err != nil {
+						errs = append(errs, fmt.Errorf("updating scope %s: %w", spec.GetName(), err))
+						continue
+					}
+					if _, err := fmt.Fprintf(cmd.OutOrStdout(), "scope %s updated\n", spec.GetName()); err != nil {
+						return err
+					}
+				}
+				return errors.Join(errs...)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&cfgFile, "config", "", "configuration file that holds the scopes' new desired state")
 	return cmd
 }
 
@@ -173,6 +254,7 @@ func newScopeListCmd(af *apiFlags) *cobra.Command {
 // scopeClient is what the scope commands use of *client.Client.
 type scopeClient interface {
 	Spawn(context.Context, *messages.SpawnScope) error
+	Update(context.Context, string, *messages.Desired) error
 	Stop(context.Context, string) error
 	Forget(context.Context, string) error
 	List(context.Context) ([]*messages.ScopeStatus, error)
@@ -212,6 +294,49 @@ func spawnFromFile(file string) (*messages.SpawnScope, error) {
 		return nil, usagef("%s: the scope has no name", file)
 	}
 	return spec, nil
+}
+
+// spawnFromConfig loads a configuration file and returns the SpawnScope
+// messages of the scopes named (every scope, in the file's order, when
+// names is empty). A file that does not load, a name it lacks or a name
+// given twice is a usage error.
+func spawnFromConfig(file string, names []string) ([]*messages.SpawnScope, error) {
+	cfg, err := loadConfig(file)
+	if err != nil {
+		return nil, err
+	}
+	scopes := cfg.Scopes
+	if len(names) > 0 {
+		byName := make(map[string]config.Scope, len(cfg.Scopes))
+		for _, s := range cfg.Scopes {
+			byName[s.Name] = s
+		}
+		scopes = nil
+		seen := map[string]bool{}
+		for _, n := range names {
+			s, ok := byName[n]
+			switch {
+			case !ok:
+				return nil, usagef("%s has no scope %q", file, n)
+			case seen[n]:
+				return nil, usagef("scope %q named twice", n)
+			}
+			seen[n] = true
+			scopes = append(scopes, s)
+		}
+	}
+	if len(scopes) == 0 {
+		return nil, usagef("%s has no scopes", file)
+	}
+	specs := make([]*messages.SpawnScope, 0, len(scopes))
+	for _, s := range scopes {
+		spec, err := rtnlsource.SpawnFromConfig(s)
+		if err != nil {
+			return nil, usagef("%s: %v", file, err)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
 }
 
 // spawnFromFlags builds a SpawnScope from the flags form.
