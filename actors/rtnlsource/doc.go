@@ -8,6 +8,12 @@
 // source.ErrScopeGone at once, and the scope stops with that reason (an open
 // socket would otherwise keep the namespace alive and the loop running).
 //
+// Desired state travels as messages.Desired: DesiredToProto and
+// DesiredFromProto convert between it and reconcile.Desired without loss
+// (every valid Desired converts back to itself), NamespaceToProto and
+// NamespaceFromProto do the same for namespaces, and SpawnFromConfig turns
+// a configured scope into the SpawnScope that starts it.
+//
 // With package supervisor:
 //
 //	node, err := supervisor.Start(system, supervisor.Config{
