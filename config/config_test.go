@@ -129,6 +129,11 @@ func TestRefusals(t *testing.T) {
 		{"alias", "x: &a 1\nstate_dir: *a\n", "aliases are not supported"},
 		{"scope name with slash", "scopes:\n - name: a/b\n", "may not contain slashes"},
 		{"missing name", "scopes:\n - netns: host\n", "name is required"},
+		{"kernel protocol", "scopes:\n - name: a\n   protocol: kernel\n", "protocol 2 (kernel) belongs to another writer"},
+		{"boot protocol", "scopes:\n - name: a\n   protocol: 3\n", "protocol 3 (boot) belongs to another writer"},
+		{"route protocol override", "scopes:\n - name: a\n   desired:\n    routes:\n     - {dst: 10.0.0.0/8, type: blackhole, protocol: static}\n", "protocol 4 (static) belongs to another writer"},
+		{"two owners", "scopes:\n - name: a\n - name: b\n", "scopes[0] already owns protocol 76 in namespace host"},
+		{"dot name", "scopes:\n - name: .x\n", "may not start with a dot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(tc.yaml))

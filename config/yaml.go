@@ -274,12 +274,25 @@ func (r *reader) config(data []byte) *Config {
 		}
 	}
 	names := map[string]int{}
+	type owner struct {
+		ns    rtnl.Namespace
+		proto rtnl.Protocol
+	}
+	owners := map[owner]int{}
 	for i, s := range cfg.Scopes {
 		if j, dup := names[s.Name]; dup && s.Name != "" {
 			r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].name", i),
 				Message: fmt.Sprintf("scope name %q already used by scopes[%d]", s.Name, j)})
 		}
 		names[s.Name] = i
+		// Two scopes owning one protocol in one namespace would delete each
+		// other's routes on every pass.
+		o := owner{s.Namespace, s.Protocol}
+		if j, dup := owners[o]; dup {
+			r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].protocol", i),
+				Message: fmt.Sprintf("scopes[%d] already owns protocol %d in namespace %s; each would delete the other's routes", j, s.Protocol, s.Namespace)})
+		}
+		owners[o] = i
 	}
 	return cfg
 }
@@ -323,15 +336,19 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 			}
 			proto, err := rtnl.ParseProtocol(v)
 			if err != nil || proto == 0 {
-				r.fail(n, p, "want a protocol number 1-255 or a name (static, boot, …), got %q", v)
+				r.fail(n, p, "want a protocol number 1-255, got %q", v)
+				return
+			}
+			if err := reconcile.CheckProtocol(proto); err != nil {
+				r.fail(n, p, "%v", err)
 				return
 			}
 			s.Protocol = proto
 		},
 		"desired": func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
 	}, "name")
-	if s.Name != "" && strings.ContainsAny(s.Name, "/\\ \t\n") {
-		r.fail(n, join(path, "name"), "scope name %q may not contain slashes or spaces (it names a file)", s.Name)
+	if err := checkScopeName(s.Name); err != nil && s.Name != "" {
+		r.fail(n, join(path, "name"), "%v", err)
 	}
 	if err := s.Desired.Validate(); err != nil {
 		if ie, ok := err.(*reconcile.InvalidError); ok {
@@ -590,4 +607,17 @@ func (r *reader) reported(path string) bool {
 		}
 	}
 	return false
+}
+
+// checkScopeName refuses names that cannot name a ledger file safely.
+func checkScopeName(name string) error {
+	switch {
+	case len(name) > 64:
+		return fmt.Errorf("scope name %q is longer than 64 bytes", name)
+	case strings.HasPrefix(name, "."):
+		return fmt.Errorf("scope name %q may not start with a dot (it names a file)", name)
+	case strings.ContainsFunc(name, func(c rune) bool { return c <= ' ' || c == '/' || c == '\\' || c == 0x7f }):
+		return fmt.Errorf("scope name %q may not contain slashes, spaces or control characters (it names a file)", name)
+	}
+	return nil
 }

@@ -181,6 +181,11 @@ func (d Desired) Validate() error {
 			add(w, "src", "source %s and destination %s are of different families", r.Src, r.Dst)
 		}
 		checkName(w, "dev", r.Dev, false)
+		if r.Protocol != 0 {
+			if err := CheckProtocol(r.Protocol); err != nil {
+				add(w, "protocol", "%v", err)
+			}
+		}
 		switch r.Type {
 		case rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast:
 			if !r.Via.IsValid() && r.Dev == "" {
