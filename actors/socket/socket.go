@@ -19,10 +19,17 @@ const (
 	// binding a netlink socket takes well under a millisecond; five seconds
 	// only guards against a wedged filesystem (a stale /proc or netns path).
 	DefaultOpenTimeout = 5 * time.Second
-	// DefaultPassTimeout bounds one pass. A pass over thousands of routes
-	// takes tens of milliseconds; 30 s keeps a stuck kernel call from
-	// holding the actor (and so any stop or restart of the scope) forever.
+	// DefaultPassTimeout bounds one pass (and one Do). A pass over
+	// thousands of routes takes tens of milliseconds; 30 s keeps a stuck
+	// kernel call from holding the actor (and so any stop or restart of the
+	// scope) forever.
 	DefaultPassTimeout = 30 * time.Second
+	// abandonWarn is how long the actor waits, after closing the handle of
+	// a pass that timed out, before it logs that the pass still has not
+	// returned. Closing an rtnetlink socket fails its pending request at
+	// once, so only a Source that ignores both its context and its handle
+	// being closed gets there.
+	abandonWarn = 5 * time.Second
 )
 
 // Config configures a socket actor. Source is required.
@@ -47,8 +54,10 @@ type PassResult struct {
 	Report source.Report
 }
 
-// Do runs Fn with the open handle, serialised with passes; the sender
-// receives a *DoResult. Fn must not keep the handle after it returns.
+// Do runs Fn with the open handle, serialised with passes and bounded like
+// them by Config.PassTimeout (ctx is cancelled then, and the handle
+// closed); the sender receives a *DoResult. Fn must not keep the handle
+// after it returns.
 type Do struct {
 	Fn func(ctx context.Context, h source.Handle) (any, error)
 }
@@ -66,11 +75,17 @@ type Gone struct{ Err error }
 // ErrNotOpen is the error of requests answered while no handle is open.
 var ErrNotOpen = errors.New("socket: handle is not open")
 
-// Props returns the props of a socket actor for cfg. It returns nil if
+// ErrTimeout is wrapped by the error of a pass or Do that ran past
+// Config.PassTimeout. Its handle was closed (which fails a request pending
+// on it) and a fresh one opened; whatever the abandoned call returned later
+// was discarded.
+var ErrTimeout = errors.New("socket: timed out")
+
+// Props returns the props of a socket actor for cfg, or an error if
 // cfg.Source is nil.
-func Props(cfg Config) *actor.Props {
+func Props(cfg Config) (*actor.Props, error) {
 	if cfg.Source == nil {
-		return nil
+		return nil, errors.New("socket: Config.Source is nil")
 	}
 	if cfg.OpenTimeout <= 0 {
 		cfg.OpenTimeout = DefaultOpenTimeout
@@ -81,13 +96,16 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &socketActor{cfg: cfg} })
+	return actor.PropsFromProducer(func() actor.Actor { return &socketActor{cfg: cfg} }), nil
 }
 
 type socketActor struct {
 	cfg Config
 	h   source.Handle
 	err error // why h is nil
+	// reopen is set when a timed-out call closed the handle: a fresh one is
+	// opened once the caller has been answered.
+	reopen bool
 }
 
 func (a *socketActor) Receive(ctx actor.Context) {
@@ -98,8 +116,10 @@ func (a *socketActor) Receive(ctx actor.Context) {
 		a.close()
 	case *Pass:
 		ctx.Respond(&PassResult{Seq: m.Seq, Report: a.pass(ctx, m.Desired)})
+		a.reopenAfterTimeout(ctx)
 	case *Do:
 		ctx.Respond(a.do(m))
+		a.reopenAfterTimeout(ctx)
 	case *crash.Panic:
 		panic(fmt.Errorf("socket: injected crash: %s", m.Reason))
 	}
@@ -138,10 +158,13 @@ func (a *socketActor) pass(ctx actor.Context, desired any) source.Report {
 	if a.h == nil {
 		return source.Report{Err: a.notOpen()}
 	}
-	pctx, cancel := context.WithTimeout(context.Background(), a.cfg.PassTimeout)
-	defer cancel()
 	start := time.Now()
-	r := a.cfg.Source.Pass(pctx, a.h, desired)
+	var r source.Report
+	if err := a.bounded("pass", func(c context.Context, h source.Handle) {
+		r = a.cfg.Source.Pass(c, h, desired)
+	}); err != nil {
+		return source.Report{Err: err, Duration: time.Since(start)}
+	}
 	if r.Duration == 0 {
 		r.Duration = time.Since(start)
 	}
@@ -158,10 +181,69 @@ func (a *socketActor) do(m *Do) *DoResult {
 	if m.Fn == nil {
 		return &DoResult{Err: errors.New("socket: Do without a function")}
 	}
-	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.PassTimeout)
+	var res DoResult
+	if err := a.bounded("request", func(c context.Context, h source.Handle) {
+		res.Value, res.Err = m.Fn(c, h)
+	}); err != nil {
+		return &DoResult{Err: err}
+	}
+	return &res
+}
+
+// bounded runs fn with the open handle in a goroutine of its own and waits
+// at most Config.PassTimeout for it. Past that it cancels fn's context and
+// closes the handle (a request pending on an rtnetlink socket then fails
+// with EBADF), waits for fn to return, marks the handle for reopening and
+// returns an error wrapping ErrTimeout; fn's results are then never read.
+// Either way fn has returned when bounded does, so no goroutine outlives
+// the call and no late result reaches anyone. A panic in fn is re-raised
+// here, in the actor's goroutine, so that it crashes the actor (and the
+// supervisor restarts the scope) rather than the process.
+func (a *socketActor) bounded(what string, fn func(context.Context, source.Handle)) error {
+	cctx, cancel := context.WithTimeout(context.Background(), a.cfg.PassTimeout)
 	defer cancel()
-	v, err := m.Fn(dctx, a.h)
-	return &DoResult{Value: v, Err: err}
+	var panicked any
+	done := make(chan struct{})
+	go func(h source.Handle) {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		fn(cctx, h)
+	}(a.h)
+	timer := time.NewTimer(a.cfg.PassTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case <-done:
+	case <-timer.C:
+		err = fmt.Errorf("%s abandoned after %v, handle closed and reopened: %w", what, a.cfg.PassTimeout, ErrTimeout)
+		cancel()
+		a.close()
+		a.reopen = true
+		warn := time.NewTimer(abandonWarn)
+		select {
+		case <-done:
+		case <-warn.C:
+			a.cfg.Logger.Warn("an abandoned "+what+" has not returned although its handle is closed; waiting for it",
+				"timeout", a.cfg.PassTimeout, "waited", abandonWarn)
+			<-done
+		}
+		warn.Stop()
+	}
+	if panicked != nil {
+		panic(fmt.Errorf("socket: %s panicked: %v", what, panicked))
+	}
+	return err
+}
+
+// reopenAfterTimeout opens a fresh handle after bounded closed one; like
+// Started, it reports a vanished scope as *Gone and panics on any other
+// error.
+func (a *socketActor) reopenAfterTimeout(ctx actor.Context) {
+	if !a.reopen {
+		return
+	}
+	a.reopen = false
+	a.open(ctx)
 }
 
 func (a *socketActor) notOpen() error {
