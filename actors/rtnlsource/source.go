@@ -226,6 +226,11 @@ func (w *watch) run() {
 		select {
 		case ev, ok := <-w.m.Events():
 			if !ok {
+				// Only Close closes the monitor, and Close sets closed
+				// first, so this fail is a no-op then. Anything else is a
+				// subscription that died: Err must say so, or the monitor
+				// actor would take the end for a normal one.
+				w.fail(errors.New("rtnetlink monitor ended unexpectedly"))
 				return
 			}
 			out := source.Wake
