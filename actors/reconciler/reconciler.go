@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 
 	"github.com/linx-net/linx/actors/internal/crash"
+	"github.com/linx-net/linx/actors/monitor"
 	"github.com/linx-net/linx/actors/socket"
 	"github.com/linx-net/linx/actors/source"
 )
@@ -66,11 +68,11 @@ type PassDone struct {
 	Resync bool
 }
 
-// Props returns the props of a reconciler actor for cfg, or nil when
+// Props returns the props of a reconciler actor for cfg, or an error when
 // cfg.Socket is nil.
-func Props(cfg Config) *actor.Props {
+func Props(cfg Config) (*actor.Props, error) {
 	if cfg.Socket == nil {
-		return nil
+		return nil, errors.New("reconciler: Config.Socket is nil")
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
@@ -87,7 +89,7 @@ func Props(cfg Config) *actor.Props {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &loop{cfg: cfg, desired: cfg.Desired} })
+	return actor.PropsFromProducer(func() actor.Actor { return &loop{cfg: cfg, desired: cfg.Desired} }), nil
 }
 
 // Timer messages. fire carries the generation of the timer that sent it,
@@ -129,18 +131,12 @@ func (l *loop) Receive(ctx actor.Context) {
 	case *actor.Restarting, *actor.Stopping:
 		l.stopTimers()
 	case source.Event:
-		if m == source.Resync {
-			l.resync = true
-			if l.waiting {
-				l.waiting = false
-				l.want(ctx, 0)
-				return
-			}
+		l.event(ctx, m)
+	case *monitor.Wakeup:
+		// Taken at once, so that the monitor may send the next one.
+		if ev := m.Take(); ev != 0 {
+			l.event(ctx, ev)
 		}
-		if l.waiting {
-			return // the first Resync will cover it
-		}
-		l.want(ctx, l.cfg.Debounce)
 	case *SetDesired:
 		l.desired = m.Desired
 		if !l.waiting {
@@ -167,8 +163,29 @@ func (l *loop) Receive(ctx actor.Context) {
 	}
 }
 
+// event handles a wake-up from the monitor.
+func (l *loop) event(ctx actor.Context, ev source.Event) {
+	if ev == source.Resync {
+		l.resync = true
+		if l.waiting {
+			l.waiting = false
+			l.want(ctx, 0)
+			return
+		}
+	}
+	if l.waiting {
+		return // the first Resync will cover it
+	}
+	l.want(ctx, l.cfg.Debounce)
+}
+
 func (l *loop) start(ctx actor.Context) {
 	l.self = ctx.Self()
+	// Each incarnation numbers its passes from a random point. A restarted
+	// reconciler keeps its PID (and the socket actor is re-spawned under the
+	// same name), so a reply to the previous incarnation's pass can still
+	// arrive; counting from 0 again would take it for this one's.
+	l.seq = rand.Uint64()
 	l.sched = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 	l.bucket = newBucket(l.cfg.Rate, l.cfg.Burst, time.Now())
 	l.cancelTick = l.sched.SendRepeatedly(l.cfg.Interval, l.cfg.Interval, l.self, tick{})
@@ -231,7 +248,7 @@ func (l *loop) run(ctx actor.Context) {
 
 func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 	if !l.inFlight || m.Seq != l.seq {
-		return // a reply to an earlier incarnation's request
+		return // a reply to an earlier incarnation's request (see start)
 	}
 	l.inFlight = false
 	ctx.Send(ctx.Parent(), &PassDone{Report: m.Report, Started: l.started, Resync: l.passRes})

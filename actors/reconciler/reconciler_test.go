@@ -10,7 +10,9 @@ import (
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 
+	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/internal/fakesource"
+	"github.com/linx-net/linx/actors/monitor"
 	"github.com/linx-net/linx/actors/socket"
 	"github.com/linx-net/linx/actors/source"
 )
@@ -85,12 +87,21 @@ func startLoop(t *testing.T, src *fakesource.Source, cfg Config) (*actor.ActorSy
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	done := make(chan *PassDone, 100)
 	recon := make(chan *actor.PID, 1)
+	sp, err := socket.Props(socket.Config{Source: src, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	parent := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {
 		case *actor.Started:
-			s := ctx.Spawn(socket.Props(socket.Config{Source: src, Logger: logger}))
-			cfg.Socket, cfg.Logger = s, logger
-			recon <- ctx.Spawn(Props(cfg))
+			cfg.Socket, cfg.Logger = ctx.Spawn(sp), logger
+			rp, err := Props(cfg)
+			if err != nil {
+				// Seen by the test as a nil PID.
+				recon <- nil
+				return
+			}
+			recon <- ctx.Spawn(rp)
 		case *PassDone:
 			done <- m
 		}
@@ -103,7 +114,11 @@ func startLoop(t *testing.T, src *fakesource.Source, cfg Config) (*actor.ActorSy
 			t.Errorf("opened %d handles, closed %d", src.Opens.Load(), src.Closes.Load())
 		}
 	})
-	return system, <-recon, done
+	pid := <-recon
+	if pid == nil {
+		t.Fatal("reconciler.Props refused a config with a socket")
+	}
+	return system, pid, done
 }
 
 func next(t *testing.T, done chan *PassDone, within time.Duration) *PassDone {
@@ -172,5 +187,59 @@ func TestSetDesiredRunsAtOnce(t *testing.T) {
 	system.Root.Send(recon, &SetDesired{Desired: fakesource.Desired{"a": "1"}})
 	if d := next(t, done, time.Second); d.Report.Applied != 1 || src.Kernel()["a"] != "1" {
 		t.Errorf("after SetDesired: %+v, kernel %v", d, src.Kernel())
+	}
+}
+
+func TestPropsRefusesNoSocket(t *testing.T) {
+	if p, err := Props(Config{}); p != nil || err == nil {
+		t.Fatalf("Props(Config{}) = %v, %v; want nil and an error", p, err)
+	}
+}
+
+// TestRestartIgnoresPreviousIncarnationsReply crashes the reconciler while
+// its first pass runs. The socket actor goes on and answers that pass to
+// the same PID, now the new incarnation's, which has sent a first pass of
+// its own: it must wait for that one, not take the old reply.
+func TestRestartIgnoresPreviousIncarnationsReply(t *testing.T) {
+	src := fakesource.New()
+	src.PassDelay = 150 * time.Millisecond
+	system, recon, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: time.Hour})
+	system.Root.Send(recon, &crash.Panic{Reason: "test"})
+	// The old pass applies k; the new incarnation's pass, run after it,
+	// finds k in place and applies nothing.
+	d := next(t, done, 5*time.Second)
+	if d.Report.Applied != 0 || !d.Resync || d.Report.Err != nil {
+		t.Fatalf("first pass of the new incarnation: %+v; want a resync applying nothing (Applied 1 is the old incarnation's reply)", d)
+	}
+	if n := src.Passes.Load(); n != 2 {
+		t.Errorf("%d passes ran; want 2 (one per incarnation)", n)
+	}
+	none(t, done, 100*time.Millisecond)
+}
+
+// TestWakeupsAreTaken feeds the loop monitor Wakeups through a real
+// monitor actor: each one taken lets the next through.
+func TestWakeupsAreTaken(t *testing.T) {
+	src := fakesource.New()
+	system, recon, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, AwaitResync: true, Interval: time.Hour})
+	mp, err := monitor.Props(monitor.Config{Source: src, Target: recon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon := system.Root.Spawn(mp)
+	t.Cleanup(func() { _ = system.Root.StopFuture(mon).Wait() })
+	if d := next(t, done, time.Second); !d.Resync {
+		t.Fatalf("first pass: %+v", d)
+	}
+	for i := range 3 {
+		src.Delete("k") // an operator undoes the scope's work
+		d := next(t, done, time.Second)
+		if d.Report.Applied != 1 {
+			t.Fatalf("pass after deletion %d: %+v", i, d)
+		}
+	}
+	src.Emit(source.Resync)
+	if d := next(t, done, time.Second); !d.Resync {
+		t.Fatalf("pass after a Resync: %+v", d)
 	}
 }

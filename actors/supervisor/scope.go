@@ -107,16 +107,24 @@ func (a *scopeActor) Receive(ctx actor.Context) {
 }
 
 func (a *scopeActor) spawnChildren(ctx actor.Context) {
-	var err error
-	a.socket, err = ctx.SpawnNamed(socket.Props(socket.Config{
+	// An error here is a bug in this package (every field is set): panic, so
+	// the node counts it like any other crash.
+	spawn := func(role string, props *actor.Props, err error) *actor.PID {
+		if err == nil {
+			var pid *actor.PID
+			if pid, err = ctx.SpawnNamed(props, role); err == nil {
+				return pid
+			}
+		}
+		panic(fmt.Errorf("scope %s: spawning the %s actor: %w", a.name, role, err))
+	}
+	props, err := socket.Props(socket.Config{
 		Source:      a.src,
 		PassTimeout: a.loop.passTimeout,
 		Logger:      a.logger,
-	}), "socket")
-	if err != nil {
-		panic(fmt.Errorf("scope %s: spawning the socket actor: %w", a.name, err))
-	}
-	a.reconciler, err = ctx.SpawnNamed(reconciler.Props(reconciler.Config{
+	})
+	a.socket = spawn("socket", props, err)
+	props, err = reconciler.Props(reconciler.Config{
 		Socket:      a.socket,
 		Desired:     a.desired.load(),
 		Interval:    a.loop.interval,
@@ -125,19 +133,15 @@ func (a *scopeActor) spawnChildren(ctx actor.Context) {
 		Burst:       a.loop.burst,
 		AwaitResync: true,
 		Logger:      a.logger,
-	}), "reconciler")
-	if err != nil {
-		panic(fmt.Errorf("scope %s: spawning the reconciler actor: %w", a.name, err))
-	}
-	a.monitor, err = ctx.SpawnNamed(monitor.Props(monitor.Config{
+	})
+	a.reconciler = spawn("reconciler", props, err)
+	props, err = monitor.Props(monitor.Config{
 		Source:   a.src,
 		Target:   a.reconciler,
 		Disabled: a.loop.noMonitor,
 		Logger:   a.logger,
-	}), "monitor")
-	if err != nil {
-		panic(fmt.Errorf("scope %s: spawning the monitor actor: %w", a.name, err))
-	}
+	})
+	a.monitor = spawn("monitor", props, err)
 }
 
 // HandleFailure makes a crash of any child a crash of the whole scope: the

@@ -487,3 +487,19 @@ func TestReaderGoroutinePanicRestartsScope(t *testing.T) {
 	}
 	src.PanicInOverruns.Store(false)
 }
+
+func TestSilentWatchEndRestartsScope(t *testing.T) {
+	h := newHarness(t, Config{Interval: time.Hour})
+	src := h.spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")})
+	h.waitFor("a", "converged", converged)
+	// The subscription's events stop, no error given: not a reason to run
+	// on without events.
+	src.Fail(nil)
+	st := h.waitFor("a", "restarted", func(st *messages.ScopeStatus) bool { return st.Restarts == 1 && converged(st) && st.Resyncs == 2 })
+	if !strings.Contains(st.Reason, "no error and no close") {
+		t.Errorf("reason = %q", st.Reason)
+	}
+	if n := src.OpenWatches(); n != 1 {
+		t.Errorf("%d watches open after the restart; want 1", n)
+	}
+}
