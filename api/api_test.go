@@ -1,9 +1,15 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -26,15 +32,26 @@ import (
 	"github.com/linx-net/linx/messages"
 )
 
+// leakOptions ignore grpc's and protoactor's process-wide background
+// goroutines.
+var leakOptions = []goleak.Option{
+	goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+	// protoactor's dead-letter log throttle: a timer goroutine that ends
+	// one throttle period after the last dead letter.
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.(*ActorSystem).Shutdown.func1"),
+}
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// grpc's and protoactor's process-wide background goroutines.
-		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-		// protoactor's dead-letter log throttle: a timer goroutine that ends
-		// one throttle period after the last dead letter.
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.(*ActorSystem).Shutdown.func1"),
-	)
+	code := m.Run()
+	noRace.remove()
+	if code == 0 {
+		if err := goleak.Find(leakOptions...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // setSource is a toy Source: its "kernel" is a set of address strings and
@@ -75,15 +92,84 @@ func (s *setSource) Pass(_ context.Context, _ source.Handle, desired any) source
 	return r
 }
 
-// twoRemotes skips a test that runs an agent's and a controller's
-// protoactor remote in one process under the race detector: protoactor
-// itself races there (Remote.Start sets grpc's global logger while the
-// other remote's connections read it; endpointManager.stop clears its
-// connections while an endpoint's reader goroutine removes one). The
-// integration tests run the agents as separate processes instead.
-func twoRemotes(t *testing.T) {
-	if raceEnabled {
-		t.Skip("protoactor remote races with a second remote in the same process; covered without -race and by integration/")
+// twoRemotes runs a test that has an agent's and a controller's protoactor
+// remote in one process. Under the race detector protoactor itself races
+// there (Remote.Start sets grpc's global logger while the other remote's
+// connections read it; endpointManager.stop clears its connections while
+// an endpoint's reader goroutine removes one), so with -race (as make test
+// runs) the test is run instead in a child process: this package's tests
+// built without -race, running just that test. twoRemotes then reports
+// true and the caller returns, passing or failing as the child did.
+// Without -race (in the child too) it reports false and the test runs
+// here.
+func twoRemotes(t *testing.T) bool {
+	t.Helper()
+	if !raceEnabled {
+		return false
+	}
+	if os.Getenv(childEnv) != "" {
+		t.Fatalf("%s is set in a -race build: the child must be built without -race", childEnv)
+	}
+	bin := noRace.build(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run", "^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s without -race, in a child process:\n%s", t.Name(), out)
+	if err != nil {
+		t.Fatalf("%s without -race: %v", t.Name(), err)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: "+t.Name()+" ")) {
+		t.Fatalf("%s without -race did not report a pass", t.Name())
+	}
+	return true
+}
+
+// childEnv marks the child process of twoRemotes.
+const childEnv = "LINX_API_TEST_CHILD"
+
+// noRace is this package's test binary built without -race, shared by the
+// tests of one run and removed by TestMain.
+var noRace noRaceBinary
+
+type noRaceBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func (b *noRaceBinary) build(t *testing.T) string {
+	t.Helper()
+	b.once.Do(func() {
+		goTool, err := exec.LookPath("go") // go test puts GOROOT/bin first in PATH
+		if err != nil {
+			b.err = fmt.Errorf("finding the go command: %w", err)
+			return
+		}
+		if b.dir, err = os.MkdirTemp("", "linx-api-test-"); err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(b.dir, "api.test")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		// The working directory of a test is its package's directory.
+		cmd := exec.CommandContext(ctx, goTool, "test", "-c", "-race=false", "-o", b.path, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go test -c -race=false: %w\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+func (b *noRaceBinary) remove() {
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
 	}
 }
 
@@ -192,7 +278,9 @@ func waitFor(t *testing.T, ch <-chan *messages.ScopeStatus, what string, ok func
 }
 
 func TestControllerFlow(t *testing.T) {
-	twoRemotes(t)
+	if twoRemotes(t) {
+		return
+	}
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
 	ctx := ctxT(t)
 	c, err := client.Dial(ctx, srv.Addr())
@@ -267,7 +355,9 @@ func exerciseScope(t *testing.T, ctx context.Context, c *client.Client, name str
 }
 
 func TestMutualTLS(t *testing.T) {
-	twoRemotes(t)
+	if twoRemotes(t) {
+		return
+	}
 	ca := apitest.NewCA(t, "linx-test")
 	nodePair := ca.Issue("node")
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0", TLS: config.TLS{
@@ -347,7 +437,9 @@ func bogus(t *testing.T) proto.Message {
 // TestForeignMessagesRefused sends what protoactor's handler would crash
 // on, or obey, and checks that the node still answers afterwards.
 func TestForeignMessagesRefused(t *testing.T) {
-	twoRemotes(t)
+	if twoRemotes(t) {
+		return
+	}
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
 	ctx := ctxT(t)
 
