@@ -313,15 +313,44 @@ func TestOverrunIsSurvived(t *testing.T) {
 }
 
 func TestSlowConsumerGetsOneResync(t *testing.T) {
-	ns := nstest.New(t)
-	m := open(t, ns, monitor.WithQueue(4))
-	const n = 40
-	ns.Batch(blackholes(n))
-	waitReceived(t, m, n)
-	c := m.Counters()
-	if c.Overruns != 0 {
-		t.Skipf("kernel overran the default buffer (%+v); the queue policy is not what is tested", c)
+	const (
+		n        = 40
+		attempts = 5
+		// Forty notifications take a few kilobytes; a buffer this size
+		// overruns only when the reader is starved for a long time, and a
+		// fresh attempt then runs on a machine that is less busy.
+		rcvbuf = 32 << 20
+	)
+	var (
+		ns *nstest.NS
+		m  *monitor.Monitor
+	)
+	for attempt := 1; ; attempt++ {
+		ns = nstest.New(t)
+		m = open(t, ns, monitor.WithQueue(4), monitor.WithReceiveBuffer(rcvbuf))
+		ns.Batch(blackholes(n))
+		deadline := time.Now().Add(eventTimeout)
+		for c := m.Counters(); c.Received < n && c.Overruns == 0; c = m.Counters() {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d events received: %+v", c.Received, n, c)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		c := m.Counters()
+		if c.Overruns == 0 {
+			break
+		}
+		// The kernel dropped notifications: what reaches the queue is then
+		// not the burst this test needs.
+		if attempt == attempts {
+			t.Fatalf("the kernel overran a %d-byte receive buffer in all %d attempts (last: %+v); the queue policy went untested", rcvbuf, attempts, c)
+		}
+		t.Logf("attempt %d: the kernel overran the receive buffer (%+v); retrying in a fresh namespace", attempt, c)
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
+	c := m.Counters()
 	if c.Dropped == 0 {
 		t.Fatalf("a queue of 4 took %d events without dropping any: %+v", n, c)
 	}
