@@ -8,10 +8,11 @@
 //     so that the subscription exists before the first listing);
 //   - every Config.Interval, as the safety net for anything the events
 //     missed;
-//   - on source.Wake and source.Resync from the monitor, coalesced: the first
-//     event of a burst arms a Config.Debounce timer, the rest of the burst
-//     joins it, and events that arrive while a pass runs become one pass
-//     after it;
+//   - on source.Wake and source.Resync from the monitor (each *monitor.Wakeup
+//     is taken as soon as it arrives, so the monitor's next one can
+//     follow), coalesced: the first event of a burst arms a Config.Debounce
+//     timer, the rest of the burst joins it, and events that arrive while a
+//     pass runs become one pass after it;
 //   - on *SetDesired, at once.
 //
 // Every pass takes a token from a bucket refilled at Config.Rate per second
@@ -20,7 +21,10 @@
 // pass is retried with exponential backoff (100 ms doubling, capped at the
 // interval), reset by the next success.
 //
-// After each pass the actor sends *PassDone to its parent. All timers come
+// After each pass the actor sends *PassDone to its parent. Passes are
+// numbered from a random point per incarnation, so a restarted reconciler
+// never takes the socket actor's reply to its predecessor's pass for its
+// own. All timers come
 // from protoactor's scheduler and are cancelled on *actor.Stopping and
 // *actor.Restarting. The reconciler knows nothing of netlink: desired state
 // is opaque and passes go through the socket actor to a source.Source.
