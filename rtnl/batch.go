@@ -19,7 +19,11 @@ import (
 // pipelined: many requests share each sendmsg and many are in flight at
 // once, as FRR's zebra installs a routing table, so that a large batch
 // costs about what the kernel spends on it rather than one round trip per
-// entry.
+// entry. Only the last request of each sendmsg asks for an
+// acknowledgement: the kernel reports every failed request anyway, in
+// order, so that one acknowledgement says the whole datagram was handled,
+// and a batch of successes costs the kernel and the reader one reply per
+// datagram instead of one per entry.
 //
 // Each method appends one entry; entries are numbered from 0 in the order
 // they were added, and failures are reported by that number. An entry is
@@ -56,6 +60,25 @@ func (b *Batch) Reset() {
 	b.invalid = b.invalid[:0]
 }
 
+// batchRoom is the free space below which the buffer is doubled before
+// an entry is encoded: more than any single request but the largest link
+// creations, which append grows as usual.
+const batchRoom = 1 << 10
+
+// start returns the offset at which the next entry begins, first doubling
+// the buffer when it is nearly full. Left to append, a large buffer grows
+// by about a quarter at a time, so a batch of 100,000 routes would
+// allocate and copy five times its final size; doubling bounds that to
+// twice.
+func (b *Batch) start() int {
+	if cap(b.e.b)-len(b.e.b) < batchRoom {
+		nb := make([]byte, len(b.e.b), max(2*cap(b.e.b), 4<<10))
+		copy(nb, b.e.b)
+		b.e.b = nb
+	}
+	return len(b.e.b)
+}
+
 // finish closes the entry that began at offset start: a failed encoding is
 // rolled back and recorded as the entry's failure.
 func (b *Batch) finish(start int, err error) {
@@ -76,7 +99,7 @@ func (b *Batch) finish(start int, err error) {
 // use Socket.LinkAdd for it.
 func (b *Batch) LinkAdd(l Link) {
 	const op = "link add"
-	start := len(b.e.b)
+	start := b.start()
 	if v, ok := l.Data.(Veth); ok && !v.PeerNamespace.IsHost() {
 		b.finish(start, invalid(op, "link %q: a veth peer in another namespace cannot be created in a batch; use Socket.LinkAdd", l.Name))
 		return
@@ -88,13 +111,13 @@ func (b *Batch) LinkAdd(l Link) {
 // LinkModify appends the in-place change of the link l.Index, applying
 // the fields Socket.LinkModify documents.
 func (b *Batch) LinkModify(l Link) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeLinkModify(&b.e, "link modify", l))
 }
 
 // LinkDelete appends the deletion of the link with the given index.
 func (b *Batch) LinkDelete(index int) {
-	start := len(b.e.b)
+	start := b.start()
 	if index <= 0 {
 		b.finish(start, invalid("link delete", "link index %d: want a positive index", index))
 		return
@@ -121,7 +144,7 @@ func (b *Batch) AddressDelete(a Address) {
 }
 
 func (b *Batch) address(op string, typ, flags uint16, a Address) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeAddress(&b.e, op, typ, flags, a))
 }
 
@@ -143,7 +166,7 @@ func (b *Batch) RouteDelete(r Route) {
 }
 
 func (b *Batch) route(op string, typ, flags uint16, r *Route) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeRoute(&b.e, op, typ, flags, r))
 }
 
@@ -166,19 +189,19 @@ func (b *Batch) NeighbourDelete(n Neighbour) {
 }
 
 func (b *Batch) neighbour(op string, typ, flags uint16, n Neighbour) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeNeighbour(&b.e, op, typ, flags, n))
 }
 
 // RuleAdd appends the strict installation of r, as Socket.RuleAdd.
 func (b *Batch) RuleAdd(r Rule) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeRule(&b.e, "rule add", unix.RTM_NEWRULE, flagsCreate, r))
 }
 
 // RuleDelete appends the removal of r, as Socket.RuleDelete.
 func (b *Batch) RuleDelete(r Rule) {
-	start := len(b.e.b)
+	start := b.start()
 	b.finish(start, encodeRule(&b.e, "rule delete", unix.RTM_DELRULE, flagsModify, r))
 }
 
@@ -186,10 +209,10 @@ func (b *Batch) RuleDelete(r Rule) {
 type ApplyOptions struct {
 	// StopOnError stops sending at the first failure (a validation
 	// failure, or the first kernel error read back). Requests are then
-	// sent one datagram (up to 64 requests) at a time and its
-	// acknowledgements read before the next is sent, so the requests that
-	// shared the failing one's datagram were already sent: they are still
-	// acknowledged and reported, applied or failed. Entries not yet sent
+	// sent one datagram (up to 64 requests) at a time and its replies
+	// read before the next is sent, so the requests that shared the
+	// failing one's datagram were already sent: they are still reported,
+	// applied or failed. Entries not yet sent
 	// are not applied, and BatchError.Done says where they start.
 	StopOnError bool
 }
@@ -252,9 +275,10 @@ func (e *BatchError) Unwrap() []error {
 
 // Batching limits. 64 requests or 64 KiB per sendmsg keeps each datagram
 // far below the socket's send buffer; at most 1024 requests in flight keeps
-// their acknowledgements (about 1 KiB of receive buffer each, errors with
-// their text included) well inside the default 4 MiB receive buffer, since
-// an acknowledgement the buffer cannot hold is dropped by the kernel.
+// their replies (one per failed request and one per datagram, about 1 KiB
+// of receive buffer each, errors with their text included) well inside the
+// default 4 MiB receive buffer, since a reply the buffer cannot hold is
+// dropped by the kernel.
 const (
 	batchChunkMsgs  = 64
 	batchChunkBytes = 64 << 10
@@ -284,7 +308,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 		}
 	})
 	if o.StopOnError {
-		// Read each datagram's acknowledgements before sending the next,
+		// Read each datagram's replies before sending the next,
 		// so that at most one datagram's worth runs past a failure.
 		window = batchChunkMsgs
 	}
@@ -308,7 +332,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 		entry   int // next entry to go through
 		inv     int // next invalid entry
 		sent    int // messages sent
-		acked   int // acknowledgements read
+		acked   int // messages known handled (their datagram's ack read)
 		stopped bool
 		reading bool // the read deadline is set for this read phase
 	)
@@ -332,8 +356,25 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 		if !ok {
 			e = newError(op, unix.EIO, "%v", err)
 		}
+		// Requests in flight whose failure was already read are reported
+		// with it, not twice.
+		var known map[int]bool
+		if acked < sent {
+			first := ring[acked%window].entry
+			for _, f := range fails {
+				if f.Index >= first {
+					if known == nil {
+						known = map[int]bool{}
+					}
+					known[f.Index] = true
+				}
+			}
+		}
 		for k := acked; k < sent; k++ {
 			sl := ring[k%window]
+			if known[sl.entry] {
+				continue
+			}
 			c := *e
 			c.Op = requestOp(msgs[sl.off:])
 			c.Message = "outcome unknown: " + c.Message
@@ -349,7 +390,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 			if stopped || off >= len(msgs) {
 				break
 			}
-			start, n := off, 0
+			start, last, n := off, off, 0
 			for n < batchChunkMsgs && off < len(msgs) && !stopped {
 				if n > 0 {
 					skipInvalid()
@@ -362,7 +403,9 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 					break
 				}
 				binary.NativeEndian.PutUint32(msgs[off+8:], base+uint32(sent))
+				setAck(msgs[off:], false)
 				ring[sent%window] = slot{entry: entry, off: off}
+				last = off
 				off += nlmAlign(l)
 				entry++
 				sent++
@@ -371,6 +414,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 			if n == 0 {
 				break
 			}
+			setAck(msgs[last:], true)
 			reading = false
 			if err := s.send(op, msgs[start:off]); err != nil {
 				// A failed sendmsg delivered none of its messages.
@@ -389,8 +433,8 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 			}
 			continue
 		}
-		// Read acknowledgements. The kernel handles a sendmsg's requests
-		// before the call returns, so their acks are already queued: one
+		// Read replies. The kernel handles a sendmsg's requests before
+		// the call returns, so their replies are already queued: one
 		// deadline per read phase bounds the wait, rather than one timer
 		// update per datagram.
 		if !reading {
@@ -416,14 +460,21 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 				if h.Type != unix.NLMSG_ERROR || h.Seq-base >= uint32(sent) || k < acked {
 					continue // not ours: a stale reply to an earlier request
 				}
-				acked++
 				sl := ring[k%window]
-				if err := parseAck(requestOp(msgs[sl.off:]), m); err != nil {
-					e, ok := err.(*Error)
-					if !ok {
-						e = newError(op, unix.EBADMSG, "%v", err)
+				if !ackOK(m) {
+					if err := parseAck(requestOp(msgs[sl.off:]), m); err != nil {
+						e, ok := err.(*Error)
+						if !ok {
+							e = newError(op, unix.EBADMSG, "%v", err)
+						}
+						fail(sl.entry, e)
 					}
-					fail(sl.entry, e)
+				}
+				if hasAck(msgs[sl.off:]) {
+					// The datagram's last request: the kernel handled the
+					// datagram in order, so every failure before it has
+					// been read, and the requests up to it are done.
+					acked = k + 1
 				}
 			}
 		}
@@ -440,32 +491,57 @@ func finishBatch(fails []BatchFailure, done, n int) error {
 }
 
 // requestOp names the verb of an encoded request from its type and flags.
+// The names are constants: naming a request allocates nothing.
 func requestOp(msg []byte) string {
 	typ := binary.NativeEndian.Uint16(msg[4:6])
 	flags := binary.NativeEndian.Uint16(msg[6:8])
-	verb := "add"
+	verb := 0 // add, replace, modify, delete
 	switch {
 	case typ == unix.RTM_DELLINK || typ == unix.RTM_DELADDR || typ == unix.RTM_DELROUTE ||
 		typ == unix.RTM_DELNEIGH || typ == unix.RTM_DELRULE:
-		verb = "delete"
+		verb = 3
 	case flags&unix.NLM_F_REPLACE != 0:
-		verb = "replace"
+		verb = 1
 	case flags&unix.NLM_F_CREATE == 0:
-		verb = "modify"
+		verb = 2
 	}
+	var names *[4]string
 	switch typ {
 	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
-		return "link " + verb
+		names = &[4]string{"link add", "link replace", "link modify", "link delete"}
 	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-		return "address " + verb
+		names = &[4]string{"address add", "address replace", "address modify", "address delete"}
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
-		return "route " + verb
+		names = &[4]string{"route add", "route replace", "route modify", "route delete"}
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
-		return "neighbour " + verb
+		names = &[4]string{"neighbour add", "neighbour replace", "neighbour modify", "neighbour delete"}
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
-		return "rule " + verb
+		names = &[4]string{"rule add", "rule replace", "rule modify", "rule delete"}
+	default:
+		return fmt.Sprintf("request %d", typ)
 	}
-	return fmt.Sprintf("request %d", typ)
+	return names[verb]
+}
+
+// setAck sets or clears NLM_F_ACK on the encoded request msg.
+func setAck(msg []byte, on bool) {
+	f := binary.NativeEndian.Uint16(msg[6:8]) &^ unix.NLM_F_ACK
+	if on {
+		f |= unix.NLM_F_ACK
+	}
+	binary.NativeEndian.PutUint16(msg[6:8], f)
+}
+
+// hasAck reports whether the encoded request msg asks for an
+// acknowledgement.
+func hasAck(msg []byte) bool {
+	return binary.NativeEndian.Uint16(msg[6:8])&unix.NLM_F_ACK != 0
+}
+
+// ackOK reports whether the acknowledgement payload m says success: the
+// common case, checked without naming the request.
+func ackOK(m []byte) bool {
+	return len(m) >= 4 && binary.NativeEndian.Uint32(m[:4]) == 0
 }
 
 // ackReader reads many acknowledgements per system call (recvmmsg), each
