@@ -398,26 +398,8 @@ func (p *pass) do(ops []diff.Op) error {
 	if err := p.l.Record(creates...); err != nil {
 		return err
 	}
-	var b rtnl.Batch
-	for i := range ops {
-		addToBatch(&b, &ops[i])
-	}
-	// Routes go through in one window (a refused create is a conflict, and
-	// the rest must still converge); other kinds stop at the first error.
-	stop := ops[0].Kind != diff.KindRoute
-	err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
-	var failed map[int]*rtnl.Error
-	done := len(ops)
-	var be *rtnl.BatchError
-	switch {
-	case err == nil:
-	case errors.As(err, &be):
-		done = be.Done
-		failed = make(map[int]*rtnl.Error, len(be.Failures))
-		for _, f := range be.Failures {
-			failed[f.Index] = f.Err
-		}
-	default:
+	done, failed, err := p.send(ops)
+	if err != nil {
 		return err
 	}
 	var (
@@ -477,6 +459,51 @@ func (p *pass) do(ops []diff.Op) error {
 		return first
 	}
 	return nil
+}
+
+// sendChunk bounds the ops encoded at a time: they are applied in
+// batches of at most this many entries through one reused Batch, so that
+// a pass of 100,000 routes holds half a megabyte of requests, warm in the
+// cache when sent, rather than a buffer of several megabytes left to the
+// garbage collector; each batch still pipelines its requests.
+const sendChunk = 8192
+
+// send applies ops, all of one kind, in batches of sendChunk. Routes go
+// through to the end (a refused create is a conflict, and the rest must
+// still converge); other kinds stop at the first failure. It returns how
+// many leading ops were processed (the rest were not sent) and the
+// failures by index into ops; err is the error of a batch that failed
+// without a *rtnl.BatchError, nothing being known of its ops.
+func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	stop := ops[0].Kind != diff.KindRoute
+	var b rtnl.Batch
+	for start := 0; start < len(ops); start += sendChunk {
+		chunk := ops[start:min(start+sendChunk, len(ops))]
+		b.Reset()
+		for i := range chunk {
+			addToBatch(&b, &chunk[i])
+		}
+		err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
+		if err == nil {
+			continue
+		}
+		var be *rtnl.BatchError
+		if !errors.As(err, &be) {
+			return 0, nil, err
+		}
+		if failed == nil {
+			failed = make(map[int]*rtnl.Error, len(be.Failures))
+		}
+		for _, f := range be.Failures {
+			failed[start+f.Index] = f.Err
+		}
+		// A batch cut short (the transport failed) or, for kinds that stop,
+		// any failure ends the sending: later chunks are not sent.
+		if be.Done < len(chunk) || (stop && len(be.Failures) > 0) {
+			return start + be.Done, failed, nil
+		}
+	}
+	return len(ops), failed, nil
 }
 
 // addToBatch appends the request that carries out op.
