@@ -121,6 +121,16 @@ func genLink(t *rapid.T, i int) reconcile.Link {
 	return l
 }
 
+// genRouteProtocol draws a route protocol a scope may own, or 0 (the
+// scope's own).
+func genRouteProtocol(t *rapid.T) rtnl.Protocol {
+	return rapid.Custom(func(t *rapid.T) rtnl.Protocol {
+		return rtnl.Protocol(rapid.Uint8().Draw(t, "protocol"))
+	}).Filter(func(p rtnl.Protocol) bool {
+		return p == 0 || reconcile.CheckProtocol(p) == nil
+	}).Draw(t, "route protocol")
+}
+
 // genDesired draws a valid Desired that uses every field of every entry.
 func genDesired(t *rapid.T) reconcile.Desired {
 	var d reconcile.Desired
@@ -146,7 +156,7 @@ func genDesired(t *rapid.T) reconcile.Desired {
 			Dst:      genPrefix(t, v6, "dst"),
 			Table:    rapid.Uint32().Draw(t, "table"),
 			Metric:   rapid.Uint32().Draw(t, "metric"),
-			Protocol: rtnl.Protocol(rapid.Uint8().Draw(t, "protocol")),
+			Protocol: genRouteProtocol(t),
 			Type:     rapid.SampledFrom([]rtnl.RouteType{rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast, rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit}).Draw(t, "type"),
 			Src:      genMaybeAddr(t, v6, "src"),
 		}
@@ -290,7 +300,7 @@ scopes:
   - name: all
     netns: pid:4242
     interval: 5s
-    protocol: 99
+    protocol: 77
     desired:
       links:
         - {name: v0, kind: veth, peer: v1, up: true, mtu: 1400, mac: "02:00:00:00:00:01"}
@@ -302,7 +312,7 @@ scopes:
       addresses:
         - {link: br0, address: 10.0.42.1/24}
       routes:
-        - {dst: default, via: 10.0.42.254, src: 10.0.42.1, table: 100, metric: 5, protocol: static}
+        - {dst: default, via: 10.0.42.254, src: 10.0.42.1, table: 100, metric: 5, protocol: 78}
         - {dst: 192.0.2.0/24, type: blackhole}
       neighbours:
         - {link: br0, ip: 10.0.42.7, mac: "02:aa:bb:cc:dd:ee"}
