@@ -106,22 +106,32 @@ func run(s *rtnl.Socket, d Desired, l *Ledger, o Options, apply bool) (Report, e
 }
 
 func (p *pass) run() error {
+	if p.l == nil {
+		return errors.New("reconcile: nil ledger")
+	}
+	if err := CheckProtocol(p.o.protocol()); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
 	if err := p.d.Validate(); err != nil {
 		return err
 	}
-	if p.l == nil {
-		return errors.New("reconcile: nil ledger")
+	// Another process sharing the state directory may have changed it.
+	if err := p.l.Refresh(); err != nil {
+		return err
 	}
 	p.owned = p.l.Owned()
 	if err := p.links(); err != nil {
 		return err
 	}
 	linkDeletes := p.deletes
+	linkConflicts := len(p.report.Conflicts)
 	// Removing an interface's last IPv4 address makes the kernel flush
 	// every IPv4 route and ARP entry through it (fib_disable_ip), including
 	// ones this pass just made: when a pass deleted addresses, look again.
 	for round := 0; round < 2; round++ {
 		p.deletes = nil
+		// A second look reports its conflicts afresh, not twice.
+		p.report.Conflicts = p.report.Conflicts[:linkConflicts]
 		if err := p.rest(); err != nil {
 			return err
 		}
@@ -189,8 +199,13 @@ func (p *pass) links() error {
 			p.deletes = append(p.deletes, deletes)
 			return nil
 		}
-		if len(creates) == 0 || round == linkRounds {
-			if pending != "" && len(creates) == 0 {
+		if len(creates) > 0 && round == linkRounds {
+			f := &Failure{Op: creates[0], Err: fmt.Errorf("links did not settle after %d rounds: the kernel keeps undoing this change", linkRounds+1)}
+			p.report.Failed = f
+			return f
+		}
+		if len(creates) == 0 {
+			if pending != "" {
 				f := &Failure{Op: diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}},
 					Err: fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending))}
 				p.report.Failed = f
@@ -400,6 +415,18 @@ func (p *pass) do(ops []diff.Op) error {
 	}
 	done, failed, err := p.send(ops)
 	if err != nil {
+		// Nothing is known of these ops; the next pass re-lists. Their keys
+		// stay recorded: forgetting a key whose object was created would
+		// leave it unowned for good.
+		return err
+	}
+	var unsent []diff.Op
+	for i := range ops[done:] {
+		if op := &ops[done+i]; op.Action == diff.Create && op.Kind != diff.KindRoute {
+			unsent = append(unsent, *op) // recorded above, never sent
+		}
+	}
+	if err := p.l.forget(unsent...); err != nil {
 		return err
 	}
 	var (

@@ -247,3 +247,36 @@ func TestPlanAppliesNothing(t *testing.T) {
 		t.Errorf("plan created br0: %v", err)
 	}
 }
+
+// A pass that deletes an address looks again (the kernel may have flushed
+// routes with it); its conflicts are still reported once.
+func TestConflictsReportedOnceWhenPassLooksAgain(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	l := reconcile.NewLedger()
+	mustPass(t, s, desired(), l)
+	ns.IP("route", "add", "10.60.0.0/24", "via", "10.0.42.254", "proto", "static")
+	d := desired()
+	d.Addresses = d.Addresses[:1] // drops an owned address: the pass looks again
+	d.Routes = append(d.Routes, reconcile.Route{Dst: netip.MustParsePrefix("10.60.0.0/24"), Via: netip.MustParseAddr("10.0.42.253")})
+	r, err := reconcile.Pass(s, d, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Conflicts) != 1 {
+		t.Fatalf("conflicts = %v, want exactly one", r.Conflicts)
+	}
+}
+
+// A scope may not own another writer's protocol.
+func TestPassRefusesOthersProtocol(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	_, err := reconcile.Pass(s, desired(), reconcile.NewLedger(), reconcile.Options{Protocol: rtnl.ProtocolBoot})
+	if err == nil || !strings.Contains(err.Error(), "protocol 3 (boot) belongs to another writer") {
+		t.Fatalf("Pass with protocol boot = %v", err)
+	}
+	if _, err := s.LinkByName("br0"); !rtnl.IsNotExist(err) {
+		t.Errorf("br0 created: %v", err)
+	}
+}

@@ -152,18 +152,21 @@ func (d Desired) Validate() error {
 	// Routes whose keys strictly increase (as generated state usually
 	// comes) hold no duplicate: then no map of every route is needed.
 	var routes map[routeKey]int
-	var prev *routeKey
+	var (
+		prev    routeKey
+		started bool
+	)
 	for i := range d.Routes {
 		r := &d.Routes[i]
 		if !r.Dst.IsValid() {
 			continue
 		}
 		k := keyOf(r)
-		if prev != nil && !prev.less(k) {
+		if started && !prev.less(k) {
 			routes = make(map[routeKey]int, len(d.Routes))
 			break
 		}
-		prev = &k
+		prev, started = k, true
 	}
 	for i, r := range d.Routes {
 		w := entry{"routes", i}
