@@ -47,6 +47,17 @@ func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, er
 		if err != nil {
 			return nil, err
 		}
+		// The message carries a uint32: a value above 255 must not wrap
+		// onto (and then own) another protocol's routes.
+		proto := spec.GetProtocol()
+		if proto > 255 {
+			return nil, fmt.Errorf("scope %q: protocol %d out of range (1 to 255)", spec.GetName(), proto)
+		}
+		if proto != 0 {
+			if err := reconcile.CheckProtocol(rtnl.Protocol(proto)); err != nil {
+				return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+			}
+		}
 		ledger := reconcile.NewLedger()
 		if stateDir != "" {
 			path := filepath.Join(stateDir, spec.GetName()+".ledger")
