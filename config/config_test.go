@@ -133,6 +133,7 @@ func TestRefusals(t *testing.T) {
 		{"boot protocol", "scopes:\n - name: a\n   protocol: 3\n", "protocol 3 (boot) belongs to another writer"},
 		{"route protocol override", "scopes:\n - name: a\n   desired:\n    routes:\n     - {dst: 10.0.0.0/8, type: blackhole, protocol: static}\n", "protocol 4 (static) belongs to another writer"},
 		{"two owners", "scopes:\n - name: a\n - name: b\n", "scopes[0] already owns protocol 76 in namespace host"},
+		{"override owned by another scope", "scopes:\n - name: a\n - name: b\n   protocol: 77\n   desired:\n    routes:\n     - {dst: 10.0.0.0/8, type: blackhole, protocol: 76}\n", "scopes[0] already owns protocol 76"},
 		{"dot name", "scopes:\n - name: .x\n", "may not start with a dot"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

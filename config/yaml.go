@@ -285,14 +285,24 @@ func (r *reader) config(data []byte) *Config {
 				Message: fmt.Sprintf("scope name %q already used by scopes[%d]", s.Name, j)})
 		}
 		names[s.Name] = i
-		// Two scopes owning one protocol in one namespace would delete each
-		// other's routes on every pass.
-		o := owner{s.Namespace, s.Protocol}
-		if j, dup := owners[o]; dup {
-			r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].protocol", i),
-				Message: fmt.Sprintf("scopes[%d] already owns protocol %d in namespace %s; each would delete the other's routes", j, s.Protocol, s.Namespace)})
+		// Two scopes owning one protocol in one namespace (their own, or a
+		// route's override, which the scope then owns too) would delete
+		// each other's routes on every pass.
+		protos := []rtnl.Protocol{s.Protocol}
+		for _, rt := range s.Desired.Routes {
+			if rt.Protocol != 0 && !slices.Contains(protos, rt.Protocol) {
+				protos = append(protos, rt.Protocol)
+			}
 		}
-		owners[o] = i
+		for _, proto := range protos {
+			o := owner{s.Namespace, proto}
+			if j, dup := owners[o]; dup && j != i {
+				r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].protocol", i),
+					Message: fmt.Sprintf("scopes[%d] already owns protocol %d in namespace %s; each would delete the other's routes", j, proto, s.Namespace)})
+				continue
+			}
+			owners[o] = i
+		}
 	}
 	return cfg
 }
