@@ -74,7 +74,10 @@ type Route struct {
 	// Metric is the route's priority.
 	Metric uint32
 	// Protocol overrides the pass's ownership protocol for this route; 0
-	// uses Options.Protocol.
+	// uses Options.Protocol. The pass then owns that protocol too: every
+	// route of it in the namespace that is not desired is deleted, as for
+	// the pass's own. Another writer's protocol (kernel, boot, static, a
+	// routing daemon's; see CheckProtocol) is refused.
 	Protocol rtnl.Protocol
 	// Type is the route type; 0 means unicast. Blackhole, unreachable and
 	// prohibit routes take no Via or Dev.
