@@ -12,6 +12,11 @@
 //	linx-node monitor [--netns host|pid:N|path:P] [-o text|json]
 //	linx-node plan|apply --config FILE [-o text|json]
 //	linx-node run --config FILE [--log-level debug|info|warn|error]
+//	linx-node status [SCOPE...] [-o table|json] [--api ADDR] [TLS flags]
+//	linx-node scope spawn NAME --netns … --address LINK=PREFIX | spawn --config FILE [NAME...] | spawn -f FILE
+//	linx-node scope update --config FILE [NAME...]
+//	linx-node scope stop NAME [--forget]
+//	linx-node scope list
 //	linx-node version
 //
 // With IFNAME, links, addresses, neighbours and stats show that interface
