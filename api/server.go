@@ -19,6 +19,7 @@ import (
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/internal/remotestart"
 )
 
 // NodeName is the actor name under which Serve makes the node supervisor
@@ -108,7 +109,7 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	// for a controller's reply endpoint, which is up or gone.
 	rcfg.MaxRetryCount = 2
 	s.remote = remote.NewRemote(system, rcfg)
-	if err := startRemote(s.remote); err != nil {
+	if err := remotestart.Start(s.remote); err != nil {
 		s.dropAlias()
 		return nil, fmt.Errorf("api: listening on %q: %w", cfg.Listen, err)
 	}
@@ -146,18 +147,6 @@ func (s *Server) dropAlias() {
 	if s.alias != nil {
 		s.system.ProcessRegistry.Remove(s.alias)
 	}
-}
-
-// startRemote runs r.Start, which panics when it cannot listen, and turns
-// that panic into an error.
-func startRemote(r *remote.Remote) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	r.Start()
-	return nil
 }
 
 // splitListen parses host:port for protoactor, which takes them apart.

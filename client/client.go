@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/internal/remotestart"
 )
 
 // NodeName is the actor name under which an agent serves its node
@@ -142,7 +143,7 @@ func (st *setup) start() (*Endpoint, error) {
 	// inside its endpoint actor between attempts.
 	rcfg.MaxRetryCount = 1
 	r := remote.NewRemote(system, rcfg)
-	if err := startRemote(r); err != nil {
+	if err := remotestart.Start(r); err != nil {
 		system.Shutdown()
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
@@ -437,18 +438,6 @@ func probe(ctx context.Context, addr string, cfg *tls.Config, timeout time.Durat
 		}
 		return fmt.Errorf("waiting for the agent's greeting: %w", err)
 	}
-	return nil
-}
-
-// startRemote runs r.Start, which panics when it cannot listen, and turns
-// that panic into an error.
-func startRemote(r *remote.Remote) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	r.Start()
 	return nil
 }
 
