@@ -18,8 +18,8 @@ import (
 
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
-	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/internal/remotestart"
+	"github.com/linx-net/linx/messages"
 )
 
 // NodeName is the actor name under which Serve makes the node supervisor

@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/internal/remotestart"
+	"github.com/linx-net/linx/messages"
 )
 
 // NodeName is the actor name under which an agent serves its node
