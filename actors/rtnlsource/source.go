@@ -146,8 +146,16 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		Converged: rep.Converged && err == nil,
 		Applied:   len(rep.Applied),
 		Conflicts: len(rep.Conflicts),
-		Err:       s.gone(err),
+		Err:       err,
 		Duration:  rep.Duration,
+	}
+	if out.Err != nil {
+		// The kernel answers ordinary requests with ENOENT and ESRCH too (a
+		// route that just vanished): only a fresh look at the namespace
+		// says whether it is gone.
+		if goneErr := s.alive(); goneErr != nil {
+			out.Err = fmt.Errorf("%w (pass: %w)", goneErr, err)
+		}
 	}
 	if out.Err == nil && len(rep.Conflicts) > 0 {
 		out.Err = fmt.Errorf("%d desired objects held by foreign state, left alone (first: %v)", len(rep.Conflicts), rep.Conflicts[0])
@@ -155,11 +163,18 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 	return out
 }
 
-// alive reports, for a namespace named by a process, whether the process
-// still exists: its socket would keep the namespace alive after it exits.
+// alive reports whether the scope's namespace still exists: for one named
+// by a process, whether the process does (its socket would keep the
+// namespace alive after it exits); for one named by a path, whether the
+// path does.
 func (s *Source) alive() error {
 	pid := s.ns.PID()
 	if pid == 0 {
+		if path := s.ns.Path(); path != "" {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("namespace %s: %s no longer exists: %w", s.ns, path, source.ErrScopeGone)
+			}
+		}
 		return nil
 	}
 	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
