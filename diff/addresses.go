@@ -28,7 +28,6 @@ func Addresses(desired, observed []rtnl.Address, owned Set[AddressKey]) []Op {
 var addressSpec = &threeWay[rtnl.Address, AddressKey]{
 	kind:    KindAddress,
 	key:     KeyOfAddress,
-	cmp:     AddressKey.Compare,
 	prepare: prepareAddress,
 	compare: compareAddress,
 	wrap:    func(a Action, x rtnl.Address) Op { return Op{Action: a, Kind: KindAddress, Address: x} },

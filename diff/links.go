@@ -39,7 +39,6 @@ func Links(desired, observed []rtnl.Link, owned Set[LinkKey]) ([]Op, []Conflict)
 var linkSpec = &threeWay[rtnl.Link, LinkKey]{
 	kind:        KindLink,
 	key:         KeyOfLink,
-	cmp:         LinkKey.Compare,
 	prepare:     prepareLink,
 	uncreatable: uncreatableLink,
 	compare:     compareLink,

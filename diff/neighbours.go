@@ -28,7 +28,6 @@ func Neighbours(desired, observed []rtnl.Neighbour, owned Set[NeighbourKey]) ([]
 var neighbourSpec = &threeWay[rtnl.Neighbour, NeighbourKey]{
 	kind:    KindNeighbour,
 	key:     KeyOfNeighbour,
-	cmp:     NeighbourKey.Compare,
 	prepare: prepareNeighbour,
 	compare: compareNeighbour,
 	wrap:    func(a Action, n rtnl.Neighbour) Op { return Op{Action: a, Kind: KindNeighbour, Neighbour: n} },

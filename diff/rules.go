@@ -24,7 +24,6 @@ func Rules(desired, observed []rtnl.Rule, owned Set[RuleKey]) ([]Op, []Conflict)
 var ruleSpec = &threeWay[rtnl.Rule, RuleKey]{
 	kind:    KindRule,
 	key:     KeyOfRule,
-	cmp:     RuleKey.Compare,
 	prepare: prepareRule,
 	compare: func(d, o rtnl.Rule) (verdict, rtnl.Rule, string) { return same, o, "" },
 	wrap:    func(a Action, r rtnl.Rule) Op { return Op{Action: a, Kind: KindRule, Rule: r} },

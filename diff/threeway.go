@@ -18,7 +18,6 @@ const (
 type threeWay[T any, K comparable] struct {
 	kind Kind
 	key  func(T) K
-	cmp  func(a, b K) int
 	// prepare returns the desired object with the defaults made explicit,
 	// or a reason it cannot be used at all.
 	prepare func(T) (T, string)
