@@ -419,7 +419,8 @@ func prepareRouteInPlace(d *rtnl.Route, proto rtnl.Protocol) {
 }
 
 // routeSameDesired reports whether observed route o already is desired
-// route d once prepared (routeSame(prepareRoute(d), o)), without the copy.
+// route d once prepared by prepareRoute, on the fields Routes compares
+// (Type, Scope, Gateway, Src, OIF and NextHops), without the copy.
 func routeSameDesired(d, o *rtnl.Route) bool {
 	typ, scope := d.Type, d.Scope
 	if typ == rtnl.RouteTypeUnspec {
