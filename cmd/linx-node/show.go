@@ -68,11 +68,29 @@ func (o *showOptions) open() (*rtnl.Socket, cliout.Format, error) {
 	return s, format, nil
 }
 
-// names returns the namespace's interface names by index.
+// show is the body of every `show` subcommand: it opens the namespace the
+// flags name, reads the rows with read, and writes them to cmd's output in
+// the format the flags name. It returns open's errors, and read's or the
+// write's error as a runtime error.
+func show[R cliout.Row](o *showOptions, cmd *cobra.Command, read func(*rtnl.Socket) ([]R, error)) error {
+	s, format, err := o.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rows, err := read(s)
+	if err != nil {
+		return failed(err)
+	}
+	return failed(cliout.Write(cmd.OutOrStdout(), format, rows))
+}
+
+// names returns the namespace's interface names by index, or the error of
+// listing its links.
 func names(s *rtnl.Socket) (cliout.Names, error) {
 	links, err := s.Links()
 	if err != nil {
-		return nil, failed(err)
+		return nil, err
 	}
 	return cliout.NamesOf(links), nil
 }

@@ -14,25 +14,23 @@ func newShowAddressesCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the IPv4 and IPv6 addresses (of every interface, or of IFNAME)",
 		Args:    maxOneIfname,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			var addrs []rtnl.Address
-			if name := ifname(args); name != "" {
-				addrs, err = s.AddressesOf(name)
-			} else {
-				addrs, err = s.Addresses()
-			}
-			if err != nil {
-				return failed(err)
-			}
-			n, err := names(s)
-			if err != nil {
-				return err
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.Addresses(addrs, n)))
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.AddressView, error) {
+				var addrs []rtnl.Address
+				var err error
+				if name := ifname(args); name != "" {
+					addrs, err = s.AddressesOf(name)
+				} else {
+					addrs, err = s.Addresses()
+				}
+				if err != nil {
+					return nil, err
+				}
+				n, err := names(s)
+				if err != nil {
+					return nil, err
+				}
+				return cliout.Addresses(addrs, n), nil
+			})
 		},
 	}
 }

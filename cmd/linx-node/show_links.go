@@ -14,24 +14,21 @@ func newShowLinksCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the network interfaces (all, or IFNAME)",
 		Args:    maxOneIfname,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			all, err := s.Links()
-			if err != nil {
-				return failed(err)
-			}
-			links := all
-			if name := ifname(args); name != "" {
-				l, err := s.LinkByName(name)
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.LinkView, error) {
+				all, err := s.Links()
 				if err != nil {
-					return failed(err)
+					return nil, err
 				}
-				links = []rtnl.Link{l}
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.Links(links, cliout.NamesOf(all))))
+				links := all
+				if name := ifname(args); name != "" {
+					l, err := s.LinkByName(name)
+					if err != nil {
+						return nil, err
+					}
+					links = []rtnl.Link{l}
+				}
+				return cliout.Links(links, cliout.NamesOf(all)), nil
+			})
 		},
 	}
 }

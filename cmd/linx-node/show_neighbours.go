@@ -14,25 +14,23 @@ func newShowNeighboursCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the ARP and NDP entries (of every interface, or of IFNAME)",
 		Args:    maxOneIfname,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			var neighs []rtnl.Neighbour
-			if name := ifname(args); name != "" {
-				neighs, err = s.NeighboursOf(name)
-			} else {
-				neighs, err = s.Neighbours()
-			}
-			if err != nil {
-				return failed(err)
-			}
-			n, err := names(s)
-			if err != nil {
-				return err
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.Neighbours(neighs, n)))
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.NeighbourView, error) {
+				var neighs []rtnl.Neighbour
+				var err error
+				if name := ifname(args); name != "" {
+					neighs, err = s.NeighboursOf(name)
+				} else {
+					neighs, err = s.Neighbours()
+				}
+				if err != nil {
+					return nil, err
+				}
+				n, err := names(s)
+				if err != nil {
+					return nil, err
+				}
+				return cliout.Neighbours(neighs, n), nil
+			})
 		},
 	}
 }

@@ -14,28 +14,25 @@ func newShowRoutesCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the routes of every table, IPv4 and IPv6 (all, or those leaving through IFNAME)",
 		Args:    maxOneIfname,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			var filter rtnl.RouteFilter
-			if name := ifname(args); name != "" {
-				l, err := s.LinkByName(name)
-				if err != nil {
-					return failed(err)
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.RouteView, error) {
+				var filter rtnl.RouteFilter
+				if name := ifname(args); name != "" {
+					l, err := s.LinkByName(name)
+					if err != nil {
+						return nil, err
+					}
+					filter.OIF = l.Index
 				}
-				filter.OIF = l.Index
-			}
-			routes, err := s.RoutesFiltered(filter)
-			if err != nil {
-				return failed(err)
-			}
-			n, err := names(s)
-			if err != nil {
-				return err
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.Routes(routes, n)))
+				routes, err := s.RoutesFiltered(filter)
+				if err != nil {
+					return nil, err
+				}
+				n, err := names(s)
+				if err != nil {
+					return nil, err
+				}
+				return cliout.Routes(routes, n), nil
+			})
 		},
 	}
 }

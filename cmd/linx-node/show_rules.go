@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linx-net/linx/internal/cliout"
+	"github.com/linx-net/linx/rtnl"
 )
 
 func newShowRulesCmd(o *showOptions) *cobra.Command {
@@ -13,16 +14,13 @@ func newShowRulesCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the policy-routing rules, IPv4 and IPv6",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			rules, err := s.Rules()
-			if err != nil {
-				return failed(err)
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.Rules(rules)))
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.RuleView, error) {
+				rules, err := s.Rules()
+				if err != nil {
+					return nil, err
+				}
+				return cliout.Rules(rules), nil
+			})
 		},
 	}
 }

@@ -14,22 +14,21 @@ func newShowStatsCmd(o *showOptions) *cobra.Command {
 		Short:   "Print the link statistics (of every interface, or of IFNAME); JSON carries all 25 counters",
 		Args:    maxOneIfname,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, format, err := o.open()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			var stats []rtnl.Stats
-			if name := ifname(args); name != "" {
+			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.StatsView, error) {
+				name := ifname(args)
+				if name == "" {
+					stats, err := s.AllStats()
+					if err != nil {
+						return nil, err
+					}
+					return cliout.AllStats(stats), nil
+				}
 				st, err := s.Stats(name)
 				if err != nil {
-					return failed(err)
+					return nil, err
 				}
-				stats = []rtnl.Stats{st}
-			} else if stats, err = s.AllStats(); err != nil {
-				return failed(err)
-			}
-			return failed(cliout.Write(cmd.OutOrStdout(), format, cliout.AllStats(stats)))
+				return cliout.AllStats([]rtnl.Stats{st}), nil
+			})
 		},
 	}
 }
