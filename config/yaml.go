@@ -288,13 +288,7 @@ func (r *reader) config(data []byte) *Config {
 		// Two scopes owning one protocol in one namespace (their own, or a
 		// route's override, which the scope then owns too) would delete
 		// each other's routes on every pass.
-		protos := []rtnl.Protocol{s.Protocol}
-		for _, rt := range s.Desired.Routes {
-			if rt.Protocol != 0 && !slices.Contains(protos, rt.Protocol) {
-				protos = append(protos, rt.Protocol)
-			}
-		}
-		for _, proto := range protos {
+		for _, proto := range s.Desired.Protocols(s.Protocol) {
 			o := owner{s.Namespace, proto}
 			if j, dup := owners[o]; dup && j != i {
 				r.problems = append(r.problems, Problem{File: r.file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].protocol", i),

@@ -284,15 +284,13 @@ func (p *pass) rest() error {
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
-	protos := []rtnl.Protocol{p.o.protocol()}
+	protos := p.d.Protocols(p.o.protocol())
 	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
 	for _, r := range p.d.Routes {
 		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
 			Protocol: r.Protocol, Type: r.Type, Src: r.Src}
 		if rt.Protocol == 0 {
 			rt.Protocol = p.o.protocol()
-		} else if !slices.Contains(protos, rt.Protocol) {
-			protos = append(protos, rt.Protocol)
 		}
 		if r.Dev != "" {
 			idx, err := resolve("route", r.Dev)

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/linx-net/linx/rtnl"
 )
@@ -28,4 +29,24 @@ func CheckProtocol(p rtnl.Protocol) error {
 		return fmt.Errorf("protocol %d (%s) belongs to another writer: owning it would delete their routes; use a number of its own, such as %d", p, name, rtnl.DefaultProtocol)
 	}
 	return nil
+}
+
+// Protocols returns the route protocols a pass of d owns when its
+// Options.Protocol is own (0 meaning rtnl.DefaultProtocol): own first,
+// then every other Protocol a route of d overrides it with, once each, in
+// the order of the routes. The pass lists the routes of each, and deletes
+// those it does not desire, so two scopes sharing a namespace must not
+// share any of them. It never fails; it does not check the protocols (see
+// CheckProtocol and Validate).
+func (d Desired) Protocols(own rtnl.Protocol) []rtnl.Protocol {
+	if own == 0 {
+		own = rtnl.DefaultProtocol
+	}
+	protos := []rtnl.Protocol{own}
+	for i := range d.Routes {
+		if p := d.Routes[i].Protocol; p != 0 && !slices.Contains(protos, p) {
+			protos = append(protos, p)
+		}
+	}
+	return protos
 }
