@@ -145,83 +145,58 @@ var groups = []int{
 // Event. ok is false for messages Linx does not model: other message types,
 // bridge port and forwarding-database notifications, multicast routes.
 func decodeEvent(typ uint16, payload []byte) (ev Event, ok bool) {
+	var err error
+	modelled := true
 	switch typ {
 	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
-		ev.Op = NewLink
-		if typ == unix.RTM_DELLINK {
-			ev.Op = DelLink
-		}
+		ev.Op = pickOp(typ == unix.RTM_DELLINK, NewLink, DelLink)
 		// Bridge port notifications (ifi_family AF_BRIDGE) describe a
 		// port's bridging state, not the link a list returns.
 		if len(payload) > 0 && payload[0] != unix.AF_UNSPEC {
 			return Event{}, false
 		}
-		l, err := rtnl.DecodeLink(payload)
-		if err != nil {
-			ev.Err = fmt.Errorf("decoding %s: %w", ev.Op, err)
-			return ev, true
-		}
+		var l rtnl.Link
+		l, err = rtnl.DecodeLink(payload)
 		ev.Link = &l
-		return ev, true
 	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-		ev.Op = NewAddress
-		if typ == unix.RTM_DELADDR {
-			ev.Op = DelAddress
-		}
-		a, err := rtnl.DecodeAddress(payload)
-		if err != nil {
-			ev.Err = fmt.Errorf("decoding %s: %w", ev.Op, err)
-			return ev, true
-		}
+		ev.Op = pickOp(typ == unix.RTM_DELADDR, NewAddress, DelAddress)
+		var a rtnl.Address
+		a, err = rtnl.DecodeAddress(payload)
 		ev.Address = &a
-		return ev, true
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
-		ev.Op = NewRoute
-		if typ == unix.RTM_DELROUTE {
-			ev.Op = DelRoute
-		}
-		r, modelled, err := rtnl.DecodeRoute(payload)
-		if err != nil {
-			ev.Err = fmt.Errorf("decoding %s: %w", ev.Op, err)
-			return ev, true
-		}
-		if !modelled {
-			return Event{}, false
-		}
+		ev.Op = pickOp(typ == unix.RTM_DELROUTE, NewRoute, DelRoute)
+		var r rtnl.Route
+		r, modelled, err = rtnl.DecodeRoute(payload)
 		ev.Route = &r
-		return ev, true
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
-		ev.Op = NewNeighbour
-		if typ == unix.RTM_DELNEIGH {
-			ev.Op = DelNeighbour
-		}
-		n, modelled, err := rtnl.DecodeNeighbour(payload)
-		if err != nil {
-			ev.Err = fmt.Errorf("decoding %s: %w", ev.Op, err)
-			return ev, true
-		}
-		if !modelled {
-			return Event{}, false
-		}
+		ev.Op = pickOp(typ == unix.RTM_DELNEIGH, NewNeighbour, DelNeighbour)
+		var n rtnl.Neighbour
+		n, modelled, err = rtnl.DecodeNeighbour(payload)
 		ev.Neighbour = &n
-		return ev, true
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
-		ev.Op = NewRule
-		if typ == unix.RTM_DELRULE {
-			ev.Op = DelRule
-		}
-		r, modelled, err := rtnl.DecodeRule(payload)
-		if err != nil {
-			ev.Err = fmt.Errorf("decoding %s: %w", ev.Op, err)
-			return ev, true
-		}
-		if !modelled {
-			return Event{}, false
-		}
+		ev.Op = pickOp(typ == unix.RTM_DELRULE, NewRule, DelRule)
+		var r rtnl.Rule
+		r, modelled, err = rtnl.DecodeRule(payload)
 		ev.Rule = &r
-		return ev, true
+	default:
+		return Event{}, false
 	}
-	return Event{}, false
+	switch {
+	case err != nil:
+		// The op is still right: a hint without its resource.
+		return Event{Op: ev.Op, Err: fmt.Errorf("decoding %s: %w", ev.Op, err)}, true
+	case !modelled:
+		return Event{}, false
+	}
+	return ev, true
+}
+
+// pickOp returns del for a deletion notification and add otherwise.
+func pickOp(isDel bool, add, del Op) Op {
+	if isDel {
+		return del
+	}
+	return add
 }
 
 // splitMessages calls fn for every netlink message in one datagram, with

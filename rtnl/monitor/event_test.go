@@ -118,6 +118,23 @@ func TestDecodeEventReportsMalformed(t *testing.T) {
 	}
 }
 
+// TestDecodeEventOpOfEveryType checks that each notification type maps to
+// its own op, creation and deletion alike.
+func TestDecodeEventOpOfEveryType(t *testing.T) {
+	for typ, op := range map[uint16]Op{
+		unix.RTM_NEWLINK: NewLink, unix.RTM_DELLINK: DelLink,
+		unix.RTM_NEWADDR: NewAddress, unix.RTM_DELADDR: DelAddress,
+		unix.RTM_NEWROUTE: NewRoute, unix.RTM_DELROUTE: DelRoute,
+		unix.RTM_NEWNEIGH: NewNeighbour, unix.RTM_DELNEIGH: DelNeighbour,
+		unix.RTM_NEWRULE: NewRule, unix.RTM_DELRULE: DelRule,
+	} {
+		ev, ok := decodeEvent(typ, []byte{0})
+		if !ok || ev.Op != op {
+			t.Errorf("type %d: got %v (ok %v), want op %v", typ, ev, ok, op)
+		}
+	}
+}
+
 // TestDeliverCollapsesAFullQueue checks the slow-consumer policy without a
 // kernel: a full queue is replaced by one ResyncNeeded, and later events
 // queue behind it.
