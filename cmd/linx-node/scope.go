@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
 )
@@ -129,7 +130,7 @@ with 'linx-node status NAME'.`,
 					spec.Protocol = protocol
 				}
 			}
-			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				var errs []error
 				for _, spec := range specs {
 					if err := c.Spawn(ctx, spec); err != nil {
@@ -178,7 +179,7 @@ code is 1.`,
 			if err != nil {
 				return err
 			}
-			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				var errs []error
 				for _, spec := range specs {
 					if err := c.Update(ctx, spec.GetName(), spec.GetDesired()); err != nil {
@@ -208,7 +209,7 @@ scope stops converging. Its status stays listed as stopped unless --forget.`,
 			if len(args) != 1 {
 				return usagef("stop takes one NAME, got %q", args)
 			}
-			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				var err error
 				if forget {
 					err = c.Forget(ctx, args[0])
@@ -238,7 +239,7 @@ func newScopeListCmd(af *apiFlags) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usagef("unknown output format %q: want table or json", output)
 			}
-			return withClient(cmd, af, func(ctx context.Context, c scopeClient) error {
+			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				list, err := c.List(ctx)
 				if err != nil {
 					return err
@@ -251,18 +252,9 @@ func newScopeListCmd(af *apiFlags) *cobra.Command {
 	return cmd
 }
 
-// scopeClient is what the scope commands use of *client.Client.
-type scopeClient interface {
-	Spawn(context.Context, *messages.SpawnScope) error
-	Update(context.Context, string, *messages.Desired) error
-	Stop(context.Context, string) error
-	Forget(context.Context, string) error
-	List(context.Context) ([]*messages.ScopeStatus, error)
-}
-
-// withClient dials the agent, runs fn, and closes the client; fn's error
-// is a runtime error.
-func withClient(cmd *cobra.Command, af *apiFlags, fn func(context.Context, scopeClient) error) error {
+// withClient dials the agent, runs fn, and closes the client. It returns
+// dial's errors, and fn's error as a runtime error.
+func withClient(cmd *cobra.Command, af *apiFlags, fn func(context.Context, *client.Client) error) error {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()

@@ -90,32 +90,23 @@ such scope, 2 usage error.`,
 			if output != "table" && output != "json" {
 				return usagef("unknown output format %q: want table or json", output)
 			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			c, err := af.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			var list []*messages.ScopeStatus
-			if len(args) == 0 {
-				list, err = c.List(ctx)
-			} else {
+			return withClient(cmd, &af, func(ctx context.Context, c *client.Client) error {
+				var list []*messages.ScopeStatus
+				if len(args) == 0 {
+					var err error
+					if list, err = c.List(ctx); err != nil {
+						return err
+					}
+				}
 				for _, name := range args {
-					st, e := c.Status(ctx, name)
-					if e != nil {
-						err = e
-						break
+					st, err := c.Status(ctx, name)
+					if err != nil {
+						return err
 					}
 					list = append(list, st)
 				}
-			}
-			if err != nil {
-				return failed(err)
-			}
-			return failed(writeStatus(cmd.OutOrStdout(), output, list, time.Now()))
+				return writeStatus(cmd.OutOrStdout(), output, list, time.Now())
+			})
 		},
 	}
 	af.register(cmd.Flags())
