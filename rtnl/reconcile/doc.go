@@ -22,17 +22,28 @@
 //
 // # A pass, step by step
 //
-//  1. Validate the desired state; an invalid one is refused whole.
-//  2. Links: list, diff, create and update (bridges and parents first, then
-//     masters are resolved and set).
+//  1. Validate the desired state (an invalid one is refused whole) and
+//     read the ledger again: another process may have changed it.
+//  2. Links: list, diff, create and update, in rounds until nothing is
+//     left to do (parents and masters first, then the links on them and
+//     the enslaving).
 //  3. Resolve every interface name to its index.
-//  4. List addresses, routes (kernel-filtered by protocol), neighbours and
-//     rules; diff each against desired and the ledger.
+//  4. List addresses, routes (kernel-filtered, one dump per protocol the
+//     pass owns; see Desired.Protocols), neighbours and rules; diff each
+//     against desired and the ledger.
 //  5. Apply creates and updates: addresses (so gateways are reachable),
 //     routes, neighbours, rules; then deletes in reverse: rules,
-//     neighbours, routes, addresses, links.
-//  6. Stop at the first failing operation and report it with its
-//     *rtnl.Error; report conflicts; save the ledger.
+//     neighbours, routes, addresses. When addresses were deleted, steps 4
+//     and 5 run once more, since the kernel flushes the IPv4 routes and
+//     neighbours of an interface that loses its last IPv4 address. Links
+//     are deleted last.
+//  6. Each kind goes out in pipelined batches. The first failing link,
+//     address, neighbour or rule operation stops the pass and is reported
+//     with its *rtnl.Error; route operations go on past a failure so that
+//     the other routes converge. A create the kernel refuses because it
+//     holds the key already is a conflict, not a failure. The ledger is
+//     saved as it changes: a key recorded before its create is sent,
+//     removed after its delete.
 //
 // Plan runs steps 1 to 4 and returns the operations Pass would apply.
 package reconcile

@@ -167,8 +167,10 @@ func (l *Ledger) Record(ops ...diff.Op) error {
 	return l.saveLocked()
 }
 
-// forget removes the keys of ops whose creation failed because a foreign
-// object already held the key: it was never ours.
+// forget removes the keys of creates that made nothing: never sent, refused
+// by the kernel, or refused because a foreign object already held the key.
+// Those keys were recorded before sending; left in the ledger, they would
+// let a later pass delete an object that was never ours.
 func (l *Ledger) forget(ops ...diff.Op) error {
 	del := make([]diff.Op, 0, len(ops))
 	for _, op := range ops {

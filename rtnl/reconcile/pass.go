@@ -65,9 +65,11 @@ func (f *Failure) Unwrap() error { return f.Err }
 // ones after deleting; l must not be nil.
 //
 // The error is nil when the pass ran to its end (Report.Converged says
-// whether conflicts remain); an *InvalidError when d is invalid (nothing
-// was applied); the *Failure that stopped the pass (Report.Failed); or the
-// failure to list the kernel's state.
+// whether conflicts remain); an *InvalidError when d is invalid, and an
+// error when l is nil or o.Protocol belongs to another writer (nothing
+// was applied in either case); the *Failure that stopped the pass
+// (Report.Failed); or the failure to list the kernel's state or to read
+// or save the ledger.
 func Pass(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
 	return run(s, d, l, o, true)
 }
@@ -162,12 +164,13 @@ func deletedAddress(ops []diff.Op) bool {
 	return false
 }
 
-// linkRounds bounds the link rounds of a pass: a link's parent or master
-// may be created in the same pass, so its index is known only after the
-// round that created it (round 0 creates, round 1 enslaves); enslaving may
-// in turn change a bridge's MTU, which the kernel recomputes from its ports
-// unless it was set with a change rather than at creation (round 2
-// restores it). A fourth round is headroom for a chain of parents.
+// linkRounds bounds the link rounds of a pass that apply changes: a link's
+// parent or master may be created in the same pass, so its index is known
+// only after the round that created it (round 0 creates, round 1
+// enslaves); enslaving may in turn change a bridge's MTU, which the kernel
+// recomputes from its ports unless it was set with a change rather than at
+// creation (round 2 restores it). One more round only looks: a change
+// still wanted then fails the pass, the kernel having undone it.
 const linkRounds = 3
 
 // links converges links in rounds (see linkRounds). Deletes wait for the
