@@ -312,7 +312,6 @@ func (p *pass) rest() error {
 		desired.Neighbours = append(desired.Neighbours, rtnl.Neighbour{Index: idx, IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent})
 	}
 	desired.Rules = p.d.Rules
-	desired.Routes = slices.Clip(desired.Routes)
 
 	var observed diff.State
 	var err error
