@@ -55,7 +55,7 @@ func (r *reader) unwrap(n ast.Node, path string) ast.Node {
 
 // fields reads a mapping, calling set for each known key and reporting
 // unknown keys, duplicates and missing required keys.
-func (r *reader) fields(n ast.Node, path string, known map[string]func(ast.Node, string), required ...string) bool {
+func (r *reader) fields(n ast.Node, path string, known map[string]func(ast.Node, string), required ...string) {
 	n = r.unwrap(n, path)
 	var pairs []*ast.MappingValueNode
 	switch v := n.(type) {
@@ -65,10 +65,10 @@ func (r *reader) fields(n ast.Node, path string, known map[string]func(ast.Node,
 		pairs = []*ast.MappingValueNode{v}
 	case nil:
 		r.fail(n, path, "want a mapping, got nothing")
-		return false
+		return
 	default:
 		r.fail(n, path, "want a mapping (key: value lines), got %s", describe(n))
-		return false
+		return
 	}
 	seen := map[string]bool{}
 	for _, kv := range pairs {
@@ -93,7 +93,6 @@ func (r *reader) fields(n ast.Node, path string, known map[string]func(ast.Node,
 			r.fail(n, join(path, k), "%s is required", k)
 		}
 	}
-	return true
 }
 
 // list reads a sequence, calling item for each element; null is empty.
