@@ -40,7 +40,9 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options) (*Sou
 
 // Factory returns a supervisor NewSource function: each scope's ledger is
 // kept in stateDir/NAME.ledger ("" keeps ledgers in memory only, lost when
-// the agent exits).
+// the agent exits). The function fails, creating nothing, on a namespace
+// the message cannot name, a protocol above 255 or belonging to another
+// writer (see reconcile.CheckProtocol), or a ledger it cannot open.
 func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, error) {
 	return func(spec *messages.SpawnScope) (source.Source, error) {
 		ns, err := NamespaceFromProto(spec.GetNamespace())
@@ -65,11 +67,12 @@ func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, er
 				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
 			}
 		}
-		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(spec.GetProtocol())})
+		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)})
 	}
 }
 
-// NamespaceFromProto returns the namespace m names (nil or host: the host).
+// NamespaceFromProto returns the namespace m names (nil or host: the host),
+// or an error for pid 0, an empty path or a kind it does not know.
 func NamespaceFromProto(m *messages.Namespace) (rtnl.Namespace, error) {
 	switch k := m.GetKind().(type) {
 	case nil, *messages.Namespace_Host:
