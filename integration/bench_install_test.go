@@ -183,21 +183,10 @@ func rawInstall(b *testing.B) (install, del time.Duration) {
 	ns := installNS(b)
 	add := rawEncode(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL)
 	rm := rawEncode(unix.RTM_DELROUTE, 0)
-	fd := -1
-	err := ns.Namespace().Run(func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	fd := rawSocket(b, ns)
 	defer unix.Close(fd)
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		b.Fatal(err)
-	}
 	install = rawRun(b, fd, add)
 	wantOwn(b, ns, "raw install", installRoutes)
 	del = rawRun(b, fd, rm)

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,47 +23,16 @@ func reconcileDesired() reconcile.Desired {
 
 // rawOwnedDump times a raw dump of the routes of protocol installProto,
 // filtered in the kernel as the pass asks for them: bytes read, nothing
-// decoded.
+// decoded. It fails b unless the dump holds exactly the installed routes.
 func rawOwnedDump(b *testing.B, ns *nstest.NS) time.Duration {
-	fd := -1
-	if err := ns.Namespace().Run(func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
+	fd := rawSocket(b, ns)
 	defer unix.Close(fd)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1)
-	msg := make([]byte, 16+12)
-	binary.NativeEndian.PutUint32(msg, uint32(len(msg)))
-	binary.NativeEndian.PutUint16(msg[4:], unix.RTM_GETROUTE)
-	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	binary.NativeEndian.PutUint32(msg[8:], 1)
-	msg[16+5] = installProto
-	buf := make([]byte, 64<<10)
-	start := time.Now()
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		b.Fatal(err)
+	n, d := dumpRaw(b, fd, make([]byte, 64<<10), 1, installProto)
+	if n != installRoutes {
+		b.Fatalf("raw dump of protocol %d read %d routes, want %d", installProto, n, installRoutes)
 	}
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if done := func() bool {
-			for d := buf[:n]; len(d) >= 16; {
-				l := int(binary.NativeEndian.Uint32(d))
-				if binary.NativeEndian.Uint16(d[4:]) == unix.NLMSG_DONE {
-					return true
-				}
-				d = d[min((l+3)&^3, len(d)):]
-			}
-			return false
-		}(); done {
-			return time.Since(start)
-		}
-	}
+	return d
 }
 
 // BenchmarkReconcile measures a pass installing 100,000 routes from empty
