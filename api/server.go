@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -136,7 +134,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closeOnce.Do(func() {
-		stopRemote(s.system, s.remote)
+		remotestart.Stop(s.system, s.remote)
 		s.dropAlias()
 		s.logger.Info("message API stopped", "address", s.addr)
 	})
@@ -149,20 +147,16 @@ func (s *Server) dropAlias() {
 	}
 }
 
-// splitListen parses host:port for protoactor, which takes them apart.
+// splitListen parses the API's listen address, host:port with a host.
 func splitListen(listen string) (string, int, error) {
-	host, ps, err := net.SplitHostPort(listen)
+	host, port, err := remotestart.SplitHostPort(listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("api: listen %q: want host:port: %w", listen, err)
-	}
-	port, err := strconv.ParseUint(ps, 10, 16)
-	if err != nil {
-		return "", 0, fmt.Errorf("api: listen %q: port %q is not a number from 0 to 65535", listen, ps)
+		return "", 0, fmt.Errorf("api: listen %q: %w", listen, err)
 	}
 	if host == "" {
 		return "", 0, fmt.Errorf("api: listen %q: empty host (every address) is not allowed; name the address to bind", listen)
 	}
-	return host, int(port), nil
+	return host, port, nil
 }
 
 // loopback reports whether host names a loopback address only.
@@ -183,7 +177,7 @@ func loadTLS(t config.TLS) (server, dial *tls.Config, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: loading TLS certificate %q and key %q: %w", t.Cert, t.Key, err)
 	}
-	pool, err := loadPool(t.ClientCA)
+	pool, err := remotestart.LoadPool(t.ClientCA)
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: %w", err)
 	}
@@ -207,16 +201,3 @@ func loadTLS(t config.TLS) (server, dial *tls.Config, err error) {
 // protoactor decodes an incoming message by looking its type name up in the
 // global protobuf registry: linking package messages registers its types.
 var _ = messages.File_linx_proto
-
-// stopRemote stops r without remote.Remote.Shutdown(true), whose
-// endpointManager.stop clears a map that a connection's reader goroutine
-// may still be reading (a data race, and a nil dereference if the reader
-// loses the race). Instead: the gRPC server stops (closing every incoming
-// stream), then protoactor's endpoint actors are stopped, which closes the
-// outgoing connections and ends their reader goroutines.
-func stopRemote(system *actor.ActorSystem, r *remote.Remote) {
-	r.Shutdown(false)
-	for _, id := range []string{"EndpointSupervisor", "activator"} {
-		_ = system.Root.StopFuture(system.NewLocalPID(id)).Wait()
-	}
-}

@@ -5,21 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 )
-
-// loadPool reads a PEM file of CA certificates.
-func loadPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA file %q holds no PEM certificate", file)
-	}
-	return pool, nil
-}
 
 // verifyChain returns a tls.Config.VerifyConnection that accepts a peer
 // whose certificate chains to pool, whatever host name it carries.

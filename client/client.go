@@ -3,14 +3,11 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -218,7 +215,7 @@ func (e *Endpoint) Close() error {
 		return nil
 	}
 	e.closed = true
-	stopRemote(e.system, e.remote)
+	remotestart.Stop(e.system, e.remote)
 	e.system.Shutdown()
 	return nil
 }
@@ -441,19 +438,17 @@ func probe(ctx context.Context, addr string, cfg *tls.Config, timeout time.Durat
 	return nil
 }
 
+// splitListen parses the reply endpoint's address, host:port with a host
+// that is not a wildcard.
 func splitListen(listen string) (string, int, error) {
-	host, ps, err := net.SplitHostPort(listen)
+	host, port, err := remotestart.SplitHostPort(listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("client: reply endpoint %q: want host:port: %w", listen, err)
-	}
-	port, err := strconv.ParseUint(ps, 10, 16)
-	if err != nil {
-		return "", 0, fmt.Errorf("client: reply endpoint %q: port %q is not a number from 0 to 65535", listen, ps)
+		return "", 0, fmt.Errorf("client: reply endpoint %q: %w", listen, err)
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		return "", 0, fmt.Errorf("client: reply endpoint %q: a wildcard host cannot be reached back; name an address of this machine", listen)
 	}
-	return host, int(port), nil
+	return host, port, nil
 }
 
 // loadTLS builds the reply endpoint's side (the agent's certificate
@@ -468,13 +463,9 @@ func loadTLS(certFile, keyFile, caFile string) (server, dial *tls.Config, err er
 	if err != nil {
 		return nil, nil, fmt.Errorf("client: loading TLS certificate %q and key %q: %w", certFile, keyFile, err)
 	}
-	pem, err := os.ReadFile(caFile)
+	pool, err := remotestart.LoadPool(caFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("client: reading CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("client: CA file %q holds no PEM certificate", caFile)
+		return nil, nil, fmt.Errorf("client: %w", err)
 	}
 	server = &tls.Config{
 		MinVersion:   tls.VersionTLS13,
@@ -488,17 +479,4 @@ func loadTLS(certFile, keyFile, caFile string) (server, dial *tls.Config, err er
 		RootCAs:      pool,
 	}
 	return server, dial, nil
-}
-
-// stopRemote stops r without remote.Remote.Shutdown(true), whose
-// endpointManager.stop clears a map that a connection's reader goroutine
-// may still be reading (a data race, and a nil dereference if the reader
-// loses the race). Instead: the gRPC server stops (closing every incoming
-// stream), then protoactor's endpoint actors are stopped, which closes the
-// outgoing connections and ends their reader goroutines.
-func stopRemote(system *actor.ActorSystem, r *remote.Remote) {
-	r.Shutdown(false)
-	for _, id := range []string{"EndpointSupervisor", "activator"} {
-		_ = system.Root.StopFuture(system.NewLocalPID(id)).Wait()
-	}
 }
