@@ -96,15 +96,7 @@ func encodeLinkAdd(e *encoder, op string, l Link, peerNS *os.File) (string, erro
 	e.begin(unix.RTM_NEWLINK, flagsCreate)
 	e.fixed(ifi.bytes())
 	e.str(unix.IFLA_IFNAME, l.Name)
-	if l.MTU > 0 {
-		e.u32(unix.IFLA_MTU, uint32(l.MTU))
-	}
-	if l.HardwareAddr != nil {
-		e.attr(unix.IFLA_ADDRESS, l.HardwareAddr)
-	}
-	if l.TxQueueLen > 0 {
-		e.u32(unix.IFLA_TXQLEN, uint32(l.TxQueueLen))
-	}
+	encodeLinkSettings(e, l)
 	if l.MasterIndex > 0 {
 		e.u32(unix.IFLA_MASTER, uint32(l.MasterIndex))
 	}
@@ -418,8 +410,8 @@ func (s *Socket) LinkSetHardwareAddr(name string, mac net.HardwareAddr) error {
 
 // LinkSetName renames the link called name to newName. Kernels before 6.2
 // refuse (EBUSY) to rename most links that are up; a taken newName fails
-// with EEXIST;
-// a newName longer than 15 bytes fails with EINVAL before anything is sent.
+// with EEXIST; a newName longer than 15 bytes fails with EINVAL before
+// anything is sent.
 func (s *Socket) LinkSetName(name, newName string) error {
 	const op = "link set name"
 	if err := checkLinkName(op, newName); err != nil {
@@ -504,6 +496,23 @@ func (s *Socket) LinkModify(l Link) error {
 	return withContext(s.request(op, e.message(), nil), op, fmt.Sprintf("interface index %d", l.Index))
 }
 
+// encodeLinkSettings appends the settings a link creation and an in-place
+// change both carry: l.MTU, l.HardwareAddr and l.TxQueueLen, each only when
+// set. checkLinkFields has refused malformed values.
+func encodeLinkSettings(e *encoder, l Link) {
+	if l.MTU > 0 {
+		e.u32(unix.IFLA_MTU, uint32(l.MTU))
+	}
+	if l.HardwareAddr != nil {
+		e.attr(unix.IFLA_ADDRESS, l.HardwareAddr)
+	}
+	if l.TxQueueLen > 0 {
+		e.u32(unix.IFLA_TXQLEN, uint32(l.TxQueueLen))
+	}
+}
+
+// encodeLinkModify appends the RTM_NEWLINK request that changes the link
+// l.Index in place, as Socket.LinkModify documents.
 func encodeLinkModify(e *encoder, op string, l Link) error {
 	if l.Index <= 0 {
 		return invalid(op, "link index %d: want a positive index", l.Index)
@@ -517,15 +526,7 @@ func encodeLinkModify(e *encoder, op string, l Link) error {
 	}
 	e.begin(unix.RTM_NEWLINK, flagsModify)
 	e.fixed(ifinfomsg{Family: unix.AF_UNSPEC, Index: int32(l.Index), Flags: flags, Change: unix.IFF_UP}.bytes())
-	if l.MTU > 0 {
-		e.u32(unix.IFLA_MTU, uint32(l.MTU))
-	}
-	if l.HardwareAddr != nil {
-		e.attr(unix.IFLA_ADDRESS, l.HardwareAddr)
-	}
-	if l.TxQueueLen > 0 {
-		e.u32(unix.IFLA_TXQLEN, uint32(l.TxQueueLen))
-	}
+	encodeLinkSettings(e, l)
 	e.u32(unix.IFLA_MASTER, uint32(l.MasterIndex))
 	e.end()
 	return nil
