@@ -191,6 +191,12 @@ func (e *Endpoint) Dial(ctx context.Context, addr string) (*Client, error) {
 	if err := probe(ctx, addr, probeConfig(e.probeTLS, host), e.timeout); err != nil {
 		return nil, fmt.Errorf("client: connecting to agent %s: %w", addr, err)
 	}
+	return e.connect(ctx, addr)
+}
+
+// connect returns a Client for the agent at addr, already probed, once it
+// answers a ListScopes; it returns an error when the agent does not.
+func (e *Endpoint) connect(ctx context.Context, addr string) (*Client, error) {
 	c := &Client{
 		ep:      e,
 		system:  e.system,
@@ -255,7 +261,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := ep.Dial(ctx, addr)
+	c, err := ep.connect(ctx, addr)
 	if err != nil {
 		ep.Close()
 		return nil, err
