@@ -108,6 +108,8 @@ func decodeAddress(b []byte) (Address, error) {
 }
 
 // Addresses returns every address of every interface, IPv4 and IPv6.
+// On failure it returns an *Error (see Errors in the package
+// documentation) and a list that must not be used.
 func (s *Socket) Addresses() ([]Address, error) {
 	return s.listAddresses("address list", FamilyAll, 0)
 }

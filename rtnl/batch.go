@@ -295,7 +295,8 @@ const (
 // The socket is held for the whole batch: other requests on it wait.
 func (s *Socket) Apply(b *Batch) error { return s.ApplyWith(b, ApplyOptions{}) }
 
-// ApplyWith is Apply with options.
+// ApplyWith is Apply with options; it fails as Apply does, and with
+// StopOnError the *BatchError's Done marks the first entry not sent.
 func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 	const op = "batch"
 	s.mu.Lock()

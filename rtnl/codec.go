@@ -6,10 +6,12 @@ package rtnl
 // event's resource equals what a re-read returns. Each returns an error
 // naming the malformed field; none panics on any input.
 
-// DecodeLink decodes an RTM_NEWLINK or RTM_DELLINK payload.
+// DecodeLink decodes an RTM_NEWLINK or RTM_DELLINK payload. A malformed
+// payload yields the zero Link and an error naming the field.
 func DecodeLink(payload []byte) (Link, error) { return decodeLink(payload, nil) }
 
 // DecodeLinkStats decodes an RTM_NEWLINK payload into the link's counters.
+// A malformed payload yields the zero Stats and an error naming the field.
 func DecodeLinkStats(payload []byte) (Stats, error) {
 	var st LinkStats64
 	l, err := decodeLink(payload, &st)
@@ -19,7 +21,8 @@ func DecodeLinkStats(payload []byte) (Stats, error) {
 	return Stats{Index: l.Index, Name: l.Name, Link: st}, nil
 }
 
-// DecodeAddress decodes an RTM_NEWADDR or RTM_DELADDR payload.
+// DecodeAddress decodes an RTM_NEWADDR or RTM_DELADDR payload. A malformed
+// payload yields the zero Address and an error naming the field.
 func DecodeAddress(payload []byte) (Address, error) { return decodeAddress(payload) }
 
 // DecodeRoute decodes an RTM_NEWROUTE or RTM_DELROUTE payload. ok is false,

@@ -1,10 +1,11 @@
-// Package rtnl reads Linux network state over rtnetlink, in any network
-// namespace: links, addresses, routes, neighbours (ARP and NDP), policy
-// rules and link statistics.
+// Package rtnl reads and changes Linux network state over rtnetlink, in
+// any network namespace: links, addresses, routes, neighbours (ARP and
+// NDP), policy rules and link statistics.
 //
 // It is the transport and the codecs under the rest of Linx: the monitor
 // decodes multicast events with the same Decode functions, and the
-// reconciler diffs the structs the read verbs return.
+// reconciler diffs the structs the read verbs return and applies its
+// changes as batches.
 //
 // # Sockets and namespaces
 //
@@ -40,6 +41,21 @@
 // keep their host bits (10.0.42.5/24), as the kernel stores them. The
 // structs print like `ip` does in brief: `Link<"lo" (1) UP MTU=65536>`,
 // `Route<default via 192.168.1.1 oif=2>`.
+//
+// Every change is a method of Socket too, and returns once the kernel has
+// acknowledged it:
+//
+//	LinkAdd, LinkModify, LinkDelete, LinkMoveTo   any kind; Create* name the common ones
+//	LinkSetUp, LinkSetDown, LinkSet…              one setting of a link named by name
+//	AddressAdd, AddressReplace, AddressDelete     an address on a link named by name
+//	RouteAdd, RouteReplace, RouteDelete           zero fields as RouteAdd documents
+//	NeighbourAdd, NeighbourSet, NeighbourDelete   static ARP and NDP entries
+//	RuleAdd, RuleDelete                           policy rules
+//
+// Add is strict (EEXIST when the object exists), Replace creates or
+// overwrites, and Delete fails with an error IsNotExist recognises when the
+// object is already gone. Many changes at once go into a Batch, which
+// Socket.Apply pipelines and whose *BatchError names each failed entry.
 //
 // # Values
 //

@@ -64,7 +64,8 @@ func (p Protocol) String() string {
 }
 
 // ParseProtocol parses a protocol name (kernel, boot, static, ra, dhcp,
-// redirect, unspec) or a number from 0 to 255.
+// redirect, unspec) or a number from 0 to 255. Anything else yields 0 and
+// an error quoting s.
 func ParseProtocol(s string) (Protocol, error) {
 	for p, n := range protocolNames {
 		if n == s {
@@ -149,7 +150,9 @@ func (t RouteType) String() string {
 	return strconv.Itoa(int(t))
 }
 
-// ParseRouteType parses a route type name such as "unicast" or "blackhole".
+// ParseRouteType parses a route type name such as "unicast" or "blackhole",
+// as RouteType.String prints it. An unknown name yields 0 and an error
+// quoting s.
 func ParseRouteType(s string) (RouteType, error) {
 	for i, n := range routeTypeNames {
 		if n == s {
@@ -203,7 +206,8 @@ func (s NeighState) String() string {
 }
 
 // ParseNeighState parses one state name, case-insensitively ("permanent",
-// "reachable", "stale", "noarp", …).
+// "reachable", "stale", "noarp", …). An unknown name yields 0 and an error
+// quoting s.
 func ParseNeighState(s string) (NeighState, error) {
 	for _, e := range neighStateNames {
 		if strings.EqualFold(e.n, s) {

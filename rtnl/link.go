@@ -95,7 +95,8 @@ func (m MacvlanMode) String() string {
 	return strconv.Itoa(int(m))
 }
 
-// ParseMacvlanMode parses "private", "vepa", "bridge", "passthru" or "source".
+// ParseMacvlanMode parses "private", "vepa", "bridge", "passthru" or
+// "source". Anything else yields 0 and an error quoting s.
 func ParseMacvlanMode(s string) (MacvlanMode, error) {
 	for m, n := range macvlanModeNames {
 		if n == s {
@@ -143,7 +144,8 @@ func (m IPVlanMode) String() string {
 	return strconv.Itoa(int(m))
 }
 
-// ParseIPVlanMode parses "l2", "l3" or "l3s".
+// ParseIPVlanMode parses "l2", "l3" or "l3s". Anything else yields 0 and an
+// error quoting s.
 func ParseIPVlanMode(s string) (IPVlanMode, error) {
 	for _, m := range []IPVlanMode{IPVlanL2, IPVlanL3, IPVlanL3S} {
 		if m.String() == s {
@@ -368,6 +370,8 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 }
 
 // Links returns every link in the socket's namespace, ordered by index.
+// On failure it returns an *Error (see Errors in the package
+// documentation) and a list that must not be used.
 func (s *Socket) Links() ([]Link, error) {
 	var links []Link
 	err := s.dumpLinks("link list", func(l Link, _ *LinkStats64) { links = append(links, l) }, func() { links = links[:0] })

@@ -435,7 +435,7 @@ func (s *Socket) LinkSetMaster(name, master string) error {
 }
 
 // LinkSetNoMaster releases the link called name from its master; a link
-// with no master is left as it is.
+// with no master is left as it is. An unknown name fails with ENODEV.
 func (s *Socket) LinkSetNoMaster(name string) error {
 	return s.setLink("link set nomaster", name, 0, 0, func(e *encoder) { e.u32(unix.IFLA_MASTER, 0) })
 }

@@ -81,6 +81,8 @@ func decodeNeighbour(b []byte) (Neighbour, bool, error) {
 }
 
 // Neighbours returns every ARP and NDP entry of every interface.
+// On failure it returns an *Error (see Errors in the package
+// documentation) and a list that must not be used.
 func (s *Socket) Neighbours() ([]Neighbour, error) {
 	return s.listNeighbours("neighbour list", 0)
 }

@@ -231,13 +231,16 @@ type RouteFilter struct {
 }
 
 // Routes returns the routes of every table (ids above 255 included), IPv4
-// and IPv6. Cached (cloned) entries are not included.
+// and IPv6. Cached (cloned) entries are not included. On failure it returns an *Error (see Errors in the package
+// documentation) and a list that must not be used.
 func (s *Socket) Routes() ([]Route, error) {
 	return s.RoutesFiltered(RouteFilter{})
 }
 
 // RoutesFiltered returns the routes that match f, filtered by the kernel
-// so that the cost is that of the matching routes.
+// so that the cost is that of the matching routes. A table that does not
+// exist yet holds no routes: it yields an empty list, not an error. Other
+// failures are as Routes's.
 func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
 	const op = "route list"
 	var out []Route

@@ -79,7 +79,8 @@ func (s *Socket) Stats(name string) (Stats, error) {
 	return Stats{Index: l.Index, Name: l.Name, Link: st}, nil
 }
 
-// AllStats returns the counters of every link, ordered by index.
+// AllStats returns the counters of every link, ordered by index. Failures
+// are as Links's.
 func (s *Socket) AllStats() ([]Stats, error) {
 	var out []Stats
 	err := s.dumpLinks("stats list", func(l Link, st *LinkStats64) {
