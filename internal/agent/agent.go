@@ -189,9 +189,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	for _, s := range scopes {
 		if err := a.spawn(s); err != nil {
-			if a.ln != nil {
-				a.ln.Close()
-			}
 			return err
 		}
 	}
@@ -210,9 +207,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		} else {
 			srv, err := a.opts.API(a.system, a.node, apiCfg, a.logger)
 			if err != nil {
-				if a.ln != nil {
-					a.ln.Close()
-				}
 				return fmt.Errorf("starting the message API: %w", err)
 			}
 			done := make(chan struct{})
