@@ -58,7 +58,7 @@ func NewMetrics(list func() ([]*messages.ScopeStatus, error), logger *slog.Logge
 			Name: "linx_conflicts", Help: "Desired objects held by foreign state (left alone) in the last pass, by scope.",
 		}, []string{"scope"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "linx_config_reloads_total", Help: "Configuration reloads (SIGHUP), by result (applied, refused).",
+			Name: "linx_config_reloads_total", Help: "Configuration reloads (SIGHUP), by result (applied; refused: an invalid file; failed: some scope changes failed).",
 		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(m.passes, m.duration, m.ops, m.errors, m.conflicts, m.reloads,
