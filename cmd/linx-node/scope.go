@@ -17,6 +17,7 @@ import (
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/cliout"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -236,15 +237,16 @@ func newScopeListCmd(af *apiFlags) *cobra.Command {
 		Long:  `List the scopes of a running agent with their status, as 'linx-node status' does.`,
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usagef("unknown output format %q: want table or json", output)
+			format, err := cliout.ParseFormat(output)
+			if err != nil {
+				return usageError{err}
 			}
 			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				list, err := c.List(ctx)
 				if err != nil {
 					return err
 				}
-				return writeStatus(cmd.OutOrStdout(), output, list, time.Now())
+				return writeStatus(cmd.OutOrStdout(), format, list, time.Now())
 			})
 		},
 	}

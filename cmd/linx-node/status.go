@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/linx-net/linx/client"
+	"github.com/linx-net/linx/internal/cliout"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -87,8 +86,9 @@ such scope, 2 usage error.`,
   linx-node status web -o json
   linx-node status --api 10.0.0.7:9477 --tls-cert me.pem --tls-key me-key.pem --tls-ca ca.pem`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return usagef("unknown output format %q: want table or json", output)
+			format, err := cliout.ParseFormat(output)
+			if err != nil {
+				return usageError{err}
 			}
 			return withClient(cmd, &af, func(ctx context.Context, c *client.Client) error {
 				var list []*messages.ScopeStatus
@@ -105,7 +105,7 @@ such scope, 2 usage error.`,
 					}
 					list = append(list, st)
 				}
-				return writeStatus(cmd.OutOrStdout(), output, list, time.Now())
+				return writeStatus(cmd.OutOrStdout(), format, list, time.Now())
 			})
 		},
 	}
@@ -158,37 +158,40 @@ func toRow(st *messages.ScopeStatus) statusRow {
 	return r
 }
 
-// writeStatus prints list as a table or a JSON array; now dates the
-// table's "last pass" column as an age.
-func writeStatus(w io.Writer, format string, list []*messages.ScopeStatus, now time.Time) error {
-	rows := make([]statusRow, 0, len(list))
+// statusLine is a statusRow as a table line: now dates the "last pass"
+// column as an age. Its JSON form is the statusRow's.
+type statusLine struct {
+	statusRow
+	now time.Time
+}
+
+// Header implements cliout.Row.
+func (statusLine) Header() []string {
+	return []string{"SCOPE", "PHASE", "LAST PASS", "TOOK", "PASSES", "OPS", "CONFLICTS", "RESTARTS", "RESYNCS", "OVERRUNS", "ERROR"}
+}
+
+// Cells implements cliout.Row.
+func (l statusLine) Cells() []string {
+	var last string
+	if l.LastPass != nil {
+		last = l.now.Sub(*l.LastPass).Truncate(time.Second).String() + " ago"
+	}
+	msg := l.LastError
+	if msg == "" {
+		msg = l.Reason
+	}
+	return []string{l.Name, l.Phase, last, l.LastPassDuration, strconv.FormatUint(l.Passes, 10),
+		u32(l.OpsApplied), u32(l.Conflicts), u32(l.Restarts), u32(l.Resyncs), u32(l.MonitorOverruns), msg}
+}
+
+func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// writeStatus prints list in format f; now dates the table's "last pass"
+// column as an age. It returns the first write error.
+func writeStatus(w io.Writer, f cliout.Format, list []*messages.ScopeStatus, now time.Time) error {
+	lines := make([]statusLine, 0, len(list))
 	for _, st := range list {
-		rows = append(rows, toRow(st))
+		lines = append(lines, statusLine{toRow(st), now})
 	}
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCOPE\tPHASE\tLAST PASS\tTOOK\tPASSES\tOPS\tCONFLICTS\tRESTARTS\tRESYNCS\tOVERRUNS\tERROR")
-	for _, r := range rows {
-		last, took := "-", "-"
-		if r.LastPass != nil {
-			last = now.Sub(*r.LastPass).Truncate(time.Second).String() + " ago"
-		}
-		if r.LastPassDuration != "" {
-			took = r.LastPassDuration
-		}
-		msg := r.LastError
-		if msg == "" {
-			msg = r.Reason
-		}
-		if msg == "" {
-			msg = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Name, r.Phase, last, took,
-			r.Passes, r.OpsApplied, r.Conflicts, r.Restarts, r.Resyncs, r.MonitorOverruns, msg)
-	}
-	return tw.Flush()
+	return cliout.Write(w, f, lines)
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/linx-net/linx/internal/cliout"
+	"github.com/linx-net/linx/messages"
+)
+
+// TestWriteStatus checks both forms of `status` output: the table dates
+// the last pass as an age, prints "-" for what is absent and the reason
+// when there is no error; JSON carries every field under its name.
+func TestWriteStatus(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	list := []*messages.ScopeStatus{
+		{
+			Name: "web", Phase: messages.Phase_PHASE_CONVERGED,
+			LastPass:         timestamppb.New(now.Add(-90 * time.Second)),
+			LastPassDuration: durationpb.New(1500 * time.Microsecond),
+			Passes:           7, OpsApplied: 3, Conflicts: 1, Restarts: 2, Resyncs: 4, MonitorOverruns: 5,
+		},
+		{Name: "db", Phase: messages.Phase_PHASE_STOPPED, Reason: "stopped by request"},
+	}
+
+	var table bytes.Buffer
+	if err := writeStatus(&table, cliout.FormatTable, list, now); err != nil {
+		t.Fatal(err)
+	}
+	want := "" +
+		"SCOPE  PHASE      LAST PASS  TOOK   PASSES  OPS  CONFLICTS  RESTARTS  RESYNCS  OVERRUNS  ERROR\n" +
+		"web    converged  1m30s ago  1.5ms  7       3    1          2         4        5         -\n" +
+		"db     stopped    -          -      0       0    0          0         0        0         stopped by request\n"
+	if table.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", table.String(), want)
+	}
+
+	var js bytes.Buffer
+	if err := writeStatus(&js, cliout.FormatJSON, list, now); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil {
+		t.Fatalf("JSON %s: %v", js.String(), err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("JSON has %d rows, want 2: %s", len(rows), js.String())
+	}
+	for key, v := range map[string]any{
+		"name": "web", "phase": "converged", "last_pass": "2025-01-02T03:02:35Z", "last_pass_duration": "1.5ms",
+		"passes": 7.0, "ops_applied": 3.0, "conflicts": 1.0, "restarts": 2.0, "resyncs": 4.0, "monitor_overruns": 5.0,
+	} {
+		if rows[0][key] != v {
+			t.Errorf("JSON row 0 %q = %v, want %v", key, rows[0][key], v)
+		}
+	}
+	if len(rows[0]) != 10 {
+		t.Errorf("JSON row 0 has keys %v, want 10", rows[0])
+	}
+	if rows[1]["reason"] != "stopped by request" || rows[1]["last_pass"] != nil {
+		t.Errorf("JSON row 1 = %v, want a reason and no last_pass", rows[1])
+	}
+
+	js.Reset()
+	if err := writeStatus(&js, cliout.FormatJSON, nil, now); err != nil || js.String() != "[]\n" {
+		t.Errorf("empty list as JSON: %q, %v; want []", js.String(), err)
+	}
+}
