@@ -198,11 +198,9 @@ func (e *Endpoint) Dial(ctx context.Context, addr string) (*Client, error) {
 // answers a ListScopes; it returns an error when the agent does not.
 func (e *Endpoint) connect(ctx context.Context, addr string) (*Client, error) {
 	c := &Client{
-		ep:      e,
-		system:  e.system,
-		node:    actor.NewPID(addr, NodeName),
-		timeout: e.timeout,
-		subs:    map[*subscription]struct{}{},
+		ep:   e,
+		node: actor.NewPID(addr, NodeName),
+		subs: map[*subscription]struct{}{},
 	}
 	if _, err := c.request(ctx, &messages.ListScopes{}); err != nil {
 		c.Close()
@@ -229,11 +227,9 @@ func (e *Endpoint) Close() error {
 // Client is a connection to one agent's message API. Its methods may be
 // called from any goroutine.
 type Client struct {
-	ep      *Endpoint
-	own     bool // the endpoint was made by Dial for this client alone
-	system  *actor.ActorSystem
-	node    *actor.PID
-	timeout time.Duration
+	ep   *Endpoint
+	own  bool // the endpoint was made by Dial for this client alone
+	node *actor.PID
 
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
@@ -367,14 +363,14 @@ func (c *Client) request(ctx context.Context, msg any) (any, error) {
 
 // send is request without the closed check, for Close's own unsubscribes.
 func (c *Client) send(ctx context.Context, msg any) (any, error) {
-	timeout := c.timeout
+	timeout := c.ep.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
 	if timeout <= 0 {
 		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, context.DeadlineExceeded)
 	}
-	f := c.system.Root.RequestFuture(c.node, msg, timeout)
+	f := c.ep.system.Root.RequestFuture(c.node, msg, timeout)
 	done := make(chan struct{})
 	var v any
 	var err error

@@ -41,9 +41,9 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan *messages.ScopeStatus, f
 		return nil, nil, ErrClosed
 	}
 	c.mu.Unlock()
-	s.pid = c.system.Root.Spawn(actor.PropsFromFunc(s.receive))
+	s.pid = c.ep.system.Root.Spawn(actor.PropsFromFunc(s.receive))
 	if err := c.ack(ctx, &messages.Subscribe{Subscriber: s.pid}); err != nil {
-		c.system.Root.StopFuture(s.pid).Wait()
+		c.ep.system.Root.StopFuture(s.pid).Wait()
 		return nil, nil, fmt.Errorf("client: subscribing: %w", err)
 	}
 	c.mu.Lock()
@@ -88,12 +88,12 @@ func (s *subscription) cancel() {
 		c.mu.Unlock()
 		// Best effort: the agent also drops a subscriber whose actor or
 		// connection goes away.
-		ctx, stop := context.WithTimeout(context.Background(), c.timeout)
+		ctx, stop := context.WithTimeout(context.Background(), c.ep.timeout)
 		unsub := &messages.Unsubscribe{Subscriber: s.pid}
 		v, err := c.send(ctx, unsub)
 		_ = c.checkAck(v, err, unsub)
 		stop()
-		c.system.Root.StopFuture(s.pid).Wait()
+		c.ep.system.Root.StopFuture(s.pid).Wait()
 		close(s.ch)
 	})
 }
