@@ -107,3 +107,13 @@ func errnoOf(err error) syscall.Errno {
 	}
 	return unix.EIO
 }
+
+// messageOf returns the message of an *Error, or the text of any other
+// error.
+func messageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}

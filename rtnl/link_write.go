@@ -165,7 +165,7 @@ func encodeLinkData(e *encoder, op string, l Link, peerNS *os.File) error {
 		e.endNest()
 	case Veth:
 		if err := checkLinkName(op, d.Peer); err != nil {
-			return invalid(op, "link %q: veth peer: %s", l.Name, err.(*Error).Message)
+			return invalid(op, "link %q: veth peer: %s", l.Name, messageOf(err))
 		}
 		e.nest(unix.IFLA_INFO_DATA)
 		e.nest(vethInfoPeer)
@@ -299,7 +299,7 @@ func (s *Socket) createOnParent(name, parent string, data LinkData) error {
 
 func (s *Socket) resolveParent(op, parent string) (int, error) {
 	if err := checkLinkName(op, parent); err != nil {
-		return 0, invalid(op, "parent: %s", err.(*Error).Message)
+		return 0, invalid(op, "parent: %s", messageOf(err))
 	}
 	idx, err := s.resolveLink(op, parent)
 	if IsNotExist(err) {
