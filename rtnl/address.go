@@ -109,7 +109,7 @@ func decodeAddress(b []byte) (Address, error) {
 
 // Addresses returns every address of every interface, IPv4 and IPv6.
 // On failure it returns an *Error (see Errors in the package
-// documentation) and a list that must not be used.
+// documentation) and a nil list.
 func (s *Socket) Addresses() ([]Address, error) {
 	return s.listAddresses("address list", FamilyAll, 0)
 }
@@ -145,5 +145,8 @@ func (s *Socket) listAddresses(op string, family Family, index int) ([]Address, 
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -371,11 +371,14 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 
 // Links returns every link in the socket's namespace, ordered by index.
 // On failure it returns an *Error (see Errors in the package
-// documentation) and a list that must not be used.
+// documentation) and a nil list.
 func (s *Socket) Links() ([]Link, error) {
 	var links []Link
 	err := s.dumpLinks("link list", func(l Link, _ *LinkStats64) { links = append(links, l) }, func() { links = links[:0] })
-	return links, err
+	if err != nil {
+		return nil, err
+	}
+	return links, nil
 }
 
 // dumpLinks dumps every link, with its statistics.

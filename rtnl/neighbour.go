@@ -82,7 +82,7 @@ func decodeNeighbour(b []byte) (Neighbour, bool, error) {
 
 // Neighbours returns every ARP and NDP entry of every interface.
 // On failure it returns an *Error (see Errors in the package
-// documentation) and a list that must not be used.
+// documentation) and a nil list.
 func (s *Socket) Neighbours() ([]Neighbour, error) {
 	return s.listNeighbours("neighbour list", 0)
 }
@@ -119,5 +119,8 @@ func (s *Socket) listNeighbours(op string, index int) ([]Neighbour, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

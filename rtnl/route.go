@@ -232,7 +232,7 @@ type RouteFilter struct {
 
 // Routes returns the routes of every table (ids above 255 included), IPv4
 // and IPv6. Cached (cloned) entries are not included. On failure it returns an *Error (see Errors in the package
-// documentation) and a list that must not be used.
+// documentation) and a nil list.
 func (s *Socket) Routes() ([]Route, error) {
 	return s.RoutesFiltered(RouteFilter{})
 }
@@ -302,7 +302,10 @@ func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
 			s.filteredHint.Store(&routeListHint{f: f, n: len(out)})
 		}
 	}
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // routeListHint is the filter and length of a socket's last filtered route

@@ -177,7 +177,7 @@ func decodeRule(b []byte) (Rule, bool, error) {
 
 // Rules returns every policy rule, IPv4 and IPv6, in the kernel's order
 // (IPv4 by priority, then IPv6 by priority). On failure it returns an *Error (see Errors in the package
-// documentation) and a list that must not be used.
+// documentation) and a nil list.
 func (s *Socket) Rules() ([]Rule, error) {
 	const op = "rule list"
 	var e encoder
@@ -198,5 +198,8 @@ func (s *Socket) Rules() ([]Rule, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

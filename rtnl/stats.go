@@ -86,5 +86,8 @@ func (s *Socket) AllStats() ([]Stats, error) {
 	err := s.dumpLinks("stats list", func(l Link, st *LinkStats64) {
 		out = append(out, Stats{Index: l.Index, Name: l.Name, Link: *st})
 	}, func() { out = out[:0] })
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
