@@ -55,6 +55,9 @@ func testEncodeLink(l Link, st *LinkStats64) []byte {
 	if l.ParentIndex != 0 {
 		e.u32(unix.IFLA_LINK, uint32(l.ParentIndex))
 	}
+	if l.ParentElsewhere {
+		e.u32(unix.IFLA_LINK_NETNSID, uint32(l.ParentNamespaceID))
+	}
 	if l.MasterIndex != 0 {
 		e.u32(unix.IFLA_MASTER, uint32(l.MasterIndex))
 	}

@@ -36,11 +36,28 @@ type Link struct {
 	// enslaved to; 0 for none.
 	MasterIndex int
 	// ParentIndex is IFLA_LINK: the lower device of a macvlan, ipvlan or
-	// vlan, or the peer of a veth; 0 for none. When that device lives in
-	// another namespace (a veth whose peer was moved, which the kernel
-	// marks with IFLA_LINK_NETNSID), the index is one of that namespace,
-	// as `ip -j link` prints it in link_index.
+	// vlan, or the peer of a veth; 0 for none. When ParentElsewhere is
+	// set the index is one of another namespace, as `ip -j link` prints
+	// it in link_index, and may even equal Index.
 	ParentIndex int
+	// ParentElsewhere reports that the kernel marked the link's lower side
+	// as living in another namespace (IFLA_LINK_NETNSID): a veth whose
+	// peer was moved or created elsewhere, a macvlan moved away from its
+	// parent, a vxlan moved out of the namespace that holds its socket
+	// (the kernel then gives the link's own index as ParentIndex). It is
+	// false for a link whose ParentIndex is local, and in the zero Link.
+	//
+	// It is a separate field because every namespace id, 0 included, is
+	// valid: ParentNamespaceID alone could not tell "same namespace" from
+	// "namespace 0" in a Link built by the caller. Decoded only: LinkAdd
+	// and LinkModify ignore it and the diff never compares it.
+	ParentElsewhere bool
+	// ParentNamespaceID is the id this namespace gives to the namespace of
+	// the lower side (IFLA_LINK_NETNSID), as `ip -j link` prints it in
+	// link_netnsid and `ip netns list-id` lists it. It means something only
+	// when ParentElsewhere is set, and is then -1 when the kernel could not
+	// assign an id (ip prints "link-netnsid unknown").
+	ParentNamespaceID int32
 	// TxQueueLen is the transmit queue length (txqueuelen).
 	TxQueueLen int
 	// Data holds the settings particular to Kind that Linx models (nil when
@@ -250,6 +267,9 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 			l.HardwareAddr = ad.HardwareAddr()
 		case unix.IFLA_LINK:
 			l.ParentIndex = int(ad.Uint32())
+		case unix.IFLA_LINK_NETNSID:
+			l.ParentElsewhere = true
+			l.ParentNamespaceID = int32(ad.Uint32())
 		case unix.IFLA_MASTER:
 			l.MasterIndex = int(ad.Uint32())
 		case unix.IFLA_TXQLEN:
@@ -270,7 +290,11 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 		return Link{}, fmt.Errorf("link %d: %w", l.Index, err)
 	}
 	// A device whose lower link is itself (IFLA_LINK == index) has none.
-	if l.ParentIndex == l.Index {
+	// With IFLA_LINK_NETNSID the kernel sends IFLA_LINK even then, and the
+	// index is one of the other namespace, where it may equal Index: a
+	// veth created with its peer in a fresh namespace reports peer 2 from
+	// index 2.
+	if l.ParentIndex == l.Index && !l.ParentElsewhere {
 		l.ParentIndex = 0
 	}
 	return l, nil
