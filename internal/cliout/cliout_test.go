@@ -139,6 +139,10 @@ func testLinks(t *testing.T) []rtnl.Link {
 		{Index: 1, Name: "lo", MTU: 65536, Flags: net.FlagUp | net.FlagLoopback, HardwareAddr: make(net.HardwareAddr, 6), OperState: rtnl.OperUnknown},
 		{Index: 2, Name: "veth0", Kind: "veth", MTU: 1500, Flags: net.FlagUp | net.FlagBroadcast, HardwareAddr: mustMAC(t, "02:aa:bb:cc:dd:ee"), MasterIndex: 3, OperState: rtnl.OperUp},
 		{Index: 3, Name: "br0", Kind: "bridge", MTU: 1500, OperState: rtnl.OperDown},
+		{Index: 4, Name: "mv0", Kind: "macvlan", MTU: 1500, ParentIndex: 2, OperState: rtnl.OperDown},
+		// A veth whose peer is index 4 of the namespace of id 0 (a valid id).
+		{Index: 5, Name: "ve1", Kind: "veth", MTU: 1500, ParentIndex: 4, ParentElsewhere: true, OperState: rtnl.OperDown},
+		{Index: 6, Name: "ve2", Kind: "veth", MTU: 1500, ParentIndex: 6, ParentElsewhere: true, ParentNamespaceID: 7, OperState: rtnl.OperDown},
 	}
 }
 
@@ -154,15 +158,41 @@ func TestLinksJSON(t *testing.T) {
 		"flags": []any{"UP", "BROADCAST"},
 	})
 	wantKeys(t, "br0", out[2], map[string]any{"up": false, "mac": nil, "master": nil, "flags": []any{}})
+	absent(t, "br0", out[2], "parent_index", "link_netnsid")
+	wantKeys(t, "mv0", out[3], map[string]any{"parent_index": 2.0})
+	absent(t, "mv0", out[3], "link_netnsid")
+	wantKeys(t, "ve1", out[4], map[string]any{"parent_index": 4.0, "link_netnsid": 0.0})
+	wantKeys(t, "ve2", out[5], map[string]any{"parent_index": 6.0, "link_netnsid": 7.0})
+}
+
+// A LinkView made without Links still shows its parent: by index.
+func TestLinkViewParentCell(t *testing.T) {
+	for _, tc := range []struct {
+		v    LinkView
+		want string
+	}{
+		{LinkView{}, ""},
+		{LinkView{ParentIndex: 9}, "9"},
+		{Links([]rtnl.Link{{Index: 3, ParentIndex: 1}}, testNames)[0], "lo"},
+		{Links([]rtnl.Link{{Index: 3, ParentIndex: 1, ParentElsewhere: true, ParentNamespaceID: -1}}, testNames)[0], "if1@nsid-1"},
+	} {
+		c := tc.v.Cells()
+		if got := c[len(c)-1]; got != tc.want {
+			t.Errorf("PARENT of %+v = %q, want %q", tc.v, got, tc.want)
+		}
+	}
 }
 
 func TestLinksTable(t *testing.T) {
 	got := table(t, Links(testLinks(t), testNames))
 	want := []string{
-		"INDEX  NAME   KIND    STATE  OPER     MTU    MAC                MASTER",
-		"1      lo     -       UP     UNKNOWN  65536  00:00:00:00:00:00  -",
-		"2      veth0  veth    UP     UP       1500   02:aa:bb:cc:dd:ee  br0",
-		"3      br0    bridge  DOWN   DOWN     1500   -                  -",
+		"INDEX  NAME   KIND     STATE  OPER     MTU    MAC                MASTER  PARENT",
+		"1      lo     -        UP     UNKNOWN  65536  00:00:00:00:00:00  -       -",
+		"2      veth0  veth     UP     UP       1500   02:aa:bb:cc:dd:ee  br0     -",
+		"3      br0    bridge   DOWN   DOWN     1500   -                  -       -",
+		"4      mv0    macvlan  DOWN   DOWN     1500   -                  -       veth0",
+		"5      ve1    veth     DOWN   DOWN     1500   -                  -       if4@nsid0",
+		"6      ve2    veth     DOWN   DOWN     1500   -                  -       if6@nsid7",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("table:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

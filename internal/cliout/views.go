@@ -20,15 +20,25 @@ type LinkView struct {
 	MAC *string `json:"mac"`
 	// Master is the name of the bridge (or other master) the link is
 	// enslaved to; null for none.
-	Master      *string  `json:"master"`
-	MasterIndex int      `json:"master_index,omitempty"`
-	ParentIndex int      `json:"parent_index,omitempty"`
+	Master      *string `json:"master"`
+	MasterIndex int     `json:"master_index,omitempty"`
+	ParentIndex int     `json:"parent_index,omitempty"`
+	// LinkNetNSID is the id, in the link's namespace, of the namespace
+	// that holds its parent (rtnl.Link.ParentNamespaceID), as `ip -j link`
+	// prints it; absent when the parent, if any, is in the same namespace.
+	// ParentIndex is then an index of that other namespace.
+	LinkNetNSID *int32   `json:"link_netnsid,omitempty"`
 	OperState   string   `json:"operstate"`
 	Flags       []string `json:"flags"`
 	TxQueueLen  int      `json:"txqlen"`
+
+	// parent is the PARENT cell of the table: the parent's name when it is
+	// local, "" for none.
+	parent string
 }
 
-// Links returns the views of links; names resolves master indices.
+// Links returns the views of links; names resolves master indices and the
+// indices of parents in the same namespace.
 func Links(links []rtnl.Link, names Names) []LinkView {
 	out := make([]LinkView, 0, len(links))
 	for _, l := range links {
@@ -46,6 +56,12 @@ func Links(links []rtnl.Link, names Names) []LinkView {
 			Flags:       []string{},
 			TxQueueLen:  l.TxQueueLen,
 		}
+		if l.ParentElsewhere {
+			id := l.ParentNamespaceID
+			v.LinkNetNSID = &id
+		} else {
+			v.parent = names.Name(l.ParentIndex)
+		}
 		if l.Flags != 0 {
 			v.Flags = strings.Split(strings.ToUpper(l.Flags.String()), "|")
 		}
@@ -56,17 +72,29 @@ func Links(links []rtnl.Link, names Names) []LinkView {
 
 // Header implements Row.
 func (LinkView) Header() []string {
-	return []string{"INDEX", "NAME", "KIND", "STATE", "OPER", "MTU", "MAC", "MASTER"}
+	return []string{"INDEX", "NAME", "KIND", "STATE", "OPER", "MTU", "MAC", "MASTER", "PARENT"}
 }
 
-// Cells implements Row.
+// Cells implements Row. The PARENT cell is the parent's name, or its
+// index when the view was not made by Links; for a parent in another
+// namespace it is "if2@nsid7" (index 2 in the namespace of id 7), after
+// ip's "@if2" and "link-netnsid 7".
 func (v LinkView) Cells() []string {
 	state := "DOWN"
 	if v.Up {
 		state = "UP"
 	}
+	parent := v.parent
+	switch {
+	case v.ParentIndex == 0:
+		parent = ""
+	case v.LinkNetNSID != nil:
+		parent = "if" + strconv.Itoa(v.ParentIndex) + "@nsid" + strconv.Itoa(int(*v.LinkNetNSID))
+	case parent == "":
+		parent = strconv.Itoa(v.ParentIndex)
+	}
 	return []string{strconv.Itoa(v.Index), v.Name, v.Kind, state, v.OperState,
-		strconv.Itoa(v.MTU), deref(v.MAC), deref(v.Master)}
+		strconv.Itoa(v.MTU), deref(v.MAC), deref(v.Master), parent}
 }
 
 // AddressView is an interface address as the command line prints it.
