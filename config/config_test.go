@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -26,7 +27,7 @@ func TestLoadExample(t *testing.T) {
 		t.Errorf("scope: %+v", s)
 	}
 	d := s.Desired
-	if len(d.Links) != 2 || d.Links[1].Data != (rtnl.Veth{Peer: "v0b"}) || d.Links[1].Master != "br0" || d.Links[1].MTU != 1400 || !d.Links[1].Up {
+	if len(d.Links) != 2 || d.Links[1].Data != (rtnl.Veth{Peer: "v0b"}) || d.Links[1].Master != "br0" || d.Links[1].MTU != 1400 || d.Links[1].State != reconcile.LinkStateUp {
 		t.Errorf("links: %+v", d.Links)
 	}
 	if len(d.Addresses) != 2 || d.Addresses[1].Prefix != netip.MustParsePrefix("fd00:42::1/64") {
@@ -125,6 +126,7 @@ func TestRefusals(t *testing.T) {
 		{"bad listen", "api:\n  listen: nope\n", "want host:port"},
 		{"bad mac", "scopes:\n - name: a\n   desired:\n    neighbours:\n     - {link: x, ip: 10.0.0.1, mac: zz}\n", "want a MAC address"},
 		{"mode on wrong kind", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: b, kind: bridge, mode: vepa}\n", "mode does not apply to kind \"bridge\""},
+		{"link up not a boolean", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: e, up: maybe}\n", "links[0].up: want true (bring the link up) or false (take it down), got \"maybe\""},
 		{"macvlan mode", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: m, kind: macvlan, parent: e, mode: nope}\n", "want private, vepa, bridge, passthru or source"},
 		{"alias", "x: &a 1\nstate_dir: *a\n", "aliases are not supported"},
 		{"scope name with slash", "scopes:\n - name: a/b\n", "may not contain slashes"},
@@ -142,6 +144,35 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("want error containing %q, got %v", tc.want, err)
 			}
 		})
+	}
+}
+
+// TestLinkUp checks that a link's up maps onto its desired state: true up,
+// false down, absent left as it is.
+func TestLinkUp(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte(`scopes:
+  - name: a
+    desired:
+      links:
+        - {name: u0, up: true}
+        - {name: d0, up: false}
+        - {name: a0}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []reconcile.LinkState
+	for _, l := range cfg.Scopes[0].Desired.Links {
+		got = append(got, l.State)
+	}
+	want := []reconcile.LinkState{reconcile.LinkStateUp, reconcile.LinkStateDown, reconcile.LinkStateAny}
+	if len(got) != len(want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("links[%d]: state %v, want %v", i, got[i], want[i])
+		}
 	}
 }
 

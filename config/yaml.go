@@ -173,6 +173,26 @@ func (r *reader) boolean(dst *bool) func(ast.Node, string) {
 	}
 }
 
+// linkState reads a link's `up`: true wants it up, false down; a link
+// without the key keeps reconcile.LinkStateAny (left as it is).
+func (r *reader) linkState(dst *reconcile.LinkState) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		up, err := strconv.ParseBool(s)
+		if err != nil {
+			r.fail(n, path, "want true (bring the link up) or false (take it down), got %q", s)
+			return
+		}
+		*dst = reconcile.LinkStateDown
+		if up {
+			*dst = reconcile.LinkStateUp
+		}
+	}
+}
+
 func (r *reader) prefix(dst *netip.Prefix) func(ast.Node, string) {
 	return func(n ast.Node, path string) {
 		s, ok := r.scalar(n, path)
@@ -398,7 +418,7 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
 		"name": r.str(&l.Name), "kind": r.str(&l.Kind), "parent": r.str(&l.Parent),
-		"master": r.str(&l.Master), "mac": r.mac(&l.MAC), "up": r.boolean(&l.Up),
+		"master": r.str(&l.Master), "mac": r.mac(&l.MAC), "up": r.linkState(&l.State),
 		"mtu": func(n ast.Node, p string) {
 			if v, ok := r.number(n, p, 65535, "an MTU"); ok {
 				l.MTU = int(v)

@@ -6,7 +6,7 @@ import (
 
 // Compute diffs a whole desired State against an observed one: links,
 // addresses, neighbours and rules three-way with owned, routes two-way by
-// proto. It is Links, Addresses, Routes, Neighbours and Rules together,
+// proto; the desired State's LinksDown are the links wanted down. It is Links, Addresses, Routes, Neighbours and Rules together,
 // with their ops put in one dependency-safe order:
 //
 //  1. creates and updates (and recreates, Delete right before Create) of
@@ -24,7 +24,7 @@ import (
 // recreated by the plan has an index the kernel has yet to choose, so
 // desired objects that refer to it by index converge on a later pass.
 func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
-	links := linkSpec.run(desired.Links, observed.Links, owned.Links)
+	links := runLinks(desired.Links, observed.Links, owned.Links, desired.LinksDown)
 	addrs := addressSpec.run(desired.Addresses, observed.Addresses, owned.Addresses)
 	routes := routes(desired.Routes, observed.Routes, proto)
 	neighs := neighbourSpec.run(desired.Neighbours, observed.Neighbours, owned.Neighbours)

@@ -238,6 +238,7 @@ func TestLinks(t *testing.T) {
 		desired   []rtnl.Link
 		observed  []rtnl.Link
 		owned     []string
+		down      []string
 		ops       []string
 		conflicts []string
 	}{
@@ -272,6 +273,47 @@ func TestLinks(t *testing.T) {
 			name:     "no FlagUp desired: an up link stays up",
 			desired:  []rtnl.Link{{Name: "v0"}},
 			observed: []rtnl.Link{func() rtnl.Link { l := veth; l.Flags = up; return l }()},
+		},
+		{
+			name:     "desired down on an up foreign link is an update that takes it down",
+			desired:  []rtnl.Link{{Name: "v0"}},
+			down:     []string{"v0"},
+			observed: []rtnl.Link{func() rtnl.Link { l := veth; l.Flags = up; return l }()},
+			ops:      []string{`update Link<"v0" (7) DOWN MTU=1500>`},
+		},
+		{
+			name:     "desired down on an up owned link is an update too, kept with an MTU change",
+			desired:  []rtnl.Link{{Name: "v0", Kind: "veth", MTU: 9000}},
+			down:     []string{"v0"},
+			owned:    []string{"v0"},
+			observed: []rtnl.Link{func() rtnl.Link { l := veth; l.Flags = up; return l }()},
+			ops:      []string{`update Link<"v0" (7) DOWN MTU=9000>`},
+		},
+		{
+			name:     "desired down on a down link: nothing",
+			desired:  []rtnl.Link{{Name: "v0"}},
+			down:     []string{"v0"},
+			observed: []rtnl.Link{veth},
+		},
+		{
+			name:    "desired down on a missing link: created down",
+			desired: []rtnl.Link{{Name: "br0", Kind: "bridge"}},
+			down:    []string{"br0"},
+			ops:     []string{`create Link<"br0" (0) DOWN MTU=0>`},
+		},
+		{
+			name:     "down for a link not desired is ignored: the up link is untouched",
+			desired:  []rtnl.Link{{Name: "mv0", Kind: "macvlan", ParentIndex: 7}},
+			down:     []string{"v0"},
+			observed: []rtnl.Link{func() rtnl.Link { l := veth; l.Flags = up; return l }(), mv},
+		},
+		{
+			name:      "desired both up and down is a conflict: the link is left as it is, owned or not",
+			desired:   []rtnl.Link{{Name: "v0", Flags: net.FlagUp, MTU: 9000}},
+			down:      []string{"v0"},
+			observed:  []rtnl.Link{veth},
+			owned:     []string{"v0"},
+			conflicts: []string{`link v0: link "v0" is desired both up (net.FlagUp) and down`},
 		},
 		{
 			name:     "master, MAC and txqueuelen are updates",
@@ -338,7 +380,14 @@ func TestLinks(t *testing.T) {
 			for _, n := range tt.owned {
 				owned.Add(LinkKey{n})
 			}
-			ops, cs := Links(tt.desired, tt.observed, owned)
+			var down Set[LinkKey]
+			for _, n := range tt.down {
+				if down == nil {
+					down = NewSet[LinkKey]()
+				}
+				down.Add(LinkKey{n})
+			}
+			ops, cs := Links(tt.desired, tt.observed, owned, down)
 			wantLines(t, "ops", lines(ops), tt.ops...)
 			wantLines(t, "conflicts", reasons(cs), tt.conflicts...)
 		})
@@ -347,7 +396,7 @@ func TestLinks(t *testing.T) {
 
 func TestLinkUpdateCarriesMergedLink(t *testing.T) {
 	o := rtnl.Link{Index: 7, Name: "v0", Kind: "veth", MTU: 1500, HardwareAddr: mac("02:00:00:00:00:07"), TxQueueLen: 1000}
-	ops, _ := Links([]rtnl.Link{{Name: "v0", MTU: 9000, Flags: net.FlagUp, MasterIndex: 3}}, []rtnl.Link{o}, nil)
+	ops, _ := Links([]rtnl.Link{{Name: "v0", MTU: 9000, Flags: net.FlagUp, MasterIndex: 3}}, []rtnl.Link{o}, nil, nil)
 	if len(ops) != 1 || ops[0].Action != Update {
 		t.Fatalf("ops = %v", ops)
 	}

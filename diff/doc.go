@@ -17,7 +17,8 @@
 //
 //	kind       key (type, function)                      ownership    updated in place
 //	---------  ----------------------------------------  -----------  ------------------------------------
-//	link       name (LinkKey, KeyOfLink)                  ledger       MTU, txqueuelen, master, MAC, up
+//	link       name (LinkKey, KeyOfLink)                  ledger       MTU, txqueuelen, master, MAC,
+//	                                                                   up or down (State.LinksDown)
 //	address    index, prefix with host bits               ledger       nothing (recreated if owned)
 //	           (AddressKey, KeyOfAddress)
 //	route      family, table (0 is main), destination,    protocol     gateway, oif, src, scope, type,
@@ -42,7 +43,10 @@
 //     it differs in an attribute the kernel can change in place (the last
 //     column above). A zero desired field means "don't care" and is never
 //     compared: a desired link with MTU 0 accepts any MTU. A changed
-//     gateway is therefore an Update, not a delete and a create.
+//     gateway is therefore an Update, not a delete and a create. A link's
+//     administrative state is tri-state: up when the desired Flags hold
+//     net.FlagUp, down when its key is in State.LinksDown (both at once is
+//     a Conflict), left as it is otherwise.
 //  3. A desired object that differs from the observed one in what the
 //     kernel cannot change in place (a link's kind or settings, an
 //     address's peer, broadcast, label or scope) is recreated, Delete

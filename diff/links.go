@@ -23,26 +23,45 @@ const vxlanDefaultPort = 8472
 //     field is set, cannot be changed in place: an owned link is recreated
 //     (Delete right before Create), a foreign one is a Conflict;
 //   - otherwise MTU, TxQueueLen, MasterIndex and HardwareAddr, when the
-//     desired field is non-zero, and the up state, when the desired Flags
-//     hold net.FlagUp, are updated in place, on owned and foreign links
-//     alike.
+//     desired field is non-zero, and the administrative state, when one is
+//     asked for, are updated in place, on owned and foreign links alike.
 //
-// A zero desired field means "don't care": a desired link without FlagUp
-// leaves the link up or down as it is, a zero MasterIndex never removes a
-// link from its master. Owned links no longer desired are deleted; foreign
-// links are never deleted.
-func Links(desired, observed []rtnl.Link, owned Set[LinkKey]) ([]Op, []Conflict) {
-	r := linkSpec.run(desired, observed, owned)
+// The administrative state is tri-state: a desired link whose Flags hold
+// net.FlagUp is wanted up; one whose key is in down is wanted down (an
+// Update whose Link lacks net.FlagUp, which rtnl's LinkModify applies as
+// such); any other is left up or down as it is. A link created down stays
+// down, as the kernel creates it. A key in down whose desired link has
+// net.FlagUp is a Conflict, and the link is left as it is (an owned one
+// is not deleted either). A key in down with no desired link is ignored. A nil down wants no link down.
+//
+// A zero desired field means "don't care": a zero MasterIndex never removes
+// a link from its master. Owned links no longer desired are deleted;
+// foreign links are never deleted.
+func Links(desired, observed []rtnl.Link, owned, down Set[LinkKey]) ([]Op, []Conflict) {
+	r := runLinks(desired, observed, owned, down)
 	return r.ops(LinkKey.Compare), sortConflicts(r.conflicts, LinkKey.Compare)
 }
 
-var linkSpec = &threeWay[rtnl.Link, LinkKey]{
-	kind:        KindLink,
-	key:         KeyOfLink,
-	prepare:     prepareLink,
-	uncreatable: uncreatableLink,
-	compare:     compareLink,
-	wrap:        func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: l} },
+// runLinks diffs links with the keys of those wanted down. A link wanted
+// both up and down is a conflict, and left as it is (an owned one is kept).
+func runLinks(desired, observed []rtnl.Link, owned, down Set[LinkKey]) result[LinkKey] {
+	spec := &threeWay[rtnl.Link, LinkKey]{
+		kind:        KindLink,
+		key:         KeyOfLink,
+		prepare:     prepareLink,
+		uncreatable: uncreatableLink,
+		hold: func(l rtnl.Link) string {
+			if l.Up() && down.Has(KeyOfLink(l)) {
+				return fmt.Sprintf("link %q is desired both up (net.FlagUp) and down", l.Name)
+			}
+			return ""
+		},
+		compare: func(d, o rtnl.Link) (verdict, rtnl.Link, string) {
+			return compareLink(d, o, down.Has(KeyOfLink(d)))
+		},
+		wrap: func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: l} },
+	}
+	return spec.run(desired, observed, owned)
 }
 
 func prepareLink(l rtnl.Link) (rtnl.Link, string) {
@@ -62,7 +81,9 @@ func uncreatableLink(l rtnl.Link) string {
 	return ""
 }
 
-func compareLink(d, o rtnl.Link) (verdict, rtnl.Link, string) {
+// compareLink compares the desired link d with the observed o; down says
+// whether d is wanted administratively down.
+func compareLink(d, o rtnl.Link, down bool) (verdict, rtnl.Link, string) {
 	switch {
 	case d.Kind != "" && d.Kind != o.Kind:
 		return incompatible, d, fmt.Sprintf("link %q is of kind %q, desired %q", o.Name, o.Kind, d.Kind)
@@ -84,8 +105,11 @@ func compareLink(d, o rtnl.Link) (verdict, rtnl.Link, string) {
 	if d.HardwareAddr != nil && !bytes.Equal(d.HardwareAddr, o.HardwareAddr) {
 		u.HardwareAddr, changed = d.HardwareAddr, true
 	}
-	if d.Up() && !o.Up() {
+	switch {
+	case d.Up() && !o.Up():
 		u.Flags, changed = o.Flags|net.FlagUp, true
+	case down && o.Up():
+		u.Flags, changed = o.Flags&^net.FlagUp, true
 	}
 	if changed {
 		return change, u, ""

@@ -218,7 +218,11 @@ func (s Set[K]) Clone() Set[K] { return maps.Clone(s) }
 // index, so a desired State is written (or resolved) against the observed
 // link indices.
 type State struct {
-	Links      []rtnl.Link
+	Links []rtnl.Link
+	// LinksDown holds the keys of desired links wanted administratively
+	// down (see Links); nil wants none down. It is read on a desired State
+	// only, and ignored on an observed one.
+	LinksDown  Set[LinkKey]
 	Addresses  []rtnl.Address
 	Routes     []rtnl.Route
 	Neighbours []rtnl.Neighbour

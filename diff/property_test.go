@@ -273,6 +273,24 @@ func genState(t *rapid.T, observed bool) State {
 		for i := range s.Links {
 			s.Links[i].Index = 10 + i
 		}
+		return s
+	}
+	// Some desired links are wanted down: mostly ones not wanted up (a
+	// tri-state), now and then one wanted up as well (a conflict), or a
+	// name not desired at all (ignored).
+	for _, l := range s.Links {
+		if rapid.IntRange(0, 9).Draw(t, "down") < 4 && (!l.Up() || rapid.IntRange(0, 4).Draw(t, "up and down") == 0) {
+			if s.LinksDown == nil {
+				s.LinksDown = NewSet[LinkKey]()
+			}
+			s.LinksDown.Add(KeyOfLink(l))
+		}
+	}
+	if rapid.Bool().Draw(t, "down undesired") {
+		if s.LinksDown == nil {
+			s.LinksDown = NewSet[LinkKey]()
+		}
+		s.LinksDown.Add(LinkKey{Name: genLinkName.Draw(t, "down name")})
 	}
 	return s
 }
@@ -343,8 +361,27 @@ func TestPropertyConverges(t *testing.T) {
 
 		checkKind(t, "link", desired.Links, observed.Links, m.links, KeyOfLink, before.Links.Has, conflicted, func(d, got rtnl.Link) bool {
 			return (d.Kind == "" || d.Kind == got.Kind) && (d.MTU == 0 || d.MTU == got.MTU) &&
-				(!d.Up() || got.Up()) && (d.HardwareAddr == nil || d.HardwareAddr.String() == got.HardwareAddr.String())
+				(!d.Up() || got.Up()) && (!desired.LinksDown.Has(KeyOfLink(d)) || !got.Up()) && (d.HardwareAddr == nil || d.HardwareAddr.String() == got.HardwareAddr.String())
 		})
+		// A desired link wanted neither up nor down keeps its up state,
+		// unless the plan recreated it.
+		recreated := make(map[LinkKey]bool)
+		for _, op := range plan.Ops {
+			if op.Kind == KindLink && op.Action == Delete {
+				recreated[KeyOfLink(op.Link)] = true
+			}
+		}
+		for _, d := range desired.Links {
+			k := KeyOfLink(d)
+			if d.Up() || desired.LinksDown.Has(k) || recreated[k] {
+				continue
+			}
+			for _, o := range observed.Links {
+				if g, held := m.links[k]; KeyOfLink(o) == k && held && g.Up() != o.Up() {
+					t.Fatalf("desired link %v wants no state, yet %v became %v", d, o, g)
+				}
+			}
+		}
 		checkKind(t, "address", desired.Addresses, observed.Addresses, m.addrs, KeyOfAddress, before.Addresses.Has, conflicted, func(d, got rtnl.Address) bool {
 			return d.Label == "" || d.Label == got.Label
 		})

@@ -24,6 +24,10 @@ type threeWay[T any, K comparable] struct {
 	// uncreatable, when set, returns why a missing desired object cannot be
 	// created, or "".
 	uncreatable func(T) string
+	// hold, when set, returns why a valid desired object must be left as
+	// it is, or "": a held object is a conflict, yet its key stays desired
+	// (an owned one is not deleted).
+	hold func(T) string
 	// compare compares a prepared desired object with the observed one of
 	// the same key: for change it returns the object to apply, for
 	// incompatible the reason.
@@ -103,6 +107,16 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
 			continue
 		}
 		d, k := want[i], keys[i]
+		if s.hold != nil {
+			if why := s.hold(d); why != "" {
+				var o any
+				if held[i] >= 0 {
+					o = observed[held[i]]
+				}
+				r.conflicts = append(r.conflicts, s.conflict(k, desired[i], o, why))
+				continue
+			}
+		}
 		if held[i] < 0 {
 			if s.uncreatable != nil {
 				if why := s.uncreatable(d); why != "" {

@@ -286,7 +286,8 @@ type Link struct {
 	Mac string `protobuf:"bytes,4,opt,name=mac,proto3" json:"mac,omitempty"`
 	// master is the bridge this link is enslaved to; empty means none.
 	Master string `protobuf:"bytes,5,opt,name=master,proto3" json:"master,omitempty"`
-	// up sets the administrative state; unset leaves it as found.
+	// up sets the administrative state: true brings the link up, false
+	// takes it down; unset leaves it up or down as found.
 	Up *bool `protobuf:"varint,6,opt,name=up,proto3,oneof" json:"up,omitempty"`
 	// parent is the lower link of macvlan, macvtap, ipvlan and vlan links
 	// (required) and of vxlan links (optional).

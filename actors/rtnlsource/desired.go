@@ -78,7 +78,13 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		e := fmt.Sprintf("links[%d]", i)
 		link := reconcile.Link{
 			Name: l.GetName(), Kind: l.GetKind(), Parent: l.GetParent(),
-			Master: l.GetMaster(), MTU: int(l.GetMtu()), Up: l.GetUp(),
+			Master: l.GetMaster(), MTU: int(l.GetMtu()),
+		}
+		if l.Up != nil {
+			link.State = reconcile.LinkStateDown
+			if l.GetUp() {
+				link.State = reconcile.LinkStateUp
+			}
 		}
 		if l.GetMac() != "" {
 			mac, err := rtnl.ParseMAC(l.GetMac())

@@ -96,8 +96,14 @@ func (p *problems) linkToProto(e string, l reconcile.Link) *messages.Link {
 	if l.MAC != nil && len(l.MAC) != 6 {
 		p.addf("%s.mac: %q is not a 6-byte Ethernet address", e, l.MAC)
 	}
-	if l.Up {
+	switch l.State {
+	case reconcile.LinkStateAny:
+	case reconcile.LinkStateUp:
 		ml.Up = proto.Bool(true)
+	case reconcile.LinkStateDown:
+		ml.Up = proto.Bool(false)
+	default:
+		p.addf("%s.state: unknown link state %v", e, l.State)
 	}
 	switch v := l.Data.(type) {
 	case nil:

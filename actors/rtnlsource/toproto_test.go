@@ -64,9 +64,9 @@ func genNamespace(t *rapid.T, label string) rtnl.Namespace {
 // every setting of each kind.
 func genLink(t *rapid.T, i int) reconcile.Link {
 	l := reconcile.Link{
-		Name: fmt.Sprintf("link%d", i),
-		Kind: rapid.SampledFrom([]string{"", "veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "macvtap", "ipvlan", "vlan"}).Draw(t, "kind"),
-		Up:   rapid.Bool().Draw(t, "up"),
+		Name:  fmt.Sprintf("link%d", i),
+		Kind:  rapid.SampledFrom([]string{"", "veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "macvtap", "ipvlan", "vlan"}).Draw(t, "kind"),
+		State: rapid.SampledFrom([]reconcile.LinkState{reconcile.LinkStateAny, reconcile.LinkStateUp, reconcile.LinkStateDown}).Draw(t, "state"),
 	}
 	if rapid.Bool().Draw(t, "master?") {
 		l.Master = "br" + genName(t, "master")[:1]
@@ -273,6 +273,7 @@ func TestDesiredToProtoRefuses(t *testing.T) {
 			{Name: "a", MTU: -1},
 			{Name: "b", MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6, 7, 8}},
 			{Name: "c", Kind: "x", Data: otherData{}},
+			{Name: "d", State: 9},
 		},
 		Neighbours: []reconcile.Neighbour{{Link: "a", IP: netip.MustParseAddr("10.0.0.1"), MAC: net.HardwareAddr{1, 2}}},
 		Rules:      []reconcile.Rule{{Priority: 1, Table: 1, Family: 7}},
@@ -280,9 +281,38 @@ func TestDesiredToProtoRefuses(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"links[0].mtu", "links[1].mac", "links[2]: settings of type", "neighbours[0].mac", "rules[0].family"} {
+	for _, want := range []string{"links[0].mtu", "links[1].mac", "links[2]: settings of type", "links[3].state", "neighbours[0].mac", "rules[0].family"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+// TestLinkUpFromProto checks the message's optional up: unset leaves the
+// link's state alone, true wants it up, false down; and that the message
+// form of each state sets up so.
+func TestLinkUpFromProto(t *testing.T) {
+	for _, tc := range []struct {
+		up   *bool
+		want reconcile.LinkState
+	}{
+		{nil, reconcile.LinkStateAny},
+		{proto.Bool(true), reconcile.LinkStateUp},
+		{proto.Bool(false), reconcile.LinkStateDown},
+	} {
+		d, err := rtnlsource.DesiredFromProto(&messages.Desired{Links: []*messages.Link{{Name: "e0", Up: tc.up}}})
+		if err != nil {
+			t.Fatalf("up %v: %v", tc.up, err)
+		}
+		if got := d.(reconcile.Desired).Links[0].State; got != tc.want {
+			t.Errorf("up %v: state %v, want %v", tc.up, got, tc.want)
+		}
+		m, err := rtnlsource.DesiredToProto(reconcile.Desired{Links: []reconcile.Link{{Name: "e0", State: tc.want}}})
+		if err != nil {
+			t.Fatalf("state %v: %v", tc.want, err)
+		}
+		if got := m.GetLinks()[0].Up; (got == nil) != (tc.up == nil) || (got != nil && *got != *tc.up) {
+			t.Errorf("state %v: up %v, want %v", tc.want, got, tc.up)
 		}
 	}
 }

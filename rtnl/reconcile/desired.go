@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -25,7 +26,8 @@ type Desired struct {
 //
 // With a Kind, the link is created when missing (and owned). With no Kind,
 // the link must already exist (a NIC, or one made by someone else) and only
-// its MTU, MAC, master and up state are converged; it is never deleted.
+// its MTU, MAC, master and up or down state are converged; it is never
+// deleted.
 type Link struct {
 	// Name is the interface name (at most 15 bytes).
 	Name string
@@ -43,13 +45,46 @@ type Link struct {
 	MTU int
 	// MAC is the hardware address; nil leaves it alone.
 	MAC net.HardwareAddr
-	// Up brings the link up when set. A link that is not wanted up is
-	// left as it is, not forced down.
-	Up bool
+	// State is the administrative state to converge the link onto: up,
+	// down, or (LinkStateAny, the zero value) left as it is.
+	State LinkState
 	// Data holds the kind's settings: rtnl.Macvlan, rtnl.IPVlan, rtnl.VLAN,
 	// rtnl.Vxlan or rtnl.Veth (whose Peer names the other end, created with
 	// it). Nil uses the kind's defaults.
 	Data rtnl.LinkData
+}
+
+// LinkState is the administrative state desired of a link (IFF_UP, what
+// `ip link set dev NAME up|down` sets). The zero value, LinkStateAny,
+// leaves the link up or down as it is.
+type LinkState uint8
+
+// Link states.
+const (
+	// LinkStateAny leaves the link's state alone: a link someone else
+	// brought up or down stays so. A link created with it stays down, as
+	// the kernel creates it.
+	LinkStateAny LinkState = iota
+	// LinkStateUp brings the link up, and up again whenever it is found
+	// down.
+	LinkStateUp
+	// LinkStateDown takes the link down, and down again whenever it is
+	// found up; a link created with it stays down.
+	LinkStateDown
+)
+
+// String returns "any", "up" or "down"; "LinkState(N)" for a value out of
+// range.
+func (s LinkState) String() string {
+	switch s {
+	case LinkStateAny:
+		return "any"
+	case LinkStateUp:
+		return "up"
+	case LinkStateDown:
+		return "down"
+	}
+	return fmt.Sprintf("LinkState(%d)", uint8(s))
 }
 
 // Address is a desired IP address on an interface.

@@ -185,8 +185,8 @@ func (p *pass) links() error {
 		for _, l := range observed {
 			p.index[l.Name] = l.Index
 		}
-		desired, pending := p.desiredLinks()
-		ops, conflicts := diff.Links(desired, observed, p.owned.Links)
+		desired, down, pending := p.desiredLinks()
+		ops, conflicts := diff.Links(desired, observed, p.owned.Links, down)
 		creates, deletes := split(ops)
 		if round == 0 || !p.apply {
 			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
@@ -236,14 +236,21 @@ func (p *pass) pendingName(link string) string {
 	return link
 }
 
-// desiredLinks resolves desired links against the current indices. A link
-// whose parent does not exist yet is left out (pending) until a later
-// round; a master that does not exist yet is left unset.
-func (p *pass) desiredLinks() (out []rtnl.Link, pending string) {
+// desiredLinks resolves desired links against the current indices, with
+// the keys of those wanted down. A link whose parent does not exist yet is
+// left out (pending) until a later round; a master that does not exist yet
+// is left unset.
+func (p *pass) desiredLinks() (out []rtnl.Link, down diff.Set[diff.LinkKey], pending string) {
 	for _, dl := range p.d.Links {
 		l := rtnl.Link{Name: dl.Name, Kind: dl.Kind, MTU: dl.MTU, HardwareAddr: dl.MAC, Data: dl.Data}
-		if dl.Up {
+		switch dl.State {
+		case LinkStateUp:
 			l.Flags = net.FlagUp
+		case LinkStateDown:
+			if down == nil {
+				down = diff.NewSet[diff.LinkKey]()
+			}
+			down.Add(diff.KeyOfLink(l))
 		}
 		if dl.Parent != "" {
 			idx, ok := p.index[dl.Parent]
@@ -260,7 +267,7 @@ func (p *pass) desiredLinks() (out []rtnl.Link, pending string) {
 		}
 		out = append(out, l)
 	}
-	return out, pending
+	return out, down, pending
 }
 
 // rest converges addresses, routes, neighbours and rules.

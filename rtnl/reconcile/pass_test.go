@@ -37,8 +37,8 @@ func addrs(ns *nstest.NS) map[string]bool {
 func desired() reconcile.Desired {
 	return reconcile.Desired{
 		Links: []reconcile.Link{
-			{Name: "br0", Kind: "bridge", Up: true},
-			{Name: "v0a", Kind: "veth", Data: rtnl.Veth{Peer: "v0b"}, Master: "br0", MTU: 1400, Up: true},
+			{Name: "br0", Kind: "bridge", State: reconcile.LinkStateUp},
+			{Name: "v0a", Kind: "veth", Data: rtnl.Veth{Peer: "v0b"}, Master: "br0", MTU: 1400, State: reconcile.LinkStateUp},
 		},
 		Addresses: []reconcile.Address{
 			{Link: "br0", Prefix: netip.MustParsePrefix("10.0.42.1/24")},

@@ -124,8 +124,8 @@ func genDesired(t *rapid.T) reconcile.Desired {
 
 func fixedLinks() []reconcile.Link {
 	return []reconcile.Link{
-		{Name: "br0", Kind: "bridge", Up: true},
-		{Name: "ve0", Kind: "veth", Data: rtnl.Veth{Peer: "vp0"}, Master: "br0", Up: true},
-		{Name: "ve1", Kind: "veth", Data: rtnl.Veth{Peer: "vp1"}, Up: true},
+		{Name: "br0", Kind: "bridge", State: reconcile.LinkStateUp},
+		{Name: "ve0", Kind: "veth", Data: rtnl.Veth{Peer: "vp0"}, Master: "br0", State: reconcile.LinkStateUp},
+		{Name: "ve1", Kind: "veth", Data: rtnl.Veth{Peer: "vp1"}, State: reconcile.LinkStateUp},
 	}
 }

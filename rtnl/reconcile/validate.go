@@ -94,6 +94,9 @@ func (d Desired) Validate() error {
 		if l.Master != "" && l.Master == l.Name {
 			add(w, "master", "link %q cannot be its own master", l.Name)
 		}
+		if l.State > LinkStateDown {
+			add(w, "state", "unknown link state %v (want any, up or down)", l.State)
+		}
 		if l.MTU < 0 || l.MTU > 65535 {
 			add(w, "mtu", "mtu %d out of range (68 to 65535)", l.MTU)
 		}
