@@ -158,21 +158,6 @@ func (r *reader) number(n ast.Node, path string, max uint64, what string) (uint6
 	return v, len(r.problems) == before
 }
 
-func (r *reader) boolean(dst *bool) func(ast.Node, string) {
-	return func(n ast.Node, path string) {
-		s, ok := r.scalar(n, path)
-		if !ok {
-			return
-		}
-		v, err := strconv.ParseBool(s)
-		if err != nil {
-			r.fail(n, path, "want true or false, got %q", s)
-			return
-		}
-		*dst = v
-	}
-}
-
 // linkState reads a link's `up`: true wants it up, false down; a link
 // without the key keeps reconcile.LinkStateAny (left as it is).
 func (r *reader) linkState(dst *reconcile.LinkState) func(ast.Node, string) {
