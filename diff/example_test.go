@@ -144,3 +144,22 @@ func ExampleRouteKey_MarshalText() {
 	// family=inet6 table=100 dst=2001:db8::/64 tos=0 metric=1024
 	// true
 }
+
+// A link's administrative state is tri-state: up with net.FlagUp in the
+// desired Flags, down with its key in the down set, left alone otherwise.
+// Here eth1 is taken down, eth2 (wanted neither) stays up, and neither is
+// owned.
+func ExampleLinks_down() {
+	observed := []rtnl.Link{
+		{Index: 2, Name: "eth1", MTU: 1500, Flags: net.FlagUp},
+		{Index: 3, Name: "eth2", MTU: 1500, Flags: net.FlagUp},
+	}
+	desired := []rtnl.Link{{Name: "eth1"}, {Name: "eth2"}}
+	down := diff.NewSet(diff.LinkKey{Name: "eth1"})
+	ops, _ := diff.Links(desired, observed, nil, down)
+	for _, op := range ops {
+		fmt.Println(op)
+	}
+	// Output:
+	// update Link<"eth1" (2) DOWN MTU=1500>
+}
