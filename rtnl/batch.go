@@ -302,12 +302,7 @@ func (s *Socket) ApplyWith(b *Batch, o ApplyOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	window := batchWindow
-	_ = s.rc.Control(func(fd uintptr) {
-		if rcv, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
-			window = max(batchChunkMsgs, min(batchWindow, rcv/ackTruesize/2))
-		}
-	})
+	window := s.window
 	if o.StopOnError {
 		// Read each datagram's replies before sending the next,
 		// so that at most one datagram's worth runs past a failure.

@@ -78,6 +78,10 @@ type Socket struct {
 	seq uint32
 	buf []byte
 
+	// window is how many acknowledged batch requests may be in flight: as
+	// many acknowledgements as the receive buffer, fixed at Open, holds.
+	window int
+
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool // set by Close: later I/O errors are EBADF
@@ -104,6 +108,10 @@ func Open(ns Namespace, opts ...Option) (*Socket, error) {
 	}
 	setBuffer(fd, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, cfg.rcvbuf)
 	setBuffer(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, cfg.sndbuf)
+	window := batchWindow
+	if rcv, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
+		window = max(batchChunkMsgs, min(batchWindow, rcv/ackTruesize/2))
+	}
 	// Extended acks carry the kernel's error text (a netlink.Handle never
 	// shows them: vishvananda/netlink#1129); capped acks do not echo our
 	// request back; strict checking enables kernel-side dump filtering.
@@ -119,7 +127,7 @@ func Open(ns Namespace, opts ...Option) (*Socket, error) {
 		f.Close()
 		return nil, &Error{Op: "open", Errno: unix.EBADF, Message: err.Error()}
 	}
-	return &Socket{ns: ns, timeout: cfg.timeout, f: f, rc: rc, buf: make([]byte, recvBufferSize)}, nil
+	return &Socket{ns: ns, timeout: cfg.timeout, f: f, rc: rc, buf: make([]byte, recvBufferSize), window: window}, nil
 }
 
 // openNetlink creates a non-blocking netlink socket of the given protocol
