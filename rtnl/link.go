@@ -398,18 +398,26 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 // documentation) and a nil list.
 func (s *Socket) Links() ([]Link, error) {
 	var links []Link
-	err := s.dumpLinks("link list", func(l Link, _ *LinkStats64) { links = append(links, l) }, func() { links = links[:0] })
+	err := s.dumpLinks("link list", false, func(l Link, _ *LinkStats64) { links = append(links, l) }, func() { links = links[:0] })
 	if err != nil {
 		return nil, err
 	}
 	return links, nil
 }
 
-// dumpLinks dumps every link, with its statistics.
-func (s *Socket) dumpLinks(op string, fn func(Link, *LinkStats64), reset func()) error {
+// rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS (include/uapi/linux/
+// rtnetlink.h), which x/sys/unix lacks: the kernel leaves the counters out.
+const rtextFilterSkipStats = 1 << 3
+
+// dumpLinks dumps every link; with stats false the kernel is asked to leave
+// the counters out and fn gets zero statistics.
+func (s *Socket) dumpLinks(op string, stats bool, fn func(Link, *LinkStats64), reset func()) error {
 	var e encoder
 	e.begin(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 	e.fixed(ifinfomsg{Family: unix.AF_UNSPEC}.bytes())
+	if !stats {
+		e.u32(unix.IFLA_EXT_MASK, rtextFilterSkipStats)
+	}
 	e.end()
 	return s.dump(op, e.message(), reset, func(h header, m []byte) error {
 		if h.Type != unix.RTM_NEWLINK {

@@ -83,7 +83,7 @@ func (s *Socket) Stats(name string) (Stats, error) {
 // are as Links's.
 func (s *Socket) AllStats() ([]Stats, error) {
 	var out []Stats
-	err := s.dumpLinks("stats list", func(l Link, st *LinkStats64) {
+	err := s.dumpLinks("stats list", true, func(l Link, st *LinkStats64) {
 		out = append(out, Stats{Index: l.Index, Name: l.Name, Link: *st})
 	}, func() { out = out[:0] })
 	if err != nil {
