@@ -173,19 +173,9 @@ func loopback(host string) bool {
 // certificate presented; the peer's chain verified against the client CA,
 // not its host name: see the package documentation) of the API's TLS.
 func loadTLS(t config.TLS) (server, dial *tls.Config, err error) {
-	cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("api: loading TLS certificate %q and key %q: %w", t.Cert, t.Key, err)
-	}
-	pool, err := remotestart.LoadPool(t.ClientCA)
+	server, cert, pool, err := remotestart.LoadMutualTLS(t.Cert, t.Key, t.ClientCA)
 	if err != nil {
 		return nil, nil, fmt.Errorf("api: %w", err)
-	}
-	server = &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
 	}
 	dial = &tls.Config{
 		MinVersion:   tls.VersionTLS13,

@@ -461,19 +461,9 @@ func loadTLS(certFile, keyFile, caFile string) (server, dial *tls.Config, err er
 	if certFile == "" || keyFile == "" || caFile == "" {
 		return nil, nil, fmt.Errorf("client: TLS needs a certificate, a key and a CA file (got %q, %q, %q)", certFile, keyFile, caFile)
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client: loading TLS certificate %q and key %q: %w", certFile, keyFile, err)
-	}
-	pool, err := remotestart.LoadPool(caFile)
+	server, cert, pool, err := remotestart.LoadMutualTLS(certFile, keyFile, caFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client: %w", err)
-	}
-	server = &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
 	}
 	dial = &tls.Config{
 		MinVersion:   tls.VersionTLS13,
