@@ -49,8 +49,10 @@ type Link struct {
 	//
 	// It is a separate field because every namespace id, 0 included, is
 	// valid: ParentNamespaceID alone could not tell "same namespace" from
-	// "namespace 0" in a Link built by the caller. Decoded only: LinkAdd
-	// and LinkModify ignore it and the diff never compares it.
+	// "namespace 0" in a Link built by the caller. LinkAdd creates a
+	// macvlan, macvtap, ipvlan or vlan on the parent it names (and refuses
+	// it for any other kind); LinkModify sends nothing about the parent;
+	// the diff never compares it.
 	ParentElsewhere bool
 	// ParentNamespaceID is the id this namespace gives to the namespace of
 	// the lower side (IFLA_LINK_NETNSID), as `ip -j link` prints it in

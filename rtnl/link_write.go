@@ -25,12 +25,26 @@ const (
 // is not zero. A Veth's peer is created in Veth.PeerNamespace when that is
 // not Host.
 //
+// A parent in another namespace: when l.ParentElsewhere is set, l.ParentIndex
+// is an index of the namespace this one knows by the id l.ParentNamespaceID
+// (IFLA_LINK_NETNSID), as Links and LinkByName decode a macvlan moved away
+// from its parent, and the link is created here on that parent. Only the
+// kinds whose parent is IFLA_LINK take one: macvlan, macvtap, ipvlan and
+// vlan. Any other kind (a veth, whose peer goes elsewhere through
+// Veth.PeerNamespace; a vxlan, whose decoded ParentIndex is then its own
+// index), a ParentIndex of 0 or a negative ParentNamespaceID (no id) with
+// ParentElsewhere fails with EINVAL before anything is sent, so that a
+// foreign index is never read as a local one. ParentNamespaceID is ignored
+// when ParentElsewhere is not set.
+//
 // It fails with an *Error: EINVAL, before anything is sent, for a missing
-// or too long name, a missing kind or a malformed hardware address; EEXIST
-// when the name is taken; ENODEV `no such parent interface index 7` for a
-// parent that does not exist; EOPNOTSUPP `link kind "dummy" is not
-// available in this kernel: …` for a kind the kernel lacks. The kernel's
-// extended-ack text is always kept in Message.
+// or too long name, a missing kind, a malformed hardware address or a
+// parent elsewhere it cannot name; EEXIST when the name is taken; ENODEV
+// `no such parent interface index 7` (`… index 7 in namespace id 3` for a
+// parent elsewhere) for a parent that does not exist; EINVAL with the
+// kernel's text for a namespace id it does not know; EOPNOTSUPP `link kind
+// "dummy" is not available in this kernel: …` for a kind the kernel lacks.
+// The kernel's extended-ack text is always kept in Message.
 func (s *Socket) LinkAdd(l Link) error {
 	const op = "link add"
 	var peerNS *os.File
@@ -59,6 +73,8 @@ func linkAddError(err error, op string, l Link, kind string) error {
 	switch {
 	case e.Errno == unix.EOPNOTSUPP:
 		return withContext(err, op, fmt.Sprintf("link kind %q is not available in this kernel", kind))
+	case e.Errno == unix.ENODEV && l.ParentIndex != 0 && l.ParentElsewhere:
+		return withContext(err, op, fmt.Sprintf("no such parent interface index %d in namespace id %d", l.ParentIndex, l.ParentNamespaceID))
 	case e.Errno == unix.ENODEV && l.ParentIndex != 0:
 		return withContext(err, op, fmt.Sprintf("no such parent interface index %d", l.ParentIndex))
 	case e.Errno == unix.EEXIST:
@@ -88,6 +104,9 @@ func encodeLinkAdd(e *encoder, op string, l Link, peerNS *os.File) (string, erro
 	if err := checkLinkFields(op, l); err != nil {
 		return "", err
 	}
+	if err := checkParentElsewhere(op, l, kind); err != nil {
+		return "", err
+	}
 	var ifi ifinfomsg
 	ifi.Family = unix.AF_UNSPEC
 	if l.Flags&net.FlagUp != 0 {
@@ -103,6 +122,11 @@ func encodeLinkAdd(e *encoder, op string, l Link, peerNS *os.File) (string, erro
 	// A vxlan names its device inside its own data (IFLA_VXLAN_LINK).
 	if _, isVxlan := l.Data.(Vxlan); l.ParentIndex > 0 && !isVxlan && kind != "vxlan" {
 		e.u32(unix.IFLA_LINK, uint32(l.ParentIndex))
+	}
+	// The kernel looks IFLA_LINK up in the namespace IFLA_LINK_NETNSID
+	// names (an s32 id of this namespace's table) instead of this one.
+	if l.ParentElsewhere {
+		e.u32(unix.IFLA_LINK_NETNSID, uint32(l.ParentNamespaceID))
 	}
 	e.nest(unix.IFLA_LINKINFO)
 	e.str(unix.IFLA_INFO_KIND, kind)
@@ -226,6 +250,28 @@ func checkLinkFields(op string, l Link) error {
 	}
 	if l.TxQueueLen < 0 {
 		return invalid(op, "link %q: TxQueueLen %d is negative", l.Name, l.TxQueueLen)
+	}
+	return nil
+}
+
+// checkParentElsewhere refuses a parent in another namespace that
+// IFLA_LINK_NETNSID cannot carry: one for a kind whose parent is not
+// IFLA_LINK, one with no index, or one in a namespace without an id. Sent
+// without the id, the foreign index would name whatever link has it here.
+func checkParentElsewhere(op string, l Link, kind string) error {
+	if !l.ParentElsewhere {
+		return nil
+	}
+	switch kind {
+	case "macvlan", "macvtap", "ipvlan", "vlan":
+	default:
+		return invalid(op, "link %q: a %s link cannot be created on a parent in another namespace (ParentElsewhere); only macvlan, macvtap, ipvlan and vlan can", l.Name, kind)
+	}
+	if l.ParentIndex <= 0 {
+		return invalid(op, "link %q: ParentElsewhere is set but ParentIndex is %d", l.Name, l.ParentIndex)
+	}
+	if l.ParentNamespaceID < 0 {
+		return invalid(op, "link %q: parent index %d is in a namespace with no id here (ParentNamespaceID %d); give it one (ip netns set)", l.Name, l.ParentIndex, l.ParentNamespaceID)
 	}
 	return nil
 }
@@ -484,9 +530,11 @@ func (s *Socket) LinkMoveTo(name string, ns Namespace) error {
 //   - MasterIndex, always: 0 releases the link from its master;
 //   - up or down, always, from l.Flags&net.FlagUp.
 //
-// Name, Kind, Data, ParentIndex and OperState are ignored. An index that
-// does not exist fails with ENODEV; a malformed HardwareAddr with EINVAL
-// before anything is sent.
+// Name, Kind, Data, OperState and the parent (ParentIndex, ParentElsewhere,
+// ParentNamespaceID) are ignored: nothing about the parent is sent, so a
+// decoded link whose parent is in another namespace can be passed back
+// unchanged and keeps its parent. An index that does not exist fails with
+// ENODEV; a malformed HardwareAddr with EINVAL before anything is sent.
 func (s *Socket) LinkModify(l Link) error {
 	const op = "link modify"
 	var e encoder
