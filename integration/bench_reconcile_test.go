@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
@@ -36,7 +37,8 @@ func rawOwnedDump(b *testing.B, ns *nstest.NS) time.Duration {
 }
 
 // BenchmarkReconcile measures a pass installing 100,000 routes from empty
-// against a raw batched install, and a converged (no-op) pass over them
+// against a raw batched install (the best of installRounds runs of each),
+// and a converged (no-op) pass over them
 // against a raw dump of the owned routes, with no foreign routes and then
 // with 200,000 routes of other protocols in other tables.
 func BenchmarkReconcile(b *testing.B) {
@@ -44,18 +46,30 @@ func BenchmarkReconcile(b *testing.B) {
 		b.Skip("100k-route benchmark skipped under -short")
 	}
 	nstest.RequireRoot(b)
+	d := reconcileDesired()
 	for range b.N {
-		rawInstallTime, _ := rawInstall(b)
+		// The raw install and the pass run in turn, installRounds times,
+		// each in a fresh namespace; the best of each is compared. The last
+		// namespace serves the no-op passes.
+		install, rawInstallTime := time.Duration(1<<62), time.Duration(1<<62)
+		var (
+			ns *nstest.NS
+			s  *rtnl.Socket
+			l  *reconcile.Ledger
+		)
+		for range installRounds {
+			raw, _ := rawInstall(b)
+			rawInstallTime = min(rawInstallTime, raw)
 
-		ns := installNS(b)
-		s := ns.Open()
-		l := reconcile.NewLedger()
-		d := reconcileDesired()
-		start := time.Now()
-		r, err := reconcile.Pass(s, d, l, reconcile.Options{Protocol: installProto})
-		install := time.Since(start)
-		if err != nil || !r.Converged || len(r.Applied) != installRoutes {
-			b.Fatalf("install pass: err=%v converged=%v applied=%d", err, r.Converged, len(r.Applied))
+			ns = installNS(b)
+			s = ns.Open()
+			l = reconcile.NewLedger()
+			start := time.Now()
+			r, err := reconcile.Pass(s, d, l, reconcile.Options{Protocol: installProto})
+			install = min(install, time.Since(start))
+			if err != nil || !r.Converged || len(r.Applied) != installRoutes {
+				b.Fatalf("install pass: err=%v converged=%v applied=%d", err, r.Converged, len(r.Applied))
+			}
 		}
 		fmt.Printf("reconcile_install_100k: linx=%.1f raw_batched=%.1f ratio=%.2f\n",
 			msOf(install), msOf(rawInstallTime), float64(install)/float64(rawInstallTime))
