@@ -20,6 +20,10 @@ func newShowLinksCmd(o *showOptions) *cobra.Command {
 					return nil, err
 				}
 				links := all
+				// IFNAME is asked of the kernel, not searched for in the
+				// dump (which only names masters and parents), so that an
+				// alternative name finds the link and an unknown one fails
+				// with the kernel's ENODEV. The link is printed once.
 				if name := ifname(args); name != "" {
 					l, err := s.LinkByName(name)
 					if err != nil {

@@ -75,3 +75,50 @@ link add mv0 type veth peer name mv1
 		}
 	}
 }
+
+// show links IFNAME prints that link once, in both formats, whether named
+// by its name, through the alias or by an alternative name, with the
+// master and parent columns ip prints for it.
+func TestShowLinksIfname(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Batch(`link add v0 type veth peer name v1
+link add br0 type bridge
+link set v0 master br0
+link property add dev v0 altname alt0
+`)
+	netns := "path:" + ns.Path()
+	var ip []struct {
+		Index  int    `json:"ifindex"`
+		Name   string `json:"ifname"`
+		Master string `json:"master"`
+		Link   string `json:"link"`
+	}
+	ns.JSON(&ip, "link", "show", "dev", "v0")
+	if len(ip) != 1 {
+		t.Fatalf("ip link show dev v0: %d links", len(ip))
+	}
+	want := ip[0]
+	for _, args := range [][]string{{"links", "v0"}, {"link", "v0"}, {"links", "alt0"}} {
+		what := "show " + strings.Join(args, " ")
+		rows := showJSON(t, append(args, "--netns", netns)...)
+		if len(rows) != 1 {
+			t.Errorf("%s -o json: %d objects, want v0 once: %v", what, len(rows), rows)
+		} else {
+			expect(t, what, rows[0], map[string]any{"index": float64(want.Index), "name": "v0", "master": want.Master})
+		}
+
+		code, out, errs := runCLI(t, append(append([]string{"show"}, args...), "--netns", netns)...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", what, code, errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Errorf("%s: %d lines, want a header and v0 once:\n%s", what, len(lines), out)
+			continue
+		}
+		f := strings.Fields(lines[1])
+		if len(f) < 2 || f[0] != strconv.Itoa(want.Index) || f[1] != "v0" || f[len(f)-2] != want.Master || f[len(f)-1] != want.Link {
+			t.Errorf("%s: row %q, want index %d, v0, master %s, parent %s", what, lines[1], want.Index, want.Master, want.Link)
+		}
+	}
+}
