@@ -20,13 +20,28 @@
 // with the key recorded before a create and removed after a delete, so a
 // crash at any point never leaves an object Linx created unowned.
 //
+// A link is keyed by its name, and a name can pass to another writer: the
+// link Linx created is deleted by someone else and a link of the same name
+// appears. So the ledger also records an owned link's interface index, in
+// the first link round that sees the link after its create. At the start
+// of every link round, an owned name held by a link of another index is
+// dropped from the ledger and that link is treated as foreign: it is not
+// deleted when no longer desired, nor recreated when its settings differ
+// (a conflict instead). A name owned without a recorded index (saved by an
+// older Linx) is owned by name until a pass sees it and records the index
+// of the link found then. Addresses and neighbours are keyed by interface
+// index already; the kernel hands out new indices in increasing order, so
+// an owned key on the index of a deleted link names no other link unless
+// an index is given back explicitly (IFLA_NEW_IFINDEX, a link moved in
+// from another namespace).
+//
 // # A pass, step by step
 //
 //  1. Validate the desired state (an invalid one is refused whole) and
 //     read the ledger again: another process may have changed it.
-//  2. Links: list, diff, create and update, in rounds until nothing is
-//     left to do (parents and masters first, then the links on them and
-//     the enslaving).
+//  2. Links: list, settle the owned links' indices (see Ownership), diff,
+//     create and update, in rounds until nothing is left to do (parents
+//     and masters first, then the links on them and the enslaving).
 //  3. Resolve every interface name to its index.
 //  4. List addresses, routes (kernel-filtered, one dump per protocol the
 //     pass owns; see Desired.Protocols), neighbours and rules; diff each

@@ -13,11 +13,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
 )
 
 // Ledger is the set of keys of the links, addresses, neighbours and rules a
 // scope created: what it may delete when they are no longer desired.
 // Routes need no ledger (they are owned by protocol).
+//
+// A link is keyed by its name, which another writer can reuse: the ledger
+// also holds the interface index of each owned link, recorded by the first
+// pass that sees the link after creating it (or, for a key saved without
+// an index by an older Linx, by the first pass that sees a link of that
+// name). A pass that finds an owned name held by a link of another index
+// knows the link it created is gone and the one there now is not its own:
+// it drops the name from the ledger and treats that link as foreign. An
+// owned name without a recorded index is owned as its name alone.
 //
 // A Ledger with a path is saved to that file after every change, atomically
 // (temporary file, fsync, rename, fsync of the directory), with mode 0600
@@ -31,6 +41,9 @@ type Ledger struct {
 
 	mu    sync.Mutex
 	owned diff.Owned
+	// index holds the interface index of owned links whose index is
+	// known; every key in it is in owned.Links.
+	index map[diff.LinkKey]int
 }
 
 // NewLedger returns an empty ledger kept in memory only.
@@ -69,6 +82,7 @@ func (l *Ledger) loadLocked() error {
 	data, err := os.ReadFile(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		l.owned = diff.Owned{}
+		l.index = nil
 		return nil
 	}
 	if err != nil {
@@ -88,10 +102,26 @@ func (l *Ledger) loadLocked() error {
 		Neighbours: parseKeys[diff.NeighbourKey](f.Neighbours, &errs),
 		Rules:      parseKeys[diff.RuleKey](f.Rules, &errs),
 	}
+	index := make(map[diff.LinkKey]int, len(f.LinkIndex))
+	for name, idx := range f.LinkIndex {
+		var k diff.LinkKey
+		if err := k.UnmarshalText([]byte(name)); err != nil {
+			errs = append(errs, fmt.Errorf("link index of %q: %w", name, err))
+			continue
+		}
+		if idx <= 0 {
+			errs = append(errs, fmt.Errorf("link index of %q: %d is not an interface index", name, idx))
+			continue
+		}
+		if owned.Links.Has(k) { // an index of a name not owned means nothing
+			index[k] = idx
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("ledger %s: %w", l.path, err)
 	}
 	l.owned = owned
+	l.index = index
 	return nil
 }
 
@@ -125,6 +155,16 @@ func (l *Ledger) Owned() diff.Owned {
 		Neighbours: l.owned.Neighbours.Clone(),
 		Rules:      l.owned.Rules.Clone(),
 	}
+}
+
+// LinkIndex returns the interface index recorded for the owned link k, and
+// whether one is recorded: false when k is not owned, or owned by a key
+// saved without its index (see Ledger).
+func (l *Ledger) LinkIndex(k diff.LinkKey) (index int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	index, ok = l.index[k]
+	return index, ok
 }
 
 // Len returns how many keys the ledger holds.
@@ -163,8 +203,88 @@ func (l *Ledger) Record(ops ...diff.Op) error {
 	}
 	for _, op := range changes {
 		l.owned.Record(op)
+		if op.Kind == diff.KindLink {
+			// A created link has an index yet unknown; a deleted one none.
+			delete(l.index, diff.KeyOfLink(op.Link))
+		}
 	}
 	return l.saveLocked()
+}
+
+// settleLinks compares the recorded indices of owned links with observed,
+// the links of the namespace now. An owned link observed with no index
+// recorded gets the observed one. An owned name observed with another index
+// than the recorded one is no longer ours (the link we created is gone):
+// it is removed from the ledger and returned. With save false (a plan) the
+// ledger is left unchanged and only the names no longer ours are returned.
+//
+// The in-memory ledger decides first whether there is anything to do, so
+// that the usual pass, with every index recorded and matching, takes no
+// file lock. A change is then made under the lock and merged with the
+// file, and applied only where the file still says what was seen: an
+// index another process recorded meanwhile is kept.
+func (l *Ledger) settleLinks(observed []rtnl.Link, save bool) ([]diff.LinkKey, error) {
+	l.mu.Lock()
+	adopt, foreign := l.compareLinksLocked(observed)
+	l.mu.Unlock()
+	if !save || (len(adopt) == 0 && len(foreign) == 0) {
+		return foreign, nil
+	}
+	if l.path != "" {
+		unlock, err := l.lock()
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.path != "" {
+		if err := l.loadLocked(); err != nil {
+			return nil, err
+		}
+		adopt, foreign = l.compareLinksLocked(observed)
+	}
+	for _, k := range foreign {
+		l.owned.Links.Remove(k)
+		delete(l.index, k)
+	}
+	for k, idx := range adopt {
+		if l.index == nil {
+			l.index = make(map[diff.LinkKey]int)
+		}
+		l.index[k] = idx
+	}
+	if len(adopt) == 0 && len(foreign) == 0 {
+		return nil, nil
+	}
+	return foreign, l.saveLocked()
+}
+
+// compareLinksLocked returns the owned links observed with no index
+// recorded (with the observed index) and the owned names observed with an
+// index other than the recorded one.
+func (l *Ledger) compareLinksLocked(observed []rtnl.Link) (adopt map[diff.LinkKey]int, foreign []diff.LinkKey) {
+	if l.owned.Links.Len() == 0 {
+		return nil, nil
+	}
+	for i := range observed {
+		k := diff.KeyOfLink(observed[i])
+		if !l.owned.Links.Has(k) {
+			continue
+		}
+		idx, ok := l.index[k]
+		switch {
+		case !ok:
+			if adopt == nil {
+				adopt = make(map[diff.LinkKey]int)
+			}
+			adopt[k] = observed[i].Index
+		case idx != observed[i].Index:
+			foreign = append(foreign, k)
+		}
+	}
+	return adopt, foreign
 }
 
 // forget removes the keys of creates that made nothing: never sent, refused
@@ -180,12 +300,17 @@ func (l *Ledger) forget(ops ...diff.Op) error {
 	return l.Record(del...)
 }
 
+// ledgerFile is the saved form, version 1. LinkIndex was added within
+// version 1: a file without it (saved by an older Linx) loads with no
+// index recorded, and an older Linx reading a newer file ignores it.
 type ledgerFile struct {
 	Version    int      `json:"version"`
 	Links      []string `json:"links"`
 	Addresses  []string `json:"addresses"`
 	Neighbours []string `json:"neighbours"`
 	Rules      []string `json:"rules"`
+	// LinkIndex maps an owned link's name to its interface index.
+	LinkIndex map[string]int `json:"link_index,omitempty"`
 }
 
 func (l *Ledger) saveLocked() error {
@@ -198,6 +323,12 @@ func (l *Ledger) saveLocked() error {
 		Addresses:  keyTexts(l.owned.Addresses),
 		Neighbours: keyTexts(l.owned.Neighbours),
 		Rules:      keyTexts(l.owned.Rules),
+	}
+	if len(l.index) > 0 {
+		f.LinkIndex = make(map[string]int, len(l.index))
+		for k, idx := range l.index {
+			f.LinkIndex[k.Name] = idx
+		}
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

@@ -76,3 +76,66 @@ func TestLedgerRefusesCorruptFile(t *testing.T) {
 		t.Fatal("OpenLedger accepted a corrupt file")
 	}
 }
+
+// Link indices round-trip through the file; a bad one fails the load, and
+// one of a name not owned is ignored.
+func TestLedgerLinkIndexFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.ledger")
+	l, err := OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := diff.LinkKey{Name: "x0"}
+	create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "x0"}}
+	if err := l.Record(create); err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := l.settleLinks([]rtnl.Link{{Name: "x0", Index: 7}, {Name: "other", Index: 8}}, true)
+	if err != nil || len(foreign) != 0 {
+		t.Fatalf("settleLinks = %v, %v", foreign, err)
+	}
+	l2, err := OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, ok := l2.LinkIndex(x); !ok || idx != 7 {
+		t.Fatalf("reloaded index of x0 = %d, %v; want 7", idx, ok)
+	}
+	// A plan sees another index as foreign but changes nothing.
+	if foreign, err := l2.settleLinks([]rtnl.Link{{Name: "x0", Index: 9}}, false); err != nil || len(foreign) != 1 || foreign[0] != x {
+		t.Fatalf("settleLinks without saving = %v, %v", foreign, err)
+	}
+	if idx, ok := l2.LinkIndex(x); !ok || idx != 7 || !l2.Owned().Links.Has(x) {
+		t.Fatalf("a plan changed the ledger: index %d, %v", idx, ok)
+	}
+	// Creating the name again forgets the index of the link it had.
+	if err := l2.Record(create); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l2.LinkIndex(x); ok {
+		t.Fatal("index of x0 kept across a new create")
+	}
+
+	for body, wantErr := range map[string]bool{
+		`{"version":1,"links":["x0"],"link_index":{"x0":3,"gone":4}}`: false,
+		`{"version":1,"links":["x0"],"link_index":{"x0":0}}`:          true,
+		`{"version":1,"links":["x0"],"link_index":{"x 0":3}}`:         true,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := OpenLedger(path)
+		if (err != nil) != wantErr {
+			t.Errorf("OpenLedger(%s) = %v, want error %v", body, err, wantErr)
+			continue
+		}
+		if err == nil {
+			if idx, ok := l.LinkIndex(x); !ok || idx != 3 {
+				t.Errorf("OpenLedger(%s): index of x0 = %d, %v", body, idx, ok)
+			}
+			if _, ok := l.LinkIndex(diff.LinkKey{Name: "gone"}); ok || l.Len() != 1 {
+				t.Errorf("OpenLedger(%s): index of a name not owned kept", body)
+			}
+		}
+	}
+}

@@ -62,7 +62,9 @@ func (f *Failure) Unwrap() error { return f.Err }
 
 // Pass converges the namespace of s onto d in one pass and returns what it
 // did. It records created keys in l before creating and removes deleted
-// ones after deleting; l must not be nil.
+// ones after deleting, records the interface index of the links it created
+// once it sees them, and drops an owned link name now held by a link of
+// another index (see Ledger); l must not be nil.
 //
 // The error is nil when the pass ran to its end (Report.Converged says
 // whether conflicts remain); an *InvalidError when d is invalid, and an
@@ -184,6 +186,16 @@ func (p *pass) links() error {
 		p.index = make(map[string]int, len(observed))
 		for _, l := range observed {
 			p.index[l.Name] = l.Index
+		}
+		// Record the indices of owned links seen for the first time (those
+		// created in the round before), and disown a name now held by a
+		// link of another index: the link this scope created is gone.
+		foreign, err := p.l.settleLinks(observed, p.apply)
+		if err != nil {
+			return err
+		}
+		for _, k := range foreign {
+			p.owned.Links.Remove(k)
 		}
 		desired, down, pending := p.desiredLinks()
 		ops, conflicts := diff.Links(desired, observed, p.owned.Links, down)
