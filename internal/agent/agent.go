@@ -380,12 +380,8 @@ func (a *Agent) Reload() error {
 		}
 		a.logger.Info("scope stopped: removed from the configuration; its kernel state is left in place", "scope", name)
 	}
-	oldByName := map[string]config.Scope{}
-	for _, s := range old.Scopes {
-		oldByName[s.Name] = s
-	}
 	for _, s := range ch.Respawn {
-		if err := a.respawn(oldByName[s.Name], s); err != nil {
+		if err := a.respawn(ch.old[s.Name], s); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -399,7 +395,7 @@ func (a *Agent) Reload() error {
 			// A scope that failed or stopped cannot be updated: start it
 			// afresh with the new desired state.
 			a.logger.Warn("reload: update refused, spawning the scope again", "scope", s.Name, "err", err)
-			if err := a.respawn(oldByName[s.Name], s); err != nil {
+			if err := a.respawn(ch.old[s.Name], s); err != nil {
 				errs = append(errs, err)
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -91,6 +92,14 @@ scopes:
 	}
 	if c.Empty() {
 		t.Error("Empty() on a non-empty change")
+	}
+	// Reload takes the scope a respawn replaces from Diff's index: the old
+	// namespace decides whether the ledger is moved aside.
+	for _, s := range append(slices.Clone(c.Respawn), c.Update...) {
+		i := slices.IndexFunc(old.Scopes, func(o config.Scope) bool { return o.Name == s.Name })
+		if got := c.old[s.Name]; i < 0 || !reflect.DeepEqual(got, old.Scopes[i]) {
+			t.Errorf("old scope of %q: %+v, want the running one", s.Name, got)
+		}
 	}
 	if c := Diff(old.Scopes, old.Scopes); !c.Empty() || len(c.Unchanged) != len(old.Scopes) {
 		t.Errorf("Diff of a config with itself: %+v", c)

@@ -20,16 +20,21 @@ type Changes struct {
 	Update []config.Scope
 	// Unchanged names scopes that stay as they are.
 	Unchanged []string
+
+	// old holds the running configuration's scopes by name, as Diff
+	// indexed them, so that Reload finds the scope a respawn replaces
+	// without indexing them again.
+	old map[string]config.Scope
 }
 
 // Diff compares the scopes of a running configuration with those of a new
 // one, by name. The line a scope starts on does not count as a change.
 func Diff(old, new []config.Scope) Changes {
-	var c Changes
 	byName := make(map[string]config.Scope, len(old))
 	for _, s := range old {
 		byName[s.Name] = s
 	}
+	c := Changes{old: byName}
 	seen := make(map[string]bool, len(new))
 	for _, s := range new {
 		seen[s.Name] = true
