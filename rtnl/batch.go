@@ -94,9 +94,11 @@ func (b *Batch) finish(start int, err error) {
 	b.n++
 }
 
-// LinkAdd appends the creation of l, as Socket.LinkAdd makes it. A veth
-// peer in another namespace (Veth.PeerNamespace) is refused, with EINVAL:
-// use Socket.LinkAdd for it.
+// LinkAdd appends the creation of l, as Socket.LinkAdd makes it: a parent
+// in another namespace (Link.ParentElsewhere) is named by its namespace id,
+// and refused, with EINVAL, where Socket.LinkAdd refuses it. A veth peer in
+// another namespace (Veth.PeerNamespace) is refused, with EINVAL: use
+// Socket.LinkAdd for it.
 func (b *Batch) LinkAdd(l Link) {
 	const op = "link add"
 	start := b.start()
