@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 // Random desired sets, within what this kernel supports, converge in one
 // pass against the real kernel, and the pass after applies nothing. Each
 // case moves from the previous case's state, so creates, updates and
-// deletes are all exercised.
+// deletes are all exercised, links going up and down among them: a link
+// desired up or down is so after the pass, one desired in any state is as
+// it was before.
 func TestPropertyConvergesInOnePass(t *testing.T) {
 	ns := nstest.New(t)
 	s := ns.Open()
@@ -29,12 +32,29 @@ func TestPropertyConvergesInOnePass(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	rapid.Check(t, func(t *rapid.T) {
 		d := genDesired(t)
+		before := ipUpFlags(ns)
 		r, err := reconcile.Pass(s, d, l, reconcile.Options{})
 		if err != nil {
 			t.Fatalf("pass: %v\ndesired: %+v\napplied: %v", err, d, r.Applied)
 		}
 		if !r.Converged {
 			t.Fatalf("not converged: %v", r.Conflicts)
+		}
+		// Each link's administrative state, as ip reports it: up or down
+		// as desired, or as it was before the pass for "any".
+		after := ipUpFlags(ns)
+		for _, dl := range d.Links {
+			want := before[dl.Name]
+			switch dl.State {
+			case reconcile.LinkStateUp:
+				want = true
+			case reconcile.LinkStateDown:
+				want = false
+			}
+			if got, ok := after[dl.Name]; !ok || got != want {
+				t.Fatalf("%s (desired %v): UP is %v (listed %v), want %v; before the pass %v\napplied: %v",
+					dl.Name, dl.State, got, ok, want, before[dl.Name], r.Applied)
+			}
 		}
 		r2, err := reconcile.Pass(s, d, l, reconcile.Options{})
 		if err != nil || len(r2.Applied) != 0 {
@@ -43,14 +63,43 @@ func TestPropertyConvergesInOnePass(t *testing.T) {
 	})
 }
 
+// ipUpFlags returns whether `ip -j link show` lists UP among each link's
+// flags, by name.
+func ipUpFlags(ns *nstest.NS) map[string]bool {
+	var out []struct {
+		Ifname string   `json:"ifname"`
+		Flags  []string `json:"flags"`
+	}
+	ns.JSON(&out, "link", "show")
+	m := make(map[string]bool, len(out))
+	for _, l := range out {
+		m[l.Ifname] = slices.Contains(l.Flags, "UP")
+	}
+	return m
+}
+
 func genDesired(t *rapid.T) reconcile.Desired {
 	// The links stay the same from case to case: recreating links makes
 	// the kernel flush routes and neighbours asynchronously (its deferred
 	// link watch), which one pass cannot outrun; link lifecycle has its
 	// own tests.
+	//
+	// Each link is desired up, down or in any state (left as the previous
+	// case left it). Routes through a device and neighbours go on links
+	// desired up only: the kernel refuses a route through a link that is
+	// down (ENETDOWN), and flushes a link's routes and neighbours, permanent
+	// ones included, when it goes down.
 	d := reconcile.Desired{Links: fixedLinks()}
 	links := []string{"br0", "ve0", "ve1"}
-	up := links
+	var up []string
+	for i := range d.Links {
+		d.Links[i].State = rapid.SampledFrom([]reconcile.LinkState{
+			reconcile.LinkStateUp, reconcile.LinkStateDown, reconcile.LinkStateAny,
+		}).Draw(t, "state "+d.Links[i].Name)
+		if d.Links[i].State == reconcile.LinkStateUp {
+			up = append(up, d.Links[i].Name)
+		}
+	}
 	nBridges := 1
 	seenAddr := map[string]bool{}
 	for range rapid.IntRange(0, 6).Draw(t, "addresses") {
@@ -86,16 +135,22 @@ func genDesired(t *rapid.T) reconcile.Desired {
 		d.Routes = append(d.Routes, r)
 	}
 	seenNeigh := map[string]bool{}
+	var upVeths []string
+	for _, n := range up {
+		if slices.Contains(links[nBridges:], n) {
+			upVeths = append(upVeths, n)
+		}
+	}
 	for range rapid.IntRange(0, 3).Draw(t, "neighbours") {
-		if len(links) == nBridges {
+		if len(upVeths) == 0 {
 			break
 		}
-		// Neighbours on veths only: a link that goes down or loses its
-		// carrier (an empty bridge does, a moment after it comes up, from
-		// the kernel's deferred link watch) has its entries flushed,
-		// permanent ones included, so one pass cannot promise them there;
-		// the next pass restores them.
-		link := rapid.SampledFrom(links[nBridges:]).Draw(t, "link")
+		// Neighbours on veths desired up only: a link that goes down or
+		// loses its carrier (an empty bridge does, a moment after it comes
+		// up, from the kernel's deferred link watch) has its entries
+		// flushed, permanent ones included, so one pass cannot promise
+		// them there; the next pass restores them.
+		link := rapid.SampledFrom(upVeths).Draw(t, "link")
 		ip := netip.MustParseAddr(fmt.Sprintf("192.168.0.%d", rapid.IntRange(1, 20).Draw(t, "ip")))
 		if seenNeigh[link+ip.String()] {
 			continue
