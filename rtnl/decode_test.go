@@ -96,6 +96,12 @@ func testEncodeLink(l Link, st *LinkStats64) []byte {
 					e.addr(a.v6, a.a)
 				}
 			}
+			// The kernel always reports learning, on (1) or off (0).
+			learning := uint8(1)
+			if d.NoLearning {
+				learning = 0
+			}
+			e.u8(unix.IFLA_VXLAN_LEARNING, learning)
 			e.endNest()
 		}
 		e.endNest()
@@ -254,7 +260,7 @@ func TestDecodeLink(t *testing.T) {
 		{Index: 4, Name: "vx0", Kind: "vxlan", MTU: 1450, Data: Vxlan{VNI: 42, Port: 4789,
 			Local: netip.MustParseAddr("10.0.0.1"), Group: netip.MustParseAddr("239.1.1.1")}},
 		{Index: 5, Name: "vx6", Kind: "vxlan", MTU: 1430, Data: Vxlan{VNI: 16777215, Port: 8472,
-			Local: netip.MustParseAddr("fd00::1"), Remote: netip.MustParseAddr("fd00::2")}},
+			Local: netip.MustParseAddr("fd00::1"), Remote: netip.MustParseAddr("fd00::2"), NoLearning: true}},
 		{Index: 6, Name: "vl", Kind: "vlan", MTU: 1500, ParentIndex: 2, Data: VLAN{ID: 4094}},
 		{Index: 8, Name: "ipv", Kind: "ipvlan", MTU: 1500, ParentIndex: 2, Data: IPVlan{Mode: IPVlanL3S}},
 		{Index: 10, Name: "tap0", Kind: "macvtap", MTU: 1500, ParentIndex: 2, Data: Macvlan{Mode: MacvlanVEPA, Tap: true}},

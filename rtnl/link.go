@@ -204,6 +204,11 @@ type Vxlan struct {
 	// set.
 	Remote netip.Addr
 	Group  netip.Addr
+	// NoLearning turns off learning (IFLA_VXLAN_LEARNING): the link no
+	// longer adds the source of received packets to its forwarding
+	// database, as when the database is filled by a controller. The kernel
+	// learns by default.
+	NoLearning bool
 }
 
 // LinkKind returns "vxlan".
@@ -380,6 +385,8 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 				} else {
 					v.Remote = a
 				}
+			case unix.IFLA_VXLAN_LEARNING:
+				v.NoLearning = d.Uint8() == 0
 			}
 		}
 		l.Data = v

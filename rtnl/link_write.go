@@ -186,6 +186,9 @@ func encodeLinkData(e *encoder, op string, l Link, peerNS *os.File) error {
 		if l.ParentIndex > 0 {
 			e.u32(unix.IFLA_VXLAN_LINK, uint32(l.ParentIndex))
 		}
+		if d.NoLearning {
+			e.u8(unix.IFLA_VXLAN_LEARNING, 0)
+		}
 		e.endNest()
 	case Veth:
 		if err := checkLinkName(op, d.Peer); err != nil {

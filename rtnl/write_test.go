@@ -267,8 +267,22 @@ func TestVxlan(t *testing.T) {
 	}
 	l, err := s.LinkByName("vx0")
 	wMust(t, err)
-	if v, ok := l.Data.(rtnl.Vxlan); !ok || v.VNI != 42 || v.Port != 4789 || v.Remote != netip.MustParseAddr("10.1.1.2") {
+	if v, ok := l.Data.(rtnl.Vxlan); !ok || v.VNI != 42 || v.Port != 4789 || v.Remote != netip.MustParseAddr("10.1.1.2") || v.NoLearning {
 		t.Fatalf("decoded %#v", l.Data)
+	}
+	if d["learning"] != true {
+		t.Fatalf("vx0 learning = %v; want the kernel's default, on", d["learning"])
+	}
+
+	// Learning off, as for a forwarding database a controller fills.
+	wMust(t, s.CreateVxlan("vx3", rtnl.Vxlan{VNI: 3, NoLearning: true}, "p0"))
+	if d := wShowLink(t, ns, "vx3").LinkInfo.Data; d["learning"] != false {
+		t.Fatalf("vx3 learning = %v; want false", d["learning"])
+	}
+	l, err = s.LinkByName("vx3")
+	wMust(t, err)
+	if v, ok := l.Data.(rtnl.Vxlan); !ok || v != (rtnl.Vxlan{VNI: 3, Port: 8472, NoLearning: true}) {
+		t.Fatalf("decoded vx3 %#v", l.Data)
 	}
 
 	wMust(t, s.CreateVxlan("vx1", rtnl.Vxlan{VNI: 7, Group: netip.MustParseAddr("239.1.1.1")}, "p0"))
