@@ -387,6 +387,11 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 				}
 			case unix.IFLA_VXLAN_LEARNING:
 				v.NoLearning = d.Uint8() == 0
+			case unix.IFLA_VXLAN_LINK:
+				// A vxlan names its lower device here, not in IFLA_LINK.
+				if i := int(d.Uint32()); i != 0 && l.ParentIndex == 0 {
+					l.ParentIndex = i
+				}
 			}
 		}
 		l.Data = v

@@ -270,6 +270,9 @@ func TestVxlan(t *testing.T) {
 	if v, ok := l.Data.(rtnl.Vxlan); !ok || v.VNI != 42 || v.Port != 4789 || v.Remote != netip.MustParseAddr("10.1.1.2") || v.NoLearning {
 		t.Fatalf("decoded %#v", l.Data)
 	}
+	if p0 := wShowLink(t, ns, "p0"); l.ParentIndex != p0.Index || p0.Index == 0 {
+		t.Fatalf("decoded vx0 parent index %d; want p0's, %d", l.ParentIndex, p0.Index)
+	}
 	if d["learning"] != true {
 		t.Fatalf("vx0 learning = %v; want the kernel's default, on", d["learning"])
 	}
