@@ -385,11 +385,14 @@ func (p *pass) rest() error {
 	return nil
 }
 
-// split separates deletes from creates and updates, keeping the order.
+// split separates deletes, which wait for the end of the pass, from
+// creates and updates, keeping the order. The delete half of a recreate
+// (see recreated) stays with its create: the create would fail while the
+// old object holds the key.
 func split(ops []diff.Op) (apply, deletes []diff.Op) {
 	n := 0
 	for i := range ops {
-		if ops[i].Action == diff.Delete {
+		if ops[i].Action == diff.Delete && !recreated(ops, i) {
 			n++
 		}
 	}
@@ -398,8 +401,8 @@ func split(ops []diff.Op) (apply, deletes []diff.Op) {
 	}
 	apply = make([]diff.Op, 0, len(ops)-n)
 	deletes = make([]diff.Op, 0, n)
-	for _, op := range ops {
-		if op.Action == diff.Delete {
+	for i, op := range ops {
+		if op.Action == diff.Delete && !recreated(ops, i) {
 			deletes = append(deletes, op)
 		} else {
 			apply = append(apply, op)
@@ -408,8 +411,23 @@ func split(ops []diff.Op) (apply, deletes []diff.Op) {
 	return apply, deletes
 }
 
+// recreated reports whether ops[i] is the delete half of a recreate: a
+// delete the diff put right before a create of the same key, for an owned
+// object the kernel cannot change in place (a link's kind or settings, an
+// address's peer). Routes are never recreated: the kernel replaces them.
+func recreated(ops []diff.Op, i int) bool {
+	op := &ops[i]
+	if op.Action != diff.Delete || op.Kind == diff.KindRoute || i+1 == len(ops) {
+		return false
+	}
+	next := &ops[i+1]
+	return next.Action == diff.Create && next.Kind == op.Kind && next.Key() == op.Key()
+}
+
 // do applies ops of one kind as one pipelined batch, keeping the ledger:
-// keys of creates are recorded before, keys of deletes removed after.
+// keys of creates are recorded before, keys of deletes removed after
+// (except a recreate's, whose create decides: the key stays unless the
+// create was refused or never sent).
 // Deleting what is already gone counts as done; a route create refused
 // because a foreign route holds its key is a conflict, not a failure.
 func (p *pass) do(ops []diff.Op) error {
@@ -465,8 +483,14 @@ func (p *pass) do(ops []diff.Op) error {
 			if len(failed) > 0 {
 				applied = append(applied, *op)
 			}
+			if op.Action == diff.Delete && op.Kind != diff.KindRoute && !recreated(ops, i) {
+				deleted = append(deleted, *op)
+			}
 		case op.Action == diff.Delete && rtnl.IsNotExist(e):
 			applied = append(applied, *op) // already gone
+			if op.Kind != diff.KindRoute && !recreated(ops, i) {
+				deleted = append(deleted, *op)
+			}
 		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
 			if op.Kind != diff.KindRoute {
 				notOurs = append(notOurs, *op)
@@ -480,11 +504,6 @@ func (p *pass) do(ops []diff.Op) error {
 			if first == nil {
 				first = &Failure{Op: *op, Err: e}
 			}
-		}
-	}
-	for i := range applied {
-		if applied[i].Action == diff.Delete && applied[i].Kind != diff.KindRoute {
-			deleted = append(deleted, applied[i])
 		}
 	}
 	if len(p.report.Applied) == 0 {
