@@ -51,7 +51,10 @@
 //     neighbours, routes, addresses. When addresses were deleted, steps 4
 //     and 5 run once more, since the kernel flushes the IPv4 routes and
 //     neighbours of an interface that loses its last IPv4 address. Links
-//     are deleted last.
+//     are deleted last. An owned object the kernel cannot change in place
+//     (a link's kind or settings, a vxlan's VNI) is recreated: its delete
+//     goes out right before its create, in the same batch, and its key
+//     stays owned.
 //  6. Each kind goes out in pipelined batches. The first failing link,
 //     address, neighbour or rule operation stops the pass and is reported
 //     with its *rtnl.Error; route operations go on past a failure so that
