@@ -126,6 +126,8 @@ func TestRefusals(t *testing.T) {
 		{"bad listen", "api:\n  listen: nope\n", "want host:port"},
 		{"bad mac", "scopes:\n - name: a\n   desired:\n    neighbours:\n     - {link: x, ip: 10.0.0.1, mac: zz}\n", "want a MAC address"},
 		{"mode on wrong kind", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: b, kind: bridge, mode: vepa}\n", "mode does not apply to kind \"bridge\""},
+		{"learning on wrong kind", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: b, kind: bridge, learning: false}\n", "learning does not apply to kind \"bridge\""},
+		{"learning not a boolean", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: v, kind: vxlan, vni: 1, learning: often}\n", "links[0].learning: want true or false, got \"often\""},
 		{"link up not a boolean", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: e, up: maybe}\n", "links[0].up: want true (bring the link up) or false (take it down), got \"maybe\""},
 		{"macvlan mode", "scopes:\n - name: a\n   desired:\n    links:\n     - {name: m, kind: macvlan, parent: e, mode: nope}\n", "want private, vepa, bridge, passthru or source"},
 		{"alias", "x: &a 1\nstate_dir: *a\n", "aliases are not supported"},
@@ -173,6 +175,39 @@ func TestLinkUp(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("links[%d]: state %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// TestVxlan checks a vxlan link's settings, learning included: absent or
+// true keeps the kernel's default, false turns it off.
+func TestVxlan(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte(`scopes:
+  - name: a
+    desired:
+      links:
+        - {name: v0, kind: vxlan, parent: e0, vni: 42, port: 4789, local: 10.0.0.1, remote: 10.0.0.2}
+        - {name: v1, kind: vxlan, vni: 7, group: 239.1.1.1, learning: true}
+        - {name: v2, kind: vxlan, vni: 8, learning: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []rtnl.Vxlan{
+		{VNI: 42, Port: 4789, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("10.0.0.2")},
+		{VNI: 7, Group: netip.MustParseAddr("239.1.1.1")},
+		{VNI: 8, NoLearning: true},
+	}
+	links := cfg.Scopes[0].Desired.Links
+	if len(links) != len(want) {
+		t.Fatalf("%d links, want %d", len(links), len(want))
+	}
+	for i, w := range want {
+		if links[i].Data != w {
+			t.Errorf("links[%d] settings %+v, want %+v", i, links[i].Data, w)
+		}
+	}
+	if links[0].Parent != "e0" {
+		t.Errorf("links[0] parent %q, want e0", links[0].Parent)
 	}
 }
 

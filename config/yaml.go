@@ -178,6 +178,22 @@ func (r *reader) linkState(dst *reconcile.LinkState) func(ast.Node, string) {
 	}
 }
 
+// boolean reads true or false into *dst and sets *set.
+func (r *reader) boolean(dst, set *bool) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
+		if !ok {
+			return
+		}
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			r.fail(n, path, "want true or false, got %q", s)
+			return
+		}
+		*dst, *set = v, true
+	}
+}
+
 func (r *reader) prefix(dst *netip.Prefix) func(ast.Node, string) {
 	return func(n ast.Node, path string) {
 		s, ok := r.scalar(n, path)
@@ -400,6 +416,7 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		id, vni, port        uint64
 		local, remote, group netip.Addr
 		modeNode             ast.Node
+		learning, learnSet   bool
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
 		"name": r.str(&l.Name), "kind": r.str(&l.Kind), "parent": r.str(&l.Parent),
@@ -415,6 +432,7 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		"vni":   r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
 		"port":  r.uint(&port, 65535, "a UDP port"),
 		"local": r.addr(&local), "remote": r.addr(&remote), "group": r.addr(&group),
+		"learning": r.boolean(&learning, &learnSet),
 	}, "name")
 	switch l.Kind {
 	case "macvlan", "macvtap":
@@ -438,15 +456,17 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 	case "vlan":
 		l.Data = rtnl.VLAN{ID: uint16(id)}
 	case "vxlan":
-		l.Data = rtnl.Vxlan{VNI: uint32(vni), Port: uint16(port), Local: local, Remote: remote, Group: group}
+		l.Data = rtnl.Vxlan{VNI: uint32(vni), Port: uint16(port), Local: local, Remote: remote, Group: group,
+			NoLearning: learnSet && !learning}
 	case "veth":
 		l.Data = rtnl.Veth{Peer: peer}
 	}
 	for key, set := range map[string]bool{
-		"mode": mode != "" && l.Kind != "macvlan" && l.Kind != "macvtap" && l.Kind != "ipvlan",
-		"peer": peer != "" && l.Kind != "veth",
-		"id":   id != 0 && l.Kind != "vlan",
-		"vni":  (vni != 0 || port != 0 || local.IsValid() || remote.IsValid() || group.IsValid()) && l.Kind != "vxlan",
+		"mode":     mode != "" && l.Kind != "macvlan" && l.Kind != "macvtap" && l.Kind != "ipvlan",
+		"peer":     peer != "" && l.Kind != "veth",
+		"id":       id != 0 && l.Kind != "vlan",
+		"vni":      (vni != 0 || port != 0 || local.IsValid() || remote.IsValid() || group.IsValid()) && l.Kind != "vxlan",
+		"learning": learnSet && l.Kind != "vxlan",
 	} {
 		if set {
 			r.fail(n, join(path, key), "%s does not apply to kind %q", key, l.Kind)

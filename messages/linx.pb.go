@@ -624,11 +624,14 @@ type Vxlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Vni   uint32                 `protobuf:"varint,1,opt,name=vni,proto3" json:"vni,omitempty"`
 	// port is the UDP destination port; 0 means the kernel default.
-	Port          uint32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
-	Local         string `protobuf:"bytes,3,opt,name=local,proto3" json:"local,omitempty"`
-	Remote        string `protobuf:"bytes,4,opt,name=remote,proto3" json:"remote,omitempty"`
-	Group         string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
-	Learning      bool   `protobuf:"varint,6,opt,name=learning,proto3" json:"learning,omitempty"`
+	Port   uint32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
+	Local  string `protobuf:"bytes,3,opt,name=local,proto3" json:"local,omitempty"`
+	Remote string `protobuf:"bytes,4,opt,name=remote,proto3" json:"remote,omitempty"`
+	Group  string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
+	// learning, when set false, stops the link learning remote addresses
+	// from the packets it receives; unset or true keeps the kernel's
+	// default, learning on.
+	Learning      *bool `protobuf:"varint,6,opt,name=learning,proto3,oneof" json:"learning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -699,8 +702,8 @@ func (x *Vxlan) GetGroup() string {
 }
 
 func (x *Vxlan) GetLearning() bool {
-	if x != nil {
-		return x.Learning
+	if x != nil && x.Learning != nil {
+		return *x.Learning
 	}
 	return false
 }
@@ -1865,14 +1868,15 @@ const file_linx_proto_rawDesc = "" +
 	"\x06IPVlan\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\"\x16\n" +
 	"\x04Vlan\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\rR\x02id\"\x8d\x01\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\"\x9f\x01\n" +
 	"\x05Vxlan\x12\x10\n" +
 	"\x03vni\x18\x01 \x01(\rR\x03vni\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\rR\x04port\x12\x14\n" +
 	"\x05local\x18\x03 \x01(\tR\x05local\x12\x16\n" +
 	"\x06remote\x18\x04 \x01(\tR\x06remote\x12\x14\n" +
-	"\x05group\x18\x05 \x01(\tR\x05group\x12\x1a\n" +
-	"\blearning\x18\x06 \x01(\bR\blearning\"U\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\x12\x1f\n" +
+	"\blearning\x18\x06 \x01(\bH\x00R\blearning\x88\x01\x01B\v\n" +
+	"\t_learning\"U\n" +
 	"\x04Veth\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x129\n" +
 	"\x0epeer_namespace\x18\x02 \x01(\v2\x12.linx.v1.NamespaceR\rpeerNamespace\"7\n" +
@@ -2064,6 +2068,7 @@ func file_linx_proto_init() {
 		(*Link_Ipvlan)(nil),
 		(*Link_Vlan)(nil),
 	}
+	file_linx_proto_msgTypes[6].OneofWrappers = []any{}
 	file_linx_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

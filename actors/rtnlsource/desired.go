@@ -121,6 +121,8 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 				Local:  p.addr(e, "vxlan.local", v.GetLocal()),
 				Remote: p.addr(e, "vxlan.remote", v.GetRemote()),
 				Group:  p.addr(e, "vxlan.group", v.GetGroup()),
+				// Unset means the kernel's default, learning on.
+				NoLearning: v.Learning != nil && !v.GetLearning(),
 			}
 		case *messages.Link_Veth:
 			ns, err := NamespaceFromProto(s.Veth.GetPeerNamespace())

@@ -118,10 +118,14 @@ func (p *problems) linkToProto(e string, l reconcile.Link) *messages.Link {
 	case rtnl.VLAN:
 		ml.Settings = &messages.Link_Vlan{Vlan: &messages.Vlan{Id: uint32(v.ID)}}
 	case rtnl.Vxlan:
-		ml.Settings = &messages.Link_Vxlan{Vxlan: &messages.Vxlan{
+		mv := &messages.Vxlan{
 			Vni: v.VNI, Port: uint32(v.Port),
 			Local: text(v.Local), Remote: text(v.Remote), Group: text(v.Group),
-		}}
+		}
+		if v.NoLearning {
+			mv.Learning = proto.Bool(false)
+		}
+		ml.Settings = &messages.Link_Vxlan{Vxlan: mv}
 	case rtnl.Veth:
 		mv := &messages.Veth{Peer: v.Peer}
 		if !v.PeerNamespace.IsHost() {

@@ -102,9 +102,10 @@ func genLink(t *rapid.T, i int) reconcile.Link {
 	case "vxlan":
 		v6 := rapid.Bool().Draw(t, "vxlan v6")
 		v := rtnl.Vxlan{
-			VNI:   uint32(rapid.IntRange(0, 1<<24-1).Draw(t, "vni")),
-			Port:  rapid.Uint16().Draw(t, "port"),
-			Local: genMaybeAddr(t, v6, "local"),
+			VNI:        uint32(rapid.IntRange(0, 1<<24-1).Draw(t, "vni")),
+			Port:       rapid.Uint16().Draw(t, "port"),
+			Local:      genMaybeAddr(t, v6, "local"),
+			NoLearning: rapid.Bool().Draw(t, "no learning"),
 		}
 		switch rapid.IntRange(0, 2).Draw(t, "peer") {
 		case 1:
