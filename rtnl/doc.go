@@ -11,7 +11,7 @@
 //
 // Everything starts with a Socket, opened inside one network namespace:
 //
-//	s, err := rtnl.Open(rtnl.Host)                          // the caller's own namespace
+//	s, err := rtnl.Open(rtnl.Host())                          // the caller's own namespace
 //	s, err := rtnl.Open(rtnl.NamespaceOfPID(4242))          // a process's, e.g. a container's
 //	s, err := rtnl.Open(rtnl.NamespaceAt("/var/run/netns/blue")) // any file that names one
 //	defer s.Close()

@@ -20,7 +20,7 @@ import (
 
 // Open a socket in the host namespace, list its links, close it.
 func Example() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func ExampleOpen() {
 }
 
 func ExampleSocket_LinkByName() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func ExampleSocket_LinkByName() {
 
 // An unknown interface fails with an *rtnl.Error that unwraps to its errno.
 func ExampleSocket_LinkByName_notFound() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func ExampleSocket_LinkByName_notFound() {
 }
 
 func ExampleSocket_Addresses() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func ExampleSocket_Addresses() {
 
 // The addresses of one interface, as bare IPs.
 func ExampleSocket_AddressesOf() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func ExampleSocket_AddressesOf() {
 }
 
 func ExampleSocket_Routes() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func ExampleSocket_Routes() {
 
 // Only the routes of table 1000 installed by Linx, filtered in the kernel.
 func ExampleSocket_RoutesFiltered() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func ExampleSocket_RoutesFiltered() {
 
 // Which route would the kernel use to reach 1.1.1.1?
 func ExampleSocket_RouteGet() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func ExampleSocket_RouteGet() {
 }
 
 func ExampleSocket_Neighbours() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func ExampleSocket_Neighbours() {
 }
 
 func ExampleSocket_Stats() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func ExampleSocket_Stats() {
 
 // The counters of every interface.
 func ExampleSocket_AllStats() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func ExampleSocket_AllStats() {
 }
 
 func ExampleSocket_Rules() {
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func ExampleSocket_RuleAdd() {
 
 // Moving a link into a container's namespace and configuring it there.
 func ExampleSocket_LinkMoveTo() {
-	host, err := rtnl.Open(rtnl.Host)
+	host, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}

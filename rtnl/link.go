@@ -220,7 +220,7 @@ type Veth struct {
 	// Peer is the name of the other end.
 	Peer string
 	// PeerNamespace is where the other end is created; the zero value
-	// (Host) means the socket's own namespace.
+	// (Host()) means the socket's own namespace.
 	PeerNamespace Namespace
 }
 

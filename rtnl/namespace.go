@@ -36,8 +36,8 @@ const (
 // locked main thread).
 const hostNamespacePath = "/proc/thread-self/ns/net"
 
-// Host is the namespace of the calling process.
-var Host = Namespace{}
+// Host returns the namespace of the calling process: the zero Namespace.
+func Host() Namespace { return Namespace{} }
 
 // NamespaceOfPID returns the namespace of process pid (/proc/PID/ns/net),
 // such as a running container's.
@@ -56,7 +56,7 @@ func NamespaceAt(path string) Namespace { return Namespace{kind: nsPath, path: p
 func ParseNamespace(s string) (Namespace, error) {
 	switch {
 	case s == "" || s == "host":
-		return Host, nil
+		return Host(), nil
 	case strings.HasPrefix(s, "pid:"):
 		pid, err := strconv.Atoi(s[len("pid:"):])
 		if err != nil || pid <= 0 {

@@ -76,19 +76,19 @@ func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, er
 func NamespaceFromProto(m *messages.Namespace) (rtnl.Namespace, error) {
 	switch k := m.GetKind().(type) {
 	case nil, *messages.Namespace_Host:
-		return rtnl.Host, nil
+		return rtnl.Host(), nil
 	case *messages.Namespace_Pid:
 		if k.Pid == 0 {
-			return rtnl.Host, errors.New("namespace: pid 0")
+			return rtnl.Host(), errors.New("namespace: pid 0")
 		}
 		return rtnl.NamespaceOfPID(int(k.Pid)), nil
 	case *messages.Namespace_Path:
 		if k.Path == "" {
-			return rtnl.Host, errors.New("namespace: empty path")
+			return rtnl.Host(), errors.New("namespace: empty path")
 		}
 		return rtnl.NamespaceAt(k.Path), nil
 	}
-	return rtnl.Host, fmt.Errorf("namespace: unknown kind %T", m.GetKind())
+	return rtnl.Host(), fmt.Errorf("namespace: unknown kind %T", m.GetKind())
 }
 
 // Namespace returns the namespace the source drives.

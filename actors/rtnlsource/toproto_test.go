@@ -57,7 +57,7 @@ func genNamespace(t *rapid.T, label string) rtnl.Namespace {
 	case 2:
 		return rtnl.NamespaceAt("/var/run/netns/" + genName(t, label+"/path"))
 	}
-	return rtnl.Host
+	return rtnl.Host()
 }
 
 // genLink draws link i: every kind, with and without its settings, and
@@ -260,7 +260,7 @@ func TestDesiredProtoRoundTrip(t *testing.T) {
 }
 
 func TestNamespaceProtoRoundTrip(t *testing.T) {
-	for _, ns := range []rtnl.Namespace{rtnl.Host, rtnl.NamespaceOfPID(4242), rtnl.NamespaceAt("/var/run/netns/web")} {
+	for _, ns := range []rtnl.Namespace{rtnl.Host(), rtnl.NamespaceOfPID(4242), rtnl.NamespaceAt("/var/run/netns/web")} {
 		got, err := rtnlsource.NamespaceFromProto(rtnlsource.NamespaceToProto(ns))
 		if err != nil || got != ns {
 			t.Errorf("%v: round trip gave %v, %v", ns, got, err)

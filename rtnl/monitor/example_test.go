@@ -12,12 +12,12 @@ import (
 // The consumer loop: subscribe first, then list; on any event — a change or
 // a ResyncNeeded alike — list again. The event only says "look now".
 func Example() {
-	m, err := monitor.Open(rtnl.Host)
+	m, err := monitor.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	s, err := rtnl.Open(rtnl.Host)
+	s, err := rtnl.Open(rtnl.Host())
 	if err != nil {
 		log.Fatal(err)
 	}

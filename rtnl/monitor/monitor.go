@@ -99,7 +99,7 @@ type Monitor struct {
 	failures atomic.Uint64
 }
 
-// Open subscribes to the rtnetlink notifications of namespace ns (rtnl.Host,
+// Open subscribes to the rtnetlink notifications of namespace ns (rtnl.Host(),
 // rtnl.NamespaceOfPID or rtnl.NamespaceAt) and starts the reader. The
 // socket is created inside ns and joined to its groups before Open
 // returns, so a consumer that lists state after Open misses no change.

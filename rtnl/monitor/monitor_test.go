@@ -526,7 +526,7 @@ func TestOpenByPIDAndPath(t *testing.T) {
 func TestOpenHost(t *testing.T) {
 	nstest.RequireRoot(t)
 	// Only reads the host namespace: subscribe and close.
-	m, err := monitor.Open(rtnl.Host)
+	m, err := monitor.Open(rtnl.Host())
 	if err != nil {
 		t.Fatalf("Open(host): %v", err)
 	}
