@@ -161,25 +161,17 @@ func (r *reader) number(n ast.Node, path string, max uint64, what string) (uint6
 // linkState reads a link's `up`: true wants it up, false down; a link
 // without the key keeps reconcile.LinkStateAny (left as it is).
 func (r *reader) linkState(dst *reconcile.LinkState) func(ast.Node, string) {
-	return func(n ast.Node, path string) {
-		s, ok := r.scalar(n, path)
-		if !ok {
-			return
-		}
-		up, err := strconv.ParseBool(s)
-		if err != nil {
-			r.fail(n, path, "want true (bring the link up) or false (take it down), got %q", s)
-			return
-		}
+	return r.boolean("true (bring the link up) or false (take it down)", func(up bool) {
 		*dst = reconcile.LinkStateDown
 		if up {
 			*dst = reconcile.LinkStateUp
 		}
-	}
+	})
 }
 
-// boolean reads true or false into *dst and sets *set.
-func (r *reader) boolean(dst, set *bool) func(ast.Node, string) {
+// boolean reads true or false and passes it to set; want says what the
+// values mean when the node holds neither.
+func (r *reader) boolean(want string, set func(bool)) func(ast.Node, string) {
 	return func(n ast.Node, path string) {
 		s, ok := r.scalar(n, path)
 		if !ok {
@@ -187,10 +179,10 @@ func (r *reader) boolean(dst, set *bool) func(ast.Node, string) {
 		}
 		v, err := strconv.ParseBool(s)
 		if err != nil {
-			r.fail(n, path, "want true or false, got %q", s)
+			r.fail(n, path, "want %s, got %q", want, s)
 			return
 		}
-		*dst, *set = v, true
+		set(v)
 	}
 }
 
@@ -432,7 +424,7 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		"vni":   r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
 		"port":  r.uint(&port, 65535, "a UDP port"),
 		"local": r.addr(&local), "remote": r.addr(&remote), "group": r.addr(&group),
-		"learning": r.boolean(&learning, &learnSet),
+		"learning": r.boolean("true or false", func(v bool) { learning, learnSet = v, true }),
 	}, "name")
 	switch l.Kind {
 	case "macvlan", "macvtap":
