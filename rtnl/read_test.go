@@ -1068,3 +1068,18 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Routes after Close: %v", err)
 	}
 }
+
+// TestReadHost opens a socket in the calling process's own namespace (the
+// host's, here) and checks, reading only, that its links are what
+// iproute2 reports there.
+func TestReadHost(t *testing.T) {
+	nstest.RequireRoot(t)
+	s, err := rtnl.Open(rtnl.Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if links := checkLinks(t, s, fmt.Sprintf("/proc/%d/ns/net", os.Getpid())); len(links) == 0 {
+		t.Fatal("no links in the host namespace")
+	}
+}
