@@ -78,6 +78,8 @@ scopes:
       rules:
         - {from: 10.0.0.0/8}
   - name: a
+metrics:
+  listen: nope
 `
 	_, err := Parse("bad.yaml", []byte(bad))
 	var ce *Error
@@ -98,7 +100,8 @@ scopes:
 		"scopes[0].desired.rules[0].table: table is required",
 		"scopes[0].desired.rules[0].priority: priority is required",
 		"scopes[1].name: scope name \"a\" already used",
-		"state_dir: want an absolute path",
+		"bad.yaml:1:12: state_dir: want an absolute path",
+		"bad.yaml:21:11: metrics.listen: want host:port or off",
 	}
 	text := err.Error()
 	for _, w := range want {
@@ -111,8 +114,13 @@ scopes:
 	if n := strings.Count(text, "addresses[0].address"); n != 1 {
 		t.Errorf("addresses[0].address reported %d times:\n%s", n, text)
 	}
+	for _, p := range ce.Problems {
+		if p.Line == 0 {
+			t.Errorf("problem without a line: %v", p)
+		}
+	}
 	for i := 1; i < len(ce.Problems); i++ {
-		if ce.Problems[i].Line != 0 && ce.Problems[i-1].Line > ce.Problems[i].Line {
+		if ce.Problems[i-1].Line > ce.Problems[i].Line {
 			t.Errorf("problems out of file order: %v before %v", ce.Problems[i-1], ce.Problems[i])
 		}
 	}

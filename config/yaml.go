@@ -242,9 +242,9 @@ func (r *reader) config(data []byte) *Config {
 		r.fail(nil, "", "want exactly one YAML document with state_dir, api, metrics and scopes")
 		return nil
 	}
-	var apiNode ast.Node
+	var apiNode, stateDirNode, metricsListenNode ast.Node
 	r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
-		"state_dir": r.str(&cfg.StateDir),
+		"state_dir": func(n ast.Node, p string) { stateDirNode = n; r.str(&cfg.StateDir)(n, p) },
 		"api": func(n ast.Node, p string) {
 			apiNode = n
 			r.fields(n, p, map[string]func(ast.Node, string){
@@ -258,14 +258,16 @@ func (r *reader) config(data []byte) *Config {
 			})
 		},
 		"metrics": func(n ast.Node, p string) {
-			r.fields(n, p, map[string]func(ast.Node, string){"listen": r.str(&cfg.Metrics.Listen)})
+			r.fields(n, p, map[string]func(ast.Node, string){
+				"listen": func(n ast.Node, p string) { metricsListenNode = n; r.str(&cfg.Metrics.Listen)(n, p) },
+			})
 		},
 		"scopes": func(n ast.Node, p string) {
 			r.list(n, p, func(n ast.Node, p string) { cfg.Scopes = append(cfg.Scopes, r.scope(n, p)) })
 		},
 	})
 	if !filepath.IsAbs(cfg.StateDir) {
-		r.fail(nil, "state_dir", "want an absolute path, got %q", cfg.StateDir)
+		r.fail(stateDirNode, "state_dir", "want an absolute path, got %q", cfg.StateDir)
 	}
 	if cfg.API.Listen != "" {
 		if _, _, err := net.SplitHostPort(cfg.API.Listen); err != nil {
@@ -282,7 +284,7 @@ func (r *reader) config(data []byte) *Config {
 		cfg.Metrics.Listen = DefaultMetricsListen
 	} else if cfg.Metrics.Listen != "off" {
 		if _, _, err := net.SplitHostPort(cfg.Metrics.Listen); err != nil {
-			r.fail(nil, "metrics.listen", "want host:port or off, got %q", cfg.Metrics.Listen)
+			r.fail(metricsListenNode, "metrics.listen", "want host:port or off, got %q", cfg.Metrics.Listen)
 		}
 	}
 	names := map[string]int{}
