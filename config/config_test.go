@@ -101,7 +101,7 @@ metrics:
 		"scopes[0].desired.rules[0].priority: priority is required",
 		"scopes[1].name: scope name \"a\" already used",
 		"bad.yaml:1:12: state_dir: want an absolute path",
-		"bad.yaml:21:11: metrics.listen: want host:port or off",
+		"bad.yaml:20:11: metrics.listen: want host:port or off",
 	}
 	text := err.Error()
 	for _, w := range want {
