@@ -68,7 +68,12 @@ func (d Desired) Validate() error {
 		}
 	}
 
-	links := map[string]int{}
+	// names holds each link name's first entry; links those seen so far.
+	names := make(map[string]int, len(d.Links))
+	for i := len(d.Links) - 1; i >= 0; i-- {
+		names[d.Links[i].Name] = i
+	}
+	links, peers := map[string]int{}, map[string]int{}
 	for i, l := range d.Links {
 		w := entry{"links", i}
 		checkName(w, "name", l.Name, true)
@@ -120,9 +125,15 @@ func (d Desired) Validate() error {
 			}
 		case rtnl.Veth:
 			checkName(w, "peer", v.Peer, true)
-			if _, dup := links[v.Peer]; dup && v.Peer != "" {
-				add(w, "peer", "veth peer %q is also listed as a link", v.Peer)
+			// The peer is created with the veth: it may not be listed as a
+			// link of its own (before or after), nor be another's peer.
+			if j, dup := names[v.Peer]; dup && v.Peer != "" {
+				add(w, "peer", "veth peer %q is also listed as a link (links[%d])", v.Peer, j)
 			}
+			if j, dup := peers[v.Peer]; dup && v.Peer != "" {
+				add(w, "peer", "veth peer %q is also the peer of links[%d]", v.Peer, j)
+			}
+			peers[v.Peer] = i
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
@@ -110,5 +111,71 @@ func TestValidateManyRoutes(t *testing.T) {
 	}
 	if got := problems(t, d); !reflect.DeepEqual(got, want) {
 		t.Fatalf("problems:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestValidateOtherKinds checks the problems of links, addresses,
+// neighbours and rules, duplicates among them, each named by entry and
+// field, in entry order.
+func TestValidateOtherKinds(t *testing.T) {
+	mac := rtnl.MustParseMAC("02:00:00:00:00:01")
+	veth := func(name, peer string) reconcile.Link {
+		return reconcile.Link{Name: name, Kind: "veth", Data: rtnl.Veth{Peer: peer}}
+	}
+	pfx := netip.MustParsePrefix
+	ip := netip.MustParseAddr
+	rule := reconcile.Rule{From: pfx("10.0.0.0/24"), Table: 100, Priority: 100}
+	for _, tc := range []struct {
+		name string
+		d    reconcile.Desired
+		want []string
+	}{
+		{"valid", reconcile.Desired{
+			Links: []reconcile.Link{veth("a0", "a1"), {Name: "br0", Kind: "bridge"}},
+			// One address with two prefix lengths: two keys to the kernel.
+			Addresses:  []reconcile.Address{{Link: "a0", Prefix: pfx("10.0.0.1/24")}, {Link: "a0", Prefix: pfx("10.0.0.1/16")}},
+			Neighbours: []reconcile.Neighbour{{Link: "a0", IP: ip("10.0.0.9"), MAC: mac}, {Link: "br0", IP: ip("10.0.0.9"), MAC: mac}},
+			Rules:      []reconcile.Rule{rule, {From: pfx("10.0.0.0/24"), Table: 100, Priority: 101}},
+		}, nil},
+		{"duplicate links", reconcile.Desired{Links: []reconcile.Link{
+			{Name: "br0", Kind: "bridge"}, {Name: "x0", Kind: "bridge"}, {Name: "br0", Kind: "bridge"}}}, []string{
+			`links[2].name: duplicate link "br0" (also links[0])`}},
+		{"veth peer listed as a link, after or before the veth", reconcile.Desired{Links: []reconcile.Link{
+			{Name: "b1", Kind: "bridge"}, veth("a0", "a1"), veth("b0", "b1"), {Name: "a1", Kind: "bridge"}}}, []string{
+			`links[1].peer: veth peer "a1" is also listed as a link (links[3])`,
+			`links[2].peer: veth peer "b1" is also listed as a link (links[0])`}},
+		{"two veths, one peer", reconcile.Desired{Links: []reconcile.Link{veth("a0", "p"), veth("b0", "p")}}, []string{
+			`links[1].peer: veth peer "p" is also the peer of links[0]`}},
+		{"link fields", reconcile.Desired{Links: []reconcile.Link{
+			{Name: "m0", Kind: "macvlan"},
+			{Name: "s0", Kind: "bridge", Master: "s0", MTU: 70000},
+			{Name: "v0", Kind: "vxlan", Data: rtnl.Vxlan{VNI: 1 << 24, Remote: ip("10.0.0.2"), Group: ip("239.0.0.1")}},
+			{Name: "b0", Kind: "bridge", Data: rtnl.Vxlan{}},
+			{Name: "verylonglinkname0", Kind: "ifb"}}}, []string{
+			`links[0].parent: kind "macvlan" needs a parent`,
+			`links[1].master: link "s0" cannot be its own master`,
+			`links[1].mtu: mtu 70000 out of range (68 to 65535)`,
+			`links[2].vni: vxlan vni 16777216 out of range (0 to 16777215)`,
+			`links[2].remote: vxlan takes remote or group, not both`,
+			`links[3].kind: settings are for kind "vxlan", not "bridge"`,
+			`links[4].name: name "verylonglinkname0" is longer than 15 bytes`}},
+		{"duplicate address", reconcile.Desired{Addresses: []reconcile.Address{
+			{Link: "a0", Prefix: pfx("10.0.0.1/24")}, {Link: "a1", Prefix: pfx("10.0.0.1/24")}, {Link: "a0", Prefix: pfx("10.0.0.1/24")}}}, []string{
+			`addresses[2].address: duplicate address 10.0.0.1/24 on "a0" (also addresses[0])`}},
+		{"duplicate neighbour", reconcile.Desired{Neighbours: []reconcile.Neighbour{
+			{Link: "a0", IP: ip("10.0.0.9"), MAC: mac}, {Link: "a0", IP: ip("10.0.0.9"), MAC: rtnl.MustParseMAC("02:00:00:00:00:02")}, {Link: "a0"}}}, []string{
+			`neighbours[1].ip: duplicate neighbour 10.0.0.9 on "a0" (also neighbours[0])`,
+			`neighbours[2].ip: ip is required`,
+			`neighbours[2].mac: mac is required`}},
+		{"duplicate rule", reconcile.Desired{Rules: []reconcile.Rule{rule, rule, {From: pfx("10.0.0.0/24"), To: pfx("fd00::/64"), Table: 1, Priority: 1}}}, []string{
+			`rules[1].priority: duplicate rule (also rules[0])`,
+			`rules[2].from: from 10.0.0.0/24 and to fd00::/64 are of different families`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := problems(t, tc.d)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("problems:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }
