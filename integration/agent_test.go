@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +24,11 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/rtnl"
+	"github.com/linx-net/linx/rtnl/monitor"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // End-to-end tests of the linx-node binary: each builds it, runs it as a
@@ -534,9 +538,11 @@ func agentRoute(i int) string {
 	return fmt.Sprintf("10.%d.%d.0/24", 100+i/256, i%256)
 }
 
-// agentLargeDesired returns the YAML of a desired state with n routes in
-// table 100 through v0a, two bridges with an address each, and a veth.
-func agentLargeDesired(n int, withExtra bool) string {
+// agentLargeDesired returns the YAML of a desired state with the routes
+// from..to-1 (see agentRoute) in table 100 through v0a's gateway, a bridge
+// br0 and a veth v0a with an address each and, withExtra, a second bridge
+// br9 with an address and a second address on br0.
+func agentLargeDesired(from, to int, withExtra bool) string {
 	var b strings.Builder
 	b.WriteString("      links:\n")
 	b.WriteString("        - {name: br0, kind: bridge, up: true}\n")
@@ -552,101 +558,270 @@ func agentLargeDesired(n int, withExtra bool) string {
 		b.WriteString("        - {link: br9, address: 10.9.0.1/24}\n")
 	}
 	b.WriteString("      routes:\n")
-	for i := range n {
+	for i := from; i < to; i++ {
 		fmt.Fprintf(&b, "        - {dst: %s, via: 10.3.0.254, table: 100}\n", agentRoute(i))
 	}
 	return b.String()
 }
 
-// agentOwnRoutes counts the routes of protocol 76 in ns.
-func agentOwnRoutes(t *testing.T, s *rtnl.Socket) int {
+// agentOwnRoutes returns the destinations of the routes of protocol 76 in
+// table 100 of the namespace of s.
+func agentOwnRoutes(t *testing.T, s *rtnl.Socket) map[string]bool {
 	t.Helper()
-	routes, err := s.Routes()
+	routes, err := s.RoutesFiltered(rtnl.RouteFilter{Table: 100, Protocol: rtnl.DefaultProtocol})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	out := make(map[string]bool, len(routes))
 	for _, r := range routes {
-		if r.Protocol == rtnl.DefaultProtocol {
-			n++
+		if r.Protocol == rtnl.DefaultProtocol && r.Table == 100 {
+			out[r.Dst.String()] = true
 		}
 	}
-	return n
+	return out
 }
 
+const (
+	// agentKillRoutes is the size of the killed pass; the restart keeps
+	// its second half.
+	agentKillRoutes = 20000
+	// agentKillAttempts bounds the kill cycles tried before the test
+	// gives up on landing a SIGKILL among the route installs.
+	agentKillAttempts = 5
+)
+
+// agentKillForeign is the foreign state of the kill test: a veth with an
+// address, a bridge of the same kind as the dropped br9, and a route of
+// another protocol in the agent's table.
+const agentKillForeign = `link add f0 type veth peer name f1
+link set f0 up
+address add 10.66.0.1/24 dev f0
+link add fbr type bridge
+link set fbr up
+route add 10.77.0.0/24 via 10.66.0.254 dev f0 table 100 proto static
+`
+
+// agentKillMidPass makes a namespace holding agentKillForeign, runs
+// linx-node on the large desired state with br9 and the extra addresses,
+// and SIGKILLs it on the first route of protocol 76 the kernel reports
+// (or on a monitor overrun). It returns the namespace, the configuration
+// and state directory, and the routes installed at the kill; miss says
+// why the kill did not land while the pass was installing routes: none or
+// all of them installed, or none of those the restart drops.
+func agentKillMidPass(t *testing.T, bin string) (ns *nstest.NS, path, state string, installed map[string]bool, miss string) {
+	t.Helper()
+	ns = nstest.New(t)
+	ns.Batch(agentKillForeign)
+	path, state = agentConfig(t, t.TempDir(), agentScope("big", ns, "1h", agentLargeDesired(0, agentKillRoutes, true)))
+
+	// Subscribed before the agent starts: no route event can be missed.
+	mon, err := monitor.Open(ns.Namespace())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close()
+	stderr := &agentSyncBuffer{}
+	cmd := exec.Command(bin, "run", "--config", path, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	timeout := time.After(20 * time.Second)
+	for killed := false; !killed; {
+		select {
+		case ev, ok := <-mon.Events():
+			if !ok {
+				t.Fatal("the monitor stopped")
+			}
+			if ev.Op == monitor.ResyncNeeded || ev.Op == monitor.NewRoute && ev.Route != nil && ev.Route.Protocol == rtnl.DefaultProtocol {
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				killed = true
+			}
+		case <-exited:
+			t.Fatalf("linx-node exited before installing a route: %v\n%s", cmd.ProcessState, stderr.String())
+		case <-timeout:
+			t.Fatalf("linx-node installed no route within 20s:\n%s", stderr.String())
+		}
+	}
+	<-exited
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("linx-node ended with %v, not by the SIGKILL", cmd.ProcessState)
+	}
+
+	installed = agentOwnRoutes(t, ns.Open())
+	dropped := 0
+	for i := range agentKillRoutes / 2 {
+		if installed[agentRoute(i)] {
+			dropped++
+		}
+	}
+	t.Logf("SIGKILL landed with %d of %d routes installed, %d of them among those the restart drops", len(installed), agentKillRoutes, dropped)
+	switch {
+	case len(installed) == 0 || len(installed) == agentKillRoutes:
+		miss = fmt.Sprintf("%d of %d routes installed at the kill", len(installed), agentKillRoutes)
+	case dropped == 0:
+		miss = fmt.Sprintf("none of the %d routes installed at the kill is one the restart drops", len(installed))
+	}
+	return ns, path, state, installed, miss
+}
+
+// TestAgentKillMidPassRestart SIGKILLs linx-node while its first pass is
+// installing 20,000 routes (retrying a few times should the kill land
+// before or after them), checks that br9, the address 10.4.1.1/24 on br0
+// and routes the restart drops are in the kernel and (but for routes,
+// owned by protocol) in the ledger file, then restarts it on a
+// configuration without them. The restarted agent must converge, delete
+// them and leave the foreign state alone. Only the ledger it read from
+// disk can tell it that br9 and 10.4.1.1/24 are its own: the foreign
+// bridge fbr and the foreign address 10.4.2.1/24, added on br0 after the
+// kill, are just as undesired and must stay.
 func TestAgentKillMidPassRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED: 20,000 routes, not in -short")
 	}
 	bin := agentBuild(t)
-	ns := nstest.New(t)
-	// Foreign state the agent must never touch: an address on a link of
-	// its own, a foreign link, and a foreign route in the agent's table.
-	ns.Batch(`link add f0 type veth peer name f1
-link set f0 up
-address add 10.66.0.1/24 dev f0
-route add 10.77.0.0/24 via 10.66.0.254 dev f0 table 100 proto static
-`)
-	const n = 20000
-	dir := t.TempDir()
-	path, state := agentConfig(t, dir, agentScope("big", ns, "1h", agentLargeDesired(n, true)))
-	ledger := filepath.Join(state, "big.ledger")
-
-	p := agentStart(t, bin, path)
-	// The ledger is written before the first create: kill as soon as it
-	// appears, in the middle of the pass.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := os.Stat(ledger); err == nil {
+	var (
+		ns          *nstest.NS
+		path, state string
+		installed   map[string]bool
+		misses      []string
+	)
+	for attempt := 1; ; attempt++ {
+		var miss string
+		ns, path, state, installed, miss = agentKillMidPass(t, bin)
+		if miss == "" {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no ledger written")
+		misses = append(misses, miss)
+		if attempt == agentKillAttempts {
+			t.Fatalf("no SIGKILL landed in the middle of the route installs in %d attempts: %s", attempt, strings.Join(misses, "; "))
 		}
-		time.Sleep(100 * time.Microsecond)
 	}
-	p.signal(syscall.SIGKILL)
-	<-p.done
+	ledger := filepath.Join(state, "big.ledger")
 	sock := ns.Open()
-	defer sock.Close()
-	t.Logf("killed with %d of %d routes installed; links %v", agentOwnRoutes(t, sock), n, agentLinks(ns))
-
-	// Restart with half the routes, without br9 and 10.4.1.1/24: the
-	// ledger from disk says what the killed run created, so those go.
-	agentWrite(t, path, state, agentScope("big", ns, "1h", agentLargeDesired(n/2, false)))
-	p = agentStart(t, bin, path)
-	p.waitReady(60 * time.Second)
-
-	if got := agentOwnRoutes(t, sock); got != n/2 {
-		t.Errorf("%d routes of protocol 76, want %d", got, n/2)
-	}
-	routes, err := sock.RoutesFiltered(rtnl.RouteFilter{Table: 100})
+	br0, err := sock.LinkByName("br0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	have := map[string]rtnl.Protocol{}
-	for _, r := range routes {
-		have[r.Dst.String()] = r.Protocol
+	br9, err := sock.LinkByName("br9")
+	if err != nil {
+		t.Fatalf("br9 is not in the kernel after the kill (links %v): the pass creates links before routes", agentLinks(ns))
 	}
-	for _, i := range []int{0, n/2 - 1} {
-		if have[agentRoute(i)] != rtnl.DefaultProtocol {
-			t.Errorf("route %s missing", agentRoute(i))
+	extra := netip.MustParsePrefix("10.4.1.1/24")
+	br9Addr := netip.MustParsePrefix("10.9.0.1/24")
+
+	// Before the restart: the items the restart drops exist, in the kernel
+	// (as ip shows it) and in the ledger file the killed agent left.
+	if links := agentLinks(ns); !slices.Contains(links, "br9") || !slices.Contains(links, "fbr") || !slices.Contains(links, "f0") {
+		t.Fatalf("links after the kill %v: want br9 and the foreign fbr and f0", links)
+	}
+	if got := agentAddrs(ns, "br0"); !slices.Contains(got, extra.String()) {
+		t.Fatalf("br0 addresses after the kill %v: want %s", got, extra)
+	}
+	if got := agentAddrs(ns, "br9"); !slices.Contains(got, br9Addr.String()) {
+		t.Fatalf("br9 addresses after the kill %v: want %s", got, br9Addr)
+	}
+	l, err := reconcile.OpenLedger(ledger)
+	if err != nil {
+		t.Fatalf("the ledger left by the SIGKILL: %v", err)
+	}
+	owned := l.Owned()
+	for _, name := range []string{"br0", "v0a", "br9"} {
+		if !owned.Links.Has(diff.LinkKey{Name: name}) {
+			t.Errorf("the ledger file does not own the link %s created before the kill: %v", name, owned.Links)
 		}
 	}
-	if _, ok := have[agentRoute(n-1)]; ok {
-		t.Errorf("dropped route %s still installed", agentRoute(n-1))
+	for _, name := range []string{"f0", "f1", "fbr"} {
+		if owned.Links.Has(diff.LinkKey{Name: name}) {
+			t.Errorf("the ledger file owns the foreign link %s", name)
+		}
 	}
-	if have["10.77.0.0/24"] != rtnl.ProtocolStatic {
-		t.Errorf("the foreign route 10.77.0.0/24 (proto static) was touched: %v", have["10.77.0.0/24"])
+	for _, k := range []diff.AddressKey{{Index: br0.Index, Prefix: extra}, {Index: br9.Index, Prefix: br9Addr}} {
+		if !owned.Addresses.Has(k) {
+			t.Errorf("the ledger file does not own the address %v created before the kill: %v", k, owned.Addresses)
+		}
 	}
-	if links := agentLinks(ns); slices.Contains(links, "br9") || !slices.Contains(links, "f0") || !slices.Contains(links, "br0") || !slices.Contains(links, "v0a") {
-		t.Errorf("links %v: want br0, v0a and the foreign f0, and no br9", links)
+	if t.Failed() {
+		t.FailNow()
 	}
-	if got := agentAddrs(ns, "br0"); !slices.Contains(got, "10.4.0.1/24") || slices.Contains(got, "10.4.1.1/24") {
-		t.Errorf("br0 addresses %v: want 10.4.0.1/24 and not the dropped 10.4.1.1/24", got)
+
+	// Foreign state added while the agent is down: an address on the
+	// agent's own br0, undesired like 10.4.1.1/24 but not in the ledger.
+	ns.IP("addr", "add", "10.4.2.1/24", "dev", "br0")
+
+	// Restart with the second half of the routes, without br9 and
+	// 10.4.1.1/24.
+	agentWrite(t, path, state, agentScope("big", ns, "1h", agentLargeDesired(agentKillRoutes/2, agentKillRoutes, false)))
+	p := agentStart(t, bin, path)
+	p.waitReady(60 * time.Second)
+
+	// Converged: exactly the desired routes, as rtnl and ip see them.
+	have := agentOwnRoutes(t, sock)
+	missing, stale := 0, 0
+	for i := range agentKillRoutes {
+		switch {
+		case i < agentKillRoutes/2 && have[agentRoute(i)]:
+			stale++
+		case i >= agentKillRoutes/2 && !have[agentRoute(i)]:
+			missing++
+		}
+	}
+	if len(have) != agentKillRoutes/2 || missing != 0 || stale != 0 {
+		t.Errorf("after the restart: %d routes of protocol 76, %d desired ones missing, %d dropped ones (%d installed before the kill) left; want %d, 0, 0",
+			len(have), missing, stale, len(installed), agentKillRoutes/2)
+	}
+	var ipRoutes []struct {
+		Dst      string `json:"dst"`
+		Protocol any    `json:"protocol"`
+	}
+	ns.JSON(&ipRoutes, "route", "show", "table", "100")
+	own, foreign := 0, 0
+	for _, r := range ipRoutes {
+		switch proto := fmt.Sprint(r.Protocol); {
+		case proto == strconv.Itoa(int(rtnl.DefaultProtocol)):
+			own++
+		case r.Dst == "10.77.0.0/24" && proto == strconv.Itoa(int(rtnl.ProtocolStatic)):
+			foreign++
+		}
+	}
+	if own != agentKillRoutes/2 || foreign != 1 || len(ipRoutes) != own+foreign {
+		t.Errorf("ip route show table 100: %d routes of protocol 76, %d foreign 10.77.0.0/24 proto static, %d in all; want %d, 1, %d",
+			own, foreign, len(ipRoutes), agentKillRoutes/2, agentKillRoutes/2+1)
+	}
+	if got := agentMetric(p.metrics(), "linx_scope_converged", map[string]string{"scope": "big"}); got != 1 {
+		t.Errorf("linx_scope_converged{scope=big} = %v after the restart, want 1", got)
+	}
+
+	// Dropped items gone, foreign ones untouched.
+	if links, want := agentLinks(ns), []string{"br0", "f0", "f1", "fbr", "lo", "v0a", "v0b"}; !slices.Equal(links, want) {
+		t.Errorf("links after the restart %v, want %v (br9 deleted, the foreign fbr, f0 and f1 kept)", links, want)
+	}
+	if got := agentAddrs(ns, "br0"); !slices.Contains(got, "10.4.0.1/24") || !slices.Contains(got, "10.4.2.1/24") || slices.Contains(got, extra.String()) {
+		t.Errorf("br0 addresses after the restart %v: want 10.4.0.1/24 and the foreign 10.4.2.1/24, not the dropped %s", got, extra)
 	}
 	if got := agentAddrs(ns, "f0"); !slices.Contains(got, "10.66.0.1/24") {
 		t.Errorf("the foreign address on f0 was touched: %v", got)
+	}
+	if got := agentMetric(p.metrics(), "linx_ops_total", map[string]string{"scope": "big", "kind": "link", "op": "delete", "result": "applied"}); got != 1 {
+		t.Errorf("the restarted agent applied %v link deletes, want 1 (br9)", got)
+	}
+
+	// The ledger no longer owns what was deleted.
+	if err := l.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	owned = l.Owned()
+	if owned.Links.Has(diff.LinkKey{Name: "br9"}) || owned.Addresses.Has(diff.AddressKey{Index: br0.Index, Prefix: extra}) ||
+		!owned.Links.Has(diff.LinkKey{Name: "br0"}) || !owned.Addresses.Has(diff.AddressKey{Index: br0.Index, Prefix: netip.MustParsePrefix("10.4.0.1/24")}) {
+		t.Errorf("ledger after the restart: links %v, addresses %v; want br0 and 10.4.0.1/24 on it, not br9 or %s", owned.Links, owned.Addresses, extra)
 	}
 	if fi, err := os.Stat(ledger); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("ledger: %v, %v", fi, err)
