@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
@@ -147,6 +149,31 @@ func soakCount(t *testing.T, s *rtnl.Socket, proto rtnl.Protocol) []string {
 	return out
 }
 
+// soakBatch feeds lines to `ip -n NAME -force -batch -` and returns the
+// numbers (from 1) of the lines that failed.
+func soakBatch(t *testing.T, ns *nstest.NS, lines string) []int {
+	t.Helper()
+	cmd := exec.Command("ip", "-n", ns.Name, "-force", "-batch", "-")
+	cmd.Stdin = strings.NewReader(lines)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	err := cmd.Run()
+	var failed []int
+	for line := range strings.Lines(stderr.String()) {
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "Command failed -:"); ok {
+			i, perr := strconv.Atoi(n)
+			if perr != nil {
+				t.Fatalf("ip -batch: %q", line)
+			}
+			failed = append(failed, i)
+		}
+	}
+	if err != nil && len(failed) == 0 {
+		t.Fatalf("ip -n %s -force -batch: %v: %s", ns.Name, err, stderr.String())
+	}
+	return failed
+}
+
 const (
 	soakStormBursts   = 4
 	soakStormRoutes   = 100_000
@@ -155,14 +182,21 @@ const (
 	soakForeignProto  = 99
 	soakStormProto    = 98
 	soakStormConverge = 60 * time.Second
+	// soakStormTail is how many owned routes each burst deletes, spread
+	// among its 100,000 changes, while the monitor is overrun.
+	soakStormTail = 10
 )
 
 // TestSoakOverrunStorms drives bursts of 100,000 foreign route changes
 // (ip -batch, alternately adding and deleting blackholes of protocol 98 in
 // table 300) at a scope whose monitor has the smallest receive buffer,
 // while the scope repairs an address deleted by hand just before each
-// burst. After every burst the scope must converge again (owned routes and
-// address back, checked in the kernel), the monitor must have overrun,
+// burst (which also flushes the owned routes through its link). Each
+// burst ends by deleting 10 owned routes while the monitor is overrun;
+// the scope's interval is an hour, so only the monitor's resync (or the
+// deletions' own events, should they get through) can bring them back.
+// After every burst the monitor must have overrun, the scope must
+// converge again (owned routes and address back, checked in the kernel),
 // and the foreign routes (1,000 of protocol 99 installed beforehand, and
 // the burst's own) must be exactly as the foreign writer left them.
 func TestSoakOverrunStorms(t *testing.T) {
@@ -190,19 +224,21 @@ func TestSoakOverrunStorms(t *testing.T) {
 	for i := range soakStormOwned {
 		d.Routes = append(d.Routes, &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "o0"})
 	}
-	if err := node.Spawn(&messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d}); err != nil {
+	var worst time.Duration
+	var figures []string
+	tailDeleted := 0
+	defer func() {
+		st, _ := node.Status("storm")
+		soakVerdict(t, "overrun_storms", fmt.Sprintf("bursts=%d changes_per_burst=%d owned_deleted_in_storms=%d worst_reconverge_ms=%d overruns=%d resyncs=%d passes=%d foreign_before=%d foreign_after=%d %s",
+			soakStormBursts, soakStormRoutes, tailDeleted, worst.Milliseconds(), st.GetMonitorOverruns(), st.GetResyncs(), st.GetPasses(),
+			len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
+	}()
+	// An hour's interval: the timer cannot repair what a lost event hid.
+	err := node.Spawn(&messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d, Interval: durationpb.New(time.Hour)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	benchActorsWait(t, node, 30*time.Second, "storm")
-
-	var worst time.Duration
-	var figures []string
-	defer func() {
-		st, _ := node.Status("storm")
-		soakVerdict(t, "overrun_storms", fmt.Sprintf("bursts=%d changes_per_burst=%d worst_reconverge_ms=%d overruns=%d resyncs=%d passes=%d foreign_before=%d foreign_after=%d %s",
-			soakStormBursts, soakStormRoutes, worst.Milliseconds(), st.GetMonitorOverruns(), st.GetResyncs(), st.GetPasses(),
-			len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
-	}()
 	owned := netip.MustParsePrefix("10.0.0.1/24")
 	for burst := range soakStormBursts {
 		verb := "add"
@@ -210,8 +246,13 @@ func TestSoakOverrunStorms(t *testing.T) {
 			verb = "del"
 		}
 		var lines strings.Builder
+		tail := map[int]bool{} // line numbers (from 1) of the owned deletions
 		for i := range soakStormRoutes {
 			fmt.Fprintf(&lines, "route %s blackhole 10.%d.%d.%d/32 proto %d table 300\n", verb, 64+i>>16&255, i>>8&255, i&255, soakStormProto)
+			if j := len(tail); (i+1)%(soakStormRoutes/(soakStormTail+1)) == 0 && j < soakStormTail {
+				fmt.Fprintf(&lines, "route del %s proto %d\n", installDst(burst*soakStormTail+j), rtnl.DefaultProtocol)
+				tail[i+j+2] = true
+			}
 		}
 		before, err := node.Status("storm")
 		if err != nil {
@@ -221,8 +262,16 @@ func TestSoakOverrunStorms(t *testing.T) {
 			t.Fatal(err)
 		}
 		stormStart := time.Now()
-		ns.Batch(lines.String())
+		// An owned deletion fails (and is not counted) should the scope
+		// not have restored that route yet; nothing else may fail.
+		failed := soakBatch(t, ns, lines.String())
 		end := time.Now()
+		for _, line := range failed {
+			if !tail[line] {
+				t.Fatalf("burst %d: line %d of the storm failed", burst, line)
+			}
+		}
+		tailDeleted += soakStormTail - len(failed)
 
 		// Converged again: passes ran since the deletion, the last one
 		// converged, and the kernel holds what the scope owns (the
@@ -251,7 +300,11 @@ func TestSoakOverrunStorms(t *testing.T) {
 		took := time.Since(end)
 		worst = max(worst, took)
 		st, _ := node.Status("storm")
-		figures = append(figures, fmt.Sprintf("burst%d=%s,storm_%dms,reconverged_%dms_after,overruns+%d", burst, verb, end.Sub(stormStart).Milliseconds(), took.Milliseconds(), st.GetMonitorOverruns()-before.GetMonitorOverruns()))
+		if st.GetMonitorOverruns() == before.GetMonitorOverruns() {
+			t.Errorf("burst %d did not overrun the monitor: it tested nothing", burst)
+		}
+		figures = append(figures, fmt.Sprintf("burst%d=%s,storm_%dms,owned_deleted_%d,reconverged_%dms_after,overruns+%d",
+			burst, verb, end.Sub(stormStart).Milliseconds(), soakStormTail-len(failed), took.Milliseconds(), st.GetMonitorOverruns()-before.GetMonitorOverruns()))
 
 		want := soakStormRoutes
 		if verb == "del" {
@@ -264,8 +317,8 @@ func TestSoakOverrunStorms(t *testing.T) {
 			t.Errorf("burst %d: the foreign routes changed: %d now, %d before", burst, len(got), len(foreignBefore))
 		}
 	}
-	if st, _ := node.Status("storm"); st.GetMonitorOverruns() == 0 {
-		t.Error("the storms never overran the monitor: nothing was tested")
+	if tailDeleted == 0 {
+		t.Error("no owned route was deleted during a storm: the scope's repair after an overrun was not tested")
 	}
 }
 
@@ -287,6 +340,16 @@ func TestSoakFight(t *testing.T) {
 	nstest.RequireRoot(t)
 	ns := nstest.New(t)
 	node := benchActorsNode(t, nil)
+	var (
+		elapsed   time.Duration
+		deletes   int
+		passes    uint64
+		rate, cpu float64
+	)
+	defer func() {
+		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f",
+			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU))
+	}()
 	err := node.Spawn(&messages.SpawnScope{
 		Name: "fight", Namespace: benchActorsPath(ns),
 		Desired: benchActorsVeth("f0", "f1", "10.0.0.1/24"),
@@ -311,7 +374,6 @@ func TestSoakFight(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpu0, start := benchActorsCPU(t), time.Now()
-	deletes := 0
 	tick := time.NewTicker(time.Millisecond)
 	for time.Since(start) < soakFightFor {
 		<-tick.C
@@ -321,8 +383,8 @@ func TestSoakFight(t *testing.T) {
 		deletes++
 	}
 	tick.Stop()
-	elapsed := time.Since(start)
-	cpu := 100 * float64(benchActorsCPU(t)-cpu0) / float64(elapsed)
+	elapsed = time.Since(start)
+	cpu = 100 * float64(benchActorsCPU(t)-cpu0) / float64(elapsed)
 	after, err := node.Status("fight")
 	if err != nil {
 		t.Fatal(err)
@@ -330,13 +392,9 @@ func TestSoakFight(t *testing.T) {
 	stdin.Close()
 	_ = cmd.Wait()
 
-	passes := after.GetPasses() - before.GetPasses()
-	rate := float64(passes) / elapsed.Seconds()
+	passes = after.GetPasses() - before.GetPasses()
+	rate = float64(passes) / elapsed.Seconds()
 	limit := soakFightRate*elapsed.Seconds() + soakFightBurst
-	defer func() {
-		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f",
-			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU))
-	}()
 	if float64(passes) > limit {
 		t.Errorf("%d passes in %s: over the limit of %.0f/s burst %d (%.0f)", passes, elapsed, soakFightRate, soakFightBurst, limit)
 	}
