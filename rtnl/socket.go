@@ -74,9 +74,14 @@ type Socket struct {
 	f       *os.File
 	rc      syscall.RawConn
 
-	mu  sync.Mutex // serialises requests; guards seq and buf
+	mu  sync.Mutex // serialises requests; guards seq, buf and dumpSeq
 	seq uint32
 	buf []byte
+	// dumpSeq is the sequence number of a dump abandoned before its
+	// NLMSG_DONE (a wait for the kernel timed out, a reply was cut): the
+	// kernel keeps such a dump running and refuses every new dump on the
+	// socket with EBUSY until its remainder has been read. 0 for none.
+	dumpSeq uint32
 
 	// window is how many acknowledged batch requests may be in flight: as
 	// many acknowledgements as the receive buffer, fixed at Open, holds.
@@ -91,6 +96,10 @@ type Socket struct {
 	routeHint atomic.Int64
 	// filteredHint is the same for the last filtered listing.
 	filteredHint atomic.Pointer[routeListHint]
+
+	// dumpRestarts counts the dumps restarted after NLM_F_DUMP_INTR, so
+	// that tests can tell the retry ran.
+	dumpRestarts atomic.Uint64
 }
 
 // Open returns a socket in namespace ns (Host, NamespaceOfPID or
@@ -182,8 +191,14 @@ func (s *Socket) nextSeq() uint32 {
 	return s.seq
 }
 
-// send writes one or more complete netlink messages in a single sendmsg.
+// send writes one or more complete netlink messages in a single sendmsg,
+// first finishing a dump an earlier request abandoned. s.mu must be held.
 func (s *Socket) send(op string, b []byte) error {
+	if s.dumpSeq != 0 {
+		if err := s.finishAbandonedDump(op); err != nil {
+			return err
+		}
+	}
 	if err := s.f.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
 		return s.ioError(op, err)
 	}
@@ -230,6 +245,30 @@ func (s *Socket) recv(op string) ([]byte, error) {
 		return nil, newError(op, unix.EMSGSIZE, "kernel reply of %d bytes was larger than the receive buffer; retry the request", n)
 	}
 	return s.buf[:n], nil
+}
+
+// finishAbandonedDump reads and discards the rest of the dump numbered
+// s.dumpSeq, up to its NLMSG_DONE, so that the kernel ends it and accepts
+// the next dump. Each read waits at most the socket's timeout; on failure
+// the dump stays owed and the next request tries again. s.mu must be held.
+func (s *Socket) finishAbandonedDump(op string) error {
+	for s.dumpSeq != 0 {
+		b, err := s.recv(op)
+		if err != nil {
+			return err
+		}
+		for len(b) >= unix.NLMSG_HDRLEN {
+			h, ok := parseHeader(b)
+			if !ok {
+				break
+			}
+			b = b[min(nlmAlign(int(h.Len)), len(b)):]
+			if h.Seq == s.dumpSeq && (h.Type == unix.NLMSG_DONE || h.Type == unix.NLMSG_ERROR) {
+				s.dumpSeq = 0
+			}
+		}
+	}
+	return nil
 }
 
 // ioError converts a transport failure into an *Error.
@@ -294,6 +333,10 @@ func (s *Socket) request(op string, msg []byte, fn func(h header, payload []byte
 	}
 	flags := binary.NativeEndian.Uint16(msg[6:8])
 	dump := flags&unix.NLM_F_DUMP == unix.NLM_F_DUMP
+	if dump {
+		// Owed until its DONE (or the error that refused it) is read.
+		s.dumpSeq = seq
+	}
 	var cbErr error
 	interrupted := false
 	for {
@@ -319,6 +362,7 @@ func (s *Socket) request(op string, msg []byte, fn func(h header, payload []byte
 				continue
 			case unix.NLMSG_ERROR:
 				if err := parseAck(op, m); err != nil {
+					s.dumpSeq = 0 // a refused dump never started
 					return errors.Join(err, cbErr)
 				}
 				if !dump {
@@ -326,6 +370,7 @@ func (s *Socket) request(op string, msg []byte, fn func(h header, payload []byte
 				}
 				continue
 			case unix.NLMSG_DONE:
+				s.dumpSeq = 0
 				if err := parseDone(op, m); err != nil {
 					return err
 				}
@@ -359,6 +404,7 @@ func (s *Socket) dump(op string, msg []byte, reset func(), fn func(h header, pay
 		if attempt == maxDumpAttempts {
 			return newError(op, unix.EINTR, "dump interrupted by concurrent changes %d times in a row; giving up", attempt)
 		}
+		s.dumpRestarts.Add(1)
 	}
 }
 
