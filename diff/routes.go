@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/linx-net/linx/rtnl"
@@ -124,7 +125,7 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 			conflict(0, i, nil, fmt.Sprintf("the desired route has protocol %s, but the owner's is %s", d.Protocol, proto))
 			continue
 		}
-		drecs = append(drecs, recOfRoute(d, i, false))
+		drecs = append(drecs, recOfDesired(d, i))
 	}
 	orecs := make([]routeRec, len(observed))
 	for j := range observed {
@@ -160,6 +161,7 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 			conflict(0, int(drecs[i].idx), nil, reasonDuplicate)
 		}
 		held, foreign := -1, -1
+		var heldRec *routeRec
 		for ; c == 0 && j < len(orecs) && orecs[j].sameKey(k); j++ {
 			switch o := &orecs[j]; {
 			case o.foreign:
@@ -167,7 +169,7 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 					foreign = int(o.idx)
 				}
 			case held < 0:
-				held = int(o.idx)
+				held, heldRec = int(o.idx), o
 			default:
 				// An extra route of ours with the key (ip route append).
 				r.remove = append(r.remove, int32(o.idx))
@@ -179,7 +181,11 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 				"a route of protocol %s holds the key; replacing it would overwrite that route, whatever its protocol", o.Protocol))
 			continue
 		}
-		pairs = append(pairs, routePair{int32(di), int32(held)})
+		p := routePair{desired: int32(di), held: int32(held)}
+		if heldRec != nil {
+			p.verdict = k.verdict(heldRec)
+		}
+		pairs = append(pairs, p)
 	}
 	r.apply = comparePairs(r.apply, pairs, desired, observed)
 
@@ -202,19 +208,23 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 }
 
 // routePair is a desired route and the observed route of the owner that
-// holds its key, by index; held is -1 for none.
+// holds its key, by index; held is -1 for none. verdict is what the
+// records alone tell of the two (see routeRec.verdict).
 type routePair struct {
 	desired, held int32
+	verdict       recVerdict
 }
 
 // comparePairs appends to apply a Create for each pair with no held route
 // and an Update for each whose held route differs, in the pairs' order.
 //
-// The pairs are in key order, so the desired routes they name are read at
-// random: at a million routes, each read would miss every cache and wait
-// for memory in turn. So the pairs go by groups: a first tight loop reads
-// a word of each route of the group, letting the processor fetch them all
-// at once, then a second compares the routes, now cached.
+// Most pairs were decided from their records. The others (routes with an
+// IPv6 gateway or source, or next hops) are compared in full; they are in
+// key order, so the desired routes they name are read at random: at a
+// million routes, each read would miss every cache and wait for memory in
+// turn. So they go by groups: a first tight loop reads a word of each route
+// of the group, letting the processor fetch them all at once, then a
+// second compares the routes, now cached.
 func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtnl.Route) []routeApply {
 	const group = 16
 	var touched uint
@@ -222,18 +232,20 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 		g := pairs[:min(group, len(pairs))]
 		pairs = pairs[len(g):]
 		for _, p := range g {
-			d := &desired[p.desired]
-			touched += uint(d.Src.BitLen()) + uint(d.OIF) + uint(len(d.NextHops))
-			if p.held >= 0 {
-				o := &observed[p.held]
-				touched += uint(o.Src.BitLen()) + uint(o.OIF) + uint(len(o.NextHops))
+			if p.held < 0 || p.verdict != verdictUnknown {
+				continue
 			}
+			d, o := &desired[p.desired], &observed[p.held]
+			touched += uint(d.Src.BitLen()) + uint(d.OIF) + uint(len(d.NextHops))
+			touched += uint(o.Src.BitLen()) + uint(o.OIF) + uint(len(o.NextHops))
 		}
 		for _, p := range g {
 			switch {
 			case p.held < 0:
 				apply = append(apply, routeApply{Create, p.desired})
-			case !routeSameDesired(&desired[p.desired], &observed[p.held]):
+			case p.verdict == verdictSame:
+			case p.verdict == verdictDiffers,
+				!routeSameDesired(&desired[p.desired], &observed[p.held]):
 				apply = append(apply, routeApply{Update, p.desired})
 			}
 		}
@@ -248,16 +260,121 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 // RouteKey.Compare does (family, table; the destination's address length,
 // masked address and prefix length; TOS, metric), with the route's index
 // and whether it is of another protocol. It holds no pointers, so that a
-// million of them cost 40 MB the garbage collector never scans. Every
+// million of them cost 56 MB the garbage collector never scans. Every
 // RouteKey maps to distinct words (a Prefix carries no zone).
+//
+// For a route with no next hops and an IPv4 gateway and source (or none),
+// the usual case, the record also holds what routeSameDesired compares,
+// exactly: gateway and source in val; interface, type, scope and which of
+// gateway and source are set in meta (see recValue). Two such records
+// are compared without reading their routes, whose random reads would
+// otherwise dominate the diff of a large table.
 type routeRec struct {
-	w       [4]uint64
-	idx     uint32
-	foreign bool
+	w         [4]uint64
+	val, meta uint64
+	idx       uint32
+	foreign   bool
 }
 
-// recOfRoute returns r's record: KeyOfRoute(*r), packed.
+// The bits of routeRec.meta above the interface index (bits 0-31).
+const (
+	recType    = 32 // route type, 8 bits
+	recScope   = 40 // route scope, 8 bits
+	recGateway = 1 << 48
+	recSource  = 1 << 49
+	// recCompact says val and meta hold the compared fields.
+	recCompact = 1 << 50
+)
+
+// recValue returns the val and meta words of a route with gateway gw,
+// source src, interface oif, type typ and scope scope and no next hops;
+// meta lacks recCompact when gw or src is IPv6.
+func recValue(gw, src netip.Addr, oif int, typ rtnl.RouteType, scope rtnl.Scope) (val, meta uint64) {
+	meta = uint64(uint32(oif)) | uint64(typ)<<recType | uint64(scope)<<recScope
+	compact := true
+	if gw.IsValid() {
+		meta |= recGateway
+		if gw.Is4() {
+			b := gw.As4()
+			val |= uint64(binary.BigEndian.Uint32(b[:])) << 32
+		} else {
+			compact = false
+		}
+	}
+	if src.IsValid() {
+		meta |= recSource
+		if src.Is4() {
+			b := src.As4()
+			val |= uint64(binary.BigEndian.Uint32(b[:]))
+		} else {
+			compact = false
+		}
+	}
+	if compact {
+		meta |= recCompact
+	}
+	return val, meta
+}
+
+// recOfDesired returns the record of a desired route: its key, and the
+// compared fields as prepareRoute leaves them.
+func recOfDesired(d *rtnl.Route, idx int) routeRec {
+	rec := keyRec(d, idx, false)
+	if len(d.NextHops) > 0 {
+		return rec
+	}
+	typ, scope := d.Type, d.Scope
+	if typ == rtnl.RouteTypeUnspec {
+		typ = rtnl.RouteTypeUnicast
+	}
+	if scope == rtnl.ScopeUniverse && !d.Gateway.IsValid() && d.OIF != 0 {
+		scope = rtnl.ScopeLink
+	}
+	rec.val, rec.meta = recValue(d.Gateway, d.Src, d.OIF, typ, scope)
+	return rec
+}
+
+// recVerdict says what two records tell of their routes' compared fields.
+type recVerdict uint8
+
+const (
+	verdictUnknown recVerdict = iota // read the routes
+	verdictSame
+	verdictDiffers
+)
+
+// verdict compares desired record d with observed record o as
+// routeSameDesired compares their routes. Records hold the compared fields
+// only when compact: two compact records decide; a compact and a
+// non-compact one differ (in next hops or a gateway or source family);
+// two non-compact ones leave it to the routes.
+func (d *routeRec) verdict(o *routeRec) recVerdict {
+	dc, oc := d.meta&recCompact != 0, o.meta&recCompact != 0
+	switch {
+	case dc && oc:
+		oif := uint32(d.meta)
+		if d.val == o.val && d.meta>>32 == o.meta>>32 && (oif == 0 || oif == uint32(o.meta)) {
+			return verdictSame
+		}
+		return verdictDiffers
+	case dc != oc:
+		return verdictDiffers
+	}
+	return verdictUnknown
+}
+
+// recOfRoute returns r's record: KeyOfRoute(*r), packed, with the compared
+// fields of an observed route (a route as the kernel reports it).
 func recOfRoute(r *rtnl.Route, idx int, foreign bool) routeRec {
+	rec := keyRec(r, idx, foreign)
+	if len(r.NextHops) == 0 {
+		rec.val, rec.meta = recValue(r.Gateway, r.Src, r.OIF, r.Type, r.Scope)
+	}
+	return rec
+}
+
+// keyRec returns r's record with its key alone.
+func keyRec(r *rtnl.Route, idx int, foreign bool) routeRec {
 	a := r.Dst.Addr()
 	bits := r.Dst.Bits()
 	var hi, lo, addrLen uint64
@@ -267,10 +384,10 @@ func recOfRoute(r *rtnl.Route, idx int, foreign bool) routeRec {
 		// Masked() is the invalid prefix: address length 0, bits -1.
 		bits = -1
 	case a.Is4():
+		// As16 would give ::ffff:a.b.c.d; As4 is cheaper.
 		fam, addrLen = rtnl.FamilyV4, 1
-		b := a.As16()
-		hi = binary.BigEndian.Uint64(b[:8])
-		lo = binary.BigEndian.Uint64(b[8:]) & (^uint64(0) << (32 - bits))
+		b := a.As4()
+		lo = (0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))) & (^uint64(0) << (32 - bits))
 	default:
 		fam, addrLen = rtnl.FamilyV6, 2
 		b := a.As16()
