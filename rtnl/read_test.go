@@ -1079,7 +1079,11 @@ func TestReadHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if links := checkLinks(t, s, fmt.Sprintf("/proc/%d/ns/net", os.Getpid())); len(links) == 0 {
+	// Not /proc/PID/ns/net: that follows the main thread, which another
+	// test's Namespace.Run may have left parked in its namespace. nsenter
+	// resolves /proc/thread-self in its own process, which is in the
+	// namespace of the thread that started it: the host's.
+	if links := checkLinks(t, s, "/proc/thread-self/ns/net"); len(links) == 0 {
 		t.Fatal("no links in the host namespace")
 	}
 }
