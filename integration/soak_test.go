@@ -30,6 +30,7 @@ import (
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl"
@@ -700,19 +701,93 @@ func soakKillAgent(t *testing.T, bin, config string, stderr io.Writer) *exec.Cmd
 	return cmd
 }
 
-const soakKillCycles = 12
+const (
+	soakKillCycles = 12
+	// soakKillWindow is how long after the agent's first route change a
+	// kill may come: about what is left of the pass then, so that most
+	// kills land during it and the others on a converged agent.
+	soakKillWindow = 120 * time.Millisecond
+)
+
+// soakKillWant returns the namespace state set converges to beside the
+// foreign state.
+func soakKillWant(foreign soakKillState, set soakKillSet) soakKillState {
+	return soakKillState{
+		links:      slices.Sorted(slices.Values(append(slices.Clone(foreign.links), set.links...))),
+		addresses:  slices.Sorted(slices.Values(append(slices.Clone(foreign.addresses), set.addresses...))),
+		neighbours: slices.Sorted(slices.Values(append(slices.Clone(foreign.neighbours), set.neighbours...))),
+		rules:      slices.Sorted(slices.Values(append(slices.Clone(foreign.rules), set.rules...))),
+		owned:      set.routes,
+		foreign:    foreign.foreign,
+	}
+}
+
+// soakKillUnowned returns the links, addresses, neighbours and rules of got
+// that are neither foreign nor owned by ledger: created by Linx and left
+// unowned. A veth's peer (vNb) is covered by its owned veth (vNa), which
+// takes it along when deleted. Routes are owned by their protocol.
+func soakKillUnowned(got, foreign soakKillState, ledger *reconcile.Ledger) []string {
+	o := ledger.Owned()
+	var out []string
+	for _, l := range got.links {
+		if slices.Contains(foreign.links, l) || o.Links.Has(diff.LinkKey{Name: l}) {
+			continue
+		}
+		if peer, ok := strings.CutSuffix(l, "b"); ok && o.Links.Has(diff.LinkKey{Name: peer + "a"}) {
+			continue
+		}
+		out = append(out, "link "+l)
+	}
+	for _, a := range got.addresses {
+		if slices.Contains(foreign.addresses, a) {
+			continue
+		}
+		p := netip.MustParsePrefix(a)
+		if !slices.ContainsFunc(slices.Collect(o.Addresses.All()), func(k diff.AddressKey) bool { return k.Prefix == p }) {
+			out = append(out, "address "+a)
+		}
+	}
+	for _, n := range got.neighbours {
+		if slices.Contains(foreign.neighbours, n) {
+			continue
+		}
+		ip := netip.MustParseAddr(n)
+		if !slices.ContainsFunc(slices.Collect(o.Neighbours.All()), func(k diff.NeighbourKey) bool { return k.IP == ip }) {
+			out = append(out, "neighbour "+n)
+		}
+	}
+	for _, r := range got.rules {
+		if slices.Contains(foreign.rules, r) || r == 0 || r >= 32766 { // the kernel's own
+			continue
+		}
+		if !slices.ContainsFunc(slices.Collect(o.Rules.All()), func(k diff.RuleKey) bool { return int(k.Priority) == r }) {
+			out = append(out, "rule "+strconv.Itoa(r))
+		}
+	}
+	return out
+}
 
 // TestSoakKillRestart runs the real agent (`linx-node run`) on a namespace
 // that also holds foreign state, alternating between two configurations
 // that differ in links, addresses, routes, a neighbour and a rule, and
-// SIGKILLs it at a random moment of its first passes, 12 times. Each time
-// the ledger on disk must still load. Then the agent runs to readiness on
-// the last configuration and is stopped with SIGTERM: the namespace must
-// hold exactly that configuration plus the foreign state — nothing Linx
-// created in an earlier run is left unowned — and the ledger must own
-// exactly its links, addresses, neighbours and rules.
+// SIGKILLs it at a random moment of its first passes, 12 times. After
+// each kill the ledger on disk must load and own every link, address,
+// neighbour and rule in the namespace that is not foreign. A kill counts
+// as landing during a pass when the namespace it leaves is neither what
+// the cycle started from nor the configuration's full state; at least one
+// must. Then the agent runs to readiness on the last configuration and is
+// stopped with SIGTERM: the namespace must hold exactly that configuration
+// plus the foreign state — nothing Linx created in an earlier run is left
+// behind — and the ledger must own exactly its links, addresses,
+// neighbours and rules.
 func TestSoakKillRestart(t *testing.T) {
 	nstest.RequireRoot(t)
+	var ledgerLens []string
+	notReady, midPass := 0, 0
+	defer func() {
+		soakVerdict(t, "kill_restart", fmt.Sprintf("cycles=%d killed_mid_pass=%d killed_before_converged=%d ledger_keys_after_each=%s",
+			soakKillCycles, midPass, notReady, strings.Join(ledgerLens, ",")))
+	}()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "linx-node")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/linx-net/linx/cmd/linx-node").CombinedOutput(); err != nil {
@@ -743,26 +818,54 @@ func TestSoakKillRestart(t *testing.T) {
 		}
 	}
 	var logs bytes.Buffer
-	ledgerLens := []string{}
-	midPass := 0
-	defer func() {
-		soakVerdict(t, "kill_restart", fmt.Sprintf("cycles=%d killed_before_converged=%d ledger_keys_after_each=%s", soakKillCycles, midPass, strings.Join(ledgerLens, ",")))
-	}()
+	last := foreign
 	for cycle := range soakKillCycles {
+		// The kill comes at a random moment after the first route of
+		// protocol 76 added or deleted (only the agent writes them: its
+		// pass has reached the routes). Subscribed first, so that the
+		// change cannot be missed; an overrun counts as the change.
+		mon, err := monitor.Open(ns.Namespace())
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmd := soakKillAgent(t, bin, paths[cycle%2], &logs)
-		time.Sleep(50*time.Millisecond + rand2N(650*time.Millisecond))
+		timeout := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case ev := <-mon.Events():
+				if ev.Op == monitor.ResyncNeeded || ev.Route != nil && ev.Route.Protocol == rtnl.DefaultProtocol {
+					break wait
+				}
+			case <-timeout:
+				t.Fatalf("cycle %d: the agent changed no route in 30s; its log:\n%s", cycle, logs.String())
+			}
+		}
+		mon.Close()
+		time.Sleep(rand2N(soakKillWindow))
 		if !soakKillReady(metrics) {
-			midPass++
+			notReady++
 		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
+		got := soakKillRead(t, ns)
+		if s := fmt.Sprint(got); s != fmt.Sprint(last) && s != fmt.Sprint(soakKillWant(foreign, sets[cycle%2])) {
+			midPass++
+		}
+		last = got
 		ledger, err := reconcile.OpenLedger(filepath.Join(state, "k.ledger"))
 		if err != nil {
 			t.Fatalf("cycle %d: the ledger does not load after SIGKILL: %v", cycle, err)
 		}
 		ledgerLens = append(ledgerLens, strconv.Itoa(ledger.Len()))
+		if un := soakKillUnowned(got, foreign, ledger); len(un) > 0 {
+			t.Errorf("cycle %d: after SIGKILL the namespace holds what neither the foreign writer nor the ledger owns: %v", cycle, un)
+		}
+	}
+	if midPass == 0 {
+		t.Errorf("none of the %d SIGKILLs landed during a pass (each left the namespace as the cycle found it or fully converged): the kills tested nothing", soakKillCycles)
 	}
 
 	final := sets[(soakKillCycles)%2]
@@ -782,14 +885,7 @@ func TestSoakKillRestart(t *testing.T) {
 	}
 
 	got := soakKillRead(t, ns)
-	want := soakKillState{
-		links:      slices.Sorted(slices.Values(append(slices.Clone(foreign.links), final.links...))),
-		addresses:  slices.Sorted(slices.Values(append(slices.Clone(foreign.addresses), final.addresses...))),
-		neighbours: slices.Sorted(slices.Values(append(slices.Clone(foreign.neighbours), final.neighbours...))),
-		rules:      slices.Sorted(slices.Values(append(slices.Clone(foreign.rules), final.rules...))),
-		owned:      final.routes,
-		foreign:    foreign.foreign,
-	}
+	want := soakKillWant(foreign, final)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("namespace after the kills and a clean run:\n got %+v\nwant %+v", got, want)
 	}
