@@ -2,8 +2,10 @@ package diff
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/linx-net/linx/rtnl"
@@ -125,7 +127,9 @@ func TestRoutesMatchesReferenceNearMisses(t *testing.T) {
 func TestRouteRecOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		a, b := genAnyRoute().Draw(t, "a"), genAnyRoute().Draw(t, "b")
-		ra, rb := recOfRoute(&a, 0, false), recOfRoute(&b, 1, false)
+		var ra, rb routeRec
+		ra.setObserved(&a, 0, false)
+		rb.setObserved(&b, 1, false)
 		if got, want := ra.compare(&rb), KeyOfRoute(a).Compare(KeyOfRoute(b)); got != want {
 			t.Fatalf("compare(%v, %v) = %d, RouteKey.Compare = %d", KeyOfRoute(a), KeyOfRoute(b), got, want)
 		}
@@ -134,7 +138,7 @@ func TestRouteRecOrder(t *testing.T) {
 		routes := rapid.SliceOfN(genAnyRoute(), 0, 300).Draw(t, "routes")
 		recs := make([]routeRec, len(routes))
 		for i := range routes {
-			recs[i] = recOfRoute(&routes[i], i, false)
+			recs[i].setObserved(&routes[i], i, false)
 		}
 		recs = sortRouteRecs(recs)
 		for i := 1; i < len(recs); i++ {
@@ -145,4 +149,52 @@ func TestRouteRecOrder(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSortRouteRecsLarge checks the sort of sets large enough to be split
+// on their top byte first, with an odd and an even number of bytes left
+// to sort the parts on: random keys with many repeats, in the order a
+// stable comparison sort gives.
+func TestSortRouteRecsLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, c := range []struct {
+		name string
+		n    int
+		dst  func(v uint32) netip.Prefix
+	}{
+		{"v4 /24, two bytes vary", 40_000, func(v uint32) netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(v >> 8), byte(v), 0}), 24)
+		}},
+		{"v4 /24, three bytes vary", 40_000, func(v uint32) netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 16), byte(v >> 8), byte(v), 0}), 24)
+		}},
+		{"v4 and v6, many lengths", 100_000, func(v uint32) netip.Prefix {
+			if v&8 != 0 {
+				return netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(v >> 10), byte(v >> 2)}), 48)
+			}
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 10), byte(v >> 2), byte(v << 6), 0}), 16+int(v&7))
+		}},
+	} {
+		routes := make([]rtnl.Route, c.n)
+		for i := range routes {
+			// Repeats: keys are drawn from fewer values than routes.
+			routes[i] = rtnl.Route{Dst: c.dst(rng.Uint32N(1 << 14))}
+		}
+		recs := make([]routeRec, c.n)
+		for i := range routes {
+			recs[i].setObserved(&routes[i], i, false)
+		}
+		got := sortRouteRecs(recs)
+		want := make([]int, c.n)
+		for i := range want {
+			want[i] = i
+		}
+		slices.SortStableFunc(want, func(a, b int) int { return KeyOfRoute(routes[a]).Compare(KeyOfRoute(routes[b])) })
+		for i := range want {
+			if int(got[i].idx) != want[i] {
+				t.Fatalf("%s: position %d holds route #%d (%v), want #%d (%v)", c.name, i,
+					got[i].idx, KeyOfRoute(routes[got[i].idx]), want[i], KeyOfRoute(routes[want[i]]))
+			}
+		}
+	}
 }
