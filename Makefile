@@ -61,7 +61,7 @@ bench: root-banner
 # overrun storms, a crash loop, a fight with another writer, namespace
 # churn and kill/restart cycles, each printing its verdict and figures.
 soak: root-banner
-	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 15m \
+	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 10m \
 		./integration ./actors/supervisor
 
 lint: vet staticcheck
