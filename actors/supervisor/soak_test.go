@@ -100,6 +100,25 @@ func soakCrashIndex(t *testing.T, ns *nstest.NS) int {
 // crashes (the warm-up).
 func TestSoakCrashLoop(t *testing.T) {
 	nstest.RequireRoot(t)
+	// The verdict is printed however the test ends, a failed set-up or
+	// convergence wait included.
+	var (
+		injected, refused int
+		counts            = map[string]int{}
+		st                *messages.ScopeStatus
+		g0, fd0, g1, fd1  int
+		heap0, rss0       float64
+		heap1, rss1       float64
+	)
+	defer func() {
+		v := "PASS"
+		if t.Failed() {
+			v = "FAIL"
+		}
+		fmt.Printf("soak_crash_loop: %s seconds=%.0f injected=%d refused=%d socket=%d monitor=%d reconciler=%d scope=%d restarts=%d resyncs=%d goroutines=%d->%d fds=%d->%d heap=%.1f->%.1f rss=%.1f->%.1f\n",
+			v, soakCrashFor.Seconds(), injected, refused, counts["socket"], counts["monitor"], counts["reconciler"], counts["scope"],
+			st.GetRestarts(), st.GetResyncs(), g0, g1, fd0, fd1, heap0, heap1, rss0, rss1)
+	}()
 	ns := nstest.New(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
@@ -147,10 +166,8 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 		soakCrashConverged(t, node, ns, "crashy", uint32(i+1))
 	}
-	g0, fd0, heap0, rss0 := soakCrashUsage(t)
+	g0, fd0, heap0, rss0 = soakCrashUsage(t)
 
-	injected, refused := 0, 0
-	counts := map[string]int{}
 	start := time.Now()
 	tick := time.NewTicker(soakCrashEvery)
 	for time.Since(start) < soakCrashFor {
@@ -164,10 +181,8 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 	}
 	tick.Stop()
-	st := soakCrashConverged(t, node, ns, "crashy", 0)
+	st = soakCrashConverged(t, node, ns, "crashy", 0)
 	// Let the last restart's goroutines and sockets go.
-	var g1, fd1 int
-	var heap1, rss1 float64
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		g1, fd1, heap1, rss1 = soakCrashUsage(t)
 		if (g1 <= g0 && fd1 <= fd0) || time.Now().After(deadline) {
@@ -175,15 +190,6 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	defer func() {
-		v := "PASS"
-		if t.Failed() {
-			v = "FAIL"
-		}
-		fmt.Printf("soak_crash_loop: %s seconds=%.0f injected=%d refused=%d socket=%d monitor=%d reconciler=%d scope=%d restarts=%d resyncs=%d goroutines=%d->%d fds=%d->%d heap=%.1f->%.1f rss=%.1f->%.1f\n",
-			v, soakCrashFor.Seconds(), injected, refused, counts["socket"], counts["monitor"], counts["reconciler"], counts["scope"],
-			st.GetRestarts(), st.GetResyncs(), g0, g1, fd0, fd1, heap0, heap1, rss0, rss1)
-	}()
 	if injected < int(soakCrashFor/soakCrashEvery)*9/10 {
 		t.Errorf("only %d crashes injected (%d refused)", injected, refused)
 	}
