@@ -4,7 +4,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -28,7 +27,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
-	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
@@ -52,86 +50,6 @@ func soakVerdict(t *testing.T, part string, figures string) {
 		v = "FAIL"
 	}
 	fmt.Printf("soak_%s: %s %s\n", part, v, figures)
-}
-
-// soakSmallSource is the real rtnetlink Source whose monitor has the
-// smallest receive buffer the kernel allows, so that a burst of changes
-// overruns it.
-type soakSmallSource struct{ *rtnlsource.Source }
-
-func (s soakSmallSource) Close() error {
-	if c, ok := any(s.Source).(io.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
-
-func (s soakSmallSource) Watch(context.Context) (source.Watch, error) {
-	m, err := monitor.Open(s.Namespace(), monitor.WithReceiveBuffer(1))
-	if err != nil {
-		return nil, err
-	}
-	w := &soakWatch{m: m, ch: make(chan source.Event, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run()
-	return w, nil
-}
-
-// soakWatch adapts a monitor to source.Watch as rtnlsource does: events
-// become Wake or Resync on a capacity-1 channel, a Resync replacing a
-// pending Wake.
-type soakWatch struct {
-	m    *monitor.Monitor
-	ch   chan source.Event
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
-	err  error
-}
-
-func (w *soakWatch) run() {
-	defer close(w.done)
-	defer close(w.ch)
-	for {
-		select {
-		case ev, ok := <-w.m.Events():
-			if !ok {
-				return
-			}
-			out := source.Wake
-			if ev.Op == monitor.ResyncNeeded {
-				out = source.Resync
-			}
-			select {
-			case w.ch <- out:
-				continue
-			default:
-			}
-			if out == source.Resync {
-				select {
-				case <-w.ch:
-				default:
-				}
-				select {
-				case w.ch <- out:
-				default:
-				}
-			}
-		case <-w.stop:
-			return
-		}
-	}
-}
-
-func (w *soakWatch) Events() <-chan source.Event { return w.ch }
-func (w *soakWatch) Err() error                  { return nil }
-func (w *soakWatch) Overruns() uint64            { return w.m.Overruns() }
-func (w *soakWatch) Close() error {
-	w.once.Do(func() {
-		close(w.stop)
-		w.err = w.m.Close()
-		<-w.done
-	})
-	return w.err
 }
 
 // soakCount returns the IPv4 routes of protocol proto in every table of
@@ -211,15 +129,10 @@ func TestSoakOverrunStorms(t *testing.T) {
 	ns.Batch(foreign.String())
 	foreignBefore := soakCount(t, sock, soakForeignProto)
 
-	factory := rtnlsource.Factory(t.TempDir())
+	// The production Source, its monitor given the smallest receive
+	// buffer the kernel allows, so that every burst overruns it.
 	node := benchActorsNode(t, func(c *supervisor.Config) {
-		c.NewSource = func(spec *messages.SpawnScope) (source.Source, error) {
-			src, err := factory(spec)
-			if err != nil {
-				return nil, err
-			}
-			return soakSmallSource{src.(*rtnlsource.Source)}, nil
-		}
+		c.NewSource = rtnlsource.Factory(t.TempDir(), rtnlsource.WithMonitor(monitor.WithReceiveBuffer(1)))
 	})
 	d := benchActorsVeth("o0", "o1", "10.0.0.1/24")
 	for i := range soakStormOwned {

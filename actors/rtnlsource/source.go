@@ -25,25 +25,41 @@ type Source struct {
 	ns      rtnl.Namespace
 	ledger  *reconcile.Ledger
 	options reconcile.Options
+	monitor []monitor.Option
 	// observe, when set, sees every pass's full report (see OnPass).
 	observe atomic.Pointer[func(reconcile.Report, error)]
 }
 
+// Option tunes a Source.
+type Option func(*Source)
+
+// WithMonitor passes opts to monitor.Open each time the Source opens its
+// watch: monitor.WithReceiveBuffer for a node whose namespaces change in
+// bursts larger than the default buffer holds, say.
+func WithMonitor(opts ...monitor.Option) Option {
+	return func(s *Source) { s.monitor = append(s.monitor, opts...) }
+}
+
 // New returns a Source for namespace ns that records what it creates in
 // ledger (which must not be nil) and owns routes as o says.
-func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options) (*Source, error) {
+func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts ...Option) (*Source, error) {
 	if ledger == nil {
 		return nil, errors.New("rtnlsource: nil ledger")
 	}
-	return &Source{ns: ns, ledger: ledger, options: o}, nil
+	s := &Source{ns: ns, ledger: ledger, options: o}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
 
 // Factory returns a supervisor NewSource function: each scope's ledger is
 // kept in stateDir/NAME.ledger ("" keeps ledgers in memory only, lost when
 // the agent exits). The function fails, creating nothing, on a namespace
 // the message cannot name, a protocol above 255 or belonging to another
-// writer (see reconcile.CheckProtocol), or a ledger it cannot open.
-func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, error) {
+// writer (see reconcile.CheckProtocol), or a ledger it cannot open. Every
+// Source it makes is given opts.
+func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (source.Source, error) {
 	return func(spec *messages.SpawnScope) (source.Source, error) {
 		ns, err := NamespaceFromProto(spec.GetNamespace())
 		if err != nil {
@@ -67,7 +83,7 @@ func Factory(stateDir string) func(spec *messages.SpawnScope) (source.Source, er
 				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
 			}
 		}
-		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)})
+		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)}, opts...)
 	}
 }
 
@@ -207,7 +223,7 @@ func (s *Source) Watch(context.Context) (source.Watch, error) {
 		w.pidfd = os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(pid))
 		w.pid = pid
 	}
-	m, err := monitor.Open(s.ns)
+	m, err := monitor.Open(s.ns, s.monitor...)
 	if err != nil {
 		if w.pidfd != nil {
 			w.pidfd.Close()

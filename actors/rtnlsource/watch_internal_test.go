@@ -2,10 +2,14 @@ package rtnlsource
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/rtnl/monitor"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
@@ -43,5 +47,62 @@ func TestWatchEndIsAnError(t *testing.T) {
 	}
 	if err := w.Err(); err != nil {
 		t.Fatalf("Err after Close = %v; want nil", err)
+	}
+}
+
+// TestWithMonitor checks that WithMonitor reaches the monitor a watch
+// opens: with the smallest receive buffer the kernel allows, a burst of
+// route changes overruns it, and the watch reports the overrun and asks
+// for a resync, where the default buffer holds the same burst.
+func TestWithMonitor(t *testing.T) {
+	burst := func(ns *nstest.NS) {
+		var b strings.Builder
+		for i := range 1000 {
+			fmt.Fprintf(&b, "route add blackhole 10.%d.%d.0/24\n", i>>8, i&255)
+		}
+		ns.Batch(b.String())
+	}
+	open := func(t *testing.T, opts ...Option) (*nstest.NS, *watch) {
+		ns := nstest.New(t)
+		src, err := New(ns.Namespace(), reconcile.NewLedger(), reconcile.Options{}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := src.Watch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sw.Close() })
+		return ns, sw.(*watch)
+	}
+
+	ns, w := open(t, WithMonitor(monitor.WithReceiveBuffer(1)))
+	burst(ns)
+	resync := false
+	for deadline := time.After(5 * time.Second); !resync; {
+		select {
+		case ev := <-w.Events():
+			resync = ev == source.Resync
+		case <-deadline:
+			t.Fatalf("no resync after a burst into the smallest buffer (overruns %d)", w.Overruns())
+		}
+	}
+	if w.Overruns() == 0 {
+		t.Fatal("a resync but no overrun counted")
+	}
+
+	ns, w = open(t)
+	burst(ns)
+	// Drain what the burst woke, then check nothing was lost.
+	for quiet := time.After(300 * time.Millisecond); ; {
+		select {
+		case <-w.Events():
+			continue
+		case <-quiet:
+		}
+		break
+	}
+	if n := w.Overruns(); n != 0 {
+		t.Fatalf("the default buffer overran %d times on 1000 changes", n)
 	}
 }
