@@ -26,6 +26,8 @@ const (
 	// MinInterval keeps a mistyped interval ("1ms") from turning the safety
 	// net into a busy loop.
 	MinInterval = 100 * time.Millisecond
+	// MaxMonitorBuffer bounds a scope's monitor_buffer.
+	MaxMonitorBuffer = 1 << 30
 )
 
 // Config is a validated agent configuration.
@@ -72,6 +74,10 @@ type Scope struct {
 	Interval time.Duration
 	// Protocol tags (and owns) the scope's routes.
 	Protocol rtnl.Protocol
+	// MonitorBuffer is the kernel receive buffer of the scope's event
+	// monitor, in bytes; 0 means the default (rtnl/monitor's
+	// DefaultReceiveBuffer).
+	MonitorBuffer int
 	// Desired is the state to converge onto.
 	Desired reconcile.Desired
 	// Line is where the scope starts in the file (for messages).

@@ -219,6 +219,34 @@ func TestVxlan(t *testing.T) {
 	}
 }
 
+// TestMonitorBuffer checks a scope's monitor_buffer: bytes, plain or with
+// a binary suffix; absent means the default (0).
+func TestMonitorBuffer(t *testing.T) {
+	cfg, err := Parse("t.yaml", []byte(`scopes:
+  - {name: a, monitor_buffer: 4096}
+  - {name: b, monitor_buffer: 512KiB, netns: "path:/run/netns/b"}
+  - {name: c, monitor_buffer: 16MiB, netns: "path:/run/netns/c"}
+  - {name: d, monitor_buffer: 1GiB, netns: "path:/run/netns/d"}
+  - {name: e, netns: "path:/run/netns/e"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{4096, 512 << 10, 16 << 20, 1 << 30, 0}
+	for i, s := range cfg.Scopes {
+		if s.MonitorBuffer != want[i] {
+			t.Errorf("scope %s: monitor buffer %d, want %d", s.Name, s.MonitorBuffer, want[i])
+		}
+	}
+	for _, bad := range []string{"0", "lots", "2GiB", "-1", "1.5MiB", "16MB"} {
+		_, err := Parse("t.yaml", []byte("scopes:\n  - {name: a, monitor_buffer: "+bad+"}\n"))
+		if err == nil || !strings.Contains(err.Error(), "t.yaml:2:") ||
+			!strings.Contains(err.Error(), "scopes[0].monitor_buffer: want a size from 1 byte to 1GiB") {
+			t.Errorf("monitor_buffer %s: %v; want a problem on line 2", bad, err)
+		}
+	}
+}
+
 func TestMutualTLSAllowsNonLoopback(t *testing.T) {
 	_, err := Parse("t.yaml", []byte("api:\n  listen: 0.0.0.0:9477\n  tls: {cert: c.pem, key: k.pem, client_ca: ca.pem}\n"))
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package config reads the Linx agent's YAML configuration and turns it into
 // validated scope specs: for each scope, the namespace it converges, its
-// resync interval, the route protocol it owns, and the desired links,
-// addresses, routes, neighbours and rules, named by interface name.
+// resync interval, the route protocol it owns, its event monitor's buffer
+// size, and the desired links, addresses, routes, neighbours and rules,
+// named by interface name.
 //
 // Load reads a file and Parse validates bytes. Neither stops at the first
 // fault: an invalid file fails with an *Error that lists every Problem

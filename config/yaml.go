@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -363,6 +364,18 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 			}
 			s.Protocol = proto
 		},
+		"monitor_buffer": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			size, err := parseSize(v)
+			if err != nil || size < 1 || size > MaxMonitorBuffer {
+				r.fail(n, p, "want a size from 1 byte to 1GiB such as 16MiB, got %q", v)
+				return
+			}
+			s.MonitorBuffer = size
+		},
 		"desired": func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
 	}, "name")
 	if err := checkScopeName(s.Name); err != nil && s.Name != "" {
@@ -642,4 +655,24 @@ func checkScopeName(name string) error {
 		return fmt.Errorf("scope name %q may not contain slashes, spaces or control characters (it names a file)", name)
 	}
 	return nil
+}
+
+// parseSize parses a byte count, plain or with a binary suffix: 4096,
+// 512KiB, 16MiB, 1GiB.
+func parseSize(s string) (int, error) {
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > math.MaxInt32/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
 }

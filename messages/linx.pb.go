@@ -1153,7 +1153,12 @@ type ScopeOptions struct {
 	// pass_timeout bounds one pass.
 	PassTimeout *durationpb.Duration `protobuf:"bytes,4,opt,name=pass_timeout,json=passTimeout,proto3" json:"pass_timeout,omitempty"`
 	// no_monitor disables event wake-ups: the scope runs on its interval only.
-	NoMonitor     bool `protobuf:"varint,5,opt,name=no_monitor,json=noMonitor,proto3" json:"no_monitor,omitempty"`
+	NoMonitor bool `protobuf:"varint,5,opt,name=no_monitor,json=noMonitor,proto3" json:"no_monitor,omitempty"`
+	// monitor_buffer is the kernel receive buffer of the scope's event
+	// monitor, in bytes; 0 means the default (4 MiB). Changes arriving in a
+	// burst larger than it holds overrun it, and each overrun costs a full
+	// pass.
+	MonitorBuffer uint32 `protobuf:"varint,6,opt,name=monitor_buffer,json=monitorBuffer,proto3" json:"monitor_buffer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1221,6 +1226,13 @@ func (x *ScopeOptions) GetNoMonitor() bool {
 		return x.NoMonitor
 	}
 	return false
+}
+
+func (x *ScopeOptions) GetMonitorBuffer() uint32 {
+	if x != nil {
+		return x.MonitorBuffer
+	}
+	return 0
 }
 
 // SpawnScope starts a scope. The reply is an Ack. Spawning a name whose
@@ -1912,14 +1924,15 @@ const file_linx_proto_rawDesc = "" +
 	"\x06action\x18\v \x01(\tR\x06action\x12\x16\n" +
 	"\x06invert\x18\f \x01(\bR\x06invert\x12\x1a\n" +
 	"\bprotocol\x18\r \x01(\rR\bprotocolB\v\n" +
-	"\t_priority\"\xeb\x01\n" +
+	"\t_priority\"\x92\x02\n" +
 	"\fScopeOptions\x125\n" +
 	"\bdebounce\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\bdebounce\x121\n" +
 	"\x15max_passes_per_second\x18\x02 \x01(\x01R\x12maxPassesPerSecond\x12\x14\n" +
 	"\x05burst\x18\x03 \x01(\rR\x05burst\x12<\n" +
 	"\fpass_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vpassTimeout\x12\x1d\n" +
 	"\n" +
-	"no_monitor\x18\x05 \x01(\bR\tnoMonitor\"\x82\x02\n" +
+	"no_monitor\x18\x05 \x01(\bR\tnoMonitor\x12%\n" +
+	"\x0emonitor_buffer\x18\x06 \x01(\rR\rmonitorBuffer\"\x82\x02\n" +
 	"\n" +
 	"SpawnScope\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +

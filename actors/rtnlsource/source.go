@@ -58,7 +58,8 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 // the agent exits). The function fails, creating nothing, on a namespace
 // the message cannot name, a protocol above 255 or belonging to another
 // writer (see reconcile.CheckProtocol), or a ledger it cannot open. Every
-// Source it makes is given opts.
+// Source it makes is given opts, and the receive buffer the message's
+// ScopeOptions.monitor_buffer asks for.
 func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (source.Source, error) {
 	return func(spec *messages.SpawnScope) (source.Source, error) {
 		ns, err := NamespaceFromProto(spec.GetNamespace())
@@ -82,6 +83,9 @@ func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (s
 			if ledger, err = reconcile.OpenLedger(path); err != nil {
 				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
 			}
+		}
+		if n := spec.GetOptions().GetMonitorBuffer(); n > 0 {
+			opts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(int(n))))
 		}
 		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)}, opts...)
 	}

@@ -152,8 +152,8 @@ func NamespaceToProto(ns rtnl.Namespace) *messages.Namespace {
 }
 
 // SpawnFromConfig returns the SpawnScope message that starts the
-// configured scope s: its name, namespace, interval, route protocol and
-// desired state (through DesiredToProto). A zero Interval or Protocol is
+// configured scope s: its name, namespace, interval, route protocol,
+// monitor buffer and desired state (through DesiredToProto). A zero Interval or Protocol is
 // left unset, so that the agent's defaults apply. It returns
 // DesiredToProto's error, prefixed with the scope's name, and no message.
 func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
@@ -169,6 +169,9 @@ func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
 	}
 	if s.Interval != 0 {
 		m.Interval = durationpb.New(s.Interval)
+	}
+	if s.MonitorBuffer != 0 {
+		m.Options = &messages.ScopeOptions{MonitorBuffer: uint32(s.MonitorBuffer)}
 	}
 	return m, nil
 }

@@ -332,6 +332,7 @@ scopes:
     netns: pid:4242
     interval: 5s
     protocol: 77
+    monitor_buffer: 16MiB
     desired:
       links:
         - {name: v0, kind: veth, peer: v1, up: true, mtu: 1400, mac: "02:00:00:00:00:01"}
@@ -360,7 +361,8 @@ scopes:
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
-		if m.GetName() != s.Name || m.GetProtocol() != uint32(s.Protocol) || m.GetInterval().AsDuration() != s.Interval {
+		if m.GetName() != s.Name || m.GetProtocol() != uint32(s.Protocol) || m.GetInterval().AsDuration() != s.Interval ||
+			m.GetOptions().GetMonitorBuffer() != uint32(s.MonitorBuffer) {
 			t.Errorf("%s: spawn message %v", s.Name, m)
 		}
 		ns, err := rtnlsource.NamespaceFromProto(m.GetNamespace())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl/monitor"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
@@ -76,20 +77,43 @@ func TestWithMonitor(t *testing.T) {
 		return ns, sw.(*watch)
 	}
 
-	ns, w := open(t, WithMonitor(monitor.WithReceiveBuffer(1)))
-	burst(ns)
-	resync := false
-	for deadline := time.After(5 * time.Second); !resync; {
-		select {
-		case ev := <-w.Events():
-			resync = ev == source.Resync
-		case <-deadline:
-			t.Fatalf("no resync after a burst into the smallest buffer (overruns %d)", w.Overruns())
+	overruns := func(t *testing.T, ns *nstest.NS, w *watch) {
+		t.Helper()
+		burst(ns)
+		resync := false
+		for deadline := time.After(5 * time.Second); !resync; {
+			select {
+			case ev := <-w.Events():
+				resync = ev == source.Resync
+			case <-deadline:
+				t.Fatalf("no resync after a burst into the smallest buffer (overruns %d)", w.Overruns())
+			}
+		}
+		if w.Overruns() == 0 {
+			t.Fatal("a resync but no overrun counted")
 		}
 	}
-	if w.Overruns() == 0 {
-		t.Fatal("a resync but no overrun counted")
+
+	ns, w := open(t, WithMonitor(monitor.WithReceiveBuffer(1)))
+	overruns(t, ns, w)
+
+	// Through Factory, as the agent makes sources: the spawn message's
+	// monitor_buffer.
+	fns := nstest.New(t)
+	src, err := Factory("")(&messages.SpawnScope{
+		Name:      "small",
+		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: fns.Path()}},
+		Options:   &messages.ScopeOptions{MonitorBuffer: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	sw, err := src.Watch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	overruns(t, fns, sw.(*watch))
 
 	ns, w = open(t)
 	burst(ns)

@@ -44,6 +44,8 @@ scopes:
     netns: path:/var/run/netns/c
   - name: slower
     netns: path:/var/run/netns/d
+  - name: bigger
+    netns: path:/var/run/netns/e
   - name: gone
     netns: host
 `
@@ -67,6 +69,9 @@ scopes:
   - name: slower
     netns: path:/var/run/netns/d
     interval: 1m
+  - name: bigger
+    netns: path:/var/run/netns/e
+    monitor_buffer: 16MiB
 `)
 	c := Diff(old.Scopes, next.Scopes)
 	names := func(ss []config.Scope) []string {
@@ -82,7 +87,7 @@ scopes:
 	}{
 		{"spawn", names(c.Spawn), []string{"fresh"}},
 		{"stop", c.Stop, []string{"gone"}},
-		{"respawn", names(c.Respawn), []string{"moved", "slower"}},
+		{"respawn", names(c.Respawn), []string{"moved", "slower", "bigger"}},
 		{"update", names(c.Update), []string{"desired"}},
 		{"unchanged", c.Unchanged, []string{"same"}},
 	} {

@@ -13,8 +13,8 @@ type Changes struct {
 	Spawn []config.Scope
 	// Stop names scopes gone from the file: stopped, kernel state kept.
 	Stop []string
-	// Respawn are scopes whose namespace, protocol or interval changed:
-	// stopped, then spawned again with the new settings.
+	// Respawn are scopes whose namespace, protocol, interval or monitor
+	// buffer changed: stopped, then spawned again with the new settings.
 	Respawn []config.Scope
 	// Update are scopes whose desired state alone changed.
 	Update []config.Scope
@@ -42,7 +42,8 @@ func Diff(old, new []config.Scope) Changes {
 		switch {
 		case !ok:
 			c.Spawn = append(c.Spawn, s)
-		case o.Namespace != s.Namespace || o.Protocol != s.Protocol || o.Interval != s.Interval:
+		case o.Namespace != s.Namespace || o.Protocol != s.Protocol || o.Interval != s.Interval ||
+			o.MonitorBuffer != s.MonitorBuffer:
 			c.Respawn = append(c.Respawn, s)
 		case !reflect.DeepEqual(o.Desired, s.Desired):
 			c.Update = append(c.Update, s)
