@@ -84,10 +84,11 @@ func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (s
 				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
 			}
 		}
+		scopeOpts := opts // per call: the closure's opts are shared by every scope
 		if n := spec.GetOptions().GetMonitorBuffer(); n > 0 {
-			opts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(int(n))))
+			scopeOpts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(int(n))))
 		}
-		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)}, opts...)
+		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)}, scopeOpts...)
 	}
 }
 

@@ -98,22 +98,32 @@ func TestWithMonitor(t *testing.T) {
 	overruns(t, ns, w)
 
 	// Through Factory, as the agent makes sources: the spawn message's
-	// monitor_buffer.
-	fns := nstest.New(t)
-	src, err := Factory("")(&messages.SpawnScope{
-		Name:      "small",
-		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: fns.Path()}},
-		Options:   &messages.ScopeOptions{MonitorBuffer: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
+	// monitor_buffer, for that scope alone (one factory serves them all).
+	factory := Factory("")
+	spawn := func(name string, buffer uint32) (*nstest.NS, *watch) {
+		fns := nstest.New(t)
+		src, err := factory(&messages.SpawnScope{
+			Name:      name,
+			Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: fns.Path()}},
+			Options:   &messages.ScopeOptions{MonitorBuffer: buffer},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(src.(*Source).monitor); (buffer == 0) != (n == 0) || n > 1 {
+			t.Fatalf("scope %s (monitor_buffer %d) has %d monitor options", name, buffer, n)
+		}
+		sw, err := src.Watch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sw.Close() })
+		return fns, sw.(*watch)
 	}
-	sw, err := src.Watch(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sw.Close() })
-	overruns(t, fns, sw.(*watch))
+	fns, fw := spawn("small", 1)
+	overruns(t, fns, fw)
+	spawn("small2", 1)
+	spawn("plain", 0)
 
 	ns, w = open(t)
 	burst(ns)
