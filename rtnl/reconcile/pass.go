@@ -457,9 +457,22 @@ func (p *pass) do(ops []diff.Op) error {
 		// leave it unowned for good.
 		return err
 	}
+	// blocked reports whether ops[i] is the create half of a recreate
+	// whose delete did not take effect: the owned object is still there,
+	// its key stays owned, and the delete's failure is what is reported.
+	blocked := func(i int) bool {
+		if i == 0 || !recreated(ops, i-1) {
+			return false
+		}
+		if i-1 >= done {
+			return true
+		}
+		e, bad := failed[i-1]
+		return bad && !rtnl.IsNotExist(e)
+	}
 	var unsent []diff.Op
-	for i := range ops[done:] {
-		if op := &ops[done+i]; op.Action == diff.Create && op.Kind != diff.KindRoute {
+	for i := done; i < len(ops); i++ {
+		if op := &ops[i]; op.Action == diff.Create && op.Kind != diff.KindRoute && !blocked(i) {
 			unsent = append(unsent, *op) // recorded above, never sent
 		}
 	}
@@ -491,6 +504,9 @@ func (p *pass) do(ops []diff.Op) error {
 			if op.Kind != diff.KindRoute && !recreated(ops, i) {
 				deleted = append(deleted, *op)
 			}
+		case blocked(i):
+			// Refused because the old object stayed: the delete's failure
+			// is reported, and the object is still ours.
 		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
 			if op.Kind != diff.KindRoute {
 				notOurs = append(notOurs, *op)

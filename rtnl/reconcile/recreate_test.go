@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/linx-net/linx/diff"
@@ -74,5 +75,33 @@ func TestRecreateOwnedLink(t *testing.T) {
 	mustPass(t, s, d, l)
 	if i := ipIndex(t, ns, "x0"); i != 0 {
 		t.Fatalf("x0 (index %d) outlived the pass that no longer desires it", i)
+	}
+}
+
+// TestRecreateRefusedKeepsOwnership checks a recreate whose delete the
+// kernel refuses: the pass fails on the delete, reports no conflict, and
+// the object (still there) stays owned. The loopback device cannot be
+// deleted, so a ledger owning lo, asked for a bridge named lo, gets there.
+func TestRecreateRefusedKeepsOwnership(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	l := reconcile.NewLedger()
+	lo := diff.LinkKey{Name: "lo"}
+	if err := l.Record(diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "lo"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := reconcile.Pass(s, reconcile.Desired{Links: []reconcile.Link{{Name: "lo", Kind: "bridge"}}}, l, reconcile.Options{})
+	var f *reconcile.Failure
+	if !errors.As(err, &f) || f.Op.Action != diff.Delete || f.Op.Link.Name != "lo" {
+		t.Fatalf("pass: %v; want the failure of deleting lo", err)
+	}
+	if len(r.Conflicts) != 0 {
+		t.Errorf("conflicts %v; want none: lo is ours, its delete failed", r.Conflicts)
+	}
+	if !l.Owned().Links.Has(lo) {
+		t.Fatal("lo is no longer owned after its recreate was refused")
+	}
+	if ipIndex(t, ns, "lo") != 1 {
+		t.Fatal("lo is gone")
 	}
 }
