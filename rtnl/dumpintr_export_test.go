@@ -91,3 +91,11 @@ func AddressesDuring(s *Socket, during func(attempt int)) ([]Address, error) {
 // MaxDumpAttempts is how many attempts a dump gets before it fails with
 // EINTR.
 const MaxDumpAttempts = maxDumpAttempts
+
+// OwePhantomDump marks s as owing the rest of a dump that is not running,
+// as when the end of an abandoned dump was lost: nothing will come.
+func OwePhantomDump(s *Socket) {
+	s.mu.Lock()
+	s.dumpSeq = s.nextSeq()
+	s.mu.Unlock()
+}

@@ -249,12 +249,22 @@ func (s *Socket) recv(op string) ([]byte, error) {
 
 // finishAbandonedDump reads and discards the rest of the dump numbered
 // s.dumpSeq, up to its NLMSG_DONE, so that the kernel ends it and accepts
-// the next dump. Each read waits at most the socket's timeout; on failure
-// the dump stays owed and the next request tries again. s.mu must be held.
+// the next dump. The kernel queues a running dump's next part as soon as
+// the last one is read, so a read that waits the socket's whole timeout in
+// vain means the dump is over, its end lost (in a cut datagram, say): the
+// dump is then no longer owed and the request goes on. Any other failure
+// ends the wait too, and is returned. s.mu must be held.
 func (s *Socket) finishAbandonedDump(op string) error {
 	for s.dumpSeq != 0 {
 		b, err := s.recv(op)
-		if err != nil {
+		switch {
+		case errors.Is(err, unix.EMSGSIZE):
+			continue // a cut datagram, read and gone: keep reading
+		case errors.Is(err, unix.EAGAIN):
+			s.dumpSeq = 0
+			return nil
+		case err != nil:
+			s.dumpSeq = 0
 			return err
 		}
 		for len(b) >= unix.NLMSG_HDRLEN {

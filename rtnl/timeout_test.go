@@ -120,6 +120,35 @@ func TestTimeoutUnansweredRequest(t *testing.T) {
 	}
 }
 
+// TestTimeoutLostDumpEnd checks a socket owing the rest of a dump whose
+// end will never come: the next request waits one timeout for it, then
+// goes on and succeeds, and the one after does not wait at all.
+func TestTimeoutLostDumpEnd(t *testing.T) {
+	ns := nstest.New(t)
+	const timeout = 300 * time.Millisecond
+	s, err := rtnl.Open(ns.Namespace(), rtnl.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	rtnl.OwePhantomDump(s)
+	start := time.Now()
+	l, err := toWithin(t, toHang, func() (rtnl.Link, error) { return s.LinkByName("lo") })
+	if err != nil || l.Index != 1 {
+		t.Fatalf("LinkByName(lo) owing a lost dump = %v, %v; want lo after one timeout", l, err)
+	}
+	if waited := time.Since(start); waited < timeout {
+		t.Fatalf("answered after %v: the socket did not wait for the owed dump", waited)
+	}
+	start = time.Now()
+	if _, err := s.Links(); err != nil {
+		t.Fatalf("Links after: %v", err)
+	}
+	if waited := time.Since(start); waited >= timeout {
+		t.Fatalf("the next request waited %v again", waited)
+	}
+}
+
 // TestTimeoutOption checks which wait bound Open keeps for each
 // WithTimeout argument.
 func TestTimeoutOption(t *testing.T) {
