@@ -35,17 +35,19 @@ type Link struct {
 	// MasterIndex is the index of the bridge (or other master) the link is
 	// enslaved to; 0 for none.
 	MasterIndex int
-	// ParentIndex is IFLA_LINK: the lower device of a macvlan, ipvlan or
-	// vlan, or the peer of a veth; 0 for none. When ParentElsewhere is
+	// ParentIndex is the lower device of a macvlan, ipvlan, vlan or vxlan,
+	// or the peer of a veth (IFLA_LINK; a vxlan's IFLA_VXLAN_LINK); 0 for
+	// none. When ParentElsewhere is
 	// set the index is one of another namespace, as `ip -j link` prints
 	// it in link_index, and may even equal Index.
 	ParentIndex int
 	// ParentElsewhere reports that the kernel marked the link's lower side
 	// as living in another namespace (IFLA_LINK_NETNSID): a veth whose
 	// peer was moved or created elsewhere, a macvlan moved away from its
-	// parent, a vxlan moved out of the namespace that holds its socket
-	// (the kernel then gives the link's own index as ParentIndex). It is
-	// false for a link whose ParentIndex is local, and in the zero Link.
+	// parent, a vxlan moved out of the namespace that holds its socket and
+	// lower device (ParentIndex is then that device's index there, or 0).
+	// It is false for a link whose ParentIndex is local, and in the zero
+	// Link.
 	//
 	// It is a separate field because every namespace id, 0 included, is
 	// valid: ParentNamespaceID alone could not tell "same namespace" from
@@ -263,6 +265,7 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 		Index: int(int32(binary.NativeEndian.Uint32(b[4:8]))),
 		Flags: linkFlags(binary.NativeEndian.Uint32(b[8:12])),
 	}
+	vxlanLink := 0 // a vxlan's lower device (IFLA_VXLAN_LINK)
 	ad := newAttrDecoder(b[sizeofIfinfomsg:])
 	for ad.Next() {
 		switch ad.Type() {
@@ -284,7 +287,7 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 		case unix.IFLA_OPERSTATE:
 			l.OperState = OperState(ad.Uint8())
 		case unix.IFLA_LINKINFO:
-			if err := decodeLinkInfo(&l, ad.Nested()); err != nil {
+			if err := decodeLinkInfo(&l, &vxlanLink, ad.Nested()); err != nil {
 				return Link{}, fmt.Errorf("link %d: %w", l.Index, err)
 			}
 		case unix.IFLA_STATS64:
@@ -303,6 +306,12 @@ func decodeLink(b []byte, stats *LinkStats64) (Link, error) {
 	// index 2.
 	if l.ParentIndex == l.Index && !l.ParentElsewhere {
 		l.ParentIndex = 0
+	}
+	// A vxlan names its lower device in its own settings: IFLA_LINK is the
+	// vxlan itself, which the kernel sends along with IFLA_LINK_NETNSID
+	// once the vxlan has left the namespace of its socket and lower device.
+	if l.Kind == "vxlan" {
+		l.ParentIndex = vxlanLink
 	}
 	return l, nil
 }
@@ -332,8 +341,9 @@ func linkFlags(raw uint32) net.Flags {
 }
 
 // decodeLinkInfo decodes IFLA_LINKINFO: the kind and the kind's settings
-// Linx models. A malformed settings block is an error, not a partial Data.
-func decodeLinkInfo(l *Link, ad attrDecoder) error {
+// Linx models, and a vxlan's lower device into *vxlanLink. A malformed
+// settings block is an error, not a partial Data.
+func decodeLinkInfo(l *Link, vxlanLink *int, ad attrDecoder) error {
 	var data []byte
 	for ad.Next() {
 		switch ad.Type() {
@@ -388,10 +398,7 @@ func decodeLinkInfo(l *Link, ad attrDecoder) error {
 			case unix.IFLA_VXLAN_LEARNING:
 				v.NoLearning = d.Uint8() == 0
 			case unix.IFLA_VXLAN_LINK:
-				// A vxlan names its lower device here, not in IFLA_LINK.
-				if i := int(d.Uint32()); i != 0 && l.ParentIndex == 0 {
-					l.ParentIndex = i
-				}
+				*vxlanLink = int(d.Uint32())
 			}
 		}
 		l.Data = v

@@ -31,8 +31,8 @@ const (
 // from its parent, and the link is created here on that parent. Only the
 // kinds whose parent is IFLA_LINK take one: macvlan, macvtap, ipvlan and
 // vlan. Any other kind (a veth, whose peer goes elsewhere through
-// Veth.PeerNamespace; a vxlan, whose decoded ParentIndex is then its own
-// index), a ParentIndex of 0 or a negative ParentNamespaceID (no id) with
+// Veth.PeerNamespace; a vxlan, whose socket and lower device live in the
+// namespace it is created in), a ParentIndex of 0 or a negative ParentNamespaceID (no id) with
 // ParentElsewhere fails with EINVAL before anything is sent, so that a
 // foreign index is never read as a local one. ParentNamespaceID is ignored
 // when ParentElsewhere is not set.

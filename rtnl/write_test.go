@@ -300,6 +300,17 @@ func TestVxlan(t *testing.T) {
 		t.Fatalf("vx6 info_data = %v", d)
 	}
 
+	// Moved out of the namespace of its socket and lower device, a vxlan
+	// reports that device there, not itself.
+	other := nstest.New(t)
+	p0 := wShowLink(t, ns, "p0").Index
+	wMust(t, s.LinkMoveTo("vx0", other.Namespace()))
+	l, err = other.Open().LinkByName("vx0")
+	wMust(t, err)
+	if !l.ParentElsewhere || l.ParentIndex != p0 || l.ParentIndex == l.Index {
+		t.Fatalf("vx0 moved away: parent %d elsewhere=%v (own index %d); want p0's index %d elsewhere", l.ParentIndex, l.ParentElsewhere, l.Index, p0)
+	}
+
 	wWantErr(t, s.CreateVxlan("vx2", rtnl.Vxlan{VNI: 1, Remote: netip.MustParseAddr("10.0.0.1"), Group: netip.MustParseAddr("239.0.0.1")}, ""), unix.EINVAL, "both remote")
 	wWantErr(t, s.CreateVxlan("vx2", rtnl.Vxlan{VNI: 1, Local: netip.MustParseAddr("10.0.0.1"), Remote: netip.MustParseAddr("fd00::1")}, ""), unix.EINVAL, "different families")
 	wWantErr(t, s.CreateVxlan("vx2", rtnl.Vxlan{VNI: 1 << 24}, ""), unix.EINVAL, "vxlan id")
