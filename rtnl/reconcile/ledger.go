@@ -243,8 +243,9 @@ func (l *Ledger) settleLinks(observed []rtnl.Link, save bool) ([]diff.LinkKey, e
 		if err := l.loadLocked(); err != nil {
 			return nil, err
 		}
-		adopt, foreign = l.compareLinksLocked(observed)
 	}
+	// Again: the ledger may have changed while it was unlocked.
+	adopt, foreign = l.compareLinksLocked(observed)
 	for _, k := range foreign {
 		l.owned.Links.Remove(k)
 		delete(l.index, k)
