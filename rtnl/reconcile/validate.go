@@ -68,19 +68,18 @@ func (d Desired) Validate() error {
 		}
 	}
 
-	// names holds each link name's first entry; links those seen so far.
+	// names holds each link name's first entry.
 	names := make(map[string]int, len(d.Links))
 	for i := len(d.Links) - 1; i >= 0; i-- {
 		names[d.Links[i].Name] = i
 	}
-	links, peers := map[string]int{}, map[string]int{}
+	peers := map[string]int{}
 	for i, l := range d.Links {
 		w := entry{"links", i}
 		checkName(w, "name", l.Name, true)
-		if j, dup := links[l.Name]; dup && l.Name != "" {
+		if j := names[l.Name]; j != i && l.Name != "" {
 			add(w, "name", "duplicate link %q (also links[%d])", l.Name, j)
 		}
-		links[l.Name] = i
 		needParent, known := kinds[l.Kind]
 		switch {
 		case l.Kind == "":
