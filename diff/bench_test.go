@@ -176,7 +176,9 @@ func BenchmarkAddresses10k(b *testing.B) {
 // Each size is timed by its best run among at least five and at least
 // half a second of runs, whatever b.N: make bench runs every benchmark
 // once, and a single 1 ms run of the 10,000 case would measure the
-// scheduler and a cold cache rather than the diff.
+// scheduler and a cold cache rather than the diff. So -benchtime does not
+// bound the run, and the framework's ns/op counts all the runs of an
+// iteration; the figure is ns/item (and the summary line).
 func BenchmarkRoutesScaling(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -474,7 +474,7 @@ func sortRouteRecs(recs []routeRec) []routeRec {
 	buf := make([]routeRec, len(recs))
 	const splitAbove = 1 << 15 // records; 32,768 of them fill 1.8 MB
 	if len(recs) <= splitAbove || len(digits) < 2 {
-		return lsdSort(recs, buf, digits)
+		return lsdSort(recs, buf, digits, make([][256]int, len(digits)))
 	}
 	// Split on the top digit into buf, then sort each part in place, with
 	// the same span of recs as its scratch space. Every part goes through
@@ -496,9 +496,11 @@ func sortRouteRecs(recs []routeRec) []routeRec {
 		offsets[b]++
 	}
 	start := 0
+	partCounts := make([][256]int, len(rest)) // one for every part in turn
 	for _, n := range counts {
 		if n > 0 {
-			lsdSort(buf[start:start+n], recs[start:start+n], rest)
+			clear(partCounts)
+			lsdSort(buf[start:start+n], recs[start:start+n], rest, partCounts)
 		}
 		start += n
 	}
@@ -516,10 +518,10 @@ type recDigit struct {
 func (d recDigit) of(r *routeRec) byte { return byte(r.w[d.word] >> d.shift) }
 
 // lsdSort sorts src by digits, least significant first, stably, using dst
-// (of the same length) as scratch, and returns whichever holds the result:
-// src after an even number of digits, dst after an odd one.
-func lsdSort(src, dst []routeRec, digits []recDigit) []routeRec {
-	counts := make([][256]int, len(digits))
+// (of the same length) as scratch and counts (one zeroed table per digit)
+// for the byte counts, and returns whichever holds the result: src after
+// an even number of digits, dst after an odd one.
+func lsdSort(src, dst []routeRec, digits []recDigit, counts [][256]int) []routeRec {
 	for i := range src {
 		for d, dg := range digits {
 			counts[d][dg.of(&src[i])]++

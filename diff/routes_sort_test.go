@@ -160,15 +160,18 @@ func TestSortRouteRecsLarge(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		n    int
+		keys uint32 // values drawn: fewer than n, for repeats
 		dst  func(v uint32) netip.Prefix
 	}{
-		{"v4 /24, two bytes vary", 40_000, func(v uint32) netip.Prefix {
+		{"v4 /24, two bytes vary", 40_000, 1 << 14, func(v uint32) netip.Prefix {
 			return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(v >> 8), byte(v), 0}), 24)
 		}},
-		{"v4 /24, three bytes vary", 40_000, func(v uint32) netip.Prefix {
-			return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 16), byte(v >> 8), byte(v), 0}), 24)
+		{"v4 /24, three bytes vary", 40_000, 1 << 15, func(v uint32) netip.Prefix {
+			// Scrambled, so that no byte orders another within a part.
+			h := v * 2654435761
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(h >> 24), byte(h >> 16), byte(h >> 8), 0}), 24)
 		}},
-		{"v4 and v6, many lengths", 100_000, func(v uint32) netip.Prefix {
+		{"v4 and v6, many lengths", 100_000, 1 << 14, func(v uint32) netip.Prefix {
 			if v&8 != 0 {
 				return netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(v >> 10), byte(v >> 2)}), 48)
 			}
@@ -178,7 +181,7 @@ func TestSortRouteRecsLarge(t *testing.T) {
 		routes := make([]rtnl.Route, c.n)
 		for i := range routes {
 			// Repeats: keys are drawn from fewer values than routes.
-			routes[i] = rtnl.Route{Dst: c.dst(rng.Uint32N(1 << 14))}
+			routes[i] = rtnl.Route{Dst: c.dst(rng.Uint32N(c.keys))}
 		}
 		recs := make([]routeRec, c.n)
 		for i := range routes {
