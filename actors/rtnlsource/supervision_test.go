@@ -105,14 +105,14 @@ func waitStatus(t *testing.T, node *supervisor.Node, name, what string, ok func(
 		if time.Now().After(deadline) {
 			t.Fatalf("scope %s: timed out waiting for %s; status: %v", name, what, st)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
 // waitRestored waits until addr, deleted by hand, is on dev again.
 func waitRestored(t *testing.T, ns *nstest.NS, dev, addr, what string) {
 	t.Helper()
-	for start := time.Now(); !hasAddr(ns, dev, addr); time.Sleep(time.Millisecond) {
+	for start := time.Now(); !hasAddr(ns, dev, addr); time.Sleep(10 * time.Millisecond) {
 		if time.Since(start) > 2*time.Second {
 			t.Fatalf("%s: %s deleted by hand not restored on %s within 2 s (the interval is an hour)", what, addr, dev)
 		}
@@ -184,7 +184,7 @@ func waitFDs(t *testing.T, base map[string]int, what string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: file descriptors leaked: %s", what, extra)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -215,7 +215,7 @@ func waitGoroutines(t *testing.T, base int, what string) {
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("%s: %d goroutines, was %d:\n%s", what, n, base, buf)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

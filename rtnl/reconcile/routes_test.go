@@ -10,7 +10,8 @@ import (
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
-// ipRoute is a route as `ip -N -j route show` prints it.
+// ipRoute is a route as `ip -N -j route show` prints it (ns.JSON runs
+// ip -N -j).
 type ipRoute struct {
 	Dst      string `json:"dst"`
 	Gateway  string `json:"gateway"`
@@ -20,7 +21,7 @@ type ipRoute struct {
 // ipRoutes returns the IPv4 routes of table main by destination.
 func ipRoutes(ns *nstest.NS) map[string]ipRoute {
 	var out []ipRoute
-	ns.JSON(&out, "-N", "route", "show", "table", "main")
+	ns.JSON(&out, "route", "show", "table", "main")
 	m := make(map[string]ipRoute, len(out))
 	for _, r := range out {
 		m[r.Dst] = r
@@ -100,7 +101,7 @@ func TestGatewayChangeIsReplacedInPlace(t *testing.T) {
 		t.Fatalf("applied %v; want one route update", r.Applied)
 	}
 	var out []ipRoute
-	ns.JSON(&out, "-N", "route", "show", "10.8.0.0/24")
+	ns.JSON(&out, "route", "show", "10.8.0.0/24")
 	if len(out) != 1 || out[0].Gateway != "10.0.0.3" || out[0].Protocol != "76" {
 		t.Fatalf("ip reports %+v; want the route once, via 10.0.0.3, proto 76", out)
 	}
