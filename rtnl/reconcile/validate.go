@@ -125,9 +125,10 @@ func (d Desired) Validate() error {
 		case rtnl.Veth:
 			checkName(w, "peer", v.Peer, true)
 			// The peer is created with the veth: it may not be listed as a
-			// link of its own (before or after), nor be another's peer.
-			if j, dup := names[v.Peer]; dup && v.Peer != "" {
-				add(w, "peer", "veth peer %q is also listed as a link (links[%d])", v.Peer, j)
+			// link to create (before or after), nor be another's peer. An
+			// entry without a kind only configures it.
+			if j, dup := names[v.Peer]; dup && v.Peer != "" && d.Links[j].Kind != "" {
+				add(w, "peer", "veth peer %q is also listed as a link to create (links[%d])", v.Peer, j)
 			}
 			if j, dup := peers[v.Peer]; dup && v.Peer != "" {
 				add(w, "peer", "veth peer %q is also the peer of links[%d]", v.Peer, j)

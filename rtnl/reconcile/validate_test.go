@@ -142,8 +142,10 @@ func TestValidateOtherKinds(t *testing.T) {
 			`links[2].name: duplicate link "br0" (also links[0])`}},
 		{"veth peer listed as a link, after or before the veth", reconcile.Desired{Links: []reconcile.Link{
 			{Name: "b1", Kind: "bridge"}, veth("a0", "a1"), veth("b0", "b1"), {Name: "a1", Kind: "bridge"}}}, []string{
-			`links[1].peer: veth peer "a1" is also listed as a link (links[3])`,
-			`links[2].peer: veth peer "b1" is also listed as a link (links[0])`}},
+			`links[1].peer: veth peer "a1" is also listed as a link to create (links[3])`,
+			`links[2].peer: veth peer "b1" is also listed as a link to create (links[0])`}},
+		{"veth peer configured, after or before the veth", reconcile.Desired{Links: []reconcile.Link{
+			{Name: "b1", MTU: 1400}, veth("a0", "a1"), veth("b0", "b1"), {Name: "a1", State: reconcile.LinkStateUp}}}, nil},
 		{"two veths, one peer", reconcile.Desired{Links: []reconcile.Link{veth("a0", "p"), veth("b0", "p")}}, []string{
 			`links[1].peer: veth peer "p" is also the peer of links[0]`}},
 		{"link fields", reconcile.Desired{Links: []reconcile.Link{
