@@ -101,7 +101,9 @@ func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto 
 // the bytes every key shares (and not at all when already sorted, as a
 // kernel dump of one table usually is), and walked together in key order.
 // Memory is read in sequence rather than probed at random, so the cost per
-// route stays flat as the table grows past the caches. Key order is
+// route grows slowly as the table grows past the caches (about 2x from
+// 10,000 to 1,000,000 routes: a radix pass more, and the garbage
+// collections the scratch memory brings on). Key order is
 // RouteKey.Compare's, and ties keep input order, so the ops come out in
 // their final order.
 func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
