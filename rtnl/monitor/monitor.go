@@ -245,9 +245,15 @@ func (m *Monitor) Close() error {
 func (m *Monitor) read() {
 	defer func() {
 		// Nothing may be delivered after Close: discard what is queued,
-		// then close the channels.
-		for len(m.events) > 0 {
-			<-m.events
+		// then close the channels. Without blocking: a consumer may take
+		// the last event between a length check and a receive.
+	drain:
+		for {
+			select {
+			case <-m.events:
+			default:
+				break drain
+			}
 		}
 		close(m.events)
 		select {

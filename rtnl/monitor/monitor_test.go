@@ -558,3 +558,38 @@ func TestOpenMissingNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWhileConsumed closes monitors whose queue holds events while a
+// consumer drains it: Close must return every time. The reader discards
+// what is queued when it ends, and a consumer taking the last event under
+// it once left it blocked for good.
+func TestCloseWhileConsumed(t *testing.T) {
+	ns := nstest.New(t)
+	burst := blackholes(600) + "route flush proto boot\n"
+	for i := range 30 {
+		m, err := monitor.Open(ns.Namespace(), monitor.WithQueue(2000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Batch(burst)
+		for deadline := time.Now().Add(5 * time.Second); m.Counters().Received < 1000; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d events received, want 1000", i, m.Counters().Received)
+			}
+		}
+		consumed := make(chan struct{})
+		go func() {
+			defer close(consumed)
+			for range m.Events() {
+			}
+		}()
+		closed := make(chan struct{})
+		go func() { m.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Close did not return while a consumer drained the queue", i)
+		}
+		<-consumed
+	}
+}
