@@ -98,7 +98,7 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 			ctx.Stop(r.pid)
 		}
 	case *actor.Terminated:
-		n.terminated(m.Who)
+		n.terminated(ctx, m.Who)
 	case *crash.Inject:
 		if r := n.scopes[m.Scope]; r != nil && r.running() {
 			ctx.Send(r.pid, m)
@@ -328,17 +328,29 @@ func (n *nodeActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 	n.publish(r)
 }
 
-func (n *nodeActor) terminated(who *actor.PID) {
+// terminated handles the end of a watched actor: a scope supervisor (a
+// child) or a subscriber. A Terminated is acted on only when it names the
+// current incarnation of a scope exactly and that child is really gone:
+// one forged by a peer, or a stale one, must not close the Source and mark
+// the scope stopped while its actors keep running.
+func (n *nodeActor) terminated(ctx actor.Context, who *actor.PID) {
+	if who == nil {
+		return
+	}
 	r := n.byPID[who.Id]
 	if r == nil {
 		// A subscriber went away.
 		delete(n.subs, who.Address+"/"+who.Id)
 		return
 	}
-	delete(n.byPID, who.Id)
-	if r.pid == nil || r.pid.Id != who.Id {
+	if r.pid == nil || !r.pid.Equal(who) {
 		return
 	}
+	if slices.ContainsFunc(ctx.Children(), who.Equal) {
+		n.cfg.Logger.Warn("ignoring a Terminated for a scope whose actors still run", "scope", r.name, "pid", who.String())
+		return
+	}
+	delete(n.byPID, who.Id)
 	r.pid = nil
 	closeSource(r.src, n.cfg.Logger.With("scope", r.name))
 	if r.status.Phase != messages.Phase_PHASE_FAILED {
