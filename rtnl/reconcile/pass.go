@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -99,6 +100,9 @@ type pass struct {
 	report  Report
 	index   map[string]int // link name -> index (PlaceholderIndex on: to be created)
 	deletes [][]diff.Op    // per kind, applied in reverse after all creates
+	// listed holds the links of the last listing by index: what a link
+	// update changes is sent, and nothing else (see linkChanges).
+	listed map[int]rtnl.Link
 }
 
 func run(s *rtnl.Socket, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
@@ -184,8 +188,10 @@ func (p *pass) links() error {
 			return fmt.Errorf("listing links: %w", err)
 		}
 		p.index = make(map[string]int, len(observed))
+		p.listed = make(map[int]rtnl.Link, len(observed))
 		for _, l := range observed {
 			p.index[l.Name] = l.Index
+			p.listed[l.Index] = l
 		}
 		// Record the indices of owned links seen for the first time (those
 		// created in the round before), and disown a name now held by a
@@ -562,7 +568,7 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 		chunk := ops[start:min(start+sendChunk, len(ops))]
 		b.Reset()
 		for i := range chunk {
-			addToBatch(&b, &chunk[i])
+			p.addToBatch(&b, &chunk[i])
 		}
 		err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
 		if err == nil {
@@ -588,14 +594,14 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 }
 
 // addToBatch appends the request that carries out op.
-func addToBatch(b *rtnl.Batch, op *diff.Op) {
+func (p *pass) addToBatch(b *rtnl.Batch, op *diff.Op) {
 	switch op.Kind {
 	case diff.KindLink:
 		switch op.Action {
 		case diff.Create:
 			b.LinkAdd(op.Link)
 		case diff.Update:
-			b.LinkModify(op.Link)
+			b.LinkModify(linkChanges(op.Link, p.listed[op.Link.Index]))
 		case diff.Delete:
 			b.LinkDelete(op.Link.Index)
 		}
@@ -634,4 +640,27 @@ func addToBatch(b *rtnl.Batch, op *diff.Op) {
 			b.RuleDelete(op.Rule)
 		}
 	}
+}
+
+// linkChanges returns the link update u (the whole link as it is to be)
+// with the MTU, hardware address and queue length it shares with o, the
+// link as listed, left out: LinkModify sends those only when set, and
+// sending one unchanged is not a no-op. A bridge given its MTU or address
+// stops following its ports' (the kernel marks them set by the user).
+// Master and up or down are always sent; the kernel ignores them when
+// unchanged.
+func linkChanges(u, o rtnl.Link) rtnl.Link {
+	if o.Index != u.Index {
+		return u // not listed: send it all
+	}
+	if u.MTU == o.MTU {
+		u.MTU = 0
+	}
+	if bytes.Equal(u.HardwareAddr, o.HardwareAddr) {
+		u.HardwareAddr = nil
+	}
+	if u.TxQueueLen == o.TxQueueLen {
+		u.TxQueueLen = 0
+	}
+	return u
 }
