@@ -194,8 +194,13 @@ func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 
 func (n *nodeActor) update(ctx actor.Context, m *messages.UpdateDesired) error {
 	r := n.scopes[m.GetName()]
-	if r == nil || !r.running() || r.stopping {
+	if r == nil || !r.running() {
 		return fmt.Errorf("updating scope %q: no running scope of that name", m.GetName())
+	}
+	if r.stopping {
+		// Its actors are on their way out (stopped, gone or failed):
+		// nothing would ever apply the new desired state.
+		return fmt.Errorf("updating scope %q: its actors are stopping (%s); spawn it again once it has stopped", r.name, r.stopWhy)
 	}
 	d, err := n.convert(m.GetDesired())
 	if err != nil {
@@ -316,6 +321,9 @@ func (n *nodeActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, ch
 		st.Reason = fmt.Sprintf("crashed %d times within %s (limit %d); last crash: %v",
 			len(r.crashes), n.cfg.RestartWindow, max(n.cfg.MaxRestarts, 0), reason)
 		n.cfg.Logger.Error("scope failed", "scope", r.name, "reason", st.Reason)
+		// Its actors stop now, but only once a pass in flight returns:
+		// until their Terminated the scope is still running and stopping.
+		r.stopping, r.stopWhy = true, "failed: "+st.Reason
 		sup.StopChildren(child)
 		n.publish(r)
 		return

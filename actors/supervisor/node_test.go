@@ -1,14 +1,19 @@
 package supervisor
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/linx-net/linx/actors/internal/fakesource"
+	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -64,4 +69,107 @@ func TestForgedTerminatedIsIgnored(t *testing.T) {
 	if _, ok := h.system.ProcessRegistry.GetLocal(pid.Id); ok {
 		t.Error("the scope's actor is still registered after it stopped")
 	}
+}
+
+// gatedSource is a fake whose passes, once armed, wait for the gate to
+// open: a pass that takes long, as one over a slow kernel would.
+type gatedSource struct {
+	*fakesource.Source
+	armed   atomic.Bool
+	gate    chan struct{} // closed to let passes through
+	blocked chan struct{} // receives when a pass starts waiting
+}
+
+func newGatedSource() *gatedSource {
+	return &gatedSource{Source: fakesource.New(), gate: make(chan struct{}), blocked: make(chan struct{}, 1)}
+}
+
+func (g *gatedSource) Pass(ctx context.Context, h source.Handle, desired any) source.Report {
+	if g.armed.Load() {
+		select {
+		case g.blocked <- struct{}{}:
+		default:
+		}
+		<-g.gate
+	}
+	return g.Source.Pass(ctx, h, desired)
+}
+
+// newGatedHarness is newHarness with gated sources.
+func newGatedHarness(t *testing.T, cfg Config) (*harness, chan *gatedSource) {
+	t.Helper()
+	fresh := make(chan *gatedSource, 10)
+	h := &harness{t: t, system: actor.NewActorSystem(actor.WithLoggerFactory(LoggerFactory(quietLogger)))}
+	cfg.Logger = quietLogger
+	cfg.NewSource = func(*messages.SpawnScope) (source.Source, error) {
+		s := newGatedSource()
+		fresh <- s
+		return s, nil
+	}
+	cfg.Desired = toFake
+	node, err := Start(h.system, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.node = node
+	return h, fresh
+}
+
+// TestFailedScopeStillStopping fails a scope while its socket actor is in
+// a long pass: until that pass ends and the actors are gone, the scope is
+// failed but still stopping, so an update (which nothing would apply) is
+// refused, and a forgotten scope stays listed until its actors are gone.
+func TestFailedScopeStillStopping(t *testing.T) {
+	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, MaxRestarts: -1})
+	released := false
+	t.Cleanup(func() {
+		if err := h.node.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+		t.Fatal(err)
+	}
+	src := <-fresh
+	defer func() {
+		if !released {
+			close(src.gate)
+		}
+	}()
+	h.waitFor("a", "converged", converged)
+	src.armed.Store(true)
+	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+		t.Fatal(err)
+	}
+	<-src.blocked
+	src.Fail(errors.New("watch broke")) // the monitor crashes: no restart allowed
+	h.waitFor("a", "failed", func(st *messages.ScopeStatus) bool { return st.Phase == messages.Phase_PHASE_FAILED })
+
+	err := h.node.Update("a", desired("10.0.0.4/24"))
+	if err == nil || !strings.Contains(err.Error(), "stopping") {
+		t.Fatalf("Update of a failed scope still stopping = %v, want a refusal saying it is stopping", err)
+	}
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a"}); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("Spawn while the failed scope's actors run = %v, want already running", err)
+	}
+	if err := h.node.Stop("a", true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if l, err := h.node.List(); err != nil || len(l) != 1 {
+		t.Fatalf("List while the actors stop = %v, %v; want the scope still listed", l, err)
+	}
+	released = true
+	close(src.gate)
+	waitUntil(t, "the scope forgotten once its actors are gone", func() bool {
+		l, err := h.node.List()
+		return err == nil && len(l) == 0
+	})
+	if src.Opens.Load() != src.Closes.Load() {
+		t.Errorf("opens %d, closes %d", src.Opens.Load(), src.Closes.Load())
+	}
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+		t.Fatalf("Spawn after the actors stopped: %v", err)
+	}
+	<-fresh
 }

@@ -51,14 +51,17 @@ func (n *Node) Spawn(spec *messages.SpawnScope) error {
 
 // Stop stops the named scope; its status stays listed as stopped unless
 // forget is set. It returns an error for an unknown scope or a timeout; the
-// scope's actors finish stopping asynchronously (status phase STOPPED).
+// scope's actors finish stopping asynchronously (status phase STOPPED, or
+// with forget, the scope leaving the list; a failed scope keeps phase
+// FAILED while its actors stop).
 func (n *Node) Stop(name string, forget bool) error {
 	return n.ack(&messages.StopScope{Name: name, Forget: forget})
 }
 
 // Update replaces the named scope's desired state and triggers a pass. It
-// returns an error for a scope that is not running, a desired state the
-// node's Config.Desired rejects, or a timeout.
+// returns an error for a scope that is not running or whose actors are
+// stopping (stopped, gone or failed, with a pass still in flight), a
+// desired state the node's Config.Desired rejects, or a timeout.
 func (n *Node) Update(name string, d *messages.Desired) error {
 	return n.ack(&messages.UpdateDesired{Name: name, Desired: d})
 }

@@ -319,7 +319,11 @@ func (a *Agent) spawn(s config.Scope) error {
 }
 
 // stop stops scope name and forgets it, and waits until its actors are
-// gone (so that its ledger is closed). Kernel state is left as it is.
+// gone (so that its ledger is closed and the name is free to spawn again).
+// The node drops a forgotten scope's record only once its actors have
+// terminated, so the wait is for the name to leave the list: a failed
+// scope is marked failed before its actors (perhaps in a pass) have
+// stopped. Kernel state is left as it is.
 func (a *Agent) stop(name string) error {
 	if err := a.node.Stop(name, true); err != nil {
 		return fmt.Errorf("stopping scope %q: %w", name, err)
@@ -331,7 +335,7 @@ func (a *Agent) stop(name string) error {
 			return fmt.Errorf("stopping scope %q: %w", name, err)
 		}
 		i := slices.IndexFunc(list, func(s *messages.ScopeStatus) bool { return s.GetName() == name })
-		if i < 0 || list[i].GetPhase() == messages.Phase_PHASE_STOPPED || list[i].GetPhase() == messages.Phase_PHASE_FAILED {
+		if i < 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
