@@ -28,6 +28,12 @@ const (
 	// DefaultRequestTimeout bounds the Node helpers' requests. The node
 	// answers from memory, so only an overloaded system comes near it.
 	DefaultRequestTimeout = 5 * time.Second
+	// DefaultShutdownMargin is added to the longest pass timeout of the
+	// node's scopes to bound Node.Shutdown when Config.ShutdownTimeout is
+	// zero. A scope stops between passes, so stopping may first wait for
+	// a pass to end (at most its pass timeout); the margin covers closing
+	// an abandoned pass's handle and the actors' own stopping.
+	DefaultShutdownMargin = 10 * time.Second
 )
 
 // Config configures a node supervisor. NewSource is required.
@@ -58,6 +64,11 @@ type Config struct {
 	// RequestTimeout bounds Node's helper calls; zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// ShutdownTimeout bounds Node.Shutdown's wait for every scope to stop.
+	// Zero means the longest pass timeout of any scope spawned so far (or
+	// PassTimeout, if longer) plus DefaultShutdownMargin: a slow pass in
+	// flight then delays the shutdown instead of failing it.
+	ShutdownTimeout time.Duration
 	// Logger receives the actors' logs; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -49,16 +50,20 @@ type nodeActor struct {
 	byPID  map[string]*scopeRec // scope supervisor PID id -> record
 	subs   map[string]*actor.PID
 	seq    int
+	// longestPass is the longest pass timeout of any scope spawned (or
+	// Config.PassTimeout), shared with Node to bound Shutdown.
+	longestPass *atomic.Int64
 }
 
 var _ actor.SupervisorStrategy = (*nodeActor)(nil)
 
-func newNodeActor(cfg Config) *nodeActor {
+func newNodeActor(cfg Config, longestPass *atomic.Int64) *nodeActor {
 	return &nodeActor{
-		cfg:    cfg,
-		scopes: map[string]*scopeRec{},
-		byPID:  map[string]*scopeRec{},
-		subs:   map[string]*actor.PID{},
+		cfg:         cfg,
+		longestPass: longestPass,
+		scopes:      map[string]*scopeRec{},
+		byPID:       map[string]*scopeRec{},
+		subs:        map[string]*actor.PID{},
 	}
 }
 
@@ -148,6 +153,10 @@ func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
 		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
 	}
 	loop, logger := n.cfg.loopFor(spec), n.cfg.Logger.With("scope", name)
+	if int64(loop.passTimeout) > n.longestPass.Load() {
+		// Only this actor writes it, so load-then-store does not race.
+		n.longestPass.Store(int64(loop.passTimeout))
+	}
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &scopeActor{name: name, src: src, desired: box, loop: loop, logger: logger}
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/linx-net/linx/actors/internal/fakesource"
 	"github.com/linx-net/linx/actors/source"
@@ -172,4 +173,90 @@ func TestFailedScopeStillStopping(t *testing.T) {
 		t.Fatalf("Spawn after the actors stopped: %v", err)
 	}
 	<-fresh
+}
+
+// TestShutdownWaitsForSlowPass shuts the node down while a pass is in
+// flight: Shutdown waits for the pass to end and every scope to stop
+// (handles and watches closed), and a slow but successful stop is no
+// error.
+func TestShutdownWaitsForSlowPass(t *testing.T) {
+	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 5 * time.Second})
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+		t.Fatal(err)
+	}
+	src := <-fresh
+	h.waitFor("a", "converged", converged)
+	src.armed.Store(true)
+	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+		t.Fatal(err)
+	}
+	<-src.blocked
+	var opened atomic.Bool
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		opened.Store(true)
+		close(src.gate)
+	}()
+	if err := h.node.Shutdown(); err != nil {
+		t.Fatalf("Shutdown during a slow pass: %v", err)
+	}
+	if !opened.Load() {
+		t.Fatal("Shutdown returned before the pass in flight ended")
+	}
+	if src.Opens.Load() != src.Closes.Load() || src.OpenWatches() != 0 {
+		t.Errorf("after Shutdown: opens %d closes %d watches %d", src.Opens.Load(), src.Closes.Load(), src.OpenWatches())
+	}
+	if err := h.node.Shutdown(); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+	h.system.Shutdown()
+}
+
+// TestShutdownTimeout checks that Shutdown's wait is bounded by
+// Config.ShutdownTimeout, not by a fixed time: past it, an error; once the
+// pass ends, a second Shutdown succeeds.
+func TestShutdownTimeout(t *testing.T) {
+	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 150 * time.Millisecond})
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	src := <-fresh
+	h.waitFor("a", "converged", converged)
+	src.armed.Store(true)
+	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+		t.Fatal(err)
+	}
+	<-src.blocked
+	start := time.Now()
+	err := h.node.Shutdown()
+	if err == nil || !strings.Contains(err.Error(), "not stopped after 150ms") {
+		t.Errorf("Shutdown with a pass stuck past ShutdownTimeout = %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v, want about 150ms", d)
+	}
+	close(src.gate)
+	if err := h.node.Shutdown(); err != nil {
+		t.Errorf("Shutdown once the pass ended: %v", err)
+	}
+	h.system.Shutdown()
+}
+
+// TestShutdownTimeoutDefault checks the default bound: the longest pass
+// timeout of the node's scopes plus a margin, never the 10 s of
+// protoactor's StopFuture, which a 30 s pass outlasts.
+func TestShutdownTimeoutDefault(t *testing.T) {
+	h := newHarness(t, Config{})
+	if got, want := h.node.ShutdownTimeout(), 30*time.Second+DefaultShutdownMargin; got != want {
+		t.Errorf("default ShutdownTimeout = %v, want %v", got, want)
+	}
+	h.spawn(&messages.SpawnScope{Name: "slow", Options: &messages.ScopeOptions{PassTimeout: durationpb.New(time.Minute)}})
+	h.spawn(&messages.SpawnScope{Name: "quick", Options: &messages.ScopeOptions{PassTimeout: durationpb.New(time.Second)}})
+	if got, want := h.node.ShutdownTimeout(), time.Minute+DefaultShutdownMargin; got != want {
+		t.Errorf("ShutdownTimeout with a 1m scope = %v, want %v", got, want)
+	}
+	h2 := newHarness(t, Config{Name: "other", PassTimeout: 20 * time.Second, ShutdownTimeout: 90 * time.Second})
+	if got := h2.node.ShutdownTimeout(); got != 90*time.Second {
+		t.Errorf("configured ShutdownTimeout = %v, want 90s", got)
+	}
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,6 +19,10 @@ type Node struct {
 	system  *actor.ActorSystem
 	pid     *actor.PID
 	timeout time.Duration
+	// shutdown is Config.ShutdownTimeout; zero derives the bound from
+	// longestPass, which the node actor raises as it spawns scopes.
+	shutdown    time.Duration
+	longestPass *atomic.Int64
 }
 
 // Start spawns a node supervisor in system, named cfg.Name. It returns an
@@ -30,12 +35,14 @@ func Start(system *actor.ActorSystem, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return newNodeActor(cfg) })
+	longest := new(atomic.Int64)
+	longest.Store(int64(cfg.PassTimeout))
+	props := actor.PropsFromProducer(func() actor.Actor { return newNodeActor(cfg, longest) })
 	pid, err := system.Root.SpawnNamed(props, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: starting node %q: %w", cfg.Name, err)
 	}
-	return &Node{system: system, pid: pid, timeout: cfg.RequestTimeout}, nil
+	return &Node{system: system, pid: pid, timeout: cfg.RequestTimeout, shutdown: cfg.ShutdownTimeout, longestPass: longest}, nil
 }
 
 // PID returns the node supervisor's PID, the address of the messages.
@@ -109,13 +116,35 @@ func (n *Node) Unsubscribe(pid *actor.PID) error {
 }
 
 // Shutdown stops the node supervisor and every scope under it, and waits
-// until they have stopped (handles and watches closed). It returns an error
-// if that takes longer than the request timeout.
+// until they have stopped (handles and watches closed, no pass running).
+// A scope stops between passes, so a pass in flight delays it; the wait is
+// bounded by Config.ShutdownTimeout (by default the longest pass timeout
+// plus DefaultShutdownMargin). It returns an error only if the scopes have
+// not stopped by then; calling it again waits again.
 func (n *Node) Shutdown() error {
-	if err := n.system.Root.StopFuture(n.pid).Wait(); err != nil {
-		return fmt.Errorf("supervisor: stopping node %s: %w", n.pid.Id, err)
+	wait := n.ShutdownTimeout()
+	// Not RootContext.StopFuture: its wait is fixed at 10 s, shorter than
+	// one pass may take.
+	f := actor.NewFuture(n.system, wait)
+	// A Watch of an actor already gone is answered with a Terminated too.
+	proc, _ := n.system.ProcessRegistry.Get(n.pid)
+	proc.SendSystemMessage(n.pid, &actor.Watch{Watcher: f.PID()})
+	n.system.Root.Stop(n.pid)
+	if err := f.Wait(); err != nil {
+		return fmt.Errorf("supervisor: stopping node %s: not stopped after %v: %w", n.pid.Id, wait, err)
 	}
 	return nil
+}
+
+// ShutdownTimeout returns how long Shutdown waits for the scopes to stop:
+// Config.ShutdownTimeout if set, otherwise the longest pass timeout of any
+// scope spawned so far (at least Config.PassTimeout) plus
+// DefaultShutdownMargin.
+func (n *Node) ShutdownTimeout() time.Duration {
+	if n.shutdown > 0 {
+		return n.shutdown
+	}
+	return time.Duration(n.longestPass.Load()) + DefaultShutdownMargin
 }
 
 func (n *Node) request(msg any) (any, error) {
