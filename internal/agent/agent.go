@@ -373,7 +373,16 @@ func (a *Agent) Reload() error {
 		a.logger.Warn("reload: state_dir, api and metrics are read at start only; restart the agent to change them")
 		cfg.StateDir, cfg.API, cfg.Metrics = old.StateDir, old.API, old.Metrics
 	}
-	ch := Diff(old.Scopes, cfg.Scopes)
+	next := cfg.Scopes
+	ch := Diff(old.Scopes, next)
+	// running holds, by name, the configuration each scope runs with once
+	// the changes are made. Only it is kept as the running configuration:
+	// a scope whose spawn failed is left out, so that the next reload
+	// spawns it again, and one whose stop failed keeps its old entry.
+	running := make(map[string]config.Scope, len(old.Scopes))
+	for _, s := range old.Scopes {
+		running[s.Name] = s
+	}
 	var errs []error
 	for _, name := range ch.Stop {
 		a.ready.drop(name)
@@ -382,10 +391,11 @@ func (a *Agent) Reload() error {
 			errs = append(errs, err)
 			continue
 		}
+		delete(running, name)
 		a.logger.Info("scope stopped: removed from the configuration; its kernel state is left in place", "scope", name)
 	}
 	for _, s := range ch.Respawn {
-		if err := a.respawn(ch.old[s.Name], s); err != nil {
+		if err := a.respawn(running, ch.old[s.Name], s); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -399,23 +409,42 @@ func (a *Agent) Reload() error {
 			// A scope that failed or stopped cannot be updated: start it
 			// afresh with the new desired state.
 			a.logger.Warn("reload: update refused, spawning the scope again", "scope", s.Name, "err", err)
-			if err := a.respawn(ch.old[s.Name], s); err != nil {
+			if err := a.respawn(running, ch.old[s.Name], s); err != nil {
 				errs = append(errs, err)
 			}
 			continue
 		}
+		running[s.Name] = s
 		a.logger.Info("scope updated: new desired state", "scope", s.Name)
 	}
 	for _, s := range ch.Spawn {
 		if err := a.spawn(s); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		running[s.Name] = s
+	}
+	cfg.Scopes = runningScopes(cfg.Scopes, old.Scopes, running)
+	a.cfg = cfg
+	// A configured scope that is not running has not converged: /readyz
+	// names it until a reload spawns it. A scope no longer configured is
+	// not waited for.
+	configured := make(map[string]bool, len(next))
+	for _, s := range next {
+		configured[s.Name] = true
+		if _, ok := running[s.Name]; !ok {
+			a.ready.expect(s.Name)
 		}
 	}
-	a.cfg = cfg
+	for _, name := range a.ready.pending() {
+		if !configured[name] {
+			a.ready.drop(name)
+		}
+	}
 	err = errors.Join(errs...)
 	if err != nil {
 		a.metrics.reloads.WithLabelValues("failed").Inc()
-		a.logger.Error("reload: some changes failed", "err", err)
+		a.logger.Error("reload: some changes failed; they are tried again at the next reload", "err", err)
 	} else {
 		a.metrics.reloads.WithLabelValues("applied").Inc()
 	}
@@ -424,18 +453,45 @@ func (a *Agent) Reload() error {
 	return err
 }
 
-// respawn stops old and spawns s in its place. When the namespace changed,
-// the old ledger is moved aside (NAME.ledger.prev): its keys name objects
-// of the old namespace, which the new scope must not take for its own.
-func (a *Agent) respawn(old, s config.Scope) error {
+// runningScopes returns the entries of running, those named in the new
+// file first in its order, then those of old still running although the
+// new file dropped them (their stop failed).
+func runningScopes(next, old []config.Scope, running map[string]config.Scope) []config.Scope {
+	out := make([]config.Scope, 0, len(running))
+	listed := make(map[string]bool, len(next))
+	for _, s := range next {
+		listed[s.Name] = true
+		if r, ok := running[s.Name]; ok {
+			out = append(out, r)
+		}
+	}
+	for _, s := range old {
+		if r, ok := running[s.Name]; ok && !listed[s.Name] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// respawn stops old and spawns s in its place, and records in running
+// what runs afterwards: s, nothing (stopped but not spawned again), or old
+// (not stopped). When the namespace changed, the old ledger is moved aside
+// (NAME.ledger.prev): its keys name objects of the old namespace, which
+// the new scope must not take for its own.
+func (a *Agent) respawn(running map[string]config.Scope, old, s config.Scope) error {
 	if err := a.stop(s.Name); err != nil {
 		return err
 	}
+	delete(running, s.Name)
 	if old.Namespace != s.Namespace {
 		path := filepath.Join(a.cfg.StateDir, s.Name+".ledger")
 		if err := os.Rename(path, path+".prev"); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("respawning scope %q in %s: moving the old ledger aside: %w", s.Name, s.Namespace, err)
 		}
 	}
-	return a.spawn(s)
+	if err := a.spawn(s); err != nil {
+		return err
+	}
+	running[s.Name] = s
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +237,100 @@ func TestAgentKeepsRouteTypeAndSource(t *testing.T) {
 // is name.
 func isType(got, name string, number int) bool {
 	return got == name || got == strconv.Itoa(number)
+}
+
+// TestReloadRetriesFailedSpawn reloads a file whose new scope cannot be
+// spawned (its ledger is corrupt), and another whose respawn fails the
+// same way after its stop succeeded. Neither runs, the reload says so and
+// /readyz waits for them; once the ledgers are fixed, a reload of the very
+// same file spawns both.
+func TestReloadRetriesFailedSpawn(t *testing.T) {
+	nsA, nsB := nstest.New(t), nstest.New(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	path := filepath.Join(dir, "linx.yaml")
+	head := "state_dir: " + state + "\nmetrics: {listen: \"off\"}\nscopes:\n"
+	scopeA := func(interval string) string {
+		return "  - name: a\n    netns: path:" + nsA.Path() + "\n    interval: " + interval + "\n    desired: {addresses: [{link: lo, address: 10.7.0.1/32}]}\n"
+	}
+	scopeB := "  - name: b\n    netns: path:" + nsB.Path() + "\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.8.0.1/32}]}\n"
+	if err := os.WriteFile(path, []byte(head+scopeA("1h")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
+
+	// b is new and a changes interval (a respawn): both ledgers corrupt.
+	ledgerA, ledgerB := filepath.Join(state, "a.ledger"), filepath.Join(state, "b.ledger")
+	for _, p := range []string{ledgerA, ledgerB} {
+		if err := os.WriteFile(p, []byte("not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, []byte(head+scopeA("30m")+scopeB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = a.Reload()
+	if err == nil || !strings.Contains(err.Error(), `scope "a"`) || !strings.Contains(err.Error(), `scope "b"`) {
+		t.Fatalf("Reload with corrupt ledgers = %v, want failures of a and b", err)
+	}
+	if l, err := a.Node().List(); err != nil || len(l) != 0 {
+		t.Fatalf("after the failed reload: %v, %v; want no scope running", l, err)
+	}
+	if got := a.Pending(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("pending after the failed reload = %v, want [a b]", got)
+	}
+
+	// A scope dropped from the file while it did not run is no longer
+	// waited for; a, still in the file, is retried (and fails again).
+	if err := os.WriteFile(path, []byte(head+scopeA("30m")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err == nil || !strings.Contains(err.Error(), `scope "a"`) || strings.Contains(err.Error(), `scope "b"`) {
+		t.Fatalf("Reload without b = %v, want a's failure alone", err)
+	}
+	if got := a.Pending(); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("pending after dropping b = %v, want [a]", got)
+	}
+
+	// Fixed ledgers, and the file of the failed reload again: the reload
+	// spawns what did not run.
+	if err := os.WriteFile(path, []byte(head+scopeA("30m")+scopeB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{ledgerA, ledgerB} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload after fixing the ledgers: %v", err)
+	}
+	eventually(t, "a and b spawned and ready", func() bool {
+		l, err := a.Node().List()
+		return err == nil && len(l) == 2 && len(a.Pending()) == 0 && slices.Contains(addrs(nsB, "lo"), "10.8.0.1/32")
+	})
+	// Nothing left to do: the running configuration is the file.
+	if err := a.Reload(); err != nil {
+		t.Fatalf("third Reload: %v", err)
+	}
+	if l, err := a.Node().List(); err != nil || len(l) != 2 {
+		t.Fatalf("after the third reload: %v, %v", l, err)
+	}
 }
