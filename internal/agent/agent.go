@@ -143,13 +143,18 @@ func (a *Agent) newSource(stateDir string) func(*messages.SpawnScope) (source.So
 			return nil, err
 		}
 		if s, ok := src.(*rtnlsource.Source); ok {
-			name := spec.GetName()
-			s.OnPass(func(rep reconcile.Report, err error) {
-				a.metrics.observePass(name, rep, err)
-				a.ready.passed(name, rep.Converged && err == nil)
-			})
+			s.OnPass(a.passObserver(spec.GetName()))
 		}
 		return src, nil
+	}
+}
+
+// passObserver returns what sees each pass of scope name: the metrics and
+// readiness.
+func (a *Agent) passObserver(name string) func(reconcile.Report, error) {
+	return func(rep reconcile.Report, err error) {
+		a.metrics.observePass(name, rep, err)
+		a.ready.passed(name, rep.Converged && err == nil)
 	}
 }
 
@@ -386,12 +391,14 @@ func (a *Agent) Reload() error {
 	var errs []error
 	for _, name := range ch.Stop {
 		a.ready.drop(name)
-		a.metrics.forget(name)
 		if err := a.stop(name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		delete(running, name)
+		// Only once its actors are gone: a pass in flight until then
+		// would bring the series back.
+		a.metrics.forget(name)
 		a.logger.Info("scope stopped: removed from the configuration; its kernel state is left in place", "scope", name)
 	}
 	for _, s := range ch.Respawn {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // slowSource is a Source whose passes wait for gate to close, and whose
@@ -117,5 +120,84 @@ func TestStopWaitsForFailedScope(t *testing.T) {
 	close(src.gate)
 	if err := node.Spawn(&messages.SpawnScope{Name: "a"}); err != nil {
 		t.Fatalf("spawning the scope again after stop: %v", err)
+	}
+}
+
+// observedSource is a slowSource whose passes are seen as the agent's
+// rtnlsource passes are (OnPass), once the gate opens.
+type observedSource struct {
+	*slowSource
+	observe func(reconcile.Report, error)
+}
+
+func (s *observedSource) Pass(ctx context.Context, h source.Handle, d any) source.Report {
+	r := s.slowSource.Pass(ctx, h, d)
+	s.observe(reconcile.Report{Converged: true}, nil)
+	return r
+}
+
+// TestRemovedScopeMetricsStayGone removes a scope by reload while one of
+// its passes is in flight: the pass ends during the stop, and its series
+// must not come back after the reload dropped them.
+func TestRemovedScopeMetricsStayGone(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "linx.yaml")
+	head := "state_dir: " + filepath.Join(dir, "state") + "\nscopes:\n"
+	scope := "  - name: a\n    netns: host\n"
+	if err := os.WriteFile(path, []byte(head+scope), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
+	a := &Agent{opts: Options{Path: path}, logger: logger, system: system, cfg: cfg, ready: newReadiness()}
+	a.metrics = NewMetrics(nil, logger)
+	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
+	node, err := supervisor.Start(system, supervisor.Config{
+		NewSource: func(spec *messages.SpawnScope) (source.Source, error) {
+			return &observedSource{slowSource: src, observe: a.passObserver(spec.GetName())}, nil
+		},
+		Interval: time.Hour,
+		Logger:   logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.node = node
+	defer func() {
+		if err := node.Shutdown(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		system.Shutdown()
+	}()
+	if err := a.spawn(cfg.Scopes[0]); err != nil {
+		t.Fatal(err)
+	}
+	<-src.blocked // the first pass is in flight
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(src.gate)
+	}()
+	if err := os.WriteFile(path, []byte(head), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	fams, err := a.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "scope" && l.GetValue() == "a" {
+					t.Errorf("%s{scope=\"a\"} is back after the scope was removed", f.GetName())
+				}
+			}
+		}
 	}
 }
