@@ -18,6 +18,10 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -178,6 +182,14 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // startNode runs a node supervisor with toy sources and its API as cfg says.
 func startNode(t *testing.T, cfg config.API) (*api.Server, *actor.ActorSystem) {
 	t.Helper()
+	srv, system, _ := startNodeLogged(t, cfg, quiet())
+	return srv, system
+}
+
+// startNodeLogged is startNode with the API logging to logger; it returns
+// the node too.
+func startNodeLogged(t *testing.T, cfg config.API, logger *slog.Logger) (*api.Server, *actor.ActorSystem, *supervisor.Node) {
+	t.Helper()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource: func(*messages.SpawnScope) (source.Source, error) {
@@ -189,7 +201,7 @@ func startNode(t *testing.T, cfg config.API) (*api.Server, *actor.ActorSystem) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.Serve(system, node, cfg, quiet())
+	srv, err := api.Serve(system, node, cfg, logger)
 	if err != nil {
 		node.Shutdown()
 		system.Shutdown()
@@ -204,7 +216,25 @@ func startNode(t *testing.T, cfg config.API) (*api.Server, *actor.ActorSystem) {
 		}
 		system.Shutdown()
 	})
-	return srv, system
+	return srv, system, node
+}
+
+// logBuffer collects log output written from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -493,5 +523,116 @@ func TestDialErrors(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("err = %v; want connection refused", err)
+	}
+}
+
+// rawStream opens protoactor's message stream to the endpoint at addr as a
+// peer would, declaring its actor system's address as declared, without
+// protoactor on this side: what it sends is exactly what the test builds.
+// The stream ends with ctx.
+func rawStream(t *testing.T, ctx context.Context, addr, declared string) remote.Remoting_ReceiveClient {
+	t.Helper()
+	conn, err := grpc.DialContext(ctx, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	s, err := remote.NewRemotingClient(conn).Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(&remote.RemoteMessage{MessageType: &remote.RemoteMessage_ConnectRequest{
+		ConnectRequest: &remote.ConnectRequest{ConnectionType: &remote.ConnectRequest_ServerConnection{
+			ServerConnection: &remote.ServerConnection{SystemId: "raw", Address: declared},
+		}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Recv(); err != nil || m.GetConnectResponse() == nil {
+		t.Fatalf("connecting to %s: %v, %v; want a ConnectResponse", addr, m, err)
+	}
+	return s
+}
+
+// batchOf is a batch carrying msg, of type typeName, to target.
+func batchOf(t *testing.T, target *actor.PID, typeName string, msg proto.Message) *remote.RemoteMessage {
+	t.Helper()
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &remote.RemoteMessage{MessageType: &remote.RemoteMessage_MessageBatch{MessageBatch: &remote.MessageBatch{
+		TypeNames: []string{typeName},
+		Targets:   []*actor.PID{target},
+		Envelopes: []*remote.MessageEnvelope{{MessageData: data}},
+	}}}
+}
+
+// sendRefused sends m on a fresh raw stream to addr and checks that the
+// endpoint ends the stream with PermissionDenied.
+func sendRefused(t *testing.T, addr, declared string, m *remote.RemoteMessage) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s := rawStream(t, ctx, addr, declared)
+	if err := s.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("stream after the batch: %v; want PermissionDenied", err)
+	}
+}
+
+// TestForgedTerminatedRefused sends the node actor.Terminated messages
+// naming the agent's own running scope, which protoactor would pass on and
+// the node would take as the scope's end.
+func TestForgedTerminatedRefused(t *testing.T) {
+	if twoRemotes(t) {
+		return
+	}
+	logs := &logBuffer{}
+	srv, system, node := startNodeLogged(t, config.API{Listen: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(logs, nil)))
+	ctx := ctxT(t)
+	c, err := client.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	scope := node.PID().Id + "/scope-web-1"
+	if _, ok := system.ProcessRegistry.GetLocal(scope); !ok {
+		t.Fatalf("the scope's supervisor is not %q", scope)
+	}
+
+	const peer = "127.0.0.1:1" // what the raw peer declares as its address
+	target := actor.NewPID(srv.Addr(), api.NodeName)
+	_, port, _ := strings.Cut(srv.Addr(), ":")
+	for _, who := range []*actor.PID{
+		actor.NewPID(srv.Addr(), scope),      // the agent's own address
+		actor.NewPID("nonhost", scope),       // protoactor's local address
+		actor.NewPID(peer, scope),            // the peer's address, the node's child
+		actor.NewPID("localhost:"+port, "x"), // an alias of the agent's address
+		actor.NewPID("127.0.0.1:2", "$1"),    // another peer's actor
+	} {
+		sendRefused(t, srv.Addr(), peer, batchOf(t, target, "actor.Terminated", &actor.Terminated{Who: who}))
+		if want := "actor.Terminated of " + who.Address + "/" + who.Id; !strings.Contains(logs.String(), want) {
+			t.Errorf("no refusal logged for %s; log:\n%s", want, logs.String())
+		}
+	}
+	if n := strings.Count(logs.String(), "refused a batch"); n != 5 {
+		t.Errorf("%d refusals logged; want 5", n)
+	}
+	st, err := c.Status(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GetPhase() == messages.Phase_PHASE_STOPPED {
+		t.Fatalf("a forged Terminated stopped the scope: %v", st)
+	}
+	if _, ok := system.ProcessRegistry.GetLocal(scope); !ok {
+		t.Fatal("the scope's supervisor is gone")
 	}
 }

@@ -73,7 +73,7 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	}
 
 	serverOpts := []grpc.ServerOption{
-		grpc.ChainStreamInterceptor(recoverStream(logger), guardStream(node.PID().Id, logger)),
+		grpc.ChainStreamInterceptor(recoverStream(logger), guardStream(node.PID().Id, system.Address, logger)),
 		grpc.ChainUnaryInterceptor(recoverUnary(logger)),
 	}
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
