@@ -188,6 +188,14 @@ func (a *Agent) Pending() []string { return a.ready.pending() }
 // failing). Run may be called once.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.shutdown()
+	// Signals are caught before anything starts: a SIGHUP (or SIGTERM)
+	// arriving while the scopes spawn would otherwise take its default
+	// action and kill the agent. They are acted on once everything runs.
+	sigs := make(chan os.Signal, 4)
+	if !a.opts.NoSignals {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sigs)
+	}
 	a.mu.Lock()
 	scopes := slices.Clone(a.cfg.Scopes)
 	apiCfg, stateDir := a.cfg.API, a.cfg.StateDir
@@ -248,7 +256,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	// Signals and the context.
 	quit := make(chan struct{})
-	g.Add(func() error { return a.waitSignals(ctx, quit) }, func(error) { close(quit) })
+	g.Add(func() error { return a.waitSignals(ctx, sigs, quit) }, func(error) { close(quit) })
 
 	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", stateDir)
 	err := g.Run()
@@ -270,14 +278,9 @@ type stopSignal struct{ sig os.Signal }
 
 func (s stopSignal) Error() string { return "received " + s.sig.String() }
 
-// waitSignals returns a stopSignal on SIGINT or SIGTERM, ctx's error when
-// it is done, nil when quit is closed; it reloads on SIGHUP.
-func (a *Agent) waitSignals(ctx context.Context, quit <-chan struct{}) error {
-	ch := make(chan os.Signal, 4)
-	if !a.opts.NoSignals {
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-		defer signal.Stop(ch)
-	}
+// waitSignals returns a stopSignal on SIGINT or SIGTERM from ch, ctx's
+// error when it is done, nil when quit is closed; it reloads on SIGHUP.
+func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-chan struct{}) error {
 	for {
 		select {
 		case sig := <-ch:

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -333,4 +335,84 @@ func TestReloadRetriesFailedSpawn(t *testing.T) {
 	if l, err := a.Node().List(); err != nil || len(l) != 2 {
 		t.Fatalf("after the third reload: %v, %v", l, err)
 	}
+}
+
+// TestSignalsHandledFromTheStart sends SIGHUP while Run is still spawning
+// its scopes (held up by the ledger's lock, which the test holds): the
+// agent must already handle it, as a reload, rather than leave it to the
+// default action, which kills the process. The test notifies itself too,
+// so that a missed signal fails the test instead of killing it.
+func TestSignalsHandledFromTheStart(t *testing.T) {
+	guard := make(chan os.Signal, 1)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	path := filepath.Join(dir, "linx.yaml")
+	body := "state_dir: " + state + "\nmetrics: {listen: \"off\"}\nscopes:\n" +
+		"  - name: a\n    netns: path:" + ns.Path() + "\n    interval: 1h\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(state, "a.ledger.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // Run is spawning scope a, waiting for the lock
+	if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	<-guard
+	time.Sleep(50 * time.Millisecond)
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the SIGHUP handled as a reload", func() bool {
+		return reloads(t, a, "applied") == 1
+	})
+}
+
+// reloads returns linx_config_reloads_total{result=result}.
+func reloads(t *testing.T, a *Agent, result string) float64 {
+	t.Helper()
+	fams, err := a.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "linx_config_reloads_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
