@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -143,10 +144,42 @@ func (a *Agent) newSource(stateDir string) func(*messages.SpawnScope) (source.So
 			return nil, err
 		}
 		if s, ok := src.(*rtnlsource.Source); ok {
-			s.OnPass(a.passObserver(spec.GetName()))
+			return a.observed(spec.GetName(), s), nil
 		}
 		return src, nil
 	}
+}
+
+// observedSource is a scope's rtnlsource.Source whose every pass reaches
+// the metrics: through OnPass those that ran, and from Pass those that
+// failed before reconciling (a namespace gone, a handle or desired state
+// of the wrong type), which OnPass never sees.
+type observedSource struct {
+	*rtnlsource.Source
+	name     string
+	metrics  *Metrics
+	observed atomic.Uint64 // passes OnPass saw
+}
+
+func (a *Agent) observed(name string, src *rtnlsource.Source) *observedSource {
+	s := &observedSource{Source: src, name: name, metrics: a.metrics}
+	observe := a.passObserver(name)
+	src.OnPass(func(rep reconcile.Report, err error) {
+		s.observed.Add(1)
+		observe(rep, err)
+	})
+	return s
+}
+
+// Pass runs the pass and counts it as failed if it ended before OnPass.
+// A scope's passes never overlap (its socket actor runs one at a time).
+func (s *observedSource) Pass(ctx context.Context, h source.Handle, desired any) source.Report {
+	before := s.observed.Load()
+	r := s.Source.Pass(ctx, h, desired)
+	if s.observed.Load() == before {
+		s.metrics.observeEarlyFailure(s.name, r.Duration)
+	}
+	return r
 }
 
 // passObserver returns what sees each pass of scope name: the metrics and

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
@@ -282,4 +284,60 @@ func TestLogging(t *testing.T) {
 	if IsTerminal(nil) {
 		t.Error("IsTerminal(nil) = true")
 	}
+}
+
+// TestEarlyFailedPassesCounted runs passes of a scope's source directly:
+// one that reconciles (counted once, through OnPass) and one that fails
+// before reconciling anything (a handle that is not a socket), which must
+// count as a pass and an error too.
+func TestEarlyFailedPassesCounted(t *testing.T) {
+	ns := nstest.New(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := &Agent{logger: logger, metrics: NewMetrics(nil, logger), ready: newReadiness()}
+	src, err := a.newSource(t.TempDir())(&messages.SpawnScope{
+		Name:      "x",
+		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := src.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if r := src.Pass(ctx, h, reconcile.Desired{}); r.Err != nil {
+		t.Fatalf("pass: %v", r.Err)
+	}
+	if p, e := counter(t, a.metrics, "linx_passes_total"), counter(t, a.metrics, "linx_pass_errors_total"); p != 1 || e != 0 {
+		t.Fatalf("after one good pass: passes %v, errors %v; want 1, 0", p, e)
+	}
+	if r := src.Pass(ctx, nil, reconcile.Desired{}); r.Err == nil {
+		t.Fatal("a pass without a handle succeeded")
+	}
+	if p, e := counter(t, a.metrics, "linx_passes_total"), counter(t, a.metrics, "linx_pass_errors_total"); p != 2 || e != 1 {
+		t.Errorf("after a pass that failed early: passes %v, errors %v; want 2, 1", p, e)
+	}
+}
+
+// counter returns the value of the counter family name for scope x.
+func counter(t *testing.T, m *Metrics, name string) float64 {
+	t.Helper()
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name {
+			for _, mm := range f.GetMetric() {
+				for _, l := range mm.GetLabel() {
+					if l.GetName() == "scope" && l.GetValue() == "x" {
+						return mm.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -84,6 +85,14 @@ func (m *Metrics) observePass(scope string, rep reconcile.Report, err error) {
 		m.errors.WithLabelValues(scope).Inc()
 	}
 	m.conflicts.WithLabelValues(scope).Set(float64(len(rep.Conflicts)))
+}
+
+// observeEarlyFailure counts one pass of scope that failed before it
+// reconciled anything (and so has no report of ops): a pass and an error.
+func (m *Metrics) observeEarlyFailure(scope string, d time.Duration) {
+	m.passes.WithLabelValues(scope).Inc()
+	m.duration.WithLabelValues(scope).Observe(d.Seconds())
+	m.errors.WithLabelValues(scope).Inc()
 }
 
 // forget removes the per-scope series of a scope that is no longer

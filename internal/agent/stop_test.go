@@ -123,14 +123,14 @@ func TestStopWaitsForFailedScope(t *testing.T) {
 	}
 }
 
-// observedSource is a slowSource whose passes are seen as the agent's
+// reportingSource is a slowSource whose passes are seen as the agent's
 // rtnlsource passes are (OnPass), once the gate opens.
-type observedSource struct {
+type reportingSource struct {
 	*slowSource
 	observe func(reconcile.Report, error)
 }
 
-func (s *observedSource) Pass(ctx context.Context, h source.Handle, d any) source.Report {
+func (s *reportingSource) Pass(ctx context.Context, h source.Handle, d any) source.Report {
 	r := s.slowSource.Pass(ctx, h, d)
 	s.observe(reconcile.Report{Converged: true}, nil)
 	return r
@@ -158,7 +158,7 @@ func TestRemovedScopeMetricsStayGone(t *testing.T) {
 	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource: func(spec *messages.SpawnScope) (source.Source, error) {
-			return &observedSource{slowSource: src, observe: a.passObserver(spec.GetName())}, nil
+			return &reportingSource{slowSource: src, observe: a.passObserver(spec.GetName())}, nil
 		},
 		Interval: time.Hour,
 		Logger:   logger,
