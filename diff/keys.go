@@ -279,7 +279,7 @@ func (k *NeighbourKey) UnmarshalText(b []byte) error {
 }
 
 // RuleKey is the identity of a policy rule: every selector, the priority,
-// the action and the table. The kernel holds no other attribute a rule
+// the action and the table or goto target. The kernel holds no other attribute a rule
 // could be updated in place by, so a rule either matches a key or not.
 //
 // KeyOfRule normalises the defaults the kernel (and `ip rule`) fill in.
@@ -294,13 +294,27 @@ type RuleKey struct {
 	Invert   bool
 	Action   rtnl.RuleAction
 	Table    uint32
+	// The selectors below were added after the fields above; a key's
+	// text without them (12 fields) parses with them unset.
+	IPProto           uint8
+	SPort, DPort      rtnl.PortRange
+	UIDRange          rtnl.UIDRange
+	SuppressPrefixLen rtnl.Suppress
+	SuppressIfGroup   rtnl.Suppress
+	L3MDev            bool
+	Goto              uint32
+	TunID             uint64
+	Realms            uint32
 }
 
 // KeyOfRule returns r's key. A FamilyAll rule takes its family from From
 // or To, IPv4 when neither is set; a zero Action is to-table; a to-table
-// rule with table 0 looks up main (254), as `ip rule add` sends it; a
-// non-zero FwMark with a zero FwMask has mask 0xffffffff. From and To are
-// kept as given: the kernel stores a rule's prefixes with their host bits.
+// rule with table 0 looks up main (254), as `ip rule add` sends it,
+// unless it is an l3mdev rule, whose table is 0; a non-zero FwMark with a
+// zero FwMask has mask 0xffffffff; a UIDRange or Suppress that is not Set
+// is zero. From and To are kept as given: the kernel stores a rule's
+// prefixes with their host bits. Every selector is part of the key, so
+// two rules differing in any (ipproto, ports, uid range, …) are two keys.
 func KeyOfRule(r rtnl.Rule) RuleKey {
 	k := RuleKey{
 		Family:   r.Family,
@@ -315,6 +329,17 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 		Invert:   r.Invert,
 		Action:   r.Action,
 		Table:    r.Table,
+
+		IPProto:           r.IPProto,
+		SPort:             r.SPort,
+		DPort:             r.DPort,
+		UIDRange:          r.UIDRange,
+		SuppressPrefixLen: r.SuppressPrefixLen,
+		SuppressIfGroup:   r.SuppressIfGroup,
+		L3MDev:            r.L3MDev,
+		Goto:              r.Goto,
+		TunID:             r.TunID,
+		Realms:            r.Realms,
 	}
 	if k.Family == rtnl.FamilyAll {
 		switch {
@@ -327,18 +352,33 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 	if k.Action == 0 {
 		k.Action = rtnl.RuleToTable
 	}
-	if k.Action == rtnl.RuleToTable && k.Table == rtnl.TableUnspec {
+	if k.Action == rtnl.RuleToTable && k.Table == rtnl.TableUnspec && !k.L3MDev {
 		k.Table = rtnl.TableMain
 	}
 	if k.FwMark != 0 && k.FwMask == 0 {
 		k.FwMask = 0xffffffff
+	}
+	// An unset uid range or suppressor is not sent, whatever its values.
+	if !k.UIDRange.Set {
+		k.UIDRange = rtnl.UIDRange{}
+	}
+	if !k.SuppressPrefixLen.Set {
+		k.SuppressPrefixLen = rtnl.Suppress{}
+	}
+	if !k.SuppressIfGroup.Set {
+		k.SuppressIfGroup = rtnl.Suppress{}
 	}
 	return k
 }
 
 // String returns every field, `family=inet priority=100 from=10.0.0.0/8
 // to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl
-// table=100`; an unset prefix or interface prints as an empty value.
+// table=100 ipproto=0 sport= dport=443 uidrange=100-200
+// suppress_prefixlength= suppress_ifgroup= l3mdev=false goto=0 tun_id=0
+// realms=0`; an unset prefix, interface, port range, uid range or
+// suppressor prints as an empty value. A key with none of the fields
+// after table set ends at table, as keys were written before those
+// selectors existed, so that such a key keeps its text.
 func (k RuleKey) String() string {
 	var b strings.Builder
 	b.Grow(128)
@@ -366,6 +406,31 @@ func (k RuleKey) String() string {
 	b.WriteString(k.Action.String())
 	b.WriteString(" table=")
 	b.WriteString(strconv.FormatUint(uint64(k.Table), 10))
+	if k.IPProto == 0 && !k.SPort.IsSet() && !k.DPort.IsSet() && !k.UIDRange.Set &&
+		!k.SuppressPrefixLen.Set && !k.SuppressIfGroup.Set && !k.L3MDev && k.Goto == 0 &&
+		k.TunID == 0 && k.Realms == 0 {
+		return b.String()
+	}
+	b.WriteString(" ipproto=")
+	b.WriteString(strconv.Itoa(int(k.IPProto)))
+	b.WriteString(" sport=")
+	b.WriteString(k.SPort.String())
+	b.WriteString(" dport=")
+	b.WriteString(k.DPort.String())
+	b.WriteString(" uidrange=")
+	b.WriteString(k.UIDRange.String())
+	b.WriteString(" suppress_prefixlength=")
+	b.WriteString(k.SuppressPrefixLen.String())
+	b.WriteString(" suppress_ifgroup=")
+	b.WriteString(k.SuppressIfGroup.String())
+	b.WriteString(" l3mdev=")
+	b.WriteString(strconv.FormatBool(k.L3MDev))
+	b.WriteString(" goto=")
+	b.WriteString(strconv.FormatUint(uint64(k.Goto), 10))
+	b.WriteString(" tun_id=")
+	b.WriteString(strconv.FormatUint(k.TunID, 10))
+	b.WriteString(" realms=")
+	b.WriteString(strconv.FormatUint(uint64(k.Realms), 10))
 	return b.String()
 }
 
@@ -408,7 +473,39 @@ func (k RuleKey) Compare(o RuleKey) int {
 	if c := cmp.Compare(k.Action, o.Action); c != 0 {
 		return c
 	}
-	return cmp.Compare(k.Table, o.Table)
+	if c := cmp.Compare(k.Table, o.Table); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.IPProto, o.IPProto); c != 0 {
+		return c
+	}
+	for _, p := range [][2]rtnl.PortRange{{k.SPort, o.SPort}, {k.DPort, o.DPort}} {
+		if c := cmp.Or(cmp.Compare(p[0].Start, p[1].Start), cmp.Compare(p[0].End, p[1].End)); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Or(compareBool(k.UIDRange.Set, o.UIDRange.Set),
+		cmp.Compare(k.UIDRange.Start, o.UIDRange.Start), cmp.Compare(k.UIDRange.End, o.UIDRange.End)); c != 0 {
+		return c
+	}
+	for _, p := range [][2]rtnl.Suppress{{k.SuppressPrefixLen, o.SuppressPrefixLen}, {k.SuppressIfGroup, o.SuppressIfGroup}} {
+		if c := cmp.Or(compareBool(p[0].Set, p[1].Set), cmp.Compare(p[0].Value, p[1].Value)); c != 0 {
+			return c
+		}
+	}
+	return cmp.Or(compareBool(k.L3MDev, o.L3MDev), cmp.Compare(k.Goto, o.Goto),
+		cmp.Compare(k.TunID, o.TunID), cmp.Compare(k.Realms, o.Realms))
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 // MarshalText implements encoding.TextMarshaler with String. It fails only
@@ -421,11 +518,26 @@ func (k RuleKey) MarshalText() ([]byte, error) {
 	return []byte(k.String()), nil
 }
 
+// ruleKeyFields are the names of RuleKey's text fields, in order; the
+// first ruleKeyLegacy of them are the whole text of a key written before
+// the other selectors were added.
+var ruleKeyFields = []string{"family", "priority", "from", "to", "fwmark", "fwmask",
+	"iif", "oif", "tos", "invert", "action", "table",
+	"ipproto", "sport", "dport", "uidrange", "suppress_prefixlength", "suppress_ifgroup",
+	"l3mdev", "goto", "tun_id", "realms"}
+
+const ruleKeyLegacy = 12
+
 // UnmarshalText implements encoding.TextUnmarshaler, parsing String's
-// form. A missing or malformed field fails with an error quoting the input.
+// form, or the shorter form that ends at table (written before the
+// selectors that follow it existed; they parse as unset). A missing or
+// malformed field fails with an error quoting the input.
 func (k *RuleKey) UnmarshalText(b []byte) error {
-	f, err := fields("RuleKey", string(b), "family", "priority", "from", "to", "fwmark", "fwmask",
-		"iif", "oif", "tos", "invert", "action", "table")
+	names := ruleKeyFields
+	if strings.Count(string(b), " ") == ruleKeyLegacy-1 {
+		names = names[:ruleKeyLegacy]
+	}
+	f, err := fields("RuleKey", string(b), names...)
 	if err != nil {
 		return err
 	}
@@ -461,8 +573,101 @@ func (k *RuleKey) UnmarshalText(b []byte) error {
 	if out.Table, err = parseUint32(f, 11); err != nil {
 		return err
 	}
+	if len(names) == ruleKeyLegacy {
+		*k = out
+		return nil
+	}
+	if out.IPProto, err = parseUint8(f, 12); err != nil {
+		return err
+	}
+	if out.SPort, err = parsePortRange(f, 13); err != nil {
+		return err
+	}
+	if out.DPort, err = parsePortRange(f, 14); err != nil {
+		return err
+	}
+	if out.UIDRange, err = parseUIDRange(f, 15); err != nil {
+		return err
+	}
+	if out.SuppressPrefixLen, err = parseSuppress(f, 16); err != nil {
+		return err
+	}
+	if out.SuppressIfGroup, err = parseSuppress(f, 17); err != nil {
+		return err
+	}
+	if out.L3MDev, err = strconv.ParseBool(f.vals[18]); err != nil {
+		return f.fail(18, err)
+	}
+	if out.Goto, err = parseUint32(f, 19); err != nil {
+		return err
+	}
+	if out.TunID, err = strconv.ParseUint(f.vals[20], 0, 64); err != nil {
+		return f.fail(20, err)
+	}
+	if out.Realms, err = parseUint32(f, 21); err != nil {
+		return err
+	}
 	*k = out
 	return nil
+}
+
+// parsePortRange parses PortRange.String's form: "", "443" or
+// "1000-2000".
+func parsePortRange(p parsed, i int) (rtnl.PortRange, error) {
+	v := p.vals[i]
+	if v == "" {
+		return rtnl.PortRange{}, nil
+	}
+	lo, hi, ok := strings.Cut(v, "-")
+	if !ok {
+		hi = lo
+	}
+	a, err := strconv.ParseUint(lo, 10, 16)
+	if err != nil {
+		return rtnl.PortRange{}, p.fail(i, err)
+	}
+	b, err := strconv.ParseUint(hi, 10, 16)
+	if err != nil {
+		return rtnl.PortRange{}, p.fail(i, err)
+	}
+	r := rtnl.PortRange{Start: uint16(a), End: uint16(b)}
+	if !r.IsSet() {
+		return rtnl.PortRange{}, p.fail(i, fmt.Errorf("port range %q is empty, want \"\" for any", v))
+	}
+	return r, nil
+}
+
+// parseUIDRange parses UIDRange.String's form: "" or "100-200".
+func parseUIDRange(p parsed, i int) (rtnl.UIDRange, error) {
+	v := p.vals[i]
+	if v == "" {
+		return rtnl.UIDRange{}, nil
+	}
+	lo, hi, ok := strings.Cut(v, "-")
+	if !ok {
+		return rtnl.UIDRange{}, p.fail(i, fmt.Errorf("uid range %q: want start-end", v))
+	}
+	a, err := strconv.ParseUint(lo, 10, 32)
+	if err != nil {
+		return rtnl.UIDRange{}, p.fail(i, err)
+	}
+	b, err := strconv.ParseUint(hi, 10, 32)
+	if err != nil {
+		return rtnl.UIDRange{}, p.fail(i, err)
+	}
+	return rtnl.UIDRange{Start: uint32(a), End: uint32(b), Set: true}, nil
+}
+
+// parseSuppress parses Suppress.String's form: "" or a decimal value.
+func parseSuppress(p parsed, i int) (rtnl.Suppress, error) {
+	if p.vals[i] == "" {
+		return rtnl.Suppress{}, nil
+	}
+	n, err := strconv.ParseUint(p.vals[i], 10, 32)
+	if err != nil {
+		return rtnl.Suppress{}, p.fail(i, err)
+	}
+	return rtnl.Suppress{Value: uint32(n), Set: true}, nil
 }
 
 // parsed holds the values of a key's text form, in the order of names.

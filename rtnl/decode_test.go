@@ -234,6 +234,7 @@ func testEncodeRule(r Rule) []byte {
 	if r.Protocol != 0 {
 		e.u8(unix.FRA_PROTOCOL, uint8(r.Protocol))
 	}
+	testEncodeRuleSelectors(&e, r)
 	return payload(&e)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -68,6 +69,88 @@ type Rule struct {
 	Invert bool
 	// Protocol says who installed the rule (FRA_PROTOCOL).
 	Protocol Protocol
+	// IPProto selects by IP protocol number (6 TCP, 17 UDP, …; ipproto in
+	// ip rule); 0 matches any.
+	IPProto uint8
+	// SPort and DPort select by source and destination port range (sport
+	// and dport); the zero PortRange matches any port.
+	SPort, DPort PortRange
+	// UIDRange selects by the uid owning the socket (uidrange); the zero
+	// UIDRange matches any uid.
+	UIDRange UIDRange
+	// SuppressPrefixLen, when set, makes the lookup ignore a route whose
+	// prefix is that long or shorter (suppress_prefixlength; 0 ignores
+	// default routes). The zero Suppress suppresses nothing.
+	SuppressPrefixLen Suppress
+	// SuppressIfGroup, when set, makes the lookup ignore a route whose
+	// device is in that interface group (suppress_ifgroup).
+	SuppressIfGroup Suppress
+	// L3MDev looks up the table of the L3 master device (VRF) of the
+	// packet's interface instead of Table, which must then be 0.
+	L3MDev bool
+	// Goto is the priority a RuleGoto rule jumps to (FRA_GOTO); 0 for
+	// none. A goto rule needs one, greater than its own priority.
+	Goto uint32
+	// TunID selects by tunnel id (FRA_TUN_ID, of metadata tunnels); 0
+	// matches any.
+	TunID uint64
+	// Realms selects by routing realms (FRA_FLOW, IPv4 only: the source
+	// realm in the high 16 bits, the destination realm in the low); 0
+	// matches any.
+	Realms uint32
+}
+
+// PortRange is an inclusive range of TCP, UDP or SCTP ports. The zero
+// PortRange matches any port; a single port has Start == End.
+type PortRange struct {
+	Start, End uint16
+}
+
+// IsSet reports whether p selects anything (Start or End non-zero).
+func (p PortRange) IsSet() bool { return p != PortRange{} }
+
+// String returns `443` for a single port, `1000-2000` for a range, and ""
+// for the zero PortRange.
+func (p PortRange) String() string {
+	switch {
+	case !p.IsSet():
+		return ""
+	case p.Start == p.End:
+		return strconv.FormatUint(uint64(p.Start), 10)
+	}
+	return strconv.FormatUint(uint64(p.Start), 10) + "-" + strconv.FormatUint(uint64(p.End), 10)
+}
+
+// UIDRange is an inclusive range of uids, selecting only when Set: the
+// zero UIDRange matches any uid, and UIDRange{Set: true} matches uid 0.
+// The kernel refuses Start > End and 4294967295 (no uid) at either end.
+type UIDRange struct {
+	Start, End uint32
+	Set        bool
+}
+
+// String returns `100-200`, or "" when not Set.
+func (u UIDRange) String() string {
+	if !u.Set {
+		return ""
+	}
+	return strconv.FormatUint(uint64(u.Start), 10) + "-" + strconv.FormatUint(uint64(u.End), 10)
+}
+
+// Suppress is an optional suppressor of a lookup rule, in force only when
+// Set: the zero Suppress suppresses nothing, and Suppress{Set: true} has
+// value 0. Value 4294967295 (the kernel's "none") is refused when sending.
+type Suppress struct {
+	Value uint32
+	Set   bool
+}
+
+// String returns the value in decimal, or "" when not Set.
+func (s Suppress) String() string {
+	if !s.Set {
+		return ""
+	}
+	return strconv.FormatUint(uint64(s.Value), 10)
 }
 
 // String returns `Rule<priority=32766 table=254>`, with each set selector
@@ -103,10 +186,45 @@ func (r Rule) String() string {
 	if r.OIF != "" {
 		add("oif=%s", r.OIF)
 	}
-	if r.Action != RuleToTable && r.Action != 0 {
+	if r.TOS != 0 {
+		add("tos=%#x", r.TOS)
+	}
+	if r.IPProto != 0 {
+		add("ipproto=%d", r.IPProto)
+	}
+	if r.SPort.IsSet() {
+		add("sport=%s", r.SPort)
+	}
+	if r.DPort.IsSet() {
+		add("dport=%s", r.DPort)
+	}
+	if r.UIDRange.Set {
+		add("uidrange=%s", r.UIDRange)
+	}
+	if r.TunID != 0 {
+		add("tun_id=%d", r.TunID)
+	}
+	if r.Realms != 0 {
+		add("realms=%d/%d", r.Realms>>16, r.Realms&0xffff)
+	}
+	switch {
+	case r.Action == RuleGoto:
+		add("goto=%d", r.Goto)
+	case r.Action != RuleToTable && r.Action != 0:
 		add("action=%s", r.Action)
-	} else {
+	case r.L3MDev && r.Table == 0:
+		add("l3mdev")
+	default:
+		if r.L3MDev {
+			add("l3mdev")
+		}
 		add("table=%d", r.Table)
+	}
+	if r.SuppressPrefixLen.Set {
+		add("suppress_prefixlength=%s", r.SuppressPrefixLen)
+	}
+	if r.SuppressIfGroup.Set {
+		add("suppress_ifgroup=%s", r.SuppressIfGroup)
 	}
 	b.WriteByte('>')
 	return b.String()
@@ -155,6 +273,41 @@ func decodeRule(b []byte) (Rule, bool, error) {
 			r.OIF = ad.String()
 		case unix.FRA_PROTOCOL:
 			r.Protocol = Protocol(ad.Uint8())
+		case unix.FRA_IP_PROTO:
+			r.IPProto = ad.Uint8()
+		case unix.FRA_SPORT_RANGE:
+			r.SPort = decodePortRange(&ad)
+		case unix.FRA_DPORT_RANGE:
+			r.DPort = decodePortRange(&ad)
+		case unix.FRA_UID_RANGE:
+			// struct fib_rule_uid_range; the kernel sends it only
+			// when set.
+			if b := ad.Bytes(); len(b) >= 8 {
+				r.UIDRange = UIDRange{
+					Start: binary.NativeEndian.Uint32(b[0:4]),
+					End:   binary.NativeEndian.Uint32(b[4:8]),
+					Set:   true,
+				}
+			} else {
+				ad.fail("8 bytes")
+			}
+		case unix.FRA_SUPPRESS_PREFIXLEN:
+			r.SuppressPrefixLen = decodeSuppress(ad.Uint32())
+		case unix.FRA_SUPPRESS_IFGROUP:
+			r.SuppressIfGroup = decodeSuppress(ad.Uint32())
+		case unix.FRA_L3MDEV:
+			r.L3MDev = ad.Uint8() != 0
+		case unix.FRA_GOTO:
+			r.Goto = ad.Uint32()
+		case unix.FRA_TUN_ID:
+			// __be64, in network order.
+			if b := ad.Bytes(); len(b) >= 8 {
+				r.TunID = binary.BigEndian.Uint64(b)
+			} else {
+				ad.fail("8 bytes")
+			}
+		case unix.FRA_FLOW:
+			r.Realms = ad.Uint32()
 		}
 	}
 	if err := ad.Err(); err != nil {
@@ -173,6 +326,26 @@ func decodeRule(b []byte) (Rule, bool, error) {
 		r.To = netip.PrefixFrom(to, dstLen)
 	}
 	return r, true, nil
+}
+
+// decodeSuppress reads a suppressor: the kernel sends a lookup rule's
+// suppress_prefixlength even when unset, as 4294967295 (-1, none).
+func decodeSuppress(v uint32) Suppress {
+	if v == ^uint32(0) {
+		return Suppress{}
+	}
+	return Suppress{Value: v, Set: true}
+}
+
+// decodePortRange reads struct fib_rule_port_range: start and end in host
+// order.
+func decodePortRange(ad *attrDecoder) PortRange {
+	b := ad.Bytes()
+	if len(b) < 4 {
+		ad.fail("4 bytes")
+		return PortRange{}
+	}
+	return PortRange{Start: binary.NativeEndian.Uint16(b[0:2]), End: binary.NativeEndian.Uint16(b[2:4])}
 }
 
 // Rules returns every policy rule, IPv4 and IPv6, in the kernel's order

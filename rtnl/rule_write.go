@@ -15,14 +15,21 @@ import (
 // 0xffffffff); IIF and OIF by interface name; TOS; Priority (0 lets the
 // kernel choose, just above the last rule's); Invert negates the
 // selectors; Protocol tags the rule (0 sends none, the kernel then records
-// unspec). Action 0 is RuleToTable, which requires a Table (any uint32).
+// unspec). Action 0 is RuleToTable, which requires a Table (any uint32)
+// unless L3MDev is set, which requires none. RuleGoto requires Goto, a
+// priority above r's. IPProto, SPort, DPort, UIDRange, SuppressPrefixLen,
+// SuppressIfGroup, TunID and Realms are sent when set, so that a rule
+// decoded from Rules is installed (and deleted) as it was.
 // The family is r.Family, or when that is FamilyAll the family of From or
 // To, and IPv4 when neither is set; pass FamilyV6 for an IPv6 rule with no
 // address selector.
 //
 // It fails with an *Error, before anything is sent, EINVAL: `rule needs a
-// table` without one; From and To of different families, or disagreeing
-// with r.Family; an interface name longer than 15 bytes.
+// table` without one; a table with L3MDev; a goto rule without Goto, or
+// Goto on another action; a Suppress value of 4294967295; From and To of
+// different families, or disagreeing with r.Family; an interface name
+// longer than 15 bytes. The kernel refuses with EINVAL a bad port or uid
+// range and a goto target at or below r's priority.
 func (s *Socket) RuleAdd(r Rule) error {
 	return s.ruleVerb("rule add", unix.RTM_NEWRULE, flagsCreate, r)
 }
@@ -31,8 +38,117 @@ func (s *Socket) RuleAdd(r Rule) error {
 // (each only when set). A rule that does not exist (already deleted
 // included) fails with ENOENT: callers that converge state treat IsNotExist
 // as success. Input is checked as by RuleAdd; a table is required.
+//
+// The kernel deletes the first rule, in its order, that the request
+// matches, and it matches a selector the request leaves unset as a
+// wildcard. So a rule decoded from Rules, passed back, names exactly that
+// rule, unless an earlier rule at the same priority differs from it only
+// by having more selectors (say `ipproto tcp lookup 13` before `lookup
+// 13`): the kernel would delete that one instead. RuleDelete therefore
+// lists the rules first and, when r is installed but such a rule shadows
+// it, deletes nothing and fails with EBUSY naming the shadowing rule;
+// delete that rule first. Batch.RuleDelete does not check.
 func (s *Socket) RuleDelete(r Rule) error {
-	return s.ruleVerb("rule delete", unix.RTM_DELRULE, flagsModify, r)
+	const op = "rule delete"
+	var e encoder
+	if err := encodeRule(&e, op, unix.RTM_DELRULE, flagsModify, r); err != nil {
+		return err
+	}
+	if err := s.checkRuleShadow(op, r); err != nil {
+		return err
+	}
+	return withContext(s.request(op, e.message(), nil), op, r.String())
+}
+
+// checkRuleShadow fails with EBUSY when r, as the kernel stores it, is
+// installed but an earlier rule also matches the delete request for r.
+func (s *Socket) checkRuleShadow(op string, r Rule) error {
+	req, err := wireRule(op, r)
+	if err != nil {
+		return err
+	}
+	rules, err := s.Rules()
+	if err != nil {
+		return withContext(err, op, "listing rules to find "+r.String())
+	}
+	first := -1
+	for i, k := range rules {
+		if k.Family != req.Family {
+			continue
+		}
+		if first < 0 && ruleFindMatches(req, k) {
+			first = i
+		}
+		if ruleSame(req, k) {
+			if first == i {
+				return nil
+			}
+			return newError(op, unix.EBUSY,
+				"%s is shadowed by the earlier %s: the kernel matches the selectors a delete leaves unset as wildcards, and would delete that rule", r, rules[first])
+		}
+	}
+	return nil
+}
+
+// wireRule returns r with the defaults encodeRule sends made explicit:
+// the family, the action and the firewall-mark mask.
+func wireRule(op string, r Rule) (Rule, error) {
+	fam, err := ruleFamily(op, r)
+	if err != nil {
+		return Rule{}, err
+	}
+	r.Family = fam
+	if r.Action == 0 {
+		r.Action = RuleToTable
+	}
+	if r.FwMark != 0 && r.FwMask == 0 {
+		r.FwMask = 0xffffffff
+	}
+	return r, nil
+}
+
+// ruleSame reports whether installed rule k is req (as wireRule returns
+// it); a req Protocol of 0 matches any.
+func ruleSame(req, k Rule) bool {
+	if req.Protocol == 0 {
+		k.Protocol = 0
+	}
+	return req == k
+}
+
+// ruleFindMatches reports whether a delete request for req matches
+// installed rule k as the kernel's rule_find (net/core/fib_rules.c) and
+// the family's compare function match it: each selector set in the request
+// must be equal, an unset one matches anything; the invert flag and the
+// goto target are not compared.
+func ruleFindMatches(req, k Rule) bool {
+	prefix := func(q, p netip.Prefix) bool {
+		return !q.IsValid() || q.Bits() == 0 || q == p
+	}
+	switch {
+	case req.Action != 0 && k.Action != req.Action,
+		req.Table != 0 && k.Table != req.Table,
+		req.Priority != 0 && k.Priority != req.Priority,
+		req.IIF != "" && k.IIF != req.IIF,
+		req.OIF != "" && k.OIF != req.OIF,
+		req.FwMark != 0 && k.FwMark != req.FwMark,
+		req.FwMask != 0 && k.FwMask != req.FwMask,
+		req.SuppressIfGroup.Set && k.SuppressIfGroup != req.SuppressIfGroup,
+		req.SuppressPrefixLen.Set && k.SuppressPrefixLen != req.SuppressPrefixLen,
+		req.TunID != 0 && k.TunID != req.TunID,
+		req.L3MDev && !k.L3MDev,
+		req.UIDRange.Set && k.UIDRange != req.UIDRange,
+		req.IPProto != 0 && k.IPProto != req.IPProto,
+		req.Protocol != 0 && k.Protocol != req.Protocol,
+		req.SPort.IsSet() && k.SPort != req.SPort,
+		req.DPort.IsSet() && k.DPort != req.DPort,
+		req.TOS != 0 && k.TOS != req.TOS,
+		req.Realms != 0 && k.Realms != req.Realms,
+		!prefix(req.From, k.From),
+		!prefix(req.To, k.To):
+		return false
+	}
+	return true
 }
 
 func (s *Socket) ruleVerb(op string, typ, flags uint16, r Rule) error {
@@ -87,8 +203,23 @@ func encodeRule(e *encoder, op string, typ, flags uint16, r Rule) error {
 	if action == 0 {
 		action = RuleToTable
 	}
-	if action == RuleToTable && r.Table == 0 {
+	switch {
+	case action == RuleToTable && r.Table == 0 && !r.L3MDev:
 		return invalid(op, "rule needs a table")
+	case action == RuleToTable && r.Table != 0 && r.L3MDev:
+		return invalid(op, "rule with l3mdev takes its table from the device: table %d must be 0", r.Table)
+	case action == RuleGoto && r.Goto == 0 && typ == unix.RTM_NEWRULE:
+		return invalid(op, "goto rule needs a target priority (Goto)")
+	case action != RuleGoto && r.Goto != 0:
+		return invalid(op, "rule with goto target %d has action %s, want goto", r.Goto, action)
+	}
+	for _, x := range []struct {
+		what string
+		s    Suppress
+	}{{"suppress_prefixlength", r.SuppressPrefixLen}, {"suppress_ifgroup", r.SuppressIfGroup}} {
+		if x.s.Set && x.s.Value == ^uint32(0) {
+			return invalid(op, "rule %s %d: the kernel reads it as none", x.what, x.s.Value)
+		}
 	}
 	for _, n := range []string{r.IIF, r.OIF} {
 		if n != "" {
@@ -143,6 +274,49 @@ func encodeRule(e *encoder, op string, typ, flags uint16, r Rule) error {
 	}
 	if r.Protocol != 0 {
 		e.u8(unix.FRA_PROTOCOL, uint8(r.Protocol))
+	}
+	// The selectors below are sent whenever set, deletes included: the
+	// kernel matches a delete request's absent selectors as wildcards, so
+	// a rule sent without them would match its twin that has them.
+	if r.IPProto != 0 {
+		e.u8(unix.FRA_IP_PROTO, r.IPProto)
+	}
+	for _, x := range []struct {
+		typ uint16
+		p   PortRange
+	}{{unix.FRA_SPORT_RANGE, r.SPort}, {unix.FRA_DPORT_RANGE, r.DPort}} {
+		if x.p.IsSet() {
+			var b [4]byte
+			binary.NativeEndian.PutUint16(b[0:], x.p.Start)
+			binary.NativeEndian.PutUint16(b[2:], x.p.End)
+			e.attr(x.typ, b[:])
+		}
+	}
+	if r.UIDRange.Set {
+		var b [8]byte
+		binary.NativeEndian.PutUint32(b[0:], r.UIDRange.Start)
+		binary.NativeEndian.PutUint32(b[4:], r.UIDRange.End)
+		e.attr(unix.FRA_UID_RANGE, b[:])
+	}
+	if r.SuppressPrefixLen.Set {
+		e.u32(unix.FRA_SUPPRESS_PREFIXLEN, r.SuppressPrefixLen.Value)
+	}
+	if r.SuppressIfGroup.Set {
+		e.u32(unix.FRA_SUPPRESS_IFGROUP, r.SuppressIfGroup.Value)
+	}
+	if r.L3MDev {
+		e.u8(unix.FRA_L3MDEV, 1)
+	}
+	if r.Goto != 0 {
+		e.u32(unix.FRA_GOTO, r.Goto)
+	}
+	if r.TunID != 0 {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], r.TunID)
+		e.attr(unix.FRA_TUN_ID, b[:])
+	}
+	if r.Realms != 0 {
+		e.u32(unix.FRA_FLOW, r.Realms)
 	}
 	e.end()
 	return nil
