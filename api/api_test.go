@@ -636,3 +636,146 @@ func TestForgedTerminatedRefused(t *testing.T) {
 		t.Fatal("the scope's supervisor is gone")
 	}
 }
+
+// TestReplyEndpointRefusesForeignMessages sends a controller's reply
+// endpoint what protoactor's handler would crash on, or obey, and checks
+// that the controller still works afterwards.
+func TestReplyEndpointRefusesForeignMessages(t *testing.T) {
+	if twoRemotes(t) {
+		return
+	}
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	ctx := ctxT(t)
+	logs := &logBuffer{}
+	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	c, err := ep.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	// Any actor of the controller: a subscriber.
+	ch, cancel, err := c.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	<-ch
+
+	peer := srv.Addr() // the raw peer poses as the agent
+	sub := actor.NewPID(ep.Addr(), "$1")
+	for _, m := range []*remote.RemoteMessage{
+		// unregistered: protoactor would dereference nil and crash the process
+		batchOf(t, sub, "linxtest.Bogus", bogus(t)),
+		// registered, but would stop the actor
+		batchOf(t, sub, "actor.PoisonPill", &actor.PoisonPill{}),
+		// protoactor's own machinery
+		batchOf(t, actor.NewPID(ep.Addr(), "EndpointSupervisor"), "linx.v1.ScopeStatus", &messages.ScopeStatus{}),
+		// a watch by an actor of another host
+		batchOf(t, sub, "actor.Watch", &actor.Watch{Watcher: actor.NewPID("127.0.0.1:2", "x")}),
+		// the end of one of the controller's own actors
+		batchOf(t, actor.NewPID(ep.Addr(), "$2"), "actor.Terminated", &actor.Terminated{Who: sub}),
+	} {
+		sendRefused(t, ep.Addr(), peer, m)
+	}
+	if n := strings.Count(logs.String(), "reply endpoint: refused a batch"); n != 5 {
+		t.Errorf("%d refusals logged; want 5; log:\n%s", n, logs.String())
+	}
+	if _, err := c.List(ctx); err != nil {
+		t.Fatalf("the controller no longer works: %v", err)
+	}
+	if st, err := c.Status(ctx, "web"); err != nil || st.GetName() != "web" {
+		t.Fatalf("Status = %v, %v", st, err)
+	}
+	// The subscription still receives.
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "db's status", func(st *messages.ScopeStatus) bool { return st.GetName() == "db" })
+}
+
+// TestSubscriberExitUnsubscribes checks that the real Terminated of a
+// controller's subscriber passes the guards of both ends (the node's Watch
+// to the controller, the controller's Terminated to the node): the node
+// drops a subscriber whose actor stopped without unsubscribing. The node
+// runs before the API starts, as in the agent, so its own PID, the watcher
+// in its Watch, says "nonhost": the reply endpoint's guard rewrites it to
+// the agent's address, or the Terminated would stay in the controller.
+func TestSubscriberExitUnsubscribes(t *testing.T) {
+	if twoRemotes(t) {
+		return
+	}
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	ctx := ctxT(t)
+	ep, err := client.NewEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	c, err := ep.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A scope, so that a fresh subscriber receives a status at once.
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	sys := ep.System()
+	node := actor.NewPID(srv.Addr(), api.NodeName)
+	type marker struct{}
+	// subscribe spawns an actor named "probe" (always the same PID) and
+	// subscribes it. It reports whether the node sent it the current
+	// statuses, which the node does only for a subscriber it does not
+	// have: the node sends them before its Ack, on the same stream, so
+	// they are in the probe's mailbox before a marker sent after the Ack.
+	subscribe := func() (*actor.PID, bool) {
+		got := make(chan any, 16)
+		pid, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+			switch m := ctx.Message().(type) {
+			case *messages.ScopeStatus, marker:
+				got <- m
+			}
+		}), "probe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := sys.Root.RequestFuture(node, &messages.Subscribe{Subscriber: pid}, 5*time.Second).Result()
+		if a, ok := v.(*messages.Ack); err != nil || !ok || a.GetError() != "" {
+			t.Fatalf("subscribing: %v, %v", v, err)
+		}
+		sys.Root.Send(pid, marker{})
+		_, fresh := (<-got).(*messages.ScopeStatus)
+		return pid, fresh
+	}
+	pid, fresh := subscribe()
+	if !fresh {
+		t.Fatal("the first subscription received no status")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Stopped without Unsubscribe: only its Terminated tells the node.
+		if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node kept a subscriber whose actor stopped")
+		}
+		time.Sleep(20 * time.Millisecond)
+		if pid, fresh = subscribe(); fresh {
+			break
+		}
+	}
+	// Unsubscribed before the endpoints close: a node that still has a
+	// remote subscriber when its API has stopped cannot publish to it.
+	if _, err := sys.Root.RequestFuture(node, &messages.Unsubscribe{Subscriber: pid}, 5*time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	sys.Root.StopFuture(pid).Wait()
+}

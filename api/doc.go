@@ -17,20 +17,21 @@
 //
 // # What reaches the node
 //
-// Every gRPC stream passes a guard before protoactor's handler sees it:
-// a batch addressed to any actor other than the node supervisor, or
-// carrying a message type other than the messages of package messages
-// (plus actor.Terminated, which a subscriber's exit produces), closes the
-// stream with PermissionDenied, and a panic in protoactor's handler is
-// recovered and closes only that stream. An actor.Terminated is accepted
-// only when it reports the end of one of the sending peer's own actors
-// (the address the peer declared when it connected, never the agent's own
-// address, "nonhost", or the node and its children): protoactor passes its
-// subject to the node unchecked, and a forged one would make the node take
-// a running scope for stopped. protoactor looks an incoming type
-// name up in the global protobuf registry and dereferences the result
-// unchecked, so without the guard one unregistered type sent by any peer
-// would crash the agent.
+// Every gRPC stream passes a guard (package api/guard, which a
+// controller's reply endpoint in package client installs too) before
+// protoactor's handler sees it: a batch addressed to any actor other than
+// the node supervisor, or carrying a message type other than the messages
+// of package messages (plus actor.Terminated, which a subscriber's exit
+// produces), closes the stream with PermissionDenied, and a panic in
+// protoactor's handler is recovered and closes only that stream. An
+// actor.Terminated is accepted only when it reports the end of one of the
+// sending peer's own actors (the address the peer declared when it
+// connected, never the agent's own address, "nonhost", or the node and its
+// children): protoactor passes its subject to the node unchecked, and a
+// forged one would make the node take a running scope for stopped.
+// protoactor looks an incoming type name up in the global protobuf
+// registry and dereferences the result unchecked, so without the guard one
+// unregistered type sent by any peer would crash the agent.
 //
 // # Connections go both ways
 //

@@ -72,10 +72,7 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 		return nil, fmt.Errorf("api: listen %q is not a loopback address: the message API beyond loopback requires mutual TLS (api.tls cert, key and client_ca)", cfg.Listen)
 	}
 
-	serverOpts := []grpc.ServerOption{
-		grpc.ChainStreamInterceptor(recoverStream(logger), guardStream(node.PID().Id, system.Address, logger)),
-		grpc.ChainUnaryInterceptor(recoverUnary(logger)),
-	}
+	serverOpts := serverOptions(node.PID().Id, system.Address, logger)
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if t.Enabled() {
 		serverTLS, dialTLS, err := loadTLS(t)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/linx-net/linx/api/guard"
 	"github.com/linx-net/linx/internal/remotestart"
 	"github.com/linx-net/linx/messages"
 )
@@ -135,7 +137,8 @@ func (st *setup) start() (*Endpoint, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
 		return o.logger.With("lib", "protoactor", "system", s.ID)
 	}))
-	rcfg := remote.Configure(st.host, st.port, remote.WithServerOptions(st.serverOpts...), remote.WithDialOptions(st.dialOpts...))
+	serverOpts := append(guard.ServerOptions(replyPolicy(system, o.logger)), st.serverOpts...)
+	rcfg := remote.Configure(st.host, st.port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(st.dialOpts...))
 	// One attempt: Dial probes the agent first, and protoactor sleeps 2 s
 	// inside its endpoint actor between attempts.
 	rcfg.MaxRetryCount = 1
@@ -145,6 +148,39 @@ func (st *setup) start() (*Endpoint, error) {
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
 	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout}, nil
+}
+
+// replyPolicy is what a reply endpoint on system accepts from agents: the
+// messages of package messages (replies and status pushes), the Watch and
+// Unwatch an agent's node sends for the subscribers it watches, and the
+// actor.Terminated of an agent's actor that a controller's own actor
+// watches, addressed to any actor but protoactor's own. Without it, one
+// unregistered type from a peer would crash the controller (protoactor
+// dereferences the failed registry lookup).
+func replyPolicy(system *actor.ActorSystem, logger *slog.Logger) guard.Policy {
+	return guard.Policy{
+		Name: "reply endpoint",
+		Self: system.Address,
+		Types: func(name string) bool {
+			switch name {
+			case guard.Watch, guard.Unwatch, guard.Terminated:
+				return true
+			}
+			return guard.MessageType(name)
+		},
+		Target: replyTarget,
+		Logger: logger,
+	}
+}
+
+// replyTarget reports whether an agent may address the reply endpoint's
+// actor id: any but protoactor's remote machinery and event stream.
+func replyTarget(id string) bool {
+	switch id {
+	case "EndpointSupervisor", "activator", "eventstream":
+		return false
+	}
+	return !strings.HasPrefix(id, "EndpointSupervisor/")
 }
 
 // probeConfig returns the TLS configuration of a probe of the agent at

@@ -24,6 +24,12 @@
 // agent. With WithTLS the reply endpoint requires the agent's certificate
 // too, verified against the same CA.
 //
+// The reply endpoint guards itself as the agent's API does (package
+// api/guard): it accepts only the messages of package messages and the
+// watch messages of subscriptions, only about the sending agent's own
+// actors, and recovers from a panic in protoactor's handler, so that a
+// misbehaving peer ends its own connection rather than the controller.
+//
 // Certificates used with the API need both the serverAuth and clientAuth
 // extended key usages, since each side both listens and dials.
 package client
