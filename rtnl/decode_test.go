@@ -160,6 +160,7 @@ func testEncodeRoute(r Route) []byte {
 	if r.Metric != 0 {
 		e.u32(unix.RTA_PRIORITY, r.Metric)
 	}
+	testEncodeRouteSource(&e, r)
 	if r.NextHops != nil {
 		var mp []byte
 		for _, nh := range r.NextHops {

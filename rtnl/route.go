@@ -52,6 +52,16 @@ type Route struct {
 	// NextHops are the paths of a multipath route (RTA_MULTIPATH); nil for
 	// a single-path route, whose next hop is Gateway and OIF.
 	NextHops []NextHop
+	// NHID is the id of the nexthop object the route uses (RTA_NH_ID, `ip
+	// route add … nhid 5`); 0 for none. The kernel reports the object's
+	// gateway and interface (or paths) with it, in Gateway, OIF and
+	// NextHops; when sending, a non-zero NHID is sent alone, without them.
+	NHID uint32
+	// SrcPrefix is the source prefix the route applies to (RTA_SRC with
+	// rtm_src_len, `ip -6 route add … from fd00::/64`; IPv6 only); the zero
+	// Prefix for any source. The kernel keys an IPv6 route by Dst and
+	// SrcPrefix both.
+	SrcPrefix netip.Prefix
 }
 
 // NextHop is one path of a multipath route.
@@ -69,7 +79,8 @@ func (r Route) Family() Family { return familyOf(r.Dst.Addr()) }
 func (r Route) IsDefault() bool { return r.Dst.IsValid() && r.Dst.Bits() == 0 }
 
 // String returns `Route<default via 192.168.1.1 oif=2>` or
-// `Route<192.168.1.0/24 oif=2>`; a table other than main, a metric, a
+// `Route<192.168.1.0/24 oif=2>`; a source prefix (`from fd00::/64`), a
+// nexthop object (`nhid=5`), a table other than main, a metric, a
 // protocol other than kernel/boot and a type other than unicast are added.
 func (r Route) String() string {
 	var b strings.Builder
@@ -82,6 +93,13 @@ func (r Route) String() string {
 		b.WriteString("default")
 	} else {
 		b.WriteString(r.Dst.String())
+	}
+	if r.SrcPrefix.IsValid() {
+		b.WriteString(" from ")
+		b.WriteString(r.SrcPrefix.String())
+	}
+	if r.NHID != 0 {
+		fmt.Fprintf(&b, " nhid=%d", r.NHID)
 	}
 	if r.Gateway.IsValid() {
 		b.WriteString(" via ")
@@ -109,6 +127,10 @@ func (r Route) String() string {
 }
 
 const sizeofRtmsg = 12
+
+// rtaNHID is RTA_NH_ID (include/uapi/linux/rtnetlink.h, Linux 5.3), the id
+// of a route's nexthop object; golang.org/x/sys/unix does not name it.
+const rtaNHID = 30
 
 // rtmsg is struct rtmsg.
 type rtmsg struct {
@@ -150,12 +172,16 @@ func decodeRoute(b []byte, r *Route) (bool, error) {
 		Type:     RouteType(b[7]),
 		Flags:    binary.NativeEndian.Uint32(b[8:12]),
 	}
-	var dst netip.Addr
+	var dst, src netip.Addr
 	ad := newAttrDecoder(b[sizeofRtmsg:])
 	for ad.Next() {
 		switch ad.Type() {
 		case unix.RTA_DST:
 			dst = ad.Addr()
+		case unix.RTA_SRC:
+			src = ad.Addr()
+		case rtaNHID:
+			r.NHID = ad.Uint32()
 		case unix.RTA_GATEWAY:
 			r.Gateway = ad.Addr()
 		case unix.RTA_PREFSRC:
@@ -189,6 +215,13 @@ func decodeRoute(b []byte, r *Route) (bool, error) {
 		return false, fmt.Errorf("route: prefix length %d for %s", bits, dst)
 	}
 	r.Dst = netip.PrefixFrom(dst, bits)
+	if src.IsValid() {
+		srcBits := int(b[2])
+		if srcBits > src.BitLen() {
+			return false, fmt.Errorf("route: source prefix length %d for %s", srcBits, src)
+		}
+		r.SrcPrefix = netip.PrefixFrom(src, srcBits)
+	}
 	return true, nil
 }
 

@@ -27,10 +27,16 @@ import (
 //     local route gets host scope. When deleting, the scope is not matched.
 //   - Metric 0 is the kernel's default priority (0 for IPv4, 1024 for
 //     IPv6); when deleting, 0 matches the first route of the key.
+//   - NHID 0 is no nexthop object. A non-zero NHID is sent alone: Gateway,
+//     OIF, NextHops and the onlink flag, which the kernel reports from the
+//     object, are not sent.
+//   - SrcPrefix unset is any source; set, it is sent with its length
+//     (IPv6 source routing: the kernel refuses it for IPv4).
 //
 // RouteAdd, RouteReplace and RouteDelete refuse before anything is sent,
-// with EINVAL naming the field, a Dst that is not set, a Gateway, Src or
-// next-hop gateway of another family than Dst, a TOS on an IPv6 route and
+// with EINVAL naming the field, a Dst that is not set, a Gateway, Src,
+// SrcPrefix or next-hop gateway of another family than Dst, a SrcPrefix
+// with a prefix length out of range, a TOS on an IPv6 route and
 // a next-hop weight outside 1-256.
 func (s *Socket) RouteAdd(r Route) error {
 	return s.routeVerb("route add", unix.RTM_NEWROUTE, flagsCreate, r)
@@ -45,9 +51,10 @@ func (s *Socket) RouteReplace(r Route) error {
 	return s.routeVerb("route replace", unix.RTM_NEWROUTE, flagsReplace, r)
 }
 
-// RouteDelete removes the route r describes: Dst and Table select it,
-// and each of Gateway, OIF, Metric, Protocol, Type and Src narrows the
-// match when set. A route that does not exist (already deleted included)
+// RouteDelete removes the route r describes: Dst, SrcPrefix and Table
+// select it, and each of Gateway, OIF, Metric, Protocol, Type and Src
+// narrows the match when set; a non-zero NHID narrows it to routes through
+// that nexthop object, in place of Gateway and OIF. A route that does not exist (already deleted included)
 // fails with ESRCH: callers that converge state treat IsNotExist as
 // success.
 func (s *Socket) RouteDelete(r Route) error {
@@ -123,6 +130,14 @@ func checkRoute(op string, r *Route) error {
 			return invalid(op, "route to %s: next-hop weight %d out of range 1-256", r.Dst, nh.Weight)
 		}
 	}
+	if r.SrcPrefix != (netip.Prefix{}) {
+		if err := checkPrefix(op, "route source prefix", r.SrcPrefix); err != nil {
+			return err
+		}
+		if r.SrcPrefix.Addr().Unmap().Is4() != v4 {
+			return invalid(op, "route to %s: source prefix %s is of another family than the destination", r.Dst, r.SrcPrefix)
+		}
+	}
 	if !v4 && r.TOS != 0 {
 		return invalid(op, "route to %s: TOS is for IPv4 routes only", r.Dst)
 	}
@@ -156,7 +171,7 @@ func encodeRoute(e *encoder, op string, typ, flags uint16, r *Route) error {
 		if rtype == 0 {
 			rtype = RouteTypeUnicast
 		}
-		if scope == ScopeUniverse && len(r.NextHops) == 0 && !r.Gateway.IsValid() {
+		if scope == ScopeUniverse && len(r.NextHops) == 0 && !r.Gateway.IsValid() && r.NHID == 0 {
 			switch {
 			case rtype == RouteTypeLocal:
 				scope = ScopeHost
@@ -167,25 +182,43 @@ func encodeRoute(e *encoder, op string, typ, flags uint16, r *Route) error {
 	} else {
 		scope = ScopeNowhere // match any scope, as `ip route del` does
 	}
+	var srcLen uint8
+	if r.SrcPrefix.IsValid() {
+		srcLen = uint8(r.SrcPrefix.Bits())
+	}
+	// A route through a nexthop object is sent with its id alone: the
+	// kernel refuses a gateway, interface or paths beside RTA_NH_ID, and
+	// the onlink flag belongs to the object.
+	nhObject := r.NHID != 0
+	rflags := r.Flags & unix.RTNH_F_ONLINK
+	if nhObject {
+		rflags = 0
+	}
 	e.begin(typ, flags)
-	e.b = append(e.b, uint8(familyOf(dst)), uint8(r.Dst.Bits()), 0, r.TOS,
+	e.b = append(e.b, uint8(familyOf(dst)), uint8(r.Dst.Bits()), srcLen, r.TOS,
 		hdrTable, uint8(proto), uint8(scope), uint8(rtype))
-	e.b = binary.NativeEndian.AppendUint32(e.b, r.Flags&unix.RTNH_F_ONLINK)
+	e.b = binary.NativeEndian.AppendUint32(e.b, rflags)
 	e.u32(unix.RTA_TABLE, table)
 	e.addr(unix.RTA_DST, dst)
-	if r.Gateway.IsValid() {
+	if r.SrcPrefix.IsValid() {
+		e.addr(unix.RTA_SRC, r.SrcPrefix.Addr().Unmap())
+	}
+	if nhObject {
+		e.u32(rtaNHID, r.NHID)
+	}
+	if r.Gateway.IsValid() && !nhObject {
 		e.addr(unix.RTA_GATEWAY, r.Gateway.Unmap())
 	}
 	if r.Src.IsValid() {
 		e.addr(unix.RTA_PREFSRC, r.Src.Unmap())
 	}
-	if r.OIF != 0 {
+	if r.OIF != 0 && !nhObject {
 		e.u32(unix.RTA_OIF, uint32(r.OIF))
 	}
 	if r.Metric != 0 {
 		e.u32(unix.RTA_PRIORITY, r.Metric)
 	}
-	if len(r.NextHops) > 0 {
+	if len(r.NextHops) > 0 && !nhObject {
 		// RTA_MULTIPATH is a run of rtnexthop, not attributes: no
 		// NLA_F_NESTED, as iproute2 sends it.
 		mp := len(e.b)
