@@ -1,6 +1,7 @@
 package rtnl
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -29,6 +30,13 @@ func (s *Socket) AddressReplace(link string, p netip.Prefix) error {
 // that is not assigned (already deleted included) fails with
 // EADDRNOTAVAIL: callers that converge state treat IsNotExist as success.
 // Other failures are as AddressAdd's.
+//
+// p is the local address with its prefix length, as Address.Prefix holds
+// it, point-to-point addresses included (10.0.0.1/32 for `10.0.0.1 peer
+// 10.0.0.2/32`). The kernel finds an IPv4 address by its peer, so when it
+// answers EADDRNOTAVAIL for an IPv4 p, AddressDelete lists the link's
+// addresses and, if one has p as its local address and prefix length and
+// a peer, deletes that one (the first, if several peers share p).
 func (s *Socket) AddressDelete(link string, p netip.Prefix) error {
 	return s.addressVerb("address delete", unix.RTM_DELADDR, flagsModify, link, p)
 }
@@ -45,7 +53,36 @@ func (s *Socket) addressVerb(op string, typ, flags uint16, link string, p netip.
 	if err := encodeAddress(&e, op, typ, flags, Address{Index: idx, Prefix: p}); err != nil {
 		return err
 	}
-	return withContext(s.request(op, e.message(), nil), op, fmt.Sprintf("%s on %q", p, link))
+	err = s.request(op, e.message(), nil)
+	if typ == unix.RTM_DELADDR && errors.Is(err, unix.EADDRNOTAVAIL) && p.Addr().Unmap().Is4() {
+		err = s.deletePeerAddress(op, idx, p, err)
+	}
+	return withContext(err, op, fmt.Sprintf("%s on %q", p, link))
+}
+
+// deletePeerAddress deletes the IPv4 point-to-point address of interface
+// idx whose local address and prefix length are p, sending its peer as
+// IFA_ADDRESS: inet_rtm_deladdr (net/ipv4/devinet.c) matches IFA_LOCAL
+// and IFA_ADDRESS both, and IFA_ADDRESS of a point-to-point address is the
+// peer. With no such address it returns notFound, the kernel's first
+// answer.
+func (s *Socket) deletePeerAddress(op string, idx int, p netip.Prefix, notFound error) error {
+	as, err := s.listAddresses(op, FamilyV4, idx)
+	if err != nil {
+		return err
+	}
+	p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits())
+	for _, a := range as {
+		if a.Prefix != p || !a.Peer.IsValid() {
+			continue
+		}
+		var e encoder
+		if err := encodeAddress(&e, op, unix.RTM_DELADDR, flagsModify, Address{Index: idx, Prefix: p, Peer: a.Peer}); err != nil {
+			return err
+		}
+		return s.request(op, e.message(), nil)
+	}
+	return notFound
 }
 
 // checkPrefix refuses an invalid prefix, naming what it is (what) and
