@@ -75,8 +75,9 @@ type Agent struct {
 	mu  sync.Mutex // serialises Reload; guards cfg
 	cfg *config.Config
 
+	stopOnce     sync.Once
+	stopErr      error
 	shutdownOnce sync.Once
-	shutdownErr  error
 }
 
 // New prepares an agent from a loaded configuration: it creates the state
@@ -240,12 +241,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	var g run.Group
-	// The node: scopes stop when the group ends.
+	// The node: scopes stop when the group ends, first of all (the group
+	// interrupts its members in order): stopping, they still report their
+	// status to subscribers through the message API.
 	stopNode := make(chan struct{})
 	g.Add(func() error {
 		<-stopNode
 		return nil
-	}, func(error) { close(stopNode) })
+	}, func(error) {
+		a.stopScopes()
+		close(stopNode)
+	})
 
 	if apiCfg.Listen != "" {
 		if a.opts.API == nil {
@@ -331,17 +337,24 @@ func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-cha
 	}
 }
 
-// shutdown stops every scope (deleting nothing from the kernel) and the
-// actor system; it runs once and returns the node's stop error.
+// stopScopes stops every scope, deleting nothing from the kernel; it runs
+// once and returns the node's stop error.
+func (a *Agent) stopScopes() error {
+	a.stopOnce.Do(func() { a.stopErr = a.node.Shutdown() })
+	return a.stopErr
+}
+
+// shutdown stops every scope (if not done yet), then the actor system; it
+// runs once and returns the node's stop error.
 func (a *Agent) shutdown() error {
+	err := a.stopScopes()
 	a.shutdownOnce.Do(func() {
-		a.shutdownErr = a.node.Shutdown()
 		a.system.Shutdown()
 		if a.ln != nil {
 			a.ln.Close()
 		}
 	})
-	return a.shutdownErr
+	return err
 }
 
 // spawn starts scope s and expects it to converge.
