@@ -165,6 +165,10 @@ type RouteView struct {
 	Scope    string        `json:"scope"`
 	PrefSrc  string        `json:"prefsrc,omitempty"`
 	NextHops []NextHopView `json:"nexthops,omitempty"`
+	// From is the source prefix of an IPv6 source route, absent for any.
+	From string `json:"from,omitempty"`
+	// NHID is the nexthop object the route uses, absent for none.
+	NHID uint32 `json:"nhid,omitempty"`
 }
 
 // NextHopView is one path of a multipath route.
@@ -191,6 +195,10 @@ func Routes(routes []rtnl.Route, names Names) []RouteView {
 			Type:     r.Type.String(),
 			Scope:    r.Scope.String(),
 			PrefSrc:  addrString(r.Src),
+			NHID:     r.NHID,
+		}
+		if r.SrcPrefix.IsValid() {
+			v.From = r.SrcPrefix.String()
 		}
 		for _, nh := range r.NextHops {
 			v.NextHops = append(v.NextHops, NextHopView{
@@ -208,11 +216,16 @@ func (RouteView) Header() []string {
 }
 
 // Cells implements Row. A default route prints as "default", as `ip`
-// prints it; the paths of a multipath route go in the gateway column.
+// prints it, and a source prefix follows the destination ("fd07::/64 from
+// fd00::/64"); the paths of a multipath route go in the gateway column,
+// after "nhid N" for a route through a nexthop object.
 func (v RouteView) Cells() []string {
 	dst := v.Dst
 	if strings.HasSuffix(dst, "/0") {
 		dst = "default"
+	}
+	if v.From != "" {
+		dst += " from " + v.From
 	}
 	gw, dev := v.Gateway, v.Dev
 	if len(v.NextHops) > 0 {
@@ -221,6 +234,9 @@ func (v RouteView) Cells() []string {
 			hops = append(hops, fmt.Sprintf("%s@%s*%d", nh.Gateway, nh.Dev, nh.Weight))
 		}
 		gw = strings.Join(hops, ",")
+	}
+	if v.NHID != 0 {
+		gw = strings.TrimSpace(fmt.Sprintf("nhid %d %s", v.NHID, gw))
 	}
 	return []string{dst, gw, dev, TableName(v.Table), rtnl.Protocol(v.Protocol).String(),
 		strconv.FormatUint(uint64(v.Metric), 10), v.Type, v.Scope}
@@ -284,6 +300,22 @@ type RuleView struct {
 	Action   string `json:"action"`
 	Invert   bool   `json:"invert,omitempty"`
 	Protocol uint8  `json:"protocol"`
+	// The selectors below are absent when the rule does not select by
+	// them. Ports and uids print as "443" or "1000-2000".
+	TOS     uint8  `json:"tos,omitempty"`
+	IPProto uint8  `json:"ipproto,omitempty"`
+	SPort   string `json:"sport,omitempty"`
+	DPort   string `json:"dport,omitempty"`
+	UIDs    string `json:"uidrange,omitempty"`
+	TunID   uint64 `json:"tun_id,omitempty"`
+	Realms  uint32 `json:"realms,omitempty"`
+	L3MDev  bool   `json:"l3mdev,omitempty"`
+	// Goto is the target priority of a goto rule.
+	Goto uint32 `json:"goto,omitempty"`
+	// SuppressPrefixLen and SuppressIfGroup are absent when unset (0 is a
+	// value: suppress_prefixlength 0 ignores default routes).
+	SuppressPrefixLen *uint32 `json:"suppress_prefixlength,omitempty"`
+	SuppressIfGroup   *uint32 `json:"suppress_ifgroup,omitempty"`
 }
 
 // Rules returns the views of rules.
@@ -301,6 +333,21 @@ func Rules(rules []rtnl.Rule) []RuleView {
 			Action:   r.Action.String(),
 			Invert:   r.Invert,
 			Protocol: uint8(r.Protocol),
+			TOS:      r.TOS,
+			IPProto:  r.IPProto,
+			SPort:    r.SPort.String(),
+			DPort:    r.DPort.String(),
+			UIDs:     r.UIDRange.String(),
+			TunID:    r.TunID,
+			Realms:   r.Realms,
+			L3MDev:   r.L3MDev,
+			Goto:     r.Goto,
+		}
+		if r.SuppressPrefixLen.Set {
+			v.SuppressPrefixLen = &r.SuppressPrefixLen.Value
+		}
+		if r.SuppressIfGroup.Set {
+			v.SuppressIfGroup = &r.SuppressIfGroup.Value
 		}
 		if r.From.IsValid() {
 			v.From = r.From.String()
@@ -336,9 +383,44 @@ func (v RuleView) Cells() []string {
 		mark = fmt.Sprintf("%#x/%#x", v.FwMark, v.FwMask)
 	}
 	action := v.Action
-	if action == rtnl.RuleToTable.String() || action == "0" {
+	switch {
+	case v.Goto != 0:
+		action = "goto " + strconv.FormatUint(uint64(v.Goto), 10)
+	case v.L3MDev && (action == rtnl.RuleToTable.String() || action == "0"):
+		action = "lookup [l3mdev-table]"
+	case action == rtnl.RuleToTable.String() || action == "0":
 		action = "lookup " + TableName(v.Table)
 	}
+	// The other selectors precede the action, as `ip rule` prints them.
+	var sel []string
+	add := func(name, val string) {
+		if val != "" {
+			sel = append(sel, name+" "+val)
+		}
+	}
+	if v.TOS != 0 {
+		add("tos", fmt.Sprintf("%#x", v.TOS))
+	}
+	if v.IPProto != 0 {
+		add("ipproto", strconv.Itoa(int(v.IPProto)))
+	}
+	add("sport", v.SPort)
+	add("dport", v.DPort)
+	add("uidrange", v.UIDs)
+	if v.TunID != 0 {
+		add("tun_id", strconv.FormatUint(v.TunID, 10))
+	}
+	if v.Realms != 0 {
+		add("realms", fmt.Sprintf("%d/%d", v.Realms>>16, v.Realms&0xffff))
+	}
+	sel = append(sel, action)
+	if v.SuppressPrefixLen != nil {
+		add("suppress_prefixlength", strconv.FormatUint(uint64(*v.SuppressPrefixLen), 10))
+	}
+	if v.SuppressIfGroup != nil {
+		add("suppress_ifgroup", strconv.FormatUint(uint64(*v.SuppressIfGroup), 10))
+	}
+	action = strings.Join(sel, " ")
 	return []string{strconv.FormatUint(uint64(v.Priority), 10), v.Family, from, to, mark, v.IIF, v.OIF, action}
 }
 
