@@ -21,16 +21,20 @@ import (
 //   - a route of another protocol holds it: a Conflict, never an op, since
 //     the kernel's replace ignores the protocol and would overwrite it;
 //   - a route of proto holds it and differs in Gateway, OIF, Src, Scope,
-//     Type or NextHops: Update, applied in place with replace (a desired
-//     OIF of 0 is "don't care": the kernel picks the interface for a
-//     gateway);
+//     Type, NextHops, NHID or SrcPrefix: Update, applied in place with
+//     replace (a desired OIF of 0 is "don't care": the kernel picks the
+//     interface for a gateway; a route through a nexthop object, NHID, is
+//     compared by the object's id, not by the gateway and interface the
+//     kernel reports beside it);
 //   - a desired route whose Protocol is neither 0 nor proto is a Conflict,
 //     as is a key desired twice and a route with no destination.
 //
 // Observed routes of proto whose key is not desired are deleted, as are
 // extra routes of proto sharing a desired key (`ip route append` makes
 // those). Routes are compared after the defaults the kernel fills in: see
-// KeyOfRoute, and Op for what a Create carries.
+// KeyOfRoute, and Op for what a Create carries. RouteKey has no source
+// prefix: IPv6 routes to one destination from different sources
+// (SrcPrefix) share a key, so only one of them can be desired.
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
 	r := routes(desired, observed, proto)
 	var ops []Op
@@ -326,7 +330,7 @@ func recValue(gw, src netip.Addr, oif int, typ rtnl.RouteType, scope rtnl.Scope)
 func (rec *routeRec) setDesired(d *rtnl.Route, idx int) {
 	rec.setKey(d, idx, false)
 	rec.val, rec.meta = 0, 0
-	if len(d.NextHops) > 0 {
+	if !recordable(d) {
 		return
 	}
 	typ, scope := d.Type, d.Scope
@@ -374,9 +378,16 @@ func (d *routeRec) verdict(o *routeRec) recVerdict {
 func (rec *routeRec) setObserved(r *rtnl.Route, idx int, foreign bool) {
 	rec.setKey(r, idx, foreign)
 	rec.val, rec.meta = 0, 0
-	if len(r.NextHops) == 0 {
+	if recordable(r) {
 		rec.val, rec.meta = recValue(r.Gateway, r.Src, r.OIF, r.Type, r.Scope)
 	}
+}
+
+// recordable reports whether r's compared fields may fit a record: none
+// of next hops, a nexthop object or a source prefix, which records do not
+// hold (recValue then checks the addresses).
+func recordable(r *rtnl.Route) bool {
+	return len(r.NextHops) == 0 && r.NHID == 0 && !r.SrcPrefix.IsValid()
 }
 
 // setKey sets rec's key words to r's, its index and its foreign flag.
@@ -590,7 +601,9 @@ func prepareRouteInPlace(d *rtnl.Route, proto rtnl.Protocol) {
 
 // routeSameDesired reports whether observed route o already is desired
 // route d once prepared by prepareRoute, on the fields Routes compares
-// (Type, Scope, Gateway, Src, OIF and NextHops), without the copy.
+// (Type, Scope, Gateway, Src, OIF, NextHops, NHID and SrcPrefix), without
+// the copy. A route through a nexthop object is compared by the object's
+// id: the kernel reports the object's gateway and interface beside it.
 func routeSameDesired(d, o *rtnl.Route) bool {
 	typ, scope := d.Type, d.Scope
 	if typ == rtnl.RouteTypeUnspec {
@@ -599,7 +612,13 @@ func routeSameDesired(d, o *rtnl.Route) bool {
 	if scope == rtnl.ScopeUniverse && !d.Gateway.IsValid() && d.OIF != 0 && len(d.NextHops) == 0 {
 		scope = rtnl.ScopeLink
 	}
-	if typ != o.Type || scope != o.Scope || d.Gateway != o.Gateway || d.Src != o.Src ||
+	if typ != o.Type || d.Src != o.Src || d.NHID != o.NHID || d.SrcPrefix != o.SrcPrefix {
+		return false
+	}
+	if d.NHID != 0 {
+		return true
+	}
+	if scope != o.Scope || d.Gateway != o.Gateway ||
 		(d.OIF != 0 && d.OIF != o.OIF) || len(d.NextHops) != len(o.NextHops) {
 		return false
 	}

@@ -189,6 +189,12 @@ func (x *refIndex) insert(k refIndexKey, idx int32) {
 // refRouteSame reports whether observed route o already is prepared desired
 // route d, on the attributes a replace changes.
 func refRouteSame(d, o *rtnl.Route) bool {
+	if d.NHID != o.NHID || d.SrcPrefix != o.SrcPrefix {
+		return false
+	}
+	if d.NHID != 0 { // by the object's id, whatever gateway the kernel shows
+		return d.Type == o.Type && d.Src == o.Src
+	}
 	if d.Type != o.Type || d.Scope != o.Scope || d.Gateway != o.Gateway || d.Src != o.Src ||
 		(d.OIF != 0 && d.OIF != o.OIF) || len(d.NextHops) != len(o.NextHops) {
 		return false

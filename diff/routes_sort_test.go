@@ -36,6 +36,12 @@ func genAnyRoute() *rapid.Generator[rtnl.Route] {
 			Scope:    rapid.SampledFrom([]rtnl.Scope{rtnl.ScopeUniverse, rtnl.ScopeLink}).Draw(t, "scope"),
 			TOS:      rapid.SampledFrom([]uint8{0, 0, 4}).Draw(t, "tos"),
 		}
+		if rapid.IntRange(0, 4).Draw(t, "nhid") == 0 {
+			r.NHID = 5
+		}
+		if rapid.IntRange(0, 4).Draw(t, "from") == 0 {
+			r.SrcPrefix = pfx("fd08::/64")
+		}
 		if rapid.IntRange(0, 5).Draw(t, "multipath") == 0 {
 			for range rapid.IntRange(1, 2).Draw(t, "hops") {
 				r.NextHops = append(r.NextHops, rtnl.NextHop{
@@ -92,7 +98,11 @@ func TestRoutesMatchesReferenceNearMisses(t *testing.T) {
 			if o.OIF == 0 {
 				o.OIF = 7 // the kernel's choice for a desired "don't care"
 			}
-			switch rapid.IntRange(0, 7).Draw(t, fmt.Sprint("change ", i)) {
+			switch rapid.IntRange(0, 9).Draw(t, fmt.Sprint("change ", i)) {
+			case 7:
+				o.NHID++
+			case 8:
+				o.SrcPrefix = pfx("fd09::/64")
 			case 1:
 				o.Gateway = rapid.SampledFrom(gws).Draw(t, "gw")
 			case 2:
