@@ -562,6 +562,9 @@ const sendChunk = 8192
 // failures by index into ops; err is the error of a batch that failed
 // without a *rtnl.BatchError, nothing being known of its ops.
 func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	if ruleDeletes(ops) {
+		return p.deleteRules(ops)
+	}
 	stop := ops[0].Kind != diff.KindRoute
 	var b rtnl.Batch
 	for start := 0; start < len(ops); start += sendChunk {
@@ -663,4 +666,34 @@ func linkChanges(u, o rtnl.Link) rtnl.Link {
 		u.TxQueueLen = 0
 	}
 	return u
+}
+
+// ruleDeletes reports whether ops are all rule deletes.
+func ruleDeletes(ops []diff.Op) bool {
+	for i := range ops {
+		if ops[i].Kind != diff.KindRule || ops[i].Action != diff.Delete {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteRules deletes rules one at a time with Socket.RuleDelete, which
+// refuses (EBUSY) to delete a rule that another, with more selectors at
+// the same priority, shadows: the kernel would delete that one, another
+// writer's perhaps. A batch cannot check that. It stops at the first
+// failure, as send does for every kind but routes.
+func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	for i := range ops {
+		err := p.s.RuleDelete(ops[i].Rule)
+		if err == nil {
+			continue
+		}
+		var e *rtnl.Error
+		if !errors.As(err, &e) {
+			return i, nil, err
+		}
+		return i + 1, map[int]*rtnl.Error{i: e}, nil
+	}
+	return len(ops), nil, nil
 }
