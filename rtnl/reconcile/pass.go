@@ -513,6 +513,10 @@ func (p *pass) do(ops []diff.Op) error {
 		case blocked(i):
 			// Refused because the old object stayed: the delete's failure
 			// is reported, and the object is still ours.
+		case op.Kind == diff.KindRule && op.Action == diff.Delete && errors.Is(e, unix.EBUSY):
+			// See deleteRules: still ours, left in place for now.
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
+				Observed: op.Object(), Reason: "not deleted: " + e.Message})
 		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
 			if op.Kind != diff.KindRoute {
 				notOurs = append(notOurs, *op)
@@ -681,8 +685,10 @@ func ruleDeletes(ops []diff.Op) bool {
 // deleteRules deletes rules one at a time with Socket.RuleDelete, which
 // refuses (EBUSY) to delete a rule that another, with more selectors at
 // the same priority, shadows: the kernel would delete that one, another
-// writer's perhaps. A batch cannot check that. It stops at the first
-// failure, as send does for every kind but routes.
+// writer's perhaps. A batch cannot check that. A rule already gone or
+// shadowed does not stop the others (do reports them as done and as a
+// conflict); any other failure does, as send stops for every kind but
+// routes.
 func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
 	for i := range ops {
 		err := p.s.RuleDelete(ops[i].Rule)
@@ -691,9 +697,15 @@ func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error,
 		}
 		var e *rtnl.Error
 		if !errors.As(err, &e) {
-			return i, nil, err
+			return i, failed, err
 		}
-		return i + 1, map[int]*rtnl.Error{i: e}, nil
+		if failed == nil {
+			failed = make(map[int]*rtnl.Error)
+		}
+		failed[i] = e
+		if !rtnl.IsNotExist(e) && !errors.Is(e, unix.EBUSY) {
+			return i + 1, failed, nil
+		}
 	}
-	return len(ops), nil, nil
+	return len(ops), failed, nil
 }

@@ -1,11 +1,8 @@
 package reconcile_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/rtnl/reconcile"
@@ -14,17 +11,21 @@ import (
 // TestRuleDeleteNeverHitsAShadowingRule checks an owned rule that another
 // writer's rule, with more selectors at the same priority and installed
 // before it, shadows: the kernel would delete that rule for ours. The pass
-// must refuse (EBUSY) and leave both, not delete the other writer's.
+// must leave both, report a conflict, and still delete the owned rules
+// after it.
 func TestRuleDeleteNeverHitsAShadowingRule(t *testing.T) {
 	ns := nstest.New(t)
 	s := ns.Open()
 	l := reconcile.NewLedger()
 	ns.IP("rule", "add", "pref", "330", "ipproto", "tcp", "lookup", "13") // another writer's, first
-	mustPass(t, s, reconcile.Desired{Rules: []reconcile.Rule{{Priority: 330, Table: 13}}}, l)
+	mustPass(t, s, reconcile.Desired{Rules: []reconcile.Rule{{Priority: 330, Table: 13}, {Priority: 340, Table: 14}}}, l)
 
-	_, err := reconcile.Pass(s, reconcile.Desired{}, l, reconcile.Options{})
-	if !errors.Is(err, unix.EBUSY) {
-		t.Fatalf("pass deleting the shadowed rule: %v; want EBUSY", err)
+	r, err := reconcile.Pass(s, reconcile.Desired{}, l, reconcile.Options{})
+	if err != nil || r.Converged || len(r.Conflicts) != 1 || !strings.Contains(r.Conflicts[0].Reason, "not deleted") {
+		t.Fatalf("pass deleting the shadowed rule: err=%v converged=%v conflicts=%v; want one conflict", err, r.Converged, r.Conflicts)
+	}
+	if out := ns.IP("rule", "show", "pref", "340"); strings.Contains(out, "lookup 14") {
+		t.Fatalf("the owned rule after the shadowed one was not deleted:\n%s", out)
 	}
 	out := ns.IP("rule", "show", "pref", "330")
 	if !strings.Contains(out, "ipproto tcp") {
