@@ -559,9 +559,10 @@ func lsdSort(src, dst []routeRec, digits []recDigit, counts [][256]int) []routeR
 
 // prepareRoute returns d with the defaults made explicit, as it is to be
 // installed: the owner's protocol, table main for 0, the masked
-// destination, unicast for type 0, link scope for a gateway-less route out
-// of an interface (as rtnl and `ip route add` send it), metric 1024 for an
-// IPv6 route with metric 0, and weight 1 for a next hop with weight 0.
+// destination and source prefix, unicast for type 0, link scope for a
+// gateway-less route out of an interface (as rtnl and `ip route add` send
+// it), metric 1024 for an IPv6 route with metric 0, and weight 1 for a
+// next hop with weight 0.
 func prepareRoute(d rtnl.Route, proto rtnl.Protocol) rtnl.Route {
 	prepareRouteInPlace(&d, proto)
 	return d
@@ -575,6 +576,7 @@ func prepareRouteInPlace(d *rtnl.Route, proto rtnl.Protocol) {
 		d.Table = rtnl.TableMain
 	}
 	d.Dst = d.Dst.Masked()
+	d.SrcPrefix = d.SrcPrefix.Masked() // as the kernel stores it
 	if d.Type == rtnl.RouteTypeUnspec {
 		d.Type = rtnl.RouteTypeUnicast
 	}
@@ -612,7 +614,7 @@ func routeSameDesired(d, o *rtnl.Route) bool {
 	if scope == rtnl.ScopeUniverse && !d.Gateway.IsValid() && d.OIF != 0 && len(d.NextHops) == 0 {
 		scope = rtnl.ScopeLink
 	}
-	if typ != o.Type || d.Src != o.Src || d.NHID != o.NHID || d.SrcPrefix != o.SrcPrefix {
+	if typ != o.Type || d.Src != o.Src || d.NHID != o.NHID || d.SrcPrefix.Masked() != o.SrcPrefix {
 		return false
 	}
 	if d.NHID != 0 {

@@ -40,7 +40,7 @@ func genAnyRoute() *rapid.Generator[rtnl.Route] {
 			r.NHID = 5
 		}
 		if rapid.IntRange(0, 4).Draw(t, "from") == 0 {
-			r.SrcPrefix = pfx("fd08::/64")
+			r.SrcPrefix = rapid.SampledFrom([]netip.Prefix{pfx("fd08::/64"), pfx("fd08::5/64")}).Draw(t, "src prefix")
 		}
 		if rapid.IntRange(0, 5).Draw(t, "multipath") == 0 {
 			for range rapid.IntRange(1, 2).Draw(t, "hops") {
