@@ -37,7 +37,9 @@
 //     Node.PID from its own actors (protoactor remote carries them too);
 //  4. subscribes an actor to receive every *messages.ScopeStatus change
 //     instead of polling;
-//  5. calls Node.Shutdown when done.
+//  5. calls Node.Shutdown when done. From then on the node refuses to
+//     spawn or update scopes (the error says the node is stopping), while
+//     still answering queries until its scopes have stopped.
 //
 // Every status lives in the node supervisor, which answers queries from
 // memory. A pass that changes nothing (the idle interval pass) updates

@@ -23,6 +23,15 @@ import (
 // ReasonStopped is the reason of a scope stopped by StopScope.
 const ReasonStopped = "stopped by request"
 
+// ReasonNodeStopping is the reason of a scope stopped because its node is
+// shutting down.
+const ReasonNodeStopping = "the node is stopping"
+
+// errNodeStopping is the node's answer, once it is stopping, to any request
+// that would start work (a spawn, an update, an injected crash): nothing
+// started then would ever be stopped.
+var errNodeStopping = errors.New("node is stopping")
+
 // scopeRec is the node's record of one scope. It outlives the scope's
 // actors: a failed or stopped scope stays listed with its last status.
 type scopeRec struct {
@@ -50,6 +59,11 @@ type nodeActor struct {
 	byPID  map[string]*scopeRec // scope supervisor PID id -> record
 	subs   map[string]*actor.PID
 	seq    int
+	// stopping is set on *actor.Stopping. protoactor still delivers
+	// messages to a stopping actor, but a child spawned then is never
+	// stopped (the node has already stopped its children), so the node
+	// would wait for it forever: from then on nothing new starts.
+	stopping bool
 	// longestPass is the longest pass timeout of any scope spawned (or
 	// Config.PassTimeout), shared with Node to bound Shutdown.
 	longestPass *atomic.Int64
@@ -71,6 +85,8 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		n.system, n.self = ctx.ActorSystem(), ctx.Self()
+	case *actor.Stopping:
+		n.markStopping()
 	case *messages.SpawnScope:
 		respond(ctx, n.spawn(ctx, m))
 	case *messages.StopScope:
@@ -105,11 +121,26 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		n.terminated(ctx, m.Who)
 	case *crash.Inject:
-		if r := n.scopes[m.Scope]; r != nil && r.running() {
+		if n.stopping {
+			respond(ctx, fmt.Errorf("injecting a crash into scope %q: %w", m.Scope, errNodeStopping))
+		} else if r := n.scopes[m.Scope]; r != nil && r.running() {
 			ctx.Send(r.pid, m)
 			respond(ctx, nil)
 		} else {
 			respond(ctx, fmt.Errorf("no running scope named %q", m.Scope))
+		}
+	}
+}
+
+// markStopping records that the node is stopping: protoactor is stopping
+// every scope's actors, so each running scope is marked stopping too, which
+// makes the node refuse updates to it and stop rather than restart it after
+// a crash.
+func (n *nodeActor) markStopping() {
+	n.stopping = true
+	for _, r := range n.scopes {
+		if r.running() && !r.stopping {
+			r.stopping, r.stopWhy = true, ReasonNodeStopping
 		}
 	}
 }
@@ -127,6 +158,9 @@ func respond(ctx actor.Context, err error) {
 
 func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
 	name := spec.GetName()
+	if n.stopping {
+		return fmt.Errorf("spawning scope %q: %w", name, errNodeStopping)
+	}
 	if name == "" || strings.ContainsAny(name, "/ \t\n") {
 		return fmt.Errorf("spawning scope %q: name must be non-empty, without '/' or spaces", name)
 	}
@@ -202,6 +236,9 @@ func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 }
 
 func (n *nodeActor) update(ctx actor.Context, m *messages.UpdateDesired) error {
+	if n.stopping {
+		return fmt.Errorf("updating scope %q: %w", m.GetName(), errNodeStopping)
+	}
 	r := n.scopes[m.GetName()]
 	if r == nil || !r.running() {
 		return fmt.Errorf("updating scope %q: no running scope of that name", m.GetName())
@@ -314,10 +351,12 @@ func quiet(st *messages.ScopeStatus) *messages.ScopeStatus {
 // HandleFailure is the node's supervision of its scopes, run on the node's
 // own goroutine: a crash anywhere in a scope restarts that scope's subtree,
 // unless the scope has crashed more than MaxRestarts times within
-// RestartWindow, in which case it is stopped and marked failed.
+// RestartWindow, in which case it is stopped and marked failed. Once the
+// node is stopping, a crash stops the scope instead: a restart would undo
+// the stop protoactor has already sent it.
 func (n *nodeActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
 	r := n.byPID[child.Id]
-	if r == nil || !r.running() || r.stopping || r.status.Phase == messages.Phase_PHASE_FAILED {
+	if n.stopping || r == nil || !r.running() || r.stopping || r.status.Phase == messages.Phase_PHASE_FAILED {
 		sup.StopChildren(child)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/internal/fakesource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/messages"
@@ -258,5 +259,78 @@ func TestShutdownTimeoutDefault(t *testing.T) {
 	h2 := newHarness(t, Config{Name: "other", PassTimeout: 20 * time.Second, ShutdownTimeout: 90 * time.Second})
 	if got := h2.node.ShutdownTimeout(); got != 90*time.Second {
 		t.Errorf("configured ShutdownTimeout = %v, want 90s", got)
+	}
+}
+
+// TestNothingStartsWhileStopping sends requests to the node while Shutdown
+// waits for a pass in flight: protoactor still delivers messages to a
+// stopping actor, and a scope spawned then would never be stopped (its
+// monitor leaking, Shutdown timing out). The node must refuse a spawn, an
+// update and an injected crash, and Shutdown must then succeed, with every
+// handle and watch closed (goleak in TestMain checks the goroutines).
+func TestNothingStartsWhileStopping(t *testing.T) {
+	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 5 * time.Second})
+	defer h.system.Shutdown()
+	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+		t.Fatal(err)
+	}
+	src := <-fresh
+	released := false
+	defer func() {
+		if !released {
+			close(src.gate)
+		}
+	}()
+	h.waitFor("a", "converged", converged)
+	src.armed.Store(true)
+	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+		t.Fatal(err)
+	}
+	<-src.blocked
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.node.Shutdown() }()
+	// The monitor closes its watch when the node stops the scope's actors:
+	// the node is stopping from then on, held open by the pass.
+	waitUntil(t, "the scope's watch closed by the shutdown", func() bool { return src.OpenWatches() == 0 })
+
+	err := h.node.Spawn(&messages.SpawnScope{Name: "b", Desired: desired("10.0.1.2/24")})
+	if err == nil || !strings.Contains(err.Error(), "node is stopping") {
+		t.Errorf("Spawn while the node stops = %v, want a refusal saying the node is stopping", err)
+	}
+	err = h.node.Update("a", desired("10.0.0.4/24"))
+	if err == nil || !strings.Contains(err.Error(), "node is stopping") {
+		t.Errorf("Update while the node stops = %v, want a refusal saying the node is stopping", err)
+	}
+	v, err := h.system.Root.RequestFuture(h.node.PID(), &crash.Inject{Scope: "a", Actor: "scope", Reason: "test"}, time.Second).Result()
+	if err != nil {
+		t.Errorf("crash injection while the node stops: %v", err)
+	} else if a, ok := v.(*messages.Ack); !ok || !strings.Contains(a.GetError(), "node is stopping") {
+		t.Errorf("crash injection while the node stops = %v, want a refusal saying the node is stopping", v)
+	}
+	// Queries are still answered.
+	if st, err := h.node.Status("a"); err != nil || st.GetName() != "a" {
+		t.Errorf("Status while the node stops = %v, %v", st, err)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) while a pass was in flight", err)
+	default:
+	}
+
+	released = true
+	close(src.gate)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case <-fresh:
+		t.Error("a source was made for a scope spawned while the node stopped")
+	default:
+	}
+	if src.Opens.Load() != src.Closes.Load() || src.OpenWatches() != 0 {
+		t.Errorf("after Shutdown: opens %d closes %d watches %d", src.Opens.Load(), src.Closes.Load(), src.OpenWatches())
+	}
+	if _, ok := h.system.ProcessRegistry.GetLocal(h.node.PID().Id); ok {
+		t.Error("the node is still registered after Shutdown")
 	}
 }

@@ -50,7 +50,7 @@ func (n *Node) PID() *actor.PID { return n.pid }
 
 // Spawn starts a scope; see messages.SpawnScope. It returns the node's
 // rejection (a bad name, a running scope of that name, a bad desired state,
-// NewSource's error) or a timeout. The scope then starts asynchronously:
+// NewSource's error, the node stopping) or a timeout. The scope then starts asynchronously:
 // follow it with Status or a subscription.
 func (n *Node) Spawn(spec *messages.SpawnScope) error {
 	return n.ack(spec)
@@ -68,7 +68,8 @@ func (n *Node) Stop(name string, forget bool) error {
 // Update replaces the named scope's desired state and triggers a pass. It
 // returns an error for a scope that is not running or whose actors are
 // stopping (stopped, gone or failed, with a pass still in flight), a
-// desired state the node's Config.Desired rejects, or a timeout.
+// desired state the node's Config.Desired rejects, the node stopping, or a
+// timeout.
 func (n *Node) Update(name string, d *messages.Desired) error {
 	return n.ack(&messages.UpdateDesired{Name: name, Desired: d})
 }
@@ -119,8 +120,11 @@ func (n *Node) Unsubscribe(pid *actor.PID) error {
 // until they have stopped (handles and watches closed, no pass running).
 // A scope stops between passes, so a pass in flight delays it; the wait is
 // bounded by Config.ShutdownTimeout (by default the longest pass timeout
-// plus DefaultShutdownMargin). It returns an error only if the scopes have
-// not stopped by then; calling it again waits again.
+// plus DefaultShutdownMargin). While it stops, the node still answers
+// queries and StopScope but refuses to spawn or update a scope ("node is
+// stopping"): a scope started then would never be stopped. It returns an
+// error only if the scopes have not stopped by then; calling it again
+// waits again.
 func (n *Node) Shutdown() error {
 	wait := n.ShutdownTimeout()
 	// Not RootContext.StopFuture: its wait is fixed at 10 s, shorter than
