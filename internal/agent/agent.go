@@ -39,6 +39,10 @@ const (
 	ShutdownTimeout = 5 * time.Second
 )
 
+// ErrStopping is returned (wrapped) by Reload once the agent has begun to
+// stop its scopes: a scope a reload started then would never be stopped.
+var ErrStopping = errors.New("the agent is stopping")
+
 // APIFunc starts the message API for a node, as api.Serve does. The
 // returned Closer stops it.
 type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (io.Closer, error)
@@ -75,6 +79,7 @@ type Agent struct {
 	mu  sync.Mutex // serialises Reload; guards cfg
 	cfg *config.Config
 
+	stopping     atomic.Bool // set when stopScopes starts; Reload is refused from then on
 	stopOnce     sync.Once
 	stopErr      error
 	shutdownOnce sync.Once
@@ -340,6 +345,7 @@ func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-cha
 // stopScopes stops every scope, deleting nothing from the kernel; it runs
 // once and returns the node's stop error.
 func (a *Agent) stopScopes() error {
+	a.stopping.Store(true)
 	a.stopOnce.Do(func() { a.stopErr = a.node.Shutdown() })
 	return a.stopErr
 }
@@ -403,10 +409,21 @@ func (a *Agent) stop(name string) error {
 // (see the package documentation). An invalid file is refused: its
 // problems are logged, nothing changes, and the *config.Error is returned.
 // Otherwise it returns the failures of the individual changes, joined;
-// the changes that succeeded stay applied.
+// the changes that succeeded stay applied. Once the agent has begun to stop
+// its scopes (the end of Run), it changes nothing and returns an error
+// wrapping ErrStopping; a reload already under way then fails to spawn or
+// update scopes, as the node refuses to.
 func (a *Agent) Reload() error {
+	if a.stopping.Load() {
+		return a.refuseStopping()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// Checked again: stopping may have begun while an earlier reload held
+	// the lock.
+	if a.stopping.Load() {
+		return a.refuseStopping()
+	}
 	if a.opts.Path == "" {
 		return errors.New("reload: no configuration file")
 	}
@@ -507,6 +524,12 @@ func (a *Agent) Reload() error {
 	a.logger.Info("reload done", "spawned", len(ch.Spawn), "stopped", len(ch.Stop), "respawned", len(ch.Respawn),
 		"updated", len(ch.Update), "unchanged", len(ch.Unchanged))
 	return err
+}
+
+// refuseStopping logs and returns Reload's refusal once the agent stops.
+func (a *Agent) refuseStopping() error {
+	a.logger.Warn("reload refused: the agent is stopping", "path", a.opts.Path)
+	return fmt.Errorf("reload: %w", ErrStopping)
 }
 
 // runningScopes returns the entries of running, those named in the new

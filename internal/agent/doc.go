@@ -27,7 +27,8 @@
 // namespace, protocol or interval changed is stopped and spawned again;
 // one whose desired state changed gets it with UpdateDesired; the others
 // are not touched. state_dir, api and metrics are read at start only: a
-// change to them is logged and needs a restart.
+// change to them is logged and needs a restart. Once the scopes are being
+// stopped on the way out, a reload is refused and changes nothing.
 //
 // Metrics are served from a private Prometheus registry on metrics.listen:
 // /metrics, /healthz (200 while the process runs) and /readyz (200 once

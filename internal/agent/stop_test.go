@@ -201,3 +201,89 @@ func TestRemovedScopeMetricsStayGone(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadRefusedWhileStopping reloads (as a SIGHUP would, the signal
+// handler still running) while the agent stops its scopes, held up by a
+// pass in flight: the reload must change nothing and say the agent is
+// stopping, so that no scope starts that nothing would stop.
+func TestReloadRefusedWhileStopping(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "linx.yaml")
+	head := "state_dir: " + filepath.Join(dir, "state") + "\nscopes:\n"
+	scopeA := "  - name: a\n    netns: host\n"
+	scopeB := "  - name: b\n    netns: host\n    protocol: 77\n"
+	if err := os.WriteFile(path, []byte(head+scopeA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
+	defer system.Shutdown()
+	a := &Agent{opts: Options{Path: path}, logger: logger, system: system, cfg: cfg, ready: newReadiness()}
+	a.metrics = NewMetrics(nil, logger)
+	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
+	made := make(chan string, 10)
+	node, err := supervisor.Start(system, supervisor.Config{
+		NewSource: func(spec *messages.SpawnScope) (source.Source, error) {
+			made <- spec.GetName()
+			return src, nil
+		},
+		Interval: time.Hour,
+		Logger:   logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.node = node
+	released := false
+	defer func() {
+		if !released {
+			close(src.gate)
+		}
+	}()
+	if err := a.spawn(cfg.Scopes[0]); err != nil {
+		t.Fatal(err)
+	}
+	<-made
+	<-src.blocked // a pass is in flight: stopping waits for it
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- a.stopScopes() }()
+	eventually(t, "the scope's watch closed by the stop", func() bool {
+		select {
+		case _, ok := <-src.watch.ch:
+			return !ok
+		default:
+			return false
+		}
+	})
+	if err := os.WriteFile(path, []byte(head+scopeA+scopeB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); !errors.Is(err, ErrStopping) {
+		t.Errorf("Reload while the agent stops = %v, want ErrStopping", err)
+	}
+	select {
+	case name := <-made:
+		t.Errorf("the reload made a source for scope %q while the agent stopped", name)
+	default:
+	}
+	if n := len(a.cfg.Scopes); n != 1 {
+		t.Errorf("running configuration after the refused reload has %d scopes, want 1", n)
+	}
+	if got := reloads(t, a, "applied") + reloads(t, a, "failed"); got != 0 {
+		t.Errorf("reloads counted as applied or failed: %v, want none", got)
+	}
+
+	released = true
+	close(src.gate)
+	if err := <-stopped; err != nil {
+		t.Fatalf("stopping the scopes: %v", err)
+	}
+	if err := a.Reload(); !errors.Is(err, ErrStopping) {
+		t.Errorf("Reload after the scopes stopped = %v, want ErrStopping", err)
+	}
+}
