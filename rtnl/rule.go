@@ -1,9 +1,12 @@
 package rtnl
 
 import (
+	"cmp"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,6 +78,12 @@ type Rule struct {
 	// SPort and DPort select by source and destination port range (sport
 	// and dport); the zero PortRange matches any port.
 	SPort, DPort PortRange
+	// SPortMask and DPortMask, for a single port (Start == End), compare
+	// only the port's bits in the mask (sport 0x100/0xff00; FRA_SPORT_MASK
+	// and FRA_DPORT_MASK of recent kernels). 0 compares the whole port, as
+	// does 0xffff, which such a kernel reports for a single port and which
+	// decodes as 0.
+	SPortMask, DPortMask uint16
 	// UIDRange selects by the uid owning the socket (uidrange); the zero
 	// UIDRange matches any uid.
 	UIDRange UIDRange
@@ -98,6 +107,134 @@ type Rule struct {
 	// realm in the high 16 bits, the destination realm in the low); 0
 	// matches any.
 	Realms uint32
+	// DSCP selects by the Differentiated Services Code Point under a mask
+	// (dscp in ip rule; FRA_DSCP from Linux 6.12, FRA_DSCP_MASK on later
+	// kernels); the zero DSCP matches any.
+	DSCP DSCP
+	// Unmodelled holds, in a decoded rule, the selectors the kernel
+	// reported that Linx does not model (say the flow label or port masks
+	// of recent kernels), so that such a rule never decodes like one
+	// without them. A rule holding any cannot be sent: RuleAdd and
+	// RuleDelete refuse it.
+	Unmodelled UnmodelledAttrs
+}
+
+// Rule attributes newer than golang.org/x/sys/unix names
+// (include/uapi/linux/fib_rules.h, enum continuing after FRA_DPORT_RANGE
+// = 24).
+const (
+	fraDSCP          = 25 // u8, the DSCP value (Linux 6.12)
+	fraFlowLabel     = 26 // __be32, IPv6 flow label
+	fraFlowLabelMask = 27 // __be32
+	fraSPortMask     = 28 // u16, mask of FRA_SPORT_RANGE's single port (Linux 6.15)
+	fraDPortMask     = 29 // u16
+	fraDSCPMask      = 30 // u8, mask of FRA_DSCP
+)
+
+// DSCPMaskFull is the DSCP mask comparing all six bits of the field.
+const DSCPMaskFull = 0x3f
+
+// DSCP selects packets whose DSCP, under Mask, equals Value; it selects
+// only when Set. Both are six-bit values: Value 46 is EF, and Mask
+// DSCPMaskFull compares the whole field. The kernel refuses a Value with
+// bits outside Mask, and keeps Mask DSCPMaskFull when it is not sent (a
+// kernel older than FRA_DSCP_MASK knows no other).
+type DSCP struct {
+	Value, Mask uint8
+	Set         bool
+}
+
+// String returns `46` for a full mask, `8/0x38` for another, and "" when
+// not Set.
+func (d DSCP) String() string {
+	switch {
+	case !d.Set:
+		return ""
+	case d.Mask == DSCPMaskFull:
+		return strconv.Itoa(int(d.Value))
+	}
+	return fmt.Sprintf("%d/%#x", d.Value, d.Mask)
+}
+
+// UnmodelledAttrs records netlink attributes Linx does not model, in a
+// canonical, comparable text: each attribute as its decimal type, a colon
+// and its payload in hex (`26:00012340`), sorted by type, joined by
+// commas; "" for none. Equal attributes give equal text, so two rules
+// differing in one of them differ.
+type UnmodelledAttrs string
+
+// Types returns the attribute types a holds, in order, or nil when a is
+// empty or malformed.
+func (a UnmodelledAttrs) Types() []uint16 {
+	attrs, err := parseUnmodelled(string(a))
+	if err != nil {
+		return nil
+	}
+	out := make([]uint16, len(attrs))
+	for i, x := range attrs {
+		out[i] = x.typ
+	}
+	return out
+}
+
+// ParseUnmodelledAttrs checks that s is UnmodelledAttrs' canonical form
+// (types in order, payloads in lower-case hex) and returns it. On failure
+// it returns "" and an error quoting s.
+func ParseUnmodelledAttrs(s string) (UnmodelledAttrs, error) {
+	attrs, err := parseUnmodelled(s)
+	if err != nil {
+		return "", fmt.Errorf("rtnl: parsing unmodelled attributes %q: %w", s, err)
+	}
+	if got := formatUnmodelled(attrs); got != UnmodelledAttrs(s) {
+		return "", fmt.Errorf("rtnl: parsing unmodelled attributes %q: not canonical, want %q", s, got)
+	}
+	return UnmodelledAttrs(s), nil
+}
+
+// rawAttr is one attribute kept as it came.
+type rawAttr struct {
+	typ     uint16
+	payload []byte
+}
+
+// formatUnmodelled returns attrs in UnmodelledAttrs' form, sorting them
+// (stably, by type) in place.
+func formatUnmodelled(attrs []rawAttr) UnmodelledAttrs {
+	slices.SortStableFunc(attrs, func(a, b rawAttr) int { return cmp.Compare(a.typ, b.typ) })
+	var b strings.Builder
+	for i, a := range attrs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(a.typ), 10))
+		b.WriteByte(':')
+		b.WriteString(hex.EncodeToString(a.payload))
+	}
+	return UnmodelledAttrs(b.String())
+}
+
+// parseUnmodelled splits UnmodelledAttrs' form into its attributes.
+func parseUnmodelled(s string) ([]rawAttr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []rawAttr
+	for _, part := range strings.Split(s, ",") {
+		t, p, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("attribute %q: want type:hex", part)
+		}
+		n, err := strconv.ParseUint(t, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: type: %w", part, err)
+		}
+		payload, err := hex.DecodeString(p)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q: payload: %w", part, err)
+		}
+		out = append(out, rawAttr{typ: uint16(n), payload: payload})
+	}
+	return out, nil
 }
 
 // PortRange is an inclusive range of TCP, UDP or SCTP ports. The zero
@@ -154,7 +291,8 @@ func (s Suppress) String() string {
 }
 
 // String returns `Rule<priority=32766 table=254>`, with each set selector
-// added (`from=10.0.0.0/24`, `fwmark=0x1/0xffffffff`, …). A rule at
+// added (`from=10.0.0.0/24`, `fwmark=0x1/0xffffffff`, `dscp=46`, …) and
+// the selectors Linx does not model as `unmodelled=26:00012340`. A rule at
 // priority 0 prints no priority: `Rule<table=255>`.
 func (r Rule) String() string {
 	var b strings.Builder
@@ -193,10 +331,10 @@ func (r Rule) String() string {
 		add("ipproto=%d", r.IPProto)
 	}
 	if r.SPort.IsSet() {
-		add("sport=%s", r.SPort)
+		add("sport=%s", portText(r.SPort, r.SPortMask))
 	}
 	if r.DPort.IsSet() {
-		add("dport=%s", r.DPort)
+		add("dport=%s", portText(r.DPort, r.DPortMask))
 	}
 	if r.UIDRange.Set {
 		add("uidrange=%s", r.UIDRange)
@@ -206,6 +344,12 @@ func (r Rule) String() string {
 	}
 	if r.Realms != 0 {
 		add("realms=%d/%d", r.Realms>>16, r.Realms&0xffff)
+	}
+	if r.DSCP.Set {
+		add("dscp=%s", r.DSCP)
+	}
+	if r.Unmodelled != "" {
+		add("unmodelled=%s", r.Unmodelled)
 	}
 	switch {
 	case r.Action == RuleGoto:
@@ -230,11 +374,21 @@ func (r Rule) String() string {
 	return b.String()
 }
 
+// portText is p, with the mask when it is set and not the whole port.
+func portText(p PortRange, mask uint16) string {
+	if mask == 0 || mask == 0xffff {
+		return p.String()
+	}
+	return fmt.Sprintf("%s/%#x", p, mask)
+}
+
 // fib_rule_hdr is laid out as rtmsg: family, dst_len, src_len, tos, table,
 // res1, res2, action, flags.
 const sizeofFibRuleHdr = 12
 
-// decodeRule decodes an RTM_NEWRULE/RTM_DELRULE payload.
+// decodeRule decodes an RTM_NEWRULE/RTM_DELRULE payload. An attribute it
+// does not model (other than padding) is kept in Unmodelled, so that two
+// different kernel rules never decode alike.
 func decodeRule(b []byte) (Rule, bool, error) {
 	if len(b) < sizeofFibRuleHdr {
 		return Rule{}, false, fmt.Errorf("fib_rule_hdr: %d bytes, want %d", len(b), sizeofFibRuleHdr)
@@ -252,6 +406,8 @@ func decodeRule(b []byte) (Rule, bool, error) {
 		Invert: binary.NativeEndian.Uint32(b[8:12])&unix.FIB_RULE_INVERT != 0,
 	}
 	var from, to netip.Addr
+	var unknown []rawAttr
+	dscpMask, hasDSCPMask := uint8(DSCPMaskFull), false
 	ad := newAttrDecoder(b[sizeofFibRuleHdr:])
 	for ad.Next() {
 		switch ad.Type() {
@@ -308,11 +464,33 @@ func decodeRule(b []byte) (Rule, bool, error) {
 			}
 		case unix.FRA_FLOW:
 			r.Realms = ad.Uint32()
+		case fraDSCP:
+			r.DSCP = DSCP{Value: ad.Uint8(), Set: true}
+		case fraDSCPMask:
+			dscpMask, hasDSCPMask = ad.Uint8(), true
+		case fraSPortMask:
+			r.SPortMask = decodePortMask(ad.Uint16())
+		case fraDPortMask:
+			r.DPortMask = decodePortMask(ad.Uint16())
+		case unix.FRA_PAD:
+			// Alignment for a 64-bit attribute; it selects nothing.
+		default:
+			unknown = append(unknown, rawAttr{typ: ad.Type(), payload: ad.Bytes()})
 		}
 	}
 	if err := ad.Err(); err != nil {
 		return Rule{}, false, fmt.Errorf("rule: %w", err)
 	}
+	switch {
+	case r.DSCP.Set:
+		// A kernel that sends no mask compares the whole field.
+		r.DSCP.Mask = dscpMask
+	case hasDSCPMask:
+		// A mask without a value is no selector the kernel makes; keep
+		// it, so that the rule is not taken for one without.
+		unknown = append(unknown, rawAttr{typ: fraDSCPMask, payload: []byte{dscpMask}})
+	}
+	r.Unmodelled = formatUnmodelled(unknown)
 	if from.IsValid() {
 		if srcLen > from.BitLen() {
 			return Rule{}, false, fmt.Errorf("rule: source prefix length %d for %s", srcLen, from)
@@ -335,6 +513,15 @@ func decodeSuppress(v uint32) Suppress {
 		return Suppress{}
 	}
 	return Suppress{Value: v, Set: true}
+}
+
+// decodePortMask reads a port mask: the kernel reports 0xffff, the whole
+// port, for every single-port selector; that is the mask 0 means.
+func decodePortMask(v uint16) uint16 {
+	if v == 0xffff {
+		return 0
+	}
+	return v
 }
 
 // decodePortRange reads struct fib_rule_port_range: start and end in host

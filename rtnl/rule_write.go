@@ -17,9 +17,12 @@ import (
 // selectors; Protocol tags the rule (0 sends none, the kernel then records
 // unspec). Action 0 is RuleToTable, which requires a Table (any uint32)
 // unless L3MDev is set, which requires none. RuleGoto requires Goto, a
-// priority above r's. IPProto, SPort, DPort, UIDRange, SuppressPrefixLen,
-// SuppressIfGroup, TunID and Realms are sent when set, so that a rule
-// decoded from Rules is installed (and deleted) as it was.
+// priority above r's. IPProto, SPort, DPort, their masks, UIDRange,
+// SuppressPrefixLen, SuppressIfGroup, TunID, Realms and DSCP are sent when
+// set (a port mask when neither 0 nor 0xffff), so that a
+// rule decoded from Rules is installed (and deleted) as it was; the DSCP
+// mask is sent only when not DSCPMaskFull, which a kernel without
+// FRA_DSCP_MASK assumes. A rule with Unmodelled selectors cannot be sent.
 // The family is r.Family, or when that is FamilyAll the family of From or
 // To, and IPv4 when neither is set; pass FamilyV6 for an IPv6 rule with no
 // address selector.
@@ -28,8 +31,13 @@ import (
 // table` without one; a table with L3MDev; a goto rule without Goto, or
 // Goto on another action; a Suppress value of 4294967295; From and To of
 // different families, or disagreeing with r.Family; an interface name
-// longer than 15 bytes. The kernel refuses with EINVAL a bad port or uid
-// range and a goto target at or below r's priority.
+// longer than 15 bytes; a port mask with a port range or no port, or with
+// port bits outside it; a DSCP value or mask above 63, a value with bits
+// outside its mask, or a DSCP with TOS; any Unmodelled selector (`rule has
+// selectors Linx does not model`: sending the rule without them would
+// name another rule). The kernel refuses with EINVAL a bad port or uid
+// range and a goto target at or below r's priority, and with EINVAL or
+// EOPNOTSUPP a DSCP selector a kernel before 6.12 does not know.
 func (s *Socket) RuleAdd(r Rule) error {
 	return s.ruleVerb("rule add", unix.RTM_NEWRULE, flagsCreate, r)
 }
@@ -44,7 +52,8 @@ func (s *Socket) RuleAdd(r Rule) error {
 // wildcard. So a rule decoded from Rules, passed back, names exactly that
 // rule, unless an earlier rule at the same priority differs from it only
 // by having more selectors (say `ipproto tcp lookup 13` before `lookup
-// 13`): the kernel would delete that one instead. RuleDelete therefore
+// 13`, or a rule with Unmodelled selectors): the kernel would delete that
+// one instead. RuleDelete therefore
 // lists the rules first and, when r is installed but such a rule shadows
 // it, deletes nothing and fails with EBUSY naming the shadowing rule;
 // delete that rule first. Batch.RuleDelete does not check.
@@ -104,6 +113,7 @@ func wireRule(op string, r Rule) (Rule, error) {
 	if r.FwMark != 0 && r.FwMask == 0 {
 		r.FwMask = 0xffffffff
 	}
+	r.SPortMask, r.DPortMask = decodePortMask(r.SPortMask), decodePortMask(r.DPortMask)
 	return r, nil
 }
 
@@ -119,8 +129,9 @@ func ruleSame(req, k Rule) bool {
 // ruleFindMatches reports whether a delete request for req matches
 // installed rule k as the kernel's rule_find (net/core/fib_rules.c) and
 // the family's compare function match it: each selector set in the request
-// must be equal, an unset one matches anything; the invert flag and the
-// goto target are not compared.
+// must be equal, an unset one matches anything (k's Unmodelled selectors
+// included, which a request never carries); the invert flag and the goto
+// target are not compared.
 func ruleFindMatches(req, k Rule) bool {
 	prefix := func(q, p netip.Prefix) bool {
 		return !q.IsValid() || q.Bits() == 0 || q == p
@@ -142,8 +153,15 @@ func ruleFindMatches(req, k Rule) bool {
 		req.Protocol != 0 && k.Protocol != req.Protocol,
 		req.SPort.IsSet() && k.SPort != req.SPort,
 		req.DPort.IsSet() && k.DPort != req.DPort,
+		// The kernel gives a single port of the request the mask
+		// 0xffff, which it then compares (decoded as 0 on both sides).
+		req.SPort.IsSet() && req.SPort.Start == req.SPort.End && k.SPortMask != req.SPortMask,
+		req.DPort.IsSet() && req.DPort.Start == req.DPort.End && k.DPortMask != req.DPortMask,
 		req.TOS != 0 && k.TOS != req.TOS,
 		req.Realms != 0 && k.Realms != req.Realms,
+		req.DSCP.Set && (!k.DSCP.Set || k.DSCP.Value != req.DSCP.Value),
+		// encodeRule sends the mask only when it is not full.
+		req.DSCP.Set && req.DSCP.Mask != DSCPMaskFull && k.DSCP.Mask != req.DSCP.Mask,
 		!prefix(req.From, k.From),
 		!prefix(req.To, k.To):
 		return false
@@ -185,6 +203,34 @@ func ruleFamily(op string, r Rule) (Family, error) {
 
 // encodeRule appends an RTM_NEWRULE or RTM_DELRULE request for r.
 func encodeRule(e *encoder, op string, typ, flags uint16, r Rule) error {
+	if r.Unmodelled != "" {
+		return invalid(op, "rule has selectors Linx does not model (attributes %v of %s) and cannot send them: without them the request would name another rule", r.Unmodelled.Types(), r)
+	}
+	for _, x := range []struct {
+		what string
+		p    PortRange
+		mask uint16
+	}{{"sport", r.SPort, r.SPortMask}, {"dport", r.DPort, r.DPortMask}} {
+		if x.mask == 0 || x.mask == 0xffff {
+			continue
+		}
+		switch {
+		case !x.p.IsSet() || x.p.Start != x.p.End:
+			return invalid(op, "rule %s mask %#x: a port mask needs a single port, not %q", x.what, x.mask, x.p.String())
+		case x.p.Start&^x.mask != 0:
+			return invalid(op, "rule %s %d/%#x: the port has bits outside the mask", x.what, x.p.Start, x.mask)
+		}
+	}
+	if r.DSCP.Set {
+		switch {
+		case r.DSCP.Value > DSCPMaskFull || r.DSCP.Mask > DSCPMaskFull:
+			return invalid(op, "rule dscp %d/%#x: a DSCP and its mask have six bits (at most 63)", r.DSCP.Value, r.DSCP.Mask)
+		case r.DSCP.Value&^r.DSCP.Mask != 0:
+			return invalid(op, "rule dscp %d/%#x: the value has bits outside the mask", r.DSCP.Value, r.DSCP.Mask)
+		case r.TOS != 0:
+			return invalid(op, "rule with tos %#x and dscp %s: the kernel takes one or the other", r.TOS, r.DSCP)
+		}
+	}
 	for _, x := range []struct {
 		what string
 		p    netip.Prefix
@@ -292,6 +338,14 @@ func encodeRule(e *encoder, op string, typ, flags uint16, r Rule) error {
 			e.attr(x.typ, b[:])
 		}
 	}
+	for _, x := range []struct {
+		typ  uint16
+		mask uint16
+	}{{fraSPortMask, r.SPortMask}, {fraDPortMask, r.DPortMask}} {
+		if x.mask != 0 && x.mask != 0xffff {
+			e.u16(x.typ, x.mask)
+		}
+	}
 	if r.UIDRange.Set {
 		var b [8]byte
 		binary.NativeEndian.PutUint32(b[0:], r.UIDRange.Start)
@@ -317,6 +371,12 @@ func encodeRule(e *encoder, op string, typ, flags uint16, r Rule) error {
 	}
 	if r.Realms != 0 {
 		e.u32(unix.FRA_FLOW, r.Realms)
+	}
+	if r.DSCP.Set {
+		e.u8(fraDSCP, r.DSCP.Value)
+		if r.DSCP.Mask != DSCPMaskFull {
+			e.u8(fraDSCPMask, r.DSCP.Mask)
+		}
 	}
 	e.end()
 	return nil
