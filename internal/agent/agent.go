@@ -367,12 +367,12 @@ func (a *Agent) shutdown() error {
 func (a *Agent) spawn(s config.Scope) error {
 	msg, err := rtnlsource.SpawnFromConfig(s)
 	if err != nil {
-		return fmt.Errorf("spawning scope %q: %w", s.Name, err)
+		return fmt.Errorf("spawning: %w", err) // err names the scope
 	}
 	a.ready.expect(s.Name)
 	if err := a.node.Spawn(msg); err != nil {
 		a.ready.drop(s.Name)
-		return fmt.Errorf("spawning scope %q: %w", s.Name, err)
+		return err // "spawning scope NAME: …"
 	}
 	a.logger.Info("scope spawned", "scope", s.Name, "netns", s.Namespace.String(), "interval", s.Interval, "protocol", uint8(s.Protocol))
 	return nil
