@@ -2,8 +2,10 @@ package diff
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -305,6 +307,14 @@ type RuleKey struct {
 	Goto              uint32
 	TunID             uint64
 	Realms            uint32
+	// The fields below were added later still; their text is written
+	// only when set (sport_mask=…, dport_mask=…, dscp=…, unmodelled=…).
+	SPortMask, DPortMask uint16
+	DSCP                 rtnl.DSCP
+	// Unmodelled is the rule's selectors Linx does not model: a rule
+	// holding any never has the key of a rule without them, so the diff
+	// neither owns it by mistake nor takes it for a copy of an owned rule.
+	Unmodelled rtnl.UnmodelledAttrs
 }
 
 // KeyOfRule returns r's key. A FamilyAll rule takes its family from From
@@ -312,8 +322,9 @@ type RuleKey struct {
 // rule with table 0 looks up main (254), as `ip rule add` sends it,
 // unless it is an l3mdev rule, whose table is 0; a non-zero FwMark with a
 // zero FwMask has mask 0xffffffff; a UIDRange or Suppress that is not Set
-// is zero. From and To are kept as given: the kernel stores a rule's
-// prefixes with their host bits. Every selector is part of the key, so
+// is zero, as is an unset DSCP; a port mask of 0xffff is 0. From and To
+// are kept as given: the kernel stores a rule's prefixes with their host
+// bits. Every selector is part of the key, so
 // two rules differing in any (ipproto, ports, uid range, …) are two keys.
 func KeyOfRule(r rtnl.Rule) RuleKey {
 	k := RuleKey{
@@ -340,6 +351,10 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 		Goto:              r.Goto,
 		TunID:             r.TunID,
 		Realms:            r.Realms,
+		SPortMask:         r.SPortMask,
+		DPortMask:         r.DPortMask,
+		DSCP:              r.DSCP,
+		Unmodelled:        r.Unmodelled,
 	}
 	if k.Family == rtnl.FamilyAll {
 		switch {
@@ -368,6 +383,16 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 	if !k.SuppressIfGroup.Set {
 		k.SuppressIfGroup = rtnl.Suppress{}
 	}
+	if !k.DSCP.Set {
+		k.DSCP = rtnl.DSCP{}
+	}
+	// A port mask of 0xffff is the whole port, as 0 (Rule.SPortMask).
+	if k.SPortMask == 0xffff {
+		k.SPortMask = 0
+	}
+	if k.DPortMask == 0xffff {
+		k.DPortMask = 0
+	}
 	return k
 }
 
@@ -377,8 +402,11 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 // suppress_prefixlength= suppress_ifgroup= l3mdev=false goto=0 tun_id=0
 // realms=0`; an unset prefix, interface, port range, uid range or
 // suppressor prints as an empty value. A key with none of the fields
-// after table set ends at table, as keys were written before those
-// selectors existed, so that such a key keeps its text.
+// from ipproto to realms set ends at table, as keys were written before
+// those selectors existed, so that such a key keeps its text. The fields
+// added after realms follow only when set, by name: `sport_mask=0xff00
+// dport_mask=0xfff0 dscp=46` (or `dscp=8/0x38` for a partial mask)
+// `unmodelled=26:00012340,27:000ffff0`.
 func (k RuleKey) String() string {
 	var b strings.Builder
 	b.Grow(128)
@@ -406,11 +434,33 @@ func (k RuleKey) String() string {
 	b.WriteString(k.Action.String())
 	b.WriteString(" table=")
 	b.WriteString(strconv.FormatUint(uint64(k.Table), 10))
-	if k.IPProto == 0 && !k.SPort.IsSet() && !k.DPort.IsSet() && !k.UIDRange.Set &&
-		!k.SuppressPrefixLen.Set && !k.SuppressIfGroup.Set && !k.L3MDev && k.Goto == 0 &&
-		k.TunID == 0 && k.Realms == 0 {
-		return b.String()
+	if k.IPProto != 0 || k.SPort.IsSet() || k.DPort.IsSet() || k.UIDRange.Set ||
+		k.SuppressPrefixLen.Set || k.SuppressIfGroup.Set || k.L3MDev || k.Goto != 0 ||
+		k.TunID != 0 || k.Realms != 0 {
+		k.writeSelectors(&b)
 	}
+	if k.SPortMask != 0 {
+		b.WriteString(" sport_mask=0x")
+		b.WriteString(strconv.FormatUint(uint64(k.SPortMask), 16))
+	}
+	if k.DPortMask != 0 {
+		b.WriteString(" dport_mask=0x")
+		b.WriteString(strconv.FormatUint(uint64(k.DPortMask), 16))
+	}
+	if k.DSCP.Set {
+		b.WriteString(" dscp=")
+		b.WriteString(k.DSCP.String())
+	}
+	if k.Unmodelled != "" {
+		b.WriteString(" unmodelled=")
+		b.WriteString(string(k.Unmodelled))
+	}
+	return b.String()
+}
+
+// writeSelectors writes the fields from ipproto to realms, all of them,
+// as String has since they were added.
+func (k RuleKey) writeSelectors(b *strings.Builder) {
 	b.WriteString(" ipproto=")
 	b.WriteString(strconv.Itoa(int(k.IPProto)))
 	b.WriteString(" sport=")
@@ -431,7 +481,6 @@ func (k RuleKey) String() string {
 	b.WriteString(strconv.FormatUint(k.TunID, 10))
 	b.WriteString(" realms=")
 	b.WriteString(strconv.FormatUint(uint64(k.Realms), 10))
-	return b.String()
 }
 
 // Compare orders keys by family, priority (the kernel's evaluation order),
@@ -494,7 +543,10 @@ func (k RuleKey) Compare(o RuleKey) int {
 		}
 	}
 	return cmp.Or(compareBool(k.L3MDev, o.L3MDev), cmp.Compare(k.Goto, o.Goto),
-		cmp.Compare(k.TunID, o.TunID), cmp.Compare(k.Realms, o.Realms))
+		cmp.Compare(k.TunID, o.TunID), cmp.Compare(k.Realms, o.Realms),
+		cmp.Compare(k.SPortMask, o.SPortMask), cmp.Compare(k.DPortMask, o.DPortMask),
+		compareBool(k.DSCP.Set, o.DSCP.Set), cmp.Compare(k.DSCP.Value, o.DSCP.Value), cmp.Compare(k.DSCP.Mask, o.DSCP.Mask),
+		strings.Compare(string(k.Unmodelled), string(o.Unmodelled)))
 }
 
 // compareBool orders false before true.
@@ -510,34 +562,43 @@ func compareBool(a, b bool) int {
 
 // MarshalText implements encoding.TextMarshaler with String. It fails only
 // when IIF or OIF holds whitespace, which no kernel interface name does and
-// which String's form could not carry.
+// which String's form could not carry, or when Unmodelled is not in the
+// canonical form rtnl decodes (rtnl.ParseUnmodelledAttrs).
 func (k RuleKey) MarshalText() ([]byte, error) {
 	if strings.ContainsAny(k.IIF+k.OIF, " \t\n\r\v\f") {
 		return nil, fmt.Errorf("diff: RuleKey.MarshalText: interface name %q or %q holds whitespace", k.IIF, k.OIF)
 	}
+	if _, err := rtnl.ParseUnmodelledAttrs(string(k.Unmodelled)); err != nil {
+		return nil, fmt.Errorf("diff: RuleKey.MarshalText: %w", err)
+	}
 	return []byte(k.String()), nil
 }
 
-// ruleKeyFields are the names of RuleKey's text fields, in order; the
-// first ruleKeyLegacy of them are the whole text of a key written before
-// the other selectors were added.
+// ruleKeyFields are the names of RuleKey's text fields, in String's
+// order. The first ruleKeyLegacy of them are the whole text of a key
+// written before the other selectors were added, and begin every key's
+// text, in order; the others follow by name, in any order, each at most
+// once, a missing one meaning unset (ruleKeyUnset).
 var ruleKeyFields = []string{"family", "priority", "from", "to", "fwmark", "fwmask",
 	"iif", "oif", "tos", "invert", "action", "table",
 	"ipproto", "sport", "dport", "uidrange", "suppress_prefixlength", "suppress_ifgroup",
-	"l3mdev", "goto", "tun_id", "realms"}
+	"l3mdev", "goto", "tun_id", "realms",
+	"sport_mask", "dport_mask", "dscp", "unmodelled"}
 
 const ruleKeyLegacy = 12
 
+// ruleKeyUnset holds the text of each named field's unset value.
+var ruleKeyUnset = map[string]string{"ipproto": "0", "l3mdev": "false", "goto": "0", "tun_id": "0",
+	"realms": "0", "sport_mask": "0", "dport_mask": "0"}
+
 // UnmarshalText implements encoding.TextUnmarshaler, parsing String's
-// form, or the shorter form that ends at table (written before the
-// selectors that follow it existed; they parse as unset). A missing or
-// malformed field fails with an error quoting the input.
+// form: the twelve fields from family to table, in order (all a key
+// written before the other selectors existed holds), then any of the
+// others by name, in any order; a missing one is unset. A missing,
+// malformed, unknown or repeated field fails with an error quoting the
+// input.
 func (k *RuleKey) UnmarshalText(b []byte) error {
-	names := ruleKeyFields
-	if strings.Count(string(b), " ") == ruleKeyLegacy-1 {
-		names = names[:ruleKeyLegacy]
-	}
-	f, err := fields("RuleKey", string(b), names...)
+	f, err := ruleKeyText(string(b))
 	if err != nil {
 		return err
 	}
@@ -573,10 +634,6 @@ func (k *RuleKey) UnmarshalText(b []byte) error {
 	if out.Table, err = parseUint32(f, 11); err != nil {
 		return err
 	}
-	if len(names) == ruleKeyLegacy {
-		*k = out
-		return nil
-	}
 	if out.IPProto, err = parseUint8(f, 12); err != nil {
 		return err
 	}
@@ -607,8 +664,78 @@ func (k *RuleKey) UnmarshalText(b []byte) error {
 	if out.Realms, err = parseUint32(f, 21); err != nil {
 		return err
 	}
+	for i, m := range []*uint16{&out.SPortMask, &out.DPortMask} {
+		if *m, err = parseUint16(f, 22+i); err != nil {
+			return err
+		}
+		if *m == 0xffff {
+			return f.fail(22+i, errors.New("0xffff is the whole port, which a key writes as no mask"))
+		}
+	}
+	if out.DSCP, err = parseDSCP(f, 24); err != nil {
+		return err
+	}
+	if out.Unmodelled, err = rtnl.ParseUnmodelledAttrs(f.vals[25]); err != nil {
+		return f.fail(25, err)
+	}
 	*k = out
 	return nil
+}
+
+// ruleKeyText splits a RuleKey's text into the values of ruleKeyFields,
+// the unset text standing for a named field that is missing.
+func ruleKeyText(s string) (parsed, error) {
+	p := parsed{typ: "RuleKey", input: s, names: ruleKeyFields, vals: make([]string, len(ruleKeyFields))}
+	for i, name := range ruleKeyFields {
+		p.vals[i] = ruleKeyUnset[name]
+	}
+	parts := strings.Split(s, " ")
+	if len(parts) < ruleKeyLegacy {
+		return p, fmt.Errorf("diff: parsing RuleKey %q: %d fields, want at least %d (%s=…)", s, len(parts), ruleKeyLegacy, strings.Join(ruleKeyFields[:ruleKeyLegacy], "=… "))
+	}
+	seen := make([]bool, len(ruleKeyFields))
+	for i, part := range parts {
+		name, val, ok := strings.Cut(part, "=")
+		j := -1
+		if ok {
+			j = slices.Index(ruleKeyFields, name)
+		}
+		switch {
+		case i < ruleKeyLegacy && j != i:
+			return p, fmt.Errorf("diff: parsing RuleKey %q: field %d is %q, want %s=…", s, i+1, part, ruleKeyFields[i])
+		case j < 0:
+			return p, fmt.Errorf("diff: parsing RuleKey %q: field %d is %q, want one of %s=…", s, i+1, part, strings.Join(ruleKeyFields[ruleKeyLegacy:], "=… "))
+		case j < ruleKeyLegacy && i >= ruleKeyLegacy, seen[j]:
+			return p, fmt.Errorf("diff: parsing RuleKey %q: field %d: %s given twice", s, i+1, name)
+		}
+		seen[j] = true
+		p.vals[j] = val
+	}
+	return p, nil
+}
+
+// parseDSCP parses rtnl.DSCP.String's form: "", "46" (the whole field)
+// or "8/0x38".
+func parseDSCP(p parsed, i int) (rtnl.DSCP, error) {
+	v := p.vals[i]
+	if v == "" {
+		return rtnl.DSCP{}, nil
+	}
+	d := rtnl.DSCP{Mask: rtnl.DSCPMaskFull, Set: true}
+	val, mask, hasMask := strings.Cut(v, "/")
+	n, err := strconv.ParseUint(val, 10, 6)
+	if err != nil {
+		return rtnl.DSCP{}, p.fail(i, err)
+	}
+	d.Value = uint8(n)
+	if hasMask {
+		m, err := strconv.ParseUint(mask, 0, 6)
+		if err != nil {
+			return rtnl.DSCP{}, p.fail(i, err)
+		}
+		d.Mask = uint8(m)
+	}
+	return d, nil
 }
 
 // parsePortRange parses PortRange.String's form: "", "443" or
@@ -714,6 +841,14 @@ func parseUint32(p parsed, i int) (uint32, error) {
 		return 0, p.fail(i, err)
 	}
 	return uint32(n), nil
+}
+
+func parseUint16(p parsed, i int) (uint16, error) {
+	n, err := strconv.ParseUint(p.vals[i], 0, 16)
+	if err != nil {
+		return 0, p.fail(i, err)
+	}
+	return uint16(n), nil
 }
 
 func parseUint8(p parsed, i int) (uint8, error) {

@@ -28,6 +28,15 @@ func TestKeyOfRuleSelectors(t *testing.T) {
 		{Priority: 330, Action: rtnl.RuleGoto, Goto: 400},
 		{Priority: 330, Table: 13, TunID: 7},
 		{Priority: 330, Table: 13, Realms: 2},
+		{Priority: 330, Table: 13, DSCP: rtnl.DSCP{Mask: rtnl.DSCPMaskFull, Set: true}},
+		{Priority: 330, Table: 13, DSCP: rtnl.DSCP{Value: 10, Mask: rtnl.DSCPMaskFull, Set: true}},
+		{Priority: 330, Table: 13, DSCP: rtnl.DSCP{Value: 8, Mask: 0x38, Set: true}},
+		{Priority: 330, Table: 13, SPort: rtnl.PortRange{Start: 0x100, End: 0x100}, SPortMask: 0xff00},
+		{Priority: 330, Table: 13, DPort: rtnl.PortRange{Start: 0x100, End: 0x100}, DPortMask: 0xff00},
+		{Priority: 330, Table: 13, Unmodelled: "26:00012340"},
+		{Priority: 330, Table: 13, Unmodelled: "26:00012350"},
+		{Priority: 330, Table: 13, Unmodelled: "26:00012340,27:000ffff0"},
+		{Priority: 330, Table: 13, IPProto: 6, Unmodelled: "26:00012340"},
 	}
 	keys := map[RuleKey]rtnl.Rule{KeyOfRule(plain): plain}
 	for _, v := range variants {
@@ -72,7 +81,19 @@ func TestKeyOfRuleSelectors(t *testing.T) {
 		strings.Replace(full, "uidrange=0-0", "uidrange=7", 1),
 		strings.Replace(full, "suppress_prefixlength=0", "suppress_prefixlength=x", 1),
 		strings.Replace(full, "l3mdev=false", "l3mdev=perhaps", 1),
-		strings.Replace(full, " realms=65538", "", 1),
+		strings.Replace(full, " realms=65538", " realms=65538 realms=1", 1),
+		strings.Replace(full, " realms=65538", " realm=65538", 1),
+		strings.Replace(full, " realms=65538", " realms", 1),
+		strings.Replace(full, " realms=65538", " table=13", 1),
+		full + " dscp=64",
+		full + " dscp=8/0x40",
+		full + " dscp=x",
+		full + " sport_mask=0xffff",
+		full + " dport_mask=0x10000",
+		full + " unmodelled=27:00,26:00",
+		full + " unmodelled=26",
+		strings.Replace(full, "family=inet6 priority=5", "priority=5 family=inet6", 1),
+		strings.Replace(full, " table=13", "", 1),
 	} {
 		if err := k.UnmarshalText([]byte(bad)); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("UnmarshalText(%q) = %v, want an error quoting the input", bad, err)
@@ -134,7 +155,93 @@ func TestPropertyRuleKeySelectorsRoundTrip(t *testing.T) {
 			SuppressPrefixLen: sup.Draw(t, "spl"), SuppressIfGroup: sup.Draw(t, "sig"),
 			L3MDev: rapid.Bool().Draw(t, "l3mdev"), Goto: rapid.Uint32().Draw(t, "goto"),
 			TunID: rapid.Uint64().Draw(t, "tunid"), Realms: rapid.Uint32().Draw(t, "realms"),
+			SPortMask: rapid.Uint16().Draw(t, "spmask"), DPortMask: rapid.Uint16().Draw(t, "dpmask"),
+			DSCP:       rtnl.DSCP{Value: rapid.Uint8Max(63).Draw(t, "dscp"), Mask: rapid.Uint8Max(63).Draw(t, "dscpmask"), Set: rapid.Bool().Draw(t, "dscpset")},
+			Unmodelled: rapid.SampledFrom([]rtnl.UnmodelledAttrs{"", "26:00012340", "26:,27:000ffff0,40:01"}).Draw(t, "unmodelled"),
 		})
 		roundTrip(t, k, RuleKey.Compare)
 	})
+}
+
+// TestRuleKeyNamedFields checks the text of the fields added after realms:
+// written by name only when set, parsed by name in any order, a missing
+// one meaning unset; and that every text an earlier String wrote still
+// parses to its key.
+func TestRuleKeyNamedFields(t *testing.T) {
+	legacy := "family=inet priority=330 from= to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl table=13"
+	selectors := " ipproto=6 sport= dport=443 uidrange= suppress_prefixlength= suppress_ifgroup= l3mdev=false goto=0 tun_id=0 realms=0"
+	base := RuleKey{Family: rtnl.FamilyV4, Priority: 330, Action: rtnl.RuleToTable, Table: 13}
+	tcp := base
+	tcp.IPProto, tcp.DPort = 6, rtnl.PortRange{Start: 443, End: 443}
+	dscp := base
+	dscp.DSCP = rtnl.DSCP{Value: 10, Mask: rtnl.DSCPMaskFull, Set: true}
+	masked := tcp
+	masked.DPort, masked.DPortMask = rtnl.PortRange{Start: 0x100, End: 0x100}, 0xff00
+	masked.DSCP = rtnl.DSCP{Value: 8, Mask: 0x38, Set: true}
+	masked.Unmodelled = "26:00012340,27:000ffff0"
+	maskedText := strings.Replace(legacy+selectors, "dport=443", "dport=256", 1) + " dport_mask=0xff00 dscp=8/0x38 unmodelled=26:00012340,27:000ffff0"
+	for _, c := range []struct {
+		text      string
+		want      RuleKey
+		canonical bool // String writes text itself
+	}{
+		{legacy, base, true},
+		{legacy + selectors, tcp, true},
+		{legacy + " dscp=10", dscp, true},
+		{legacy + " dscp=10/0x3f", dscp, false},
+		{legacy + " ipproto=6 dport=443", tcp, false},
+		{legacy + " dport=443 ipproto=6 realms=0", tcp, false},
+		{maskedText, masked, true},
+		{legacy + " unmodelled=26:00012340,27:000ffff0 dscp=8/0x38 dport_mask=0xff00 dport=256 ipproto=6", masked, false},
+	} {
+		var k RuleKey
+		if err := k.UnmarshalText([]byte(c.text)); err != nil || k != c.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", c.text, k, err, c.want)
+			continue
+		}
+		if c.canonical && k.String() != c.text {
+			t.Errorf("String() = %q, want %q", k.String(), c.text)
+		}
+		b, err := k.MarshalText()
+		var back RuleKey
+		if err != nil || back.UnmarshalText(b) != nil || back != k {
+			t.Errorf("round trip of %v: %q, %v, back %v", k, b, err, back)
+		}
+	}
+	// A key with an unmodelled selector is never the key of the rule
+	// without it, nor ordered equal to it.
+	plain := KeyOfRule(rtnl.Rule{Priority: 330, Table: 13})
+	odd := KeyOfRule(rtnl.Rule{Priority: 330, Table: 13, Unmodelled: "26:00012340"})
+	if plain == odd || plain.Compare(odd) == 0 || odd.Compare(plain) != -plain.Compare(odd) {
+		t.Errorf("%v and %v: equal or unordered", plain, odd)
+	}
+	if _, err := (RuleKey{Unmodelled: "26:0"}).MarshalText(); err == nil {
+		t.Errorf("MarshalText of a malformed Unmodelled succeeded")
+	}
+	if k := KeyOfRule(rtnl.Rule{Priority: 330, Table: 13, DSCP: rtnl.DSCP{Value: 3, Mask: 3}, DPort: rtnl.PortRange{Start: 1, End: 1}, DPortMask: 0xffff}); k.DSCP.Set || k.DSCP.Value != 0 || k.DPortMask != 0 {
+		t.Errorf("unset DSCP or whole-port mask kept: %v", k)
+	}
+}
+
+// TestRulesUnmodelledTwin checks that the rule diff tells an owned rule
+// from a foreign one differing only in a selector Linx does not model (or
+// in DSCP): only the owned one is deleted, and a desired rule is created
+// beside such a twin.
+func TestRulesUnmodelledTwin(t *testing.T) {
+	plain := rtnl.Rule{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable}
+	for _, twin := range []rtnl.Rule{
+		{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, DSCP: rtnl.DSCP{Value: 10, Mask: rtnl.DSCPMaskFull, Set: true}},
+		{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, Unmodelled: "26:00012340"},
+	} {
+		for _, observed := range [][]rtnl.Rule{{plain, twin}, {twin, plain}} {
+			ops, cs := Rules(nil, observed, NewSet(KeyOfRule(plain)))
+			if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || ops[0].Rule != plain {
+				t.Errorf("observed %v: ops %v, conflicts %v; want the delete of %v alone", observed, ops, cs, plain)
+			}
+		}
+		ops, cs := Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{twin}, nil)
+		if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || ops[0].Rule != plain {
+			t.Errorf("beside %v: ops %v, conflicts %v; want the creation of %v", twin, ops, cs, plain)
+		}
+	}
 }
