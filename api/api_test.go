@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -778,4 +779,63 @@ func TestSubscriberExitUnsubscribes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys.Root.StopFuture(pid).Wait()
+}
+
+// closedAddr returns a loopback address on which nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestUnreachablePeerLeaksNothing makes the node answer a peer whose
+// address cannot be reached, as it does when a controller closes before a
+// reply or an Unwatch reaches it, and checks that the agent's attempts to
+// connect leave no gRPC connection behind once the API is closed: with more
+// than one attempt, protoactor's endpoint writer drops the connection of a
+// failed attempt without closing it, and gRPC retries it forever.
+func TestUnreachablePeerLeaksNothing(t *testing.T) {
+	// In a child process under -race: the gRPC connections of an earlier
+	// run race with this one's Remote.Start (see twoRemotes).
+	if twoRemotes(t) {
+		return
+	}
+	// Registered first, so run last: after the API and the node stop.
+	opts := append([]goleak.Option{goleak.IgnoreCurrent()}, leakOptions...)
+	t.Cleanup(func() {
+		if err := goleak.Find(opts...); err != nil {
+			t.Errorf("goroutines left after the API closed: %v", err)
+		}
+	})
+	srv, system := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	gone := closedAddr(t)
+	failed := make(chan struct{})
+	var once sync.Once
+	sub := system.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*remote.EndpointTerminatedEvent); ok && e.Address == gone {
+			once.Do(func() { close(failed) })
+		}
+	})
+	defer system.EventStream.Unsubscribe(sub)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := rawStream(t, ctx, srv.Addr(), gone)
+	m := batchOf(t, actor.NewPID(srv.Addr(), api.NodeName), "linx.v1.ListScopes", &messages.ListScopes{})
+	b := m.GetMessageBatch()
+	b.Senders = []*actor.PID{actor.NewPID(gone, "future$1")}
+	b.Envelopes[0].Sender = 1
+	if err := s.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-failed:
+	case <-ctx.Done():
+		t.Fatal("the node did not give up delivering its reply to an unreachable peer")
+	}
 }

@@ -99,10 +99,13 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	}
 
 	rcfg := remote.Configure(host, port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...))
-	// A peer that cannot be reached is retried by protoactor with a 2 s
-	// sleep inside its endpoint actor per attempt; two attempts are enough
-	// for a controller's reply endpoint, which is up or gone.
-	rcfg.MaxRetryCount = 2
+	// One attempt per connection: protoactor's endpoint writer replaces
+	// the gRPC connection of a failed attempt with the next one without
+	// closing it, and gRPC then redials the gone peer forever. A
+	// controller's reply endpoint is up or gone, and the next message to it
+	// makes a new attempt. (protoactor still sleeps 2 s inside the endpoint
+	// actor after the failed attempt.)
+	rcfg.MaxRetryCount = 1
 	s.remote = remote.NewRemote(system, rcfg)
 	if err := remotestart.Start(s.remote); err != nil {
 		s.dropAlias()
