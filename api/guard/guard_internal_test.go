@@ -59,15 +59,17 @@ func TestMessageType(t *testing.T) {
 	_ = messages.File_linx_proto
 }
 
-// agentPolicy is the policy of the agent's message API (package api), for
-// these tests.
-func agentPolicy() Policy {
+// testPolicy is the policy of these tests: an endpoint at 10.0.0.1:7946
+// whose only reachable actor is "inbox", which it also calls its own with
+// its children. (The message API's real policy is tested through this
+// guard in package api.)
+func testPolicy() Policy {
 	return Policy{
 		Name:   "test endpoint",
 		Self:   func() string { return "10.0.0.1:7946" },
 		Types:  func(name string) bool { return name == Terminated || MessageType(name) },
-		Target: func(id string) bool { return id == "linx-node" || id == "linx" },
-		Own:    func(id string) bool { return id == "linx-node" || id == "linx" || strings.HasPrefix(id, "linx/") },
+		Target: func(id string) bool { return id == "inbox" },
+		Own:    func(id string) bool { return id == "inbox" || strings.HasPrefix(id, "inbox/") },
 		Logger: quiet(),
 	}
 }
@@ -82,8 +84,8 @@ func marshal(t *testing.T, m proto.Message) []byte {
 }
 
 func TestCheck(t *testing.T) {
-	g := &guardedStream{p: agentPolicy(), peerAddr: "10.0.0.9:4000"}
-	node := &actor.PID{Address: "a", Id: "linx-node"}
+	g := &guardedStream{p: testPolicy(), peerAddr: "10.0.0.9:4000"}
+	node := &actor.PID{Address: "10.0.0.1:7946", Id: "inbox"}
 	terminated := func(addr, id string) *remote.MessageBatch {
 		return &remote.MessageBatch{
 			TypeNames: []string{Terminated},
@@ -97,7 +99,6 @@ func TestCheck(t *testing.T) {
 		ok   bool
 	}{
 		{"api message", &remote.MessageBatch{TypeNames: []string{"linx.v1.ListScopes"}, Targets: []*actor.PID{node}}, true},
-		{"node by its own id", &remote.MessageBatch{TypeNames: []string{Terminated}, Targets: []*actor.PID{{Id: "linx"}}}, true},
 		{"unregistered", &remote.MessageBatch{TypeNames: []string{"linxtest.Bogus"}, Targets: []*actor.PID{node}}, false},
 		{"unregistered in our package", &remote.MessageBatch{TypeNames: []string{"linx.v1.Nope"}, Targets: []*actor.PID{node}}, false},
 		{"system message", &remote.MessageBatch{TypeNames: []string{"actor.PoisonPill"}, Targets: []*actor.PID{node}}, false},
@@ -122,10 +123,10 @@ func TestCheck(t *testing.T) {
 			Envelopes: []*remote.MessageEnvelope{{Sender: 1}},
 		}, false},
 		{"subscriber of the peer terminated", terminated("10.0.0.9:4000", "$12"), true},
-		{"terminated of the agent's own scope", terminated("10.0.0.1:7946", "linx/scope-web-1"), false},
-		{"terminated of a local actor", terminated("nonhost", "linx/scope-web-1"), false},
-		{"terminated of a child under the peer's address", terminated("10.0.0.9:4000", "linx/scope-web-1"), false},
-		{"terminated of the node under an alias", terminated("localhost:7946", "linx-node"), false},
+		{"terminated of the endpoint's own actor", terminated("10.0.0.1:7946", "inbox/x"), false},
+		{"terminated of a local actor", terminated("nonhost", "$4"), false},
+		{"terminated of an own actor under the peer's address", terminated("10.0.0.9:4000", "inbox/x"), false},
+		{"terminated of an own actor under an alias", terminated("localhost:7946", "inbox"), false},
 		{"terminated of another peer's actor", terminated("10.0.0.8:4000", "$3"), false},
 		{"terminated of no actor", &remote.MessageBatch{
 			TypeNames: []string{Terminated}, Targets: []*actor.PID{node},
@@ -145,10 +146,10 @@ func TestCheck(t *testing.T) {
 }
 
 func TestConnect(t *testing.T) {
-	g := &guardedStream{p: agentPolicy()}
+	g := &guardedStream{p: testPolicy()}
 	b := &remote.MessageBatch{
 		TypeNames: []string{Terminated},
-		Targets:   []*actor.PID{{Id: "linx-node"}},
+		Targets:   []*actor.PID{{Id: "inbox"}},
 		Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, &actor.Terminated{Who: &actor.PID{Address: "10.0.0.9:4000", Id: "$1"}})}},
 	}
 	if err := g.check(b); err == nil {
