@@ -20,6 +20,8 @@ func TestRuleSelectors(t *testing.T) {
 		{Family: rtnl.FamilyV4, Priority: 380, Action: rtnl.RuleToTable, L3MDev: true},
 		{Family: rtnl.FamilyV4, Priority: 390, Action: rtnl.RuleGoto, Goto: 400},
 		{Family: rtnl.FamilyV4, Priority: 395, Table: 16, Action: rtnl.RuleToTable, TunID: 7, TOS: 0x10, SPort: rtnl.PortRange{Start: 1000, End: 2000}, Realms: 1<<16 | 2},
+		{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, DSCP: rtnl.DSCP{Value: 10, Mask: rtnl.DSCPMaskFull, Set: true}, DPort: rtnl.PortRange{Start: 256, End: 256}, DPortMask: 0xff00},
+		{Family: rtnl.FamilyV6, Priority: 330, Table: 13, Action: rtnl.RuleToTable, DSCP: rtnl.DSCP{Value: 8, Mask: 0x38, Set: true}, Unmodelled: "26:00012340"},
 	}
 	v := Rules(rules)
 	out := render(t, v)
@@ -30,6 +32,9 @@ func TestRuleSelectors(t *testing.T) {
 	wantKeys(t, "l3mdev", out[3], map[string]any{"l3mdev": true})
 	wantKeys(t, "goto", out[4], map[string]any{"goto": 400.0, "action": "goto"})
 	wantKeys(t, "tun", out[5], map[string]any{"tun_id": 7.0, "tos": 16.0, "sport": "1000-2000", "realms": 65538.0})
+	absent(t, "plain", out[0], "dscp", "unmodelled", "sport_mask", "dport_mask")
+	wantKeys(t, "dscp", out[6], map[string]any{"dscp": "10", "dport": "256", "dport_mask": 65280.0})
+	wantKeys(t, "unmodelled", out[7], map[string]any{"dscp": "8/0x38", "unmodelled": "26:00012340"})
 
 	var actions []string
 	for _, row := range v {
@@ -43,6 +48,8 @@ func TestRuleSelectors(t *testing.T) {
 		"lookup [l3mdev-table]",
 		"goto 400",
 		"tos 0x10 sport 1000-2000 tun_id 7 realms 1/2 lookup 16",
+		"dport 256/0xff00 dscp 10 lookup 13",
+		"dscp 8/0x38 unmodelled 26:00012340 lookup 13",
 	}
 	if !reflect.DeepEqual(actions, want) {
 		t.Errorf("action cells:\n%s\nwant:\n%s", strings.Join(actions, "\n"), strings.Join(want, "\n"))

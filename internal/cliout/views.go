@@ -316,6 +316,15 @@ type RuleView struct {
 	// value: suppress_prefixlength 0 ignores default routes).
 	SuppressPrefixLen *uint32 `json:"suppress_prefixlength,omitempty"`
 	SuppressIfGroup   *uint32 `json:"suppress_ifgroup,omitempty"`
+	// SPortMask and DPortMask are a single port's mask, absent when the
+	// whole port is compared.
+	SPortMask uint16 `json:"sport_mask,omitempty"`
+	DPortMask uint16 `json:"dport_mask,omitempty"`
+	// DSCP is "46", or "8/0x38" with a partial mask; absent when unset.
+	DSCP string `json:"dscp,omitempty"`
+	// Unmodelled lists the selectors Linx does not model, as
+	// rtnl.UnmodelledAttrs (`26:00012340,27:000ffff0`); absent when none.
+	Unmodelled string `json:"unmodelled,omitempty"`
 }
 
 // Rules returns the views of rules.
@@ -342,6 +351,17 @@ func Rules(rules []rtnl.Rule) []RuleView {
 			Realms:   r.Realms,
 			L3MDev:   r.L3MDev,
 			Goto:     r.Goto,
+
+			SPortMask:  r.SPortMask,
+			DPortMask:  r.DPortMask,
+			DSCP:       r.DSCP.String(),
+			Unmodelled: string(r.Unmodelled),
+		}
+		if r.SPortMask == 0xffff {
+			v.SPortMask = 0
+		}
+		if r.DPortMask == 0xffff {
+			v.DPortMask = 0
 		}
 		if r.SuppressPrefixLen.Set {
 			v.SuppressPrefixLen = &r.SuppressPrefixLen.Value
@@ -404,8 +424,14 @@ func (v RuleView) Cells() []string {
 	if v.IPProto != 0 {
 		add("ipproto", strconv.Itoa(int(v.IPProto)))
 	}
-	add("sport", v.SPort)
-	add("dport", v.DPort)
+	port := func(p string, mask uint16) string {
+		if p == "" || mask == 0 {
+			return p
+		}
+		return fmt.Sprintf("%s/%#x", p, mask)
+	}
+	add("sport", port(v.SPort, v.SPortMask))
+	add("dport", port(v.DPort, v.DPortMask))
 	add("uidrange", v.UIDs)
 	if v.TunID != 0 {
 		add("tun_id", strconv.FormatUint(v.TunID, 10))
@@ -413,6 +439,8 @@ func (v RuleView) Cells() []string {
 	if v.Realms != 0 {
 		add("realms", fmt.Sprintf("%d/%d", v.Realms>>16, v.Realms&0xffff))
 	}
+	add("dscp", v.DSCP)
+	add("unmodelled", v.Unmodelled)
 	sel = append(sel, action)
 	if v.SuppressPrefixLen != nil {
 		add("suppress_prefixlength", strconv.FormatUint(uint64(*v.SuppressPrefixLen), 10))
