@@ -29,6 +29,10 @@
 // connected, never the agent's own address, "nonhost", or the node and its
 // children): protoactor passes its subject to the node unchecked, and a
 // forged one would make the node take a running scope for stopped.
+// The sender of a message must be an actor of the sending peer too: the
+// node replies to whatever sender a message carries, so a peer naming
+// another controller's pending request (its future$N) would have that
+// controller receive a genuine answer to a request it did not make.
 // protoactor looks an incoming type name up in the global protobuf
 // registry and dereferences the result unchecked, so without the guard one
 // unregistered type sent by any peer would crash the agent.

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/linx-net/linx/messages"
 )
 
 func TestPolicy(t *testing.T) {
@@ -44,7 +46,9 @@ func TestPolicy(t *testing.T) {
 // answers every message that reaches it with a ConnectResponse, so that a
 // peer tells a batch the guard let through (an answer) from one it refused
 // (the stream ends with PermissionDenied).
-type acceptAll struct{ remote.UnimplementedRemotingServer }
+type acceptAll struct {
+	remote.UnimplementedRemotingServer
+}
 
 func (acceptAll) Receive(s remote.Remoting_ReceiveServer) error {
 	for {
@@ -145,6 +149,12 @@ func TestGuardedPolicy(t *testing.T) {
 	terminated := func(addr, id string) *remote.MessageBatch {
 		return one("actor.Terminated", &actor.Terminated{Who: &actor.PID{Address: addr, Id: id}})
 	}
+	request := func(addr, id string) *remote.MessageBatch {
+		b := one("linx.v1.ListScopes", &messages.ListScopes{})
+		b.Senders = []*actor.PID{{Address: addr, Id: id}}
+		b.Envelopes[0].Sender = 1
+		return b
+	}
 	for _, tc := range []struct {
 		name     string
 		declared string
@@ -158,6 +168,11 @@ func TestGuardedPolicy(t *testing.T) {
 		{"system message", peer, &remote.MessageBatch{TypeNames: []string{"actor.PoisonPill"}, Targets: []*actor.PID{node}}, false},
 		{"watch", peer, one("actor.Watch", &actor.Watch{Watcher: &actor.PID{Address: peer, Id: "$1"}}), false},
 		{"unregistered in our package", peer, &remote.MessageBatch{TypeNames: []string{"linx.v1.Nope"}, Targets: []*actor.PID{node}}, false},
+		{"request by the peer's future", peer, request(peer, "future$3"), true},
+		{"request by another controller's future", peer, request("10.0.0.8:4000", "future$3"), false},
+		{"request by the agent's own actor", peer, request(agentSelf, "linx/scope-web-1"), false},
+		{"request by a local actor", peer, request("nonhost", "future$3"), false},
+		{"request before the peer declared its address", "", request(peer, "future$3"), false},
 		{"subscriber of the peer terminated", peer, terminated(peer, "$12"), true},
 		{"terminated of the agent's own scope", peer, terminated(agentSelf, "linx/scope-web-1"), false},
 		{"terminated of a local actor", peer, terminated("nonhost", "linx/scope-web-1"), false},

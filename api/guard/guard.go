@@ -168,6 +168,11 @@ func (g *guardedStream) check(b *remote.MessageBatch) error {
 			sender < 0 || int(sender) > len(b.GetSenders()) {
 			return fmt.Errorf("envelope indexes (type %d, target %d, sender %d) out of range", ti, target, sender)
 		}
+		if sender > 0 {
+			if err := g.checkSender(b.GetSenders()[sender-1]); err != nil {
+				return err
+			}
+		}
 		var err error
 		switch names[ti] {
 		case Terminated:
@@ -178,6 +183,25 @@ func (g *guardedStream) check(b *remote.MessageBatch) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkSender refuses the sender of a message (index 1 and up in the
+// batch's Senders; 0 means none) that is not an actor of the sending peer.
+// protoactor delivers the sender with the message, and a reply goes to it
+// wherever it is: a peer naming another peer's actor (a controller's
+// pending request, future$N) would have that peer receive a genuine answer
+// to a request it did not make, and one naming "nonhost" or the endpoint's
+// own address would have the endpoint answer its own actor.
+func (g *guardedStream) checkSender(s *actor.PID) error {
+	switch {
+	case s == nil:
+		return errors.New("a message names a nil sender")
+	case g.peerAddr == "":
+		return fmt.Errorf("a message from %s/%s before the peer declared its address", s.GetAddress(), s.GetId())
+	case s.GetAddress() != g.peerAddr:
+		return fmt.Errorf("a message from %s/%s: not an actor of the sending peer %s", s.GetAddress(), s.GetId(), g.peerAddr)
 	}
 	return nil
 }

@@ -93,6 +93,14 @@ func TestCheck(t *testing.T) {
 			Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, &actor.Terminated{Who: &actor.PID{Address: addr, Id: id}})}},
 		}
 	}
+	request := func(sender *actor.PID) *remote.MessageBatch {
+		return &remote.MessageBatch{
+			TypeNames: []string{"linx.v1.ListScopes"},
+			Targets:   []*actor.PID{node},
+			Senders:   []*actor.PID{sender},
+			Envelopes: []*remote.MessageEnvelope{{Sender: 1}},
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		b    *remote.MessageBatch
@@ -121,6 +129,21 @@ func TestCheck(t *testing.T) {
 		{"sender index out of range", &remote.MessageBatch{
 			TypeNames: []string{"linx.v1.ListScopes"}, Targets: []*actor.PID{node},
 			Envelopes: []*remote.MessageEnvelope{{Sender: 1}},
+		}, false},
+		{"request by the peer's actor", request(&actor.PID{Address: "10.0.0.9:4000", Id: "future$3"}), true},
+		{"request by another peer's actor", request(&actor.PID{Address: "10.0.0.8:4000", Id: "future$3"}), false},
+		{"request by the endpoint's own actor", request(&actor.PID{Address: "10.0.0.1:7946", Id: "future$3"}), false},
+		{"request by a local actor", request(&actor.PID{Address: "nonhost", Id: "future$3"}), false},
+		{"request by no actor", request(nil), false},
+		{"unused sender of another peer", &remote.MessageBatch{
+			TypeNames: []string{"linx.v1.ListScopes"}, Targets: []*actor.PID{node},
+			Senders:   []*actor.PID{{Address: "10.0.0.8:4000", Id: "future$3"}},
+			Envelopes: []*remote.MessageEnvelope{{}},
+		}, true},
+		{"second sender of another peer", &remote.MessageBatch{
+			TypeNames: []string{"linx.v1.ListScopes"}, Targets: []*actor.PID{node},
+			Senders:   []*actor.PID{{Address: "10.0.0.9:4000", Id: "future$3"}, {Address: "10.0.0.8:4000", Id: "future$3"}},
+			Envelopes: []*remote.MessageEnvelope{{Sender: 1}, {Sender: 2}},
 		}, false},
 		{"subscriber of the peer terminated", terminated("10.0.0.9:4000", "$12"), true},
 		{"terminated of the endpoint's own actor", terminated("10.0.0.1:7946", "inbox/x"), false},
@@ -154,6 +177,15 @@ func TestConnect(t *testing.T) {
 	}
 	if err := g.check(b); err == nil {
 		t.Error("a Terminated before the peer declared its address passed")
+	}
+	req := &remote.MessageBatch{
+		TypeNames: []string{"linx.v1.ListScopes"},
+		Targets:   []*actor.PID{{Id: "inbox"}},
+		Senders:   []*actor.PID{{Address: "10.0.0.9:4000", Id: "future$1"}},
+		Envelopes: []*remote.MessageEnvelope{{Sender: 1}},
+	}
+	if err := g.check(req); err == nil {
+		t.Error("a request before the peer declared its address passed")
 	}
 	declare := func(addr string) *remote.ConnectRequest {
 		return &remote.ConnectRequest{ConnectionType: &remote.ConnectRequest_ServerConnection{
