@@ -32,7 +32,10 @@
 // The sender of a message must be an actor of the sending peer too: the
 // node replies to whatever sender a message carries, so a peer naming
 // another controller's pending request (its future$N) would have that
-// controller receive a genuine answer to a request it did not make.
+// controller receive a genuine answer to a request it did not make. So
+// must the subscriber of a Subscribe or Unsubscribe: the node dials the
+// subscriber's address to push statuses, which would otherwise be any host
+// and port a peer names, and any peer could end another's subscription.
 // protoactor looks an incoming type name up in the global protobuf
 // registry and dereferences the result unchecked, so without the guard one
 // unregistered type sent by any peer would crash the agent.

@@ -20,11 +20,15 @@
 //     address it declared): protoactor hands the sender to the receiving
 //     actor, whose reply goes there, so a peer could otherwise have another
 //     peer's pending request (its future$N) answered;
-//  4. refuses an actor.Terminated that does not report the end of one of
+//  4. refuses a messages.Subscribe or messages.Unsubscribe whose
+//     subscriber is not an actor of the peer: the agent dials the
+//     subscriber's address to push statuses (whatever host and port a peer
+//     names), and a peer could otherwise end another's subscription;
+//  5. refuses an actor.Terminated that does not report the end of one of
 //     the peer's own actors: naming the endpoint's own address, "nonhost",
 //     an actor the Policy calls its own, or an address other than the one
 //     the peer declared;
-//  5. refuses an actor.Watch or actor.Unwatch whose watcher is not an
+//  6. refuses an actor.Watch or actor.Unwatch whose watcher is not an
 //     actor of the peer. A watcher under "nonhost" (protoactor's name for a
 //     local actor, which it sends as such when the actor was spawned before
 //     its remote started) is taken to be the peer's and rewritten to the

@@ -17,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/linx-net/linx/messages"
 )
 
 // messagesPackage is the protobuf package of package messages.
@@ -179,6 +181,10 @@ func (g *guardedStream) check(b *remote.MessageBatch) error {
 			err = g.checkTerminated(e.GetMessageData())
 		case Watch, Unwatch:
 			err = g.checkWatch(e, names[ti])
+		case subscribeType:
+			err = g.checkSubscriber(e.GetMessageData(), &messages.Subscribe{})
+		case unsubscribeType:
+			err = g.checkSubscriber(e.GetMessageData(), &messages.Unsubscribe{})
 		}
 		if err != nil {
 			return err
@@ -202,6 +208,37 @@ func (g *guardedStream) checkSender(s *actor.PID) error {
 		return fmt.Errorf("a message from %s/%s before the peer declared its address", s.GetAddress(), s.GetId())
 	case s.GetAddress() != g.peerAddr:
 		return fmt.Errorf("a message from %s/%s: not an actor of the sending peer %s", s.GetAddress(), s.GetId(), g.peerAddr)
+	}
+	return nil
+}
+
+// The messages of package messages that name a subscriber actor.
+var (
+	subscribeType   = string(proto.MessageName(&messages.Subscribe{}))
+	unsubscribeType = string(proto.MessageName(&messages.Unsubscribe{}))
+)
+
+// checkSubscriber refuses a messages.Subscribe or messages.Unsubscribe
+// (decoded from data into m) whose subscriber is not an actor of the
+// sending peer: the node dials a subscriber's address to push statuses to
+// it (any host and port a peer names), and a peer could otherwise end
+// another controller's subscription.
+func (g *guardedStream) checkSubscriber(data []byte, m interface {
+	proto.Message
+	GetSubscriber() *actor.PID
+}) error {
+	name := proto.MessageName(m)
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("decoding %s: %w", name, err)
+	}
+	s := m.GetSubscriber()
+	switch {
+	case s == nil:
+		return fmt.Errorf("%s names no subscriber", name)
+	case g.peerAddr == "":
+		return fmt.Errorf("%s of %s/%s before the peer declared its address", name, s.GetAddress(), s.GetId())
+	case s.GetAddress() != g.peerAddr:
+		return fmt.Errorf("%s of %s/%s: not an actor of the sending peer %s", name, s.GetAddress(), s.GetId(), g.peerAddr)
 	}
 	return nil
 }

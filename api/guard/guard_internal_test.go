@@ -93,6 +93,14 @@ func TestCheck(t *testing.T) {
 			Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, &actor.Terminated{Who: &actor.PID{Address: addr, Id: id}})}},
 		}
 	}
+	const subscribe, unsubscribe = "linx.v1.Subscribe", "linx.v1.Unsubscribe"
+	one := func(name string, m proto.Message) *remote.MessageBatch {
+		return &remote.MessageBatch{
+			TypeNames: []string{name},
+			Targets:   []*actor.PID{node},
+			Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, m)}},
+		}
+	}
 	request := func(sender *actor.PID) *remote.MessageBatch {
 		return &remote.MessageBatch{
 			TypeNames: []string{"linx.v1.ListScopes"},
@@ -145,6 +153,18 @@ func TestCheck(t *testing.T) {
 			Senders:   []*actor.PID{{Address: "10.0.0.9:4000", Id: "future$3"}, {Address: "10.0.0.8:4000", Id: "future$3"}},
 			Envelopes: []*remote.MessageEnvelope{{Sender: 1}, {Sender: 2}},
 		}, false},
+		{"subscribe the peer's actor", one(subscribe, &messages.Subscribe{Subscriber: &actor.PID{Address: "10.0.0.9:4000", Id: "$2"}}), true},
+		{"unsubscribe the peer's actor", one(unsubscribe, &messages.Unsubscribe{Subscriber: &actor.PID{Address: "10.0.0.9:4000", Id: "$2"}}), true},
+		{"subscribe any host's port", one(subscribe, &messages.Subscribe{Subscriber: &actor.PID{Address: "10.1.2.3:22", Id: "$2"}}), false},
+		{"unsubscribe another peer's actor", one(unsubscribe, &messages.Unsubscribe{Subscriber: &actor.PID{Address: "10.0.0.8:4000", Id: "$2"}}), false},
+		{"subscribe a local actor", one(subscribe, &messages.Subscribe{Subscriber: &actor.PID{Address: "nonhost", Id: "inbox"}}), false},
+		{"subscribe the endpoint's own actor", one(subscribe, &messages.Subscribe{Subscriber: &actor.PID{Address: "10.0.0.1:7946", Id: "inbox"}}), false},
+		{"subscribe no actor", one(subscribe, &messages.Subscribe{}), false},
+		{"unsubscribe no actor", one(unsubscribe, &messages.Unsubscribe{}), false},
+		{"subscribe that does not decode", &remote.MessageBatch{
+			TypeNames: []string{subscribe}, Targets: []*actor.PID{node},
+			Envelopes: []*remote.MessageEnvelope{{MessageData: []byte{0xff}}},
+		}, false},
 		{"subscriber of the peer terminated", terminated("10.0.0.9:4000", "$12"), true},
 		{"terminated of the endpoint's own actor", terminated("10.0.0.1:7946", "inbox/x"), false},
 		{"terminated of a local actor", terminated("nonhost", "$4"), false},
@@ -186,6 +206,14 @@ func TestConnect(t *testing.T) {
 	}
 	if err := g.check(req); err == nil {
 		t.Error("a request before the peer declared its address passed")
+	}
+	sub := &remote.MessageBatch{
+		TypeNames: []string{"linx.v1.Subscribe"},
+		Targets:   []*actor.PID{{Id: "inbox"}},
+		Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, &messages.Subscribe{Subscriber: &actor.PID{Address: "10.0.0.9:4000", Id: "$1"}})}},
+	}
+	if err := g.check(sub); err == nil {
+		t.Error("a Subscribe before the peer declared its address passed")
 	}
 	declare := func(addr string) *remote.ConnectRequest {
 		return &remote.ConnectRequest{ConnectionType: &remote.ConnectRequest_ServerConnection{
