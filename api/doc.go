@@ -40,6 +40,17 @@
 // registry and dereferences the result unchecked, so without the guard one
 // unregistered type sent by any peer would crash the agent.
 //
+// What a peer owns is decided by the address it declares when it opens
+// its stream, which may be neither the agent's own address nor "nonhost".
+// That address is not tied to the connection: its source address differs
+// from the declared one for a controller with several addresses (the
+// kernel picks the source by route) or behind NAT, and certificates are
+// not required to name a controller's reply address. A peer let in (any
+// local process without TLS, any holder of a certificate of the client CA
+// with it) can therefore declare another controller's address and act as
+// that controller; the controllers the client CA vouches for are trusted
+// not to do so.
+//
 // # Connections go both ways
 //
 // protoactor remote does not answer on the caller's connection: the node

@@ -179,6 +179,8 @@ func TestGuardedPolicy(t *testing.T) {
 		{"unsubscribe another controller's actor", peer, one("linx.v1.Unsubscribe", &messages.Unsubscribe{Subscriber: &actor.PID{Address: "10.0.0.8:4000", Id: "$2"}}), false},
 		{"subscribe the node to itself", peer, one("linx.v1.Subscribe", &messages.Subscribe{Subscriber: &actor.PID{Address: "nonhost", Id: "linx"}}), false},
 		{"subscribe before the peer declared its address", "", one("linx.v1.Subscribe", &messages.Subscribe{Subscriber: &actor.PID{Address: peer, Id: "$2"}}), false},
+		{"a peer declaring the agent's address", agentSelf, request(agentSelf, "$5"), false},
+		{"a peer declaring the local address", "nonhost", request("nonhost", "$5"), false},
 		{"subscriber of the peer terminated", peer, terminated(peer, "$12"), true},
 		{"terminated of the agent's own scope", peer, terminated(agentSelf, "linx/scope-web-1"), false},
 		{"terminated of a local actor", peer, terminated("nonhost", "linx/scope-web-1"), false},

@@ -11,7 +11,10 @@
 // for every stream:
 //
 //  1. remembers the address the peer declares when it connects (protoactor
-//     sends its actor system's address first) and refuses a change of it;
+//     sends its actor system's address first), and refuses a change of it,
+//     an empty one, "nonhost" and the endpoint's own address. Nothing
+//     ties that address to the connection (its source address or the
+//     peer's certificate): see the package documentation of api;
 //  2. refuses a batch carrying a type the Policy does not accept or the
 //     registry does not know, using a serializer other than protobuf,
 //     addressing an actor the Policy does not accept, or holding an index

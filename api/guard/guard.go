@@ -128,12 +128,20 @@ func (g *guardedStream) RecvMsg(m any) error {
 
 // connect records the address a peer declares when it opens its stream
 // (protoactor's endpoint writer sends its actor system's address first). A
-// peer may not change it on the same stream.
+// peer may not change it on the same stream, nor declare none, the
+// endpoint's own address or "nonhost": the actors a peer names as its own
+// (senders, subscribers, watchers) would then be the endpoint's.
 func (g *guardedStream) connect(c *remote.ConnectRequest) error {
 	if c == nil {
 		return nil
 	}
 	addr := c.GetServerConnection().GetAddress()
+	switch {
+	case addr == "":
+		return errors.New("the peer declared no address")
+	case g.own(addr):
+		return fmt.Errorf("the peer declared this endpoint's own address %q", addr)
+	}
 	if g.peerAddr != "" && addr != g.peerAddr {
 		return fmt.Errorf("the peer declared address %q after %q on the same stream", addr, g.peerAddr)
 	}

@@ -220,6 +220,12 @@ func TestConnect(t *testing.T) {
 			ServerConnection: &remote.ServerConnection{Address: addr},
 		}}
 	}
+	for _, addr := range []string{"10.0.0.1:7946", "nonhost", ""} {
+		fresh := &guardedStream{p: testPolicy()}
+		if err := fresh.connect(declare(addr)); err == nil {
+			t.Errorf("a peer declared the address %q", addr)
+		}
+	}
 	if err := g.connect(declare("10.0.0.9:4000")); err != nil {
 		t.Fatal(err)
 	}
