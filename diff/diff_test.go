@@ -523,6 +523,8 @@ func TestRules(t *testing.T) {
 			ops: []string{"delete Rule<priority=100 from=10.1.0.0/16 table=100>"}},
 		{name: "no priority is a conflict", desired: []rtnl.Rule{{Table: 100}},
 			conflicts: []string{"rule family=inet priority=0 from= to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl table=100: the desired rule has no priority; the kernel would choose one, and the rule would never match its key"}},
+		{name: "unmodelled selectors are a conflict", desired: []rtnl.Rule{{Table: 100, Priority: 7, Unmodelled: "26:00012340"}},
+			conflicts: []string{"rule family=inet priority=7 from= to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl table=100 unmodelled=26:00012340: the desired rule has selectors Linx does not model (26:00012340); they cannot be sent"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

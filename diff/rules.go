@@ -35,6 +35,9 @@ func prepareRule(r rtnl.Rule) (rtnl.Rule, string) {
 	if r.Priority == 0 {
 		return r, "the desired rule has no priority; the kernel would choose one, and the rule would never match its key"
 	}
+	if r.Unmodelled != "" {
+		return r, "the desired rule has selectors Linx does not model (" + string(r.Unmodelled) + "); they cannot be sent"
+	}
 	k := KeyOfRule(r)
 	r.Family, r.Action, r.Table, r.FwMask = k.Family, k.Action, k.Table, k.FwMask
 	return r, ""

@@ -254,6 +254,9 @@ func (d Desired) Validate() error {
 		if r.Priority == 0 {
 			add(w, "priority", "priority is required (the kernel would choose one, and the rule could not be found again)")
 		}
+		if r.Unmodelled != "" {
+			add(w, "unmodelled", "the rule has selectors Linx does not model (%s): they cannot be sent", r.Unmodelled)
+		}
 		if r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is4() != r.To.Addr().Is4() {
 			add(w, "from", "from %s and to %s are of different families", r.From, r.To)
 		}

@@ -172,6 +172,8 @@ func TestValidateOtherKinds(t *testing.T) {
 		{"duplicate rule", reconcile.Desired{Rules: []reconcile.Rule{rule, rule, {From: pfx("10.0.0.0/24"), To: pfx("fd00::/64"), Table: 1, Priority: 1}}}, []string{
 			`rules[1].priority: duplicate rule (also rules[0])`,
 			`rules[2].from: from 10.0.0.0/24 and to fd00::/64 are of different families`}},
+		{"rule with unmodelled selectors", reconcile.Desired{Rules: []reconcile.Rule{{Table: 1, Priority: 1, Unmodelled: "26:00012340"}}}, []string{
+			`rules[0].unmodelled: the rule has selectors Linx does not model (26:00012340): they cannot be sent`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := problems(t, tc.d)
