@@ -22,11 +22,16 @@
 //	address    index, prefix with host bits               ledger       nothing (recreated if owned)
 //	           (AddressKey, KeyOfAddress)
 //	route      family, table (0 is main), destination,    protocol     gateway, oif, src, scope, type,
-//	           tos, metric (RouteKey, KeyOfRoute)                      next hops (one replace)
+//	           tos, metric (RouteKey, KeyOfRoute)                      next hops, nexthop id, source
+//	                                                                   prefix (one replace)
 //	neighbour  index, IP (NeighbourKey, KeyOfNeighbour)   ledger       MAC, PERMANENT/NOARP state, flags
 //	rule       family, priority, from, to, fwmark,        ledger       nothing (everything is key)
 //	           fwmask, iif, oif, tos, invert, action,
-//	           table (RuleKey, KeyOfRule)
+//	           table, and every other selector rtnl.Rule
+//	           models or marks unmodelled: ip protocol,
+//	           ports and masks, uid range, suppressors,
+//	           l3mdev, goto, tunnel id, realms, dscp
+//	           (RuleKey, KeyOfRule)
 //
 // Routes are owned two-way by rtm_protocol: the kernel stores it with each
 // route, so an owner sees exactly its own routes (rtnl.DefaultProtocol, 76,
