@@ -839,3 +839,71 @@ func TestUnreachablePeerLeaksNothing(t *testing.T) {
 		t.Fatal("the node did not give up delivering its reply to an unreachable peer")
 	}
 }
+
+// localIDs returns the ids of the local actors and futures of system.
+func localIDs(system *actor.ActorSystem) map[string]bool {
+	ids := map[string]bool{}
+	for _, bucket := range system.ProcessRegistry.LocalPIDs.LocalPIDs {
+		for _, id := range bucket.Keys() {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+// TestReplyEndpointBindsActorsToTheirAgent checks that a controller's
+// subscriber takes statuses from the agent it subscribed to only, and that
+// no peer may watch a pending request (protoactor would complete it with
+// the Watch).
+func TestReplyEndpointBindsActorsToTheirAgent(t *testing.T) {
+	if twoRemotes(t) {
+		return
+	}
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	ctx := ctxT(t)
+	logs := &logBuffer{}
+	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	c, err := ep.Dial(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before := localIDs(ep.System())
+	ch, cancel, err := c.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	var sub string
+	for id := range localIDs(ep.System()) {
+		if !before[id] && strings.HasPrefix(id, "$") {
+			sub = id
+		}
+	}
+	if sub == "" {
+		t.Fatal("the subscriber's actor is not in the endpoint's registry")
+	}
+
+	const other = "127.0.0.1:1" // what the raw peer, another agent, declares
+	sendRefused(t, ep.Addr(), other, batchOf(t, actor.NewPID(ep.Addr(), sub), "linx.v1.ScopeStatus", &messages.ScopeStatus{Name: "forged"}))
+	future := actor.NewPID(ep.Addr(), "future$1")
+	sendRefused(t, ep.Addr(), srv.Addr(), batchOf(t, future, "actor.Watch", &actor.Watch{Watcher: actor.NewPID(srv.Addr(), "x")}))
+	sendRefused(t, ep.Addr(), srv.Addr(), batchOf(t, future, "actor.Terminated", &actor.Terminated{Who: actor.NewPID(srv.Addr(), "x")}))
+	if n := strings.Count(logs.String(), "reply endpoint: refused a batch"); n != 3 {
+		t.Errorf("%d refusals logged; want 3; log:\n%s", n, logs.String())
+	}
+
+	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "db"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "db's status", func(st *messages.ScopeStatus) bool {
+		if st.GetName() == "forged" {
+			t.Error("a status forged by another peer reached the subscriber")
+		}
+		return st.GetName() == "db"
+	})
+}

@@ -75,6 +75,7 @@ type Endpoint struct {
 	remote   *remote.Remote
 	probeTLS *tls.Config // nil without TLS
 	timeout  time.Duration
+	binds    *bindings
 
 	mu     sync.Mutex
 	closed bool
@@ -137,7 +138,8 @@ func (st *setup) start() (*Endpoint, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(s *actor.ActorSystem) *slog.Logger {
 		return o.logger.With("lib", "protoactor", "system", s.ID)
 	}))
-	serverOpts := append(guard.ServerOptions(replyPolicy(system, o.logger)), st.serverOpts...)
+	binds := &bindings{agent: map[string]string{}}
+	serverOpts := append(guard.ServerOptions(replyPolicy(system, binds, o.logger)), st.serverOpts...)
 	rcfg := remote.Configure(st.host, st.port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(st.dialOpts...))
 	// One attempt: Dial probes the agent first, and protoactor sleeps 2 s
 	// inside its endpoint actor between attempts.
@@ -147,17 +149,18 @@ func (st *setup) start() (*Endpoint, error) {
 		system.Shutdown()
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
-	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout}, nil
+	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout, binds: binds}, nil
 }
 
 // replyPolicy is what a reply endpoint on system accepts from agents: the
 // messages of package messages (replies and status pushes), the Watch and
 // Unwatch an agent's node sends for the subscribers it watches, and the
 // actor.Terminated of an agent's actor that a controller's own actor
-// watches, addressed to any actor but protoactor's own. Without it, one
+// watches, addressed to any actor but protoactor's own, and to an actor
+// binds ties to an agent only from that agent. Without it, one
 // unregistered type from a peer would crash the controller (protoactor
 // dereferences the failed registry lookup).
-func replyPolicy(system *actor.ActorSystem, logger *slog.Logger) guard.Policy {
+func replyPolicy(system *actor.ActorSystem, binds *bindings, logger *slog.Logger) guard.Policy {
 	return guard.Policy{
 		Name: "reply endpoint",
 		Self: system.Address,
@@ -168,9 +171,51 @@ func replyPolicy(system *actor.ActorSystem, logger *slog.Logger) guard.Policy {
 			}
 			return guard.MessageType(name)
 		},
-		Target: replyTarget,
-		Logger: logger,
+		Target:  replyTarget,
+		Deliver: binds.deliver,
+		Logger:  logger,
 	}
+}
+
+// bindings ties actors of a reply endpoint to the one agent each serves: a
+// Client's pending requests and subscribers accept messages from their
+// agent only. Its methods may be called from any goroutine.
+type bindings struct {
+	mu sync.Mutex
+	// agent maps an actor id to the address of its agent: the address it
+	// was dialled at, which is the address the agent declares (protoactor
+	// routes a message by the exact address in its target PID, and an
+	// agent forwards one under any other address to that address).
+	agent map[string]string
+}
+
+func (b *bindings) bind(id, agent string) {
+	b.mu.Lock()
+	b.agent[id] = agent
+	b.mu.Unlock()
+}
+
+func (b *bindings) unbind(id string) {
+	b.mu.Lock()
+	delete(b.agent, id)
+	b.mu.Unlock()
+}
+
+// deliver is the reply endpoint's guard.Policy.Deliver. A future (a
+// pending request, future$N) takes no Watch, Unwatch or Terminated from
+// any peer: protoactor would complete it with that message. An actor bound
+// to an agent takes nothing from another peer.
+func (b *bindings) deliver(peer, id, name string) bool {
+	switch name {
+	case guard.Watch, guard.Unwatch, guard.Terminated:
+		if strings.HasPrefix(id, "future$") {
+			return false
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	agent, ok := b.agent[id]
+	return !ok || agent == peer
 }
 
 // replyTarget reports whether an agent may address the reply endpoint's
@@ -203,10 +248,11 @@ func (e *Endpoint) Addr() string { return e.system.Address() }
 // endpoint.
 func (e *Endpoint) System() *actor.ActorSystem { return e.system }
 
-// Dial checks that the agent at addr (host:port) is reachable, passes the
-// TLS handshake both ways, and answers a ListScopes within ctx (or the
-// request timeout, whichever ends first), and returns a Client for it that
-// uses this endpoint. It returns an error when addr is not host:port or
+// Dial checks that the agent at addr (host:port, the address the agent
+// listens on exactly as configured) is reachable, passes the TLS handshake
+// both ways, and answers a ListScopes within ctx (or the request timeout,
+// whichever ends first), and returns a Client for it that uses this
+// endpoint. It returns an error when addr is not host:port or
 // cannot be reached, when the TLS handshake fails (a certificate the agent
 // refuses, or an agent certificate not signed by the CA), when the agent
 // does not answer, or when the endpoint is closed.
@@ -406,12 +452,18 @@ func (c *Client) send(ctx context.Context, msg any) (any, error) {
 	if timeout <= 0 {
 		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, context.DeadlineExceeded)
 	}
-	f := c.ep.system.Root.RequestFuture(c.node, msg, timeout)
+	// A future bound to the agent until it completes: protoactor's
+	// RequestFuture, with the binding made before the request is sent.
+	f := actor.NewFuture(c.ep.system, timeout)
+	id := f.PID().Id
+	c.ep.binds.bind(id, c.node.Address)
+	c.ep.system.Root.RequestWithCustomSender(c.node, msg, f.PID())
 	done := make(chan struct{})
 	var v any
 	var err error
 	go func() {
 		v, err = f.Result()
+		c.ep.binds.unbind(id)
 		close(done)
 	}()
 	select {

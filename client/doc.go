@@ -24,11 +24,31 @@
 // agent. With WithTLS the reply endpoint requires the agent's certificate
 // too, verified against the same CA.
 //
-// The reply endpoint guards itself as the agent's API does (package
-// api/guard): it accepts only the messages of package messages and the
-// watch messages of subscriptions, only about the sending agent's own
-// actors, and recovers from a panic in protoactor's handler, so that a
-// misbehaving peer ends its own connection rather than the controller.
+// The reply endpoint guards itself with package api/guard, as the agent's
+// API does, so that a misbehaving agent ends its own connection rather
+// than the controller. It refuses a batch from an agent that:
+//
+//   - carries a type other than the messages of package messages,
+//     actor.Watch, actor.Unwatch and actor.Terminated, or one the binary
+//     does not register, or uses a serializer other than protobuf;
+//   - addresses protoactor's own actors (EndpointSupervisor and its
+//     children, activator, eventstream);
+//   - names as sender, watcher or subscriber an actor that is not at the
+//     address the agent declared when it connected (a watcher under
+//     "nonhost" is taken to be the agent's node), or reports the end
+//     (actor.Terminated) of any actor but one at that address;
+//   - sends actor.Watch, actor.Unwatch or actor.Terminated to a pending
+//     request (future$N), which protoactor would complete with it;
+//   - sends anything to a Client's pending request or subscriber actor
+//     from an agent other than the Client's.
+//
+// Other actors of the endpoint's system (see Endpoint.System) are not
+// bound to an agent: any agent may send them the messages above. A panic
+// in protoactor's handler is recovered and ends only that connection.
+//
+// protoactor routes a message by the exact address in its target PID: an
+// agent must be dialled at the address it listens on as configured
+// (api.listen, "127.0.0.1:7946"), not another name for it ("localhost").
 //
 // Certificates used with the API need both the serverAuth and clientAuth
 // extended key usages, since each side both listens and dials.

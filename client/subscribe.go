@@ -42,8 +42,11 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan *messages.ScopeStatus, f
 	}
 	c.mu.Unlock()
 	s.pid = c.ep.system.Root.Spawn(actor.PropsFromFunc(s.receive))
+	// Only the agent may push to it, or watch it.
+	c.ep.binds.bind(s.pid.Id, c.node.Address)
 	if err := c.ack(ctx, &messages.Subscribe{Subscriber: s.pid}); err != nil {
 		c.ep.system.Root.StopFuture(s.pid).Wait()
+		c.ep.binds.unbind(s.pid.Id)
 		return nil, nil, fmt.Errorf("client: subscribing: %w", err)
 	}
 	c.mu.Lock()
@@ -94,6 +97,7 @@ func (s *subscription) cancel() {
 		_ = c.checkAck(v, err, unsub)
 		stop()
 		c.ep.system.Root.StopFuture(s.pid).Wait()
+		c.ep.binds.unbind(s.pid.Id)
 		close(s.ch)
 	})
 }

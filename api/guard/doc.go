@@ -37,6 +37,10 @@
 //     its remote started) is taken to be the peer's and rewritten to the
 //     peer's address, so that the watched actor's Terminated reaches it.
 //
+// A Policy may also refuse a delivery by its peer, actor and type
+// (Policy.Deliver): a controller's reply endpoint binds its actors to the
+// agent each serves that way.
+//
 // A refused batch ends the stream with PermissionDenied and is logged; the
 // peer's protoactor reconnects for its next message. A panic in
 // protoactor's handlers is recovered, logged, and ends only that stream or

@@ -64,6 +64,11 @@ type Policy struct {
 	// Target reports whether a batch may address the endpoint's actor of
 	// that id. Nil accepts every actor.
 	Target func(id string) bool
+	// Deliver reports whether the peer that declared the address peer (""
+	// before it declared one) may deliver a message of the protobuf type
+	// name to the endpoint's actor id; it is asked for every message of a
+	// batch whose types and targets passed. Nil accepts every delivery.
+	Deliver func(peer, id, name string) bool
 	// Own reports whether id names one of the endpoint's own actors, whose
 	// end no peer may report whatever address it gives. Nil means none.
 	Own func(id string) bool
@@ -177,6 +182,9 @@ func (g *guardedStream) check(b *remote.MessageBatch) error {
 		if ti < 0 || int(ti) >= len(names) || target < 0 || int(target) >= len(targets) ||
 			sender < 0 || int(sender) > len(b.GetSenders()) {
 			return fmt.Errorf("envelope indexes (type %d, target %d, sender %d) out of range", ti, target, sender)
+		}
+		if id := targets[target].GetId(); g.p.Deliver != nil && !g.p.Deliver(g.peerAddr, id, names[ti]) {
+			return fmt.Errorf("%s to actor %q is not accepted from peer %q by the Linx %s", names[ti], id, g.peerAddr, g.p.Name)
 		}
 		if sender > 0 {
 			if err := g.checkSender(b.GetSenders()[sender-1]); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -305,5 +306,35 @@ func TestZeroPolicyAcceptsNothing(t *testing.T) {
 	b := &remote.MessageBatch{TypeNames: []string{"linx.v1.ListScopes"}, Targets: []*actor.PID{{Id: "x"}}}
 	if err := g.check(b); err == nil {
 		t.Error("the zero Policy accepted a message type")
+	}
+}
+
+func TestDeliver(t *testing.T) {
+	type call struct{ peer, id, name string }
+	var calls []call
+	p := testPolicy()
+	p.Target = nil
+	p.Deliver = func(peer, id, name string) bool {
+		calls = append(calls, call{peer, id, name})
+		return id != "kept"
+	}
+	g := &guardedStream{p: p, peerAddr: "10.0.0.9:4000"}
+	b := &remote.MessageBatch{
+		TypeNames: []string{"linx.v1.ScopeStatus", "linx.v1.Ack"},
+		Targets:   []*actor.PID{{Id: "$1"}, {Id: "future$2"}},
+		Envelopes: []*remote.MessageEnvelope{{TypeId: 0, Target: 0}, {TypeId: 1, Target: 1}},
+	}
+	if err := g.check(b); err != nil {
+		t.Fatal(err)
+	}
+	want := []call{{"10.0.0.9:4000", "$1", "linx.v1.ScopeStatus"}, {"10.0.0.9:4000", "future$2", "linx.v1.Ack"}}
+	if !slices.Equal(calls, want) {
+		t.Errorf("Deliver was asked %v; want %v", calls, want)
+	}
+	b.Targets[1].Id = "kept"
+	if err := g.check(b); err == nil {
+		t.Error("a delivery Deliver refused passed")
+	} else if !strings.Contains(err.Error(), `linx.v1.Ack to actor "kept"`) {
+		t.Errorf("refusal %q does not say what was refused", err)
 	}
 }
