@@ -42,9 +42,12 @@ type Server struct {
 //
 // It returns nil, nil when cfg.Listen is empty: the API is off. It returns
 // an error, and starts nothing, when cfg.Listen is not host:port, when the
-// host is not loopback and mutual TLS is not configured, when only part of
-// the TLS files are set or they cannot be loaded, when the name NodeName is
-// taken by another actor, or when the address cannot be bound.
+// host is not loopback and mutual TLS is not configured, when the host is
+// a wildcard (0.0.0.0, ::, empty) and cfg.Advertise does not say which
+// address controllers dial, when only part of the TLS files are set or
+// they cannot be loaded, when the name NodeName is taken by another actor,
+// or when the address cannot be bound. With cfg.Advertise, the API names
+// itself by that address (protoactor routes by it), and Addr returns it.
 //
 // Serve starts protoactor remote on system, which can be done once per
 // actor system; Close stops it.
@@ -70,6 +73,9 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	}
 	if !t.Enabled() && !loopback(host) {
 		return nil, fmt.Errorf("api: listen %q is not a loopback address: the message API beyond loopback requires mutual TLS (api.tls cert, key and client_ca)", cfg.Listen)
+	}
+	if h, err := netip.ParseAddr(host); cfg.Advertise == "" && (host == "" || (err == nil && h.IsUnspecified())) {
+		return nil, fmt.Errorf("api: listen %q is on every address, which no controller can dial: set Advertise to the host:port they dial", cfg.Listen)
 	}
 
 	serverOpts := serverOptions(node.PID().Id, system.Address, logger)
@@ -98,7 +104,11 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 		s.alias = pid
 	}
 
-	rcfg := remote.Configure(host, port, remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...))
+	ropts := []remote.ConfigOption{remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...)}
+	if cfg.Advertise != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(cfg.Advertise))
+	}
+	rcfg := remote.Configure(host, port, ropts...)
 	// One attempt per connection: protoactor's endpoint writer replaces
 	// the gRPC connection of a failed attempt with the next one without
 	// closing it, and gRPC then redials the gone peer forever. A

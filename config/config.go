@@ -47,7 +47,12 @@ type API struct {
 	// Listen is host:port. A non-loopback host requires TLS with a client
 	// CA (mutual TLS).
 	Listen string
-	TLS    TLS
+	// Advertise is the host:port controllers dial, and the address the
+	// agent names itself by in the messages it sends: protoactor routes
+	// by it. Required when Listen's host is a wildcard (0.0.0.0, ::, or
+	// empty), which no controller can dial; "" means Listen.
+	Advertise string
+	TLS       TLS
 }
 
 // TLS names PEM files for the API's mutual TLS.
@@ -107,6 +112,17 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 // isLoopback reports whether a listen address binds loopback only.
+// isWildcard reports whether listen's host (host:port) is one no peer can
+// dial: empty, 0.0.0.0 or ::.
+func isWildcard(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return host == "" || (err == nil && a.IsUnspecified())
+}
+
 func isLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {

@@ -248,9 +248,36 @@ func TestMonitorBuffer(t *testing.T) {
 }
 
 func TestMutualTLSAllowsNonLoopback(t *testing.T) {
-	_, err := Parse("t.yaml", []byte("api:\n  listen: 0.0.0.0:9477\n  tls: {cert: c.pem, key: k.pem, client_ca: ca.pem}\n"))
+	cfg, err := Parse("t.yaml", []byte("api:\n  listen: 10.0.0.5:9477\n  tls: {cert: c.pem, key: k.pem, client_ca: ca.pem}\n"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.API.Advertise != "" {
+		t.Errorf("advertise %q; want unset (listen is dialled as it is)", cfg.API.Advertise)
+	}
+}
+
+// TestAdvertise checks api.advertise: required for a wildcard listen,
+// which no controller can dial, and never itself a wildcard or port 0.
+func TestAdvertise(t *testing.T) {
+	const tls = "  tls: {cert: c.pem, key: k.pem, client_ca: ca.pem}\n"
+	cfg, err := Parse("t.yaml", []byte("api:\n  listen: 0.0.0.0:9477\n  advertise: node7.example:9477\n"+tls))
+	if err != nil || cfg.API.Advertise != "node7.example:9477" {
+		t.Fatalf("wildcard listen with advertise: %v, %+v", err, cfg)
+	}
+	for _, tc := range []struct{ api, want string }{
+		{"  listen: 0.0.0.0:9477\n", "api.advertise: listen \"0.0.0.0:9477\" is on every address"},
+		{"  listen: '[::]:9477'\n", "api.advertise: listen \"[::]:9477\" is on every address"},
+		{"  listen: ':9477'\n", "api.advertise: listen \":9477\" is on every address"},
+		{"  listen: 0.0.0.0:9477\n  advertise: 0.0.0.0:9477\n", "api.advertise: want the host:port controllers dial"},
+		{"  listen: 10.0.0.5:9477\n  advertise: 10.0.0.5:0\n", "api.advertise: want the host:port controllers dial"},
+		{"  listen: 10.0.0.5:9477\n  advertise: nope\n", "api.advertise: want the host:port controllers dial"},
+		{"  advertise: 10.0.0.5:9477\n", "api.advertise: advertise without listen"},
+	} {
+		_, err := Parse("t.yaml", []byte("api:\n"+tc.api+tls))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "t.yaml:2:") {
+			t.Errorf("api %q: %v; want %q on line 2", tc.api, err, tc.want)
+		}
 	}
 }
 

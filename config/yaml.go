@@ -249,7 +249,8 @@ func (r *reader) config(data []byte) *Config {
 		"api": func(n ast.Node, p string) {
 			apiNode = n
 			r.fields(n, p, map[string]func(ast.Node, string){
-				"listen": r.str(&cfg.API.Listen),
+				"listen":    r.str(&cfg.API.Listen),
+				"advertise": r.str(&cfg.API.Advertise),
 				"tls": func(n ast.Node, p string) {
 					r.fields(n, p, map[string]func(ast.Node, string){
 						"cert": r.str(&cfg.API.TLS.Cert), "key": r.str(&cfg.API.TLS.Key),
@@ -275,6 +276,15 @@ func (r *reader) config(data []byte) *Config {
 			r.fail(apiNode, "api.listen", "want host:port, got %q", cfg.API.Listen)
 		} else if !isLoopback(cfg.API.Listen) && !cfg.API.TLS.Enabled() {
 			r.fail(apiNode, "api.listen", "%q is not loopback: mutual TLS (tls.cert, tls.key, tls.client_ca) is required", cfg.API.Listen)
+		} else if isWildcard(cfg.API.Listen) && cfg.API.Advertise == "" {
+			r.fail(apiNode, "api.advertise", "listen %q is on every address, which no controller can dial: set advertise to the host:port they dial", cfg.API.Listen)
+		}
+	}
+	if a := cfg.API.Advertise; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "0" || isWildcard(a) {
+			r.fail(apiNode, "api.advertise", "want the host:port controllers dial (no wildcard host, no port 0), got %q", a)
+		} else if cfg.API.Listen == "" {
+			r.fail(apiNode, "api.advertise", "advertise without listen: the message API is off")
 		}
 	}
 	t := cfg.API.TLS
