@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linx-net/linx/internal/nstest"
 )
@@ -200,9 +201,18 @@ func TestShowNamespace(t *testing.T) {
 	})
 
 	t.Run("neighbours", func(t *testing.T) {
-		neighs := showJSON(t, "neighbours", "--netns", netns)
-		var ipNeighs []map[string]any
-		ns.JSON(&ipNeighs, "neigh", "show", "nud", "all")
+		// The kernel adds and ages entries of its own (IPv6 neighbour
+		// discovery on the new links) between two listings: compare again
+		// until two listings, one by each, agree.
+		var neighs, ipNeighs []map[string]any
+		for range 50 {
+			neighs = showJSON(t, "neighbours", "--netns", netns)
+			ns.JSON(&ipNeighs, "neigh", "show", "nud", "all")
+			if len(neighs) == len(ipNeighs) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if len(neighs) != len(ipNeighs) {
 			t.Errorf("%d neighbours, ip shows %d", len(neighs), len(ipNeighs))
 		}
