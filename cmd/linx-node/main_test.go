@@ -218,8 +218,13 @@ func TestShowNamespace(t *testing.T) {
 		}
 		expect(t, "v4", one(t, "neighbours", neighs, "ip", "10.0.42.9"), map[string]any{"ifindex": index["v0a"], "mac": "02:aa:bb:cc:dd:ee", "state": "PERMANENT"})
 		expect(t, "v6", one(t, "neighbours", neighs, "ip", "fd00:42::9"), map[string]any{"ifindex": index["v0a"], "mac": "02:aa:bb:cc:dd:ef", "state": "PERMANENT"})
-		if of := showJSON(t, "neighbours", "br0", "--netns", netns); len(of) != len(ipNeighsByDev(ns, "br0")) {
-			t.Errorf("show neighbours br0 = %v", of)
+		of, want := showJSON(t, "neighbours", "br0", "--netns", netns), ipNeighsByDev(ns, "br0")
+		for i := 0; i < 50 && len(of) != len(want); i++ {
+			time.Sleep(20 * time.Millisecond)
+			of, want = showJSON(t, "neighbours", "br0", "--netns", netns), ipNeighsByDev(ns, "br0")
+		}
+		if len(of) != len(want) {
+			t.Errorf("show neighbours br0 = %v; ip shows %v", of, want)
 		}
 	})
 
