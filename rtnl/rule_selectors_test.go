@@ -1,6 +1,7 @@
 package rtnl_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -314,5 +315,22 @@ func TestRuleSelectorsString(t *testing.T) {
 		if got := c.r.String(); got != c.want {
 			t.Errorf("String() = %s, want %s", got, c.want)
 		}
+	}
+}
+
+// TestRuleDeleteNotInstalled checks that deleting a rule that is not
+// installed sends nothing, even when the kernel would delete another rule
+// for it (one with more selectors at the same priority): ENOENT, naming
+// that rule, and it stays.
+func TestRuleDeleteNotInstalled(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	ns.IP("rule", "add", "pref", "330", "ipproto", "tcp", "lookup", "13")
+	err := s.RuleDelete(rtnl.Rule{Priority: 330, Table: 13})
+	if !errors.Is(err, unix.ENOENT) || !rtnl.IsNotExist(err) || !strings.Contains(err.Error(), "ipproto") {
+		t.Fatalf("RuleDelete of a rule not installed = %v; want ENOENT naming the ipproto rule", err)
+	}
+	if out := ns.IP("rule", "show", "pref", "330"); !strings.Contains(out, "ipproto tcp") {
+		t.Fatalf("the ipproto rule was deleted:\n%s", out)
 	}
 }

@@ -42,21 +42,22 @@ func (s *Socket) RuleAdd(r Rule) error {
 	return s.ruleVerb("rule add", unix.RTM_NEWRULE, flagsCreate, r)
 }
 
-// RuleDelete removes the rule matching r's selectors, table and priority
-// (each only when set). A rule that does not exist (already deleted
-// included) fails with ENOENT: callers that converge state treat IsNotExist
-// as success. Input is checked as by RuleAdd; a table is required.
+// RuleDelete removes exactly rule r: the installed rule with r's selectors,
+// table, priority and action, and none other (a Priority or Protocol of 0
+// matches any, as RuleAdd lets the kernel choose them). Input is checked
+// as by RuleAdd; a table is required.
 //
 // The kernel deletes the first rule, in its order, that the request
 // matches, and it matches a selector the request leaves unset as a
-// wildcard. So a rule decoded from Rules, passed back, names exactly that
-// rule, unless an earlier rule at the same priority differs from it only
-// by having more selectors (say `ipproto tcp lookup 13` before `lookup
-// 13`, or a rule with Unmodelled selectors): the kernel would delete that
-// one instead. RuleDelete therefore
-// lists the rules first and, when r is installed but such a rule shadows
-// it, deletes nothing and fails with EBUSY naming the shadowing rule;
-// delete that rule first. Batch.RuleDelete does not check.
+// wildcard: sent as is, a request for `lookup 13` would delete `ipproto
+// tcp lookup 13` too. RuleDelete therefore lists the rules first. When r
+// is not installed (already deleted included) it sends nothing and fails
+// with ENOENT, naming the rule the kernel would have deleted if there is
+// one; callers that converge state treat IsNotExist as success. When r is
+// installed but an earlier rule at the same priority also matches (one
+// with more selectors, or with Unmodelled ones), it deletes nothing and
+// fails with EBUSY naming that rule; delete it first. Batch.RuleDelete
+// checks nothing.
 func (s *Socket) RuleDelete(r Rule) error {
 	const op = "rule delete"
 	var e encoder
@@ -70,7 +71,8 @@ func (s *Socket) RuleDelete(r Rule) error {
 }
 
 // checkRuleShadow fails with EBUSY when r, as the kernel stores it, is
-// installed but an earlier rule also matches the delete request for r.
+// installed but an earlier rule also matches the delete request for r,
+// and with ENOENT when r is not installed.
 func (s *Socket) checkRuleShadow(op string, r Rule) error {
 	req, err := wireRule(op, r)
 	if err != nil {
@@ -96,7 +98,10 @@ func (s *Socket) checkRuleShadow(op string, r Rule) error {
 				"%s is shadowed by the earlier %s: the kernel matches the selectors a delete leaves unset as wildcards, and would delete that rule", r, rules[first])
 		}
 	}
-	return nil
+	if first >= 0 {
+		return newError(op, unix.ENOENT, "%s is not installed; not sent, as the kernel would delete %s", r, rules[first])
+	}
+	return newError(op, unix.ENOENT, "%s is not installed", r)
 }
 
 // wireRule returns r with the defaults encodeRule sends made explicit:
@@ -118,10 +123,14 @@ func wireRule(op string, r Rule) (Rule, error) {
 }
 
 // ruleSame reports whether installed rule k is req (as wireRule returns
-// it); a req Protocol of 0 matches any.
+// it); a req Protocol of 0 matches any, and so does a Priority of 0, which
+// RuleAdd leaves to the kernel.
 func ruleSame(req, k Rule) bool {
 	if req.Protocol == 0 {
 		k.Protocol = 0
+	}
+	if req.Priority == 0 {
+		k.Priority = 0
 	}
 	return req == k
 }

@@ -683,25 +683,15 @@ func ruleDeletes(ops []diff.Op) bool {
 }
 
 // deleteRules deletes rules one at a time with Socket.RuleDelete, which
-// refuses (EBUSY) to delete a rule that another, with more selectors at
-// the same priority, shadows: the kernel would delete that one, another
-// writer's perhaps. A batch cannot check that. Nor is a rule no longer
-// listed sent at all: the kernel would delete the first rule that matches
-// it, one with more selectors perhaps. A rule already gone or shadowed
-// does not stop the others (do reports them as done and as a conflict);
-// any other failure does, as send stops for every kind but routes.
+// deletes exactly the rule it is given: the kernel deletes the first rule
+// a request matches, another writer's with more selectors perhaps, and a
+// batch cannot check that. RuleDelete sends nothing for a rule no longer
+// installed (ENOENT) or shadowed by another (EBUSY). Neither stops the
+// other deletes (do reports them as done and as a conflict); any other
+// failure does, as send stops for every kind but routes.
 func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
-	listed, err := p.s.Rules()
-	if err != nil {
-		return 0, nil, fmt.Errorf("listing rules: %w", err)
-	}
 	for i := range ops {
-		var err error
-		if slices.Contains(listed, ops[i].Rule) {
-			err = p.s.RuleDelete(ops[i].Rule)
-		} else {
-			err = &rtnl.Error{Op: "rule delete", Errno: unix.ENOENT, Message: ops[i].Rule.String() + " is no longer installed"}
-		}
+		err := p.s.RuleDelete(ops[i].Rule)
 		if err == nil {
 			continue
 		}
