@@ -74,7 +74,7 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	if !t.Enabled() && !loopback(host) {
 		return nil, fmt.Errorf("api: listen %q is not a loopback address: the message API beyond loopback requires mutual TLS (api.tls cert, key and client_ca)", cfg.Listen)
 	}
-	if h, err := netip.ParseAddr(host); cfg.Advertise == "" && (host == "" || (err == nil && h.IsUnspecified())) {
+	if h, err := netip.ParseAddr(host); cfg.Advertise == "" && err == nil && h.IsUnspecified() {
 		return nil, fmt.Errorf("api: listen %q is on every address, which no controller can dial: set Advertise to the host:port they dial", cfg.Listen)
 	}
 
@@ -126,8 +126,9 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	return s, nil
 }
 
-// Addr returns the address the API listens on as host:port, with the port
-// chosen by the kernel when the configured one was 0. It returns "" for a
+// Addr returns the address the API names itself by and controllers dial,
+// as host:port: cfg.Advertise when set, else the listen address with the
+// port the kernel chose when the configured one was 0. It returns "" for a
 // nil Server.
 func (s *Server) Addr() string {
 	if s == nil {

@@ -249,7 +249,7 @@ func (e *Endpoint) Addr() string { return e.system.Address() }
 func (e *Endpoint) System() *actor.ActorSystem { return e.system }
 
 // Dial checks that the agent at addr (host:port, the address the agent
-// listens on exactly as configured) is reachable, passes the TLS handshake
+// names itself by: see the package doc) is reachable, passes the TLS handshake
 // both ways, and answers a ListScopes within ctx (or the request timeout,
 // whichever ends first), and returns a Client for it that uses this
 // endpoint. It returns an error when addr is not host:port or

@@ -47,8 +47,10 @@
 // in protoactor's handler is recovered and ends only that connection.
 //
 // protoactor routes a message by the exact address in its target PID: an
-// agent must be dialled at the address it listens on as configured
-// (api.listen, "127.0.0.1:7946"), not another name for it ("localhost").
+// agent must be dialled at the address it names itself by, the one its
+// log line "message API listening" shows: api.advertise when set, else
+// api.listen with the host as an address ("127.0.0.1:7946"), not another
+// name for it ("localhost").
 //
 // Certificates used with the API need both the serverAuth and clientAuth
 // extended key usages, since each side both listens and dials.

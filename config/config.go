@@ -111,7 +111,6 @@ func Parse(file string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-// isLoopback reports whether a listen address binds loopback only.
 // isWildcard reports whether listen's host (host:port) is one no peer can
 // dial: empty, 0.0.0.0 or ::.
 func isWildcard(listen string) bool {
@@ -123,6 +122,7 @@ func isWildcard(listen string) bool {
 	return host == "" || (err == nil && a.IsUnspecified())
 }
 
+// isLoopback reports whether a listen address binds loopback only.
 func isLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {

@@ -268,7 +268,7 @@ func TestAdvertise(t *testing.T) {
 	for _, tc := range []struct{ api, want string }{
 		{"  listen: 0.0.0.0:9477\n", "api.advertise: listen \"0.0.0.0:9477\" is on every address"},
 		{"  listen: '[::]:9477'\n", "api.advertise: listen \"[::]:9477\" is on every address"},
-		{"  listen: ':9477'\n", "api.advertise: listen \":9477\" is on every address"},
+		{"  listen: ':9477'\n  advertise: 10.0.0.5:9477\n", "api.listen: want host:port with a host"},
 		{"  listen: 0.0.0.0:9477\n  advertise: 0.0.0.0:9477\n", "api.advertise: want the host:port controllers dial"},
 		{"  listen: 10.0.0.5:9477\n  advertise: 10.0.0.5:0\n", "api.advertise: want the host:port controllers dial"},
 		{"  listen: 10.0.0.5:9477\n  advertise: nope\n", "api.advertise: want the host:port controllers dial"},

@@ -272,8 +272,8 @@ func (r *reader) config(data []byte) *Config {
 		r.fail(stateDirNode, "state_dir", "want an absolute path, got %q", cfg.StateDir)
 	}
 	if cfg.API.Listen != "" {
-		if _, _, err := net.SplitHostPort(cfg.API.Listen); err != nil {
-			r.fail(apiNode, "api.listen", "want host:port, got %q", cfg.API.Listen)
+		if host, _, err := net.SplitHostPort(cfg.API.Listen); err != nil || host == "" {
+			r.fail(apiNode, "api.listen", "want host:port with a host (0.0.0.0 or [::] for every address), got %q", cfg.API.Listen)
 		} else if !isLoopback(cfg.API.Listen) && !cfg.API.TLS.Enabled() {
 			r.fail(apiNode, "api.listen", "%q is not loopback: mutual TLS (tls.cert, tls.key, tls.client_ca) is required", cfg.API.Listen)
 		} else if isWildcard(cfg.API.Listen) && cfg.API.Advertise == "" {
