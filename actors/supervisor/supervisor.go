@@ -154,6 +154,9 @@ func (n *Node) ShutdownTimeout() time.Duration {
 func (n *Node) request(msg any) (any, error) {
 	v, err := n.system.Root.RequestFuture(n.pid, msg, n.timeout).Result()
 	if err != nil {
+		if m, ok := msg.(interface{ GetName() string }); ok && m.GetName() != "" {
+			return nil, fmt.Errorf("supervisor: %T for scope %q to node %s: %w", msg, m.GetName(), n.pid.Id, err)
+		}
 		return nil, fmt.Errorf("supervisor: %T to node %s: %w", msg, n.pid.Id, err)
 	}
 	return v, nil
