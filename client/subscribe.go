@@ -29,6 +29,13 @@ type subscription struct {
 // closed; cancel also unsubscribes from the agent (best effort) and may be
 // called more than once. It returns an error, and no channel, when the
 // agent does not acknowledge the subscription.
+//
+// The agent drops the subscription when it cannot reach this endpoint: one
+// failed connection attempt ends every subscription of the endpoint, and
+// the channel then stays open but receives nothing more. A controller that
+// must not miss a change subscribes again after a lost connection (or at an
+// interval), and reads the current statuses that a new subscription starts
+// with.
 func (c *Client) Subscribe(ctx context.Context) (<-chan *messages.ScopeStatus, func(), error) {
 	s := &subscription{
 		c:    c,
