@@ -36,8 +36,10 @@ import (
 // outside its mask, or a DSCP with TOS; any Unmodelled selector (`rule has
 // selectors Linx does not model`: sending the rule without them would
 // name another rule). The kernel refuses with EINVAL a bad port or uid
-// range and a goto target at or below r's priority, and with EINVAL or
-// EOPNOTSUPP a DSCP selector a kernel before 6.12 does not know.
+// range and a goto target at or below r's priority. A kernel that predates
+// a selector (DSCP before 6.12, the DSCP and port masks later still) may
+// ignore it rather than refuse it, and install a broader rule: on such a
+// kernel, read the rule back with Rules.
 func (s *Socket) RuleAdd(r Rule) error {
 	return s.ruleVerb("rule add", unix.RTM_NEWRULE, flagsCreate, r)
 }
