@@ -638,6 +638,26 @@ func TestForgedTerminatedRefused(t *testing.T) {
 	}
 }
 
+// loggedController starts a node with a loopback API and a controller
+// dialled to it through an endpoint that logs to the returned buffer; all
+// are closed in t.Cleanup.
+func loggedController(t *testing.T) (*api.Server, *client.Endpoint, *client.Client, *logBuffer) {
+	t.Helper()
+	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	logs := &logBuffer{}
+	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	c, err := ep.Dial(ctxT(t), srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return srv, ep, c, logs
+}
+
 // TestReplyEndpointRefusesForeignMessages sends a controller's reply
 // endpoint what protoactor's handler would crash on, or obey, and checks
 // that the controller still works afterwards.
@@ -645,19 +665,8 @@ func TestReplyEndpointRefusesForeignMessages(t *testing.T) {
 	if twoRemotes(t) {
 		return
 	}
-	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	srv, ep, c, logs := loggedController(t)
 	ctx := ctxT(t)
-	logs := &logBuffer{}
-	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ep.Close()
-	c, err := ep.Dial(ctx, srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	if err := c.Spawn(ctx, &messages.SpawnScope{Name: "web"}); err != nil {
 		t.Fatal(err)
 	}
@@ -859,19 +868,8 @@ func TestReplyEndpointBindsActorsToTheirAgent(t *testing.T) {
 	if twoRemotes(t) {
 		return
 	}
-	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
+	srv, ep, c, logs := loggedController(t)
 	ctx := ctxT(t)
-	logs := &logBuffer{}
-	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ep.Close()
-	c, err := ep.Dial(ctx, srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	before := localIDs(ep.System())
 	ch, cancel, err := c.Subscribe(ctx)
 	if err != nil {
