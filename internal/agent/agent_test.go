@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,26 +76,11 @@ func TestAgentRunReloadStop(t *testing.T) {
 	}
 	scopeB := "  - name: b\n    netns: path:" + nsB.Path() + "\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.8.0.1/32}]}\n"
 	write(scopeA("10.7.0.1/32"))
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newAgent(t, path)
 	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("state dir: %v, %v; want mode 0700", fi, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	stop := runAgent(t, a)
 
 	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
 	if fi, err := os.Stat(filepath.Join(state, "a.ledger")); err != nil || fi.Mode().Perm() != 0o600 {
@@ -156,11 +142,7 @@ func TestAgentRunReloadStop(t *testing.T) {
 	}
 
 	// Stopping the agent deletes nothing.
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	done <- nil
+	stop()
 	if !slices.Contains(addrs(nsB, "lo"), "10.7.0.9/32") {
 		t.Errorf("stopping the agent deleted scope a's address: %v", addrs(nsB, "lo"))
 	}
@@ -202,23 +184,8 @@ func TestAgentKeepsRouteTypeAndSource(t *testing.T) {
 		return m
 	}
 	write("blackhole")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	a := newAgent(t, path)
+	runAgent(t, a)
 	eventually(t, "blackhole route and source kept", func() bool {
 		rs := routes()
 		return len(a.Pending()) == 0 && isType(rs["10.9.0.0/24"].Type, "blackhole", unix.RTN_BLACKHOLE) && rs["10.10.0.0/24"].PrefSrc == "10.7.0.1"
@@ -259,23 +226,8 @@ func TestReloadRetriesFailedSpawn(t *testing.T) {
 	if err := os.WriteFile(path, []byte(head+scopeA("1h")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	a := newAgent(t, path)
+	runAgent(t, a)
 	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
 
 	// b is new and a changes interval (a respawn): both ledgers corrupt.
@@ -288,7 +240,7 @@ func TestReloadRetriesFailedSpawn(t *testing.T) {
 	if err := os.WriteFile(path, []byte(head+scopeA("30m")+scopeB), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = a.Reload()
+	err := a.Reload()
 	if err == nil || !strings.Contains(err.Error(), `scope "a"`) || !strings.Contains(err.Error(), `scope "b"`) {
 		t.Fatalf("Reload with corrupt ledgers = %v, want failures of a and b", err)
 	}
@@ -372,15 +324,7 @@ func TestSignalsHandledFromTheStart(t *testing.T) {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	runAgent(t, a)
 	time.Sleep(100 * time.Millisecond) // Run is spawning scope a, waiting for the lock
 	if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -415,4 +359,40 @@ func reloads(t *testing.T, a *Agent, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// newAgent loads the configuration at path and returns an agent for it
+// that handles no signals and logs nothing.
+func newAgent(t *testing.T, path string) *Agent {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// runAgent runs a until stop is called or the test ends, and checks that
+// Run returned nil. stop waits for Run to return; it may be called more
+// than once.
+func runAgent(t *testing.T, a *Agent) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
