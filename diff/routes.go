@@ -576,7 +576,7 @@ func prepareRouteInPlace(d *rtnl.Route, proto rtnl.Protocol) {
 		d.Table = rtnl.TableMain
 	}
 	d.Dst = d.Dst.Masked()
-	d.SrcPrefix = d.SrcPrefix.Masked() // as the kernel stores it
+	d.SrcPrefix = maskedSrc(d.SrcPrefix)
 	if d.Type == rtnl.RouteTypeUnspec {
 		d.Type = rtnl.RouteTypeUnicast
 	}
@@ -614,7 +614,7 @@ func routeSameDesired(d, o *rtnl.Route) bool {
 	if scope == rtnl.ScopeUniverse && !d.Gateway.IsValid() && d.OIF != 0 && len(d.NextHops) == 0 {
 		scope = rtnl.ScopeLink
 	}
-	if typ != o.Type || d.Src != o.Src || d.NHID != o.NHID || d.SrcPrefix.Masked() != o.SrcPrefix {
+	if typ != o.Type || d.Src != o.Src || d.NHID != o.NHID || maskedSrc(d.SrcPrefix) != o.SrcPrefix {
 		return false
 	}
 	if d.NHID != 0 {
@@ -635,4 +635,14 @@ func routeSameDesired(d, o *rtnl.Route) bool {
 		}
 	}
 	return true
+}
+
+// maskedSrc returns p masked, as the kernel stores a source prefix. The
+// invalid (unset) prefix is returned as it is: masking it would allocate
+// an error inside netip.
+func maskedSrc(p netip.Prefix) netip.Prefix {
+	if !p.IsValid() {
+		return p
+	}
+	return p.Masked()
 }
