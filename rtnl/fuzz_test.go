@@ -228,6 +228,9 @@ func FuzzDecodeRoute(f *testing.F) {
 	} {
 		f.Add(testEncodeRoute(r))
 	}
+	for _, r := range nhidRoutes { // nexthop objects and source prefixes
+		f.Add(testEncodeRoute(r))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, ok, err := DecodeRoute(b)
 		if err != nil || !ok {
@@ -267,14 +270,18 @@ func FuzzDecodeRule(f *testing.F) {
 	} {
 		f.Add(testEncodeRule(r))
 	}
+	for _, r := range selectorRules { // every other selector
+		f.Add(testEncodeRule(r))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, ok, err := DecodeRule(b)
 		if err != nil || !ok {
 			return
 		}
 		again, ok, err := DecodeRule(testEncodeRule(r))
-		if err != nil || !ok || !reflect.DeepEqual(again, r) {
+		if err != nil || !ok || again != r {
 			t.Fatalf("round trip:\n got %#v, %v, %v\nwant %#v", again, ok, err, r)
 		}
+		_ = r.String()
 	})
 }

@@ -67,19 +67,3 @@ func TestEncodeRouteNHID(t *testing.T) {
 		}
 	}
 }
-
-func FuzzDecodeRouteSource(f *testing.F) {
-	for _, r := range nhidRoutes {
-		f.Add(testEncodeRoute(r))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, ok, err := DecodeRoute(b)
-		if err != nil || !ok {
-			return
-		}
-		again, ok, err := DecodeRoute(testEncodeRoute(r))
-		if err != nil || !ok || !reflect.DeepEqual(again, r) {
-			t.Fatalf("round trip:\n got %#v, %v, %v\nwant %#v", again, ok, err, r)
-		}
-	})
-}

@@ -112,23 +112,6 @@ func TestEncodeRuleSelectors(t *testing.T) {
 	}
 }
 
-func FuzzDecodeRuleSelectors(f *testing.F) {
-	for _, r := range selectorRules {
-		f.Add(testEncodeRule(r))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, ok, err := DecodeRule(b)
-		if err != nil || !ok {
-			return
-		}
-		again, ok, err := DecodeRule(testEncodeRule(r))
-		if err != nil || !ok || again != r {
-			t.Fatalf("round trip:\n got %#v, %v, %v\nwant %#v", again, ok, err, r)
-		}
-		_ = r.String()
-	})
-}
-
 // TestDecodeRuleDSCPWithoutMask decodes a DSCP rule as a kernel without
 // FRA_DSCP_MASK (6.12 to 6.14) sends it: the mask is the whole field.
 func TestDecodeRuleDSCPWithoutMask(t *testing.T) {
