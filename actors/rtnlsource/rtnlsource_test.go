@@ -1,8 +1,6 @@
 package rtnlsource_test
 
 import (
-	"io"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -27,24 +25,11 @@ func TestMain(m *testing.M) {
 	)
 }
 
+// startNode starts a node with the default restart limit; see
+// supervisedNode.
 func startNode(t *testing.T) (*actor.ActorSystem, *supervisor.Node) {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
-	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: rtnlsource.Factory(t.TempDir()),
-		Desired:   rtnlsource.DesiredFromProto,
-		Interval:  time.Hour, // only wake-ups may repair within the test
-		Logger:    logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := node.Shutdown(); err != nil {
-			t.Error(err)
-		}
-	})
+	system, node, _ := supervisedNode(t, 0)
 	return system, node
 }
 

@@ -34,7 +34,7 @@ import (
 
 // supervisedNode starts a node whose scopes keep their ledgers in the
 // returned state directory and are marked failed after maxRestarts
-// restarts within a minute. The interval is an hour, so that only monitor
+// restarts within a minute (0: supervisor.DefaultMaxRestarts). The interval is an hour, so that only monitor
 // wake-ups and restarts run passes within a test.
 func supervisedNode(t *testing.T, maxRestarts int) (*actor.ActorSystem, *supervisor.Node, string) {
 	t.Helper()
