@@ -74,7 +74,7 @@ func ExampleRoutes_conflict() {
 func ExampleAddresses_foreignStays() {
 	observed := []rtnl.Address{{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.9/24")}}
 	owned := diff.NewSet[diff.AddressKey]() // nothing applied before
-	ops := diff.Addresses(nil, observed, owned)
+	ops, _ := diff.Addresses(nil, observed, owned, diff.Mark{})
 	fmt.Println(len(ops), "ops")
 	// Output:
 	// 0 ops
@@ -87,7 +87,8 @@ func ExampleAddresses_ownedDeleted() {
 	observed := []rtnl.Address{old}
 	owned := diff.NewSet(diff.KeyOfAddress(old))
 	desired := []rtnl.Address{{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.3/24")}}
-	for _, op := range diff.Addresses(desired, observed, owned) {
+	ops, _ := diff.Addresses(desired, observed, owned, diff.Mark{})
+	for _, op := range ops {
 		fmt.Println(op)
 	}
 	// Output:
@@ -156,7 +157,7 @@ func ExampleLinks_down() {
 	}
 	desired := []rtnl.Link{{Name: "eth1"}, {Name: "eth2"}}
 	down := diff.NewSet(diff.LinkKey{Name: "eth1"})
-	ops, _ := diff.Links(desired, observed, nil, down)
+	ops, _ := diff.Links(desired, observed, nil, down, nil)
 	for _, op := range ops {
 		fmt.Println(op)
 	}

@@ -7,21 +7,27 @@ import (
 )
 
 // Neighbours diffs desired neighbour entries against observed ones,
-// three-way with owned, the keys of the entries this owner created.
-// Entries are keyed by interface index and IP.
+// three-way with owned, the keys of the entries this owner created, and
+// the mark m (NDA_PROTOCOL): an observed entry is the owner's when its key
+// is owned and, where m is Kept, it carries m.Protocol (see Mark). Entries
+// are keyed by interface index and IP.
 //
-// A desired entry that is missing is created, with State PERMANENT when
-// its State is zero. One that exists is updated in place (a neighbour
-// replace) when its HardwareAddr differs (a nil desired one is "don't
-// care"), when its Flags differ (zero is "don't care"), or when the desired
-// State is PERMANENT or NOARP and the observed one is not: other states
-// are the kernel's to move between, and are not compared. Owned entries no
-// longer desired are deleted; foreign entries are never deleted.
+// A desired entry that is missing is created (an exclusive create, which
+// never replaces an entry the kernel holds), with State PERMANENT when
+// its State is zero and carrying m.Protocol. The owner's entry is updated
+// in place (a neighbour replace) when its HardwareAddr differs (a nil
+// desired one is "don't care"), when its Flags differ (zero is "don't
+// care"), or when the desired State is PERMANENT or NOARP and the
+// observed one is not: other states are the kernel's to move between, and
+// are not compared. A desired entry whose key another writer's entry
+// holds, learned ones included, is a Conflict, and that entry is never
+// overwritten. The owner's entries no longer desired are deleted; foreign
+// entries never are.
 //
-// The conflicts are a key desired twice and an entry with no IP or no
-// interface index.
-func Neighbours(desired, observed []rtnl.Neighbour, owned Set[NeighbourKey]) ([]Op, []Conflict) {
-	r := neighbourSpec.run(desired, observed, owned)
+// The conflicts are a foreign entry holding a desired key, a key desired
+// twice and an entry with no IP or no interface index.
+func Neighbours(desired, observed []rtnl.Neighbour, owned Set[NeighbourKey], m Mark) ([]Op, []Conflict) {
+	r := neighbourSpec.run(desired, observed, owned, m)
 	return r.ops(NeighbourKey.Compare), sortConflicts(r.conflicts, NeighbourKey.Compare)
 }
 
@@ -31,6 +37,11 @@ var neighbourSpec = &threeWay[rtnl.Neighbour, NeighbourKey]{
 	prepare: prepareNeighbour,
 	compare: compareNeighbour,
 	wrap:    func(a Action, n rtnl.Neighbour) Op { return Op{Action: a, Kind: KindNeighbour, Neighbour: n} },
+	proto:   func(n rtnl.Neighbour) rtnl.Protocol { return n.Protocol },
+	mark: func(n rtnl.Neighbour, p rtnl.Protocol) rtnl.Neighbour {
+		n.Protocol = p
+		return n
+	},
 }
 
 func prepareNeighbour(n rtnl.Neighbour) (rtnl.Neighbour, string) {
