@@ -42,11 +42,13 @@ func TestMarkOwnership(t *testing.T) {
 			conflicts: []string{"neighbour index=2 ip=10.1.0.9: the key is held by another writer's neighbour (protocol 99); left untouched"}},
 		{name: "a foreign entry with another MAC, desired: a conflict", desired: []rtnl.Neighbour{desired}, observed: with(0, "02:00:00:00:00:09"), kept: true,
 			conflicts: []string{"neighbour index=2 ip=10.1.0.9: the key is held by another writer's neighbour (protocol 0); left untouched"}},
-		{name: "a foreign entry carrying the owner's protocol but no owned key: a conflict", desired: []rtnl.Neighbour{desired}, observed: with(own, "02:00:00:00:00:01"), kept: true,
-			conflicts: []string{"neighbour index=2 ip=10.1.0.9: the key is held by another writer's neighbour (protocol 76); left untouched"}},
+		{name: "an entry carrying the owner's protocol, its key not owned, equal: left, no conflict", desired: []rtnl.Neighbour{desired}, observed: with(own, "02:00:00:00:00:01"), kept: true},
+		{name: "an entry carrying the owner's protocol, its key not owned, not desired: not deleted", observed: with(own, "02:00:00:00:00:01"), kept: true},
+		{name: "an entry carrying the owner's protocol, its key not owned, differing: a conflict", desired: []rtnl.Neighbour{desired}, observed: with(own, "02:00:00:00:00:09"), kept: true,
+			conflicts: []string{"neighbour index=2 ip=10.1.0.9: it differs from the desired neighbour; the neighbour (protocol 76) is not known to be ours (its protocol and the ledger disagree), and is left untouched"}},
 		{name: "an unmarked entry under an owned key that equals the desired one: left, no conflict", desired: []rtnl.Neighbour{desired}, observed: with(0, "02:00:00:00:00:01"), owned: true, kept: true},
 		{name: "an unmarked entry under an owned key that differs: a conflict, not overwritten", desired: []rtnl.Neighbour{desired}, observed: with(0, "02:00:00:00:00:09"), owned: true, kept: true,
-			conflicts: []string{"neighbour index=2 ip=10.1.0.9: it differs from the desired neighbour; the neighbour carries no protocol, so it is not known to be ours, and is left untouched"}},
+			conflicts: []string{"neighbour index=2 ip=10.1.0.9: it differs from the desired neighbour; the neighbour (protocol 0) is not known to be ours (its protocol and the ledger disagree), and is left untouched"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -253,11 +253,13 @@ type State struct {
 // When Kept (and Protocol is not 0), an observed object is the owner's
 // only when its key is owned and it carries Protocol: a foreign object
 // that took an owned key after the owner's object went carries another
-// protocol and is never changed or deleted. One carrying no protocol (0)
-// under an owned key is left as it is too (it may be another writer's, or
-// the owner's from before it wrote marks): it satisfies a desired object
-// it equals, and is a Conflict when it differs. When not Kept, the ledger
-// alone decides.
+// protocol and is never changed or deleted. Where the key and the mark
+// disagree the object is left as it is too: one carrying no protocol (0)
+// under an owned key (another writer's, or the owner's from before it
+// wrote marks), or one carrying Protocol whose key is not owned (the
+// owner's, its ledger lost, or another owner's using the same protocol).
+// Such an object satisfies a desired object it equals, and is a Conflict
+// when it differs. When not Kept, the ledger alone decides.
 //
 // The zero Mark writes no protocol and leaves ownership to the ledger.
 type Mark struct {

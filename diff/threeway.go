@@ -60,26 +60,29 @@ const (
 	// mine: its key is owned and, where the kernel keeps marks, it carries
 	// the owner's protocol.
 	mine
-	// unmarked: its key is owned, the kernel keeps marks of its kind, but
-	// it carries none (protocol 0): created before its owner wrote marks,
-	// or by a writer that sets none after the owned object went. It is
-	// never changed or deleted, and satisfies a desired object it equals.
-	unmarked
+	// uncertain: the kernel keeps marks of its kind, and the key and the
+	// mark disagree: its key is owned but it carries no protocol (created
+	// before its owner wrote marks, or by a writer that sets none after the
+	// owned object went), or it carries the owner's protocol but its key
+	// is not owned (a ledger lost, or another owner using the protocol).
+	// It is never changed or deleted, and satisfies a desired object it
+	// equals.
+	uncertain
 )
 
 // owner says whose the observed object o, of key k, is.
 func (s *threeWay[T, K]) owner(o T, k K, owned Set[K], m Mark) ownership {
-	if !owned.Has(k) {
+	if s.proto == nil || !m.active() {
+		if owned.Has(k) {
+			return mine
+		}
 		return foreign
 	}
-	if s.proto == nil || !m.active() {
+	switch p := s.proto(o); {
+	case p == m.Protocol && owned.Has(k):
 		return mine
-	}
-	switch p := s.proto(o); p {
-	case m.Protocol:
-		return mine
-	case 0:
-		return unmarked
+	case p == m.Protocol, p == 0 && owned.Has(k):
+		return uncertain
 	}
 	return foreign
 }
@@ -195,8 +198,8 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K], m Mark) result
 		v, u, why := s.compare(d, o)
 		switch {
 		case v == same:
-		case own == unmarked:
-			c := s.conflict(k, desired[i], o, why+s.differs(v)+"; the "+s.kind.String()+" carries no protocol, so it is not known to be ours, and is left untouched")
+		case own == uncertain:
+			c := s.conflict(k, desired[i], o, why+s.differs(v)+"; the "+s.kind.String()+s.protoText(o)+" is not known to be ours (its protocol and the ledger disagree), and is left untouched")
 			c.c.Foreign = true
 			r.conflicts = append(r.conflicts, c)
 		case v == change:

@@ -43,11 +43,13 @@
 // a protocol (a backport; the kernel's own default rules and IPv6
 // link-local addresses carry one). An older kernel ignores the attribute
 // when adding and reports none: every object of the kind then reads
-// protocol 0, and the ledger alone decides, as it did before marks. An
-// object whose key is in the ledger but that carries no protocol on a
-// kernel that keeps marks (one Linx created before it wrote marks, or
-// another writer's) is left as it is: it satisfies a desired object it
-// equals, is a conflict when it differs, and is never deleted.
+// protocol 0, and the ledger alone decides, as it did before marks. On a
+// kernel that keeps marks, an object whose key and mark disagree is left
+// as it is: one whose key is in the ledger but that carries no protocol
+// (one Linx created before it wrote marks, or another writer's), or one
+// that carries the scope's protocol but whose key is not in the ledger (a
+// ledger lost or moved aside). It satisfies a desired object it equals, is
+// a conflict when it differs, and is never deleted.
 //
 // A desired key that a foreign object holds is a conflict, for every kind,
 // and the object is left untouched: a neighbour is created exclusively,
