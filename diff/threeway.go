@@ -49,6 +49,11 @@ type threeWay[T any, K comparable] struct {
 	// foreign object holding its key in place (a link with no kind, or
 	// one adopted); otherwise a foreign holder is a conflict.
 	configure func(T) bool
+	// cache, when set, reports whether a foreign observed object is the
+	// kernel's cache rather than a writer's (a learned neighbour entry): a
+	// desired object takes its place (Delete right before Create), and
+	// becomes the owner's.
+	cache func(T) bool
 }
 
 // ownership is who an observed object whose key is observed belongs to.
@@ -185,6 +190,10 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K], m Mark) result
 		}
 		o := observed[held[i]]
 		own := s.owner(o, k, owned, m)
+		if own == foreign && s.cache != nil && s.cache(o) {
+			r.apply = append(r.apply, keyed[K]{k, s.wrap(Delete, o)}, keyed[K]{k, s.wrap(Create, d)})
+			continue
+		}
 		if own == foreign && (s.configure == nil || !s.configure(d)) {
 			why := "the key is held by another writer's " + s.kind.String() + s.protoText(o) + "; left untouched"
 			if v, _, w := s.compare(d, o); v == incompatible {

@@ -301,3 +301,32 @@ func TestZeroLengthRulesConverge(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnedNeighbourReplaced: an entry in a state the kernel learns
+// (stale), no writer's, gives way to the desired static entry, which is
+// then the scope's: deleted once dropped.
+func TestLearnedNeighbourReplaced(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	l := reconcile.NewLedger()
+	ns.IP("link", "add", "br0", "type", "bridge")
+	ns.IP("neighbour", "add", "10.1.0.20", "lladdr", "02:00:00:00:00:99", "dev", "br0", "nud", "stale")
+	d := reconcile.Desired{
+		Links:      []reconcile.Link{{Name: "br0"}},
+		Neighbours: []reconcile.Neighbour{{Link: "br0", IP: netip.MustParseAddr("10.1.0.20"), MAC: rtnl.MustParseMAC("02:00:00:00:00:20")}},
+	}
+	if r := passReport(t, s, d, l); !r.Converged {
+		t.Fatalf("first pass: %v", r.Conflicts)
+	}
+	if out := ns.IP("neighbour", "show", "dev", "br0", "to", "10.1.0.20"); !strings.Contains(out, "lladdr 02:00:00:00:00:20 PERMANENT proto 76") {
+		t.Fatalf("neighbour: %q; want the desired static entry, marked", out)
+	}
+	if r := passReport(t, s, d, l); len(r.Applied) != 0 || !r.Converged {
+		t.Fatalf("second pass: applied %v, conflicts %v", r.Applied, r.Conflicts)
+	}
+	d.Neighbours = nil
+	passReport(t, s, d, l)
+	if out := ns.IP("neighbour", "show", "dev", "br0", "to", "10.1.0.20"); strings.TrimSpace(out) != "" {
+		t.Errorf("dropped neighbour still there: %q", out)
+	}
+}
