@@ -80,12 +80,16 @@
 //     kind, and the object is never changed: a route of another protocol
 //     (the kernel's replace matches routes regardless of protocol and
 //     would overwrite it), an address, neighbour or rule that is not the
-//     owner's, a link whose name is not owned. Such a conflict is Foreign,
-//     and what depends on the desired object is for the caller to hold
-//     back. Two exceptions configure a foreign link in place: a desired
-//     link with no Kind (an existing link, only configured) and one in
-//     State.LinksAdopted (a foreign link of its kind, adopted); neither
-//     makes the link owned.
+//     owner's (a neighbour entry the kernel learned is its cache, not a
+//     writer's, and is replaced), a link whose name is not owned. Such a
+//     conflict is Foreign, and what depends on the desired object is for
+//     the caller to hold back. Two exceptions configure a foreign link in
+//     place: a desired link with no Kind (an existing link, only
+//     configured) and one in State.LinksAdopted (a foreign link of its
+//     kind, adopted); neither makes the link owned. Where the kernel keeps
+//     marks, an object whose key and mark disagree (see Mark) is left as
+//     it is: it satisfies a desired object it equals, and is a Conflict
+//     otherwise.
 //  5. An observed object is deleted only when it is the owner's (its key
 //     is owned and, where the kernel keeps marks, it carries the owner's
 //     protocol; a route: its protocol is the owner's) and is no longer
