@@ -164,3 +164,28 @@ func ExampleLinks_down() {
 	// Output:
 	// update Link<"eth1" (2) DOWN MTU=1500>
 }
+
+// Where the kernel keeps the writer's protocol, a key in the ledger is not
+// enough: the neighbour that now holds it was added by another writer
+// (protocol 0), after the owner's entry went, so it is neither deleted
+// nor overwritten, and wanting the key back is a conflict.
+func ExampleMark() {
+	foreign := rtnl.Neighbour{Index: 2, IP: netip.MustParseAddr("10.1.0.9"),
+		HardwareAddr: rtnl.MustParseMAC("02:00:00:00:00:99"), State: rtnl.NeighPermanent}
+	owned := diff.NewSet(diff.KeyOfNeighbour(foreign)) // a stale key
+	mark := diff.Mark{Protocol: rtnl.DefaultProtocol, Kept: true}
+
+	ops, _ := diff.Neighbours(nil, []rtnl.Neighbour{foreign}, owned, mark)
+	fmt.Println(len(ops), "ops when not desired")
+
+	desired := []rtnl.Neighbour{{Index: 2, IP: netip.MustParseAddr("10.1.0.9"), HardwareAddr: rtnl.MustParseMAC("02:00:00:00:00:01")}}
+	ops, conflicts := diff.Neighbours(desired, []rtnl.Neighbour{foreign}, nil, mark)
+	fmt.Println(len(ops), "ops when desired;", conflicts[0].Reason)
+
+	ops, _ = diff.Neighbours(desired, nil, nil, mark)
+	fmt.Println(ops[0], "carrying protocol", ops[0].Neighbour.Protocol)
+	// Output:
+	// 0 ops when not desired
+	// 0 ops when desired; the key is held by another writer's neighbour (protocol 0); left untouched
+	// create Neighbour<10.1.0.9 -> 02:00:00:00:00:01 ifindex=2> carrying protocol 76
+}
