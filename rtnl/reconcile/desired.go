@@ -61,6 +61,8 @@ type Link struct {
 	// and what is desired on it is applied, but it is never deleted or
 	// recreated (it does not become owned). A link of another kind stays a
 	// conflict. False (the default) leaves another writer's link alone.
+	// Without a Kind it changes nothing: such a link always configures the
+	// existing one.
 	Adopt bool
 }
 
