@@ -450,6 +450,7 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		"port":  r.uint(&port, 65535, "a UDP port"),
 		"local": r.addr(&local), "remote": r.addr(&remote), "group": r.addr(&group),
 		"learning": r.boolean("true or false", func(v bool) { learning, learnSet = v, true }),
+		"adopt":    r.boolean("true or false", func(v bool) { l.Adopt = v }),
 	}, "name")
 	switch l.Kind {
 	case "macvlan", "macvtap":

@@ -7,22 +7,25 @@ import (
 )
 
 // Addresses diffs desired addresses against observed ones, three-way with
-// owned, the keys of the addresses this owner created. Addresses are keyed
-// by interface index and prefix (host bits kept).
+// owned, the keys of the addresses this owner created, and the mark m
+// (IFA_PROTO): an observed address is the owner's when its key is owned
+// and, where m is Kept, it carries m.Protocol (see Mark). Addresses are
+// keyed by interface index and prefix (host bits kept).
 //
-// A desired address that is missing is created. One that exists with a
-// different Peer, Broadcast, Label or Scope (compared only where the
-// desired field is set) cannot be changed in place: an owned address is
-// recreated (Delete right before Create), a foreign one is left alone. An
-// owned address no longer desired is deleted; a foreign address that
-// merely appeared is never deleted. Flags are not compared (the kernel
-// adds its own).
+// A desired address that is missing is created, carrying m.Protocol. One
+// that exists with a different Peer, Broadcast, Label or Scope (compared
+// only where the desired field is set) cannot be changed in place: the
+// owner's address is recreated (Delete right before Create). A desired
+// address whose key another writer's address holds is a Conflict, and
+// that address is left alone. The owner's addresses no longer desired are
+// deleted; a foreign address is never deleted. Flags are not compared
+// (the kernel adds its own).
 //
-// Addresses returns ops only: the conflicts it finds (a foreign address
-// that differs, a key desired twice, an invalid prefix or index) are
-// reported by Compute, whose Plan carries them.
-func Addresses(desired, observed []rtnl.Address, owned Set[AddressKey]) []Op {
-	return addressSpec.run(desired, observed, owned).ops(AddressKey.Compare)
+// The conflicts are a foreign address holding a desired key, a key
+// desired twice, and an invalid prefix or index.
+func Addresses(desired, observed []rtnl.Address, owned Set[AddressKey], m Mark) ([]Op, []Conflict) {
+	r := addressSpec.run(desired, observed, owned, m)
+	return r.ops(AddressKey.Compare), sortConflicts(r.conflicts, AddressKey.Compare)
 }
 
 var addressSpec = &threeWay[rtnl.Address, AddressKey]{
@@ -31,6 +34,11 @@ var addressSpec = &threeWay[rtnl.Address, AddressKey]{
 	prepare: prepareAddress,
 	compare: compareAddress,
 	wrap:    func(a Action, x rtnl.Address) Op { return Op{Action: a, Kind: KindAddress, Address: x} },
+	proto:   func(a rtnl.Address) rtnl.Protocol { return rtnl.Protocol(a.Protocol) },
+	mark: func(a rtnl.Address, p rtnl.Protocol) rtnl.Address {
+		a.Protocol = rtnl.AddressProtocol(p)
+		return a
+	},
 }
 
 func prepareAddress(a rtnl.Address) (rtnl.Address, string) {

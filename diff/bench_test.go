@@ -161,10 +161,10 @@ func BenchmarkAddresses10k(b *testing.B) {
 			owned.Add(KeyOfAddress(a))
 		}
 	}
-	if ops := Addresses(desired, observed, owned); len(ops) != 2*n/100 {
+	if ops, _ := Addresses(desired, observed, owned, Mark{}); len(ops) != 2*n/100 {
 		b.Fatalf("%d ops, want %d", len(ops), 2*n/100)
 	}
-	ns, allocs := measure(b, func() { sinkOps = Addresses(desired, observed, owned) })
+	ns, allocs := measure(b, func() { sinkOps, _ = Addresses(desired, observed, owned, Mark{}) })
 	saveBench("addr10k.ns", ns)
 	saveBench("addr10k.allocs", allocs)
 }

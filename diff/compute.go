@@ -6,7 +6,11 @@ import (
 
 // Compute diffs a whole desired State against an observed one: links,
 // addresses, neighbours and rules three-way with owned, routes two-way by
-// proto; the desired State's LinksDown are the links wanted down. It is Links, Addresses, Routes, Neighbours and Rules together,
+// proto; the desired State's LinksDown are the links wanted down and its
+// LinksAdopted those that may configure a foreign link. proto is also the
+// mark written on the addresses, neighbours and rules created, and which
+// owns them with owned where the observed State's Marked says the kernel
+// keeps it (see Mark). It is Links, Addresses, Routes, Neighbours and Rules together,
 // with their ops put in one dependency-safe order:
 //
 //  1. creates and updates (and recreates, Delete right before Create) of
@@ -24,11 +28,11 @@ import (
 // recreated by the plan has an index the kernel has yet to choose, so
 // desired objects that refer to it by index converge on a later pass.
 func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
-	links := runLinks(desired.Links, observed.Links, owned.Links, desired.LinksDown)
-	addrs := addressSpec.run(desired.Addresses, observed.Addresses, owned.Addresses)
+	links := runLinks(desired.Links, observed.Links, owned.Links, desired.LinksDown, desired.LinksAdopted)
+	addrs := addressSpec.run(desired.Addresses, observed.Addresses, owned.Addresses, Mark{proto, observed.Marked.Addresses})
 	routes := routes(desired.Routes, observed.Routes, proto)
-	neighs := neighbourSpec.run(desired.Neighbours, observed.Neighbours, owned.Neighbours)
-	rules := ruleSpec.run(desired.Rules, observed.Rules, owned.Rules)
+	neighs := neighbourSpec.run(desired.Neighbours, observed.Neighbours, owned.Neighbours, Mark{proto, observed.Marked.Neighbours})
+	rules := ruleSpec.run(desired.Rules, observed.Rules, owned.Rules, Mark{proto, observed.Marked.Rules})
 
 	n := len(links.apply) + len(links.remove) + len(addrs.apply) + len(addrs.remove) +
 		len(routes.apply) + len(routes.remove) + len(neighs.apply) + len(neighs.remove) +

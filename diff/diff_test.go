@@ -239,6 +239,7 @@ func TestLinks(t *testing.T) {
 		observed  []rtnl.Link
 		owned     []string
 		down      []string
+		adopt     []string
 		ops       []string
 		conflicts []string
 	}{
@@ -256,6 +257,27 @@ func TestLinks(t *testing.T) {
 			name:     "equal on every set field: nothing (veth peer is not reported by the kernel)",
 			desired:  []rtnl.Link{{Name: "v0", Kind: "veth", MTU: 1500, Data: rtnl.Veth{Peer: "v1"}}},
 			observed: []rtnl.Link{veth},
+			owned:    []string{"v0"},
+		},
+		{
+			name:      "a foreign link of the desired name and kind is a conflict, even when equal",
+			desired:   []rtnl.Link{{Name: "v0", Kind: "veth", MTU: 1400, Flags: net.FlagUp}},
+			observed:  []rtnl.Link{veth},
+			conflicts: []string{"link v0: the key is held by another writer's link; left untouched"},
+		},
+		{
+			name:     "an adopted foreign link of the desired kind is configured",
+			desired:  []rtnl.Link{{Name: "v0", Kind: "veth", MTU: 1400, Flags: net.FlagUp}},
+			adopt:    []string{"v0"},
+			observed: []rtnl.Link{veth},
+			ops:      []string{`update Link<"v0" (7) UP MTU=1400>`},
+		},
+		{
+			name:      "an adopted foreign link of another kind is still a conflict",
+			desired:   []rtnl.Link{{Name: "v0", Kind: "bridge"}},
+			adopt:     []string{"v0"},
+			observed:  []rtnl.Link{veth},
+			conflicts: []string{`link v0: link "v0" is of kind "veth", desired "bridge"; the link is not ours to recreate`},
 		},
 		{
 			name:     "MTU change is an update carrying the observed index",
@@ -305,6 +327,7 @@ func TestLinks(t *testing.T) {
 			name:     "down for a link not desired is ignored: the up link is untouched",
 			desired:  []rtnl.Link{{Name: "mv0", Kind: "macvlan", ParentIndex: 7}},
 			down:     []string{"v0"},
+			owned:    []string{"mv0"},
 			observed: []rtnl.Link{func() rtnl.Link { l := veth; l.Flags = up; return l }(), mv},
 		},
 		{
@@ -325,11 +348,13 @@ func TestLinks(t *testing.T) {
 			name:     "macvlan mode 0 is the kernel's vepa",
 			desired:  []rtnl.Link{{Name: "mv0", Kind: "macvlan", ParentIndex: 7, Data: rtnl.Macvlan{}}},
 			observed: []rtnl.Link{mv},
+			owned:    []string{"mv0"},
 		},
 		{
 			name:     "vxlan port 0 is the kernel's 8472",
 			desired:  []rtnl.Link{{Name: "vx0", Kind: "vxlan", Data: rtnl.Vxlan{VNI: 42}}},
 			observed: []rtnl.Link{{Index: 4, Name: "vx0", Kind: "vxlan", Data: rtnl.Vxlan{VNI: 42, Port: 8472}}},
+			owned:    []string{"vx0"},
 		},
 		{
 			name:     "owned link of another kind is recreated, delete right before create",
@@ -387,7 +412,14 @@ func TestLinks(t *testing.T) {
 				}
 				down.Add(LinkKey{n})
 			}
-			ops, cs := Links(tt.desired, tt.observed, owned, down)
+			var adopt Set[LinkKey]
+			if tt.adopt != nil {
+				adopt = NewSet[LinkKey]()
+				for _, n := range tt.adopt {
+					adopt.Add(LinkKey{n})
+				}
+			}
+			ops, cs := Links(tt.desired, tt.observed, owned, down, adopt)
 			wantLines(t, "ops", lines(ops), tt.ops...)
 			wantLines(t, "conflicts", reasons(cs), tt.conflicts...)
 		})
@@ -396,7 +428,7 @@ func TestLinks(t *testing.T) {
 
 func TestLinkUpdateCarriesMergedLink(t *testing.T) {
 	o := rtnl.Link{Index: 7, Name: "v0", Kind: "veth", MTU: 1500, HardwareAddr: mac("02:00:00:00:00:07"), TxQueueLen: 1000}
-	ops, _ := Links([]rtnl.Link{{Name: "v0", MTU: 9000, Flags: net.FlagUp, MasterIndex: 3}}, []rtnl.Link{o}, nil, nil)
+	ops, _ := Links([]rtnl.Link{{Name: "v0", MTU: 9000, Flags: net.FlagUp, MasterIndex: 3}}, []rtnl.Link{o}, nil, nil, nil)
 	if len(ops) != 1 || ops[0].Action != Update {
 		t.Fatalf("ops = %v", ops)
 	}
@@ -418,7 +450,9 @@ func TestAddresses(t *testing.T) {
 		conflicts []string
 	}{
 		{name: "missing is created", desired: []rtnl.Address{a}, ops: []string{"create Address<10.0.0.2/24 ifindex=2>"}},
-		{name: "present is left", desired: []rtnl.Address{{Index: 2, Prefix: pfx("10.0.0.2/24")}}, observed: []rtnl.Address{a}},
+		{name: "present is left", desired: []rtnl.Address{{Index: 2, Prefix: pfx("10.0.0.2/24")}}, observed: []rtnl.Address{a}, owned: []rtnl.Address{a}},
+		{name: "foreign holding the key is a conflict, even when equal", desired: []rtnl.Address{{Index: 2, Prefix: pfx("10.0.0.2/24")}}, observed: []rtnl.Address{a},
+			conflicts: []string{"address index=2 prefix=10.0.0.2/24: the key is held by another writer's address (protocol 0); left untouched"}},
 		{name: "host bits are part of the key", desired: []rtnl.Address{{Index: 2, Prefix: pfx("10.0.0.3/24")}}, observed: []rtnl.Address{a},
 			ops: []string{"create Address<10.0.0.3/24 ifindex=2>"}},
 		{name: "interface is part of the key", desired: []rtnl.Address{{Index: 3, Prefix: pfx("10.0.0.2/24")}}, observed: []rtnl.Address{a},
@@ -442,7 +476,9 @@ func TestAddresses(t *testing.T) {
 			for _, o := range tt.owned {
 				owned.Add(KeyOfAddress(o))
 			}
-			wantLines(t, "ops", lines(Addresses(tt.desired, tt.observed, owned)), tt.ops...)
+			ops, cs := Addresses(tt.desired, tt.observed, owned, Mark{})
+			wantLines(t, "ops", lines(ops), tt.ops...)
+			wantLines(t, "Addresses conflicts", reasons(cs), tt.conflicts...)
 			p := Compute(State{Addresses: tt.desired}, State{Addresses: tt.observed}, Owned{Addresses: owned}, rtnl.DefaultProtocol)
 			wantLines(t, "Compute ops", lines(p.Ops), tt.ops...)
 			wantLines(t, "conflicts", reasons(p.Conflicts), tt.conflicts...)
@@ -462,15 +498,26 @@ func TestNeighbours(t *testing.T) {
 		conflicts []string
 	}{
 		{name: "missing is created", desired: []rtnl.Neighbour{n}, ops: []string{"create Neighbour<10.0.0.1 -> 02:00:00:00:00:01 ifindex=2>"}},
-		{name: "same: nothing (state 0 is permanent)", desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = 0 })}, observed: []rtnl.Neighbour{n}},
-		{name: "MAC change is an update, on a foreign entry too",
-			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.HardwareAddr = mac("02:00:00:00:00:02") })}, observed: []rtnl.Neighbour{n},
+		{name: "same: nothing (state 0 is permanent)", desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = 0 })}, observed: []rtnl.Neighbour{n}, owned: []rtnl.Neighbour{n}},
+		{name: "MAC change is an update of an owned entry",
+			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.HardwareAddr = mac("02:00:00:00:00:02") })}, observed: []rtnl.Neighbour{n}, owned: []rtnl.Neighbour{n},
 			ops: []string{"update Neighbour<10.0.0.1 -> 02:00:00:00:00:02 ifindex=2>"}},
-		{name: "permanent desired over a learnt entry is an update",
+		{name: "a foreign entry with another MAC is a conflict, never overwritten",
+			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.HardwareAddr = mac("02:00:00:00:00:02") })}, observed: []rtnl.Neighbour{n},
+			conflicts: []string{"neighbour index=2 ip=10.0.0.1: the key is held by another writer's neighbour (protocol 0); left untouched"}},
+		{name: "a learnt entry is the kernel's cache: the desired entry takes its place",
 			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = 0 })}, observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighStale })},
+			ops: []string{"delete Neighbour<10.0.0.1 -> 02:00:00:00:00:01 ifindex=2>", "create Neighbour<10.0.0.1 -> 02:00:00:00:00:01 ifindex=2>"}},
+		{name: "a learnt entry not desired stays",
+			observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighReachable })}},
+		{name: "an externally learned entry is another writer's: a conflict",
+			desired: []rtnl.Neighbour{n}, observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighReachable; x.Flags = 0x10 })},
+			conflicts: []string{"neighbour index=2 ip=10.0.0.1: the key is held by another writer's neighbour (protocol 0); left untouched"}},
+		{name: "permanent desired over an owned entry gone stale is an update",
+			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = 0 })}, observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighStale })}, owned: []rtnl.Neighbour{n},
 			ops: []string{"update Neighbour<10.0.0.1 -> 02:00:00:00:00:01 ifindex=2>"}},
 		{name: "dynamic desired state is not compared",
-			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighReachable })}, observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighStale })}},
+			desired: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighReachable })}, observed: []rtnl.Neighbour{with(func(x *rtnl.Neighbour) { x.State = rtnl.NeighStale })}, owned: []rtnl.Neighbour{n}},
 		{name: "owned no longer desired is deleted", observed: []rtnl.Neighbour{n}, owned: []rtnl.Neighbour{n},
 			ops: []string{"delete Neighbour<10.0.0.1 -> 02:00:00:00:00:01 ifindex=2>"}},
 		{name: "foreign stays", observed: []rtnl.Neighbour{n}},
@@ -482,7 +529,7 @@ func TestNeighbours(t *testing.T) {
 			for _, o := range tt.owned {
 				owned.Add(KeyOfNeighbour(o))
 			}
-			ops, cs := Neighbours(tt.desired, tt.observed, owned)
+			ops, cs := Neighbours(tt.desired, tt.observed, owned, Mark{})
 			wantLines(t, "ops", lines(ops), tt.ops...)
 			wantLines(t, "conflicts", reasons(cs), tt.conflicts...)
 			for _, op := range ops {
@@ -514,7 +561,9 @@ func TestRules(t *testing.T) {
 		conflicts []string
 	}{
 		{name: "missing is created", desired: []rtnl.Rule{mine}, observed: kernel, ops: []string{"create Rule<priority=100 from=10.1.0.0/16 table=100>"}},
-		{name: "as the kernel reports it: nothing", desired: []rtnl.Rule{mine, mark}, observed: append(slices.Clone(kernel), mineK, markK)},
+		{name: "as the kernel reports it: nothing", desired: []rtnl.Rule{mine, mark}, observed: append(slices.Clone(kernel), mineK, markK), owned: []rtnl.Rule{mine, mark}},
+		{name: "a foreign rule holding the key is a conflict", desired: []rtnl.Rule{mine}, observed: []rtnl.Rule{mineK},
+			conflicts: []string{"rule family=inet priority=100 from=10.1.0.0/16 to= fwmark=0x0 fwmask=0x0 iif= oif= tos=0 invert=false action=to_tbl table=100: the key is held by another writer's rule (protocol 0); left untouched"}},
 		{name: "kernel's rules are never deleted", observed: append(slices.Clone(kernel), mineK), owned: []rtnl.Rule{mine},
 			ops: []string{"delete Rule<priority=100 from=10.1.0.0/16 table=100>"}},
 		{name: "owned identical copies are all deleted", observed: []rtnl.Rule{mineK, mineK}, owned: []rtnl.Rule{mine},
@@ -532,12 +581,12 @@ func TestRules(t *testing.T) {
 			for _, o := range tt.owned {
 				owned.Add(KeyOfRule(o))
 			}
-			ops, cs := Rules(tt.desired, tt.observed, owned)
+			ops, cs := Rules(tt.desired, tt.observed, owned, Mark{})
 			wantLines(t, "ops", lines(ops), tt.ops...)
 			wantLines(t, "conflicts", reasons(cs), tt.conflicts...)
 		})
 	}
-	ops, _ := Rules([]rtnl.Rule{mark}, nil, nil)
+	ops, _ := Rules([]rtnl.Rule{mark}, nil, nil, Mark{})
 	if got := ops[0].Rule; got.Family != rtnl.FamilyV4 || got.FwMask != 0xffffffff || got.Table != 254 || got.Action != rtnl.RuleToTable {
 		t.Errorf("create carries %+v: want the kernel's defaults explicit", got)
 	}
@@ -577,7 +626,7 @@ func TestComputeOrder(t *testing.T) {
 		Rules:      []rtnl.Rule{{Family: rtnl.FamilyV4, Priority: 200, Table: 200, Action: rtnl.RuleToTable}},
 	}
 	owned := Owned{
-		Links:      NewSet(LinkKey{"gone0"}),
+		Links:      NewSet(LinkKey{"gone0"}, LinkKey{"br0"}),
 		Addresses:  NewSet(KeyOfAddress(observed.Addresses[0])),
 		Neighbours: NewSet(KeyOfNeighbour(observed.Neighbours[0])),
 		Rules:      NewSet(KeyOfRule(observed.Rules[0])),

@@ -19,13 +19,15 @@
 //	---------  ----------------------------------------  -----------  ------------------------------------
 //	link       name (LinkKey, KeyOfLink)                  ledger       MTU, txqueuelen, master, MAC,
 //	                                                                   up or down (State.LinksDown)
-//	address    index, prefix with host bits               ledger       nothing (recreated if owned)
-//	           (AddressKey, KeyOfAddress)
+//	address    index, prefix with host bits               ledger and   nothing (recreated if owned)
+//	           (AddressKey, KeyOfAddress)                 IFA_PROTO
 //	route      family, table (0 is main), destination,    protocol     gateway, oif, src, scope, type,
 //	           tos, metric (RouteKey, KeyOfRoute)                      next hops, nexthop id, source
 //	                                                                   prefix (one replace)
-//	neighbour  index, IP (NeighbourKey, KeyOfNeighbour)   ledger       MAC, PERMANENT/NOARP state, flags
-//	rule       family, priority, from, to, fwmark,        ledger       nothing (everything is key)
+//	neighbour  index, IP (NeighbourKey, KeyOfNeighbour)   ledger and   MAC, PERMANENT/NOARP state, flags
+//	                                                      NDA_PROTOCOL
+//	rule       family, priority, from, to, fwmark,        ledger and   nothing (everything is key)
+//	                                                      FRA_PROTOCOL
 //	           fwmask, iif, oif, tos, invert, action,
 //	           table, and every other selector rtnl.Rule
 //	           models or marks unmodelled: ip protocol,
@@ -33,13 +35,30 @@
 //	           l3mdev, goto, tunnel id, realms, dscp
 //	           (RuleKey, KeyOfRule)
 //
+// Keys are computed as the kernel stores the object, so that what an owner
+// created is recognised when read back: a route's table 0 is main, its
+// destination masked and an IPv6 metric 0 is 1024; a rule's /0 selector
+// (from 0.0.0.0/0, to ::/0) is none, and its defaults (family, action,
+// table, firewall-mark mask) are explicit; an IPv4-mapped IPv6 address is
+// the IPv4 address it names.
+//
 // Routes are owned two-way by rtm_protocol: the kernel stores it with each
 // route, so an owner sees exactly its own routes (rtnl.DefaultProtocol, 76,
-// unless told otherwise) and nothing else. The other kinds carry no owner
-// in the kernel, so they are owned three-way: desired, observed, and a
-// ledger (an Owned, one Set per kind) of the keys this owner created
-// before. Keys round-trip through MarshalText and UnmarshalText, so the
-// ledger can be persisted as text.
+// unless told otherwise) and nothing else. Links carry no owner in the
+// kernel, so they are owned three-way: desired, observed, and a ledger (an
+// Owned, one Set per kind) of the keys this owner created before. Keys
+// round-trip through MarshalText and UnmarshalText, so the ledger can be
+// persisted as text.
+//
+// Addresses, neighbours and rules are owned three-way too, and the kernel
+// also keeps who created each: the writer's protocol (IFA_PROTO since Linux
+// 6.1, NDA_PROTOCOL since 5.0, FRA_PROTOCOL since 4.17). Every create
+// carries the owner's protocol (Compute's proto; a Mark for the per-kind
+// functions), and where the kernel keeps it (State.Marked on the observed
+// State) an object is the owner's only when its key is in the ledger and
+// it carries that protocol: a ledger key that outlived its object, whose
+// key another writer's object then took, never makes that object ours. On
+// an older kernel, the ledger alone decides. See Mark.
 //
 // # Rules
 //
@@ -57,13 +76,25 @@
 //     address's peer, broadcast, label or scope) is recreated, Delete
 //     right before Create, when its key is owned; when it is foreign it is
 //     a Conflict and nothing is done to it.
-//  4. A desired route whose key is held by a route of another protocol is
-//     a Conflict: the kernel's replace matches routes regardless of
-//     protocol and would overwrite it.
-//  5. An observed object is deleted only when its key is owned (a route:
-//     its protocol is the owner's) and is no longer desired. A foreign
-//     object that merely appeared is never deleted, and a foreign object
-//     that is desired as it is does not become owned.
+//  4. A desired key held by a foreign object is a Conflict, for every
+//     kind, and the object is never changed: a route of another protocol
+//     (the kernel's replace matches routes regardless of protocol and
+//     would overwrite it), an address, neighbour or rule that is not the
+//     owner's (a neighbour entry the kernel learned is its cache, not a
+//     writer's, and is replaced), a link whose name is not owned. Such a
+//     conflict is Foreign, and what depends on the desired object is for
+//     the caller to hold back. Two exceptions configure a foreign link in
+//     place: a desired link with no Kind (an existing link, only
+//     configured) and one in State.LinksAdopted (a foreign link of its
+//     kind, adopted); neither makes the link owned. Where the kernel keeps
+//     marks, an object whose key and mark disagree (see Mark) is left as
+//     it is: it satisfies a desired object it equals, and is a Conflict
+//     otherwise.
+//  5. An observed object is deleted only when it is the owner's (its key
+//     is owned and, where the kernel keeps marks, it carries the owner's
+//     protocol; a route: its protocol is the owner's) and is no longer
+//     desired. A foreign object is never deleted, and a foreign object
+//     that is desired does not become owned.
 //  6. A key desired twice, or a desired object with no usable key (a
 //     route with no destination, a rule with no priority), is a Conflict;
 //     the first of a duplicated key is kept.

@@ -74,7 +74,7 @@ func ExampleRoutes_conflict() {
 func ExampleAddresses_foreignStays() {
 	observed := []rtnl.Address{{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.9/24")}}
 	owned := diff.NewSet[diff.AddressKey]() // nothing applied before
-	ops := diff.Addresses(nil, observed, owned)
+	ops, _ := diff.Addresses(nil, observed, owned, diff.Mark{})
 	fmt.Println(len(ops), "ops")
 	// Output:
 	// 0 ops
@@ -87,7 +87,8 @@ func ExampleAddresses_ownedDeleted() {
 	observed := []rtnl.Address{old}
 	owned := diff.NewSet(diff.KeyOfAddress(old))
 	desired := []rtnl.Address{{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.3/24")}}
-	for _, op := range diff.Addresses(desired, observed, owned) {
+	ops, _ := diff.Addresses(desired, observed, owned, diff.Mark{})
+	for _, op := range ops {
 		fmt.Println(op)
 	}
 	// Output:
@@ -156,10 +157,35 @@ func ExampleLinks_down() {
 	}
 	desired := []rtnl.Link{{Name: "eth1"}, {Name: "eth2"}}
 	down := diff.NewSet(diff.LinkKey{Name: "eth1"})
-	ops, _ := diff.Links(desired, observed, nil, down)
+	ops, _ := diff.Links(desired, observed, nil, down, nil)
 	for _, op := range ops {
 		fmt.Println(op)
 	}
 	// Output:
 	// update Link<"eth1" (2) DOWN MTU=1500>
+}
+
+// Where the kernel keeps the writer's protocol, a key in the ledger is not
+// enough: the neighbour that now holds it was added by another writer
+// (protocol 0), after the owner's entry went, so it is neither deleted
+// nor overwritten, and wanting the key back is a conflict.
+func ExampleMark() {
+	foreign := rtnl.Neighbour{Index: 2, IP: netip.MustParseAddr("10.1.0.9"),
+		HardwareAddr: rtnl.MustParseMAC("02:00:00:00:00:99"), State: rtnl.NeighPermanent}
+	owned := diff.NewSet(diff.KeyOfNeighbour(foreign)) // a stale key
+	mark := diff.Mark{Protocol: rtnl.DefaultProtocol, Kept: true}
+
+	ops, _ := diff.Neighbours(nil, []rtnl.Neighbour{foreign}, owned, mark)
+	fmt.Println(len(ops), "ops when not desired")
+
+	desired := []rtnl.Neighbour{{Index: 2, IP: netip.MustParseAddr("10.1.0.9"), HardwareAddr: rtnl.MustParseMAC("02:00:00:00:00:01")}}
+	ops, conflicts := diff.Neighbours(desired, []rtnl.Neighbour{foreign}, nil, mark)
+	fmt.Println(len(ops), "ops when desired;", conflicts[0].Reason)
+
+	ops, _ = diff.Neighbours(desired, nil, nil, mark)
+	fmt.Println(ops[0], "carrying protocol", ops[0].Neighbour.Protocol)
+	// Output:
+	// 0 ops when not desired
+	// 0 ops when desired; the key is held by another writer's neighbour (protocol 0); left untouched
+	// create Neighbour<10.1.0.9 -> 02:00:00:00:00:01 ifindex=2> carrying protocol 76
 }

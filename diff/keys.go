@@ -79,9 +79,29 @@ type AddressKey struct {
 	Prefix netip.Prefix
 }
 
-// KeyOfAddress returns a's key: its Index and Prefix, unchanged.
+// KeyOfAddress returns a's key: its Index and Prefix as the kernel stores
+// it, an IPv4-mapped IPv6 address (::ffff:10.0.0.5/120) as the IPv4
+// address it names (10.0.0.5/24) and without an IPv6 zone; the host bits
+// are kept.
 func KeyOfAddress(a rtnl.Address) AddressKey {
-	return AddressKey{Index: a.Index, Prefix: a.Prefix}
+	return AddressKey{Index: a.Index, Prefix: unmapPrefix(a.Prefix)}
+}
+
+// unmapPrefix returns p with an IPv4-mapped address as the IPv4 address
+// it names (the prefix length less 96) and no zone, as rtnl sends it; an
+// invalid p, or a mapped one shorter than /96, is returned as is.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if !p.IsValid() {
+		return p
+	}
+	a := p.Addr()
+	switch {
+	case a.Is4In6() && p.Bits() >= 96:
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	case a.Zone() != "":
+		return netip.PrefixFrom(a.WithZone(""), p.Bits())
+	}
+	return p
 }
 
 // String returns `index=2 prefix=10.0.0.5/24`; an invalid prefix prints
@@ -233,9 +253,11 @@ type NeighbourKey struct {
 	IP    netip.Addr
 }
 
-// KeyOfNeighbour returns n's key: its Index and IP.
+// KeyOfNeighbour returns n's key: its Index and IP as the kernel stores
+// it, an IPv4-mapped IPv6 address as the IPv4 address it names and
+// without an IPv6 zone.
 func KeyOfNeighbour(n rtnl.Neighbour) NeighbourKey {
-	return NeighbourKey{Index: n.Index, IP: n.IP}
+	return NeighbourKey{Index: n.Index, IP: n.IP.Unmap().WithZone("")}
 }
 
 // String returns `index=2 ip=10.0.0.1`; an invalid IP prints as an empty
@@ -322,10 +344,14 @@ type RuleKey struct {
 // rule with table 0 looks up main (254), as `ip rule add` sends it,
 // unless it is an l3mdev rule, whose table is 0; a non-zero FwMark with a
 // zero FwMask has mask 0xffffffff; a UIDRange or Suppress that is not Set
-// is zero, as is an unset DSCP; a port mask of 0xffff is 0. From and To
-// are kept as given: the kernel stores a rule's prefixes with their host
-// bits. Every selector is part of the key, so
-// two rules differing in any (ipproto, ports, uid range, …) are two keys.
+// is zero, as is an unset DSCP; a port mask of 0xffff is 0. A From or To
+// of length 0 (0.0.0.0/0, ::/0) is unset, as the kernel stores it: it
+// selects nothing, and the kernel keeps no such selector; the family is
+// taken from it first. Otherwise From and To are kept as given (an
+// IPv4-mapped address as the IPv4 address it names): the kernel stores a
+// rule's prefixes with their host bits. Every selector is part of the key,
+// so two rules differing in any (ipproto, ports, uid range, …) are two
+// keys.
 func KeyOfRule(r rtnl.Rule) RuleKey {
 	k := RuleKey{
 		Family:   r.Family,
@@ -356,14 +382,16 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 		DSCP:              r.DSCP,
 		Unmodelled:        r.Unmodelled,
 	}
+	from, to := unmapPrefix(r.From), unmapPrefix(r.To)
 	if k.Family == rtnl.FamilyAll {
 		switch {
-		case r.From.IsValid() && r.From.Addr().Is6(), r.To.IsValid() && r.To.Addr().Is6():
+		case from.IsValid() && from.Addr().Is6(), to.IsValid() && to.Addr().Is6():
 			k.Family = rtnl.FamilyV6
 		default:
 			k.Family = rtnl.FamilyV4
 		}
 	}
+	k.From, k.To = noZeroPrefix(from), noZeroPrefix(to)
 	if k.Action == 0 {
 		k.Action = rtnl.RuleToTable
 	}
@@ -394,6 +422,20 @@ func KeyOfRule(r rtnl.Rule) RuleKey {
 		k.DPortMask = 0
 	}
 	return k
+}
+
+// ruleSelector returns a rule's address selector as the kernel stores it:
+// unset for a prefix of length 0, unmapped otherwise.
+func ruleSelector(p netip.Prefix) netip.Prefix {
+	return noZeroPrefix(unmapPrefix(p))
+}
+
+// noZeroPrefix returns p, or the unset prefix for a prefix of length 0.
+func noZeroPrefix(p netip.Prefix) netip.Prefix {
+	if p.IsValid() && p.Bits() == 0 {
+		return netip.Prefix{}
+	}
+	return p
 }
 
 // String returns every field, `family=inet priority=100 from=10.0.0.0/8
@@ -594,9 +636,10 @@ var ruleKeyUnset = map[string]string{"ipproto": "0", "l3mdev": "false", "goto": 
 // UnmarshalText implements encoding.TextUnmarshaler, parsing String's
 // form: the twelve fields from family to table, in order (all a key
 // written before the other selectors existed holds), then any of the
-// others by name, in any order; a missing one is unset. A missing,
-// malformed, unknown or repeated field fails with an error quoting the
-// input.
+// others by name, in any order; a missing one is unset. A from or to of
+// length 0, as keys were written before KeyOfRule unset it, parses as
+// unset, the key of the same rule today. A missing, malformed, unknown or
+// repeated field fails with an error quoting the input.
 func (k *RuleKey) UnmarshalText(b []byte) error {
 	f, err := ruleKeyText(string(b))
 	if err != nil {
@@ -615,6 +658,7 @@ func (k *RuleKey) UnmarshalText(b []byte) error {
 	if out.To, err = parsePrefix(f, 3); err != nil {
 		return err
 	}
+	out.From, out.To = noZeroPrefix(out.From), noZeroPrefix(out.To)
 	if out.FwMark, err = parseUint32(f, 4); err != nil {
 		return err
 	}

@@ -17,14 +17,19 @@ const vxlanDefaultPort = 8472
 // the keys of the links this owner created. Links are keyed by name.
 //
 // For a desired link whose name is missing it creates it (a desired link
-// with no Kind cannot be created: a Conflict). For one that exists:
+// with no Kind cannot be created: a Conflict). A desired link whose name
+// a foreign link holds (one whose key is not owned) is a Conflict, and
+// the foreign link is left untouched, unless the desired link has no Kind
+// (an existing link that is only configured) or its key is in adopt (a
+// foreign link of its kind that it may configure, never delete). For one
+// that exists and is owned, or may be configured:
 //
 //   - a different Kind, settings (Data) or ParentIndex, when the desired
 //     field is set, cannot be changed in place: an owned link is recreated
 //     (Delete right before Create), a foreign one is a Conflict;
 //   - otherwise MTU, TxQueueLen, MasterIndex and HardwareAddr, when the
 //     desired field is non-zero, and the administrative state, when one is
-//     asked for, are updated in place, on owned and foreign links alike.
+//     asked for, are updated in place.
 //
 // The administrative state is tri-state: a desired link whose Flags hold
 // net.FlagUp is wanted up; one whose key is in down is wanted down (an
@@ -32,19 +37,20 @@ const vxlanDefaultPort = 8472
 // such); any other is left up or down as it is. A link created down stays
 // down, as the kernel creates it. A key in down whose desired link has
 // net.FlagUp is a Conflict, and the link is left as it is (an owned one
-// is not deleted either). A key in down with no desired link is ignored. A nil down wants no link down.
+// is not deleted either). A key in down with no desired link is ignored. A nil down wants no link down, a nil adopt adopts none.
 //
 // A zero desired field means "don't care": a zero MasterIndex never removes
 // a link from its master. Owned links no longer desired are deleted;
 // foreign links are never deleted.
-func Links(desired, observed []rtnl.Link, owned, down Set[LinkKey]) ([]Op, []Conflict) {
-	r := runLinks(desired, observed, owned, down)
+func Links(desired, observed []rtnl.Link, owned, down, adopt Set[LinkKey]) ([]Op, []Conflict) {
+	r := runLinks(desired, observed, owned, down, adopt)
 	return r.ops(LinkKey.Compare), sortConflicts(r.conflicts, LinkKey.Compare)
 }
 
-// runLinks diffs links with the keys of those wanted down. A link wanted
-// both up and down is a conflict, and left as it is (an owned one is kept).
-func runLinks(desired, observed []rtnl.Link, owned, down Set[LinkKey]) result[LinkKey] {
+// runLinks diffs links with the keys of those wanted down and adopted. A
+// link wanted both up and down is a conflict, and left as it is (an owned
+// one is kept).
+func runLinks(desired, observed []rtnl.Link, owned, down, adopt Set[LinkKey]) result[LinkKey] {
 	spec := &threeWay[rtnl.Link, LinkKey]{
 		kind:        KindLink,
 		key:         KeyOfLink,
@@ -60,8 +66,11 @@ func runLinks(desired, observed []rtnl.Link, owned, down Set[LinkKey]) result[Li
 			return compareLink(d, o, down.Has(KeyOfLink(d)))
 		},
 		wrap: func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: l} },
+		configure: func(l rtnl.Link) bool {
+			return l.Kind == "" || adopt.Has(KeyOfLink(l))
+		},
 	}
-	return spec.run(desired, observed, owned)
+	return spec.run(desired, observed, owned, Mark{})
 }
 
 func prepareLink(l rtnl.Link) (rtnl.Link, string) {

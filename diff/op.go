@@ -169,6 +169,12 @@ type Conflict struct {
 	Observed any
 	// Reason is a sentence saying what is wrong.
 	Reason string
+	// Foreign is true when an object that is not the owner's holds Key
+	// (Observed): it is left untouched, and what depends on the desired
+	// object (the addresses, neighbours and routes of a desired link, the
+	// links enslaved to it) cannot converge either and is to be held back
+	// rather than applied to the foreign object.
+	Foreign bool
 }
 
 // String returns `route family=inet table=254 …: <reason>`.
@@ -222,11 +228,53 @@ type State struct {
 	// LinksDown holds the keys of desired links wanted administratively
 	// down (see Links); nil wants none down. It is read on a desired State
 	// only, and ignored on an observed one.
-	LinksDown  Set[LinkKey]
+	LinksDown Set[LinkKey]
+	// LinksAdopted holds the keys of desired links that may configure a
+	// foreign link of their name and kind (see Links); nil adopts none. It
+	// is read on a desired State only.
+	LinksAdopted Set[LinkKey]
+	// Marked says of which kinds the kernel keeps the ownership mark (the
+	// writer's protocol) on the objects it holds; see Mark. It is read on
+	// an observed State only: the zero Marks (an older kernel, or one not
+	// known to keep them) leaves ownership to the ledger alone.
+	Marked     Marks
 	Addresses  []rtnl.Address
 	Routes     []rtnl.Route
 	Neighbours []rtnl.Neighbour
 	Rules      []rtnl.Rule
+}
+
+// Mark is an owner's mark on the objects of one kind: the protocol it
+// writes on every object it creates (IFA_PROTO on addresses, NDA_PROTOCOL
+// on neighbours, FRA_PROTOCOL on rules, as rtm_protocol on routes), and
+// whether the kernel keeps it, so that an observed object's protocol says
+// who created it.
+//
+// When Kept (and Protocol is not 0), an observed object is the owner's
+// only when its key is owned and it carries Protocol: a foreign object
+// that took an owned key after the owner's object went carries another
+// protocol and is never changed or deleted. Where the key and the mark
+// disagree the object is left as it is too: one carrying no protocol (0)
+// under an owned key (another writer's, or the owner's from before it
+// wrote marks), or one carrying Protocol whose key is not owned (the
+// owner's, its ledger lost, or another owner's using the same protocol).
+// Such an object satisfies a desired object it equals, and is a Conflict
+// when it differs. When not Kept, the ledger alone decides.
+//
+// The zero Mark writes no protocol and leaves ownership to the ledger.
+type Mark struct {
+	Protocol rtnl.Protocol
+	Kept     bool
+}
+
+func (m Mark) active() bool { return m.Kept && m.Protocol != 0 }
+
+// Marks says, per kind, whether the kernel keeps the writer's protocol on
+// its objects: rules since Linux 4.17 (FRA_PROTOCOL), neighbours since
+// 5.0 (NDA_PROTOCOL), addresses since 6.1 (IFA_PROTO). The zero Marks
+// keeps none.
+type Marks struct {
+	Addresses, Neighbours, Rules bool
 }
 
 // Owned is the ledger of keys one owner created, per kind (routes are owned

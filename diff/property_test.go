@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,11 +181,18 @@ func genLink(observed bool) *rapid.Generator[rtnl.Link] {
 	})
 }
 
-func genAddress() *rapid.Generator[rtnl.Address] {
+// genMark draws the protocol an observed object carries: the owner's,
+// none, or another writer's.
+var genMark = rapid.SampledFrom([]rtnl.Protocol{modelProto, modelProto, 0, 99})
+
+func genAddress(observed bool) *rapid.Generator[rtnl.Address] {
 	return rapid.Custom(func(t *rapid.T) rtnl.Address {
 		a := rtnl.Address{Index: rapid.IntRange(1, 3).Draw(t, "index")}
 		a.Prefix = netip.PrefixFrom(genHostIP.Draw(t, "ip"), 24)
 		a.Label = rapid.SampledFrom([]string{"", "x", "y"}).Draw(t, "label")
+		if observed {
+			a.Protocol = rtnl.AddressProtocol(genMark.Draw(t, "proto"))
+		}
 		return a
 	})
 }
@@ -225,6 +233,7 @@ func genNeighbour(observed bool) *rapid.Generator[rtnl.Neighbour] {
 		n := rtnl.Neighbour{Index: rapid.IntRange(1, 2).Draw(t, "index"), IP: genHostIP.Draw(t, "ip")}
 		n.HardwareAddr = genMAC.Draw(t, "mac")
 		if observed {
+			n.Protocol = genMark.Draw(t, "proto")
 			n.State = rapid.SampledFrom([]rtnl.NeighState{rtnl.NeighPermanent, rtnl.NeighStale, rtnl.NeighReachable}).Draw(t, "state")
 		} else {
 			n.State = rapid.SampledFrom([]rtnl.NeighState{0, rtnl.NeighPermanent, rtnl.NeighReachable}).Draw(t, "state")
@@ -243,6 +252,7 @@ func genRule(observed bool) *rapid.Generator[rtnl.Rule] {
 		}
 		if observed {
 			r, _ = prepareRule(r)
+			r.Protocol = genMark.Draw(t, "proto")
 		}
 		return r
 	})
@@ -264,7 +274,7 @@ func uniqueBy[T any, K comparable](xs []T, key func(T) K) []T {
 func genState(t *rapid.T, observed bool) State {
 	s := State{
 		Links:      uniqueBy(rapid.SliceOfN(genLink(observed), 0, 6).Draw(t, "links"), KeyOfLink),
-		Addresses:  uniqueBy(rapid.SliceOfN(genAddress(), 0, 8).Draw(t, "addresses"), KeyOfAddress),
+		Addresses:  uniqueBy(rapid.SliceOfN(genAddress(observed), 0, 8).Draw(t, "addresses"), KeyOfAddress),
 		Routes:     uniqueBy(rapid.SliceOfN(genRoute(observed), 0, 10).Draw(t, "routes"), KeyOfRoute),
 		Neighbours: uniqueBy(rapid.SliceOfN(genNeighbour(observed), 0, 6).Draw(t, "neighbours"), KeyOfNeighbour),
 		Rules:      uniqueBy(rapid.SliceOfN(genRule(observed), 0, 6).Draw(t, "rules"), KeyOfRule),
@@ -273,7 +283,18 @@ func genState(t *rapid.T, observed bool) State {
 		for i := range s.Links {
 			s.Links[i].Index = 10 + i
 		}
+		// The kernel keeps marks of each kind, or (an older one) not.
+		s.Marked = Marks{Addresses: rapid.Bool().Draw(t, "mark addresses"),
+			Neighbours: rapid.Bool().Draw(t, "mark neighbours"), Rules: rapid.Bool().Draw(t, "mark rules")}
 		return s
+	}
+	for _, l := range s.Links {
+		if rapid.IntRange(0, 3).Draw(t, "adopt") == 0 {
+			if s.LinksAdopted == nil {
+				s.LinksAdopted = NewSet[LinkKey]()
+			}
+			s.LinksAdopted.Add(KeyOfLink(l))
+		}
 	}
 	// Some desired links are wanted down: mostly ones not wanted up (a
 	// tri-state), now and then one wanted up as well (a conflict), or a
@@ -349,6 +370,9 @@ func TestPropertyConverges(t *testing.T) {
 		plan := Compute(desired, observed, owned, modelProto)
 		m := newModel(observed)
 		for _, op := range plan.Ops {
+			if err := touchesOnlyOwn(m, op, desired, observed.Marked, before); err != nil {
+				t.Fatalf("%v\nplan: %v", err, plan.Ops)
+			}
 			if err := m.apply(op); err != nil {
 				t.Fatalf("applying %v: %v\nplan: %v", op, err, plan.Ops)
 			}
@@ -359,7 +383,8 @@ func TestPropertyConverges(t *testing.T) {
 			conflicted[c.Kind.String()+" "+c.Key] = true
 		}
 
-		checkKind(t, "link", desired.Links, observed.Links, m.links, KeyOfLink, before.Links.Has, conflicted, func(d, got rtnl.Link) bool {
+		mk := observed.Marked
+		checkKind(t, "link", desired.Links, observed.Links, m.links, KeyOfLink, ledgerOwned[LinkKey, rtnl.Link](before.Links), conflicted, func(d, got rtnl.Link) bool {
 			return (d.Kind == "" || d.Kind == got.Kind) && (d.MTU == 0 || d.MTU == got.MTU) &&
 				(!d.Up() || got.Up()) && (!desired.LinksDown.Has(KeyOfLink(d)) || !got.Up()) && (d.HardwareAddr == nil || d.HardwareAddr.String() == got.HardwareAddr.String())
 		})
@@ -382,19 +407,22 @@ func TestPropertyConverges(t *testing.T) {
 				}
 			}
 		}
-		checkKind(t, "address", desired.Addresses, observed.Addresses, m.addrs, KeyOfAddress, before.Addresses.Has, conflicted, func(d, got rtnl.Address) bool {
-			return d.Label == "" || d.Label == got.Label
-		})
+		checkKind(t, "address", desired.Addresses, observed.Addresses, m.addrs, KeyOfAddress,
+			markOwned(before.Addresses, mk.Addresses, func(a rtnl.Address) rtnl.Protocol { return rtnl.Protocol(a.Protocol) }), conflicted, func(d, got rtnl.Address) bool {
+				return d.Label == "" || d.Label == got.Label
+			})
 		checkKind(t, "route", desired.Routes, observed.Routes, m.routes, KeyOfRoute,
-			func(k RouteKey) bool { r, ok := m.routes[k]; return ok && r.Protocol == modelProto }, conflicted,
+			func(_ RouteKey, r rtnl.Route) bool { return r.Protocol == modelProto }, conflicted,
 			func(d, got rtnl.Route) bool {
 				return got.Protocol == modelProto && d.Gateway == got.Gateway && d.OIF == got.OIF
 			})
-		checkKind(t, "neighbour", desired.Neighbours, observed.Neighbours, m.neighs, KeyOfNeighbour, before.Neighbours.Has, conflicted, func(d, got rtnl.Neighbour) bool {
-			return (d.HardwareAddr == nil || d.HardwareAddr.String() == got.HardwareAddr.String()) &&
-				((d.State != 0 && d.State != rtnl.NeighPermanent) || got.State == rtnl.NeighPermanent)
-		})
-		checkKind(t, "rule", desired.Rules, observed.Rules, m.rules, KeyOfRule, before.Rules.Has, conflicted, func(d, got rtnl.Rule) bool { return true })
+		checkKind(t, "neighbour", desired.Neighbours, observed.Neighbours, m.neighs, KeyOfNeighbour,
+			markOwned(before.Neighbours, mk.Neighbours, func(n rtnl.Neighbour) rtnl.Protocol { return n.Protocol }), conflicted, func(d, got rtnl.Neighbour) bool {
+				return (d.HardwareAddr == nil || d.HardwareAddr.String() == got.HardwareAddr.String()) &&
+					((d.State != 0 && d.State != rtnl.NeighPermanent) || got.State == rtnl.NeighPermanent)
+			})
+		checkKind(t, "rule", desired.Rules, observed.Rules, m.rules, KeyOfRule,
+			markOwned(before.Rules, mk.Rules, func(r rtnl.Rule) rtnl.Protocol { return r.Protocol }), conflicted, func(d, got rtnl.Rule) bool { return true })
 
 		// Observed routes of our protocol that are not desired are gone.
 		dk := make(map[RouteKey]bool)
@@ -409,7 +437,9 @@ func TestPropertyConverges(t *testing.T) {
 			}
 		}
 
-		again := Compute(desired, m.state(), owned, modelProto)
+		now := m.state()
+		now.Marked = observed.Marked
+		again := Compute(desired, now, owned, modelProto)
 		if len(again.Ops) != 0 {
 			t.Fatalf("second diff is not empty: %v\nfirst plan: %v", again.Ops, plan.Ops)
 		}
@@ -427,12 +457,83 @@ func conflictKeys(cs []Conflict) []string {
 	return out
 }
 
+// touchesOnlyOwn fails when op would change or delete an object that is
+// not the owner's: one whose key is not owned, or, where the kernel keeps
+// marks, that carries another protocol or none. A foreign link may be
+// changed only by a desired link with no kind or one adopted; creates
+// must carry the owner's protocol.
+func touchesOnlyOwn(m *model, op Op, desired State, mk Marks, owned Owned) error {
+	mine := func(owned, marked bool, p rtnl.Protocol) bool { return owned && (!marked || p == modelProto) }
+	switch op.Kind {
+	case KindLink:
+		if op.Action == Create || owned.Links.Has(KeyOfLink(op.Link)) {
+			return nil
+		}
+		for _, d := range desired.Links {
+			if d.Name == op.Link.Name && op.Action == Update && (d.Kind == "" || desired.LinksAdopted.Has(KeyOfLink(d))) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%v touches a foreign link %v", op, m.links[KeyOfLink(op.Link)])
+	case KindAddress:
+		k := KeyOfAddress(op.Address)
+		if op.Action == Create {
+			if op.Address.Protocol != rtnl.AddressProtocol(modelProto) {
+				return fmt.Errorf("%v does not carry the owner's protocol", op)
+			}
+			return nil
+		}
+		if o := m.addrs[k]; !mine(owned.Addresses.Has(k), mk.Addresses, rtnl.Protocol(o.Protocol)) {
+			return fmt.Errorf("%v touches a foreign address %+v", op, o)
+		}
+	case KindNeighbour:
+		k := KeyOfNeighbour(op.Neighbour)
+		if op.Action == Create {
+			if op.Neighbour.Protocol != modelProto {
+				return fmt.Errorf("%v does not carry the owner's protocol", op)
+			}
+			return nil
+		}
+		o := m.neighs[k]
+		if op.Action == Delete && learned(o) && slices.ContainsFunc(desired.Neighbours, func(d rtnl.Neighbour) bool { return KeyOfNeighbour(d) == k }) {
+			return nil // the kernel's cache, replaced by a desired entry
+		}
+		if !mine(owned.Neighbours.Has(k), mk.Neighbours, o.Protocol) {
+			return fmt.Errorf("%v touches a foreign neighbour %+v", op, o)
+		}
+	case KindRule:
+		k := KeyOfRule(op.Rule)
+		if op.Action == Create {
+			if op.Rule.Protocol != modelProto {
+				return fmt.Errorf("%v does not carry the owner's protocol", op)
+			}
+			return nil
+		}
+		if o := m.rules[k]; !mine(owned.Rules.Has(k), mk.Rules, o.Protocol) {
+			return fmt.Errorf("%v touches a foreign rule %+v", op, o)
+		}
+	}
+	return nil
+}
+
+// ledgerOwned says an observed object is owned when its key is.
+func ledgerOwned[K comparable, T any](owned Set[K]) func(K, T) bool {
+	return func(k K, _ T) bool { return owned.Has(k) }
+}
+
+// markOwned says an observed object is owned when its key is and, where
+// the kernel keeps marks, it carries the owner's protocol.
+func markOwned[K comparable, T any](owned Set[K], marked bool, proto func(T) rtnl.Protocol) func(K, T) bool {
+	return func(k K, o T) bool { return owned.Has(k) && (!marked || proto(o) == modelProto) }
+}
+
 // checkKind checks one kind after the plan was applied: desired keys not in
 // conflict are present and match (ok), untouched foreign objects are
-// unchanged, owned keys no longer desired are gone (wasOwned says whether
-// the observed key was owned before the plan; for routes, by protocol).
+// unchanged, owned objects no longer desired are gone (wasOwned says
+// whether the observed object was owned before the plan: by key, mark or,
+// for routes, protocol).
 func checkKind[T any, K comparable](t *rapid.T, kind string, desired, observed []T, got map[K]T, key func(T) K,
-	wasOwned func(K) bool, conflicted map[string]bool, ok func(d, got T) bool) {
+	wasOwned func(K, T) bool, conflicted map[string]bool, ok func(d, got T) bool) {
 	want := make(map[K]bool)
 	for _, d := range desired {
 		k := key(d)
@@ -452,7 +553,7 @@ func checkKind[T any, K comparable](t *rapid.T, kind string, desired, observed [
 		k := key(o)
 		conflict := conflicted[kind+" "+keyString(k)]
 		switch {
-		case conflict || (!want[k] && !wasOwnedObserved(wasOwned, k, kind, o)):
+		case conflict || (!want[k] && !wasOwned(k, o)):
 			// Foreign and not desired, or desired but in conflict: untouched.
 			if g, held := got[k]; !held || !reflect.DeepEqual(g, o) {
 				t.Fatalf("foreign %s %v was changed to %v (held %v)", kind, o, g, held)
@@ -463,13 +564,6 @@ func checkKind[T any, K comparable](t *rapid.T, kind string, desired, observed [
 			}
 		}
 	}
-}
-
-func wasOwnedObserved[T any, K comparable](wasOwned func(K) bool, k K, kind string, o T) bool {
-	if kind == "route" {
-		return any(o).(rtnl.Route).Protocol == modelProto
-	}
-	return wasOwned(k)
 }
 
 // TestPropertyKeysRoundTrip checks that every key's text form parses back
@@ -508,8 +602,9 @@ func TestPropertyKeysRoundTrip(t *testing.T) {
 			iif = name.Draw(t, "iif")
 		}
 		roundTrip(t, RuleKey{
-			Family:   rapid.SampledFrom([]rtnl.Family{rtnl.FamilyV4, rtnl.FamilyV6}).Draw(t, "rfamily"),
-			Priority: rapid.Uint32().Draw(t, "priority"), From: prefix.Draw(t, "from"), To: prefix.Draw(t, "to"),
+			Family: rapid.SampledFrom([]rtnl.Family{rtnl.FamilyV4, rtnl.FamilyV6}).Draw(t, "rfamily"),
+			// Selectors as KeyOfRule gives them: no /0, none mapped.
+			Priority: rapid.Uint32().Draw(t, "priority"), From: ruleSelector(prefix.Draw(t, "from")), To: ruleSelector(prefix.Draw(t, "to")),
 			FwMark: rapid.Uint32().Draw(t, "fwmark"), FwMask: rapid.Uint32().Draw(t, "fwmask"), IIF: iif,
 			TOS: rapid.Uint8().Draw(t, "rtos"), Invert: rapid.Bool().Draw(t, "invert"),
 			Action: rtnl.RuleAction(rapid.Uint8().Draw(t, "action")), Table: rapid.Uint32().Draw(t, "rtable"),

@@ -108,20 +108,20 @@ func TestKeyOfRuleSelectors(t *testing.T) {
 func TestRulesSelectorTwins(t *testing.T) {
 	tcp := rtnl.Rule{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, IPProto: 6, DPort: rtnl.PortRange{Start: 443, End: 443}}
 	plain := rtnl.Rule{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable}
-	ops, cs := Rules(nil, []rtnl.Rule{tcp, plain}, NewSet(KeyOfRule(plain)))
+	ops, cs := Rules(nil, []rtnl.Rule{tcp, plain}, NewSet(KeyOfRule(plain)), Mark{})
 	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || ops[0].Rule != plain {
 		t.Fatalf("ops %v, conflicts %v: want the delete of %v alone", ops, cs, plain)
 	}
-	ops, cs = Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{tcp}, nil)
+	ops, cs = Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{tcp}, nil, Mark{})
 	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || ops[0].Rule != plain {
 		t.Fatalf("ops %v, conflicts %v: want the creation of %v", ops, cs, plain)
 	}
 	l3 := rtnl.Rule{Priority: 380, L3MDev: true}
-	ops, _ = Rules([]rtnl.Rule{l3}, nil, nil)
+	ops, _ = Rules([]rtnl.Rule{l3}, nil, nil, Mark{})
 	if len(ops) != 1 || ops[0].Rule.Table != 0 || !ops[0].Rule.L3MDev {
 		t.Fatalf("ops %v: an l3mdev rule must be created with table 0", ops)
 	}
-	ops, _ = Rules([]rtnl.Rule{l3}, []rtnl.Rule{{Family: rtnl.FamilyV4, Priority: 380, L3MDev: true, Action: rtnl.RuleToTable}}, nil)
+	ops, _ = Rules([]rtnl.Rule{l3}, []rtnl.Rule{{Family: rtnl.FamilyV4, Priority: 380, L3MDev: true, Action: rtnl.RuleToTable}}, nil, Mark{})
 	if len(ops) != 0 {
 		t.Fatalf("ops %v: the l3mdev rule as the kernel reports it is the desired one", ops)
 	}
@@ -234,12 +234,12 @@ func TestRulesUnmodelledTwin(t *testing.T) {
 		{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, Unmodelled: "26:00012340"},
 	} {
 		for _, observed := range [][]rtnl.Rule{{plain, twin}, {twin, plain}} {
-			ops, cs := Rules(nil, observed, NewSet(KeyOfRule(plain)))
+			ops, cs := Rules(nil, observed, NewSet(KeyOfRule(plain)), Mark{})
 			if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || ops[0].Rule != plain {
 				t.Errorf("observed %v: ops %v, conflicts %v; want the delete of %v alone", observed, ops, cs, plain)
 			}
 		}
-		ops, cs := Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{twin}, nil)
+		ops, cs := Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{twin}, nil, Mark{})
 		if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || ops[0].Rule != plain {
 			t.Errorf("beside %v: ops %v, conflicts %v; want the creation of %v", twin, ops, cs, plain)
 		}

@@ -1,5 +1,11 @@
 package diff
 
+import (
+	"strconv"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
 // verdict is the outcome of comparing a desired object with the observed
 // object that holds its key.
 type verdict uint8
@@ -33,6 +39,57 @@ type threeWay[T any, K comparable] struct {
 	// incompatible the reason.
 	compare func(d, o T) (verdict, T, string)
 	wrap    func(Action, T) Op
+	// proto, when set, returns the ownership mark the kernel keeps on an
+	// object of this kind: the protocol of the writer that created it.
+	proto func(T) rtnl.Protocol
+	// mark, when set, returns a desired object carrying the owner's
+	// protocol, which every create writes.
+	mark func(T, rtnl.Protocol) T
+	// configure, when set, reports whether a desired object may change a
+	// foreign object holding its key in place (a link with no kind, or
+	// one adopted); otherwise a foreign holder is a conflict.
+	configure func(T) bool
+	// cache, when set, reports whether a foreign observed object is the
+	// kernel's cache rather than a writer's (a learned neighbour entry): a
+	// desired object takes its place (Delete right before Create), and
+	// becomes the owner's.
+	cache func(T) bool
+}
+
+// ownership is who an observed object whose key is observed belongs to.
+type ownership uint8
+
+const (
+	// foreign: another writer's; never changed or deleted.
+	foreign ownership = iota
+	// mine: its key is owned and, where the kernel keeps marks, it carries
+	// the owner's protocol.
+	mine
+	// uncertain: the kernel keeps marks of its kind, and the key and the
+	// mark disagree: its key is owned but it carries no protocol (created
+	// before its owner wrote marks, or by a writer that sets none after the
+	// owned object went), or it carries the owner's protocol but its key
+	// is not owned (a ledger lost, or another owner using the protocol).
+	// It is never changed or deleted, and satisfies a desired object it
+	// equals.
+	uncertain
+)
+
+// owner says whose the observed object o, of key k, is.
+func (s *threeWay[T, K]) owner(o T, k K, owned Set[K], m Mark) ownership {
+	if s.proto == nil || !m.active() {
+		if owned.Has(k) {
+			return mine
+		}
+		return foreign
+	}
+	switch p := s.proto(o); {
+	case p == m.Protocol && owned.Has(k):
+		return mine
+	case p == m.Protocol, p == 0 && owned.Has(k):
+		return uncertain
+	}
+	return foreign
 }
 
 // result is a kind's diff before ordering: apply holds creates, updates and
@@ -56,8 +113,9 @@ func (r result[K]) ops(cmp func(a, b K) int) []Op {
 
 const reasonDuplicate = "the key is desired more than once; the first is kept"
 
-// run diffs desired against observed under ownership owned.
-func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
+// run diffs desired against observed under ownership owned, with the
+// kind's mark m.
+func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K], m Mark) result[K] {
 	var r result[K]
 	want := make([]T, len(desired))
 	keys := make([]K, len(desired))
@@ -75,6 +133,9 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
 			continue
 		}
 		at[k] = i
+		if s.mark != nil && m.Protocol != 0 {
+			p = s.mark(p, m.Protocol)
+		}
 		want[i], keys[i], valid[i] = p, k, true
 	}
 
@@ -92,12 +153,12 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
 			}
 			// A second observed object with a desired key: the kernel
 			// allows this for rules only. Ours is one too many.
-			if owned.Has(k) {
+			if s.owner(o, k, owned, m) == mine {
 				r.remove = append(r.remove, keyed[K]{k, s.wrap(Delete, o)})
 			}
 			continue
 		}
-		if owned.Has(k) {
+		if s.owner(o, k, owned, m) == mine {
 			r.remove = append(r.remove, keyed[K]{k, s.wrap(Delete, o)})
 		}
 	}
@@ -128,18 +189,57 @@ func (s *threeWay[T, K]) run(desired, observed []T, owned Set[K]) result[K] {
 			continue
 		}
 		o := observed[held[i]]
+		own := s.owner(o, k, owned, m)
+		if own == foreign && s.cache != nil && s.cache(o) {
+			r.apply = append(r.apply, keyed[K]{k, s.wrap(Delete, o)}, keyed[K]{k, s.wrap(Create, d)})
+			continue
+		}
+		if own == foreign && (s.configure == nil || !s.configure(d)) {
+			why := "the key is held by another writer's " + s.kind.String() + s.protoText(o) + "; left untouched"
+			if v, _, w := s.compare(d, o); v == incompatible {
+				why = w + "; the " + s.kind.String() + " is not ours to recreate"
+			}
+			c := s.conflict(k, desired[i], o, why)
+			c.c.Foreign = true
+			r.conflicts = append(r.conflicts, c)
+			continue
+		}
 		v, u, why := s.compare(d, o)
 		switch {
+		case v == same:
+		case own == uncertain:
+			c := s.conflict(k, desired[i], o, why+s.differs(v)+"; the "+s.kind.String()+s.protoText(o)+" is not known to be ours (its protocol and the ledger disagree), and is left untouched")
+			c.c.Foreign = true
+			r.conflicts = append(r.conflicts, c)
 		case v == change:
 			r.apply = append(r.apply, keyed[K]{k, s.wrap(Update, u)})
-		case v == incompatible && owned.Has(k):
+		case v == incompatible && own == mine:
 			r.apply = append(r.apply, keyed[K]{k, s.wrap(Delete, o)}, keyed[K]{k, s.wrap(Create, d)})
 		case v == incompatible:
-			r.conflicts = append(r.conflicts, s.conflict(k, desired[i], o,
-				why+"; the "+s.kind.String()+" is not ours to recreate"))
+			c := s.conflict(k, desired[i], o, why+"; the "+s.kind.String()+" is not ours to recreate")
+			c.c.Foreign = true
+			r.conflicts = append(r.conflicts, c)
 		}
 	}
 	return r
+}
+
+// protoText returns " (protocol N)" for an object of a marked kind, ""
+// otherwise.
+func (s *threeWay[T, K]) protoText(o T) string {
+	if s.proto == nil {
+		return ""
+	}
+	return " (protocol " + strconv.Itoa(int(s.proto(o))) + ")"
+}
+
+// differs returns the reason an unmarked object differs when compare gave
+// none (a change in place names no attribute).
+func (s *threeWay[T, K]) differs(v verdict) string {
+	if v == change {
+		return "it differs from the desired " + s.kind.String()
+	}
+	return ""
 }
 
 func (s *threeWay[T, K]) conflict(k K, d T, o any, reason string) keyedConflict[K] {

@@ -301,7 +301,11 @@ type Link struct {
 	//	*Link_Veth
 	//	*Link_Ipvlan
 	//	*Link_Vlan
-	Settings      isLink_Settings `protobuf_oneof:"settings"`
+	Settings isLink_Settings `protobuf_oneof:"settings"`
+	// adopt lets a link with a kind configure a link of its name and kind
+	// that another writer created (never deleting it); false leaves such a
+	// link alone, reported as a conflict.
+	Adopt         bool `protobuf:"varint,13,opt,name=adopt,proto3" json:"adopt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -435,6 +439,13 @@ func (x *Link) GetVlan() *Vlan {
 		}
 	}
 	return nil
+}
+
+func (x *Link) GetAdopt() bool {
+	if x != nil {
+		return x.Adopt
+	}
+	return false
 }
 
 type isLink_Settings interface {
@@ -1856,7 +1867,7 @@ const file_linx_proto_rawDesc = "" +
 	"\n" +
 	"neighbours\x18\x04 \x03(\v2\x12.linx.v1.NeighbourR\n" +
 	"neighbours\x12#\n" +
-	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\"\xf5\x02\n" +
+	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\"\x8b\x03\n" +
 	"\x04Link\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n" +
@@ -1870,7 +1881,8 @@ const file_linx_proto_rawDesc = "" +
 	"\x04veth\x18\n" +
 	" \x01(\v2\r.linx.v1.VethH\x00R\x04veth\x12)\n" +
 	"\x06ipvlan\x18\v \x01(\v2\x0f.linx.v1.IPVlanH\x00R\x06ipvlan\x12#\n" +
-	"\x04vlan\x18\f \x01(\v2\r.linx.v1.VlanH\x00R\x04vlanB\n" +
+	"\x04vlan\x18\f \x01(\v2\r.linx.v1.VlanH\x00R\x04vlan\x12\x14\n" +
+	"\x05adopt\x18\r \x01(\bR\x05adoptB\n" +
 	"\n" +
 	"\bsettingsB\x05\n" +
 	"\x03_up\"/\n" +

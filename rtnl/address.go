@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +27,45 @@ type Address struct {
 	Scope Scope
 	// Flags are the IFA_F_* flags (permanent, nodad, …).
 	Flags uint32
+	// Protocol says who installed the address (IFA_PROTO, kept by Linux
+	// 6.1 and later; an older kernel ignores it when adding and reports
+	// none). 0 (AddressProtocolUnspec) when none was given.
+	Protocol AddressProtocol
+}
+
+// ifaProto is IFA_PROTO (include/uapi/linux/if_addr.h, Linux 6.1), which
+// golang.org/x/sys/unix does not name.
+const ifaProto = 11
+
+// AddressProtocol is an address's IFA_PROTO: who installed it. The kernel
+// uses 1 to 3 for the addresses it makes itself; any other value is a
+// writer's own, as a route's Protocol is (Linx writes its scope's
+// protocol, 76 by default).
+type AddressProtocol uint8
+
+// Address protocols the kernel sets itself (IFAPROT_* in
+// include/uapi/linux/if_addr.h).
+const (
+	AddressProtocolUnspec   AddressProtocol = 0
+	AddressProtocolKernelLO AddressProtocol = 1 // the loopback address
+	AddressProtocolKernelRA AddressProtocol = 2 // from a router advertisement
+	AddressProtocolKernelLL AddressProtocol = 3 // an IPv6 link-local address
+)
+
+// String returns the protocol's iproute2 name (unspec, kernel_lo,
+// kernel_ra, kernel_ll), or its number.
+func (p AddressProtocol) String() string {
+	switch p {
+	case AddressProtocolUnspec:
+		return "unspec"
+	case AddressProtocolKernelLO:
+		return "kernel_lo"
+	case AddressProtocolKernelRA:
+		return "kernel_ra"
+	case AddressProtocolKernelLL:
+		return "kernel_ll"
+	}
+	return strconv.Itoa(int(p))
 }
 
 // Family returns FamilyV4 or FamilyV6 from the prefix.
@@ -83,6 +123,8 @@ func decodeAddress(b []byte) (Address, error) {
 			a.Label = ad.String()
 		case unix.IFA_FLAGS:
 			a.Flags = ad.Uint32()
+		case ifaProto:
+			a.Protocol = AddressProtocol(ad.Uint8())
 		}
 	}
 	if err := ad.Err(); err != nil {

@@ -98,8 +98,9 @@ func checkPrefix(op, what string, p netip.Prefix) error {
 }
 
 // encodeAddress appends an RTM_NEWADDR or RTM_DELADDR request for a. It
-// uses a.Index, a.Prefix, a.Peer, a.Broadcast, a.Label, a.Scope and
-// a.Flags (each only when set).
+// uses a.Index, a.Prefix, a.Peer, a.Broadcast, a.Label, a.Scope,
+// a.Flags and a.Protocol (each only when set; the protocol on a create or
+// replace only).
 func encodeAddress(e *encoder, op string, typ, flags uint16, a Address) error {
 	if err := checkPrefix(op, "address", a.Prefix); err != nil {
 		return err
@@ -139,6 +140,9 @@ func encodeAddress(e *encoder, op string, typ, flags uint16, a Address) error {
 	}
 	if a.Flags > 0xff {
 		e.u32(unix.IFA_FLAGS, a.Flags)
+	}
+	if a.Protocol != 0 && typ == unix.RTM_NEWADDR {
+		e.u8(ifaProto, uint8(a.Protocol))
 	}
 	e.end()
 	return nil

@@ -65,6 +65,17 @@
 // MustParseMAC and ParseMAC add MAC literals, and Network, Broadcast and
 // Contains the usual subnet arithmetic, with documented IPv6 behaviour.
 //
+// # Who installed an object
+//
+// The kernel keeps, with most objects, the protocol of the writer that
+// installed it, and reports it back: Route.Protocol (rtm_protocol, on every
+// kernel), Rule.Protocol (FRA_PROTOCOL, Linux 4.17), Neighbour.Protocol
+// (NDA_PROTOCOL, Linux 5.0) and Address.Protocol (IFA_PROTO, Linux 6.1,
+// whose values 1 to 3 the kernel gives its own addresses). The verbs send
+// a non-zero Protocol when adding; an older kernel ignores the attribute
+// and reports 0. An owner that writes its own protocol can thus tell its
+// objects from another writer's of the same key; links carry no such mark.
+//
 // # Errors
 //
 // Every verb fails with an *Error carrying the errno and a message:

@@ -23,7 +23,14 @@ type Neighbour struct {
 	State NeighState
 	// Flags are the NTF_* flags (router, proxy, …).
 	Flags uint8
+	// Protocol says who installed the entry (NDA_PROTOCOL, Linux 5.0 and
+	// later), in the numbering of a route's; 0 when none was given.
+	Protocol Protocol
 }
+
+// ndaProtocol is NDA_PROTOCOL (include/uapi/linux/neighbour.h), which
+// golang.org/x/sys/unix does not name.
+const ndaProtocol = 12
 
 // Family returns FamilyV4 or FamilyV6, from IP.
 func (n Neighbour) Family() Family { return familyOf(n.IP) }
@@ -69,6 +76,8 @@ func decodeNeighbour(b []byte) (Neighbour, bool, error) {
 			n.IP = ad.Addr()
 		case unix.NDA_LLADDR:
 			n.HardwareAddr = ad.HardwareAddr()
+		case ndaProtocol:
+			n.Protocol = Protocol(ad.Uint8())
 		}
 	}
 	if err := ad.Err(); err != nil {

@@ -28,7 +28,8 @@ func (s *Socket) NeighbourAdd(link string, ip netip.Addr, mac net.HardwareAddr) 
 // NeighbourSet creates or replaces the entry for n.IP on the link whose
 // index is n.Index, with n.HardwareAddr (required) and n.State; State 0
 // means NeighPermanent (never, as with a zero state elsewhere, an entry
-// without a MAC). n.Flags (NTF_*) are sent as given. Failures are as
+// without a MAC). n.Flags (NTF_*) are sent as given, and n.Protocol when
+// not 0 (the kernel keeps the one it holds otherwise). Failures are as
 // NeighbourAdd's, without EEXIST; an unknown index fails with ENODEV.
 func (s *Socket) NeighbourSet(n Neighbour) error {
 	return s.neighbourVerb("neighbour replace", unix.RTM_NEWNEIGH, flagsReplace, n, "")
@@ -81,6 +82,9 @@ func encodeNeighbour(e *encoder, op string, typ, flags uint16, n Neighbour) erro
 	e.addr(unix.NDA_DST, ip)
 	if typ == unix.RTM_NEWNEIGH {
 		e.attr(unix.NDA_LLADDR, n.HardwareAddr)
+		if n.Protocol != 0 {
+			e.u8(ndaProtocol, uint8(n.Protocol))
+		}
 	}
 	e.end()
 	return nil

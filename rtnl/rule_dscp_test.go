@@ -116,7 +116,7 @@ func TestRuleDiffSpareForeignTwin(t *testing.T) {
 			observed, err := s.Rules()
 			wMust(t, err)
 			plain := rtnl.Rule{Family: c.fam, Priority: 330, Table: 13, Action: rtnl.RuleToTable}
-			ops, conflicts := diff.Rules(nil, observed, diff.NewSet(diff.KeyOfRule(plain)))
+			ops, conflicts := diff.Rules(nil, observed, diff.NewSet(diff.KeyOfRule(plain)), diff.Mark{})
 			if len(conflicts) != 0 || len(ops) != 1 || ops[0].Action != diff.Delete || ops[0].Rule != plain {
 				t.Fatalf("ops %v, conflicts %v: want the delete of %v alone", ops, conflicts, plain)
 			}
@@ -129,7 +129,7 @@ func TestRuleDiffSpareForeignTwin(t *testing.T) {
 				t.Fatalf("ip rule show lists %d rules at 330, want 1", n)
 			}
 			// The diff leaves it alone from then on.
-			if ops, _ := diff.Rules(nil, left, diff.NewSet(diff.KeyOfRule(plain))); len(ops) != 0 {
+			if ops, _ := diff.Rules(nil, left, diff.NewSet(diff.KeyOfRule(plain)), diff.Mark{}); len(ops) != 0 {
 				t.Fatalf("ops %v against the foreign rule alone", ops)
 			}
 		})

@@ -78,7 +78,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		e := fmt.Sprintf("links[%d]", i)
 		link := reconcile.Link{
 			Name: l.GetName(), Kind: l.GetKind(), Parent: l.GetParent(),
-			Master: l.GetMaster(), MTU: int(l.GetMtu()),
+			Master: l.GetMaster(), MTU: int(l.GetMtu()), Adopt: l.GetAdopt(),
 		}
 		if l.Up != nil {
 			link.State = reconcile.LinkStateDown

@@ -88,6 +88,7 @@ func DesiredToProto(d reconcile.Desired) (*messages.Desired, error) {
 func (p *problems) linkToProto(e string, l reconcile.Link) *messages.Link {
 	ml := &messages.Link{
 		Name: l.Name, Kind: l.Kind, Master: l.Master, Parent: l.Parent, Mac: macText(l.MAC),
+		Adopt: l.Adopt,
 	}
 	if l.MTU < 0 || l.MTU > 1<<32-1 {
 		p.addf("%s.mtu: %d out of range", e, l.MTU)

@@ -202,22 +202,22 @@ func TestLinksTable(t *testing.T) {
 func TestAddresses(t *testing.T) {
 	addrs := []rtnl.Address{
 		{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Broadcast: netip.MustParseAddr("10.0.0.255"), Scope: rtnl.ScopeUniverse, Label: "veth0"},
-		{Index: 2, Prefix: netip.MustParsePrefix("fd00::1/64"), Scope: rtnl.ScopeUniverse},
+		{Index: 2, Prefix: netip.MustParsePrefix("fd00::1/64"), Scope: rtnl.ScopeUniverse, Protocol: 76},
 		{Index: 9, Prefix: netip.MustParsePrefix("10.9.0.1/32"), Peer: netip.MustParseAddr("10.9.0.2"), Scope: rtnl.ScopeLink},
 	}
 	v := Addresses(addrs, testNames)
 	out := render(t, v)
 	wantKeys(t, "v4", out[0], map[string]any{"ifindex": 2.0, "ifname": "veth0", "address": "10.0.0.1/24", "family": "inet", "scope": "global", "broadcast": "10.0.0.255"})
-	wantKeys(t, "v6", out[1], map[string]any{"ifindex": 2.0, "address": "fd00::1/64", "family": "inet6"})
+	wantKeys(t, "v6", out[1], map[string]any{"ifindex": 2.0, "address": "fd00::1/64", "family": "inet6", "protocol": 76.0})
 	absent(t, "v6", out[1], "peer", "broadcast", "label")
 	wantKeys(t, "p2p", out[2], map[string]any{"ifname": "9", "peer": "10.9.0.2"})
 
 	got := table(t, v)
 	want := []string{
-		"IFINDEX  DEV    FAMILY  ADDRESS                  SCOPE",
-		"2        veth0  inet    10.0.0.1/24              global",
-		"2        veth0  inet6   fd00::1/64               global",
-		"9        9      inet    10.9.0.1/32 peer 10.9.0.2  link",
+		"IFINDEX  DEV    FAMILY  ADDRESS                  SCOPE   PROTO",
+		"2        veth0  inet    10.0.0.1/24              global  unspec",
+		"2        veth0  inet6   fd00::1/64               global  76",
+		"9        9      inet    10.9.0.1/32 peer 10.9.0.2  link  unspec",
 	}
 	// The last line is wider than the others in the ADDRESS column, so
 	// compare the cells rather than the padding.
@@ -266,18 +266,18 @@ func TestRoutes(t *testing.T) {
 
 func TestNeighbours(t *testing.T) {
 	neighs := []rtnl.Neighbour{
-		{Index: 2, IP: netip.MustParseAddr("10.0.0.9"), HardwareAddr: mustMAC(t, "02:00:00:00:00:09"), State: rtnl.NeighPermanent},
+		{Index: 2, IP: netip.MustParseAddr("10.0.0.9"), HardwareAddr: mustMAC(t, "02:00:00:00:00:09"), State: rtnl.NeighPermanent, Protocol: 76},
 		{Index: 2, IP: netip.MustParseAddr("fd00::9"), State: rtnl.NeighFailed},
 	}
 	v := Neighbours(neighs, testNames)
 	out := render(t, v)
-	wantKeys(t, "v4", out[0], map[string]any{"ifindex": 2.0, "ip": "10.0.0.9", "mac": "02:00:00:00:00:09", "state": "PERMANENT", "family": "inet", "ifname": "veth0"})
-	wantKeys(t, "v6", out[1], map[string]any{"ip": "fd00::9", "mac": nil, "state": "FAILED", "family": "inet6"})
+	wantKeys(t, "v4", out[0], map[string]any{"ifindex": 2.0, "ip": "10.0.0.9", "mac": "02:00:00:00:00:09", "state": "PERMANENT", "family": "inet", "ifname": "veth0", "protocol": 76.0})
+	wantKeys(t, "v6", out[1], map[string]any{"ip": "fd00::9", "mac": nil, "state": "FAILED", "family": "inet6", "protocol": 0.0})
 	got := table(t, v)
 	want := []string{
-		"IP        DEV    MAC                STATE",
-		"10.0.0.9  veth0  02:00:00:00:00:09  PERMANENT",
-		"fd00::9   veth0  -                  FAILED",
+		"IP        DEV    MAC                STATE      PROTO",
+		"10.0.0.9  veth0  02:00:00:00:00:09  PERMANENT  76",
+		"fd00::9   veth0  -                  FAILED     unspec",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("table:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

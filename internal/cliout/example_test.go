@@ -41,7 +41,8 @@ func ExampleWrite_json() {
 	//     "mac": "aa:bb:cc:dd:ee:ff",
 	//     "state": "REACHABLE",
 	//     "family": "inet",
-	//     "flags": 0
+	//     "flags": 0,
+	//     "protocol": 0
 	//   }
 	// ]
 }

@@ -110,6 +110,10 @@ type AddressView struct {
 	Broadcast string `json:"broadcast,omitempty"`
 	Label     string `json:"label,omitempty"`
 	Flags     uint32 `json:"flags"`
+	// Protocol is who installed the address (IFA_PROTO) as a number: 0
+	// none, 1 to 3 the kernel (kernel_lo, kernel_ra, kernel_ll), another a
+	// writer's own (Linx writes its scope's, 76 by default).
+	Protocol uint8 `json:"protocol"`
 }
 
 // Addresses returns the views of addrs; names resolves interface indices.
@@ -126,6 +130,7 @@ func Addresses(addrs []rtnl.Address, names Names) []AddressView {
 			Broadcast: addrString(a.Broadcast),
 			Label:     a.Label,
 			Flags:     a.Flags,
+			Protocol:  uint8(a.Protocol),
 		})
 	}
 	return out
@@ -133,7 +138,7 @@ func Addresses(addrs []rtnl.Address, names Names) []AddressView {
 
 // Header implements Row.
 func (AddressView) Header() []string {
-	return []string{"IFINDEX", "DEV", "FAMILY", "ADDRESS", "SCOPE"}
+	return []string{"IFINDEX", "DEV", "FAMILY", "ADDRESS", "SCOPE", "PROTO"}
 }
 
 // Cells implements Row.
@@ -142,7 +147,7 @@ func (v AddressView) Cells() []string {
 	if v.Peer != "" {
 		addr += " peer " + v.Peer
 	}
-	return []string{strconv.Itoa(v.Index), v.IfName, v.Family, addr, v.Scope}
+	return []string{strconv.Itoa(v.Index), v.IfName, v.Family, addr, v.Scope, rtnl.AddressProtocol(v.Protocol).String()}
 }
 
 // RouteView is a route as the command line prints it.
@@ -255,6 +260,9 @@ type NeighbourView struct {
 	State  string `json:"state"`
 	Family string `json:"family"`
 	Flags  uint8  `json:"flags"`
+	// Protocol is who installed the entry (NDA_PROTOCOL) as a number, in
+	// a route's numbering; 0 for none.
+	Protocol uint8 `json:"protocol"`
 }
 
 // Neighbours returns the views of neighs; names resolves interface
@@ -263,24 +271,25 @@ func Neighbours(neighs []rtnl.Neighbour, names Names) []NeighbourView {
 	out := make([]NeighbourView, 0, len(neighs))
 	for _, n := range neighs {
 		out = append(out, NeighbourView{
-			Index:  n.Index,
-			IfName: names.Name(n.Index),
-			IP:     addrString(n.IP),
-			MAC:    strPtr(n.HardwareAddr.String()),
-			State:  n.State.String(),
-			Family: n.Family().String(),
-			Flags:  n.Flags,
+			Index:    n.Index,
+			IfName:   names.Name(n.Index),
+			IP:       addrString(n.IP),
+			MAC:      strPtr(n.HardwareAddr.String()),
+			State:    n.State.String(),
+			Family:   n.Family().String(),
+			Flags:    n.Flags,
+			Protocol: uint8(n.Protocol),
 		})
 	}
 	return out
 }
 
 // Header implements Row.
-func (NeighbourView) Header() []string { return []string{"IP", "DEV", "MAC", "STATE"} }
+func (NeighbourView) Header() []string { return []string{"IP", "DEV", "MAC", "STATE", "PROTO"} }
 
 // Cells implements Row.
 func (v NeighbourView) Cells() []string {
-	return []string{v.IP, v.IfName, deref(v.MAC), v.State}
+	return []string{v.IP, v.IfName, deref(v.MAC), v.State, rtnl.Protocol(v.Protocol).String()}
 }
 
 // RuleView is a policy rule as the command line prints it.

@@ -24,10 +24,14 @@ type Desired struct {
 
 // Link is a desired interface.
 //
-// With a Kind, the link is created when missing (and owned). With no Kind,
-// the link must already exist (a NIC, or one made by someone else) and only
-// its MTU, MAC, master and up or down state are converged; it is never
-// deleted.
+// With a Kind, the link is created when missing (and owned). A link of
+// that name that this scope did not create (not in its ledger) is another
+// writer's: the desired link is a conflict and the link is left untouched,
+// as are the addresses, neighbours and routes desired on it and the links
+// desired as its ports, unless Adopt is set and the link is of the desired
+// kind. With no Kind, the link must already exist (a NIC, or one made by
+// someone else) and only its MTU, MAC, master and up or down state are
+// converged; it is never deleted.
 type Link struct {
 	// Name is the interface name (at most 15 bytes).
 	Name string
@@ -52,6 +56,14 @@ type Link struct {
 	// rtnl.Vxlan or rtnl.Veth (whose Peer names the other end, created with
 	// it). Nil uses the kind's defaults.
 	Data rtnl.LinkData
+	// Adopt lets the link configure a link of its name and Kind that
+	// another writer created: its MTU, MAC, master and state are converged
+	// and what is desired on it is applied, but it is never deleted or
+	// recreated (it does not become owned). A link of another kind stays a
+	// conflict. False (the default) leaves another writer's link alone.
+	// Without a Kind it changes nothing: such a link always configures the
+	// existing one.
+	Adopt bool
 }
 
 // LinkState is the administrative state desired of a link (IFF_UP, what
@@ -133,5 +145,7 @@ type Neighbour struct {
 
 // Rule is a desired policy-routing rule; see rtnl.Rule for the fields.
 // Table is required; a Priority of 0 is refused, since the kernel would
-// choose one and the rule could then not be found again by its key.
+// choose one and the rule could then not be found again by its key. Its
+// Protocol is not used: the pass writes Options.Protocol on every rule it
+// creates, which marks the rule as the scope's.
 type Rule = rtnl.Rule

@@ -13,12 +13,54 @@
 // (table, destination, tos, metric) is already held by a route of another
 // protocol is reported as a conflict and left alone.
 //
-// Links, addresses, neighbours and rules carry no owner in the kernel, so a
-// Ledger records the keys this scope created. Only ledger keys that are no
-// longer desired are deleted; an object that merely appeared is never
-// touched. The ledger is saved atomically (temporary file, fsync, rename)
-// with the key recorded before a create and removed after a delete, so a
-// crash at any point never leaves an object Linx created unowned.
+// A Ledger records the keys of the links, addresses, neighbours and rules
+// this scope created. Only ledger keys that are no longer desired are
+// deleted; an object that merely appeared is never touched. The ledger is
+// saved atomically (temporary file, fsync, rename) with the key recorded
+// before a create and removed after a delete, so a crash at any point
+// never leaves an object Linx created unowned.
+//
+// Addresses, neighbours and rules also carry a mark in the kernel: the
+// protocol of the writer that created them. A pass writes the scope's
+// protocol (Options.Protocol, 76 by default) on every one it creates, and
+// where the kernel keeps the mark it changes or deletes only objects whose
+// key is in the ledger and that carry the scope's protocol. A ledger key
+// can outlive its object (deleted by hand while the agent was down, or
+// flushed by the kernel with its link); another writer's object that
+// later takes that key carries its own protocol, or none, and is never
+// touched. What each kernel guarantees:
+//
+//	kind       attribute     kernel   without it
+//	---------  ------------  -------  ----------------------------------
+//	route      rtm_protocol  all      (always owned by protocol alone)
+//	rule       FRA_PROTOCOL  4.17     the ledger alone decides
+//	neighbour  NDA_PROTOCOL  5.0      the ledger alone decides
+//	address    IFA_PROTO     6.1      the ledger alone decides
+//	link       none          -        the ledger, checked by index (below)
+//
+// A pass takes a kind's mark as kept when the running kernel's release is
+// at least the one above, or when any object of the kind it lists carries
+// a protocol (a backport; the kernel's own default rules and IPv6
+// link-local addresses carry one). An older kernel ignores the attribute
+// when adding and reports none: every object of the kind then reads
+// protocol 0, and the ledger alone decides, as it did before marks. On a
+// kernel that keeps marks, an object whose key and mark disagree is left
+// as it is: one whose key is in the ledger but that carries no protocol
+// (one Linx created before it wrote marks, or another writer's), or one
+// that carries the scope's protocol but whose key is not in the ledger (a
+// ledger lost or moved aside). It satisfies a desired object it equals, is
+// a conflict when it differs, and is never deleted.
+//
+// A desired key that a foreign object holds is a conflict, for every kind,
+// and the object is left untouched: a neighbour is created exclusively,
+// never replacing an entry the kernel holds, learned ones included. A
+// desired link with a kind whose name another writer's link holds is a
+// conflict, and so is everything that depends on it: the addresses,
+// neighbours and routes desired on it and the links desired on it as
+// parent are not applied to that link, and a port desired on it is not
+// enslaved. Link.Adopt lets a desired link configure a foreign link of its
+// name and kind; a desired link with no kind configures the existing link
+// of its name, as it always did. Neither makes the link owned.
 //
 // A link is keyed by its name, and a name can pass to another writer: the
 // link Linx created is deleted by someone else and a link of the same name
@@ -45,7 +87,9 @@
 //  3. Resolve every interface name to its index.
 //  4. List addresses, routes (kernel-filtered, one dump per protocol the
 //     pass owns; see Desired.Protocols), neighbours and rules; diff each
-//     against desired and the ledger.
+//     against desired, the ledger and, where the kernel keeps them, the
+//     objects' protocols. What is desired on a link another writer holds
+//     is reported as a conflict and left out.
 //  5. Apply creates and updates: addresses (so gateways are reachable),
 //     routes, neighbours, rules; then deletes in reverse: rules,
 //     neighbours, routes, addresses. When addresses were deleted, steps 4

@@ -103,6 +103,9 @@ type pass struct {
 	// listed holds the links of the last listing by index: what a link
 	// update changes is sent, and nothing else (see linkChanges).
 	listed map[int]rtnl.Link
+	// held names the desired links whose name another writer's link holds
+	// (or whose parent is held): what is desired on them is held back.
+	held map[string]bool
 }
 
 func run(s *rtnl.Socket, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
@@ -203,11 +206,27 @@ func (p *pass) links() error {
 		for _, k := range foreign {
 			p.owned.Links.Remove(k)
 		}
-		desired, down, pending := p.desiredLinks()
-		ops, conflicts := diff.Links(desired, observed, p.owned.Links, down)
+		// A desired link held by a foreign link holds back the links
+		// desired on it, which may hold others: diff again until no more
+		// are held (at most once per desired link).
+		var (
+			desired             []rtnl.Link
+			down, adopt         diff.Set[diff.LinkKey]
+			pending             string
+			ops                 []diff.Op
+			conflicts, heldBack []diff.Conflict
+		)
+		for range len(p.d.Links) + 1 {
+			desired, down, adopt, pending, heldBack = p.desiredLinks()
+			ops, conflicts = diff.Links(desired, observed, p.owned.Links, down, adopt)
+			if !p.hold(conflicts) {
+				break
+			}
+		}
 		creates, deletes := split(ops)
 		if round == 0 || !p.apply {
 			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+			p.report.Conflicts = append(p.report.Conflicts, heldBack...)
 		}
 		if !p.apply {
 			// Links to be created get placeholder indices for the plan.
@@ -254,13 +273,59 @@ func (p *pass) pendingName(link string) string {
 	return link
 }
 
+// hold adds to p.held the desired links that conflicts say a foreign link
+// holds, and reports whether it added any.
+func (p *pass) hold(conflicts []diff.Conflict) bool {
+	added := false
+	for _, c := range conflicts {
+		if c.Kind != diff.KindLink || !c.Foreign {
+			continue
+		}
+		l, ok := c.Desired.(rtnl.Link)
+		if !ok || p.held[l.Name] {
+			continue
+		}
+		if p.held == nil {
+			p.held = make(map[string]bool)
+		}
+		p.held[l.Name], added = true, true
+	}
+	return added
+}
+
+// heldConflict is the conflict of an object desired on the held link
+// named link: it is not applied to the foreign link.
+func heldConflict(kind diff.Kind, key string, desired any, link string) diff.Conflict {
+	return diff.Conflict{Kind: kind, Key: key, Desired: desired, Foreign: true,
+		Reason: fmt.Sprintf("link %q is another writer's (see its conflict): the %s is not applied to it", link, kind)}
+}
+
 // desiredLinks resolves desired links against the current indices, with
-// the keys of those wanted down. A link whose parent does not exist yet is
-// left out (pending) until a later round; a master that does not exist yet
-// is left unset.
-func (p *pass) desiredLinks() (out []rtnl.Link, down diff.Set[diff.LinkKey], pending string) {
+// the keys of those wanted down and adopted. A link whose parent does not
+// exist yet is left out (pending) until a later round; a master that does
+// not exist yet is left unset. A link whose parent is held (p.held) is
+// left out and held too, and one whose master is held is not enslaved to
+// it: both are conflicts, returned in held.
+func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKey], pending string, held []diff.Conflict) {
 	for _, dl := range p.d.Links {
 		l := rtnl.Link{Name: dl.Name, Kind: dl.Kind, MTU: dl.MTU, HardwareAddr: dl.MAC, Data: dl.Data}
+		if dl.Adopt {
+			if adopt == nil {
+				adopt = diff.NewSet[diff.LinkKey]()
+			}
+			adopt.Add(diff.KeyOfLink(l))
+		}
+		if dl.Parent != "" && p.held[dl.Parent] {
+			if !p.held[dl.Name] {
+				if p.held == nil {
+					p.held = make(map[string]bool)
+				}
+				p.held[dl.Name] = true
+			}
+			held = append(held, diff.Conflict{Kind: diff.KindLink, Key: dl.Name, Desired: l, Foreign: true,
+				Reason: fmt.Sprintf("its parent %q is another writer's link (see its conflict): the link is not created on it", dl.Parent)})
+			continue
+		}
 		switch dl.State {
 		case LinkStateUp:
 			l.Flags = net.FlagUp
@@ -280,12 +345,16 @@ func (p *pass) desiredLinks() (out []rtnl.Link, down diff.Set[diff.LinkKey], pen
 			}
 			l.ParentIndex = idx
 		}
-		if dl.Master != "" {
+		switch {
+		case dl.Master != "" && p.held[dl.Master]:
+			held = append(held, diff.Conflict{Kind: diff.KindLink, Key: dl.Name, Desired: l, Foreign: true,
+				Reason: fmt.Sprintf("its master %q is another writer's link (see its conflict): the link is not enslaved to it", dl.Master)})
+		case dl.Master != "":
 			l.MasterIndex = p.index[dl.Master] // 0 (don't care) until it exists
 		}
 		out = append(out, l)
 	}
-	return out, down, pending
+	return out, down, adopt, pending, held
 }
 
 // rest converges addresses, routes, neighbours and rules.
@@ -306,6 +375,11 @@ func (p *pass) rest() error {
 
 	var desired diff.State
 	for _, a := range p.d.Addresses {
+		if p.held[a.Link] {
+			x := rtnl.Address{Index: p.index[a.Link], Prefix: a.Prefix}
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindAddress, diff.KeyOfAddress(x).String(), x, a.Link))
+			continue
+		}
 		idx, err := resolve("address", a.Link)
 		if err != nil {
 			return fail(diff.Op{Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}, err)
@@ -320,6 +394,10 @@ func (p *pass) rest() error {
 		if rt.Protocol == 0 {
 			rt.Protocol = p.o.protocol()
 		}
+		if p.held[r.Dev] {
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, r.Dev))
+			continue
+		}
 		if r.Dev != "" {
 			idx, err := resolve("route", r.Dev)
 			if err != nil {
@@ -330,6 +408,11 @@ func (p *pass) rest() error {
 		desired.Routes = append(desired.Routes, rt)
 	}
 	for _, n := range p.d.Neighbours {
+		if p.held[n.Link] {
+			x := rtnl.Neighbour{Index: p.index[n.Link], IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNeighbour, diff.KeyOfNeighbour(x).String(), x, n.Link))
+			continue
+		}
 		idx, err := resolve("neighbour", n.Link)
 		if err != nil {
 			return fail(diff.Op{Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC}}, err)
@@ -349,8 +432,13 @@ func (p *pass) rest() error {
 	if observed.Rules, err = p.s.Rules(); err != nil {
 		return fmt.Errorf("listing rules: %w", err)
 	}
+	// Addresses, neighbours and rules carry the scope's protocol, and are
+	// its own only with it where the kernel keeps it (see kernelMarks).
+	marked := kernelMarks(kernelRelease(), observed)
+	own := p.o.protocol()
 
-	addrOps := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses)
+	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
+	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
 	var routeOps []diff.Op
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
@@ -376,8 +464,8 @@ func (p *pass) rest() error {
 		}
 		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	}
-	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours)
-	ruleOps, ruleConflicts := diff.Rules(desired.Rules, observed.Rules, p.owned.Rules)
+	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours, diff.Mark{Protocol: own, Kept: marked.Neighbours})
+	ruleOps, ruleConflicts := diff.Rules(desired.Rules, observed.Rules, p.owned.Rules, diff.Mark{Protocol: own, Kept: marked.Rules})
 	p.report.Conflicts = append(p.report.Conflicts, neighConflicts...)
 	p.report.Conflicts = append(p.report.Conflicts, ruleConflicts...)
 
@@ -456,6 +544,11 @@ func (p *pass) do(ops []diff.Op) error {
 	if err := p.l.Record(creates...); err != nil {
 		return err
 	}
+	// The pass's own copy of the ledger follows, so that a later link
+	// round sees what this one created as the scope's.
+	for i := range creates {
+		p.owned.Record(creates[i])
+	}
 	done, failed, err := p.send(ops)
 	if err != nil {
 		// Nothing is known of these ops; the next pass re-lists. Their keys
@@ -485,6 +578,7 @@ func (p *pass) do(ops []diff.Op) error {
 	if err := p.l.forget(unsent...); err != nil {
 		return err
 	}
+	p.disown(unsent)
 	var (
 		applied, deleted, notOurs []diff.Op
 		first                     *Failure
@@ -522,7 +616,7 @@ func (p *pass) do(ops []diff.Op) error {
 				notOurs = append(notOurs, *op)
 			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
-				Desired: op.Object(), Reason: "the kernel holds this key already (another writer's object); left untouched"})
+				Desired: op.Object(), Foreign: true, Reason: "the kernel holds this key already (another writer's object); left untouched"})
 		default:
 			if op.Action == diff.Create && op.Kind != diff.KindRoute {
 				notOurs = append(notOurs, *op) // the kernel refused it: nothing was created
@@ -542,14 +636,25 @@ func (p *pass) do(ops []diff.Op) error {
 	if err := p.l.Record(deleted...); err != nil {
 		return err
 	}
+	p.disown(deleted)
 	if err := p.l.forget(notOurs...); err != nil {
 		return err
 	}
+	p.disown(notOurs)
 	if first != nil {
 		p.report.Failed = first
 		return first
 	}
 	return nil
+}
+
+// disown removes the keys of ops from the pass's copy of the ledger, as
+// Ledger.forget and the record of a delete remove them from the ledger.
+func (p *pass) disown(ops []diff.Op) {
+	for _, op := range ops {
+		op.Action = diff.Delete
+		p.owned.Record(op)
+	}
 }
 
 // sendChunk bounds the ops encoded at a time: they are applied in
