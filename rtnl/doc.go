@@ -1,6 +1,6 @@
 // Package rtnl reads and changes Linux network state over rtnetlink, in
-// any network namespace: links, addresses, routes, neighbours (ARP and
-// NDP), policy rules and link statistics.
+// any network namespace: links, addresses, routes, nexthop objects,
+// neighbours (ARP and NDP), policy rules and link statistics.
 //
 // It is the transport and the codecs under the rest of Linx: the monitor
 // decodes multicast events with the same Decode functions, and the
@@ -35,6 +35,7 @@
 //	Routes, RoutesFiltered, RouteGet      every table, both families; which route the kernel would use
 //	Neighbours, NeighboursOf              the ARP and NDP tables
 //	Rules                                 policy rules, both families
+//	Nexthops, NexthopsFiltered, Nexthop   nexthop objects and groups (Linux 5.3+)
 //	Stats, AllStats                       the 25 counters of struct rtnl_link_stats64
 //
 // Lists are complete snapshots taken with one netlink dump each. Addresses
@@ -51,6 +52,7 @@
 //	RouteAdd, RouteReplace, RouteDelete           zero fields as RouteAdd documents
 //	NeighbourAdd, NeighbourSet, NeighbourDelete   static ARP and NDP entries
 //	RuleAdd, RuleDelete                           policy rules
+//	NexthopAdd, NexthopReplace, NexthopDelete     nexthop objects and groups, by id
 //
 // Add is strict (EEXIST when the object exists), Replace creates or
 // overwrites, and Delete fails with an error IsNotExist recognises when the
