@@ -101,8 +101,23 @@
 //
 // # Decoding other sockets' messages
 //
-// DecodeLink, DecodeLinkStats, DecodeAddress, DecodeRoute, DecodeNeighbour
-// and DecodeRule turn the payload of one rtnetlink message into the structs
-// above, so that events read from a multicast socket equal what a re-read
-// returns. They return an error, and never panic, on malformed input.
+// DecodeLink, DecodeLinkStats, DecodeAddress, DecodeRoute, DecodeNeighbour,
+// DecodeRule and DecodeNexthop turn the payload of one rtnetlink message
+// into the structs above, so that events read from a multicast socket
+// equal what a re-read returns. They return an error, and never panic, on
+// malformed input.
+//
+// # Why its own codecs
+//
+// github.com/vishvananda/netlink is the Go library most tools use, and
+// Linx's benchmarks measure against it in every run; it is not the codec
+// here. Dumping 100,000 routes took about 20 times as long through it as
+// through this package, on the same kernel: it decodes each message into
+// net.IP slices and maps, and a Handle reads one reply at a time. A
+// Handle also drops the kernel's extended acknowledgements (its issue
+// #1129), has no bound on how long a request may wait, and sends a route
+// protocol 0 as "boot" and a zero Rule as an invalid request. This package
+// keeps every error's explanation, bounds every wait, restarts
+// interrupted dumps, pipelines batches, and decodes into netip values
+// without allocating per attribute.
 package rtnl
