@@ -496,7 +496,7 @@ func requestOp(msg []byte) string {
 	verb := 0 // add, replace, modify, delete
 	switch {
 	case typ == unix.RTM_DELLINK || typ == unix.RTM_DELADDR || typ == unix.RTM_DELROUTE ||
-		typ == unix.RTM_DELNEIGH || typ == unix.RTM_DELRULE:
+		typ == unix.RTM_DELNEIGH || typ == unix.RTM_DELRULE || typ == unix.RTM_DELNEXTHOP:
 		verb = 3
 	case flags&unix.NLM_F_REPLACE != 0:
 		verb = 1
@@ -515,6 +515,8 @@ func requestOp(msg []byte) string {
 		names = &[4]string{"neighbour add", "neighbour replace", "neighbour modify", "neighbour delete"}
 	case unix.RTM_NEWRULE, unix.RTM_DELRULE:
 		names = &[4]string{"rule add", "rule replace", "rule modify", "rule delete"}
+	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
+		names = &[4]string{"nexthop add", "nexthop replace", "nexthop modify", "nexthop delete"}
 	default:
 		return fmt.Sprintf("request %d", typ)
 	}

@@ -43,3 +43,7 @@ func DecodeNeighbour(payload []byte) (n Neighbour, ok bool, err error) {
 // DecodeRule decodes an RTM_NEWRULE or RTM_DELRULE payload. ok is false,
 // with a nil error, for a family other than IPv4 or IPv6.
 func DecodeRule(payload []byte) (r Rule, ok bool, err error) { return decodeRule(payload) }
+
+// DecodeNexthop decodes the payload of an RTM_NEWNEXTHOP or
+// RTM_DELNEXTHOP message (after the netlink header), as Nexthops does.
+func DecodeNexthop(payload []byte) (Nexthop, error) { return decodeNexthop(payload) }

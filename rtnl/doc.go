@@ -1,6 +1,6 @@
 // Package rtnl reads and changes Linux network state over rtnetlink, in
-// any network namespace: links, addresses, routes, neighbours (ARP and
-// NDP), policy rules and link statistics.
+// any network namespace: links, addresses, routes, nexthop objects,
+// neighbours (ARP and NDP), policy rules and link statistics.
 //
 // It is the transport and the codecs under the rest of Linx: the monitor
 // decodes multicast events with the same Decode functions, and the
@@ -35,6 +35,7 @@
 //	Routes, RoutesFiltered, RouteGet      every table, both families; which route the kernel would use
 //	Neighbours, NeighboursOf              the ARP and NDP tables
 //	Rules                                 policy rules, both families
+//	Nexthops, NexthopsFiltered, Nexthop   nexthop objects and groups (Linux 5.3+)
 //	Stats, AllStats                       the 25 counters of struct rtnl_link_stats64
 //
 // Lists are complete snapshots taken with one netlink dump each. Addresses
@@ -51,6 +52,7 @@
 //	RouteAdd, RouteReplace, RouteDelete           zero fields as RouteAdd documents
 //	NeighbourAdd, NeighbourSet, NeighbourDelete   static ARP and NDP entries
 //	RuleAdd, RuleDelete                           policy rules
+//	NexthopAdd, NexthopReplace, NexthopDelete     nexthop objects and groups, by id
 //
 // Add is strict (EEXIST when the object exists), Replace creates or
 // overwrites, and Delete fails with an error IsNotExist recognises when the
@@ -110,8 +112,23 @@
 //
 // # Decoding other sockets' messages
 //
-// DecodeLink, DecodeLinkStats, DecodeAddress, DecodeRoute, DecodeNeighbour
-// and DecodeRule turn the payload of one rtnetlink message into the structs
-// above, so that events read from a multicast socket equal what a re-read
-// returns. They return an error, and never panic, on malformed input.
+// DecodeLink, DecodeLinkStats, DecodeAddress, DecodeRoute, DecodeNeighbour,
+// DecodeRule and DecodeNexthop turn the payload of one rtnetlink message
+// into the structs above, so that events read from a multicast socket
+// equal what a re-read returns. They return an error, and never panic, on
+// malformed input.
+//
+// # Why its own codecs
+//
+// github.com/vishvananda/netlink is the Go library most tools use, and
+// Linx's benchmarks measure against it in every run; it is not the codec
+// here. Dumping 100,000 routes through it took about 20 times as long as
+// through this package, on the same kernel. A Handle also never delivers
+// the kernel's extended acknowledgements (its issue #1129), has no bound
+// on how long a request may wait, reads 23 of the 25 counters of
+// rtnl_link_stats64, sends a route's protocol 0 as "boot", and replaces a
+// route without matching its protocol, so that it can overwrite another
+// writer's. This package keeps every error's explanation, bounds every
+// wait, restarts interrupted dumps, pipelines batches and decodes into
+// netip values.
 package rtnl

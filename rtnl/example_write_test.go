@@ -216,3 +216,37 @@ func ExampleSocket_Apply() {
 		}
 	}
 }
+
+// Nexthop objects: routes name a group by id, so replacing the group's
+// members moves every route that uses it in one message, as routing
+// daemons fail over.
+func ExampleSocket_NexthopReplace() {
+	s, err := rtnl.Open(rtnl.NamespaceAt("/var/run/netns/demo"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	eth0, err := s.LinkByName("eth0")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var b rtnl.Batch
+	b.NexthopAdd(rtnl.Nexthop{ID: 1, Gateway: netip.MustParseAddr("10.0.0.1"), OIF: eth0.Index, Protocol: 76})
+	b.NexthopAdd(rtnl.Nexthop{ID: 2, Gateway: netip.MustParseAddr("10.0.0.2"), OIF: eth0.Index, Protocol: 76})
+	b.NexthopAdd(rtnl.Nexthop{ID: 100, Protocol: 76,
+		Group: []rtnl.NexthopMember{{ID: 1, Weight: 3}, {ID: 2, Weight: 1}}})
+	for i := range 1000 {
+		dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 50, byte(i >> 8), byte(i)}), 32)
+		b.RouteAdd(rtnl.Route{Dst: dst, NHID: 100, Protocol: 76})
+	}
+	if err := s.Apply(&b); err != nil {
+		log.Fatal(err)
+	}
+
+	// 10.0.0.1 is gone: every route moves to 10.0.0.2 at once.
+	err = s.NexthopReplace(rtnl.Nexthop{ID: 100, Protocol: 76, Group: []rtnl.NexthopMember{{ID: 2}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+}

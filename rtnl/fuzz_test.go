@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Fuzz targets for every parser of outside input in this package: the text
@@ -283,5 +286,61 @@ func FuzzDecodeRule(f *testing.F) {
 			t.Fatalf("round trip:\n got %#v, %v, %v\nwant %#v", again, ok, err, r)
 		}
 		_ = r.String()
+	})
+}
+
+// FuzzDecodeNexthop checks that decoding never panics and that a decoded
+// nexthop the encoder accepts survives encoding and decoding again, with
+// the fields the kernel reports but never takes (scope, encapsulation,
+// flags other than onlink, how long a group has been unbalanced) cleared.
+func FuzzDecodeNexthop(f *testing.F) {
+	for _, n := range []Nexthop{
+		{ID: 1, Gateway: netip.MustParseAddr("10.1.0.2"), OIF: 3, Protocol: 76},
+		{ID: 2, Gateway: netip.MustParseAddr("fd00::2"), OIF: 3, Flags: unix.RTNH_F_ONLINK},
+		{ID: 3, Blackhole: true},
+		{ID: 4, OIF: 7, Family: FamilyV6},
+		{ID: 10, Group: []NexthopMember{{ID: 1, Weight: 3}, {ID: 2, Weight: 300}}},
+		{ID: 11, Group: []NexthopMember{{ID: 1}}, GroupType: NexthopGroupResilient,
+			Resilient: &Resilient{Buckets: 8, IdleTimer: 10 * time.Second, UnbalancedTimer: 20 * time.Second}},
+	} {
+		var e encoder
+		if err := encodeNexthop(&e, "seed", unix.RTM_NEWNEXTHOP, flagsCreate, n); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(e.message()[unix.NLMSG_HDRLEN:])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := DecodeNexthop(b)
+		if err != nil {
+			return
+		}
+		n.Scope, n.EncapType = 0, 0
+		n.Flags &= unix.RTNH_F_ONLINK
+		if n.Protocol == 0 {
+			n.Protocol = ProtocolStatic
+		}
+		if n.Group != nil {
+			n.Family = FamilyAll
+		}
+		if r := n.Resilient; r != nil {
+			r.UnbalancedTime = 0
+		}
+		var e encoder
+		if encodeNexthop(&e, "fuzz", unix.RTM_NEWNEXTHOP, flagsCreate, n) != nil {
+			return
+		}
+		again, err := DecodeNexthop(e.message()[unix.NLMSG_HDRLEN:])
+		if err != nil {
+			t.Fatalf("re-decoding %v: %v", n, err)
+		}
+		if n.Group == nil && n.Family == FamilyAll { // what the encoder sends
+			n.Family = FamilyV4
+			if n.Gateway.IsValid() {
+				n.Family = familyOf(n.Gateway.Unmap())
+			}
+		}
+		if !reflect.DeepEqual(again, n) {
+			t.Fatalf("round trip:\n got %#v\nwant %#v", again, n)
+		}
 	})
 }

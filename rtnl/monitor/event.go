@@ -31,6 +31,11 @@ const (
 	// were discarded, or a receive failed. The consumer must re-list
 	// everything it cares about.
 	ResyncNeeded
+	// NewNexthop and DelNexthop report nexthop objects (RTM_NEWNEXTHOP,
+	// RTM_DELNEXTHOP). Deleting a nexthop deletes the routes that use it
+	// without a route notification: the nexthop's is the only hint.
+	NewNexthop
+	DelNexthop
 )
 
 var opNames = [...]string{
@@ -45,10 +50,13 @@ var opNames = [...]string{
 	NewRule:      "rule",
 	DelRule:      "deleted rule",
 	ResyncNeeded: "resync",
+	NewNexthop:   "nexthop",
+	DelNexthop:   "deleted nexthop",
 }
 
 // String returns the op in the words of `ip monitor`: "link", "address",
-// "route", "neigh", "rule", each prefixed by "deleted " for a deletion, and
+// "route", "neigh", "rule", "nexthop", each prefixed by "deleted " for a
+// deletion, and
 // "resync" for ResyncNeeded. An unknown op prints as "Op(N)".
 func (o Op) String() string {
 	if int(o) < len(opNames) && opNames[o] != "" {
@@ -60,7 +68,7 @@ func (o Op) String() string {
 // IsDelete reports whether o reports the deletion of a resource.
 func (o Op) IsDelete() bool {
 	switch o {
-	case DelLink, DelAddress, DelRoute, DelNeighbour, DelRule:
+	case DelLink, DelAddress, DelRoute, DelNeighbour, DelRule, DelNexthop:
 		return true
 	}
 	return false
@@ -91,11 +99,13 @@ type Event struct {
 	Route     *rtnl.Route
 	Neighbour *rtnl.Neighbour
 	Rule      *rtnl.Rule
+	Nexthop   *rtnl.Nexthop
 	Err       error
 }
 
 // Resource returns the event's resource as an rtnl.Link, rtnl.Address,
-// rtnl.Route, rtnl.Neighbour or rtnl.Rule value, or nil for ResyncNeeded and
+// rtnl.Route, rtnl.Neighbour, rtnl.Rule or rtnl.Nexthop value, or nil for
+// ResyncNeeded and
 // for a message that could not be decoded.
 func (e Event) Resource() any {
 	switch {
@@ -109,6 +119,8 @@ func (e Event) Resource() any {
 		return *e.Neighbour
 	case e.Rule != nil:
 		return *e.Rule
+	case e.Nexthop != nil:
+		return *e.Nexthop
 	}
 	return nil
 }
@@ -139,6 +151,12 @@ var groups = []int{
 	unix.RTNLGRP_NEIGH,
 	unix.RTNLGRP_IPV4_RULE,
 	unix.RTNLGRP_IPV6_RULE,
+}
+
+// optionalGroups are joined when the kernel has them: nexthop objects
+// (RTNLGRP_NEXTHOP, Linux 5.3+).
+var optionalGroups = []int{
+	unix.RTNLGRP_NEXTHOP,
 }
 
 // decodeEvent turns one notification (message type and payload) into an
@@ -178,6 +196,11 @@ func decodeEvent(typ uint16, payload []byte) (ev Event, ok bool) {
 		var r rtnl.Rule
 		r, modelled, err = rtnl.DecodeRule(payload)
 		ev.Rule = &r
+	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
+		ev.Op = pickOp(typ == unix.RTM_DELNEXTHOP, NewNexthop, DelNexthop)
+		var n rtnl.Nexthop
+		n, err = rtnl.DecodeNexthop(payload)
+		ev.Nexthop = &n
 	default:
 		return Event{}, false
 	}

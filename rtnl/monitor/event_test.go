@@ -19,6 +19,7 @@ func TestOpString(t *testing.T) {
 		NewRoute: "route", DelRoute: "deleted route",
 		NewNeighbour: "neigh", DelNeighbour: "deleted neigh",
 		NewRule: "rule", DelRule: "deleted rule",
+		NewNexthop: "nexthop", DelNexthop: "deleted nexthop",
 		ResyncNeeded: "resync", 0: "Op(0)", 200: "Op(200)",
 	} {
 		if got := op.String(); got != want {
@@ -127,6 +128,7 @@ func TestDecodeEventOpOfEveryType(t *testing.T) {
 		unix.RTM_NEWROUTE: NewRoute, unix.RTM_DELROUTE: DelRoute,
 		unix.RTM_NEWNEIGH: NewNeighbour, unix.RTM_DELNEIGH: DelNeighbour,
 		unix.RTM_NEWRULE: NewRule, unix.RTM_DELRULE: DelRule,
+		unix.RTM_NEWNEXTHOP: NewNexthop, unix.RTM_DELNEXTHOP: DelNexthop,
 	} {
 		ev, ok := decodeEvent(typ, []byte{0})
 		if !ok || ev.Op != op {

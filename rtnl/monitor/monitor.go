@@ -162,6 +162,11 @@ func setup(fd, rcvbuf int) error {
 			return sysError(err, "joining rtnetlink multicast group %d", g)
 		}
 	}
+	for _, g := range optionalGroups {
+		// A kernel without the group refuses to join it (EINVAL): its
+		// objects cannot exist there either.
+		_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g)
+	}
 	return nil
 }
 

@@ -243,6 +243,27 @@ func TestRuleEvents(t *testing.T) {
 	}
 }
 
+// Nexthop objects are reported, and so is the deletion of one that takes
+// its routes with it (the kernel sends no route deletion for those).
+func TestNexthopEvents(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Batch("link add va type veth peer name vb\nlink set va up\nlink set vb up\naddress add 10.1.0.1/24 dev va")
+	s := ns.Open()
+	m := open(t, ns)
+	ns.IP("nexthop", "add", "id", "1", "via", "10.1.0.2", "dev", "va", "proto", "76")
+	added, err := s.Nexthop(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, monitor.NewNexthop, added)
+	ns.IP("route", "add", "10.9.0.0/24", "nhid", "1")
+	ns.IP("nexthop", "del", "id", "1")
+	waitFor(t, m, monitor.DelNexthop, nil)
+	if routes, err := s.RoutesFiltered(rtnl.RouteFilter{Table: 254, Protocol: rtnl.ProtocolBoot}); err != nil || len(routes) != 0 {
+		t.Fatalf("routes through the deleted nexthop: %v, %v", routes, err)
+	}
+}
+
 // blackholes returns `ip -batch` lines adding n blackhole /32 routes in
 // 10.0.0.0/8.
 func blackholes(n int) string {

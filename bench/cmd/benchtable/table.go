@@ -268,6 +268,23 @@ func rows(lines []line) []Row {
 	r.Checks = []Check{check("linx/vishvananda", printed(l, "ratio", r.Linx.Value, r.Baselines[0].Value), "", "", nil)}
 	add(r, l)
 
+	// Nexthop objects: a group replace against rewriting every route, and
+	// an install through a nexthop against a raw batched one.
+	l = x.byName["nexthop_failover"]
+	r = Row{Benchmark: "nexthop failover, 100k routes", Unit: "ms", Linx: fig("group replace", l, "group_ms")}
+	r.Baselines = []Figure{fig("every route rewritten", l, "per_route_ms"), fig("group replace, compat mode 1", l, "group_compat_ms")}
+	r.Checks = []Check{
+		check("group replace", r.Linx.Value, "ms", "<=", ptr(5)),
+		check("rewritten/group", printed(l, "ratio", r.Baselines[0].Value, r.Linx.Value), "", "", nil),
+	}
+	add(r, l)
+
+	l = x.byName["route_install_nh_100k"]
+	r = Row{Benchmark: "route install via nexthop 100k", Unit: "ms", Linx: fig("linx", l, "linx")}
+	r.Baselines = []Figure{fig("raw batched", l, "raw")}
+	r.Checks = []Check{check("linx/raw batched", printed(l, "ratio", r.Linx.Value, r.Baselines[0].Value), "", "<=", ptr(1.2))}
+	add(r, l)
+
 	// Memory.
 	l = x.byName["rss_per_100k_routes"]
 	r = Row{Benchmark: "RSS per 100k desired routes", Unit: "MB", Linx: fig("linx", l, "rss")}
