@@ -959,7 +959,7 @@ func TestReadErrors(t *testing.T) {
 	_, err = s.LinkByName("averyveryverylongname0")
 	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): interface name "averyveryverylongname0": 22 bytes, the kernel allows at most 15`)
 	_, err = s.LinkByName("")
-	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): empty interface name`)
+	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): interface name "": empty`)
 	_, err = s.RouteGet(netip.MustParseAddr("1.1.1.1"))
 	assertError(t, err, unix.ENETUNREACH, "netlink ENETUNREACH (101): no route to 1.1.1.1")
 
