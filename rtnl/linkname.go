@@ -3,6 +3,7 @@ package rtnl
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -11,7 +12,10 @@ import (
 // interface, or an error quoting it and saying why not. It follows the
 // kernel's dev_valid_name (net/core/dev.c): 1 to 15 bytes (IFNAMSIZ-1),
 // not "." or "..", and no '/', ':', NUL or space (the kernel's isspace:
-// space, \t, \n, \v, \f, \r and the byte 0xa0).
+// space, \t, \n, \v, \f, \r and the byte 0xa0). It also refuses a name
+// that is not valid UTF-8, which the kernel would take but Linx's text
+// forms (the ledger's JSON, the YAML configuration, the message API's
+// protobuf strings) cannot carry unchanged.
 //
 // Every interface name Linx takes from outside, a link's, its parent's,
 // master's or peer's, a rule's iif or oif, the link of an address or
@@ -34,6 +38,9 @@ func CheckLinkName(name string) error {
 		if name[i] == 0xa0 { // isspace in the kernel's Latin-1 ctype
 			return fmt.Errorf("interface name %q: byte %d (0xa0) is not allowed (no '/', ':', NUL or whitespace)", name, i)
 		}
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("interface name %q: not valid UTF-8", name)
 	}
 	return nil
 }
