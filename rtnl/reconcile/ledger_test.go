@@ -73,9 +73,9 @@ func TestLedgerSharedFileMerges(t *testing.T) {
 // refused and left in place.
 func TestLedgerMovesCorruptFileAside(t *testing.T) {
 	for body, line := range map[string]string{
-		"{not json":                                   "line 1",
+		"{not json": "line 1",
 		"{\n  \"version\": 1,\n  \"rules\": [\n    \"x\"\n  ]\n}": "line 4",
-		"{\n \"version\": 2,\n \"links\": [\"a b\"]}":          "line 3",
+		"{\n \"version\": 2,\n \"links\": [\"a b\"]}":             "line 3",
 	} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "s.ledger")
