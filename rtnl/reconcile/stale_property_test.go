@@ -59,8 +59,8 @@ func TestPropertyForeignNeverTouched(t *testing.T) {
 		}
 		var (
 			d        reconcile.Desired
-			used     []int                        // indices the scope's links have had
-			foreignL = map[string]int{}           // foreign link name -> index
+			used     []int                         // indices the scope's links have had
+			foreignL = map[string]int{}            // foreign link name -> index
 			foreignA = map[string][]rtnl.Address{} // foreign link name -> its addresses
 			foreignR []rtnl.Rule
 			// held are the rules the scope's own objects held at the end
