@@ -85,6 +85,7 @@ func (p *pass) begin() error {
 // applies records the claims. fresh says the ledger starts afresh (its
 // claims are void).
 func (p *pass) claimProtocols(fresh bool) error {
+	unknown := !fresh && p.l.claimsUnknown()
 	var unclaimed []rtnl.Protocol
 	for _, proto := range p.d.Protocols(p.o.protocol()) {
 		if fresh || !p.l.claimed(proto) {
@@ -94,7 +95,9 @@ func (p *pass) claimProtocols(fresh bool) error {
 	if len(unclaimed) == 0 {
 		return nil
 	}
-	if !p.o.AdoptProtocol {
+	// A ledger whose claims were not recorded (see Ledger) resumes every
+	// protocol the scope uses: its routes are the scope's from before.
+	if !p.o.AdoptProtocol && !unknown {
 		var errs []error
 		for _, proto := range unclaimed {
 			routes, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})

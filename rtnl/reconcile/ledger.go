@@ -513,12 +513,19 @@ func (l *Ledger) bind(id rtnl.NamespaceID, name string, save bool) (fresh bool, 
 	return fresh, err
 }
 
-// claimed reports whether the scope claimed p in its namespace, or may
-// take it as its own (see Ledger.inherited).
+// claimed reports whether the scope claimed p in its namespace.
 func (l *Ledger) claimed(p rtnl.Protocol) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.inherited || slices.Contains(l.protocols, p)
+	return slices.Contains(l.protocols, p)
+}
+
+// claimsUnknown reports whether the ledger's claims were not recorded
+// (see Ledger.inherited).
+func (l *Ledger) claimsUnknown() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inherited
 }
 
 // claim records that the scope claimed protos in its namespace. From then
