@@ -188,3 +188,38 @@ func TestSpawnProtocolClaim(t *testing.T) {
 		before = ipSnapshot(ns)
 	}
 }
+
+// TestUpdateOverrideProtocolClaim: a running scope given, by an update, a
+// route overriding its protocol with 77, which marks a foreign route: no
+// pass applies it; the scope's status names the foreign route, which is
+// left byte-for-byte as it was.
+func TestUpdateOverrideProtocolClaim(t *testing.T) {
+	ns := nstest.New(t)
+	_, node, _ := supervisedNode(t, 3)
+	ns.IP("route", "add", "blackhole", "10.202.0.0/24", "proto", "77")
+	if err := node.Spawn(&messages.SpawnScope{Name: "u", Namespace: pathNS(ns), Desired: &messages.Desired{}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, node, "u", messages.Phase_PHASE_CONVERGED)
+	before := ipSnapshot(ns)
+	if err := node.Update("u", &messages.Desired{Routes: []*messages.Route{{Dst: "10.203.0.0/24", Type: "blackhole", Protocol: 77}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := node.Status("u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(st.GetLastError(), "10.202.0.0/24") && strings.Contains(st.GetLastError(), "protocol 77") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status after the update: %v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if after := ipSnapshot(ns); after != before {
+		t.Fatalf("the refused override changed the namespace:\nbefore %s\nafter  %s", before, after)
+	}
+}
