@@ -1,6 +1,8 @@
 package rtnlsource_test
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -11,9 +13,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // ipSnapshot returns what `ip -j` prints for links, addresses, rules and
@@ -221,5 +225,35 @@ func TestUpdateOverrideProtocolClaim(t *testing.T) {
 	}
 	if after := ipSnapshot(ns); after != before {
 		t.Fatalf("the refused override changed the namespace:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// TestFactoryDamagedLedger: a scope whose ledger file cannot be parsed
+// still spawns, with an empty ledger; the file is moved aside and the
+// logger says where, naming the line it could not read.
+func TestFactoryDamagedLedger(t *testing.T) {
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	id, err := ns.Namespace().ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := reconcile.LedgerPath(dir, "d", id)
+	if err := os.WriteFile(path, []byte("{\n  \"version\": 2,\n  \"links\": [\"a b\"]\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	f := rtnlsource.Factory(dir, rtnlsource.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	src, err := f(&messages.SpawnScope{Name: "d", Namespace: pathNS(ns)})
+	if err != nil {
+		t.Fatalf("spawn with a damaged ledger: %v", err)
+	}
+	l := src.(*rtnlsource.Source).Ledger()
+	d := l.Damaged()
+	if d == nil || l.Len() != 0 || !strings.Contains(logs.String(), "ledger damaged") || !strings.Contains(logs.String(), d.MovedTo) || !strings.Contains(logs.String(), "line 3") {
+		t.Fatalf("damaged %v, %d keys, log:\n%s", d, l.Len(), logs.String())
+	}
+	if _, err := os.Stat(d.MovedTo); err != nil {
+		t.Fatal(err)
 	}
 }
