@@ -84,7 +84,7 @@ func TestBadNamesRefusedEverywhere(t *testing.T) {
 func TestPassRefusesBadNames(t *testing.T) {
 	ns := nstest.New(t)
 	s := ns.Open()
-	before := snapshot(ns, []string{"link", "show"}, []string{"rule", "show"})
+	before := ipSnap(ns, []string{"link", "show"}, []string{"rule", "show"})
 	l := reconcile.NewLedger()
 	for _, d := range []reconcile.Desired{
 		{Rules: []reconcile.Rule{{IIF: "a b", Table: 100, Priority: 10}}},
@@ -99,7 +99,7 @@ func TestPassRefusesBadNames(t *testing.T) {
 	if l.Len() != 0 {
 		t.Fatalf("ledger holds %d keys", l.Len())
 	}
-	if after := snapshot(ns, []string{"link", "show"}, []string{"rule", "show"}); after != before {
+	if after := ipSnap(ns, []string{"link", "show"}, []string{"rule", "show"}); after != before {
 		t.Fatalf("namespace changed:\n%s\n%s", before, after)
 	}
 }

@@ -92,14 +92,14 @@ func TestLedgerOfReusedInode(t *testing.T) {
 	if err != nil || l.Len() != 3 {
 		t.Fatalf("OpenLedger: %v, %d keys", err, l.Len())
 	}
-	before := snapshot(ns, []string{"link", "show"}, []string{"addr", "show"}, []string{"rule", "show"})
+	before := ipSnap(ns, []string{"link", "show"}, []string{"addr", "show"}, []string{"rule", "show"})
 	for _, run := range []func(*rtnl.Socket, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
 		r, err := run(s, reconcile.Desired{}, l, reconcile.Options{})
 		if err != nil || len(r.Applied) != 0 {
 			t.Fatalf("pass on the ledger of a namespace gone: %v, applied %v", err, r.Applied)
 		}
 	}
-	if after := snapshot(ns, []string{"link", "show"}, []string{"addr", "show"}, []string{"rule", "show"}); after != before {
+	if after := ipSnap(ns, []string{"link", "show"}, []string{"addr", "show"}, []string{"rule", "show"}); after != before {
 		t.Fatalf("namespace changed:\nbefore %s\nafter  %s", before, after)
 	}
 	name, got := l.Namespace()

@@ -14,10 +14,10 @@ import (
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
-// snapshot returns what `ip -j` prints for each of the commands, one
+// ipSnap returns what `ip -j` prints for each of the commands, one
 // after another: the foreign objects a test must find byte-for-byte
 // unchanged.
-func snapshot(ns *nstest.NS, cmds ...[]string) string {
+func ipSnap(ns *nstest.NS, cmds ...[]string) string {
 	var b strings.Builder
 	for _, c := range cmds {
 		b.WriteString(ns.IP(append([]string{"-j"}, c...)...))
@@ -64,7 +64,7 @@ func TestIndexReuseKeepsForeignAddresses(t *testing.T) {
 	ns.IP("addr", "add", v4.String(), "dev", "fc")
 	ns.IP("addr", "add", v6.String(), "dev", "fc")
 	foreign := [][]string{{"addr", "show", "dev", "fb"}, {"addr", "show", "dev", "fc"}}
-	before := snapshot(ns, foreign...)
+	before := ipSnap(ns, foreign...)
 
 	// br0 and its addresses dropped from the desired state: the pass may
 	// delete only what it owns, and it owns nothing of fb or fc.
@@ -75,7 +75,7 @@ func TestIndexReuseKeepsForeignAddresses(t *testing.T) {
 				t.Fatalf("pass deleted a foreign address: %v", op)
 			}
 		}
-		if after := snapshot(ns, foreign...); after != before {
+		if after := ipSnap(ns, foreign...); after != before {
 			t.Fatalf("foreign addresses changed:\nbefore %s\nafter  %s", before, after)
 		}
 	}
@@ -128,7 +128,7 @@ func TestKeysOfObjectsDeletedWhileDown(t *testing.T) {
 	ns.IP("rule", "add", "from", "10.5.0.0/24", "table", "1000", "priority", "205")
 	ns.IP("addr", "add", addr.String(), "dev", "fv0")
 	foreign := [][]string{{"rule", "show", "priority", "205"}, {"addr", "show", "dev", "fv0"}}
-	before := snapshot(ns, foreign...)
+	before := ipSnap(ns, foreign...)
 	if !strings.Contains(before, "10.5.0.0") || !strings.Contains(before, "10.200.0.77") {
 		t.Fatalf("foreign twins not in place: %s", before)
 	}
@@ -141,7 +141,7 @@ func TestKeysOfObjectsDeletedWhileDown(t *testing.T) {
 			t.Fatalf("pass applied %v to foreign twins", r.Applied)
 		}
 	}
-	if after := snapshot(ns, foreign...); after != before {
+	if after := ipSnap(ns, foreign...); after != before {
 		t.Fatalf("foreign twins changed:\nbefore %s\nafter  %s", before, after)
 	}
 }
@@ -167,11 +167,11 @@ func TestStaleKeyOfFlushedNeighbour(t *testing.T) {
 	}
 	ns.IP("neigh", "add", ip.String(), "lladdr", "02:00:00:00:00:aa", "dev", "nv0", "nud", "permanent")
 	foreign := [][]string{{"neigh", "show", "dev", "nv0"}}
-	before := snapshot(ns, foreign...)
+	before := ipSnap(ns, foreign...)
 	if r := mustPass(t, s, reconcile.Desired{}, l); len(r.Applied) != 0 {
 		t.Fatalf("pass applied %v", r.Applied)
 	}
-	if after := snapshot(ns, foreign...); after != before {
+	if after := ipSnap(ns, foreign...); after != before {
 		t.Fatalf("foreign neighbour changed:\nbefore %s\nafter  %s", before, after)
 	}
 }
@@ -201,7 +201,7 @@ func TestLedgerOfAnotherNamespace(t *testing.T) {
 	b.IP("addr", "add", "10.6.0.1/24", "dev", "br6")
 	b.IP("rule", "add", "from", "10.6.0.0/24", "table", "1006", "priority", "266")
 	foreign := [][]string{{"link", "show"}, {"addr", "show"}, {"rule", "show"}}
-	before := snapshot(b, foreign...)
+	before := ipSnap(b, foreign...)
 	for _, apply := range []bool{true, false} {
 		l, err := reconcile.OpenLedger(path) // as a restart would
 		if err != nil {
@@ -217,7 +217,7 @@ func TestLedgerOfAnotherNamespace(t *testing.T) {
 			t.Fatalf("apply %v in another namespace: %v, applied %v; want a *NamespaceError", apply, err, r.Applied)
 		}
 	}
-	if after := snapshot(b, foreign...); after != before {
+	if after := ipSnap(b, foreign...); after != before {
 		t.Fatalf("namespace B changed:\nbefore %s\nafter  %s", before, after)
 	}
 }
@@ -234,7 +234,7 @@ func TestProtocolClaim(t *testing.T) {
 	d := reconcile.Desired{Routes: []reconcile.Route{
 		{Dst: netip.MustParsePrefix("10.203.0.0/24"), Via: netip.MustParseAddr("10.0.0.2"), Protocol: 77},
 	}}
-	before := snapshot(ns, []string{"route", "show", "table", "all"})
+	before := ipSnap(ns, []string{"route", "show", "table", "all"})
 	l := reconcile.NewLedger()
 	for _, run := range []func(*rtnl.Socket, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
 		r, err := run(s, d, l, reconcile.Options{})
@@ -246,7 +246,7 @@ func TestProtocolClaim(t *testing.T) {
 	if err := reconcile.CheckClaim(s, d, l, reconcile.Options{}); err == nil {
 		t.Fatal("CheckClaim accepted protocol 77")
 	}
-	if after := snapshot(ns, []string{"route", "show", "table", "all"}); after != before {
+	if after := ipSnap(ns, []string{"route", "show", "table", "all"}); after != before {
 		t.Fatalf("a refused claim changed the routes:\nbefore %s\nafter  %s", before, after)
 	}
 	if err := reconcile.CheckClaim(s, d, l, reconcile.Options{AdoptProtocol: true}); err != nil {
