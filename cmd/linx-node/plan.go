@@ -107,7 +107,17 @@ func passCommand(w io.Writer, path, output string, apply bool) error {
 // stateDir.
 func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	r := scopeResult{Scope: s.Name, Netns: s.Namespace.String(), Ops: []string{}, Conflicts: []string{}}
-	ledger, err := reconcile.OpenScopeLedger(stateDir, s.Name, s.Namespace)
+	var ledger *reconcile.Ledger
+	var err error
+	if apply {
+		ledger, err = reconcile.OpenScopeLedger(stateDir, s.Name, s.Namespace)
+	} else {
+		// A plan only reads: an older Linx's ledger is read where it is.
+		var path string
+		if path, err = reconcile.ScopeLedgerFile(stateDir, s.Name, s.Namespace); err == nil {
+			ledger, err = reconcile.OpenLedger(path)
+		}
+	}
 	if err != nil {
 		r.Error = err.Error()
 		return r

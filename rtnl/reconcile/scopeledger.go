@@ -34,39 +34,56 @@ func LedgerPath(stateDir, scope string, id rtnl.NamespaceID) string {
 // It fails on a namespace that does not exist or is not one, and as
 // OpenLedger does; see Ledger.Damaged for a file moved aside.
 func OpenScopeLedger(stateDir, scope string, ns rtnl.Namespace) (*Ledger, error) {
-	id, err := ns.ID()
+	path, legacy, err := locateLedger(stateDir, scope, ns)
 	if err != nil {
 		return nil, err
 	}
-	path := LedgerPath(stateDir, scope, id)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := adoptLegacy(filepath.Join(stateDir, scope+".ledger"), path, id); err != nil {
-			return nil, err
+	if legacy != "" {
+		if err := os.Rename(legacy, path); err != nil {
+			return nil, fmt.Errorf("moving ledger %s to %s: %w", legacy, path, err)
 		}
 	}
 	return OpenLedger(path)
 }
 
-// adoptLegacy renames the ledger at legacy to path when it exists and was
-// written for no namespace, or for id.
-func adoptLegacy(legacy, path string, id rtnl.NamespaceID) error {
-	data, err := os.ReadFile(legacy)
+// ScopeLedgerFile returns the file OpenScopeLedger would open for scope in
+// ns, without renaming anything: the version 1 file when it would be
+// taken. A caller that only reads (a plan) opens this one with
+// OpenLedger. It fails as OpenScopeLedger does on the namespace.
+func ScopeLedgerFile(stateDir, scope string, ns rtnl.Namespace) (string, error) {
+	path, legacy, err := locateLedger(stateDir, scope, ns)
+	if legacy != "" {
+		return legacy, err
+	}
+	return path, err
+}
+
+// locateLedger returns the ledger file of scope in ns and, when that does
+// not exist yet, the version 1 file it takes over ("" when none).
+func locateLedger(stateDir, scope string, ns rtnl.Namespace) (path, legacy string, err error) {
+	id, err := ns.ID()
+	if err != nil {
+		return "", "", err
+	}
+	path = LedgerPath(stateDir, scope, id)
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return path, "", nil
+	}
+	old := filepath.Join(stateDir, scope+".ledger")
+	data, err := os.ReadFile(old)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return path, "", nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading ledger %s: %w", legacy, err)
+		return "", "", fmt.Errorf("reading ledger %s: %w", old, err)
 	}
 	var f struct {
 		Namespace *ledgerNamespace `json:"namespace"`
 	}
-	// A file that does not parse is moved as it is: OpenLedger names its
+	// A file that does not parse is taken as it is: OpenLedger names its
 	// fault and moves it aside.
 	if json.Unmarshal(data, &f) == nil && f.Namespace != nil && (f.Namespace.Dev != id.Dev || f.Namespace.Inode != id.Inode) {
-		return nil
+		return path, "", nil
 	}
-	if err := os.Rename(legacy, path); err != nil {
-		return fmt.Errorf("moving ledger %s to %s: %w", legacy, path, err)
-	}
-	return nil
+	return path, old, nil
 }

@@ -30,9 +30,16 @@ func TestOpenScopeLedgerTakesVersion1(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "s.ledger"), []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Read only, the file stays where it is.
+	if p, err := reconcile.ScopeLedgerFile(dir, "s", a.Namespace()); err != nil || p != filepath.Join(dir, "s.ledger") {
+		t.Fatalf("ScopeLedgerFile = %s, %v; want the version 1 file", p, err)
+	}
 	l, err := reconcile.OpenScopeLedger(dir, "s", a.Namespace())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p, err := reconcile.ScopeLedgerFile(dir, "s", a.Namespace()); err != nil || p != l.Path() {
+		t.Fatalf("ScopeLedgerFile = %s, %v; want %s", p, err, l.Path())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "s.ledger")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the version 1 file is still at its old name: %v", err)
