@@ -79,6 +79,12 @@ type Scope struct {
 	Interval time.Duration
 	// Protocol tags (and owns) the scope's routes.
 	Protocol rtnl.Protocol
+	// AdoptProtocol lets the scope take its protocols (Protocol and the
+	// desired routes' overrides) although they already mark routes in the
+	// namespace that the scope did not create: those routes become its own
+	// and are deleted unless desired. Without it the scope is refused (see
+	// reconcile.Pass). YAML: adopt_protocol.
+	AdoptProtocol bool
 	// MonitorBuffer is the kernel receive buffer of the scope's event
 	// monitor, in bytes; 0 means the default (rtnl/monitor's
 	// DefaultReceiveBuffer).

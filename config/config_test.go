@@ -92,7 +92,7 @@ metrics:
 		"bad.yaml:7:12: scopes[0].netns: want host, pid:N or path:P",
 		"bad.yaml:8:15: scopes[0].interval",
 		"scopes[0].desired.links[0].mtu: want an MTU",
-		"scopes[0].desired.links[0].name: name \"averyveryverylongname\" is longer than 15 bytes",
+		"scopes[0].desired.links[0].name: interface name \"averyveryverylongname\": 21 bytes, the kernel allows at most 15",
 		"scopes[0].desired.links[0].kind: unknown kind \"bogus\"",
 		"scopes[0].desired.addresses[0].address: want an address with prefix length",
 		"scopes[0].desired.routes[0].dst: destination 10.1.2.3/16 has host bits set",

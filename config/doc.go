@@ -1,7 +1,7 @@
 // Package config reads the Linx agent's YAML configuration and turns it into
 // validated scope specs: for each scope, the namespace it converges, its
-// resync interval, the route protocol it owns, its event monitor's buffer
-// size, and the desired links, addresses, routes, neighbours and rules,
+// resync interval, the route protocol it owns (and whether it may adopt
+// routes that protocol already marks), its event monitor's buffer size, and the desired links, addresses, routes, neighbours and rules,
 // named by interface name.
 //
 // Load reads a file and Parse validates bytes. Neither stops at the first

@@ -386,7 +386,8 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 			}
 			s.MonitorBuffer = size
 		},
-		"desired": func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
+		"adopt_protocol": r.boolean("true (take the routes the protocol already marks as the scope's own) or false", func(v bool) { s.AdoptProtocol = v }),
+		"desired":        func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
 	}, "name")
 	if err := checkScopeName(s.Name); err != nil && s.Name != "" {
 		r.fail(n, join(path, "name"), "%v", err)

@@ -16,9 +16,6 @@ import (
 // with metric 0 (IP6_RT_PRIO_USER in include/net/ip6_route.h).
 const ipv6DefaultMetric = 1024
 
-// ifNameSize is IFNAMSIZ: a link name holds at most ifNameSize-1 bytes.
-const ifNameSize = 16
-
 // LinkKey is the identity of a link: its name. Desired links are named by
 // the caller, so the key never depends on a kernel-assigned index.
 //
@@ -37,8 +34,8 @@ func (k LinkKey) String() string { return k.Name }
 func (k LinkKey) Compare(o LinkKey) int { return strings.Compare(k.Name, o.Name) }
 
 // MarshalText implements encoding.TextMarshaler with String. It fails only
-// for a name the kernel could not hold (empty, 16 bytes or more, or holding
-// whitespace or '/'), which UnmarshalText would refuse.
+// for a name the kernel could not hold (see rtnl.CheckLinkName), which
+// UnmarshalText would refuse.
 func (k LinkKey) MarshalText() ([]byte, error) {
 	if err := checkLinkName("LinkKey.MarshalText", k.Name); err != nil {
 		return nil, err
@@ -57,14 +54,11 @@ func (k *LinkKey) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// checkLinkName refuses, with rtnl.CheckLinkName, a name no interface can
+// have.
 func checkLinkName(fn, s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("diff: %s(%q): empty link name", fn, s)
-	case len(s) >= ifNameSize:
-		return fmt.Errorf("diff: %s(%q): link name is %d bytes, at most %d allowed", fn, s, len(s), ifNameSize-1)
-	case strings.ContainsAny(s, " \t\n\r\v\f/"):
-		return fmt.Errorf("diff: %s(%q): link name holds whitespace or '/'", fn, s)
+	if err := rtnl.CheckLinkName(s); err != nil {
+		return fmt.Errorf("diff: %s: %w", fn, err)
 	}
 	return nil
 }
@@ -603,12 +597,17 @@ func compareBool(a, b bool) int {
 }
 
 // MarshalText implements encoding.TextMarshaler with String. It fails only
-// when IIF or OIF holds whitespace, which no kernel interface name does and
-// which String's form could not carry, or when Unmodelled is not in the
-// canonical form rtnl decodes (rtnl.ParseUnmodelledAttrs).
+// when IIF or OIF is set to a name no interface can have
+// (rtnl.CheckLinkName; String's form could not carry whitespace), or when
+// Unmodelled is not in the canonical form rtnl decodes
+// (rtnl.ParseUnmodelledAttrs).
 func (k RuleKey) MarshalText() ([]byte, error) {
-	if strings.ContainsAny(k.IIF+k.OIF, " \t\n\r\v\f") {
-		return nil, fmt.Errorf("diff: RuleKey.MarshalText: interface name %q or %q holds whitespace", k.IIF, k.OIF)
+	for _, name := range []string{k.IIF, k.OIF} {
+		if name != "" {
+			if err := checkLinkName("RuleKey.MarshalText", name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _, err := rtnl.ParseUnmodelledAttrs(string(k.Unmodelled)); err != nil {
 		return nil, fmt.Errorf("diff: RuleKey.MarshalText: %w", err)

@@ -252,6 +252,16 @@ func agentWrite(t *testing.T, path, state string, scopes ...string) {
 
 // agentScope returns the YAML of one scope; desired is indented YAML
 // under "desired:".
+// agentLedger returns the ledger file of scope in ns under state.
+func agentLedger(t *testing.T, state, scope string, ns *nstest.NS) string {
+	t.Helper()
+	id, err := ns.Namespace().ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reconcile.LedgerPath(state, scope, id)
+}
+
 func agentScope(name string, ns *nstest.NS, interval, desired string) string {
 	return fmt.Sprintf("  - name: %s\n    netns: path:%s\n    interval: %s\n    desired:\n%s", name, ns.Path(), interval, desired)
 }
@@ -419,8 +429,8 @@ func TestAgentConvergeSelfHealMetrics(t *testing.T) {
 	if len(routes) != 1 || routes[0]["dst"] != "10.50.0.0/24" || fmt.Sprint(routes[0]["protocol"]) != "76" {
 		t.Errorf("table 100: %v, want 10.50.0.0/24 proto 76", routes)
 	}
-	for _, f := range []string{"main.ledger", "late.ledger"} {
-		if fi, err := os.Stat(filepath.Join(state, f)); err != nil || fi.Mode().Perm() != 0o600 {
+	for _, f := range []string{agentLedger(t, state, "main", ns), agentLedger(t, state, "late", late)} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v, %v; want mode 0600", f, fi, err)
 		}
 	}
@@ -705,7 +715,7 @@ func TestAgentKillMidPassRestart(t *testing.T) {
 			t.Fatalf("no SIGKILL landed in the middle of the route installs in %d attempts: %s", attempt, strings.Join(misses, "; "))
 		}
 	}
-	ledger := filepath.Join(state, "big.ledger")
+	ledger := agentLedger(t, state, "big", ns)
 	sock := ns.Open()
 	br0, err := sock.LinkByName("br0")
 	if err != nil {
@@ -843,7 +853,7 @@ func TestPlanApply(t *testing.T) {
 	if after := agentState(ns); after != before {
 		t.Errorf("plan changed the namespace")
 	}
-	if _, err := os.Stat(filepath.Join(state, "one.ledger")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(agentLedger(t, state, "one", ns)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("plan wrote a ledger: %v", err)
 	}
 
@@ -859,7 +869,7 @@ func TestPlanApply(t *testing.T) {
 	if !slices.Contains(agentAddrs(ns, "br0"), "10.0.42.1/24") {
 		t.Errorf("apply did not add the address")
 	}
-	if fi, err := os.Stat(filepath.Join(state, "one.ledger")); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(agentLedger(t, state, "one", ns)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("apply's ledger: %v, %v", fi, err)
 	}
 	if code, out, _ := agentExit(t, bin, "plan", "--config", path); code != 0 || !strings.Contains(out, "up to date") {

@@ -768,7 +768,7 @@ func TestSoakKillRestart(t *testing.T) {
 			midPass++
 		}
 		last = got
-		ledger, err := reconcile.OpenLedger(filepath.Join(state, "k.ledger"))
+		ledger, err := reconcile.OpenLedger(agentLedger(t, state, "k", ns))
 		if err != nil {
 			t.Fatalf("cycle %d: the ledger does not load after SIGKILL: %v", cycle, err)
 		}
@@ -802,7 +802,7 @@ func TestSoakKillRestart(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("namespace after the kills and a clean run:\n got %+v\nwant %+v", got, want)
 	}
-	ledger, err := reconcile.OpenLedger(filepath.Join(state, "k.ledger"))
+	ledger, err := reconcile.OpenLedger(agentLedger(t, state, "k", ns))
 	if err != nil {
 		t.Fatal(err)
 	}

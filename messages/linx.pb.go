@@ -1256,8 +1256,12 @@ type SpawnScope struct {
 	// interval is the safety-net resync period; unset means 30s.
 	Interval *durationpb.Duration `protobuf:"bytes,4,opt,name=interval,proto3" json:"interval,omitempty"`
 	// protocol is the rtm_protocol that marks the scope's routes; 0 means 76.
-	Protocol      uint32        `protobuf:"varint,5,opt,name=protocol,proto3" json:"protocol,omitempty"`
-	Options       *ScopeOptions `protobuf:"bytes,6,opt,name=options,proto3" json:"options,omitempty"`
+	Protocol uint32        `protobuf:"varint,5,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	Options  *ScopeOptions `protobuf:"bytes,6,opt,name=options,proto3" json:"options,omitempty"`
+	// adopt_protocol lets the scope take its protocols although they already
+	// mark routes in the namespace that it did not create: they become its
+	// own. Without it such a spawn is refused, naming the routes.
+	AdoptProtocol bool `protobuf:"varint,7,opt,name=adopt_protocol,json=adoptProtocol,proto3" json:"adopt_protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1332,6 +1336,13 @@ func (x *SpawnScope) GetOptions() *ScopeOptions {
 		return x.Options
 	}
 	return nil
+}
+
+func (x *SpawnScope) GetAdoptProtocol() bool {
+	if x != nil {
+		return x.AdoptProtocol
+	}
+	return false
 }
 
 // StopScope stops a scope. Its status stays listed as stopped unless forget
@@ -1944,7 +1955,7 @@ const file_linx_proto_rawDesc = "" +
 	"\fpass_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vpassTimeout\x12\x1d\n" +
 	"\n" +
 	"no_monitor\x18\x05 \x01(\bR\tnoMonitor\x12%\n" +
-	"\x0emonitor_buffer\x18\x06 \x01(\rR\rmonitorBuffer\"\x82\x02\n" +
+	"\x0emonitor_buffer\x18\x06 \x01(\rR\rmonitorBuffer\"\xa9\x02\n" +
 	"\n" +
 	"SpawnScope\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
@@ -1952,7 +1963,8 @@ const file_linx_proto_rawDesc = "" +
 	"\adesired\x18\x03 \x01(\v2\x10.linx.v1.DesiredR\adesired\x125\n" +
 	"\binterval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12\x1a\n" +
 	"\bprotocol\x18\x05 \x01(\rR\bprotocol\x12/\n" +
-	"\aoptions\x18\x06 \x01(\v2\x15.linx.v1.ScopeOptionsR\aoptions\"7\n" +
+	"\aoptions\x18\x06 \x01(\v2\x15.linx.v1.ScopeOptionsR\aoptions\x12%\n" +
+	"\x0eadopt_protocol\x18\a \x01(\bR\radoptProtocol\"7\n" +
 	"\tStopScope\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06forget\x18\x02 \x01(\bR\x06forget\"O\n" +

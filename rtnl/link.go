@@ -508,13 +508,11 @@ func (s *Socket) getLink(op string, index int, name string) (Link, LinkStats64, 
 	return l, st, nil
 }
 
-// checkLinkName refuses names the kernel cannot hold, before any request.
+// checkLinkName refuses names the kernel cannot hold (CheckLinkName),
+// before any request.
 func checkLinkName(op, name string) error {
-	switch {
-	case name == "":
-		return invalid(op, "empty interface name")
-	case len(name) >= unix.IFNAMSIZ:
-		return invalid(op, "interface name %q is %d bytes; the kernel allows at most %d", name, len(name), unix.IFNAMSIZ-1)
+	if err := CheckLinkName(name); err != nil {
+		return invalid(op, "%v", err)
 	}
 	return nil
 }

@@ -121,32 +121,144 @@ func (ns *Namespace) UnmarshalText(b []byte) error {
 }
 
 // open returns an O_RDONLY descriptor of the namespace file, or an *Error
-// naming the pid or path that does not exist.
+// naming the pid or path that does not exist or is not a network
+// namespace (see ID): the file is checked through an O_PATH descriptor
+// before it is opened for reading, so that a FIFO, a device or any other
+// file that could block or act when opened is never opened.
 func (ns Namespace) open(op string) (*os.File, error) {
+	pf, _, err := ns.openPath(op)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	// Reopening the checked descriptor, not the path, opens the very file
+	// checked even if the path is replaced meanwhile.
+	f, err := os.Open("/proc/self/fd/" + strconv.Itoa(int(pf.Fd())))
+	if err != nil {
+		var errno unix.Errno
+		if !errors.As(err, &errno) {
+			errno = unix.EINVAL
+		}
+		return nil, newError(op, errno, "opening network namespace %s: %v", ns, errno)
+	}
+	return f, nil
+}
+
+// openPath returns an O_PATH descriptor of the namespace file, checked to
+// be a network namespace, with its stat.
+func (ns Namespace) openPath(op string) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
+	path := ns.Path()
 	switch {
 	case ns.kind == nsPID && ns.pid <= 0:
-		return nil, newError(op, unix.EINVAL, "invalid process id %d", ns.pid)
+		return nil, st, newError(op, unix.EINVAL, "invalid process id %d", ns.pid)
 	case ns.kind == nsPath && ns.path == "":
-		return nil, newError(op, unix.EINVAL, "empty network namespace path")
+		return nil, st, newError(op, unix.EINVAL, "empty network namespace path")
+	case ns.kind == nsHost:
+		path = hostNamespacePath
 	}
-	f, err := os.Open(ns.Path())
-	if err == nil {
-		return f, nil
-	}
-	var errno unix.Errno
-	if !errors.As(err, &errno) {
-		errno = unix.EINVAL
-	}
-	if ns.kind == nsPID {
-		if errno == unix.ENOENT {
-			return nil, newError(op, unix.ESRCH, "no such process %d", ns.pid)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		errno := errnoOf(err)
+		switch {
+		case ns.kind == nsPID && errno == unix.ENOENT:
+			return nil, st, newError(op, unix.ESRCH, "no such process %d", ns.pid)
+		case ns.kind == nsPID:
+			return nil, st, newError(op, errno, "opening namespace of process %d: %v", ns.pid, errno)
+		case errno == unix.ENOENT:
+			return nil, st, newError(op, errno, "no such network namespace path %q", ns.path)
 		}
-		return nil, newError(op, errno, "opening namespace of process %d: %v", ns.pid, errno)
+		return nil, st, newError(op, errno, "opening network namespace %s: %v", ns, errno)
 	}
-	if errno == unix.ENOENT {
-		return nil, newError(op, errno, "no such network namespace path %q", ns.path)
+	f := os.NewFile(uintptr(fd), path)
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		f.Close()
+		return nil, st, newError(op, errnoOf(err), "checking network namespace %s: %v", ns, err)
 	}
-	return nil, newError(op, errno, "opening network namespace path %q: %v", ns.path, errno)
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, st, newError(op, errnoOf(err), "checking network namespace %s: %v", ns, err)
+	}
+	if fs.Type != unix.NSFS_MAGIC {
+		f.Close()
+		return nil, st, newError(op, unix.EINVAL, "%s is not a namespace file (a %s, not a file of nsfs such as /proc/PID/ns/net or /run/netns/NAME)", path, fileType(st.Mode))
+	}
+	return f, st, nil
+}
+
+// fileType names the type of a file mode, for errors.
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "FIFO"
+	case unix.S_IFREG:
+		return "regular file"
+	case unix.S_IFDIR:
+		return "directory"
+	case unix.S_IFCHR:
+		return "character device"
+	case unix.S_IFBLK:
+		return "block device"
+	case unix.S_IFSOCK:
+		return "socket"
+	case unix.S_IFLNK:
+		return "symbolic link"
+	}
+	return "file"
+}
+
+// NamespaceID identifies a network namespace while it exists: the device
+// and inode of its nsfs file, the same whatever path or pid names it. The
+// kernel may give a later namespace the inode of one that no longer
+// exists; Cookie, the namespace's never-reused cookie (SO_NETNS_COOKIE),
+// tells them apart when known.
+//
+// The zero NamespaceID identifies no namespace.
+type NamespaceID struct {
+	Dev   uint64 `json:"dev"`
+	Inode uint64 `json:"inode"`
+	// Cookie is 0 when unknown: ID reads the file only, a Socket knows it.
+	Cookie uint64 `json:"cookie,omitempty"`
+}
+
+// IsZero reports whether id is the zero NamespaceID.
+func (id NamespaceID) IsZero() bool { return id == NamespaceID{} }
+
+// Same reports whether id and o identify the same namespace: the same
+// device and inode, and the same cookie where both know one.
+func (id NamespaceID) Same(o NamespaceID) bool {
+	if id.Dev != o.Dev || id.Inode != o.Inode {
+		return false
+	}
+	return id.Cookie == 0 || o.Cookie == 0 || id.Cookie == o.Cookie
+}
+
+// String returns "DEV:INODE", with "/COOKIE" when the cookie is known.
+func (id NamespaceID) String() string {
+	s := strconv.FormatUint(id.Dev, 10) + ":" + strconv.FormatUint(id.Inode, 10)
+	if id.Cookie != 0 {
+		s += "/" + strconv.FormatUint(id.Cookie, 10)
+	}
+	return s
+}
+
+// ID returns the identity of the namespace ns names (its Cookie unknown),
+// checking that it is one: the file is opened with O_PATH, which never
+// blocks or acts on the file, and must be on nsfs (fstatfs NSFS_MAGIC).
+// It fails with an *Error: ESRCH for a pid that does not exist, ENOENT for
+// a path that does not exist, EINVAL for a file that is not a namespace
+// (a FIFO, a regular file, a directory, …) or an empty path.
+//
+// A namespace file of another type (a mount namespace, say) passes this
+// check; entering it fails with EINVAL.
+func (ns Namespace) ID() (NamespaceID, error) {
+	f, st, err := ns.openPath("namespace")
+	if err != nil {
+		return NamespaceID{}, err
+	}
+	f.Close()
+	return NamespaceID{Dev: st.Dev, Inode: st.Ino}, nil
 }
 
 // Run calls fn on an OS thread that has entered ns and returns its error.

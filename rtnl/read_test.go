@@ -957,9 +957,9 @@ func TestReadErrors(t *testing.T) {
 	_, err = s.Stats("nope0")
 	assertError(t, err, unix.ENODEV, `netlink ENODEV (19): no such interface "nope0"`)
 	_, err = s.LinkByName("averyveryverylongname0")
-	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): interface name "averyveryverylongname0" is 22 bytes; the kernel allows at most 15`)
+	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): interface name "averyveryverylongname0": 22 bytes, the kernel allows at most 15`)
 	_, err = s.LinkByName("")
-	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): empty interface name`)
+	assertError(t, err, unix.EINVAL, `netlink EINVAL (22): interface name "": empty`)
 	_, err = s.RouteGet(netip.MustParseAddr("1.1.1.1"))
 	assertError(t, err, unix.ENETUNREACH, "netlink ENETUNREACH (101): no route to 1.1.1.1")
 

@@ -70,6 +70,7 @@ func WithBuffers(rcv, snd int) Option {
 // forever. Close unblocks a pending request, which then fails with EBADF.
 type Socket struct {
 	ns      Namespace
+	id      NamespaceID
 	timeout time.Duration
 	f       *os.File
 	rc      syscall.RawConn
@@ -111,7 +112,7 @@ func Open(ns Namespace, opts ...Option) (*Socket, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	fd, err := openNetlink(ns, unix.NETLINK_ROUTE, 0)
+	fd, id, err := openNetlink(ns, unix.NETLINK_ROUTE, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -136,29 +137,43 @@ func Open(ns Namespace, opts ...Option) (*Socket, error) {
 		f.Close()
 		return nil, &Error{Op: "open", Errno: unix.EBADF, Message: err.Error()}
 	}
-	return &Socket{ns: ns, timeout: cfg.timeout, f: f, rc: rc, buf: make([]byte, recvBufferSize), window: window}, nil
+	return &Socket{ns: ns, id: id, timeout: cfg.timeout, f: f, rc: rc, buf: make([]byte, recvBufferSize), window: window}, nil
 }
 
+// soNetnsCookie is SO_NETNS_COOKIE (include/uapi/asm-generic/socket.h,
+// Linux 5.14), which golang.org/x/sys/unix does not name.
+const soNetnsCookie = 71
+
 // openNetlink creates a non-blocking netlink socket of the given protocol
-// inside ns, bound to the multicast groups mask.
-func openNetlink(ns Namespace, protocol int, groups uint32) (int, error) {
+// inside ns, bound to the multicast groups mask, and returns it with the
+// identity of the namespace it lives in.
+func openNetlink(ns Namespace, protocol int, groups uint32) (int, NamespaceID, error) {
 	fd := -1
+	var id NamespaceID
 	err := ns.Run(func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, protocol)
 		if err != nil {
 			return newError("open", errnoOf(err), "creating netlink socket in %s: %v", ns, err)
 		}
+		// The namespace this thread is in now, whatever named it.
+		var st unix.Stat_t
+		if unix.Stat(hostNamespacePath, &st) == nil {
+			id.Dev, id.Inode = st.Dev, st.Ino
+		}
 		return nil
 	})
 	if err != nil {
-		return -1, err
+		return -1, id, err
+	}
+	if c, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, soNetnsCookie); err == nil {
+		id.Cookie = c // unknown (0) before Linux 5.14
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
 		unix.Close(fd)
-		return -1, newError("open", errnoOf(err), "binding netlink socket: %v", err)
+		return -1, id, newError("open", errnoOf(err), "binding netlink socket: %v", err)
 	}
-	return fd, nil
+	return fd, id, nil
 }
 
 // setBuffer sets a socket buffer, forcing past rmem_max/wmem_max where the
@@ -171,6 +186,11 @@ func setBuffer(fd, force, plain, size int) {
 
 // Namespace returns the namespace the socket was opened in.
 func (s *Socket) Namespace() Namespace { return s.ns }
+
+// NamespaceID returns the identity of the namespace the socket lives in,
+// read when it was opened, with its cookie (zero fields where the kernel
+// did not tell).
+func (s *Socket) NamespaceID() NamespaceID { return s.id }
 
 // Close releases the socket. A request in flight on another goroutine fails
 // with EBADF. Close is idempotent; later calls return the first result.

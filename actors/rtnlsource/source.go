@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,6 +26,7 @@ type Source struct {
 	ledger  *reconcile.Ledger
 	options reconcile.Options
 	monitor []monitor.Option
+	logger  *slog.Logger
 	// observe, when set, sees every pass's full report (see OnPass).
 	observe atomic.Pointer[func(reconcile.Report, error)]
 }
@@ -54,12 +55,18 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 }
 
 // Factory returns a supervisor NewSource function: each scope's ledger is
-// kept in stateDir/NAME.ledger ("" keeps ledgers in memory only, lost when
+// kept under stateDir, one file per scope and namespace
+// (reconcile.OpenScopeLedger; "" keeps ledgers in memory only, lost when
 // the agent exits). The function fails, creating nothing, on a namespace
-// the message cannot name, a protocol above 255 or belonging to another
-// writer (see reconcile.CheckProtocol), or a ledger it cannot open. Every
-// Source it makes is given opts, and the receive buffer the message's
-// ScopeOptions.monitor_buffer asks for.
+// the message cannot name or that is not a network namespace (a path
+// naming a FIFO or a regular file is refused at once, never opened), a
+// protocol above 255 or belonging to another writer (see
+// reconcile.CheckProtocol), a ledger it cannot open, or a protocol that
+// already marks routes in the namespace that the scope did not create,
+// unless the message sets adopt_protocol (see reconcile.CheckClaim). A
+// ledger file that could not be parsed is moved aside and logged (see
+// WithLogger). Every Source it makes is given opts, and the receive
+// buffer the message's ScopeOptions.monitor_buffer asks for.
 func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (source.Source, error) {
 	return func(spec *messages.SpawnScope) (source.Source, error) {
 		ns, err := NamespaceFromProto(spec.GetNamespace())
@@ -79,17 +86,53 @@ func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (s
 		}
 		ledger := reconcile.NewLedger()
 		if stateDir != "" {
-			path := filepath.Join(stateDir, spec.GetName()+".ledger")
-			if ledger, err = reconcile.OpenLedger(path); err != nil {
+			if ledger, err = reconcile.OpenScopeLedger(stateDir, spec.GetName(), ns); err != nil {
 				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
 			}
+		} else if _, err := ns.ID(); err != nil {
+			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+		}
+		o := reconcile.Options{Protocol: rtnl.Protocol(proto), AdoptProtocol: spec.GetAdoptProtocol()}
+		if err := checkClaim(ns, spec.GetDesired(), ledger, o); err != nil {
+			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
 		}
 		scopeOpts := opts // per call: the closure's opts are shared by every scope
 		if n := spec.GetOptions().GetMonitorBuffer(); n > 0 {
 			scopeOpts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(int(n))))
 		}
-		return New(ns, ledger, reconcile.Options{Protocol: rtnl.Protocol(proto)}, scopeOpts...)
+		src, err := New(ns, ledger, o, scopeOpts...)
+		if err != nil {
+			return nil, err
+		}
+		if d := ledger.Damaged(); d != nil && src.logger != nil {
+			src.logger.Warn("ledger damaged: moved aside, the scope starts with an empty ledger",
+				"scope", spec.GetName(), "ledger", d.Path, "moved_to", d.MovedTo, "err", d.Err)
+		}
+		return src, nil
 	}
+}
+
+// checkClaim refuses, before the scope starts, a protocol the scope would
+// take although it marks routes the scope did not create. An invalid
+// desired state is left to the node's own check.
+func checkClaim(ns rtnl.Namespace, m *messages.Desired, ledger *reconcile.Ledger, o reconcile.Options) error {
+	d, err := desiredFromProto(m)
+	if err != nil {
+		return nil
+	}
+	sock, err := rtnl.Open(ns)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	return reconcile.CheckClaim(sock, d, ledger, o)
+}
+
+// WithLogger gives the Source a logger for what it must tell although no
+// pass fails: a ledger file moved aside as damaged. Without it, nothing
+// is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Source) { s.logger = l }
 }
 
 // NamespaceFromProto returns the namespace m names (nil or host: the host),

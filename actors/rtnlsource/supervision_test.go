@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -221,9 +220,13 @@ func waitGoroutines(t *testing.T, base int, what string) {
 
 // ledgerOnDisk opens the ledger file a scope saved and returns its owned
 // keys and the index recorded for link a0 (0 when none).
-func ledgerOnDisk(t *testing.T, dir, scope string) (diff.Owned, int) {
+func ledgerOnDisk(t *testing.T, dir, scope string, ns *nstest.NS) (diff.Owned, int) {
 	t.Helper()
-	path := filepath.Join(dir, scope+".ledger")
+	id, err := ns.Namespace().ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := reconcile.LedgerPath(dir, scope, id)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("ledger of scope %s: %v", scope, err)
 	}
@@ -256,7 +259,7 @@ func TestTwentyCrashesRestartScopeWithLedgerIntact(t *testing.T) {
 		t.Fatalf("desired state not applied, per ip -j:\n%s%s", ns.IP("addr"), ns.IP("route"))
 	}
 	index := linkIndex(t, ns, "a0")
-	owned, ledgerIndex := ledgerOnDisk(t, dir, "crash")
+	owned, ledgerIndex := ledgerOnDisk(t, dir, "crash", ns)
 	if !owned.Links.Has(diff.LinkKey{Name: "a0"}) || ledgerIndex != index {
 		t.Fatalf("ledger on disk after the first pass: links %v, a0 index %d; want a0 with index %d", owned.Links, ledgerIndex, index)
 	}
@@ -286,7 +289,7 @@ func TestTwentyCrashesRestartScopeWithLedgerIntact(t *testing.T) {
 	if !hasAddr(ns, "a0", "10.0.0.2/24") || !hasRoute(ns, "10.1.0.0/16", "10.0.0.1", "a0") {
 		t.Fatalf("desired state lost across restarts, per ip -j:\n%s%s", ns.IP("addr"), ns.IP("route"))
 	}
-	got, gotIndex := ledgerOnDisk(t, dir, "crash")
+	got, gotIndex := ledgerOnDisk(t, dir, "crash", ns)
 	if !maps.Equal(got.Links, owned.Links) || !maps.Equal(got.Addresses, owned.Addresses) || gotIndex != index {
 		t.Errorf("ledger on disk after 20 crashes: links %v addresses %v a0 index %d; was links %v addresses %v index %d",
 			got.Links, got.Addresses, gotIndex, owned.Links, owned.Addresses, index)
@@ -359,7 +362,7 @@ func TestRestartsBeyondLimitFailScope(t *testing.T) {
 	if !hasAddr(ns, "a0", "10.0.0.2/24") || !hasRoute(ns, "10.1.0.0/16", "10.0.0.1", "a0") {
 		t.Errorf("a failed scope removed kernel state, per ip -j:\n%s%s", ns.IP("addr"), ns.IP("route"))
 	}
-	if owned, idx := ledgerOnDisk(t, dir, "limit"); !owned.Links.Has(diff.LinkKey{Name: "a0"}) || idx != index {
+	if owned, idx := ledgerOnDisk(t, dir, "limit", ns); !owned.Links.Has(diff.LinkKey{Name: "a0"}) || idx != index {
 		t.Errorf("ledger on disk: links %v, a0 index %d; want a0 with index %d", owned.Links, idx, index)
 	}
 	// Nothing of it runs to crash any more.

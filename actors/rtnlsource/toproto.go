@@ -167,6 +167,8 @@ func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
 		Namespace: NamespaceToProto(s.Namespace),
 		Desired:   d,
 		Protocol:  uint32(s.Protocol),
+
+		AdoptProtocol: s.AdoptProtocol,
 	}
 	if s.Interval != 0 {
 		m.Interval = durationpb.New(s.Interval)

@@ -381,3 +381,22 @@ scopes:
 		t.Errorf("the configuration did not parse as the test expects: %+v", s)
 	}
 }
+
+// The message API refuses interface names the kernel would refuse, in
+// every field that names one, with the entry and field: a rule's iif "a b"
+// and a link "br\r0" among them.
+func TestDesiredFromProtoBadNames(t *testing.T) {
+	prio := uint32(10)
+	for field, m := range map[string]*messages.Desired{
+		"rules[0].iif":       {Rules: []*messages.Rule{{Iif: "a b", Table: 100, Priority: &prio}}},
+		"rules[0].oif":       {Rules: []*messages.Rule{{Oif: "x:y", Table: 100, Priority: &prio}}},
+		"links[0].name":      {Links: []*messages.Link{{Name: "br\r0", Kind: "bridge"}}},
+		"addresses[0].link":  {Addresses: []*messages.Address{{Link: "..", Address: "10.0.0.1/24"}}},
+		"neighbours[0].link": {Neighbours: []*messages.Neighbour{{Link: "a/b", Ip: "10.0.0.9", Mac: "02:00:00:00:00:01"}}},
+	} {
+		_, err := rtnlsource.DesiredFromProto(m)
+		if err == nil || !strings.Contains(err.Error(), field) || !strings.Contains(err.Error(), "interface name") {
+			t.Errorf("DesiredFromProto with a bad %s = %v", field, err)
+		}
+	}
+}

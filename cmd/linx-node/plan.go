@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +51,9 @@ type scopeResult struct {
 	Conflicts []string `json:"conflicts"`
 	Failed    string   `json:"failed,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// Warning says what went wrong without stopping the pass: a damaged
+	// ledger moved aside.
+	Warning string `json:"warning,omitempty"`
 }
 
 // passCommand plans (apply false) or applies one pass in every scope of
@@ -105,10 +107,23 @@ func passCommand(w io.Writer, path, output string, apply bool) error {
 // stateDir.
 func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	r := scopeResult{Scope: s.Name, Netns: s.Namespace.String(), Ops: []string{}, Conflicts: []string{}}
-	ledger, err := reconcile.OpenLedger(filepath.Join(stateDir, s.Name+".ledger"))
+	var ledger *reconcile.Ledger
+	var err error
+	if apply {
+		ledger, err = reconcile.OpenScopeLedger(stateDir, s.Name, s.Namespace)
+	} else {
+		// A plan only reads: an older Linx's ledger is read where it is.
+		var path string
+		if path, err = reconcile.ScopeLedgerFile(stateDir, s.Name, s.Namespace); err == nil {
+			ledger, err = reconcile.OpenLedger(path)
+		}
+	}
 	if err != nil {
 		r.Error = err.Error()
 		return r
+	}
+	if d := ledger.Damaged(); d != nil {
+		r.Warning = d.Error()
 	}
 	sock, err := rtnl.Open(s.Namespace)
 	if err != nil {
@@ -116,7 +131,7 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 		return r
 	}
 	defer sock.Close()
-	o := reconcile.Options{Protocol: s.Protocol}
+	o := reconcile.Options{Protocol: s.Protocol, AdoptProtocol: s.AdoptProtocol}
 	var rep reconcile.Report
 	if apply {
 		rep, err = reconcile.Pass(sock, s.Desired, ledger, o)
@@ -162,6 +177,9 @@ func writeResult(w io.Writer, r scopeResult, apply bool) {
 	}
 	for _, c := range r.Conflicts {
 		fmt.Fprintf(w, "  conflict: %s (left alone)\n", c)
+	}
+	if r.Warning != "" {
+		fmt.Fprintf(w, "  warning: %s\n", r.Warning)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", r.Error)

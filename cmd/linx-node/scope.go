@@ -50,6 +50,7 @@ func newScopeSpawnCmd(af *apiFlags) *cobra.Command {
 		netns     string
 		interval  time.Duration
 		protocol  uint32
+		adopt     bool
 		addresses []string
 	)
 	cmd := &cobra.Command{
@@ -83,6 +84,10 @@ scopes, and without NAME every scope of the file is spawned, in the file's
 order. The file's state_dir, api and metrics are not used. A scope the
 agent refuses (one already running, say) does not stop the others: each
 is reported, and the exit code is 1.
+
+A scope whose protocol (or a desired route's override) already marks
+routes in the namespace that it did not create is refused, naming them,
+unless --adopt-protocol (adopt_protocol in a file) says to take them.
 
 A name that is already running is refused; a stopped or failed one is
 replaced. The command returns once the agent accepted the scope; follow it
@@ -130,6 +135,9 @@ with 'linx-node status NAME'.`,
 				if cmd.Flags().Changed("protocol") {
 					spec.Protocol = protocol
 				}
+				if cmd.Flags().Changed("adopt-protocol") {
+					spec.AdoptProtocol = adopt
+				}
 			}
 			return withClient(cmd, af, func(ctx context.Context, c *client.Client) error {
 				var errs []error
@@ -152,6 +160,7 @@ with 'linx-node status NAME'.`,
 	f.StringVar(&netns, "netns", "host", "namespace: host, pid:N or path:P")
 	f.DurationVar(&interval, "interval", 0, "resync period (default: the agent's, 30s)")
 	f.Uint32Var(&protocol, "protocol", 0, "route protocol that marks the scope's routes (default 76)")
+	f.BoolVar(&adopt, "adopt-protocol", false, "take routes the scope's protocols already mark, which it did not create, as its own (else the spawn is refused)")
 	f.StringArrayVar(&addresses, "address", nil, "LINK=PREFIX address to keep (repeatable)")
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -143,7 +142,7 @@ func makeStateDir(dir string) error {
 // newSource returns the supervisor's NewSource: rtnlsource sources with
 // ledgers under stateDir, whose passes feed the metrics and readiness.
 func (a *Agent) newSource(stateDir string) func(*messages.SpawnScope) (source.Source, error) {
-	factory := rtnlsource.Factory(stateDir)
+	factory := rtnlsource.Factory(stateDir, rtnlsource.WithLogger(a.logger))
 	return func(spec *messages.SpawnScope) (source.Source, error) {
 		src, err := factory(spec)
 		if err != nil {
@@ -554,20 +553,15 @@ func runningScopes(next, old []config.Scope, running map[string]config.Scope) []
 
 // respawn stops old and spawns s in its place, and records in running
 // what runs afterwards: s, nothing (stopped but not spawned again), or old
-// (not stopped). When the namespace changed, the old ledger is moved aside
-// (NAME.ledger.prev): its keys name objects of the old namespace, which
-// the new scope must not take for its own.
+// (not stopped). Each namespace has its own ledger file (see
+// reconcile.OpenScopeLedger): when the namespace changed, the old ledger
+// stays as it is, for the old namespace, and is taken back if the scope
+// returns to it.
 func (a *Agent) respawn(running map[string]config.Scope, old, s config.Scope) error {
 	if err := a.stop(s.Name); err != nil {
 		return err
 	}
 	delete(running, s.Name)
-	if old.Namespace != s.Namespace {
-		path := filepath.Join(a.cfg.StateDir, s.Name+".ledger")
-		if err := os.Rename(path, path+".prev"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("respawning scope %q in %s: moving the old ledger aside: %w", s.Name, s.Namespace, err)
-		}
-	}
 	if err := a.spawn(s); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func TestMain(m *testing.M) {
@@ -46,6 +47,16 @@ func addrs(ns *nstest.NS, dev string) []string {
 		}
 	}
 	return out
+}
+
+// ledgerPath returns the ledger file of scope in ns under state.
+func ledgerPath(t *testing.T, state, scope string, ns *nstest.NS) string {
+	t.Helper()
+	id, err := ns.Namespace().ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reconcile.LedgerPath(state, scope, id)
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -83,7 +94,7 @@ func TestAgentRunReloadStop(t *testing.T) {
 	stop := runAgent(t, a)
 
 	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
-	if fi, err := os.Stat(filepath.Join(state, "a.ledger")); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(ledgerPath(t, state, "a", nsA)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("ledger: %v, %v; want mode 0600", fi, err)
 	}
 
@@ -122,8 +133,8 @@ func TestAgentRunReloadStop(t *testing.T) {
 		t.Errorf("stopping scope b deleted its address: %v", addrs(nsB, "lo"))
 	}
 
-	// A new namespace: the scope is spawned again there, its old ledger
-	// moved aside, and the old namespace keeps what it had.
+	// A new namespace: the scope is spawned again there with a ledger of
+	// its own; the old namespace keeps what it had, and its ledger.
 	if err := os.WriteFile(path, []byte("state_dir: "+state+"\nmetrics: {listen: \"127.0.0.1:0\"}\nscopes:\n"+
 		"  - name: a\n    netns: path:"+nsB.Path()+"\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.7.0.9/32}]}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -137,8 +148,8 @@ func TestAgentRunReloadStop(t *testing.T) {
 	if !slices.Contains(addrs(nsA, "lo"), "10.7.0.2/32") {
 		t.Errorf("moving scope a deleted its address in the old namespace: %v", addrs(nsA, "lo"))
 	}
-	if _, err := os.Stat(filepath.Join(state, "a.ledger.prev")); err != nil {
-		t.Errorf("the old ledger was not moved aside: %v", err)
+	if l, err := reconcile.OpenLedger(ledgerPath(t, state, "a", nsA)); err != nil || l.Len() != 1 {
+		t.Errorf("the ledger of the old namespace: %v, %v; want it kept with its key", l, err)
 	}
 
 	// Stopping the agent deletes nothing.
@@ -209,8 +220,8 @@ func isType(got, name string, number int) bool {
 }
 
 // TestReloadRetriesFailedSpawn reloads a file whose new scope cannot be
-// spawned (its ledger is corrupt), and another whose respawn fails the
-// same way after its stop succeeded. Neither runs, the reload says so and
+// spawned (its ledger cannot be read: a directory holds its path), and
+// another whose respawn fails the same way after its stop succeeded. Neither runs, the reload says so and
 // /readyz waits for them; once the ledgers are fixed, a reload of the very
 // same file spawns both.
 func TestReloadRetriesFailedSpawn(t *testing.T) {
@@ -230,10 +241,15 @@ func TestReloadRetriesFailedSpawn(t *testing.T) {
 	runAgent(t, a)
 	eventually(t, "scope a ready", func() bool { return len(a.Pending()) == 0 && slices.Contains(addrs(nsA, "lo"), "10.7.0.1/32") })
 
-	// b is new and a changes interval (a respawn): both ledgers corrupt.
-	ledgerA, ledgerB := filepath.Join(state, "a.ledger"), filepath.Join(state, "b.ledger")
+	// b is new and a changes interval (a respawn): both ledgers
+	// unreadable. (A ledger that cannot be parsed is moved aside, and
+	// does not stop its scope.)
+	ledgerA, ledgerB := ledgerPath(t, state, "a", nsA), ledgerPath(t, state, "b", nsB)
 	for _, p := range []string{ledgerA, ledgerB} {
-		if err := os.WriteFile(p, []byte("not json"), 0o600); err != nil {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(p, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -316,7 +332,7 @@ func TestSignalsHandledFromTheStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.OpenFile(filepath.Join(state, "a.ledger.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(ledgerPath(t, state, "a", ns)+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

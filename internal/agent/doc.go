@@ -7,8 +7,9 @@
 //
 //  1. The caller loads the configuration (config.Load); an invalid file
 //     stops everything before anything starts.
-//  2. New creates the state directory (mode 0700; each scope's ledger is a
-//     0600 file in it), starts a protoactor actor system whose own logs go
+//  2. New creates the state directory (mode 0700; each scope's ledger, one
+//     per namespace it runs in, is a 0600 file in it: see
+//     reconcile.OpenScopeLedger), starts a protoactor actor system whose own logs go
 //     to the agent's slog logger, starts the node supervisor with
 //     rtnlsource sources and binds the metrics listener.
 //  3. Run spawns one scope per configured scope and runs, as one
@@ -24,7 +25,9 @@
 // compared by name: a new name is spawned; a name that is gone is stopped
 // (its kernel state is left in place, its ledger kept on disk so that a
 // later configuration naming it again takes ownership back); a scope whose
-// namespace, protocol or interval changed is stopped and spawned again;
+// namespace, protocol, adopt_protocol or interval changed is stopped and
+// spawned again (a namespace has its own ledger: the old one is kept for
+// the old namespace and taken back if the scope returns to it);
 // one whose desired state changed gets it with UpdateDesired; the others
 // are not touched. state_dir, api and metrics are read at start only: a
 // change to them is logged and needs a restart. Once the scopes are being

@@ -72,15 +72,33 @@
 // (a conflict instead). A name owned without a recorded index (saved by an
 // older Linx) is owned by name until a pass sees it and records the index
 // of the link found then. Addresses and neighbours are keyed by interface
-// index already; the kernel hands out new indices in increasing order, so
-// an owned key on the index of a deleted link names no other link unless
-// an index is given back explicitly (IFLA_NEW_IFINDEX, a link moved in
-// from another namespace).
+// index already, and the kernel hands a deleted link's index out again
+// when asked for it (IFLA_NEW_IFINDEX: `ip link add … index N`, a link
+// moved in from another namespace): the ledger records, per index, the
+// name of the link its keys were recorded with, and drops the keys of an
+// index that names another link now.
+//
+// A key cannot outlive its object: before it diffs anything, a pass drops
+// every owned key whose object it finds absent and does not desire (an
+// object deleted by another writer, flushed by the kernel, or deleted
+// while the agent was down), so that a foreign object taking the key
+// later is never taken for the scope's. One case no ledger can tell: an
+// owned object deleted and a foreign twin created before any pass sees
+// the deletion.
+//
+// A ledger belongs to the namespace it was first applied in, and a pass
+// refuses it in any other (*NamespaceError). Route protocols are claimed:
+// a pass owning a protocol that already marks routes the scope did not
+// create is refused (*ClaimError) unless Options.AdoptProtocol is set;
+// the claims are recorded in the ledger, so a scope resuming its own
+// protocol is not refused.
 //
 // # A pass, step by step
 //
 //  1. Validate the desired state (an invalid one is refused whole) and
-//     read the ledger again: another process may have changed it.
+//     read the ledger again: another process may have changed it. Check
+//     the ledger's namespace and the protocol claims, then drop the stale
+//     keys (see Ownership).
 //  2. Links: list, settle the owned links' indices (see Ownership), diff,
 //     create and update, in rounds until nothing is left to do (parents
 //     and masters first, then the links on them and the enslaving).

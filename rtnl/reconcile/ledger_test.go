@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -67,13 +68,52 @@ func TestLedgerSharedFileMerges(t *testing.T) {
 	}
 }
 
-func TestLedgerRefusesCorruptFile(t *testing.T) {
+// A file that cannot be parsed is moved aside, naming the line it could
+// not read, and the ledger starts empty; a file of a newer version is
+// refused and left in place.
+func TestLedgerMovesCorruptFileAside(t *testing.T) {
+	for body, line := range map[string]string{
+		"{not json": "line 1",
+		"{\n  \"version\": 1,\n  \"rules\": [\n    \"x\"\n  ]\n}": "line 4",
+		"{\n \"version\": 2,\n \"links\": [\"a b\"]}":             "line 3",
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "s.ledger")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := OpenLedger(path)
+		if err != nil {
+			t.Fatalf("OpenLedger(%q) = %v, want the file moved aside", body, err)
+		}
+		d := l.Damaged()
+		if d == nil || !strings.Contains(d.Error(), line) || !strings.Contains(d.Error(), path) || l.Len() != 0 {
+			t.Fatalf("OpenLedger(%q): Damaged() = %v, want it to name %s; %d keys", body, d, line, l.Len())
+		}
+		moved, err := os.ReadFile(d.MovedTo)
+		if err != nil || string(moved) != body || !strings.HasPrefix(d.MovedTo, path+".bad-") {
+			t.Fatalf("moved to %s: %q, %v", d.MovedTo, moved, err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("damaged file still at %s: %v", path, err)
+		}
+		// The empty ledger is usable: a key is recorded and saved.
+		if err := l.Record(addrOp(diff.Create, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if l2, err := OpenLedger(path); err != nil || l2.Len() != 1 || l2.Damaged() != nil {
+			t.Fatalf("reopened: %v, %v", l2, err)
+		}
+	}
 	path := filepath.Join(t.TempDir(), "s.ledger")
-	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"version": 3}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenLedger(path); err == nil {
-		t.Fatal("OpenLedger accepted a corrupt file")
+	if _, err := OpenLedger(path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("OpenLedger of version 3 = %v, want it refused", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a newer file was moved: %v", err)
 	}
 }
 
@@ -116,7 +156,7 @@ func TestLedgerLinkIndexFile(t *testing.T) {
 		t.Fatal("index of x0 kept across a new create")
 	}
 
-	for body, wantErr := range map[string]bool{
+	for body, wantDamaged := range map[string]bool{
 		`{"version":1,"links":["x0"],"link_index":{"x0":3,"gone":4}}`: false,
 		`{"version":1,"links":["x0"],"link_index":{"x0":0}}`:          true,
 		`{"version":1,"links":["x0"],"link_index":{"x 0":3}}`:         true,
@@ -125,11 +165,11 @@ func TestLedgerLinkIndexFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		l, err := OpenLedger(path)
-		if (err != nil) != wantErr {
-			t.Errorf("OpenLedger(%s) = %v, want error %v", body, err, wantErr)
+		if err != nil || (l.Damaged() != nil) != wantDamaged {
+			t.Errorf("OpenLedger(%s) = %v, damaged %v; want damaged %v", body, err, l.Damaged(), wantDamaged)
 			continue
 		}
-		if err == nil {
+		if !wantDamaged {
 			if idx, ok := l.LinkIndex(x); !ok || idx != 3 {
 				t.Errorf("OpenLedger(%s): index of x0 = %d, %v", body, idx, ok)
 			}

@@ -44,8 +44,8 @@ func savedLinks(t *testing.T, path string) ([]string, map[string]int) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		t.Fatal(err)
 	}
-	if f.Version != 1 {
-		t.Fatalf("ledger file version %d, want 1", f.Version)
+	if f.Version != 1 && f.Version != 2 {
+		t.Fatalf("ledger file version %d, want 1 or 2", f.Version)
 	}
 	return f.Links, f.LinkIndex
 }

@@ -20,6 +20,10 @@ type Options struct {
 	// rtnl.DefaultProtocol (76). A desired route's own Protocol overrides
 	// it for that route.
 	Protocol rtnl.Protocol
+	// AdoptProtocol lets the scope take a protocol that already marks
+	// routes it did not create, as its own: they are deleted unless
+	// desired. Without it such a pass fails with a *ClaimError.
+	AdoptProtocol bool
 }
 
 func (o Options) protocol() rtnl.Protocol {
@@ -67,10 +71,26 @@ func (f *Failure) Unwrap() error { return f.Err }
 // once it sees them, and drops an owned link name now held by a link of
 // another index (see Ledger); l must not be nil.
 //
+// Before anything else the pass
+//
+//  1. checks that l belongs to the namespace of s, recording it in a
+//     ledger no pass has applied yet;
+//  2. checks that each route protocol the pass owns (o.Protocol and the
+//     desired routes' overrides: Desired.Protocols) was claimed in l, or
+//     marks no route in the namespace, or that o.AdoptProtocol is set,
+//     and records the claims: a protocol already marking routes the
+//     scope did not create is never taken silently;
+//  3. drops from l the keys that can no longer name an object the scope
+//     made: an owned object observed absent and not desired, an address
+//     or neighbour key whose interface index no longer names the link it
+//     was recorded with (see Ledger).
+//
 // The error is nil when the pass ran to its end (Report.Converged says
-// whether conflicts remain); an *InvalidError when d is invalid, and an
+// whether conflicts remain); an *InvalidError when d is invalid, a
+// *NamespaceError when l belongs to another namespace, a *ClaimError (or
+// several, joined) for a protocol claimed as step 2 refuses, and an
 // error when l is nil or o.Protocol belongs to another writer (nothing
-// was applied in either case); the *Failure that stopped the pass
+// was applied in any of these cases); the *Failure that stopped the pass
 // (Report.Failed); or the failure to list the kernel's state or to read
 // or save the ledger.
 func Pass(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
@@ -126,11 +146,9 @@ func (p *pass) run() error {
 	if err := p.d.Validate(); err != nil {
 		return err
 	}
-	// Another process sharing the state directory may have changed it.
-	if err := p.l.Refresh(); err != nil {
+	if err := p.begin(); err != nil {
 		return err
 	}
-	p.owned = p.l.Owned()
 	if err := p.links(); err != nil {
 		return err
 	}
@@ -541,7 +559,7 @@ func (p *pass) do(ops []diff.Op) error {
 			creates = append(creates, ops[i])
 		}
 	}
-	if err := p.l.Record(creates...); err != nil {
+	if err := p.l.record(p.linkName, creates...); err != nil {
 		return err
 	}
 	// The pass's own copy of the ledger follows, so that a later link

@@ -1,7 +1,9 @@
 package reconcile_test
 
 import (
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/linx-net/linx/diff"
@@ -61,7 +63,15 @@ func TestOwnProtocolAndOverrides(t *testing.T) {
 		{Dst: netip.MustParsePrefix("10.8.0.0/24"), Via: netip.MustParseAddr("10.0.0.2")},
 		{Dst: netip.MustParsePrefix("10.8.1.0/24"), Via: netip.MustParseAddr("10.0.0.2"), Protocol: 91},
 	}}
+	// A fresh ledger has claimed neither protocol: the pass is refused,
+	// naming the routes, until it is told to adopt them.
 	opts := reconcile.Options{Protocol: 90}
+	_, err := reconcile.Pass(s, d, reconcile.NewLedger(), opts)
+	var ce *reconcile.ClaimError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "10.9.0.0/24") || !strings.Contains(err.Error(), "10.9.1.0/24") {
+		t.Fatalf("pass claiming protocols 90 and 91 = %v, want *ClaimError naming their routes", err)
+	}
+	opts.AdoptProtocol = true
 	r, err := reconcile.Pass(s, d, reconcile.NewLedger(), opts)
 	if err != nil || !r.Converged || len(r.Conflicts) != 0 {
 		t.Fatalf("pass: err=%v converged=%v conflicts=%v applied=%v", err, r.Converged, r.Conflicts, r.Applied)

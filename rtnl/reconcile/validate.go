@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/linx-net/linx/rtnl"
-	"golang.org/x/sys/unix"
 )
 
 // InvalidError lists every problem found in a Desired state. A pass given
@@ -61,10 +60,10 @@ func (d Desired) Validate() error {
 		switch {
 		case name == "" && required:
 			add(where, field, "%s is required", field)
-		case len(name) >= unix.IFNAMSIZ:
-			add(where, field, "%s %q is longer than %d bytes", field, name, unix.IFNAMSIZ-1)
-		case strings.ContainsAny(name, "/ \t\n:"):
-			add(where, field, "%s %q contains a character the kernel refuses", field, name)
+		case name != "":
+			if err := rtnl.CheckLinkName(name); err != nil {
+				add(where, field, "%v", err)
+			}
 		}
 	}
 
@@ -254,6 +253,8 @@ func (d Desired) Validate() error {
 		if r.Priority == 0 {
 			add(w, "priority", "priority is required (the kernel would choose one, and the rule could not be found again)")
 		}
+		checkName(w, "iif", r.IIF, false)
+		checkName(w, "oif", r.OIF, false)
 		if r.Unmodelled != "" {
 			add(w, "unmodelled", "the rule has selectors Linx does not model (%s): they cannot be sent", r.Unmodelled)
 		}

@@ -160,7 +160,7 @@ func TestValidateOtherKinds(t *testing.T) {
 			`links[2].vni: vxlan vni 16777216 out of range (0 to 16777215)`,
 			`links[2].remote: vxlan takes remote or group, not both`,
 			`links[3].kind: settings are for kind "vxlan", not "bridge"`,
-			`links[4].name: name "verylonglinkname0" is longer than 15 bytes`}},
+			`links[4].name: interface name "verylonglinkname0": 17 bytes, the kernel allows at most 15`}},
 		{"duplicate address", reconcile.Desired{Addresses: []reconcile.Address{
 			{Link: "a0", Prefix: pfx("10.0.0.1/24")}, {Link: "a1", Prefix: pfx("10.0.0.1/24")}, {Link: "a0", Prefix: pfx("10.0.0.1/24")}}}, []string{
 			`addresses[2].address: duplicate address 10.0.0.1/24 on "a0" (also addresses[0])`}},
