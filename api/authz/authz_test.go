@@ -8,11 +8,15 @@ import (
 	"github.com/linx-net/linx/messages"
 )
 
-func host() *messages.Namespace { return &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}} }
+func host() *messages.Namespace {
+	return &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
+}
 func at(p string) *messages.Namespace {
 	return &messages.Namespace{Kind: &messages.Namespace_Path{Path: p}}
 }
-func pid(n uint32) *messages.Namespace { return &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: n}} }
+func pid(n uint32) *messages.Namespace {
+	return &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: n}}
+}
 
 var grants = []config.Grant{
 	{Identity: "spiffe://example.org/tenant/*", Verbs: []string{"*"}, Paths: []string{"/var/run/netns/tenant-*"},
