@@ -32,6 +32,7 @@ import (
 const (
 	socketChildEnv = "LINX_API_SOCKET_CHILD"
 	socketSpecEnv  = "LINX_API_SOCKET_SPEC"
+	socketOpEnv    = "LINX_API_SOCKET_OP" // spawn (the default), update or stop
 )
 
 // TestSocketChild is the client side of TestEscalationRefused when run as
@@ -53,8 +54,17 @@ func TestSocketChild(t *testing.T) {
 		return
 	}
 	defer c.Close()
-	if err := c.Spawn(ctx, spec); err != nil {
-		fmt.Printf("RESULT spawn: denied=%v %v\n", errors.Is(err, client.ErrPermissionDenied), err)
+	op := os.Getenv(socketOpEnv)
+	switch op {
+	case "update":
+		err = c.Update(ctx, spec.GetName(), spec.GetDesired())
+	case "stop":
+		err = c.Stop(ctx, spec.GetName())
+	default:
+		op, err = "spawn", c.Spawn(ctx, spec)
+	}
+	if err != nil {
+		fmt.Printf("RESULT %s: denied=%v %v\n", op, errors.Is(err, client.ErrPermissionDenied), err)
 		return
 	}
 	fmt.Println("RESULT ok")
@@ -63,6 +73,13 @@ func TestSocketChild(t *testing.T) {
 // runSocketChild runs TestSocketChild as uid (gid and groups as given)
 // against the socket at path, and returns its RESULT line.
 func runSocketChild(t *testing.T, path string, spec *messages.SpawnScope, cred *syscall.Credential) string {
+	t.Helper()
+	return runSocketOp(t, path, "spawn", spec, cred)
+}
+
+// runSocketOp is runSocketChild for op: spawn, update (spec's name and
+// desired state) or stop (spec's name).
+func runSocketOp(t *testing.T, path, op string, spec *messages.SpawnScope, cred *syscall.Credential) string {
 	t.Helper()
 	js, err := protojson.Marshal(spec)
 	if err != nil {
@@ -87,7 +104,7 @@ func runSocketChild(t *testing.T, path string, spec *messages.SpawnScope, cred *
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "-test.run", "^TestSocketChild$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), socketChildEnv+"="+path, socketSpecEnv+"="+string(js))
+	cmd.Env = append(os.Environ(), socketChildEnv+"="+path, socketSpecEnv+"="+string(js), socketOpEnv+"="+op)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	out, err := cmd.CombinedOutput()
 	for _, line := range strings.Split(string(out), "\n") {
@@ -146,19 +163,7 @@ scopes: []
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.MultiWriter(logs), nil)), API: serveForAgent, NoSignals: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	a := runAgent(t, cfg, "", logs)
 	waitForFile(t, sock)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode: %v %v; want 0660", fi.Mode(), err)
@@ -207,6 +212,27 @@ scopes: []
 	if after := hostRoute(t); after != before {
 		t.Errorf("the host's route changed: %q -> %q", before, after)
 	}
+}
+
+// runAgent runs an agent of cfg (read from path by Reload, when set),
+// logging JSON to logs, with the message API as linx-node run wires it,
+// until the test ends.
+func runAgent(t *testing.T, cfg *config.Config, path string, logs io.Writer) *agent.Agent {
+	t.Helper()
+	a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: slog.New(slog.NewJSONHandler(logs, nil)), API: serveForAgent, NoSignals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return a
 }
 
 // serveForAgent is the agent's APIFunc, as linx-node run wires it.
