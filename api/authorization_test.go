@@ -112,6 +112,17 @@ func TestTCPAuthorization(t *testing.T) {
 		t.Fatalf("a reply address api.authorization lists: %v", err)
 	}
 	l.Close()
+
+	// A certificate naming itself uid:0 is not root: uid:N identities
+	// are the local socket's, vouched for by the kernel.
+	fake, err := dial(ca.IssueWith("uid:0", apitest.SANs{IPs: loopback}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	if err := fake.Spawn(ctx, &messages.SpawnScope{Name: "x"}); !errors.Is(err, client.ErrPermissionDenied) || !strings.Contains(err.Error(), "uid:N identities are the local socket's") {
+		t.Errorf("a certificate named uid:0 spawning a host scope: %v; want permission denied", err)
+	}
 	if !strings.Contains(logs.String(), "msg=\"api audit\"") || !strings.Contains(logs.String(), "transport=tcp") {
 		t.Errorf("no audit lines:\n%s", logs.String())
 	}

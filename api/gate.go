@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,7 @@ type gate struct {
 type owned struct {
 	owner string
 	ns    *messages.Namespace
+	root  bool // root's on the socket, which no cap counts
 }
 
 func newGate(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, opts Options) *gate {
@@ -154,7 +156,15 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 		}
 	}
 
-	if !g.allow(p.Identity) {
+	// Root on the socket is the operator: the limits protect the agent
+	// from its peers, and root can stop the agent anyway.
+	root := p.Transport == TransportSocket && p.Identity == "uid:0"
+	if p.Transport != TransportSocket && strings.HasPrefix(p.Identity, "uid:") {
+		// uid:N names local users, whose credentials the kernel vouches
+		// for on the socket; a certificate may not claim one.
+		return g.finish(p, req, ResultRefused, fmt.Sprintf("permission denied: a certificate may not name itself %q: uid:N identities are the local socket's", p.Identity), "")
+	}
+	if !root && !g.allow(p.Identity) {
 		err := fmt.Sprintf("rate limited: %q has made more than %g requests per second (burst %d); try again later",
 			p.Identity, g.limits.RequestsPerSecond, g.limits.Burst)
 		return g.finish(p, req, ResultLimited, err, "")
@@ -163,7 +173,7 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 	if !d.Allowed {
 		return g.finish(p, req, ResultRefused, d.Err(req).Error(), d.Rule)
 	}
-	if verb == authz.Spawn {
+	if verb == authz.Spawn && !root {
 		if err := g.reserve(p.Identity, req.Scope); err != "" {
 			return g.finish(p, req, ResultLimited, err, d.Rule)
 		}
@@ -181,7 +191,7 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 		return msg
 	}
 	if verb.Mutating() {
-		g.record(p.Identity, req)
+		g.record(p.Identity, root, req)
 		if req.Configured && g.opts.Touched != nil {
 			g.opts.Touched(req.Scope)
 		}
@@ -234,21 +244,25 @@ func nsText(ns *messages.Namespace) string {
 
 // reserve checks the scope caps for a spawn of name by identity; it
 // returns why it is refused, "" when it may go on. A name already owned
-// (a stopped scope spawned again) does not count twice.
+// (a stopped scope spawned again) does not count twice, nor do root's.
 func (g *gate) reserve(identity, name string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.owned[name]; ok {
 		return ""
 	}
-	if len(g.owned) >= g.limits.MaxScopes {
-		return fmt.Sprintf("scope limit: %d scopes spawned through the API already (api.limits.max_scopes)", len(g.owned))
-	}
-	n := 0
+	all, n := 0, 0
 	for _, o := range g.owned {
+		if o.root {
+			continue
+		}
+		all++
 		if o.owner == identity {
 			n++
 		}
+	}
+	if all >= g.limits.MaxScopes {
+		return fmt.Sprintf("scope limit: %d scopes spawned through the API already (api.limits.max_scopes)", all)
 	}
 	if n >= g.limits.MaxScopesPerIdentity {
 		return fmt.Sprintf("scope limit: %q has spawned %d scopes already (api.limits.max_scopes_per_identity)", identity, n)
@@ -258,12 +272,12 @@ func (g *gate) reserve(identity, name string) string {
 
 // record notes what an accepted request changed in the scopes the API
 // owns.
-func (g *gate) record(identity string, req authz.Request) {
+func (g *gate) record(identity string, root bool, req authz.Request) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch req.Verb {
 	case authz.Spawn:
-		g.owned[req.Scope] = owned{owner: identity, ns: req.Namespace}
+		g.owned[req.Scope] = owned{owner: identity, ns: req.Namespace, root: root}
 	case authz.Stop:
 		delete(g.owned, req.Scope)
 	}

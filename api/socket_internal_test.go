@@ -42,7 +42,7 @@ func silent() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil
 
 // testSocket serves a node of nopSources on a socket in a temporary
 // directory with cfg's rules and limits; it returns the socket's path.
-func testSocket(tb testing.TB, cfg config.API) (string, *supervisor.Node) {
+func testSocket(tb testing.TB, cfg config.API) (string, *Server, *supervisor.Node) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("the socket is made root's")
@@ -65,7 +65,7 @@ func testSocket(tb testing.TB, cfg config.API) (string, *supervisor.Node) {
 		node.Shutdown()
 		system.Shutdown()
 	})
-	return cfg.Socket, node
+	return cfg.Socket, srv, node
 }
 
 // ask sends m on a fresh connection to path and returns the reply.
@@ -95,20 +95,37 @@ func ackErr(m proto.Message) string {
 }
 
 func TestSocketLimits(t *testing.T) {
-	path, node := testSocket(t, config.API{Limits: config.Limits{
-		MaxMessageBytes: 4096, RequestsPerSecond: 0.001, Burst: 5, MaxScopes: 3, MaxScopesPerIdentity: 2,
-		MaxConnections: 4, MaxConnectionsPerSource: 2,
-	}})
-	// Scopes per identity: root is uid:0 here.
-	for i, want := range []string{"", "", "max_scopes_per_identity"} {
-		name := []string{"a", "b", "c"}[i]
-		got := ackErr(ask(t, path, &messages.SpawnScope{Name: name}))
-		if (want == "" && got != "") || !strings.Contains(got, want) {
-			t.Errorf("spawn %s: %q; want %q", name, got, want)
+	path, srv, node := testSocket(t, config.API{
+		Authorization: []config.Grant{{Identity: "uid:*", Verbs: []string{"*"}, Host: true}},
+		Limits: config.Limits{
+			MaxMessageBytes: 4096, RequestsPerSecond: 0.001, Burst: 7, MaxScopes: 3, MaxScopesPerIdentity: 2,
+			MaxConnections: 4, MaxConnectionsPerSource: 2,
+		}})
+	// Root on the socket (this test) is the operator: not limited. Others
+	// are: scopes per identity, then in all, then the rate.
+	for _, tc := range []struct{ who, name, want string }{
+		{"uid:0", "root-1", ""}, {"uid:0", "root-2", ""}, {"uid:0", "root-3", ""},
+		{"uid:1000", "a", ""}, {"uid:1000", "b", ""}, {"uid:1000", "c", "max_scopes_per_identity"},
+		{"uid:1001", "d", ""}, {"uid:1001", "e", "api.limits.max_scopes"},
+	} {
+		got := ackErr(srv.gate.handle(Peer{Identity: tc.who, Transport: TransportSocket}, &messages.SpawnScope{Name: tc.name}))
+		if (tc.want == "" && got != "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s spawns %s: %q; want %q", tc.who, tc.name, got, tc.want)
 		}
 	}
-	if list, _ := node.List(); len(list) != 2 {
-		t.Errorf("%d scopes; want 2", len(list))
+	if list, _ := node.List(); len(list) != 6 {
+		t.Errorf("%d scopes; want 6", len(list))
+	}
+	// The rate: uid:1000 has a burst of 7, 3 spent above.
+	var limited string
+	for range 5 {
+		limited = ackErr(srv.gate.handle(Peer{Identity: "uid:1000", Transport: TransportSocket}, &messages.StopScope{Name: "zz"}))
+	}
+	if !strings.Contains(limited, "rate limited") {
+		t.Errorf("the request after the burst: %q; want rate limited", limited)
+	}
+	if got := ackErr(ask(t, path, &messages.StopScope{Name: "root-1"})); got != "" {
+		t.Errorf("root after the others' limits: %q", got)
 	}
 	// The message-size cap: the connection gets a clear error, then ends.
 	big := &messages.SpawnScope{Name: "big", Desired: &messages.Desired{}}
@@ -117,15 +134,6 @@ func TestSocketLimits(t *testing.T) {
 	}
 	if got := ackErr(ask(t, path, big)); !strings.Contains(got, "frame too large") {
 		t.Errorf("a message over the cap: %q", got)
-	}
-	// The rate: a burst of 5, spent above (3 spawns); 2 more pass, then
-	// the identity is limited.
-	var limited string
-	for range 3 {
-		limited = ackErr(ask(t, path, &messages.StopScope{Name: "zz"}))
-	}
-	if !strings.Contains(limited, "rate limited") {
-		t.Errorf("the request after the burst: %q; want rate limited", limited)
 	}
 	// Connections per source (uid): 2 held, the third is refused.
 	var held []net.Conn
@@ -174,7 +182,7 @@ func TestAdmitted(t *testing.T) {
 // agent never crashes, answers or drops the connection, and keeps
 // answering a well-formed request afterwards.
 func FuzzSocket(f *testing.F) {
-	path, _ := testSocket(f, config.API{Limits: config.Limits{MaxMessageBytes: 1 << 16, RequestsPerSecond: 1e6, Burst: 1e6}})
+	path, _, _ := testSocket(f, config.API{Limits: config.Limits{MaxMessageBytes: 1 << 16, RequestsPerSecond: 1e6, Burst: 1e6}})
 	frame := func(m proto.Message) []byte {
 		a, _ := anypb.New(m)
 		b, _ := proto.Marshal(a)

@@ -35,6 +35,9 @@ const (
 	socketOpEnv    = "LINX_API_SOCKET_OP" // spawn (the default), update or stop
 )
 
+// floodCount is how many spawns the "flood" operation sends.
+const floodCount = 10000
+
 // TestSocketChild is the client side of TestEscalationRefused when run as
 // its child; otherwise it does nothing.
 func TestSocketChild(t *testing.T) {
@@ -60,6 +63,26 @@ func TestSocketChild(t *testing.T) {
 		err = c.Update(ctx, spec.GetName(), spec.GetDesired())
 	case "stop":
 		err = c.Stop(ctx, spec.GetName())
+	case "flood":
+		// FloodCount spawns of the scope on one connection, as fast as
+		// the agent answers: counted by outcome.
+		counts := map[string]int{}
+		for i := range floodCount {
+			spec.Name = fmt.Sprintf("flood-%d", i)
+			err := c.Spawn(context.Background(), spec)
+			switch {
+			case err == nil:
+				counts["accepted"]++
+			case errors.Is(err, client.ErrPermissionDenied):
+				counts["denied"]++
+			case strings.Contains(err.Error(), "rate limited"):
+				counts["limited"]++
+			default:
+				counts["other"]++
+			}
+		}
+		fmt.Printf("RESULT flood: %v\n", counts)
+		return
 	default:
 		op, err = "spawn", c.Spawn(ctx, spec)
 	}
