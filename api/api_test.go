@@ -530,7 +530,22 @@ func TestForeignMessagesRefused(t *testing.T) {
 	ctx := ctxT(t)
 
 	raw := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
-	r := remote.NewRemote(raw, remote.Configure("127.0.0.1", 0))
+	// A peer with a valid certificate, so that what it sends reaches the
+	// guard (without one, its connection fails the handshake, and
+	// protoactor would redial it forever).
+	p := pkiFor(t)
+	cert, err := tls.LoadX509KeyPair(p.ctl.CertFile, p.ctl.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := remotestartPool(p.ca.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcfg := remote.Configure("127.0.0.1", 0, remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(
+		&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS13}))))
+	rcfg.MaxRetryCount = 1
+	r := remote.NewRemote(raw, rcfg)
 	r.Start()
 	defer func() {
 		r.Shutdown(true)
