@@ -138,10 +138,54 @@ scopes:
 		t.Errorf("the scope is %v after the reload", st.GetPhase())
 	}
 
+	// SIGHUP (Reload) re-reads the rules: granted configured: true,
+	// nobody may now update the file's scope.
+	granted := strings.Replace(data, `      namespaces: {paths: ["/var/run/netns/linx-t-*"]}`,
+		`      namespaces: {paths: ["/var/run/netns/linx-t-*"]}
+      configured: true`, 1)
+	if err := os.WriteFile(path, []byte(granted), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if res := runSocketOp(t, sock, "update", empty, nobody); res != "ok" {
+		t.Errorf("nobody's update once granted configured: true: %s", res)
+	}
+	waitAddr(t, ns, false, "nobody's granted update")
+
 	// The audit names each request, accepted or refused.
 	for _, want := range []string{`"identity":"uid:65534"`, `"verb":"update"`, `"result":"refused"`, `"identity":"uid:0"`, `"result":"accepted"`, `"transport":"socket"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the audit lacks %s", want)
+		}
+	}
+	// And the metric counts them.
+	families, err := a.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "linx_api_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var verb, result string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "verb":
+					verb = l.GetValue()
+				case "result":
+					result = l.GetValue()
+				}
+			}
+			counts[verb+" "+result] = m.GetCounter().GetValue()
+		}
+	}
+	for _, want := range []string{"update refused", "stop refused", "spawn refused", "update accepted", "stop accepted"} {
+		if counts[want] < 1 {
+			t.Errorf("linx_api_requests_total: %v; want %s counted", counts, want)
 		}
 	}
 }
