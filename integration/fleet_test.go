@@ -43,6 +43,7 @@ func fleetConfig(t *testing.T, dir string, node apitest.Pair, ca string) string 
 metrics:
   listen: 127.0.0.1:0
 api:
+  socket: off
   listen: 127.0.0.1:0
   tls:
     cert: %s

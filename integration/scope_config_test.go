@@ -27,7 +27,7 @@ func TestScopeCommandsFromConfig(t *testing.T) {
 	nsWeb, nsDB := nstest.New(t), nstest.New(t)
 	dir := t.TempDir()
 	path, _ := agentConfig(t, dir)
-	sock := agentAppendAPI(t, path, dir)
+	sock := agentSocket(path)
 	p := agentStart(t, bin, path)
 	agentWaitSocket(t, p, sock)
 
@@ -123,37 +123,23 @@ func TestScopeCommandsFromConfig(t *testing.T) {
 	p.stop()
 }
 
-// agentAppendAPI adds the message API's local socket, under dir, to the
-// agent's configuration, and returns the socket's path.
-func agentAppendAPI(t *testing.T, path, dir string) string {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sock := filepath.Join(dir, "run", "linx.sock")
-	if _, err := fmt.Fprintf(f, "api:\n  socket: %s\n", sock); err != nil {
-		t.Fatal(err)
-	}
-	return sock
-}
-
-// agentAppendTLSAPI adds the message API over TCP on loopback, with
-// mutual TLS from a throwaway CA, to the agent's configuration, and
+// agentAppendTLSAPI gives the agent's configuration the message API over
+// TCP on loopback, with mutual TLS from a throwaway CA, and
 // returns the client option of a controller certificate (read only: no
 // rule names it).
 func agentAppendTLSAPI(t *testing.T, path string) client.Option {
 	t.Helper()
 	ca := apitest.NewCA(t, "linx-test")
 	node, ctl := ca.Issue("agent"), ca.Issue("controller")
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := fmt.Fprintf(f, "api:\n  socket: off\n  listen: 127.0.0.1:0\n  tls: {cert: %s, key: %s, client_ca: %s}\n",
-		node.CertFile, node.KeyFile, ca.CertFile); err != nil {
+	api := fmt.Sprintf("api:\n  socket: off\n  listen: 127.0.0.1:0\n  tls: {cert: %s, key: %s, client_ca: %s}\n",
+		node.CertFile, node.KeyFile, ca.CertFile)
+	// In place of agentWrite's api section (its socket).
+	cfg := strings.Replace(string(data), "api:\n  socket: "+agentSocket(path)+"\n", api, 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return client.WithTLS(ctl.CertFile, ctl.KeyFile, ca.CertFile)
