@@ -136,6 +136,7 @@ func TestSocketLimits(t *testing.T) {
 		t.Errorf("a message over the cap: %q", got)
 	}
 	// Connections per source (uid): 2 held, the third is refused.
+	waitConns(t, srv, 0)
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("unix", path)
@@ -145,7 +146,7 @@ func TestSocketLimits(t *testing.T) {
 		defer c.Close()
 		held = append(held, c)
 	}
-	time.Sleep(50 * time.Millisecond) // the server takes them
+	waitConns(t, srv, 2) // the server has taken them
 	c, err := net.Dial("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +156,18 @@ func TestSocketLimits(t *testing.T) {
 	m, err := wire.Read(c, 1<<20)
 	if err != nil || !strings.Contains(ackErr(m), "max_connections_per_source") {
 		t.Errorf("a third connection: %v %v; want the per-source limit", m, err)
+	}
+}
+
+// waitConns waits until srv holds n connections.
+func waitConns(t *testing.T, srv *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Connections() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections held; want %d", srv.Connections(), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -207,4 +220,17 @@ func FuzzSocket(f *testing.F) {
 			t.Fatalf("the agent no longer lists its scopes: %v", l)
 		}
 	})
+}
+
+// TestFDBudget checks that the connection budget leaves ReservedFDs of
+// the process's descriptor limit free.
+func TestFDBudget(t *testing.T) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	b := fdBudget()
+	if b < 1 || (rl.Cur < 1<<30 && uint64(2*b+ReservedFDs) > max(rl.Cur, uint64(ReservedFDs+2))) {
+		t.Errorf("budget %d with a limit of %d: want at least 1 and %d descriptors left free", b, rl.Cur, ReservedFDs)
+	}
 }

@@ -218,9 +218,32 @@ scopes: []
 		t.Errorf("no audit line of the refusal:\n%s", logs.String())
 	}
 
+	// A user outside api.group cannot even reach the socket (its
+	// directory is 0750). Were the directory opened to everyone, the
+	// kernel's peer credentials still keep that user out.
+	outsider := &syscall.Credential{Uid: 65533, Gid: 65533, Groups: []uint32{}}
+	if res := runSocketChild(t, sock, &messages.SpawnScope{Name: "evil", Desired: route}, outsider); !strings.Contains(res, "permission denied") {
+		t.Errorf("uid 65533 through a 0750 directory: %s; want permission denied", res)
+	}
+	if err := os.Chmod(filepath.Dir(sock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	res := runSocketChild(t, sock, &messages.SpawnScope{Name: "evil", Desired: route}, outsider)
+	if !strings.Contains(res, "dial:") || !strings.Contains(res, "uid 65533") || !strings.Contains(res, "neither root nor a member of group") {
+		t.Errorf("uid 65533 on an open socket: %s; want refused by its credentials", res)
+	}
+	if !strings.Contains(logs.String(), `"msg":"api socket: refused a connection"`) {
+		t.Errorf("the refused connection is not logged")
+	}
+	os.Chmod(filepath.Dir(sock), 0o750)
+	os.Chmod(sock, 0o660)
+
 	// Root may: the same request, in a throwaway namespace.
 	ns.IP("link", "set", "lo", "up")
-	res := runSocketChild(t, sock, &messages.SpawnScope{Name: "evil",
+	res = runSocketChild(t, sock, &messages.SpawnScope{Name: "evil",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}}, Desired: route}, &syscall.Credential{Uid: 0, Gid: 0})
 	if res != "ok" {
 		t.Fatalf("root's spawn: %s", res)

@@ -93,6 +93,14 @@ func (s *sockConn) roundTrip(ctx context.Context, msg any, timeout time.Duration
 	stop := context.AfterFunc(ctx, func() { s.conn.SetDeadline(time.Now()) })
 	defer stop()
 	if err := wire.Write(s.conn, m, 0); err != nil {
+		// The agent may have refused the connection before the request
+		// went out (its credentials, a connection limit): its one reply
+		// is still there to read, and says why.
+		if reply, rerr := wire.Read(s.r, maxReply); rerr == nil {
+			if a, ok := reply.(*messages.Ack); ok && a.GetError() != "" {
+				return nil, ackError(s.path, a.GetError())
+			}
+		}
 		return nil, fmt.Errorf("client: %T to %s: %w", msg, s.path, err)
 	}
 	reply, err := wire.Read(s.r, maxReply)
