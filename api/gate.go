@@ -91,6 +91,9 @@ type owned struct {
 	owner string
 	ns    *messages.Namespace
 	root  bool // root's on the socket, which no cap counts
+	// stopped scopes keep their namespace (a stop again, a spawn in
+	// their place) but no longer count against the caps.
+	stopped bool
 }
 
 func newGate(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, opts Options) *gate {
@@ -191,7 +194,8 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 		return msg
 	}
 	if verb.Mutating() {
-		g.record(p.Identity, root, req)
+		s, _ := m.(*messages.StopScope)
+		g.record(p.Identity, root, req, s.GetForget())
 		if req.Configured && g.opts.Touched != nil {
 			g.opts.Touched(req.Scope)
 		}
@@ -248,12 +252,12 @@ func nsText(ns *messages.Namespace) string {
 func (g *gate) reserve(identity, name string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, ok := g.owned[name]; ok {
-		return ""
+	if o, ok := g.owned[name]; ok && !o.stopped {
+		return "" // the node refuses a running name anyway
 	}
 	all, n := 0, 0
 	for _, o := range g.owned {
-		if o.root {
+		if o.root || o.stopped {
 			continue
 		}
 		all++
@@ -271,15 +275,22 @@ func (g *gate) reserve(identity, name string) string {
 }
 
 // record notes what an accepted request changed in the scopes the API
-// owns.
-func (g *gate) record(identity string, root bool, req authz.Request) {
+// owns: a spawn records its owner and namespace, a stop marks it stopped
+// (forget drops it, as the node does).
+func (g *gate) record(identity string, root bool, req authz.Request, forget bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch req.Verb {
 	case authz.Spawn:
 		g.owned[req.Scope] = owned{owner: identity, ns: req.Namespace, root: root}
 	case authz.Stop:
-		delete(g.owned, req.Scope)
+		if forget {
+			// The node forgets it too: a spawn of the name is a new scope.
+			delete(g.owned, req.Scope)
+		} else if o, ok := g.owned[req.Scope]; ok {
+			o.stopped = true
+			g.owned[req.Scope] = o
+		}
 	}
 }
 

@@ -69,8 +69,9 @@ type Request struct {
 	// Scope is the scope's name ("" for a list or a subscription).
 	Scope string
 	// Namespace is where the scope lives: the one a SpawnScope names, or
-	// the one the scope was spawned in for an update or a stop; nil when
-	// not known (a request for a scope that does not exist).
+	// the one the scope was spawned in for an update or a stop. Nil (or
+	// unset) is the host namespace, and a scope whose namespace is not
+	// known is judged as the host's.
 	Namespace *messages.Namespace
 	// Objects counts the desired objects a spawn or update carries.
 	Objects int
@@ -245,10 +246,10 @@ func (rs *Rules) Decide(r Request) Decision {
 	if r.Configured && !g.Configured {
 		return refuse("the scope belongs to the configuration file and the rule does not grant configured: true")
 	}
-	if r.Namespace != nil || r.Verb == Spawn {
-		if reason := namespaceRefused(ru, r.Namespace); reason != "" {
-			return refuse("%s", reason)
-		}
+	// An unknown namespace (a scope the API did not spawn and the file
+	// does not name) is judged as the host's, the most privileged.
+	if reason := namespaceRefused(ru, r.Namespace); reason != "" {
+		return refuse("%s", reason)
 	}
 	if r.Objects > d.MaxObjects {
 		return refuse("%d desired objects exceed the rule's cap of %d", r.Objects, d.MaxObjects)

@@ -47,6 +47,7 @@ func TestDecide(t *testing.T) {
 		{"tenant refused a pid", Request{Identity: tenant, Verb: Spawn, Scope: "tenant-a", Namespace: pid(1)}, false, "process namespaces"},
 		{"tenant refused a scope name", Request{Identity: tenant, Verb: Spawn, Scope: "web", Namespace: at("/var/run/netns/tenant-a")}, false, "scope name"},
 		{"tenant over its object cap", Request{Identity: tenant, Verb: Update, Scope: "tenant-a", Namespace: at("/var/run/netns/tenant-a"), Objects: 11}, false, "exceed the rule's cap of 10"},
+		{"tenant stopping a scope of unknown namespace", Request{Identity: tenant, Verb: Stop, Scope: "tenant-x"}, false, "host namespace"},
 		{"status-only cannot spawn", Request{Identity: "monitor", Verb: Spawn, Scope: "x", Namespace: at("/x")}, false, "verb spawn is not granted"},
 		{"status-only reads", Request{Identity: "monitor", Verb: Status}, true, ""},
 		{"no grant: configured update", Request{Identity: "cni", Verb: Update, Scope: "demo", Namespace: host(), Configured: true}, false, "belongs to the configuration file"},
