@@ -29,6 +29,13 @@
 // agent. With WithTLS the reply endpoint requires the agent's certificate
 // too, verified against the same CA.
 //
+// The agent accepts a reply address only when the client's certificate
+// names its host (a DNS or IP SAN), or the client's api.authorization rule
+// lists it in reply_addresses; otherwise it ends the connection and Dial
+// times out with "does not answer" (the agent logs "may not declare the
+// reply address"). The local socket needs none of this: replies come back
+// on the connection (and Subscribe is not served there).
+//
 // The reply endpoint guards itself with package api/guard, as the agent's
 // API does, so that a misbehaving agent ends its own connection rather
 // than the controller. It refuses a batch from an agent that:
