@@ -74,11 +74,10 @@ func listenSocket(path, group string, g *gate, maxConns, perUID int, logger *slo
 			return nil, fmt.Errorf("api: socket %s: removing the stale socket: %w", path, err)
 		}
 	}
-	// The socket is created with no permission for anyone but root, then
-	// opened to the group: there is no moment when others may connect.
-	old := unix.Umask(0o177)
+	// The directory is already 0750 for root and the group: until the
+	// socket's own mode and group are set below, nobody else can reach it.
+	// (No umask dance: the umask is the whole process's.)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	unix.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("api: socket: %w", err)
 	}
@@ -218,7 +217,9 @@ func (s *socketServer) admitted(cred *unix.Ucred) bool {
 }
 
 // supplementaryGroups returns the supplementary groups of process pid, as
-// its /proc status says (nil when it cannot be read).
+// its /proc status says (nil when it cannot be read). SO_PEERCRED gives
+// the connecting process's pid and primary gid only; the pid is read at
+// once, while the peer still holds the connection open.
 func supplementaryGroups(pid int) []int {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
