@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,8 +54,8 @@ func listenSocket(path, group string, g *gate, maxConns, perUID int, logger *slo
 		return nil, fmt.Errorf("api: socket %s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("api: socket directory: %w", err)
+	if err := socketDir(dir); err != nil {
+		return nil, fmt.Errorf("api: socket %s: %w", path, err)
 	}
 	if err := os.Chown(dir, 0, gid); err != nil {
 		return nil, fmt.Errorf("api: socket directory: %w", err)
@@ -99,6 +100,40 @@ func listenSocket(path, group string, g *gate, maxConns, perUID int, logger *slo
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
+}
+
+// socketDir makes dir, the socket's own directory, or checks that an
+// existing one may be given to the socket: a directory owned by root that
+// others cannot enter. The caller then sets its group and mode 0750; a
+// shared directory (/tmp, /run) must not be, and is refused.
+func socketDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("making its directory: %w", err)
+	} else if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return fmt.Errorf("making its directory: %w", err)
+		}
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return fmt.Errorf("making its directory: %w", err)
+		}
+		return nil
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("its directory: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	case !ok || st.Uid != 0:
+		return fmt.Errorf("its directory %s is not owned by root", dir)
+	case fi.Mode().Perm()&0o007 != 0 || fi.Mode()&os.ModeSticky != 0:
+		return fmt.Errorf("its directory %s (mode %v) is open to others: give the socket a directory of its own, such as /run/linx, which the agent makes 0750", dir, fi.Mode())
+	}
+	return nil
 }
 
 // lookupGroup returns the gid of group (a name or a number); "" is root.

@@ -234,3 +234,32 @@ func TestFDBudget(t *testing.T) {
 		t.Errorf("budget %d with a limit of %d: want at least 1 and %d descriptors left free", b, rl.Cur, ReservedFDs)
 	}
 }
+
+// TestSocketDirShared checks that the agent never takes a shared
+// directory (such as /tmp) for the socket's own, which it would make
+// 0750.
+func TestSocketDirShared(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the socket is made root's")
+	}
+	shared := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	if err := socketDir(shared); err == nil || !strings.Contains(err.Error(), "open to others") {
+		t.Errorf("a 1777 directory: %v; want refused", err)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o777 {
+		t.Errorf("the shared directory's mode became %v", fi.Mode())
+	}
+	own := filepath.Join(t.TempDir(), "a", "run")
+	if err := socketDir(own); err != nil {
+		t.Fatalf("a new directory: %v", err)
+	}
+	if err := socketDir(own); err != nil {
+		t.Errorf("its own directory again: %v", err)
+	}
+}
