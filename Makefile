@@ -59,10 +59,11 @@ bench: root-banner
 
 # soak runs the reliability suite (build tag soak), bounded to ten minutes:
 # overrun storms, a crash loop, a fight with another writer, namespace
-# churn and kill/restart cycles, each printing its verdict and figures.
+# churn and kill/restart cycles, floods of the message API, each printing
+# its verdict and figures.
 soak: root-banner
 	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 10m \
-		./integration ./actors/supervisor
+		./integration ./actors/supervisor ./api
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -36,6 +39,19 @@ import (
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
 )
+
+// remotestartPool reads a PEM file of CA certificates.
+func remotestartPool(file string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no certificate", file)
+	}
+	return pool, nil
+}
 
 // leakOptions ignore grpc's and protoactor's process-wide background
 // goroutines.
@@ -202,6 +218,15 @@ func startNodeLogged(t *testing.T, cfg config.API, logger *slog.Logger) (*api.Se
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Listen != "" && !cfg.TLS.Enabled() {
+		// TCP is always mutual TLS: the test's own CA, and a controller
+		// certificate granted everything.
+		p := pkiFor(t)
+		cfg.TLS = config.TLS{Cert: p.node.CertFile, Key: p.node.KeyFile, ClientCA: p.ca.CertFile}
+	}
+	if cfg.Listen != "" && cfg.Authorization == nil {
+		cfg.Authorization = []config.Grant{{Identity: "controller", Verbs: []string{"*"}, Host: true, PID: true}}
+	}
 	srv, err := api.Serve(system, node, cfg, logger)
 	if err != nil {
 		node.Shutdown()
@@ -218,6 +243,35 @@ func startNodeLogged(t *testing.T, cfg config.API, logger *slog.Logger) (*api.Se
 		system.Shutdown()
 	})
 	return srv, system, node
+}
+
+// pki is a test's certificate authority, the agent's certificate and a
+// controller's (CN "controller").
+type pki struct {
+	ca        *apitest.CA
+	node, ctl apitest.Pair
+}
+
+// pkis holds each running test's pki, by test name.
+var pkis sync.Map
+
+// pkiFor returns t's pki, made on first use.
+func pkiFor(t *testing.T) *pki {
+	t.Helper()
+	if p, ok := pkis.Load(t.Name()); ok {
+		return p.(*pki)
+	}
+	ca := apitest.NewCA(t, "linx-test")
+	p := &pki{ca: ca, node: ca.Issue("agent"), ctl: ca.Issue("controller")}
+	pkis.Store(t.Name(), p)
+	t.Cleanup(func() { pkis.Delete(t.Name()) })
+	return p
+}
+
+// tlsOpt is the client option of t's controller certificate.
+func tlsOpt(t *testing.T) client.Option {
+	p := pkiFor(t)
+	return client.WithTLS(p.ctl.CertFile, p.ctl.KeyFile, p.ca.CertFile)
 }
 
 // logBuffer collects log output written from any goroutine.
@@ -274,7 +328,8 @@ func TestServeRefuses(t *testing.T) {
 		{config.API{Listen: ":7000"}, "empty host"},
 		{config.API{Listen: "127.0.0.1"}, "want host:port"},
 		{config.API{Listen: "127.0.0.1:http"}, "not a number"},
-		{config.API{Listen: "10.1.2.3:7000", TLS: config.TLS{Cert: "c.pem", Key: "k.pem"}}, "cert, key and client_ca together"},
+		{config.API{Listen: "10.1.2.3:7000", TLS: config.TLS{Cert: "c.pem", Key: "k.pem"}}, "requires mutual TLS"},
+		{config.API{Listen: "127.0.0.1:7000"}, "loopback included; use api.socket"},
 		{config.API{Listen: "127.0.0.1:0", TLS: config.TLS{Cert: "/nonexistent/c.pem", Key: "/nonexistent/k.pem", ClientCA: "/nonexistent/ca.pem"}}, "loading TLS certificate"},
 	} {
 		srv, err := api.Serve(system, node, tc.cfg, quiet())
@@ -314,7 +369,7 @@ func TestControllerFlow(t *testing.T) {
 	}
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
 	ctx := ctxT(t)
-	c, err := client.Dial(ctx, srv.Addr())
+	c, err := client.Dial(ctx, srv.Addr(), tlsOpt(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +530,22 @@ func TestForeignMessagesRefused(t *testing.T) {
 	ctx := ctxT(t)
 
 	raw := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
-	r := remote.NewRemote(raw, remote.Configure("127.0.0.1", 0))
+	// A peer with a valid certificate, so that what it sends reaches the
+	// guard (without one, its connection fails the handshake, and
+	// protoactor would redial it forever).
+	p := pkiFor(t)
+	cert, err := tls.LoadX509KeyPair(p.ctl.CertFile, p.ctl.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := remotestartPool(p.ca.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcfg := remote.Configure("127.0.0.1", 0, remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(
+		&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS13}))))
+	rcfg.MaxRetryCount = 1
+	r := remote.NewRemote(raw, rcfg)
 	r.Start()
 	defer func() {
 		r.Shutdown(true)
@@ -492,7 +562,7 @@ func TestForeignMessagesRefused(t *testing.T) {
 	// Addressed to a system actor rather than the node.
 	raw.Root.Send(actor.NewPID(srv.Addr(), "EndpointSupervisor"), &messages.ListScopes{})
 
-	c, err := client.Dial(ctx, srv.Addr())
+	c, err := client.Dial(ctx, srv.Addr(), tlsOpt(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +603,20 @@ func TestDialErrors(t *testing.T) {
 // The stream ends with ctx.
 func rawStream(t *testing.T, ctx context.Context, addr, declared string) remote.Remoting_ReceiveClient {
 	t.Helper()
-	conn, err := grpc.DialContext(ctx, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if p, ok := pkis.Load(t.Name()); ok {
+		p := p.(*pki)
+		cert, err := tls.LoadX509KeyPair(p.ctl.CertFile, p.ctl.KeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := remotestartPool(p.ca.CertFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds = credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS13})
+	}
+	conn, err := grpc.DialContext(ctx, addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +678,7 @@ func TestForgedTerminatedRefused(t *testing.T) {
 	logs := &logBuffer{}
 	srv, system, node := startNodeLogged(t, config.API{Listen: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(logs, nil)))
 	ctx := ctxT(t)
-	c, err := client.Dial(ctx, srv.Addr())
+	c, err := client.Dial(ctx, srv.Addr(), tlsOpt(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,7 +692,9 @@ func TestForgedTerminatedRefused(t *testing.T) {
 	}
 
 	const peer = "127.0.0.1:1" // what the raw peer declares as its address
-	target := actor.NewPID(srv.Addr(), api.NodeName)
+	// The node's own id: where protoactor delivers the Terminated of a
+	// subscriber it watches (the gate, NodeName, takes none).
+	target := actor.NewPID(srv.Addr(), node.PID().Id)
 	_, port, _ := strings.Cut(srv.Addr(), ":")
 	for _, who := range []*actor.PID{
 		actor.NewPID(srv.Addr(), scope),      // the agent's own address
@@ -645,7 +730,7 @@ func loggedController(t *testing.T) (*api.Server, *client.Endpoint, *client.Clie
 	t.Helper()
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
 	logs := &logBuffer{}
-	ep, err := client.NewEndpoint(client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	ep, err := client.NewEndpoint(tlsOpt(t), client.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -723,7 +808,7 @@ func TestSubscriberExitUnsubscribes(t *testing.T) {
 	}
 	srv, _ := startNode(t, config.API{Listen: "127.0.0.1:0"})
 	ctx := ctxT(t)
-	ep, err := client.NewEndpoint()
+	ep, err := client.NewEndpoint(tlsOpt(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,65 +1,80 @@
-// Package api serves the Linx message API over the network: protoactor
-// remote (gRPC) carrying the protobuf messages of package messages, so that
-// a controller on another machine can spawn, stop, update and query the
-// scopes of a node agent, and subscribe to their status.
+// Package api serves the Linx message API: the protobuf messages of
+// package messages, with which a controller spawns, stops, updates and
+// queries the scopes of a node agent, and subscribes to their status.
 //
-// The API is off unless config.API.Listen is set. Serve then:
+// The agent runs as root and can rewrite every namespace's routing, so the
+// API is a privilege boundary. ServeWith serves it two ways, and both pass
+// the same gate before anything reaches the node supervisor:
 //
-//  1. refuses a listen address beyond loopback unless mutual TLS is
-//     configured (certificate, key and client CA), and refuses a partial
-//     TLS configuration;
-//  2. starts protoactor remote on the actor system, with TLS 1.3 and client
-//     certificates required and verified against the client CA when TLS is
-//     configured;
-//  3. makes the node supervisor reachable under the well-known actor name
-//     NodeName ("linx-node"): a controller addresses
-//     actor.NewPID(agentAddress, api.NodeName), or uses package client.
+//  1. the local socket (config.API.Socket, /run/linx/linx.sock by
+//     default): a Unix socket in a directory of mode 0750, itself 0660,
+//     both owned by root and config.API.Group. The kernel's peer
+//     credentials (SO_PEERCRED) of each connection decide: uid 0 or a
+//     member of the group is served as identity "uid:N", anyone else gets
+//     one refusal and is logged. Requests and replies are frames of
+//     package internal/wire on the same connection: no dial-back, no TCP
+//     port. Subscriptions need TCP;
+//  2. TCP (config.API.Listen), always with mutual TLS, loopback included:
+//     protoactor remote (gRPC), with the client's certificate naming it
+//     (its first URI SAN, or its CN: see Identity). Controllers address
+//     actor.NewPID(agentAddress, NodeName), or use package client.
 //
-// # What reaches the node
+// # The gate
+//
+// Every request, from either transport, is judged by the rules of
+// config.API.Authorization (package api/authz: verbs, namespaces, scope
+// names, object caps; by default root on the socket may do everything and
+// anyone else may only read), by the scopes of the configuration file
+// (changed or stopped only by an identity granted configured: true; the
+// agent is told, so that its next reload puts them back), and by the
+// limits of config.API.Limits (requests per second per identity, scopes
+// per identity and in all). A refusal is answered with an Ack whose error
+// starts "permission denied:" (naming the rule), "rate limited:" or
+// "scope limit:". Every request that would change a scope, and every
+// refusal, is one "api audit" log line (identity, transport, peer, verb,
+// scope, namespace, objects, result, rule), and Options.Observe counts
+// each request by verb and result.
+//
+// # What reaches the gate over TCP
 //
 // Every gRPC stream passes a guard (package api/guard, which a
 // controller's reply endpoint in package client installs too) before
-// protoactor's handler sees it: a batch addressed to any actor other than
-// the node supervisor, or carrying a message type other than the messages
-// of package messages (plus actor.Terminated, which a subscriber's exit
-// produces), closes the stream with PermissionDenied, and a panic in
-// protoactor's handler is recovered and closes only that stream. An
-// actor.Terminated is accepted only when it reports the end of one of the
-// sending peer's own actors (the address the peer declared when it
-// connected, never the agent's own address, "nonhost", or the node and its
-// children): protoactor passes its subject to the node unchecked, and a
-// forged one would make the node take a running scope for stopped.
-// The sender of a message must be an actor of the sending peer too: the
-// node replies to whatever sender a message carries, so a peer naming
-// another controller's pending request (its future$N) would have that
-// controller receive a genuine answer to a request it did not make. So
-// must the subscriber of a Subscribe or Unsubscribe: the node dials the
-// subscriber's address to push statuses, which would otherwise be any host
-// and port a peer names, and any peer could end another's subscription.
-// protoactor looks an incoming type name up in the global protobuf
-// registry and dereferences the result unchecked, so without the guard one
-// unregistered type sent by any peer would crash the agent.
+// protoactor's handler sees it. Peers reach the gate, under NodeName, with
+// the messages of package messages only; the node supervisor itself, under
+// its own id, takes only the actor.Terminated of a subscriber it watches,
+// never about the node or its children. The guard replaces every message's
+// header with the identity of the stream's certificate (which the gate
+// reads), so a peer cannot claim another identity; a certificate may not
+// claim a socket identity (uid:N) either. A batch carrying another type,
+// addressing another actor, naming a sender, subscriber or watcher that is
+// not the peer's, or holding bad indexes closes the stream with
+// PermissionDenied; a panic in protoactor's handler is recovered and closes
+// only that stream.
 //
-// What a peer owns is decided by the address it declares when it opens
-// its stream, which may be neither the agent's own address nor "nonhost".
-// That address is not tied to the connection: its source address differs
-// from the declared one for a controller with several addresses (the
-// kernel picks the source by route) or behind NAT, and certificates are
-// not required to name a controller's reply address. A peer let in (any
-// local process without TLS, any holder of a certificate of the client CA
-// with it) can therefore declare another controller's address and act as
-// that controller; the controllers the client CA vouches for are trusted
-// not to do so.
+// What a peer owns is decided by the address it declares when it opens its
+// stream. That address must be one its certificate vouches for: a DNS or IP
+// SAN equal to the declared host, or a host listed for its identity in
+// reply_addresses. Otherwise the stream is refused: a peer could else
+// declare another controller's address and receive its replies and status
+// pushes.
 //
-// # Connections go both ways
+// # Limits on connections
+//
+// Each transport holds at most config.API.Limits.MaxConnections
+// connections, and MaxConnectionsPerSource from one source address (TCP)
+// or uid (socket); the caps are lowered at start until ReservedFDs
+// descriptors stay free for the scopes and the health endpoint. A TCP
+// connection over a cap is closed before its TLS handshake, and a
+// handshake must end within HandshakeTimeout. Messages above
+// MaxMessageBytes are refused on both transports.
+//
+// # Connections go both ways over TCP
 //
 // protoactor remote does not answer on the caller's connection: the node
 // dials back the address in the sender's PID to deliver replies and status
 // pushes. A controller therefore listens too (package client does), and
-// with mutual TLS the node presents its own certificate when it dials back
-// and verifies the controller's certificate chain against the client CA.
-// The host name of a controller is not checked on that reverse connection
-// (controllers name their own reply address); its certificate must chain to
-// the client CA. Certificates used with the API therefore need both the
-// serverAuth and clientAuth extended key usages.
+// the node presents its own certificate when it dials back and verifies
+// the controller's certificate chain against the client CA. Certificates
+// used with the API therefore need both the serverAuth and clientAuth
+// extended key usages.
 package api

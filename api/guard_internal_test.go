@@ -146,8 +146,12 @@ func TestGuardedPolicy(t *testing.T) {
 			Envelopes: []*remote.MessageEnvelope{{MessageData: marshal(t, m)}},
 		}
 	}
+	// A Terminated goes to the node by its own id, which watches the
+	// subscribers; the gate (NodeName) takes none.
 	terminated := func(addr, id string) *remote.MessageBatch {
-		return one("actor.Terminated", &actor.Terminated{Who: &actor.PID{Address: addr, Id: id}})
+		b := one("actor.Terminated", &actor.Terminated{Who: &actor.PID{Address: addr, Id: id}})
+		b.Targets = []*actor.PID{{Address: agentSelf, Id: "linx"}}
+		return b
 	}
 	request := func(addr, id string) *remote.MessageBatch {
 		b := one("linx.v1.ListScopes", &messages.ListScopes{})
@@ -182,6 +186,12 @@ func TestGuardedPolicy(t *testing.T) {
 		{"a peer declaring the agent's address", agentSelf, request(agentSelf, "$5"), false},
 		{"a peer declaring the local address", "nonhost", request("nonhost", "$5"), false},
 		{"subscriber of the peer terminated", peer, terminated(peer, "$12"), true},
+		{"terminated to the gate", peer, one("actor.Terminated", &actor.Terminated{Who: &actor.PID{Address: peer, Id: "$12"}}), false},
+		{"a request to the node by its own id, past the gate", peer, func() *remote.MessageBatch {
+			b := request(peer, "future$3")
+			b.Targets = []*actor.PID{{Address: agentSelf, Id: "linx"}}
+			return b
+		}(), false},
 		{"terminated of the agent's own scope", peer, terminated(agentSelf, "linx/scope-web-1"), false},
 		{"terminated of a local actor", peer, terminated("nonhost", "linx/scope-web-1"), false},
 		{"terminated of a child under the peer's address", peer, terminated(peer, "linx/scope-web-1"), false},

@@ -12,9 +12,9 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/guard"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/remotestart"
 	"github.com/linx-net/linx/messages"
@@ -29,80 +29,122 @@ const NodeName = "linx-node"
 // *Server (what Serve returns when the API is off) is a valid, inert one.
 type Server struct {
 	system *actor.ActorSystem
-	remote *remote.Remote
-	alias  *actor.PID // nil when the node itself is named NodeName
+	remote *remote.Remote // nil without TCP
+	gate   *gate
+	gateID *actor.PID // the gate actor, NodeName; nil without TCP
+	socket *socketServer
+	tcp    *connLimiter // nil without TCP
 	addr   string
 	logger *slog.Logger
 
 	closeOnce sync.Once
 }
 
-// Serve starts the message API of node on system as cfg says, logging to
-// logger (nil means slog.Default()).
-//
-// It returns nil, nil when cfg.Listen is empty: the API is off. It returns
-// an error, and starts nothing, when cfg.Listen is not host:port, when the
-// host is not loopback and mutual TLS is not configured, when the host is
-// a wildcard (0.0.0.0, ::, empty) and cfg.Advertise does not say which
-// address controllers dial, when only part of the TLS files are set or
-// they cannot be loaded, when the name NodeName is taken by another actor,
-// or when the address cannot be bound. With cfg.Advertise, the API names
-// itself by that address (protoactor routes by it), and Addr returns it.
-//
-// Serve starts protoactor remote on system, which can be done once per
-// actor system; Close stops it.
+// Header keys the API stamps on every message a TCP peer sends, for the
+// gate actor to read (package guard replaces any header the peer sent).
+const (
+	headerIdentity = "linx-identity"
+	headerPeer     = "linx-peer"
+)
+
+// Serve is ServeWith with only a logger.
 func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (*Server, error) {
-	if cfg.Listen == "" {
+	return ServeWith(system, node, cfg, Options{Logger: logger})
+}
+
+// ServeWith starts the message API of node on system as cfg says, with
+// the agent's hooks in opts: the local socket when cfg.Socket is set, TCP
+// with mutual TLS when cfg.Listen is set. Every request of either passes
+// the same gate: the authorization rules of cfg.Authorization (package
+// api/authz), the limits of cfg.Limits, and an audit line for each that
+// would change a scope.
+//
+// It returns nil, nil when both are off. It returns an error, and starts
+// nothing, when cfg.Listen is set without mutual TLS (cert, key and client
+// CA), is not host:port, or is a wildcard (0.0.0.0, ::, empty) without
+// cfg.Advertise; when the TLS files cannot be loaded; when the socket's
+// directory cannot be made, api.group is unknown, or another agent answers
+// on the socket; when the name NodeName is taken; or when an address
+// cannot be bound. With cfg.Advertise, the API names itself by that
+// address (protoactor routes by it), and Addr returns it.
+//
+// TCP starts protoactor remote on system, which can be done once per
+// actor system; Close stops it.
+func ServeWith(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, opts Options) (*Server, error) {
+	if cfg.Listen == "" && cfg.Socket == "" {
 		return nil, nil
 	}
 	if system == nil || node == nil {
 		return nil, errors.New("api: serving: nil actor system or node")
 	}
-	if logger == nil {
-		logger = slog.Default()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	host, port, err := splitListen(cfg.Listen)
-	if err != nil {
-		return nil, err
+	logger := opts.Logger
+	cfg.Limits = cfg.Limits.WithDefaults()
+	if budget := fdBudget(); cfg.Limits.MaxConnections > budget {
+		logger.Warn("api: lowering max_connections to keep descriptors for the scopes", "max_connections", budget, "reserved", ReservedFDs)
+		cfg.Limits.MaxConnections = budget
 	}
-	t := cfg.TLS
-	partial := (t.Cert != "" || t.Key != "" || t.ClientCA != "") && !t.Enabled()
-	if partial {
-		return nil, fmt.Errorf("api: listen %q: TLS needs cert, key and client_ca together (cert=%q key=%q client_ca=%q)",
-			cfg.Listen, t.Cert, t.Key, t.ClientCA)
-	}
-	if !t.Enabled() && !loopback(host) {
-		return nil, fmt.Errorf("api: listen %q is not a loopback address: the message API beyond loopback requires mutual TLS (api.tls cert, key and client_ca)", cfg.Listen)
-	}
-	if h, err := netip.ParseAddr(host); cfg.Advertise == "" && err == nil && h.IsUnspecified() {
-		return nil, fmt.Errorf("api: listen %q is on every address, which no controller can dial: set Advertise to the host:port they dial", cfg.Listen)
-	}
-
-	serverOpts := serverOptions(node.PID().Id, system.Address, logger)
-	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if t.Enabled() {
-		serverTLS, dialTLS, err := loadTLS(t)
-		if err != nil {
+	s := &Server{system: system, logger: logger, gate: newGate(system, node, cfg, opts)}
+	if cfg.Listen != "" {
+		if err := s.serveTCP(node, cfg); err != nil {
 			return nil, err
 		}
-		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(serverTLS)))
-		dialOpts = []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(dialTLS))}
 	}
+	if cfg.Socket != "" {
+		sock, err := listenSocket(cfg.Socket, cfg.Group, s.gate, cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerSource, logger)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.socket = sock
+		logger.Info("message API listening on the local socket", "socket", cfg.Socket, "group", sock.group)
+	}
+	return s, nil
+}
 
-	s := &Server{system: system, logger: logger}
-	if node.PID().Id != NodeName {
-		proc, ok := system.ProcessRegistry.GetLocal(node.PID().Id)
-		if !ok {
-			return nil, fmt.Errorf("api: node supervisor %q is not running", node.PID().Id)
-		}
-		// An alias in the registry rather than a forwarding actor: the
-		// node's mailbox receives the messages directly, senders intact.
-		pid, added := system.ProcessRegistry.Add(proc, NodeName)
-		if !added {
-			return nil, fmt.Errorf("api: actor name %q is already taken in this actor system", NodeName)
-		}
-		s.alias = pid
+// serveTCP starts protoactor remote with mutual TLS and the gate actor.
+func (s *Server) serveTCP(node *supervisor.Node, cfg config.API) error {
+	host, port, err := splitListen(cfg.Listen)
+	if err != nil {
+		return err
 	}
+	t := cfg.TLS
+	if !t.Enabled() {
+		return fmt.Errorf("api: listen %q: the message API over TCP requires mutual TLS (api.tls cert, key and client_ca), loopback included; use api.socket for local control (cert=%q key=%q client_ca=%q)",
+			cfg.Listen, t.Cert, t.Key, t.ClientCA)
+	}
+	if h, err := netip.ParseAddr(host); cfg.Advertise == "" && err == nil && h.IsUnspecified() {
+		return fmt.Errorf("api: listen %q is on every address, which no controller can dial: set Advertise to the host:port they dial", cfg.Listen)
+	}
+	serverTLS, dialTLS, err := loadTLS(t)
+	if err != nil {
+		return err
+	}
+	if node.PID().Id == NodeName {
+		return fmt.Errorf("api: the node supervisor may not be named %q: that name is the API's gate", NodeName)
+	}
+	s.tcp = newConnLimiter(cfg.Limits.MaxConnections, cfg.Limits.MaxConnectionsPerSource)
+	creds := &limitedCreds{TransportCredentials: credentials.NewTLS(serverTLS), limits: s.tcp, timeout: cfg.Limits.HandshakeTimeout}
+	p := policy(node.PID().Id, s.system.Address, s.logger)
+	p.Stamp = stampIdentity
+	p.Declare = s.declare
+	serverOpts := append(guard.ServerOptions(p),
+		grpc.Creds(creds),
+		grpc.MaxRecvMsgSize(cfg.Limits.MaxMessageBytes),
+		grpc.ConnectionTimeout(cfg.Limits.HandshakeTimeout),
+		grpc.MaxConcurrentStreams(16),
+	)
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(dialTLS))}
+
+	gatePID, err := s.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &gateActor{g: s.gate}
+	}), NodeName)
+	if err != nil {
+		return fmt.Errorf("api: actor name %q is already taken in this actor system: %w", NodeName, err)
+	}
+	s.gateID = gatePID
 
 	ropts := []remote.ConfigOption{remote.WithServerOptions(serverOpts...), remote.WithDialOptions(dialOpts...)}
 	if cfg.Advertise != "" {
@@ -116,14 +158,40 @@ func Serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, log
 	// makes a new attempt. (protoactor still sleeps 2 s inside the endpoint
 	// actor after the failed attempt.)
 	rcfg.MaxRetryCount = 1
-	s.remote = remote.NewRemote(system, rcfg)
+	s.remote = remote.NewRemote(s.system, rcfg)
 	if err := remotestart.Start(s.remote); err != nil {
-		s.dropAlias()
-		return nil, fmt.Errorf("api: listening on %q: %w", cfg.Listen, err)
+		s.system.Root.Stop(s.gateID)
+		s.remote = nil
+		return fmt.Errorf("api: listening on %q: %w", cfg.Listen, err)
 	}
-	s.addr = system.Address()
-	logger.Info("message API listening", "address", s.addr, "mtls", t.Enabled(), "node", NodeName)
-	return s, nil
+	s.addr = s.system.Address()
+	s.logger.Info("message API listening", "address", s.addr, "mtls", true, "node", NodeName)
+	return nil
+}
+
+// SetAuthorization replaces the authorization rules (a reload). It is
+// safe to call at any time, and does nothing on a nil Server.
+func (s *Server) SetAuthorization(grants []config.Grant) {
+	if s == nil {
+		return
+	}
+	s.gate.setRules(grants)
+}
+
+// Connections returns the API's open connections: on the socket and over
+// TCP (after their TLS handshake began). It returns 0 for a nil Server.
+func (s *Server) Connections() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	if s.socket != nil {
+		n += s.socket.conns.open()
+	}
+	if s.tcp != nil {
+		n += s.tcp.open()
+	}
+	return n
 }
 
 // Addr returns the address the API names itself by and controllers dial,
@@ -137,25 +205,27 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// Close stops the API: open streams are told to disconnect, the listener
-// is closed and the name NodeName released. The node supervisor keeps
+// Close stops the API: the socket is closed and removed with its
+// connections, open streams are told to disconnect, the TCP listener is
+// closed and the name NodeName released. The node supervisor keeps
 // running. Close is idempotent, nil-safe, and returns nil.
 func (s *Server) Close() error {
 	if s == nil {
 		return nil
 	}
 	s.closeOnce.Do(func() {
-		remotestart.Stop(s.system, s.remote)
-		s.dropAlias()
+		if s.socket != nil {
+			s.socket.close()
+		}
+		if s.remote != nil {
+			remotestart.Stop(s.system, s.remote)
+		}
+		if s.gateID != nil {
+			_ = s.system.Root.StopFuture(s.gateID).Wait()
+		}
 		s.logger.Info("message API stopped", "address", s.addr)
 	})
 	return nil
-}
-
-func (s *Server) dropAlias() {
-	if s.alias != nil {
-		s.system.ProcessRegistry.Remove(s.alias)
-	}
 }
 
 // splitListen parses the API's listen address, host:port with a host.

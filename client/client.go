@@ -312,6 +312,10 @@ type Client struct {
 	ep   *Endpoint
 	own  bool // the endpoint was made by Dial for this client alone
 	node *actor.PID
+	// sock is the local socket connection of a Client made by
+	// DialSocket (ep and node are then nil), and timeout its bound.
+	sock    *sockConn
+	timeout time.Duration
 
 	mu     sync.Mutex
 	subs   map[*subscription]struct{}
@@ -387,7 +391,7 @@ func (c *Client) Status(ctx context.Context, name string) (*messages.ScopeStatus
 	case *messages.ScopeStatus:
 		return v, nil
 	case *messages.Ack:
-		return nil, fmt.Errorf("client: status of scope %q: %s", name, v.GetError())
+		return nil, fmt.Errorf("client: status of scope %q: %w", name, ackError(c.Addr(), v.GetError()))
 	}
 	return nil, fmt.Errorf("client: status of scope %q: unexpected reply %T", name, v)
 }
@@ -398,6 +402,9 @@ func (c *Client) List(ctx context.Context) ([]*messages.ScopeStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := v.(*messages.Ack); ok {
+		return nil, fmt.Errorf("client: listing scopes: %w", ackError(c.Addr(), a.GetError()))
+	}
 	l, ok := v.(*messages.ScopeList)
 	if !ok {
 		return nil, fmt.Errorf("client: listing scopes: unexpected reply %T", v)
@@ -405,8 +412,14 @@ func (c *Client) List(ctx context.Context) ([]*messages.ScopeStatus, error) {
 	return l.GetScopes(), nil
 }
 
-// Addr returns the agent's address as given to Dial.
-func (c *Client) Addr() string { return c.node.Address }
+// Addr returns the agent's address as given to Dial, or the socket's path
+// for a Client made by DialSocket.
+func (c *Client) Addr() string {
+	if c.sock != nil {
+		return c.sock.path
+	}
+	return c.node.Address
+}
 
 // Close ends every subscription (their channels are closed) and, for a
 // Client made by Dial, stops its reply endpoint. It is idempotent and
@@ -423,6 +436,9 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	for s := range subs {
 		s.cancel()
+	}
+	if c.sock != nil {
+		c.sock.close()
 	}
 	if c.own {
 		c.ep.Close()
@@ -445,6 +461,9 @@ func (c *Client) request(ctx context.Context, msg any) (any, error) {
 
 // send is request without the closed check, for Close's own unsubscribes.
 func (c *Client) send(ctx context.Context, msg any) (any, error) {
+	if c.sock != nil {
+		return c.sock.roundTrip(ctx, msg, c.timeout)
+	}
 	timeout := c.ep.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
@@ -491,7 +510,7 @@ func (c *Client) checkAck(v any, err error, msg any) error {
 		return fmt.Errorf("client: unexpected reply %T to %T", v, msg)
 	}
 	if a.GetError() != "" {
-		return fmt.Errorf("client: agent %s: %s", c.node.Address, a.GetError())
+		return ackError(c.Addr(), a.GetError())
 	}
 	return nil
 }

@@ -1,21 +1,26 @@
-// Package client drives a Linx node agent over its network message API
-// (package api): spawn, stop, update and query scopes, and receive their
-// status changes as they happen.
+// Package client drives a Linx node agent over its message API (package
+// api): spawn, stop, update and query scopes, and receive their status
+// changes as they happen.
 //
 // A controller:
 //
-//  1. calls Dial with the agent's API address (and WithTLS when the agent
-//     requires mutual TLS); Dial checks that the agent answers;
+//  1. calls DialSocket on the agent's machine (its local socket, for root
+//     and the members of the agent's api.group), or Dial with a remote
+//     agent's API address and WithTLS (TCP is always mutual TLS); both
+//     check that the agent answers;
 //  2. calls Spawn, Update, Stop, Status and List, each a request answered
 //     by the agent's node supervisor;
 //  3. calls Subscribe to receive every *messages.ScopeStatus change of
 //     every scope, starting with the current status of each;
 //  4. calls Close when done.
 //
+// A request the agent's authorization rules refuse fails with an error
+// wrapping ErrPermissionDenied, whose text names the rule.
+//
 // # The reply endpoint
 //
-// The API is protoactor remote, which does not answer on the caller's
-// connection: the agent dials back the caller's own address to deliver
+// Over TCP the API is protoactor remote, which does not answer on the
+// caller's connection: the agent dials back the caller's own address to deliver
 // replies and status pushes. A Client therefore runs a small protoactor
 // actor system of its own with remote listening on 127.0.0.1 and a port
 // the kernel chooses. For an agent on another machine, WithListen names an
@@ -23,6 +28,13 @@
 // wildcard address cannot be used, as it is also the address sent to the
 // agent. With WithTLS the reply endpoint requires the agent's certificate
 // too, verified against the same CA.
+//
+// The agent accepts a reply address only when the client's certificate
+// names its host (a DNS or IP SAN), or the client's api.authorization rule
+// lists it in reply_addresses; otherwise it ends the connection and Dial
+// times out with "does not answer" (the agent logs "may not declare the
+// reply address"). The local socket needs none of this: replies come back
+// on the connection (and Subscribe is not served there).
 //
 // The reply endpoint guards itself with package api/guard, as the agent's
 // API does, so that a misbehaving agent ends its own connection rather

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -12,7 +13,9 @@ import (
 
 // A controller spawns a scope on an agent, waits for it to converge, updates
 // its desired state and stops it. It needs an agent listening on
-// 127.0.0.1:7946 with mutual TLS (api.listen and api.tls in its config).
+// 127.0.0.1:7946 with mutual TLS (api.listen and api.tls in its config),
+// whose api.authorization grants this certificate spawn, update and stop
+// in /var/run/netns/web.
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -56,5 +59,35 @@ func Example() {
 	}
 	if err := c.Stop(ctx, "web"); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// On the agent's machine, a tool run by root (or by a member of the
+// agent's api.group) talks to the agent's local socket: no port, no
+// certificate. A request the agent's rules refuse wraps
+// ErrPermissionDenied.
+func ExampleDialSocket() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	c, err := client.DialSocket(ctx, client.DefaultSocket)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	err = c.Spawn(ctx, &messages.SpawnScope{
+		Name:      "tenant-a",
+		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: "/var/run/netns/tenant-a"}},
+	})
+	if errors.Is(err, client.ErrPermissionDenied) {
+		log.Fatalf("not granted: %v", err)
+	}
+	list, err := c.List(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, st := range list {
+		fmt.Println(st.GetName(), st.GetPhase())
 	}
 }

@@ -48,6 +48,9 @@ func (c *Client) Subscribe(ctx context.Context) (<-chan *messages.ScopeStatus, f
 		return nil, nil, ErrClosed
 	}
 	c.mu.Unlock()
+	if c.sock != nil {
+		return nil, nil, fmt.Errorf("client: subscribing through the socket %s: subscriptions are served over TCP only (Dial)", c.sock.path)
+	}
 	s.pid = c.ep.system.Root.Spawn(actor.PropsFromFunc(s.receive))
 	// Only the agent may push to it, or watch it.
 	c.ep.binds.bind(s.pid.Id, c.node.Address)

@@ -42,27 +42,6 @@ type Config struct {
 	Scopes []Scope
 }
 
-// API is the remote message API (gRPC). It is off unless Listen is set.
-type API struct {
-	// Listen is host:port. A non-loopback host requires TLS with a client
-	// CA (mutual TLS).
-	Listen string
-	// Advertise is the host:port controllers dial, and the address the
-	// agent names itself by in the messages it sends: protoactor routes
-	// by it. Required when Listen's host is a wildcard (0.0.0.0, ::, or
-	// empty), which no controller can dial; "" means Listen.
-	Advertise string
-	TLS       TLS
-}
-
-// TLS names PEM files for the API's mutual TLS.
-type TLS struct {
-	Cert, Key, ClientCA string
-}
-
-// Enabled reports whether all three files are set.
-func (t TLS) Enabled() bool { return t.Cert != "" && t.Key != "" && t.ClientCA != "" }
-
 // Metrics is the HTTP endpoint for /metrics, /healthz and /readyz.
 type Metrics struct {
 	// Listen is host:port; "" uses DefaultMetricsListen, "off" disables.
@@ -126,17 +105,4 @@ func isWildcard(listen string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return host == "" || (err == nil && a.IsUnspecified())
-}
-
-// isLoopback reports whether a listen address binds loopback only.
-func isLoopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }

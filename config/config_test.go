@@ -16,7 +16,7 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.StateDir != "/var/lib/linx" || cfg.API.Listen != "127.0.0.1:9477" || cfg.Metrics.Listen != "127.0.0.1:9476" {
+	if cfg.StateDir != "/var/lib/linx" || cfg.API.Listen != "" || cfg.API.Socket != DefaultSocket || cfg.Metrics.Listen != "127.0.0.1:9476" {
 		t.Errorf("top level: %+v", cfg)
 	}
 	if len(cfg.Scopes) != 1 {

@@ -246,19 +246,7 @@ func (r *reader) config(data []byte) *Config {
 	var apiNode, stateDirNode, metricsListenNode ast.Node
 	r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
 		"state_dir": func(n ast.Node, p string) { stateDirNode = n; r.str(&cfg.StateDir)(n, p) },
-		"api": func(n ast.Node, p string) {
-			apiNode = n
-			r.fields(n, p, map[string]func(ast.Node, string){
-				"listen":    r.str(&cfg.API.Listen),
-				"advertise": r.str(&cfg.API.Advertise),
-				"tls": func(n ast.Node, p string) {
-					r.fields(n, p, map[string]func(ast.Node, string){
-						"cert": r.str(&cfg.API.TLS.Cert), "key": r.str(&cfg.API.TLS.Key),
-						"client_ca": r.str(&cfg.API.TLS.ClientCA),
-					})
-				},
-			})
-		},
+		"api":       func(n ast.Node, p string) { apiNode = n; r.api(n, p, &cfg.API) },
 		"metrics": func(n ast.Node, p string) {
 			r.fields(n, p, map[string]func(ast.Node, string){
 				"listen": func(n ast.Node, p string) { metricsListenNode = n; r.str(&cfg.Metrics.Listen)(n, p) },
@@ -271,26 +259,7 @@ func (r *reader) config(data []byte) *Config {
 	if !filepath.IsAbs(cfg.StateDir) {
 		r.fail(stateDirNode, "state_dir", "want an absolute path, got %q", cfg.StateDir)
 	}
-	if cfg.API.Listen != "" {
-		if host, _, err := net.SplitHostPort(cfg.API.Listen); err != nil || host == "" {
-			r.fail(apiNode, "api.listen", "want host:port with a host (0.0.0.0 or [::] for every address), got %q", cfg.API.Listen)
-		} else if !isLoopback(cfg.API.Listen) && !cfg.API.TLS.Enabled() {
-			r.fail(apiNode, "api.listen", "%q is not loopback: mutual TLS (tls.cert, tls.key, tls.client_ca) is required", cfg.API.Listen)
-		} else if isWildcard(cfg.API.Listen) && cfg.API.Advertise == "" {
-			r.fail(apiNode, "api.advertise", "listen %q is on every address, which no controller can dial: set advertise to the host:port they dial", cfg.API.Listen)
-		}
-	}
-	if a := cfg.API.Advertise; a != "" {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "0" || isWildcard(a) {
-			r.fail(apiNode, "api.advertise", "want the host:port controllers dial (no wildcard host, no port 0), got %q", a)
-		} else if cfg.API.Listen == "" {
-			r.fail(apiNode, "api.advertise", "advertise without listen: the message API is off")
-		}
-	}
-	t := cfg.API.TLS
-	if (t.Cert != "" || t.Key != "" || t.ClientCA != "") && !t.Enabled() {
-		r.fail(apiNode, "api.tls", "cert, key and client_ca go together; set all three")
-	}
+	r.checkAPI(apiNode, &cfg.API)
 	if cfg.Metrics.Listen == "" {
 		cfg.Metrics.Listen = DefaultMetricsListen
 	} else if cfg.Metrics.Listen != "off" {

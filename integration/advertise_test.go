@@ -39,6 +39,7 @@ func TestAgentWildcardListenAdvertises(t *testing.T) {
 metrics:
   listen: 127.0.0.1:0
 api:
+  socket: off
   listen: 0.0.0.0:%s
   advertise: 127.0.0.1:%s
   tls: {cert: %s, key: %s, client_ca: %s}

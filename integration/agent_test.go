@@ -238,7 +238,9 @@ func agentConfig(t *testing.T, dir string, scopes ...string) (path, state string
 func agentWrite(t *testing.T, path, state string, scopes ...string) {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "state_dir: %s\nmetrics:\n  listen: 127.0.0.1:0\nscopes:\n", state)
+	// The message API's socket in the test's directory, never the
+	// default under /run.
+	fmt.Fprintf(&b, "state_dir: %s\nmetrics:\n  listen: 127.0.0.1:0\napi:\n  socket: %s\nscopes:\n", state, agentSocket(path))
 	for _, s := range scopes {
 		b.WriteString(s)
 	}
@@ -953,4 +955,10 @@ func TestMonitorCommand(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("monitor did not stop on SIGINT")
 	}
+}
+
+// agentSocket is the message API socket of the agent whose configuration
+// is at path: in the test's own directory.
+func agentSocket(path string) string {
+	return filepath.Join(filepath.Dir(path), "run", "linx.sock")
 }

@@ -14,24 +14,25 @@ import (
 )
 
 // TestAPICommands drives an agent process with `linx-node scope` and
-// `linx-node status`, each a process of its own, over a loopback message
-// API without TLS.
+// `linx-node status`, each a process of its own, over the agent's local
+// socket.
 func TestAPICommands(t *testing.T) {
 	bin := agentBuild(t)
 	ns := nstest.New(t)
 	ns.IP("link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "linx.yaml")
-	cfg := fmt.Sprintf("state_dir: %s\nmetrics:\n  listen: 127.0.0.1:0\napi:\n  listen: 127.0.0.1:0\nscopes: []\n", filepath.Join(dir, "state"))
+	sock := agentSocket(path)
+	cfg := fmt.Sprintf("state_dir: %s\nmetrics:\n  listen: 127.0.0.1:0\napi:\n  socket: %s\nscopes: []\n", filepath.Join(dir, "state"), sock)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := agentStart(t, bin, path)
-	api := fleetAPIAddr(t, p)
+	agentWaitSocket(t, p, sock)
 
 	run := func(wantCode int, args ...string) string {
 		t.Helper()
-		code, stdout, stderr := agentExit(t, bin, append(args, "--api", api)...)
+		code, stdout, stderr := agentExit(t, bin, append(args, "--socket", sock)...)
 		if code != wantCode {
 			t.Fatalf("linx-node %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)
 		}

@@ -34,7 +34,8 @@ type fleetAgent struct {
 }
 
 // fleetConfig writes an agent configuration with no scope, the metrics
-// and the message API on loopback ports the kernel picks, and mutual TLS.
+// and the message API on loopback ports the kernel picks, and mutual TLS;
+// the controller certificate may steer scopes in the tests' namespaces.
 func fleetConfig(t *testing.T, dir string, node apitest.Pair, ca string) string {
 	t.Helper()
 	path := filepath.Join(dir, "linx.yaml")
@@ -42,11 +43,16 @@ func fleetConfig(t *testing.T, dir string, node apitest.Pair, ca string) string 
 metrics:
   listen: 127.0.0.1:0
 api:
+  socket: off
   listen: 127.0.0.1:0
   tls:
     cert: %s
     key: %s
     client_ca: %s
+  authorization:
+    - identity: controller
+      verbs: ["*"]
+      namespaces: {paths: ["/var/run/netns/linx-t-*"]}
 scopes: []
 `, filepath.Join(dir, "state"), node.CertFile, node.KeyFile, ca)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/linx-net/linx/api/apitest"
+	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/internal/nstest"
 )
 
@@ -25,13 +27,13 @@ func TestScopeCommandsFromConfig(t *testing.T) {
 	nsWeb, nsDB := nstest.New(t), nstest.New(t)
 	dir := t.TempDir()
 	path, _ := agentConfig(t, dir)
-	agentAppendAPI(t, path)
+	sock := agentSocket(path)
 	p := agentStart(t, bin, path)
-	api := fleetAPIAddr(t, p)
+	agentWaitSocket(t, p, sock)
 
 	run := func(wantCode int, args ...string) string {
 		t.Helper()
-		code, stdout, stderr := agentExit(t, bin, append(args, "--api", api)...)
+		code, stdout, stderr := agentExit(t, bin, append(args, "--socket", sock)...)
 		if code != wantCode {
 			t.Fatalf("linx-node %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)
 		}
@@ -121,16 +123,37 @@ func TestScopeCommandsFromConfig(t *testing.T) {
 	p.stop()
 }
 
-// agentAppendAPI adds a loopback message API to the agent's configuration.
-func agentAppendAPI(t *testing.T, path string) {
+// agentAppendTLSAPI gives the agent's configuration the message API over
+// TCP on loopback, with mutual TLS from a throwaway CA, and
+// returns the client option of a controller certificate (read only: no
+// rule names it).
+func agentAppendTLSAPI(t *testing.T, path string) client.Option {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	ca := apitest.NewCA(t, "linx-test")
+	node, ctl := ca.Issue("agent"), ca.Issue("controller")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := fmt.Fprint(f, "api:\n  listen: 127.0.0.1:0\n"); err != nil {
+	api := fmt.Sprintf("api:\n  socket: off\n  listen: 127.0.0.1:0\n  tls: {cert: %s, key: %s, client_ca: %s}\n",
+		node.CertFile, node.KeyFile, ca.CertFile)
+	// In place of agentWrite's api section (its socket).
+	cfg := strings.Replace(string(data), "api:\n  socket: "+agentSocket(path)+"\n", api, 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	return client.WithTLS(ctl.CertFile, ctl.KeyFile, ca.CertFile)
+}
+
+// agentWaitSocket waits until the agent p serves its socket.
+func agentWaitSocket(t *testing.T, p *agentProc, sock string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.stderr.String(), "message API listening on the local socket") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent does not serve its socket %s:\n%s", sock, p.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -517,7 +517,7 @@ func soakKillConfig(ns *nstest.NS, state string, metrics string, v int) soakKill
 	const routes = 20_000
 	var s soakKillSet
 	var y strings.Builder
-	fmt.Fprintf(&y, "state_dir: %s\nmetrics:\n  listen: %s\nscopes:\n  - name: k\n    netns: path:%s\n    desired:\n", state, metrics, ns.Path())
+	fmt.Fprintf(&y, "state_dir: %s\nmetrics:\n  listen: %s\napi: {socket: \"off\"}\nscopes:\n  - name: k\n    netns: path:%s\n    desired:\n", state, metrics, ns.Path())
 	y.WriteString("      links:\n        - {name: br0, kind: bridge, up: true}\n        - {name: v0a, kind: veth, peer: v0b, master: br0, up: true}\n")
 	s.links = []string{"br0", "v0a", "v0b"}
 	extra := fmt.Sprintf("v%da", v+1)

@@ -22,12 +22,12 @@ func TestAgentStopsWithSubscriber(t *testing.T) {
 	bin := agentBuild(t)
 	ns := nstest.New(t)
 	path, _ := agentConfig(t, t.TempDir(), agentScope("a", ns, "1h", "      addresses: [{link: lo, address: 10.66.0.1/32}]\n"))
-	agentAppendAPI(t, path)
+	tlsOpt := agentAppendTLSAPI(t, path)
 	p := agentStart(t, bin, path)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, fleetAPIAddr(t, p))
+	c, err := client.Dial(ctx, fleetAPIAddr(t, p), tlsOpt)
 	if err != nil {
 		t.Fatal(err)
 	}

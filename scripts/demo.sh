@@ -4,11 +4,12 @@
 #   scripts/demo.sh [PATH-TO-linx-node]     (make demo builds it first)
 #
 # Creates a namespace linx-demo-<random> holding a veth pair of its own,
-# writes a configuration for it from config/examples/linx.yaml (state,
-# metrics and message API in a temporary directory and on free loopback
-# ports), starts `linx-node run`, waits until it is ready, shows what it
+# writes a configuration for it from config/examples/linx.yaml (state and
+# the message API's local socket in a temporary directory, metrics on a
+# free loopback port), starts `linx-node run`, waits until it is ready, shows what it
 # converged, deletes an address by hand and measures how fast the agent
-# puts it back, shows `linx-node status` and the metrics, then stops the
+# puts it back, shows `linx-node status` through the socket (and that an
+# unprivileged user is refused), and the metrics, then stops the
 # agent with SIGTERM (which deletes nothing) and removes the namespace.
 # Every change is made inside that namespace; the host namespace is only
 # ever read. Everything is removed on any exit.
@@ -83,7 +84,7 @@ echo "made with ip -n $NS: lo up, a veth pair up0/up1 with 192.0.2.1/24 (not the
 step "The configuration: config/examples/linx.yaml, pointed at $NS"
 sed -e "s|^state_dir:.*|state_dir: $TMP/state|" \
 	-e "s|path:/var/run/netns/demo|path:/var/run/netns/$NS|" \
-	-e "s|listen: 127.0.0.1:9477|listen: 127.0.0.1:0|" \
+	-e "s|socket: /run/linx/linx.sock|socket: $TMP/run/linx.sock|" \
 	-e "s|listen: 127.0.0.1:9476|listen: 127.0.0.1:0|" \
 	-e "s|interval: 30s|interval: 1h|" \
 	config/examples/linx.yaml >"$TMP/linx.yaml"
@@ -95,16 +96,17 @@ printf '$ %s run --config %s 2>%s &\n' "$BIN" "$TMP/linx.yaml" "$TMP/agent.log"
 started=$(now_ms)
 "$BIN" run --config "$TMP/linx.yaml" 2>"$TMP/agent.log" &
 AGENT=$!
-METRICS= API=
+METRICS= SOCKET=
 for _ in $(seq 500); do
 	METRICS=$(log_field "serving metrics and health" addr)
-	API=$(log_field "message API listening" address)
-	[[ -n $METRICS && -n $API ]] && break
+	SOCKET=$(log_field "message API listening on the local socket" socket)
+	[[ -n $METRICS && -n $SOCKET ]] && break
 	kill -0 "$AGENT" 2>/dev/null || { cat "$TMP/agent.log" >&2; echo "demo: the agent exited" >&2; exit 1; }
 	sleep 0.01
 done
 [[ -n $METRICS ]] || { cat "$TMP/agent.log" >&2; echo "demo: the agent does not serve metrics" >&2; exit 1; }
-echo "agent pid $AGENT; metrics and health on http://$METRICS; message API on $API"
+[[ -n $SOCKET ]] || { cat "$TMP/agent.log" >&2; echo "demo: the agent does not serve its socket" >&2; exit 1; }
+echo "agent pid $AGENT; metrics and health on http://$METRICS; message API on the local socket $SOCKET"
 
 step "Wait for /readyz"
 for _ in $(seq 1000); do
@@ -134,16 +136,26 @@ done
 echo "restored after $(($(now_ms) - t0)) ms (measured by polling ip every millisecond)"
 run "$BIN" show addresses br0 $NETNS
 
-step "The agent's status, through the message API"
-if "$BIN" status --help >/dev/null 2>&1; then
-	run "$BIN" status --api "$API" || echo "(exit status $?)"
-else
-	echo "(this build has no status command)"
+step "The agent's status, through the message API's local socket"
+run "$BIN" status --socket "$SOCKET" || echo "(exit status $?)"
+if command -v setpriv >/dev/null; then
+	echo "an unprivileged user (nobody) asking for a route in the host namespace:"
+	chmod 0755 "$TMP"
+	cat >"$TMP/evil.yaml" <<'EOF2'
+name: evil
+namespace: {host: true}
+desired:
+  routes: [{dst: 198.51.100.0/24, type: blackhole}]
+EOF2
+	chmod 0644 "$TMP/evil.yaml"
+	install -m 0755 "$BIN" "$TMP/linx-node"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/linx-node" scope spawn -f "$TMP/evil.yaml" --socket "$SOCKET" &&
+		{ echo "demo: nobody was let in" >&2; exit 1; } || echo "(refused, exit status $?: the socket admits root and api.group only)"
 fi
 
 step "Metrics (an excerpt of http://$METRICS/metrics)"
 http_get "$METRICS" /metrics
-grep -E '^linx_(scope_converged|passes_total|ops_total|pass_errors_total|resyncs_total|scope_restarts_total)' <<<"$HTTP_BODY" || true
+grep -E '^linx_(scope_converged|passes_total|ops_total|pass_errors_total|resyncs_total|scope_restarts_total|api_requests_total)' <<<"$HTTP_BODY" || true
 
 step "Stop the agent (SIGTERM): the scope stops, nothing is deleted"
 run kill -TERM "$AGENT"

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,8 +69,31 @@ func NewCA(tb testing.TB, name string) *CA {
 // loopback addresses and "localhost" and usable on both sides of a
 // connection (serverAuth and clientAuth), as the message API requires.
 func (ca *CA) Issue(name string) Pair {
+	ca.tb.Helper()
+	return ca.IssueWith(name, SANs{DNS: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}})
+}
+
+// SANs are the subject alternative names of a certificate IssueWith makes.
+type SANs struct {
+	DNS  []string
+	IPs  []net.IP
+	URIs []string // e.g. spiffe://example.org/tenant/a
+}
+
+// IssueWith is Issue with the subject alternative names of sans instead
+// of the loopback ones (a certificate that vouches for no reply address
+// on this machine, or names its holder by a URI).
+func (ca *CA) IssueWith(name string, sans SANs) Pair {
 	tb := ca.tb
 	tb.Helper()
+	var uris []*url.URL
+	for _, u := range sans.URIs {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			tb.Fatalf("apitest: URI SAN %q: %v", u, err)
+		}
+		uris = append(uris, parsed)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatalf("apitest: key for %s: %v", name, err)
@@ -81,8 +105,9 @@ func (ca *CA) Issue(name string) Pair {
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     sans.DNS,
+		IPAddresses:  sans.IPs,
+		URIs:         uris,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
@@ -92,7 +117,8 @@ func (ca *CA) Issue(name string) Pair {
 	if err != nil {
 		tb.Fatalf("apitest: key for %s: %v", name, err)
 	}
-	p := Pair{CertFile: filepath.Join(ca.Dir, name+".pem"), KeyFile: filepath.Join(ca.Dir, name+"-key.pem")}
+	file := url.PathEscape(name)
+	p := Pair{CertFile: filepath.Join(ca.Dir, file+".pem"), KeyFile: filepath.Join(ca.Dir, file+"-key.pem")}
 	writePEM(tb, p.CertFile, "CERTIFICATE", der)
 	writePEM(tb, p.KeyFile, "PRIVATE KEY", kder)
 	return p

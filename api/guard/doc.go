@@ -12,9 +12,9 @@
 //
 //  1. remembers the address the peer declares when it connects (protoactor
 //     sends its actor system's address first), and refuses a change of it,
-//     an empty one, "nonhost" and the endpoint's own address. Nothing
-//     ties that address to the connection (its source address or the
-//     peer's certificate): see the package documentation of api;
+//     an empty one, "nonhost" and the endpoint's own address, and asks
+//     Policy.Declare whether the peer may declare it (the agent's API ties
+//     it to the peer's certificate there);
 //  2. refuses a batch carrying a type the Policy does not accept or the
 //     registry does not know, using a serializer other than protobuf,
 //     addressing an actor the Policy does not accept, or holding an index
@@ -39,7 +39,10 @@
 //
 // A Policy may also refuse a delivery by its peer, actor and type
 // (Policy.Deliver): a controller's reply endpoint binds its actors to the
-// agent each serves that way.
+// agent each serves that way. With Policy.Stamp, the guard replaces the
+// header of every message it passes with the stream's own (the agent's
+// API puts the identity of the peer's certificate there), so that no peer
+// can forge one.
 //
 // A refused batch ends the stream with PermissionDenied and is logged; the
 // peer's protoactor reconnects for its next message. A panic in

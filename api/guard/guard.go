@@ -72,6 +72,16 @@ type Policy struct {
 	// Own reports whether id names one of the endpoint's own actors, whose
 	// end no peer may report whatever address it gives. Nil means none.
 	Own func(id string) bool
+	// Declare reports why the peer of the stream whose context is ctx
+	// may not declare the reply address addr (nil when it may); it is
+	// asked once per stream, on the peer's ConnectRequest. Nil accepts
+	// any address but the endpoint's own.
+	Declare func(ctx context.Context, addr string) error
+	// Stamp returns the header every message of the stream whose context
+	// is ctx is delivered with, replacing whatever header the peer sent:
+	// the receiving actor reads who sent it there, and a peer cannot
+	// forge it. Nil leaves headers as the peer sent them.
+	Stamp func(ctx context.Context) map[string]string
 	// Logger receives refusals and recovered panics; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -94,7 +104,11 @@ func ServerOptions(p Policy) []grpc.ServerOption {
 // the stream as p says before protoactor's handler sees it.
 func guardStream(p Policy) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return handler(srv, &guardedStream{ServerStream: ss, p: p})
+		g := &guardedStream{ServerStream: ss, p: p}
+		if p.Stamp != nil {
+			g.stamp = &remote.MessageHeader{HeaderData: p.Stamp(ss.Context())}
+		}
+		return handler(srv, g)
 	}
 }
 
@@ -106,6 +120,8 @@ type guardedStream struct {
 	// address of its own actor system), "" before it did. Only the
 	// handler's goroutine calls RecvMsg, so it needs no lock.
 	peerAddr string
+	// stamp is Policy.Stamp's header for this stream, nil without one.
+	stamp *remote.MessageHeader
 }
 
 func (g *guardedStream) RecvMsg(m any) error {
@@ -150,6 +166,11 @@ func (g *guardedStream) connect(c *remote.ConnectRequest) error {
 	if g.peerAddr != "" && addr != g.peerAddr {
 		return fmt.Errorf("the peer declared address %q after %q on the same stream", addr, g.peerAddr)
 	}
+	if g.peerAddr == "" && g.p.Declare != nil {
+		if err := g.p.Declare(g.Context(), addr); err != nil {
+			return fmt.Errorf("the peer may not declare the reply address %q: %w", addr, err)
+		}
+	}
 	g.peerAddr = addr
 	return nil
 }
@@ -190,6 +211,9 @@ func (g *guardedStream) check(b *remote.MessageBatch) error {
 			if err := g.checkSender(b.GetSenders()[sender-1]); err != nil {
 				return err
 			}
+		}
+		if g.stamp != nil {
+			e.MessageHeader = g.stamp
 		}
 		var err error
 		switch names[ti] {

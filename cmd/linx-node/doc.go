@@ -5,14 +5,15 @@
 // `linx-node monitor` prints their changes as they happen; `plan` and
 // `apply` compute or run one reconcile pass per scope of a configuration
 // file; `run` is the node agent (see package internal/agent); `status` and
-// `scope` talk to a running agent over its message API:
+// `scope` talk to a running agent over its message API (its local socket by
+// default, TCP with mutual TLS with --api):
 //
 //	linx-node show links|addresses|routes|neighbours|rules|stats [IFNAME]
 //	    [--netns host|pid:N|path:P] [-o table|json]
 //	linx-node monitor [--netns host|pid:N|path:P] [-o text|json]
 //	linx-node plan|apply --config FILE [-o text|json]
 //	linx-node run --config FILE [--log-level debug|info|warn|error]
-//	linx-node status [SCOPE...] [-o table|json] [--api ADDR] [TLS flags]
+//	linx-node status [SCOPE...] [-o table|json] [--socket PATH | --api ADDR TLS flags]
 //	linx-node scope spawn NAME --netns … --address LINK=PREFIX | spawn --config FILE [NAME...] | spawn -f FILE
 //	linx-node scope update --config FILE [NAME...]
 //	linx-node scope stop NAME [--forget]

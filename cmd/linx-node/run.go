@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,7 +23,9 @@ func newRunCmd() *cobra.Command {
 is refused with every problem listed as file:line, exit status 2, and nothing
 started), creates the state directory (0700), starts the actor system and one
 scope per configured namespace, and serves /metrics, /healthz and /readyz on
-metrics.listen (and the message API on api.listen, when set).
+metrics.listen, and the message API: on the local socket api.socket
+(default /run/linx/linx.sock, for root and api.group) and, when api.listen
+is set, over TCP with mutual TLS.
 
 Signals:
   SIGINT, SIGTERM  stop every scope and exit 0. Nothing is deleted from the
@@ -32,7 +33,9 @@ Signals:
                    ledgers in the state directory, for the next run.
   SIGHUP           re-read the file. New scopes are spawned, removed ones
                    stopped (their kernel state left in place), changed ones
-                   updated or restarted, the others untouched. An invalid
+                   updated or restarted, those the message API changed
+                   put back as the file says, the others untouched;
+                   api.authorization is re-read. An invalid
                    file is refused (its problems logged) and the running
                    state kept.
 
@@ -64,8 +67,10 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 }
 
 // apiServe starts the message API of package api for the agent.
-func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (io.Closer, error) {
-	s, err := api.Serve(system, node, cfg, logger)
+func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
+	s, err := api.ServeWith(system, node, cfg, api.Options{
+		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
+	})
 	if err != nil {
 		return nil, err
 	}

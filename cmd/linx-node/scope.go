@@ -27,7 +27,12 @@ func newScopeCmd() *cobra.Command {
 		Use:   "scope",
 		Short: "Spawn, update, stop and list the scopes of a running agent",
 		Long: `Spawn, update, stop and list the scopes of a running agent through its
-message API (see 'linx-node status --help' for the connection flags).
+message API: its local socket by default (root and the agent's api.group),
+or --api with TLS flags for a remote agent (see 'linx-node status --help').
+
+What an identity may do is the agent's api.authorization: by default root
+on the socket may do everything and anyone else may only list. A request
+the agent refuses prints "permission denied: …", naming the rule.
 
 Exit codes: 0 success, 1 the agent cannot be reached or refuses the request,
 2 usage error.`,

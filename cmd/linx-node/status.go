@@ -15,13 +15,11 @@ import (
 	"github.com/linx-net/linx/messages"
 )
 
-// defaultAPI is where `status` and `scope` look for an agent: the
-// api.listen of the bundled example configuration.
-const defaultAPI = "127.0.0.1:9477"
-
 // apiFlags are the flags of the commands that talk to a running agent
-// through the message API.
+// through the message API: its local socket by default, TCP with mutual
+// TLS with --api.
 type apiFlags struct {
+	socket        string
 	addr          string
 	cert, key, ca string
 	reply         string
@@ -29,7 +27,8 @@ type apiFlags struct {
 }
 
 func (f *apiFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.addr, "api", defaultAPI, "the agent's message API address, host:port (its api.listen)")
+	fs.StringVar(&f.socket, "socket", client.DefaultSocket, "the agent's local socket (its api.socket)")
+	fs.StringVar(&f.addr, "api", "", "a remote agent's message API address, host:port (its api.listen; needs --tls-cert, --tls-key and --tls-ca)")
 	fs.StringVar(&f.cert, "tls-cert", "", "client certificate (PEM) for an agent with mutual TLS")
 	fs.StringVar(&f.key, "tls-key", "", "client certificate's key (PEM)")
 	fs.StringVar(&f.ca, "tls-ca", "", "CA certificate (PEM) that signed the agent's certificate")
@@ -52,10 +51,20 @@ func (f *apiFlags) dial(ctx context.Context) (*client.Client, error) {
 	if f.timeout <= 0 {
 		return nil, usagef("--timeout must be positive, got %s", f.timeout)
 	}
-	opts := []client.Option{client.WithListen(f.reply), client.WithTimeout(f.timeout)}
-	if n == 3 {
-		opts = append(opts, client.WithTLS(f.cert, f.key, f.ca))
+	if f.addr == "" {
+		if n != 0 {
+			return nil, usagef("--tls-cert, --tls-key and --tls-ca go with --api: the local socket is checked by credentials")
+		}
+		c, err := client.DialSocket(ctx, f.socket, client.WithTimeout(f.timeout))
+		if err != nil {
+			return nil, failed(err)
+		}
+		return c, nil
 	}
+	if n != 3 {
+		return nil, usagef("--api %s: the message API over TCP always uses mutual TLS: give --tls-cert, --tls-key and --tls-ca (or use the local socket, --socket)", f.addr)
+	}
+	opts := []client.Option{client.WithListen(f.reply), client.WithTimeout(f.timeout), client.WithTLS(f.cert, f.key, f.ca)}
 	c, err := client.Dial(ctx, f.addr, opts...)
 	if err != nil {
 		return nil, failed(err)
@@ -76,9 +85,11 @@ asked through its message API: phase, when the last pass ran and how long it
 took, the operations it applied, restarts, resyncs, monitor overruns and the
 last error (or the reason a scope is stopped or failed).
 
-The agent must serve the message API (api.listen in its configuration). When
-it requires mutual TLS, give a client certificate it trusts with --tls-cert
-and --tls-key, and the CA of its own certificate with --tls-ca.
+By default the agent is asked through its local socket (api.socket,
+/run/linx/linx.sock), which admits root and the members of api.group. For a
+remote agent, --api names its api.listen; TCP always uses mutual TLS: give a
+client certificate it trusts with --tls-cert and --tls-key, and the CA of its
+own certificate with --tls-ca.
 
 Exit codes: 0 success, 1 the agent cannot be reached, refuses, or has no
 such scope, 2 usage error.`,

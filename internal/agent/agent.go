@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,9 +43,30 @@ const (
 // stop its scopes: a scope a reload started then would never be stopped.
 var ErrStopping = errors.New("the agent is stopping")
 
-// APIFunc starts the message API for a node, as api.Serve does. The
-// returned Closer stops it.
-type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, logger *slog.Logger) (io.Closer, error)
+// APIFunc starts the message API for a node, as api.ServeWith does, with
+// the agent's hooks. The returned APIServer's Close stops it.
+type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks APIHooks) (APIServer, error)
+
+// APIHooks are what the agent gives its message API.
+type APIHooks struct {
+	// Logger receives the API's logs and audit lines.
+	Logger *slog.Logger
+	// Configured returns the namespace of the configuration file's scope
+	// name, false when the file has none of that name.
+	Configured func(name string) (*messages.Namespace, bool)
+	// Touched is told of every change the API made to a configured scope:
+	// the next reload re-asserts the file's desired state for it.
+	Touched func(name string)
+	// Observe counts requests (linx_api_requests_total).
+	Observe func(verb, result string)
+}
+
+// APIServer is a running message API.
+type APIServer interface {
+	io.Closer
+	// SetAuthorization replaces the authorization rules (a reload).
+	SetAuthorization(grants []config.Grant)
+}
 
 // Options configure an Agent. Config and Logger are required.
 type Options struct {
@@ -55,8 +77,9 @@ type Options struct {
 	Config *config.Config
 	// Logger receives the agent's logs and the actor system's.
 	Logger *slog.Logger
-	// API starts the message API when Config.API.Listen is set; nil
-	// leaves the API off (a configured listen is then logged as unserved).
+	// API starts the message API when Config.API.Socket or Listen is
+	// set; nil leaves the API off (a configured one is then logged as
+	// unserved).
 	API APIFunc
 	// NoSignals leaves SIGINT, SIGTERM and SIGHUP alone: Run then ends
 	// only when its context is done (for tests and embedding).
@@ -78,6 +101,11 @@ type Agent struct {
 	mu  sync.Mutex // serialises Reload; guards cfg
 	cfg *config.Config
 
+	api        APIServer                                      // nil when the API is off
+	configured atomic.Pointer[map[string]*messages.Namespace] // the file's scopes, for the API
+	touchedMu  sync.Mutex
+	touched    map[string]bool // configured scopes the API changed since the last reload
+
 	stopping     atomic.Bool // set when stopScopes starts; Reload is refused from then on
 	stopOnce     sync.Once
 	stopErr      error
@@ -97,7 +125,8 @@ func New(o Options) (*Agent, error) {
 	if err := makeStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness()}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}}
+	a.setConfigured(cfg.Scopes)
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
@@ -257,14 +286,22 @@ func (a *Agent) Run(ctx context.Context) error {
 		close(stopNode)
 	})
 
-	if apiCfg.Listen != "" {
+	if apiCfg.Listen != "" || apiCfg.Socket != "" {
 		if a.opts.API == nil {
-			a.logger.Warn("api.listen is set but this build has no message API; not serving it", "listen", apiCfg.Listen)
+			a.logger.Warn("the message API is configured but this build has none; not serving it", "listen", apiCfg.Listen, "socket", apiCfg.Socket)
 		} else {
-			srv, err := a.opts.API(a.system, a.node, apiCfg, a.logger)
+			srv, err := a.opts.API(a.system, a.node, apiCfg, APIHooks{
+				Logger:     a.logger,
+				Configured: a.configuredNamespace,
+				Touched:    a.touch,
+				Observe:    a.metrics.ObserveAPI,
+			})
 			if err != nil {
 				return fmt.Errorf("starting the message API: %w", err)
 			}
+			a.mu.Lock()
+			a.api = srv
+			a.mu.Unlock()
 			done := make(chan struct{})
 			g.Add(func() error {
 				<-done
@@ -439,9 +476,15 @@ func (a *Agent) Reload() error {
 		return err
 	}
 	old := a.cfg
-	if cfg.StateDir != old.StateDir || cfg.API != old.API || cfg.Metrics != old.Metrics {
-		a.logger.Warn("reload: state_dir, api and metrics are read at start only; restart the agent to change them")
+	rules := cfg.API.Authorization
+	if cfg.StateDir != old.StateDir || !sameServing(cfg.API, old.API) || cfg.Metrics != old.Metrics {
+		a.logger.Warn("reload: state_dir, metrics and api (but its authorization) are read at start only; restart the agent to change them")
 		cfg.StateDir, cfg.API, cfg.Metrics = old.StateDir, old.API, old.Metrics
+	}
+	cfg.API.Authorization = rules
+	if a.api != nil {
+		a.api.SetAuthorization(rules)
+		a.logger.Info("reload: api.authorization re-read", "rules", len(rules))
 	}
 	next := cfg.Scopes
 	ch := Diff(old.Scopes, next)
@@ -496,8 +539,28 @@ func (a *Agent) Reload() error {
 		}
 		running[s.Name] = s
 	}
+	// The file's scopes belong to the file: those the API changed since
+	// the last reload (spawned again, updated, stopped) are put back as
+	// the file says. The others that changed above were re-asserted too.
+	reasserted := 0
+	for _, name := range ch.Unchanged {
+		if !a.untouch(name) {
+			continue
+		}
+		s := running[name]
+		if err := a.reassert(s); err != nil {
+			errs = append(errs, err)
+			a.touch(name)
+			continue
+		}
+		reasserted++
+	}
+	for _, s := range slices.Concat(ch.Spawn, ch.Respawn, ch.Update) {
+		a.untouch(s.Name)
+	}
 	cfg.Scopes = runningScopes(cfg.Scopes, old.Scopes, running)
 	a.cfg = cfg
+	a.setConfigured(cfg.Scopes)
 	// A configured scope that is not running has not converged: /readyz
 	// names it until a reload spawns it. A scope no longer configured is
 	// not waited for.
@@ -521,7 +584,7 @@ func (a *Agent) Reload() error {
 		a.metrics.reloads.WithLabelValues("applied").Inc()
 	}
 	a.logger.Info("reload done", "spawned", len(ch.Spawn), "stopped", len(ch.Stop), "respawned", len(ch.Respawn),
-		"updated", len(ch.Update), "unchanged", len(ch.Unchanged))
+		"updated", len(ch.Update), "unchanged", len(ch.Unchanged)-reasserted, "reasserted", reasserted)
 	return err
 }
 
@@ -566,5 +629,74 @@ func (a *Agent) respawn(running map[string]config.Scope, old, s config.Scope) er
 		return err
 	}
 	running[s.Name] = s
+	return nil
+}
+
+// sameServing reports whether a and b serve the API alike: everything but
+// the authorization rules, which a reload applies.
+func sameServing(a, b config.API) bool {
+	a.Authorization, b.Authorization = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
+// setConfigured records the file's scopes and their namespaces for the API.
+func (a *Agent) setConfigured(scopes []config.Scope) {
+	m := make(map[string]*messages.Namespace, len(scopes))
+	for _, s := range scopes {
+		msg, err := rtnlsource.SpawnFromConfig(s)
+		ns := &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
+		if err == nil && msg.GetNamespace() != nil {
+			ns = msg.GetNamespace()
+		}
+		m[s.Name] = ns
+	}
+	a.configured.Store(&m)
+}
+
+// configuredNamespace is the API's APIHooks.Configured.
+func (a *Agent) configuredNamespace(name string) (*messages.Namespace, bool) {
+	m := a.configured.Load()
+	if m == nil {
+		return nil, false
+	}
+	ns, ok := (*m)[name]
+	return ns, ok
+}
+
+// touch records that the API changed configured scope name.
+func (a *Agent) touch(name string) {
+	a.touchedMu.Lock()
+	a.touched[name] = true
+	a.touchedMu.Unlock()
+	a.logger.Warn("a configured scope was changed through the message API; a reload (SIGHUP) puts back what the file says", "scope", name)
+}
+
+// untouch forgets that the API changed name, and reports whether it had.
+func (a *Agent) untouch(name string) bool {
+	a.touchedMu.Lock()
+	defer a.touchedMu.Unlock()
+	was := a.touched[name]
+	delete(a.touched, name)
+	return was
+}
+
+// reassert puts configured scope s back as the file says: whatever the
+// API left running under its name is stopped (nothing is deleted from the
+// kernel) and s spawned again, in the file's namespace with the file's
+// desired state.
+func (a *Agent) reassert(s config.Scope) error {
+	list, err := a.node.List()
+	if err != nil {
+		return fmt.Errorf("re-asserting scope %q: %w", s.Name, err)
+	}
+	if slices.ContainsFunc(list, func(st *messages.ScopeStatus) bool { return st.GetName() == s.Name }) {
+		if err := a.stop(s.Name); err != nil {
+			return fmt.Errorf("re-asserting scope %q: %w", s.Name, err)
+		}
+	}
+	if err := a.spawn(s); err != nil {
+		return fmt.Errorf("re-asserting scope %q: %w", s.Name, err)
+	}
+	a.logger.Info("scope re-asserted: the API had changed it; back to what the file says", "scope", s.Name)
 	return nil
 }

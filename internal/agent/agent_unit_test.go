@@ -341,3 +341,18 @@ func counter(t *testing.T, m *Metrics, name string) float64 {
 	}
 	return 0
 }
+
+// TestSameServing checks that a reload tells a change of the API's
+// serving (a restart's) from a change of its rules (applied at once).
+func TestSameServing(t *testing.T) {
+	a := config.API{Socket: "/run/linx/linx.sock", Authorization: []config.Grant{{Identity: "x", Verbs: []string{"status"}}}}
+	b := a
+	b.Authorization = nil
+	if !sameServing(a, b) {
+		t.Error("a change of the rules alone is taken for a change of serving")
+	}
+	b.Group = "linx"
+	if sameServing(a, b) {
+		t.Error("a change of api.group is not seen")
+	}
+}

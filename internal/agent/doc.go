@@ -13,8 +13,11 @@
 //     to the agent's slog logger, starts the node supervisor with
 //     rtnlsource sources and binds the metrics listener.
 //  3. Run spawns one scope per configured scope and runs, as one
-//     github.com/oklog/run group, the actor system, the optional message
-//     API, the HTTP server and the signal handler. The first to end ends
+//     github.com/oklog/run group, the actor system, the message API (when
+//     Options.API is set and the file enables a socket or a listen
+//     address; the API learns the file's scopes through APIHooks and
+//     counts its requests in linx_api_requests_total), the HTTP server and
+//     the signal handler. The first to end ends
 //     them all: SIGINT or SIGTERM, a cancelled context, a server failure.
 //  4. On the way out every scope is stopped. Stopping a scope deletes
 //     nothing from the kernel: what it created stays as it is, owned
@@ -29,8 +32,12 @@
 // spawned again (a namespace has its own ledger: the old one is kept for
 // the old namespace and taken back if the scope returns to it);
 // one whose desired state changed gets it with UpdateDesired; the others
-// are not touched. state_dir, api and metrics are read at start only: a
-// change to them is logged and needs a restart. Once the scopes are being
+// are not touched, except those the message API changed since the last
+// reload (APIHooks.Touched): the file's scopes belong to the file, so each
+// of those is stopped and spawned again as the file says. api's
+// authorization rules are re-read (APIServer.SetAuthorization); the rest
+// of api, state_dir and metrics are read at start only: a change to them
+// is logged and needs a restart. Once the scopes are being
 // stopped on the way out, a reload is refused and changes nothing.
 //
 // Metrics are served from a private Prometheus registry on metrics.listen:

@@ -26,6 +26,7 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	conflicts *prometheus.GaugeVec
 	reloads   *prometheus.CounterVec
+	api       *prometheus.CounterVec
 }
 
 // Metric label values for linx_ops_total's result.
@@ -62,6 +63,10 @@ func NewMetrics(list func() ([]*messages.ScopeStatus, error), logger *slog.Logge
 			Name: "linx_config_reloads_total", Help: "Configuration reloads (SIGHUP), by result (applied; refused: an invalid file; failed: some scope changes failed).",
 		}, []string{"result"}),
 	}
+	m.api = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "linx_api_requests_total", Help: "Requests to the message API, by verb (status, spawn, update, stop) and result (accepted; failed: the node refused it; refused: no grant; limited: a rate or scope limit; invalid).",
+	}, []string{"verb", "result"})
+	m.Registry.MustRegister(m.api)
 	m.Registry.MustRegister(m.passes, m.duration, m.ops, m.errors, m.conflicts, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if list != nil {
@@ -153,4 +158,10 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descResyncs, prometheus.CounterValue, float64(st.GetResyncs()), name)
 		ch <- prometheus.MustNewConstMetric(descOverruns, prometheus.CounterValue, float64(st.GetMonitorOverruns()), name)
 	}
+}
+
+// ObserveAPI counts one request to the message API by verb and result
+// (linx_api_requests_total).
+func (m *Metrics) ObserveAPI(verb, result string) {
+	m.api.WithLabelValues(verb, result).Inc()
 }
