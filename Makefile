@@ -6,6 +6,7 @@
 #   make lint    go vet, gofmt and staticcheck
 #   make build   bin/linx-node
 #   make release bin/release/linx-node: static, -trimpath, stripped
+#   make image   the container image (OCI layout and tarball) in bin/
 #   make fmt     gofmt every Go file
 #   make install install linx-node, its systemd unit, an example config
 #                and the state directory (under $(DESTDIR) when set)
@@ -33,7 +34,7 @@ BENCH_TIMEOUT ?= 60m
 # Packages that hold benchmarks (their _test.go files declare Benchmark…).
 BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build release test bench lint vet staticcheck fmt demo root-banner clean install proto
+.PHONY: all build release image test bench lint vet staticcheck fmt demo root-banner clean install proto
 
 all: build
 
@@ -43,6 +44,13 @@ build:
 # release: the binaries as shipped (static, -trimpath, stripped, versioned).
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o bin/release/linx-node ./cmd/linx-node
+
+# image: the container image as an OCI layout in $(IMAGE) and a tarball
+# $(IMAGE).tar for `docker load`, built without a container daemon
+# (packaging/image); the Dockerfile builds the same for Docker users.
+IMAGE ?= bin/image
+image: release
+	$(GO) run ./packaging/image -version $(VERSION) -out $(IMAGE) -bin bin/release/linx-node
 
 # root-banner says loudly that integration tests will skip without root.
 root-banner:
