@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -12,6 +13,7 @@ import (
 	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/agent"
+	"github.com/linx-net/linx/internal/sdnotify"
 )
 
 func newRunCmd() *cobra.Command {
@@ -52,9 +54,12 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			if err != nil {
 				return err
 			}
-			stderr := cmd.ErrOrStderr()
-			logger := agent.NewLogger(stderr, lvl, isTerminal(stderr))
-			a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: logger, API: apiServe})
+			logger := newLogger(cmd.ErrOrStderr(), lvl)
+			notifier, err := sdnotify.FromEnv(os.Getenv)
+			if err != nil {
+				return failed(err)
+			}
+			a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: logger, API: apiServe, Notifier: notifier})
 			if err != nil {
 				return failed(err)
 			}
@@ -88,6 +93,16 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// newLogger returns the agent's logger on w: coloured text on a
+// terminal, JSON lines with syslog priority prefixes when w is systemd's
+// journal stream, plain JSON lines otherwise.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	if f, ok := w.(*os.File); ok && !agent.IsTerminal(f) && agent.JournalStream(f, os.Getenv) {
+		return agent.NewJournalLogger(w, level)
+	}
+	return agent.NewLogger(w, level, isTerminal(w))
 }
 
 // isTerminal reports whether w is a terminal.

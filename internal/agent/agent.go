@@ -24,6 +24,7 @@ import (
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/sdnotify"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
@@ -84,6 +85,12 @@ type Options struct {
 	// NoSignals leaves SIGINT, SIGTERM and SIGHUP alone: Run then ends
 	// only when its context is done (for tests and embedding).
 	NoSignals bool
+	// Notifier tells systemd when the agent is ready, pings its watchdog
+	// and says when it stops (see package sdnotify); nil sends nothing.
+	Notifier *sdnotify.Notifier
+	// ReadyTimeout bounds the wait for every configured scope to converge
+	// before READY=1 is sent anyway; zero means DefaultReadyTimeout.
+	ReadyTimeout time.Duration
 }
 
 // Agent is a node agent: an actor system with a node supervisor, the
@@ -333,6 +340,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			_ = srv.Shutdown(sctx)
 		})
 	}
+
+	// systemd: READY=1, watchdog pings, STOPPING=1.
+	g.Add(a.notifyActor(a.opts.Notifier, a.opts.ReadyTimeout))
 
 	// Signals and the context.
 	quit := make(chan struct{})
