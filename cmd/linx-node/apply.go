@@ -24,7 +24,7 @@ invalid configuration.`,
 			return passCommand(cmd.OutOrStdout(), path, output, true)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -58,7 +58,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			return failed(a.Run(context.Background()))
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML; see config/examples/linx.yaml)")
+	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file (YAML; see config/examples/linx.yaml)")
 	cmd.Flags().StringVar(&level, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	return cmd
 }

@@ -206,18 +206,19 @@ func Routes(routes []rtnl.Route, names Names) []RouteView {
 // RouteOf returns the view of one route, as Routes does.
 func RouteOf(r *rtnl.Route, names Names) RouteView {
 	v := RouteView{
-		Dst:      r.Dst.String(),
-		Gateway:  addrString(r.Gateway),
-		OIF:      r.OIF,
-		Dev:      names.Name(r.OIF),
-		Table:    r.Table,
-		Protocol: uint8(r.Protocol),
-		Metric:   r.Metric,
-		Family:   r.Family().String(),
-		Type:     r.Type.String(),
-		Scope:    r.Scope.String(),
-		PrefSrc:  addrString(r.Src),
-		NHID:     r.NHID,
+		Dst:          r.Dst.String(),
+		Gateway:      addrString(r.Gateway),
+		OIF:          r.OIF,
+		Dev:          names.Name(r.OIF),
+		Table:        r.Table,
+		Protocol:     uint8(r.Protocol),
+		ProtocolName: ProtocolName(r.Protocol),
+		Metric:       r.Metric,
+		Family:       r.Family().String(),
+		Type:         r.Type.String(),
+		Scope:        r.Scope.String(),
+		PrefSrc:      addrString(r.Src),
+		NHID:         r.NHID,
 	}
 	if r.SrcPrefix.IsValid() {
 		v.From = r.SrcPrefix.String()
