@@ -96,6 +96,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil || readerGone(err) {
 		return exitOK
 	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return int(st)
+	}
 	fmt.Fprintf(stderr, "linx-node: %v\n", err)
 	var rt runtimeError
 	if errors.As(err, &rt) {

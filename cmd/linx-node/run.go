@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -77,6 +78,9 @@ func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, 
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("missing --config FILE")
+	}
+	if _, err := os.Stat(path); path == defaultConfig && errors.Is(err, os.ErrNotExist) {
+		return nil, usagef("no configuration at %s (the --config default): give --config FILE", path)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
