@@ -226,7 +226,7 @@ func writeResult(w io.Writer, r scopeResult, apply bool) counts {
 		fmt.Fprintln(w, ch.line())
 	}
 	for _, k := range r.Conflicts {
-		fmt.Fprintf(w, "! conflict: %s (left alone)\n", k)
+		fmt.Fprintf(w, "! conflict: %s\n", k)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", r.Error)

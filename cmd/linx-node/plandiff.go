@@ -80,6 +80,9 @@ func describeOps(s *rtnl.Socket, ops []diff.Op, before cliout.Names, compare boo
 			if old, ok := observedOf(s, op); ok {
 				c.Fields = changedFields(viewOf(old, n), viewOf(op, n))
 			}
+			if len(c.Fields) > 0 {
+				c.Object = identify(op, n)
+			}
 		}
 		out = append(out, c)
 	}
@@ -177,6 +180,37 @@ func describe(op diff.Op, n cliout.Names) string {
 		b.WriteString(op.String())
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// identify returns what names the object of op among its kind (its key,
+// in ip's words), for an update whose changes follow.
+func identify(op diff.Op, n cliout.Names) string {
+	switch op.Kind {
+	case diff.KindLink:
+		return op.Link.Name
+	case diff.KindAddress:
+		return op.Address.Prefix.String() + " dev " + n.Name(op.Address.Index)
+	case diff.KindRoute:
+		r := op.Route
+		s := r.Dst.String()
+		if r.IsDefault() {
+			s = "default"
+		}
+		if r.SrcPrefix.IsValid() {
+			s += " from " + r.SrcPrefix.String()
+		}
+		s += " table " + cliout.TableName(r.Table)
+		if r.Metric != 0 {
+			s += " metric " + strconv.FormatUint(uint64(r.Metric), 10)
+		}
+		return s
+	case diff.KindNeighbour:
+		return op.Neighbour.IP.String() + " dev " + n.Name(op.Neighbour.Index)
+	case diff.KindRule:
+		c := cliout.RuleOf(&op.Rule).Cells()
+		return c[0] + ": family " + c[1]
+	}
+	return describe(op, n)
 }
 
 // observedOf returns the object in the namespace of s that op would
