@@ -63,6 +63,7 @@ reader stops reading (… | head) ends the command quietly, with status 0.`,
 	f.BoolVarP(&o.v4, "ipv4", "4", false, "IPv4 only (addresses, routes, neighbours, rules)")
 	f.BoolVarP(&o.v6, "ipv6", "6", false, "IPv6 only (addresses, routes, neighbours, rules)")
 	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput)
+	_ = cmd.RegisterFlagCompletionFunc("netns", completeNetns)
 	cmd.AddCommand(
 		newShowLinksCmd(o),
 		newShowAddressesCmd(o),
@@ -133,8 +134,9 @@ func (o *showOptions) open() (*rtnl.Socket, cliout.Format, error) {
 // flags name and streams the rows each emits to cmd's output in the
 // format the flags name, as they come. It returns open's errors, and
 // each's error (which may be a usage error) or the write's error as a
-// runtime error. After a failure in the middle of the listing the output
-// is still ended (a JSON array closed), so that what was printed parses.
+// runtime error. A failure before the first row prints nothing; after a
+// failure in the middle of the listing the output is still ended (a JSON
+// array closed), so that what was printed parses.
 func show[R cliout.Row](o *showOptions, cmd *cobra.Command, each func(s *rtnl.Socket, emit func(R) error) error) error {
 	s, format, err := o.open()
 	if err != nil {
@@ -153,6 +155,9 @@ func show[R cliout.Row](o *showOptions, cmd *cobra.Command, each func(s *rtnl.So
 		return failed(writeErr)
 	case err != nil && errors.As(err, &usage):
 		return err
+	case err != nil && out.Rows() == 0:
+		// Nothing printed (an unknown interface, say): print nothing.
+		return failed(err)
 	}
 	closeErr := out.Close()
 	if err != nil {

@@ -81,6 +81,9 @@ func (s *Stream[R]) Write(r R) error {
 	return s.writeCells(cells)
 }
 
+// Rows returns how many rows were written so far.
+func (s *Stream[R]) Rows() int { return s.n }
+
 // Flush writes what is buffered to the underlying writer. A table's rows
 // held back to size the columns are written (and the widths fixed) too.
 func (s *Stream[R]) Flush() error {
