@@ -728,7 +728,9 @@ func TestMonitorHabits(t *testing.T) {
 	}
 
 	hasAddrDel := func(lines []string) bool {
-		return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, `"op":"del"`) && strings.Contains(l, `"object":"route"`) })
+		return slices.ContainsFunc(lines, func(l string) bool {
+			return strings.Contains(l, `"op":"del"`) && strings.Contains(l, `"object":"route"`)
+		})
 	}
 	lines = monitorLines(t, change, hasAddrDel, "-n", ns.Name, "-o", "json", "-t")
 	ops := map[string]bool{}
