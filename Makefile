@@ -6,8 +6,9 @@
 #   make lint    go vet, gofmt and staticcheck
 #   make build   bin/linx-node
 #   make fmt     gofmt every Go file
-#   make install install linx-node, its systemd unit, an example config
-#                and the state directory (under $(DESTDIR) when set)
+#   make install install linx-node, its systemd unit, an example config,
+#                the state directory and shell completions for bash, zsh
+#                and fish (under $(DESTDIR) when set)
 #   make proto   regenerate messages/linx.pb.go (needs protoc)
 #
 # test, bench and demo run under scripts/hostcheck.sh, which fails them if
@@ -87,6 +88,9 @@ PREFIX     ?= /usr/local
 UNITDIR    ?= /lib/systemd/system
 CONFDIR    ?= /etc/linx
 STATEDIR   ?= /var/lib/linx
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
+ZSHCOMPDIR  ?= /usr/share/zsh/vendor-completions
+FISHCOMPDIR ?= /usr/share/fish/vendor_completions.d
 install: build
 	install -D -m 0755 bin/linx-node $(DESTDIR)$(PREFIX)/bin/linx-node
 	install -D -m 0644 packaging/linx-node.service $(DESTDIR)$(UNITDIR)/linx-node.service
@@ -98,6 +102,10 @@ install: build
 		install -m 0644 config/examples/linx.yaml $(DESTDIR)$(CONFDIR)/linx.yaml; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	install -d -m 0755 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	bin/linx-node completion bash > $(DESTDIR)$(BASHCOMPDIR)/linx-node
+	bin/linx-node completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_linx-node
+	bin/linx-node completion fish > $(DESTDIR)$(FISHCOMPDIR)/linx-node.fish
 
 proto:
 	$(GO) generate ./messages
