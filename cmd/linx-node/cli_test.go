@@ -140,6 +140,19 @@ rule add fwmark 7 table 200 priority 200
 	return ns
 }
 
+// settle waits until no address of ns is tentative (DAD done), so that
+// addresses and routes hold still between two listings.
+func settle(t *testing.T, ns *nstest.NS) {
+	t.Helper()
+	for range 200 {
+		if !strings.Contains(ns.IP("address", "show"), "tentative") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("addresses still tentative:\n%s", ns.IP("address", "show"))
+}
+
 // routeKey is what identifies a route in both listings: family, table,
 // destination, protocol, metric, type and device.
 func routeKey(family, dst string, table, proto, metric int, typ, dev string) string {
@@ -270,7 +283,16 @@ func TestShowRoutesFiltersAgreeWithIP(t *testing.T) {
 		{[]string{"default", "-4"}, []string{"-4", "table", "all", "default"}},
 		{[]string{"table", "100", "proto", "bird", "dev", "w0", "type", "unicast", "-4"}, []string{"-4", "table", "100", "proto", "bird", "dev", "w0", "type", "unicast"}},
 	} {
-		got, want := linxRoutes(t, ns, tc.linx...), ipRoutes(t, ns, tc.ip...)
+		// Link-local addresses and their routes come as DAD ends: list
+		// again until the two listings agree.
+		var got, want []string
+		for range 50 {
+			got, want = linxRoutes(t, ns, tc.linx...), ipRoutes(t, ns, tc.ip...)
+			if slices.Equal(got, want) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if !slices.Equal(got, want) {
 			t.Errorf("show routes %s:\n%s\nip route show %s:\n%s", strings.Join(tc.linx, " "), strings.Join(got, "\n"),
 				strings.Join(tc.ip, " "), strings.Join(want, "\n"))
@@ -414,6 +436,7 @@ func TestShowFiltersAgreeWithIP(t *testing.T) {
 // Every view's streamed JSON decodes and holds what `ip -N -j` lists.
 func TestStreamedJSONEqualsIP(t *testing.T) {
 	ns := filterNS(t)
+	settle(t, ns)
 	if got, want := linxRoutes(t, ns), ipRoutes(t, ns, "table", "all"); !slices.Equal(got, want) {
 		t.Errorf("routes:\n%s\nip:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -546,11 +569,20 @@ func TestHabits(t *testing.T) {
 
 	t.Run("yaml", func(t *testing.T) {
 		for _, view := range []string{"links", "addresses", "routes", "neighbours", "rules", "stats"} {
-			js := execJSON(t, "show", view, "-n", ns.Name)
-			var ys []map[string]any
-			out := execOK(t, "show", view, "-n", ns.Name, "-o", "yaml")
-			if err := yaml.Unmarshal([]byte(out), &ys); err != nil {
-				t.Fatalf("show %s -o yaml: %v\n%s", view, err, out)
+			// The kernel adds link-local addresses and their routes as DAD
+			// ends: list again until the two listings hold as many.
+			var js, ys []map[string]any
+			for range 50 {
+				js = execJSON(t, "show", view, "-n", ns.Name)
+				out := execOK(t, "show", view, "-n", ns.Name, "-o", "yaml")
+				ys = nil
+				if err := yaml.Unmarshal([]byte(out), &ys); err != nil {
+					t.Fatalf("show %s -o yaml: %v\n%s", view, err, out)
+				}
+				if len(ys) == len(js) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			if len(ys) != len(js) {
 				t.Errorf("show %s: %d YAML items, %d JSON objects", view, len(ys), len(js))
