@@ -180,22 +180,6 @@ func names(s *rtnl.Socket) (cliout.Names, error) {
 	return n, nil
 }
 
-// maxOneIfname accepts an optional IFNAME argument.
-func maxOneIfname(cmd *cobra.Command, args []string) error {
-	if len(args) > 1 {
-		return usagef("%s takes at most one interface name, got %q", cmd.CommandPath(), args)
-	}
-	return nil
-}
-
-// ifname returns the optional IFNAME argument, "" when absent.
-func ifname(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	return args[0]
-}
-
 // devSelector parses `[dev] IFNAME` (as ip's `dev IF`, the keyword
 // optional) and the extra selectors of a view: extra is called with each
 // other keyword and its value, and returns false for an unknown keyword.
