@@ -7,7 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/rtnl"
@@ -188,5 +191,42 @@ rule add from 10.0.0.0/24 table 100 priority 100
 	}
 	if got := collectRoutes(rtnl.RouteFilter{Table: 100}); len(got) != 3 {
 		t.Errorf("after a stopped listing: %d routes in table 100, want 3", len(got))
+	}
+}
+
+// An Each verb cannot restart a dump the kernel marks interrupted: it
+// hands out every entry it received and then fails with EINTR.
+func TestEachInterruptedFailsWithEINTR(t *testing.T) {
+	nstest.RequireRoot(t)
+	ns, s, index := diSetup(t)
+	other := ns.Open()
+	n, changed := 0, false
+	// Unfiltered: the kernel tracks the consistency of a whole-table
+	// address dump only.
+	err := s.EachAddress(rtnl.AddressFilter{}, func(a *rtnl.Address) error {
+		if a.Index == index {
+			n++
+		}
+		if !changed {
+			changed = true
+			// A change while the dump runs interrupts it.
+			if err := other.AddressAdd("di0", diChurn); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, unix.EINTR) || !strings.Contains(err.Error(), "inconsistent") {
+		t.Fatalf("EachAddress with a change during the dump: %v, want EINTR", err)
+	}
+	// It went on to the end (an interrupted dump may miss or repeat an
+	// entry or two, which is what the error says).
+	if n < diStable-10 {
+		t.Errorf("%d addresses handed out before the error, want about %d", n, diStable)
+	}
+	// The socket serves the next request.
+	n = 0
+	if err := s.EachAddress(rtnl.AddressFilter{Index: index}, func(*rtnl.Address) error { n++; return nil }); err != nil || n != diStable+1 {
+		t.Errorf("next listing: %d addresses, %v; want %d", n, err, diStable+1)
 	}
 }
