@@ -137,6 +137,7 @@ rule add from 10.0.0.0/24 table 100 priority 100
 rule add fwmark 7 table 200 priority 200
 `)
 	ns.IP("-6", "rule", "add", "to", "fd02::/64", "table", "100", "priority", "300")
+	settle(t, ns)
 	return ns
 }
 
@@ -436,7 +437,6 @@ func TestShowFiltersAgreeWithIP(t *testing.T) {
 // Every view's streamed JSON decodes and holds what `ip -N -j` lists.
 func TestStreamedJSONEqualsIP(t *testing.T) {
 	ns := filterNS(t)
-	settle(t, ns)
 	if got, want := linxRoutes(t, ns), ipRoutes(t, ns, "table", "all"); !slices.Equal(got, want) {
 		t.Errorf("routes:\n%s\nip:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
