@@ -8,8 +8,9 @@
 #   make release bin/release/linx-node: static, -trimpath, stripped
 #   make image   the container image (OCI layout and tarball) in bin/
 #   make fmt     gofmt every Go file
-#   make install install linx-node, its systemd unit, an example config
-#                and the state directory (under $(DESTDIR) when set)
+#   make install install linx-node, its systemd unit, an example config,
+#                the state directory and shell completions for bash, zsh
+#                and fish (under $(DESTDIR) when set)
 #   make proto   regenerate messages/linx.pb.go (needs protoc)
 #
 # test, bench and demo run under scripts/hostcheck.sh, which fails them if
@@ -107,6 +108,9 @@ PREFIX     ?= /usr/local
 UNITDIR    ?= /lib/systemd/system
 CONFDIR    ?= /etc/linx
 STATEDIR   ?= /var/lib/linx
+BASHCOMPDIR ?= /usr/share/bash-completion/completions
+ZSHCOMPDIR  ?= /usr/share/zsh/vendor-completions
+FISHCOMPDIR ?= /usr/share/fish/vendor_completions.d
 install: build
 	install -D -m 0755 bin/linx-node $(DESTDIR)$(PREFIX)/bin/linx-node
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
@@ -122,6 +126,10 @@ install: build
 		install -m 0644 config/examples/linx.yaml $(DESTDIR)$(CONFDIR)/linx.yaml; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	install -d -m 0755 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	bin/linx-node completion bash > $(DESTDIR)$(BASHCOMPDIR)/linx-node
+	bin/linx-node completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_linx-node
+	bin/linx-node completion fish > $(DESTDIR)$(FISHCOMPDIR)/linx-node.fish
 
 proto:
 	$(GO) generate ./messages

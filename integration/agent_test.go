@@ -849,7 +849,7 @@ func TestPlanApply(t *testing.T) {
 
 	before := agentState(ns)
 	code, out, stderr := agentExit(t, bin, "plan", "--config", path)
-	if code != 0 || !strings.Contains(out, "scope one") || !strings.Contains(out, "create Address<10.0.42.1/24") {
+	if code != 0 || !strings.Contains(out, "scope one") || !strings.Contains(out, "+ address 10.0.42.1/24 dev br0") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, stderr)
 	}
 	if after := agentState(ns); after != before {
@@ -927,7 +927,7 @@ func TestMonitorCommand(t *testing.T) {
 		ns.IP("addr", "del", "10.5.0.1/32", "dev", "lo")
 		for _, line := range strings.Split(stdout.String(), "\n") {
 			var m map[string]any
-			if json.Unmarshal([]byte(line), &m) == nil && m["op"] == "address" {
+			if json.Unmarshal([]byte(line), &m) == nil && m["op"] == "new" && m["object"] == "address" {
 				ev = m
 				break
 			}
@@ -937,10 +937,19 @@ func TestMonitorCommand(t *testing.T) {
 	if a["address"] != "10.5.0.1/32" || ev["deleted"] != false {
 		t.Errorf("event %v", ev)
 	}
-	if !strings.Contains(stdout.String(), `"op":"deleted address"`) {
+	deleted := func() bool {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["op"] == "del" && m["object"] == "address" && m["deleted"] == true {
+				return true
+			}
+		}
+		return false
+	}
+	if !deleted() {
 		// The deletion may not be printed yet; give it a moment.
 		time.Sleep(100 * time.Millisecond)
-		if !strings.Contains(stdout.String(), `"op":"deleted address"`) {
+		if !deleted() {
 			t.Errorf("no deletion event:\n%s", stdout.String())
 		}
 	}

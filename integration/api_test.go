@@ -83,7 +83,7 @@ func TestAPICommands(t *testing.T) {
 		t.Errorf("status web:\n%s", out)
 	}
 	run(1, "status", "nope")
-	run(2, "status", "-o", "yaml")
+	run(2, "status", "-o", "xml") // yaml is a format since show gained it
 	run(2, "status", "--tls-cert", "only.pem")
 	run(2, "scope", "spawn", "x", "--netns", "bogus")
 

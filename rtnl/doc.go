@@ -38,7 +38,19 @@
 //	Nexthops, NexthopsFiltered, Nexthop   nexthop objects and groups (Linux 5.3+)
 //	Stats, AllStats                       the 25 counters of struct rtnl_link_stats64
 //
-// Lists are complete snapshots taken with one netlink dump each. Addresses
+// Lists are complete snapshots taken with one netlink dump each (restarted
+// when the kernel reports it interrupted by a concurrent change). For
+// tables too large to hold, the Each verbs stream the same dumps, one
+// decoded entry at a time, in the memory of one datagram:
+//
+//	EachLink, EachAddress, EachRoute      with AddressFilter, RouteFilter
+//	EachNeighbour, EachRule               with NeighbourFilter, a family
+//
+// The filters' fields go to the kernel (NETLINK_GET_STRICT_CHK), which
+// then sends only what matches, but for RouteFilter's destination (Root,
+// Match), which no kernel filters: it is applied as the dump is read. A
+// streamed dump cannot be restarted: an interrupted one ends in EINTR
+// after its last entry. Addresses
 // keep their host bits (10.0.42.5/24), as the kernel stores them. The
 // structs print like `ip` does in brief: `Link<"lo" (1) UP MTU=65536>`,
 // `Route<default via 192.168.1.1 oif=2>`.

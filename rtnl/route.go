@@ -260,7 +260,21 @@ type RouteFilter struct {
 	// Protocol restricts to routes of one protocol; 0 lists all.
 	Protocol Protocol
 	// OIF restricts to routes through one interface index; 0 lists all.
+	// The kernel counts a multipath route whose paths use the interface.
 	OIF int
+	// Type restricts to routes of one type (unicast, local, blackhole…);
+	// 0 lists all.
+	Type RouteType
+	// Root, when valid, keeps the routes whose destination lies within it
+	// (`ip route show root P`): as long as or longer than Root, inside
+	// it. The kernel cannot filter by destination: this one is applied as
+	// the dump is read.
+	Root netip.Prefix
+	// Match, when valid, keeps the routes whose destination contains it
+	// (`ip route show match P`): as long as or shorter than Match, with
+	// Match's address inside. Root and Match both set to P keep the route
+	// to exactly P. Applied as the dump is read, like Root.
+	Match netip.Prefix
 }
 
 // Routes returns the routes of every table (ids above 255 included), IPv4
@@ -291,17 +305,7 @@ func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
 	if n > 0 {
 		out = make([]Route, 0, n+n/16+16)
 	}
-	var e encoder
-	e.begin(unix.RTM_GETROUTE, unix.NLM_F_DUMP)
-	e.fixed(rtmsg{Family: uint8(f.Family), Protocol: uint8(f.Protocol)}.bytes())
-	if f.Table != 0 {
-		e.u32(unix.RTA_TABLE, f.Table)
-	}
-	if f.OIF != 0 {
-		e.u32(unix.RTA_OIF, uint32(f.OIF))
-	}
-	e.end()
-	err := s.dump(op, e.message(), func() { out = out[:0] }, func(h header, m []byte) error {
+	err := s.dump(op, routeDumpRequest(f), func() { out = out[:0] }, func(h header, m []byte) error {
 		if h.Type != unix.RTM_NEWROUTE {
 			return nil
 		}
@@ -318,7 +322,7 @@ func (s *Socket) RoutesFiltered(f RouteFilter) ([]Route, error) {
 			out = out[:len(out)-1]
 			return newError(op, unix.EBADMSG, "decoding: %v", err)
 		}
-		if !ok || (f.Table != 0 && r.Table != f.Table) || (f.Protocol != 0 && r.Protocol != f.Protocol) {
+		if !ok || !f.keep(r) {
 			*r = Route{}
 			out = out[:len(out)-1]
 		}

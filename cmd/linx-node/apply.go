@@ -21,10 +21,11 @@ invalid configuration.`,
   linx-node apply --config linx.yaml -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return passCommand(cmd.OutOrStdout(), path, output, true)
+			_, err := passCommand(cmd.OutOrStdout(), path, output, true)
+			return err
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

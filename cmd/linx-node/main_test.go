@@ -206,7 +206,7 @@ func TestShowNamespace(t *testing.T) {
 		// until two listings, one by each, agree.
 		var neighs, ipNeighs []map[string]any
 		for range 50 {
-			neighs = showJSON(t, "neighbours", "--netns", netns)
+			neighs = showJSON(t, "neighbours", "nud", "all", "--netns", netns)
 			ns.JSON(&ipNeighs, "neigh", "show", "nud", "all")
 			if len(neighs) == len(ipNeighs) {
 				break
@@ -218,10 +218,10 @@ func TestShowNamespace(t *testing.T) {
 		}
 		expect(t, "v4", one(t, "neighbours", neighs, "ip", "10.0.42.9"), map[string]any{"ifindex": index["v0a"], "mac": "02:aa:bb:cc:dd:ee", "state": "PERMANENT"})
 		expect(t, "v6", one(t, "neighbours", neighs, "ip", "fd00:42::9"), map[string]any{"ifindex": index["v0a"], "mac": "02:aa:bb:cc:dd:ef", "state": "PERMANENT"})
-		of, want := showJSON(t, "neighbours", "br0", "--netns", netns), ipNeighsByDev(ns, "br0")
+		of, want := showJSON(t, "neighbours", "br0", "nud", "all", "--netns", netns), ipNeighsByDev(ns, "br0")
 		for i := 0; i < 50 && len(of) != len(want); i++ {
 			time.Sleep(20 * time.Millisecond)
-			of, want = showJSON(t, "neighbours", "br0", "--netns", netns), ipNeighsByDev(ns, "br0")
+			of, want = showJSON(t, "neighbours", "br0", "nud", "all", "--netns", netns), ipNeighsByDev(ns, "br0")
 		}
 		if len(of) != len(want) {
 			t.Errorf("show neighbours br0 = %v; ip shows %v", of, want)
@@ -308,7 +308,7 @@ func TestShowErrors(t *testing.T) {
 		{[]string{"show", "stats", "nope0", "--netns", netns, "-o", "json"}, exitRuntime, `netlink ENODEV (19): no such interface "nope0"`},
 		{[]string{"show", "links", "--netns", "path:/var/run/netns/linx-t-absent"}, exitRuntime, "netlink ENOENT (2)"},
 		{[]string{"show", "links", "--netns", "sideways"}, exitUsage, `"sideways"`},
-		{[]string{"show", "links", "-o", "yaml", "--netns", netns}, exitUsage, `"yaml"`},
+		{[]string{"show", "links", "-o", "yml", "--netns", netns}, exitUsage, `"yml"`},
 		{[]string{"show", "bogus"}, exitUsage, `unknown object "bogus"`},
 		{[]string{"show"}, exitUsage, "missing what to show"},
 		{[]string{"show", "rules", "extra"}, exitUsage, "takes no arguments"},

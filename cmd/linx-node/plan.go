@@ -16,31 +16,49 @@ import (
 
 func newPlanCmd() *cobra.Command {
 	var path, output string
+	var exitCode bool
 	cmd := &cobra.Command{
-		Use:   "plan --config FILE",
+		Use:   "plan [--config FILE]",
 		Short: "Print what one pass would do in each configured scope, changing nothing",
-		Long: `Print, for each scope of the configuration file, the operations one
-reconcile pass would apply and the desired objects held by foreign state
-(conflicts). The kernel and the ledgers in state_dir are only read: plan
-changes nothing, and may run beside a running agent.
-
-Operations on links that do not exist yet name them by a placeholder index
-(from 1073741824 on).
+		Long: `Print, for each scope of the configuration file, what one reconcile pass
+would change, as a diff: one line per change, "+" to create, "-" to
+delete, "~" to update (with old → new for each field that changes), with
+interfaces named (a link still to be created by the name it will have);
+then the desired objects held by foreign state ("!", conflicts, left
+alone), and a summary line. The kernel and the ledgers in state_dir are
+only read: plan changes nothing, and may run beside a running agent.
 
 Exit status: 0 when every scope could be planned, 1 when one could not
 (its namespace cannot be entered, its ledger cannot be read), 2 for an
-invalid configuration.`,
-		Example: `  linx-node plan --config /etc/linx/linx.yaml
-  linx-node plan --config linx.yaml -o json`,
+invalid configuration. With --exit-code (or --detailed-exitcode), 0 means
+no pending changes and 3 pending changes, so that scripts can gate on it.`,
+		Example: `  linx-node plan
+  linx-node plan --config linx.yaml -o json
+  linx-node plan --exit-code || echo "changes pending: $?"`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return passCommand(cmd.OutOrStdout(), path, output, false)
+			pending, err := passCommand(cmd.OutOrStdout(), path, output, false)
+			if err == nil && exitCode && pending {
+				return exitStatus(exitPending)
+			}
+			return err
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 3 when there are changes to make, 0 when none")
+	cmd.Flags().BoolVar(&exitCode, "detailed-exitcode", false, "the same as --exit-code")
 	return cmd
 }
+
+// exitPending is the exit status of plan --exit-code with changes to make.
+const exitPending = 3
+
+// exitStatus is an error that only sets the exit status: run prints
+// nothing for it.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // scopeResult is the outcome of planning or applying one scope.
 type scopeResult struct {
@@ -51,6 +69,8 @@ type scopeResult struct {
 	Conflicts []string `json:"conflicts"`
 	Failed    string   `json:"failed,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// Changes are Ops as the diff lines print them.
+	Changes []change `json:"changes"`
 	// Warning says what went wrong without stopping the pass: a damaged
 	// ledger moved aside.
 	Warning string `json:"warning,omitempty"`
@@ -58,18 +78,19 @@ type scopeResult struct {
 
 // passCommand plans (apply false) or applies one pass in every scope of
 // the file at path and prints the results. It returns a runtime error
-// when a scope failed (or, applying, has conflicts).
-func passCommand(w io.Writer, path, output string, apply bool) error {
+// when a scope failed (or, applying, has conflicts), and whether any scope
+// has operations to apply (or applied some).
+func passCommand(w io.Writer, path, output string, apply bool) (pending bool, _ error) {
 	if output != "text" && output != "json" {
-		return usagef("output format %q: want text or json", output)
+		return false, usagef("output format %q: want text or json", output)
 	}
 	cfg, err := loadConfig(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if apply {
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-			return failed(fmt.Errorf("creating the state directory: %w", err))
+			return false, failed(fmt.Errorf("creating the state directory: %w", err))
 		}
 	}
 	results := make([]scopeResult, 0, len(cfg.Scopes))
@@ -79,6 +100,7 @@ func passCommand(w io.Writer, path, output string, apply bool) error {
 		if r.Error != "" || (apply && len(r.Conflicts) > 0) {
 			bad = append(bad, s.Name)
 		}
+		pending = pending || len(r.Ops) > 0
 		results = append(results, r)
 	}
 	if output == "json" {
@@ -86,21 +108,19 @@ func passCommand(w io.Writer, path, output string, apply bool) error {
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(results); err != nil {
-			return failed(err)
+			return pending, failed(err)
 		}
 	} else {
-		for _, r := range results {
-			writeResult(w, r, apply)
-		}
+		writeResults(w, results, apply)
 	}
 	if len(bad) > 0 {
 		verb := "planning"
 		if apply {
 			verb = "applying"
 		}
-		return failed(fmt.Errorf("%s failed or left conflicts in %d of %d scopes: %v", verb, len(bad), len(results), bad))
+		return pending, failed(fmt.Errorf("%s failed or left conflicts in %d of %d scopes: %v", verb, len(bad), len(results), bad))
 	}
-	return nil
+	return pending, nil
 }
 
 // passScope plans or applies one pass in scope s, with its ledger from
@@ -133,11 +153,14 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	defer sock.Close()
 	o := reconcile.Options{Protocol: s.Protocol, AdoptProtocol: s.AdoptProtocol}
 	var rep reconcile.Report
+	// Interface names from before the pass, for the links it deletes.
+	before, _ := names(sock)
 	if apply {
 		rep, err = reconcile.Pass(sock, s.Desired, ledger, o)
 	} else {
 		rep, err = reconcile.Plan(sock, s.Desired, ledger, o)
 	}
+	r.Changes = describeOps(sock, rep.Applied, before, !apply)
 	for _, op := range rep.Applied {
 		r.Ops = append(r.Ops, op.String())
 	}
@@ -155,33 +178,84 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	return r
 }
 
-// writeResult prints r as text: a heading, then one operation per line.
-func writeResult(w io.Writer, r scopeResult, apply bool) {
-	verb := "would apply"
+// writeResults prints the results as a diff: per scope a heading, one
+// line per change, the conflicts, and the scope's summary; then the
+// total when there is more than one scope.
+func writeResults(w io.Writer, results []scopeResult, apply bool) {
+	var total counts
+	for _, r := range results {
+		c := writeResult(w, r, apply)
+		total.add(c)
+	}
+	if len(results) > 1 {
+		fmt.Fprintf(w, "total: %s in %d scopes\n", total.summary(apply), len(results))
+	}
+}
+
+// counts are the changes and conflicts of a plan or a pass.
+type counts struct{ create, update, del, conflicts int }
+
+func (c *counts) add(o counts) {
+	c.create += o.create
+	c.update += o.update
+	c.del += o.del
+	c.conflicts += o.conflicts
+}
+
+// summary returns "2 to create, 1 to update, 0 to delete, 1 conflict", or
+// in the past tense for an applied pass.
+func (c counts) summary(apply bool) string {
+	verbs := [3]string{"to create", "to update", "to delete"}
 	if apply {
-		verb = "applied"
+		verbs = [3]string{"created", "updated", "deleted"}
 	}
-	fmt.Fprintf(w, "scope %s (%s): %s %d ops", r.Scope, r.Netns, verb, len(r.Ops))
-	switch {
-	case r.Error != "":
-		fmt.Fprintf(w, ", failed\n")
-	case apply && r.Converged:
-		fmt.Fprintf(w, ", converged\n")
-	case !apply && len(r.Ops) == 0 && len(r.Conflicts) == 0:
-		fmt.Fprintf(w, ", up to date\n")
-	default:
-		fmt.Fprintln(w)
+	conflicts := "conflicts"
+	if c.conflicts == 1 {
+		conflicts = "conflict"
 	}
-	for _, op := range r.Ops {
-		fmt.Fprintf(w, "  %s\n", op)
+	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s",
+		c.create, verbs[0], c.update, verbs[1], c.del, verbs[2], c.conflicts, conflicts)
+}
+
+// writeResult prints r as a diff and returns its counts.
+func writeResult(w io.Writer, r scopeResult, apply bool) counts {
+	c := counts{conflicts: len(r.Conflicts)}
+	if len(r.Changes) == 0 && len(r.Conflicts) == 0 && r.Error == "" && r.Warning == "" {
+		state := "up to date"
+		if apply && r.Converged {
+			state = "converged, nothing to change"
+		}
+		fmt.Fprintf(w, "scope %s (%s): %s\n", r.Scope, r.Netns, state)
+		return c
 	}
-	for _, c := range r.Conflicts {
-		fmt.Fprintf(w, "  conflict: %s (left alone)\n", c)
+	fmt.Fprintf(w, "scope %s (%s):\n", r.Scope, r.Netns)
+	for _, ch := range r.Changes {
+		switch ch.Action {
+		case "create":
+			c.create++
+		case "update":
+			c.update++
+		case "delete":
+			c.del++
+		}
+		fmt.Fprintln(w, ch.line())
+	}
+	for _, k := range r.Conflicts {
+		fmt.Fprintf(w, "! conflict: %s\n", k)
 	}
 	if r.Warning != "" {
-		fmt.Fprintf(w, "  warning: %s\n", r.Warning)
+		fmt.Fprintf(w, "warning: %s\n", r.Warning)
 	}
 	if r.Error != "" {
-		fmt.Fprintf(w, "  error: %s\n", r.Error)
+		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
+	end := ""
+	switch {
+	case r.Error != "":
+		end = ", failed"
+	case apply && r.Converged:
+		end = ", converged"
+	}
+	fmt.Fprintf(w, "scope %s: %s%s\n", r.Scope, c.summary(apply), end)
+	return c
 }

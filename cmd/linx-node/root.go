@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -14,6 +15,10 @@ const (
 	exitRuntime = 1 // the kernel or the system refused
 	exitUsage   = 2 // unknown command, flag, argument or value
 )
+
+// defaultConfig is the configuration file run, plan and apply read when
+// --config is not given: where make install puts it.
+const defaultConfig = "/etc/linx/linx.yaml"
 
 // usageError marks an error in how the command was called (exit 2).
 type usageError struct{ err error }
@@ -64,6 +69,7 @@ error (the kernel's or the system's error is printed on standard error;
 for apply: a scope failed or has conflicts); 2 usage or configuration
 error (every problem of an invalid configuration file is printed as
 file:line, and nothing is started or applied).`,
+		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// A root that runs lets cobra reject unknown commands by name.
@@ -72,6 +78,7 @@ file:line, and nothing is started or applied).`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newShowCmd(), newVersionCmd())
 	root.AddCommand(newRunCmd(), newPlanCmd(), newApplyCmd(), newMonitorCmd())
 	root.AddCommand(newStatusCmd(), newScopeCmd())
@@ -82,12 +89,16 @@ file:line, and nothing is started or applied).`,
 // returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(expandShowObject(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
-	if err == nil {
+	if err == nil || readerGone(err) {
 		return exitOK
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return int(st)
 	}
 	fmt.Fprintf(stderr, "linx-node: %v\n", err)
 	var rt runtimeError
@@ -97,3 +108,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	return exitUsage
 }
+
+// readerGone reports whether err says that the reader of the output went
+// away (EPIPE: `linx-node show routes | head` once head has its lines).
+// That ends the command normally, with status 0 and no message, as it
+// ends ip. main ignores SIGPIPE so that the write fails with EPIPE rather
+// than killing the process.
+func readerGone(err error) bool { return errors.Is(err, syscall.EPIPE) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -66,7 +67,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			return failed(a.Run(context.Background()))
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (YAML; see config/examples/linx.yaml)")
+	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file (YAML; see config/examples/linx.yaml)")
 	cmd.Flags().StringVar(&level, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	return cmd
 }
@@ -87,6 +88,9 @@ func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, 
 func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("missing --config FILE")
+	}
+	if _, err := os.Stat(path); path == defaultConfig && errors.Is(err, os.ErrNotExist) {
+		return nil, usagef("no configuration at %s (the --config default): give --config FILE", path)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {

@@ -9,29 +9,40 @@ import (
 
 func newShowLinksCmd(o *showOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:     "links [IFNAME]",
+		Use:     "links [[dev] IFNAME]",
 		Aliases: []string{"link"},
 		Short:   "Print the network interfaces (all, or IFNAME)",
-		Args:    maxOneIfname,
+		Args:    cobra.ArbitraryArgs,
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 && args[len(args)-1] != "dev" {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeIfnames(cmd), cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.LinkView, error) {
-				all, err := s.Links()
+			name, err := devSelector(cmd, args, nil)
+			if err != nil {
+				return err
+			}
+			return show(o, cmd, func(s *rtnl.Socket, emit func(cliout.LinkView) error) error {
+				n, err := names(s)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				links := all
 				// IFNAME is asked of the kernel, not searched for in the
-				// dump (which only names masters and parents), so that an
-				// alternative name finds the link and an unknown one fails
-				// with the kernel's ENODEV. The link is printed once.
-				if name := ifname(args); name != "" {
+				// dump, so that an alternative name finds the link and an
+				// unknown one fails with the kernel's ENODEV. The link is
+				// printed once.
+				if name != "" {
 					l, err := s.LinkByName(name)
 					if err != nil {
-						return nil, err
+						return err
 					}
-					links = []rtnl.Link{l}
+					return emit(cliout.LinkOf(&l, n))
 				}
-				return cliout.Links(links, cliout.NamesOf(all)), nil
+				return s.EachLink(false, func(l *rtnl.Link, _ *rtnl.LinkStats64) error {
+					return emit(cliout.LinkOf(l, n))
+				})
 			})
 		},
 	}

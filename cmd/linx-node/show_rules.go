@@ -11,15 +11,15 @@ func newShowRulesCmd(o *showOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:     "rules",
 		Aliases: []string{"rule"},
-		Short:   "Print the policy-routing rules, IPv4 and IPv6",
+		Short:   "Print the policy-routing rules, IPv4 and IPv6 (or one of them, with -4 or -6)",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(o, cmd, func(s *rtnl.Socket) ([]cliout.RuleView, error) {
-				rules, err := s.Rules()
-				if err != nil {
-					return nil, err
-				}
-				return cliout.Rules(rules), nil
+			family, err := o.family()
+			if err != nil {
+				return err
+			}
+			return show(o, cmd, func(s *rtnl.Socket, emit func(cliout.RuleView) error) error {
+				return s.EachRule(family, func(r *rtnl.Rule) error { return emit(cliout.RuleOf(r)) })
 			})
 		},
 	}

@@ -19,26 +19,38 @@ type Format int
 const (
 	// FormatTable prints aligned columns with a header line, like `ip`.
 	FormatTable Format = iota
-	// FormatJSON prints one indented JSON array of objects.
+	// FormatJSON prints one JSON array of objects.
 	FormatJSON
+	// FormatYAML prints one YAML sequence of mappings, with the keys of
+	// the JSON objects.
+	FormatYAML
 )
 
-// ParseFormat parses "table" or "json". Anything else returns an error
-// quoting s.
+// FormatNames returns the names ParseFormat accepts, for messages and
+// shell completion.
+func FormatNames() []string { return []string{"table", "json", "yaml"} }
+
+// ParseFormat parses "table", "json" or "yaml". Anything else returns an
+// error quoting s.
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "table":
 		return FormatTable, nil
 	case "json":
 		return FormatJSON, nil
+	case "yaml":
+		return FormatYAML, nil
 	}
-	return 0, fmt.Errorf("output format %q: want table or json", s)
+	return 0, fmt.Errorf("output format %q: want table, json or yaml", s)
 }
 
-// String returns "table" or "json".
+// String returns "table", "json" or "yaml".
 func (f Format) String() string {
-	if f == FormatJSON {
+	switch f {
+	case FormatJSON:
 		return "json"
+	case FormatYAML:
+		return "yaml"
 	}
 	return "table"
 }
@@ -53,9 +65,20 @@ type Row interface {
 	Cells() []string
 }
 
-// Write renders rows to w in format f: a JSON array (`[]` when rows is
-// empty) or a table with a header line. It returns the first write error.
+// Write renders rows to w in format f: an indented JSON array (`[]` when
+// rows is empty), a YAML sequence or a table with a header line. It
+// returns the first write error. For rows produced one at a time, Stream
+// writes them in bounded memory.
 func Write[R Row](w io.Writer, f Format, rows []R) error {
+	if f == FormatYAML {
+		s := NewStream[R](w, f)
+		for _, r := range rows {
+			if err := s.Write(r); err != nil {
+				return err
+			}
+		}
+		return s.Close()
+	}
 	if f == FormatJSON {
 		if rows == nil {
 			rows = []R{}

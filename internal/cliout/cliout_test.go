@@ -86,13 +86,13 @@ func absent(t *testing.T, what string, m map[string]any, ks ...string) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for s, want := range map[string]Format{"table": FormatTable, "json": FormatJSON} {
+	for s, want := range map[string]Format{"table": FormatTable, "json": FormatJSON, "yaml": FormatYAML} {
 		f, err := ParseFormat(s)
 		if err != nil || f != want || f.String() != s {
 			t.Errorf("ParseFormat(%q) = %v, %v; want %v", s, f, err, want)
 		}
 	}
-	for _, s := range []string{"", "JSON", "yaml"} {
+	for _, s := range []string{"", "JSON", "yml"} {
 		if _, err := ParseFormat(s); err == nil || !strings.Contains(err.Error(), `"`+s+`"`) {
 			t.Errorf("ParseFormat(%q) error = %v, want one quoting the input", s, err)
 		}
@@ -202,7 +202,7 @@ func TestLinksTable(t *testing.T) {
 func TestAddresses(t *testing.T) {
 	addrs := []rtnl.Address{
 		{Index: 2, Prefix: netip.MustParsePrefix("10.0.0.1/24"), Broadcast: netip.MustParseAddr("10.0.0.255"), Scope: rtnl.ScopeUniverse, Label: "veth0"},
-		{Index: 2, Prefix: netip.MustParsePrefix("fd00::1/64"), Scope: rtnl.ScopeUniverse, Protocol: 76},
+		{Index: 2, Prefix: netip.MustParsePrefix("fd00::1/64"), Scope: rtnl.ScopeUniverse, Flags: 0x282, Protocol: 76},
 		{Index: 9, Prefix: netip.MustParsePrefix("10.9.0.1/32"), Peer: netip.MustParseAddr("10.9.0.2"), Scope: rtnl.ScopeLink},
 	}
 	v := Addresses(addrs, testNames)
@@ -210,14 +210,17 @@ func TestAddresses(t *testing.T) {
 	wantKeys(t, "v4", out[0], map[string]any{"ifindex": 2.0, "ifname": "veth0", "address": "10.0.0.1/24", "family": "inet", "scope": "global", "broadcast": "10.0.0.255"})
 	wantKeys(t, "v6", out[1], map[string]any{"ifindex": 2.0, "address": "fd00::1/64", "family": "inet6", "protocol": 76.0})
 	absent(t, "v6", out[1], "peer", "broadcast", "label")
+	if names, _ := out[1]["flag_names"].([]any); len(names) != 3 || names[0] != "nodad" || names[1] != "permanent" || names[2] != "noprefixroute" {
+		t.Errorf("v6 flag_names = %v, want nodad, permanent, noprefixroute", out[1]["flag_names"])
+	}
 	wantKeys(t, "p2p", out[2], map[string]any{"ifname": "9", "peer": "10.9.0.2"})
 
 	got := table(t, v)
 	want := []string{
-		"IFINDEX  DEV    FAMILY  ADDRESS                  SCOPE   PROTO",
-		"2        veth0  inet    10.0.0.1/24              global  unspec",
-		"2        veth0  inet6   fd00::1/64               global  76",
-		"9        9      inet    10.9.0.1/32 peer 10.9.0.2  link  unspec",
+		"IFINDEX  DEV    FAMILY  ADDRESS                  SCOPE  FLAGS                         PROTO",
+		"2        veth0  inet    10.0.0.1/24              global  -                             unspec",
+		"2        veth0  inet6   fd00::1/64               global  nodad,permanent,noprefixroute  76",
+		"9        9      inet    10.9.0.1/32 peer 10.9.0.2  link  -                             unspec",
 	}
 	// The last line is wider than the others in the ADDRESS column, so
 	// compare the cells rather than the padding.

@@ -46,3 +46,25 @@ func ExampleWrite_json() {
 	//   }
 	// ]
 }
+
+// Stream rows as a dump delivers them: each one is written and dropped,
+// and Close ends the JSON array. A route of BIRD prints its protocol by
+// name, as ip does.
+func ExampleStream() {
+	names := cliout.Names{2: "eth0"}
+	s := cliout.NewStream[cliout.RouteView](os.Stdout, cliout.FormatJSON)
+	for i := range 2 {
+		r := rtnl.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16),
+			Gateway: netip.MustParseAddr("192.168.1.1"), OIF: 2, Table: rtnl.TableMain, Protocol: 12,
+			Type: rtnl.RouteTypeUnicast}
+		if err := s.Write(cliout.RouteOf(&r, names)); err != nil {
+			return // the reader went away
+		}
+	}
+	_ = s.Close()
+	// Output:
+	// [
+	// {"dst":"10.0.0.0/16","gateway":"192.168.1.1","oif":2,"dev":"eth0","table":254,"protocol":12,"protocol_name":"bird","metric":0,"family":"inet","type":"unicast","scope":"global"},
+	// {"dst":"10.1.0.0/16","gateway":"192.168.1.1","oif":2,"dev":"eth0","table":254,"protocol":12,"protocol_name":"bird","metric":0,"family":"inet","type":"unicast","scope":"global"}
+	// ]
+}

@@ -41,33 +41,38 @@ type LinkView struct {
 // indices of parents in the same namespace.
 func Links(links []rtnl.Link, names Names) []LinkView {
 	out := make([]LinkView, 0, len(links))
-	for _, l := range links {
-		v := LinkView{
-			Index:       l.Index,
-			Name:        l.Name,
-			Kind:        l.Kind,
-			MTU:         l.MTU,
-			Up:          l.Up(),
-			MAC:         strPtr(l.HardwareAddr.String()),
-			Master:      strPtr(names.Name(l.MasterIndex)),
-			MasterIndex: l.MasterIndex,
-			ParentIndex: l.ParentIndex,
-			OperState:   l.OperState.String(),
-			Flags:       []string{},
-			TxQueueLen:  l.TxQueueLen,
-		}
-		if l.ParentElsewhere {
-			id := l.ParentNamespaceID
-			v.LinkNetNSID = &id
-		} else {
-			v.parent = names.Name(l.ParentIndex)
-		}
-		if l.Flags != 0 {
-			v.Flags = strings.Split(strings.ToUpper(l.Flags.String()), "|")
-		}
-		out = append(out, v)
+	for i := range links {
+		out = append(out, LinkOf(&links[i], names))
 	}
 	return out
+}
+
+// LinkOf returns the view of one link, as Links does.
+func LinkOf(l *rtnl.Link, names Names) LinkView {
+	v := LinkView{
+		Index:       l.Index,
+		Name:        l.Name,
+		Kind:        l.Kind,
+		MTU:         l.MTU,
+		Up:          l.Up(),
+		MAC:         strPtr(l.HardwareAddr.String()),
+		Master:      strPtr(names.Name(l.MasterIndex)),
+		MasterIndex: l.MasterIndex,
+		ParentIndex: l.ParentIndex,
+		OperState:   l.OperState.String(),
+		Flags:       []string{},
+		TxQueueLen:  l.TxQueueLen,
+	}
+	if l.ParentElsewhere {
+		id := l.ParentNamespaceID
+		v.LinkNetNSID = &id
+	} else {
+		v.parent = names.Name(l.ParentIndex)
+	}
+	if l.Flags != 0 {
+		v.Flags = strings.Split(strings.ToUpper(l.Flags.String()), "|")
+	}
+	return v
 }
 
 // Header implements Row.
@@ -110,6 +115,8 @@ type AddressView struct {
 	Broadcast string `json:"broadcast,omitempty"`
 	Label     string `json:"label,omitempty"`
 	Flags     uint32 `json:"flags"`
+	// FlagNames are Flags by name, as AddressFlagNames returns them.
+	FlagNames []string `json:"flag_names"`
 	// Protocol is who installed the address (IFA_PROTO) as a number: 0
 	// none, 1 to 3 the kernel (kernel_lo, kernel_ra, kernel_ll), another a
 	// writer's own (Linx writes its scope's, 76 by default).
@@ -119,26 +126,32 @@ type AddressView struct {
 // Addresses returns the views of addrs; names resolves interface indices.
 func Addresses(addrs []rtnl.Address, names Names) []AddressView {
 	out := make([]AddressView, 0, len(addrs))
-	for _, a := range addrs {
-		out = append(out, AddressView{
-			Index:     a.Index,
-			IfName:    names.Name(a.Index),
-			Address:   a.Prefix.String(),
-			Family:    a.Family().String(),
-			Scope:     a.Scope.String(),
-			Peer:      addrString(a.Peer),
-			Broadcast: addrString(a.Broadcast),
-			Label:     a.Label,
-			Flags:     a.Flags,
-			Protocol:  uint8(a.Protocol),
-		})
+	for i := range addrs {
+		out = append(out, AddressOf(&addrs[i], names))
 	}
 	return out
 }
 
+// AddressOf returns the view of one address, as Addresses does.
+func AddressOf(a *rtnl.Address, names Names) AddressView {
+	return AddressView{
+		Index:     a.Index,
+		IfName:    names.Name(a.Index),
+		Address:   a.Prefix.String(),
+		Family:    a.Family().String(),
+		Scope:     a.Scope.String(),
+		Peer:      addrString(a.Peer),
+		Broadcast: addrString(a.Broadcast),
+		Label:     a.Label,
+		Flags:     a.Flags,
+		FlagNames: AddressFlagNames(a.Flags, a.Family()),
+		Protocol:  uint8(a.Protocol),
+	}
+}
+
 // Header implements Row.
 func (AddressView) Header() []string {
-	return []string{"IFINDEX", "DEV", "FAMILY", "ADDRESS", "SCOPE", "PROTO"}
+	return []string{"IFINDEX", "DEV", "FAMILY", "ADDRESS", "SCOPE", "FLAGS", "PROTO"}
 }
 
 // Cells implements Row.
@@ -147,7 +160,7 @@ func (v AddressView) Cells() []string {
 	if v.Peer != "" {
 		addr += " peer " + v.Peer
 	}
-	return []string{strconv.Itoa(v.Index), v.IfName, v.Family, addr, v.Scope, rtnl.AddressProtocol(v.Protocol).String()}
+	return []string{strconv.Itoa(v.Index), v.IfName, v.Family, addr, v.Scope, joinOr(v.FlagNames), rtnl.AddressProtocol(v.Protocol).String()}
 }
 
 // RouteView is a route as the command line prints it.
@@ -161,10 +174,12 @@ type RouteView struct {
 	OIF   int    `json:"oif"`
 	Dev   string `json:"dev,omitempty"`
 	Table uint32 `json:"table"`
-	// Protocol is rtm_protocol as a number (2 kernel, 3 boot, 4 static…).
-	Protocol uint8  `json:"protocol"`
-	Metric   uint32 `json:"metric"`
-	Family   string `json:"family"`
+	// Protocol is rtm_protocol as a number (2 kernel, 3 boot, 4 static…);
+	// ProtocolName is its name as `ip route` prints it (ProtocolName).
+	Protocol     uint8  `json:"protocol"`
+	ProtocolName string `json:"protocol_name"`
+	Metric       uint32 `json:"metric"`
+	Family       string `json:"family"`
 	// Type and Scope are iproute2's names: "unicast", "global", "link"…
 	Type     string        `json:"type"`
 	Scope    string        `json:"scope"`
@@ -187,32 +202,38 @@ type NextHopView struct {
 // Routes returns the views of routes; names resolves interface indices.
 func Routes(routes []rtnl.Route, names Names) []RouteView {
 	out := make([]RouteView, 0, len(routes))
-	for _, r := range routes {
-		v := RouteView{
-			Dst:      r.Dst.String(),
-			Gateway:  addrString(r.Gateway),
-			OIF:      r.OIF,
-			Dev:      names.Name(r.OIF),
-			Table:    r.Table,
-			Protocol: uint8(r.Protocol),
-			Metric:   r.Metric,
-			Family:   r.Family().String(),
-			Type:     r.Type.String(),
-			Scope:    r.Scope.String(),
-			PrefSrc:  addrString(r.Src),
-			NHID:     r.NHID,
-		}
-		if r.SrcPrefix.IsValid() {
-			v.From = r.SrcPrefix.String()
-		}
-		for _, nh := range r.NextHops {
-			v.NextHops = append(v.NextHops, NextHopView{
-				Gateway: addrString(nh.Gateway), OIF: nh.OIF, Dev: names.Name(nh.OIF), Weight: nh.Weight,
-			})
-		}
-		out = append(out, v)
+	for i := range routes {
+		out = append(out, RouteOf(&routes[i], names))
 	}
 	return out
+}
+
+// RouteOf returns the view of one route, as Routes does.
+func RouteOf(r *rtnl.Route, names Names) RouteView {
+	v := RouteView{
+		Dst:          r.Dst.String(),
+		Gateway:      addrString(r.Gateway),
+		OIF:          r.OIF,
+		Dev:          names.Name(r.OIF),
+		Table:        r.Table,
+		Protocol:     uint8(r.Protocol),
+		ProtocolName: ProtocolName(r.Protocol),
+		Metric:       r.Metric,
+		Family:       r.Family().String(),
+		Type:         r.Type.String(),
+		Scope:        r.Scope.String(),
+		PrefSrc:      addrString(r.Src),
+		NHID:         r.NHID,
+	}
+	if r.SrcPrefix.IsValid() {
+		v.From = r.SrcPrefix.String()
+	}
+	for _, nh := range r.NextHops {
+		v.NextHops = append(v.NextHops, NextHopView{
+			Gateway: addrString(nh.Gateway), OIF: nh.OIF, Dev: names.Name(nh.OIF), Weight: nh.Weight,
+		})
+	}
+	return v
 }
 
 // Header implements Row.
@@ -243,7 +264,7 @@ func (v RouteView) Cells() []string {
 	if v.NHID != 0 {
 		gw = strings.TrimSpace(fmt.Sprintf("nhid %d %s", v.NHID, gw))
 	}
-	return []string{dst, gw, dev, TableName(v.Table), rtnl.Protocol(v.Protocol).String(),
+	return []string{dst, gw, dev, TableName(v.Table), ProtocolName(rtnl.Protocol(v.Protocol)),
 		strconv.FormatUint(uint64(v.Metric), 10), v.Type, v.Scope}
 }
 
@@ -269,19 +290,24 @@ type NeighbourView struct {
 // indices.
 func Neighbours(neighs []rtnl.Neighbour, names Names) []NeighbourView {
 	out := make([]NeighbourView, 0, len(neighs))
-	for _, n := range neighs {
-		out = append(out, NeighbourView{
-			Index:    n.Index,
-			IfName:   names.Name(n.Index),
-			IP:       addrString(n.IP),
-			MAC:      strPtr(n.HardwareAddr.String()),
-			State:    n.State.String(),
-			Family:   n.Family().String(),
-			Flags:    n.Flags,
-			Protocol: uint8(n.Protocol),
-		})
+	for i := range neighs {
+		out = append(out, NeighbourOf(&neighs[i], names))
 	}
 	return out
+}
+
+// NeighbourOf returns the view of one entry, as Neighbours does.
+func NeighbourOf(n *rtnl.Neighbour, names Names) NeighbourView {
+	return NeighbourView{
+		Index:    n.Index,
+		IfName:   names.Name(n.Index),
+		IP:       addrString(n.IP),
+		MAC:      strPtr(n.HardwareAddr.String()),
+		State:    n.State.String(),
+		Family:   n.Family().String(),
+		Flags:    n.Flags,
+		Protocol: uint8(n.Protocol),
+	}
 }
 
 // Header implements Row.
@@ -289,7 +315,7 @@ func (NeighbourView) Header() []string { return []string{"IP", "DEV", "MAC", "ST
 
 // Cells implements Row.
 func (v NeighbourView) Cells() []string {
-	return []string{v.IP, v.IfName, deref(v.MAC), v.State, rtnl.Protocol(v.Protocol).String()}
+	return []string{v.IP, v.IfName, deref(v.MAC), v.State, ProtocolName(rtnl.Protocol(v.Protocol))}
 }
 
 // RuleView is a policy rule as the command line prints it.
@@ -339,54 +365,59 @@ type RuleView struct {
 // Rules returns the views of rules.
 func Rules(rules []rtnl.Rule) []RuleView {
 	out := make([]RuleView, 0, len(rules))
-	for _, r := range rules {
-		v := RuleView{
-			Priority: r.Priority,
-			Table:    r.Table,
-			Family:   r.Family.String(),
-			FwMark:   r.FwMark,
-			FwMask:   r.FwMask,
-			IIF:      r.IIF,
-			OIF:      r.OIF,
-			Action:   r.Action.String(),
-			Invert:   r.Invert,
-			Protocol: uint8(r.Protocol),
-			TOS:      r.TOS,
-			IPProto:  r.IPProto,
-			SPort:    r.SPort.String(),
-			DPort:    r.DPort.String(),
-			UIDs:     r.UIDRange.String(),
-			TunID:    r.TunID,
-			Realms:   r.Realms,
-			L3MDev:   r.L3MDev,
-			Goto:     r.Goto,
-
-			SPortMask:  r.SPortMask,
-			DPortMask:  r.DPortMask,
-			DSCP:       r.DSCP.String(),
-			Unmodelled: string(r.Unmodelled),
-		}
-		if r.SPortMask == 0xffff {
-			v.SPortMask = 0
-		}
-		if r.DPortMask == 0xffff {
-			v.DPortMask = 0
-		}
-		if r.SuppressPrefixLen.Set {
-			v.SuppressPrefixLen = &r.SuppressPrefixLen.Value
-		}
-		if r.SuppressIfGroup.Set {
-			v.SuppressIfGroup = &r.SuppressIfGroup.Value
-		}
-		if r.From.IsValid() {
-			v.From = r.From.String()
-		}
-		if r.To.IsValid() {
-			v.To = r.To.String()
-		}
-		out = append(out, v)
+	for i := range rules {
+		out = append(out, RuleOf(&rules[i]))
 	}
 	return out
+}
+
+// RuleOf returns the view of one rule, as Rules does.
+func RuleOf(r *rtnl.Rule) RuleView {
+	v := RuleView{
+		Priority: r.Priority,
+		Table:    r.Table,
+		Family:   r.Family.String(),
+		FwMark:   r.FwMark,
+		FwMask:   r.FwMask,
+		IIF:      r.IIF,
+		OIF:      r.OIF,
+		Action:   r.Action.String(),
+		Invert:   r.Invert,
+		Protocol: uint8(r.Protocol),
+		TOS:      r.TOS,
+		IPProto:  r.IPProto,
+		SPort:    r.SPort.String(),
+		DPort:    r.DPort.String(),
+		UIDs:     r.UIDRange.String(),
+		TunID:    r.TunID,
+		Realms:   r.Realms,
+		L3MDev:   r.L3MDev,
+		Goto:     r.Goto,
+
+		SPortMask:  r.SPortMask,
+		DPortMask:  r.DPortMask,
+		DSCP:       r.DSCP.String(),
+		Unmodelled: string(r.Unmodelled),
+	}
+	if r.SPortMask == 0xffff {
+		v.SPortMask = 0
+	}
+	if r.DPortMask == 0xffff {
+		v.DPortMask = 0
+	}
+	if r.SuppressPrefixLen.Set {
+		v.SuppressPrefixLen = &r.SuppressPrefixLen.Value
+	}
+	if r.SuppressIfGroup.Set {
+		v.SuppressIfGroup = &r.SuppressIfGroup.Value
+	}
+	if r.From.IsValid() {
+		v.From = r.From.String()
+	}
+	if r.To.IsValid() {
+		v.To = r.To.String()
+	}
+	return v
 }
 
 // Header implements Row.

@@ -116,7 +116,7 @@ func TestRunWritesTableJSONAndChart(t *testing.T) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 15 || len(res.Lines) != 15 {
+	if len(res.Rows) != 17 || len(res.Lines) != 15 {
 		t.Errorf("JSON has %d rows and %d lines", len(res.Rows), len(res.Lines))
 	}
 	pf, err := os.Open(pngPath)
@@ -174,5 +174,22 @@ func TestDumpRowShowsIPJSON(t *testing.T) {
 				t.Errorf("table:\n%s", s)
 			}
 		})
+	}
+}
+
+func TestShowRoutesRows(t *testing.T) {
+	lines, err := parse(strings.NewReader("show_routes_1m: table_s=0.96 json_s=1.15 ip_s=4.35 ip_json_s=3.55 peak_rss=43.2 ratio_table=0.22 ratio_json=0.32\n" +
+		"show_routes_100k: table_s=0.60 json_s=0.16 ip_s=0.52 ip_json_s=0.51 peak_rss=70 ratio_table=1.15 ratio_json=0.30\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := rows(lines)
+	big := rowNamed(t, rs, "show routes 1m")
+	if *big.Linx.Value != 0.96 || *big.Checks[0].Value != 0.22 || !*big.Checks[0].Met || !*big.Checks[1].Met || *big.Checks[2].Value != 43.2 || !*big.Checks[2].Met {
+		t.Errorf("show routes 1m: %+v", big)
+	}
+	small := rowNamed(t, rs, "show routes 100k")
+	if *small.Checks[0].Met || !*small.Checks[1].Met || *small.Checks[2].Met {
+		t.Errorf("show routes 100k: table over ip and 70 MB must fail, JSON pass: %+v", small.Checks)
 	}
 }

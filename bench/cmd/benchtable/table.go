@@ -293,6 +293,20 @@ func rows(lines []line) []Row {
 	r.Notes = append(r.Notes, "no baseline: no other tool holds desired routes")
 	add(r, l)
 
+	// show routes through the built linx-node against ip, at 100k and 1m:
+	// both times at most ip's, and bounded memory whatever the size.
+	for _, sz := range []string{"100k", "1m"} {
+		l := x.byName["show_routes_"+sz]
+		r := Row{Benchmark: "show routes " + sz, Unit: "s", Linx: fig("table", l, "table_s")}
+		r.Baselines = []Figure{fig("ip route show", l, "ip_s"), fig("linx -o json", l, "json_s"), fig("ip -j route show", l, "ip_json_s")}
+		r.Checks = []Check{
+			check("table/ip", printed(l, "ratio_table", r.Linx.Value, r.Baselines[0].Value), "", "<=", ptr(1)),
+			check("json/ip -j", printed(l, "ratio_json", r.Baselines[1].Value, r.Baselines[2].Value), "", "<=", ptr(1)),
+			check("peak RSS", fig("", l, "peak_rss").Value, "MB", "<=", ptr(64)),
+		}
+		add(r, l)
+	}
+
 	l = x.byName["scopes_100"]
 	r = Row{Benchmark: "100 scopes RSS", Unit: "MB", Linx: fig("linx", l, "rss")}
 	r.Baselines = []Figure{fig("goroutines", l, "goroutines"), fig("idle CPU %", l, "idle_cpu")}
