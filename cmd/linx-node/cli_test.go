@@ -759,10 +759,15 @@ func TestMonitorHabits(t *testing.T) {
 		}
 	}
 
+	// The first change may come before the monitor subscribed: wait for
+	// a route's creation and a route's deletion both.
 	hasAddrDel := func(lines []string) bool {
-		return slices.ContainsFunc(lines, func(l string) bool {
-			return strings.Contains(l, `"op":"del"`) && strings.Contains(l, `"object":"route"`)
-		})
+		has := func(op string) bool {
+			return slices.ContainsFunc(lines, func(l string) bool {
+				return strings.Contains(l, `"op":"`+op+`"`) && strings.Contains(l, `"object":"route"`)
+			})
+		}
+		return has("new") && has("del")
 	}
 	lines = monitorLines(t, change, hasAddrDel, "-n", ns.Name, "-o", "json", "-t")
 	ops := map[string]bool{}
