@@ -97,7 +97,7 @@ scopes: []
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), API: serve, NoSignals: true})
+	a, err := agent.New(agent.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(agentLog(t), nil)), API: serve, NoSignals: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,4 +324,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func osexec(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
+}
+
+// agentLog is where the agent's logs go: the file LINX_CNI_AGENT_LOG
+// names, for debugging, or nowhere.
+func agentLog(t *testing.T) io.Writer {
+	p := os.Getenv("LINX_CNI_AGENT_LOG")
+	if p == "" {
+		return io.Discard
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -185,6 +185,8 @@ func detach(ctx context.Context, a *agent, c *Config, at Attachment) error {
 			if err := a.update(ctx, at.HostScope, &messages.Desired{}); err == nil {
 				if _, err := a.converged(ctx, at.HostScope, before); err != nil {
 					errs = append(errs, err)
+				} else if err := vethGone(ctx, c, at); err != nil {
+					errs = append(errs, err)
 				}
 			} else {
 				errs = append(errs, fmt.Errorf("emptying %s: %w", at.HostScope, err))
@@ -201,8 +203,35 @@ func detach(ctx context.Context, a *agent, c *Config, at Attachment) error {
 			errs = append(errs, fmt.Errorf("deleting %s: %w", at.HostVeth, err))
 		}
 		s.Close()
+	} else if _, serr := os.Stat(c.HostNetns); c.HostNetns == "" || serr == nil {
+		errs = append(errs, fmt.Errorf("deleting %s: %w", at.HostVeth, err))
 	}
 	return errors.Join(errs...)
+}
+
+// vethGone waits until the attachment's host veth is gone from the host
+// namespace. A converged status alone does not show it: the pass that
+// converged may have started before the agent took the empty desired
+// state, and a stopped scope does not wait for a pass in flight, which
+// could then put the veth back.
+func vethGone(ctx context.Context, c *Config, at Attachment) error {
+	s, err := rtnl.Open(c.hostNS())
+	if err != nil {
+		return fmt.Errorf("opening the host namespace: %w", err)
+	}
+	defer s.Close()
+	for {
+		_, err := s.LinkByName(at.HostVeth)
+		if rtnl.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", at.HostVeth, err)
+		}
+		if !sleep(ctx, 20*time.Millisecond) {
+			return types.NewError(ErrConverge, fmt.Sprintf("linx-cni: scope %s did not delete %s in time", at.HostScope, at.HostVeth), "")
+		}
+	}
 }
 
 // Del detaches the pod and releases its addresses. It succeeds for an
