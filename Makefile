@@ -4,10 +4,11 @@
 #   make test    unit and integration tests (integration needs root)
 #   make bench   benchmarks against the live kernel, with their baselines
 #   make lint    go vet, gofmt and staticcheck
-#   make build   bin/linx-node
+#   make build   bin/linx-node and bin/linx-cni
+#   make cni-plugins  the reference CNI plugins the CNI tests use, in bin/cni
 #   make fmt     gofmt every Go file
-#   make install install linx-node, its systemd unit, an example config
-#                and the state directory (under $(DESTDIR) when set)
+#   make install install linx-node, its systemd unit, an example config,
+#                the state directory and linx-cni (under $(DESTDIR) when set)
 #   make proto   regenerate messages/linx.pb.go (needs protoc)
 #
 # test, bench and demo run under scripts/hostcheck.sh, which fails them if
@@ -26,12 +27,26 @@ BENCH_TIMEOUT ?= 60m
 # Packages that hold benchmarks (their _test.go files declare Benchmark…).
 BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build test bench lint vet staticcheck fmt demo root-banner clean install proto
+.PHONY: all build cni-plugins test bench lint vet staticcheck fmt demo root-banner clean install proto
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/linx-node ./cmd/linx-node
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/linx-cni ./cmd/linx-cni
+
+# cni-plugins builds the reference plugins integration/cni drives beside
+# linx-cni (host-local for IPAM, bridge for the comparison), pinned, into
+# bin/cni. They stay out of go.mod: the plugins module would raise
+# dependencies the agent shares with protoactor.
+CNI_PLUGINS_VERSION ?= v1.9.0
+CNI_PLUGINS_STAMP   := bin/cni/.plugins-$(CNI_PLUGINS_VERSION)
+cni-plugins: $(CNI_PLUGINS_STAMP)
+$(CNI_PLUGINS_STAMP):
+	GOBIN=$(CURDIR)/bin/cni $(GO) install \
+		github.com/containernetworking/plugins/plugins/ipam/host-local@$(CNI_PLUGINS_VERSION) \
+		github.com/containernetworking/plugins/plugins/main/bridge@$(CNI_PLUGINS_VERSION)
+	touch $@
 
 # root-banner says loudly that integration tests will skip without root.
 root-banner:
@@ -42,7 +57,7 @@ root-banner:
 		echo "################################################################"; \
 	fi
 
-test: root-banner
+test: root-banner cni-plugins
 	scripts/hostcheck.sh wrap $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # bench runs every benchmark once, keeps their output in bench/results.txt,
@@ -87,8 +102,10 @@ PREFIX     ?= /usr/local
 UNITDIR    ?= /lib/systemd/system
 CONFDIR    ?= /etc/linx
 STATEDIR   ?= /var/lib/linx
+CNI_BIN_DIR ?= /opt/cni/bin
 install: build
 	install -D -m 0755 bin/linx-node $(DESTDIR)$(PREFIX)/bin/linx-node
+	install -D -m 0755 bin/linx-cni $(DESTDIR)$(CNI_BIN_DIR)/linx-cni
 	install -D -m 0644 packaging/linx-node.service $(DESTDIR)$(UNITDIR)/linx-node.service
 	install -d -m 0755 $(DESTDIR)$(CONFDIR)
 	@if [ -e $(DESTDIR)$(CONFDIR)/linx.yaml ]; then \

@@ -10,7 +10,10 @@ import (
 	"github.com/linx-net/linx/internal/cniplugin"
 )
 
+// version is set at build time (-X main.version=…).
+var version = "devel"
+
 func main() {
 	p := &cniplugin.Plugin{}
-	skel.PluginMainFuncs(p.Funcs(), cniplugin.Versions, cniplugin.About)
+	skel.PluginMainFuncs(p.Funcs(), cniplugin.Versions, cniplugin.About+" "+version)
 }
