@@ -51,13 +51,15 @@ func TestLibcniLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.IPs) != 1 || res.IPs[0].Interface == nil || *res.IPs[0].Interface != 2 ||
+		if len(res.IPs) != 2 || res.IPs[0].Interface == nil || *res.IPs[0].Interface != 2 || *res.IPs[1].Interface != 2 ||
 			len(res.Interfaces) != 3 || res.Interfaces[2].Name != "eth0" || res.Interfaces[2].Sandbox != ns.Path() ||
 			res.Interfaces[2].Mac == "" || res.Interfaces[0].Name != "linx0" {
 			t.Fatalf("ADD pod %d: result %s", i, r)
 		}
-		if want := fmt.Sprintf("10.22.0.%d/24", i+2); res.IPs[0].Address.String() != want {
-			t.Errorf("ADD pod %d: address %s, want %s", i, res.IPs[0].Address.String(), want)
+		for j, want := range []string{fmt.Sprintf("10.22.0.%d/24", i+2), fmt.Sprintf("fd22::%x/64", i+2)} {
+			if got := res.IPs[j].Address.String(); got != want {
+				t.Errorf("ADD pod %d: address %s, want %s", i, got, want)
+			}
 		}
 	}
 	for i, ns := range linxPods {
@@ -97,13 +99,15 @@ func TestLibcniLifecycle(t *testing.T) {
 	}
 	for _, ns := range []*nstest.NS{linxPods[1], refPods[1]} {
 		ns.IP("route", "del", "192.0.2.0/24")
+		ns.IP("-6", "route", "del", "default")
 	}
 	eventually(t, "Linx restores pod 0's address and routes", func() bool {
 		return strings.Contains(linxPods[0].IP("-4", "addr", "show", "dev", "eth0"), "10.22.0.2/24") &&
 			strings.Contains(linxPods[0].IP("-4", "route"), "default via 10.22.0.1")
 	})
 	eventually(t, "Linx restores pod 1's route", func() bool {
-		return strings.Contains(linxPods[1].IP("-4", "route"), "192.0.2.0/24 via 10.22.0.1")
+		return strings.Contains(linxPods[1].IP("-4", "route"), "192.0.2.0/24 via 10.22.0.1") &&
+			strings.Contains(linxPods[1].IP("-6", "route"), "default via fd22::1")
 	})
 	for i := range 2 {
 		if l, r := podSide(t, linxPods[i]), podSide(t, refPods[i]); l == r {
@@ -114,8 +118,8 @@ func TestLibcniLifecycle(t *testing.T) {
 	if got := refPods[0].IP("-4", "addr", "show", "dev", "eth0"); strings.Contains(got, "10.22.0.2") {
 		t.Errorf("the reference pod's address came back: %s", got)
 	}
-	if got := refPods[1].IP("-4", "route"); strings.Contains(got, "192.0.2.0/24") {
-		t.Errorf("the reference pod's route came back: %s", got)
+	if got := refPods[1].IP("route") + refPods[1].IP("-6", "route"); strings.Contains(got, "192.0.2.0/24") || strings.Contains(got, "default via fd22::1") {
+		t.Errorf("the reference pod's routes came back: %s", got)
 	}
 	for i := range 2 {
 		if err := n.cni.CheckNetworkList(ctx, list, rt(i, linxPods[i])); err != nil {

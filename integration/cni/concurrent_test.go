@@ -39,7 +39,7 @@ func TestConcurrentAdd(t *testing.T) {
 				return
 			}
 			res, err := types100.NewResultFromResult(r)
-			if err != nil || len(res.IPs) != 1 {
+			if err != nil || len(res.IPs) != 2 {
 				errs[i] = fmt.Errorf("result %v: %v", r, err)
 				return
 			}

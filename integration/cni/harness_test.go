@@ -137,7 +137,7 @@ func (n *node) linxList(t *testing.T, name string) *libcni.NetworkConfigList {
   "type": "linx-cni", "bridge": "linx0", "socket": %q, "hostNetns": %q,
   "mtu": 1400, "isDefaultGateway": true,
   "ipam": {"type": "host-local", "dataDir": %q,
-    "ranges": [[{"subnet": "10.22.0.0/24"}]],
+    "ranges": [[{"subnet": "10.22.0.0/24"}], [{"subnet": "fd22::/64"}]],
     "routes": [{"dst": "192.0.2.0/24"}]}}]}`, name, n.socket, n.host.Path(), n.ipam))
 }
 
@@ -147,7 +147,7 @@ func refList(t *testing.T, ipamDir string) *libcni.NetworkConfigList {
 	return parseList(t, fmt.Sprintf(`{"cniVersion": "1.1.0", "name": "refnet", "plugins": [{
   "type": "bridge", "bridge": "linx0", "mtu": 1400, "isDefaultGateway": true,
   "ipam": {"type": "host-local", "dataDir": %q,
-    "ranges": [[{"subnet": "10.22.0.0/24"}]],
+    "ranges": [[{"subnet": "10.22.0.0/24"}], [{"subnet": "fd22::/64"}]],
     "routes": [{"dst": "192.0.2.0/24"}]}}]}`, ipamDir))
 }
 
@@ -243,17 +243,25 @@ func podSide(t *testing.T, ns *nstest.NS) string {
 			l.IfName, l.LinkInfo.InfoKind, l.LinkType, l.MTU, l.OperState, l.Flags, l.Master)
 	}
 	var addrs []ipLink
-	ns.JSON(&addrs, "-4", "addr", "show", "dev", "eth0")
+	ns.JSON(&addrs, "addr", "show", "dev", "eth0", "scope", "global")
 	for _, l := range addrs {
 		for _, a := range l.AddrInfo {
+			if a.Local == "" {
+				continue // iproute2 prints {} for an address its filter left out
+			}
 			fmt.Fprintf(&b, "addr %s %s/%d scope %s\n", a.Family, a.Local, a.PrefixLen, a.Scope)
 		}
 	}
-	var routes []ipRoute
-	ns.JSON(&routes, "-4", "route", "show", "table", "main")
 	lines := []string{}
-	for _, r := range routes {
-		lines = append(lines, fmt.Sprintf("route %s via %q dev %s scope %q src %q flags %v", r.Dst, r.Gateway, r.Dev, r.Scope, r.PrefSrc, r.Flags))
+	for _, family := range []string{"-4", "-6"} {
+		var routes []ipRoute
+		ns.JSON(&routes, family, "route", "show", "table", "main")
+		for _, r := range routes {
+			if strings.HasPrefix(r.Dst, "fe80:") || strings.HasPrefix(r.Dst, "ff00:") {
+				continue // the kernel's link-local and multicast routes
+			}
+			lines = append(lines, fmt.Sprintf("route %s %s via %q dev %s scope %q src %q flags %v", family, r.Dst, r.Gateway, r.Dev, r.Scope, r.PrefSrc, r.Flags))
+		}
 	}
 	slices.Sort(lines)
 	b.WriteString(strings.Join(lines, "\n"))
