@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/types"
@@ -266,10 +265,34 @@ func TestErrors(t *testing.T) {
 	if err := n.cni.CheckNetworkList(ctx, list, rt(0, pod)); err == nil || code(err) != 101 || !strings.Contains(err.Error(), "cni-linxnet-") {
 		t.Errorf("CHECK of a pod never added: %v; want code 101 naming the scope", err)
 	}
+
+	noIPAM := parseList(t, strings.Replace(string(list.Bytes), `"type": "host-local"`, `"type": "no-such-ipam"`, 1))
+	if _, err := n.cni.AddNetworkList(ctx, noIPAM, rt(0, pod)); err == nil || code(err) != 100 || !strings.Contains(err.Error(), "no-such-ipam") {
+		t.Errorf("ADD with a missing IPAM plugin: %v; want code 100 naming it", err)
+	}
+
+	// A link named like the bridge that is no bridge: the host scope
+	// cannot enslave the veth to it and never converges. ADD fails with
+	// the scope's last error, and undoes what it did.
+	n.host.IP("link", "add", "linx0", "type", "veth", "peer", "name", "linx0p")
+	short := parseList(t, strings.Replace(string(list.Bytes), `"mtu": 1400`, `"mtu": 1400, "timeout": "2s"`, 1))
+	_, err := n.cni.AddNetworkList(ctx, short, rt(0, pod))
+	if err == nil || code(err) != 101 || !strings.Contains(err.Error(), "cni-linxnet-") {
+		t.Errorf("ADD that cannot converge: %v; want code 101 naming the scope", err)
+	}
+	t.Logf("ADD that cannot converge: %v", err)
+	if got := scopes(t, n); !slices.Equal(got, []string{"cni-linxnet"}) {
+		t.Errorf("scopes after the failed ADD: %v; want the network's only", got)
+	}
+	if got := links(t, n.host); !slices.Equal(got, []string{"linx0", "linx0p", "lo"}) {
+		t.Errorf("host links after the failed ADD: %v", got)
+	}
+	if _, err := pod.TryIP("link", "show", "dev", "eth0"); err == nil {
+		t.Error("the pod kept eth0 after the failed ADD")
+	}
 	if _, err := os.Stat(n.ipam); err == nil {
 		if leases := ipamLeases(t, n.ipam); leases != 0 {
 			t.Errorf("host-local holds %d addresses after failed ADDs", leases)
 		}
 	}
-	_ = time.Second
 }
