@@ -72,7 +72,7 @@ func TestLibcniLifecycle(t *testing.T) {
 
 	// The reference bridge plugin acts in the namespace it runs in: run
 	// libcni from a thread inside refHost.
-	refCNI := libcni.NewCNIConfigWithCacheDir([]string{pluginDir}, filepath.Join(t.TempDir(), "cache"), nil)
+	refCNI := newCNI([]string{pluginDir}, filepath.Join(t.TempDir(), "cache"))
 	ref := refList(t, filepath.Join(t.TempDir(), "ipam"))
 	inNamespace(t, refHost.Path(), func() {
 		for i, ns := range refPods {
@@ -132,7 +132,7 @@ func TestLibcniLifecycle(t *testing.T) {
 	for i := range pods / 2 {
 		valid = append(valid, types.GCAttachment{ContainerID: fmt.Sprintf("pod-%02d", i), IfName: "eth0"})
 	}
-	gcCNI := libcni.NewCNIConfigWithCacheDir([]string{linxCNIDir, pluginDir}, filepath.Join(t.TempDir(), "cache"), nil)
+	gcCNI := newCNI([]string{linxCNIDir, pluginDir}, filepath.Join(t.TempDir(), "cache"))
 	if err := gcCNI.GCNetworkList(ctx, list, &libcni.GCArgs{ValidAttachments: valid}); err != nil {
 		t.Fatalf("GC: %v", err)
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/version"
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/actors/supervisor"
@@ -121,7 +123,7 @@ scopes: []
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	n.cni = libcni.NewCNIConfigWithCacheDir([]string{linxCNIDir, pluginDir}, filepath.Join(dir, "cache"), nil)
+	n.cni = newCNI([]string{linxCNIDir, pluginDir}, filepath.Join(dir, "cache"))
 	return n
 }
 
@@ -347,4 +349,14 @@ func agentLog(t *testing.T) io.Writer {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// newCNI is libcni's CNIConfig with its executor set: libcni makes a
+// missing one lazily, without a lock, which races when a runtime (or a
+// test) adds pods from several goroutines.
+func newCNI(path []string, cacheDir string) *libcni.CNIConfig {
+	return libcni.NewCNIConfigWithCacheDir(path, cacheDir, &invoke.DefaultExec{
+		RawExec:       &invoke.RawExec{Stderr: os.Stderr},
+		PluginDecoder: version.PluginDecoder{},
+	})
 }
