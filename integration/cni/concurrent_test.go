@@ -28,7 +28,8 @@ func TestConcurrentAdd(t *testing.T) {
 	list := node.linxList(t, "busy")
 	hostBefore := links(t, node.host)
 
-	addrs := make([]string, n)
+	hostNSBefore := hostState(t)
+	addrs := make([][]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -43,7 +44,9 @@ func TestConcurrentAdd(t *testing.T) {
 				errs[i] = fmt.Errorf("result %v: %v", r, err)
 				return
 			}
-			addrs[i] = res.IPs[0].Address.String()
+			for _, ip := range res.IPs {
+				addrs[i] = append(addrs[i], ip.Address.String())
+			}
 		})
 	}
 	wg.Wait()
@@ -56,18 +59,24 @@ func TestConcurrentAdd(t *testing.T) {
 		t.FailNow()
 	}
 	seen := map[string]int{}
-	for i, a := range addrs {
-		if j, dup := seen[a]; dup {
-			t.Errorf("pods %d and %d both got %s", j, i, a)
-		}
-		seen[a] = i
-		// What the kernel has, not only what the result says.
-		if got := ns[i].IP("-4", "addr", "show", "dev", "eth0"); !strings.Contains(got, a) {
-			t.Errorf("pod %d: eth0 lacks %s:\n%s", i, a, got)
+	for i, as := range addrs {
+		got := ns[i].IP("addr", "show", "dev", "eth0")
+		for _, a := range as {
+			if j, dup := seen[a]; dup {
+				t.Errorf("pods %d and %d both got %s", j, i, a)
+			}
+			seen[a] = i
+			// What the kernel has, not only what the result says.
+			if !strings.Contains(got, a) {
+				t.Errorf("pod %d: eth0 lacks %s:\n%s", i, a, got)
+			}
 		}
 		if err := node.cni.CheckNetworkList(ctx, list, rt(i, ns[i])); err != nil {
 			t.Errorf("CHECK pod %d: %v", i, err)
 		}
+	}
+	if len(seen) != 2*n {
+		t.Errorf("%d addresses given to %d dual-stack pods", len(seen), n)
 	}
 	// The host side: every pod's veth is enslaved to the bridge and up.
 	var ports []ipLink
@@ -101,5 +110,8 @@ func TestConcurrentAdd(t *testing.T) {
 	}
 	if leases := ipamLeases(t, node.ipam); leases != 0 {
 		t.Errorf("host-local holds %d addresses after DEL", leases)
+	}
+	if after := hostState(t); after != hostNSBefore {
+		t.Errorf("the host namespace changed:\nbefore %s\nafter  %s", hostNSBefore, after)
 	}
 }

@@ -134,7 +134,7 @@ func (p *Plugin) attach(ctx context.Context, a *agent, c *Config, at Attachment,
 	}
 	defer ps.Close()
 	result := &types100.Result{CNIVersion: types100.ImplementedSpecVersion, Routes: routes, DNS: res.DNS}
-	for i, l := range []struct {
+	for _, l := range []struct {
 		s           *rtnl.Socket
 		name, netns string
 	}{{hs, c.Bridge, ""}, {hs, at.HostVeth, ""}, {ps, args.IfName, args.Netns}} {
@@ -143,7 +143,6 @@ func (p *Plugin) attach(ctx context.Context, a *agent, c *Config, at Attachment,
 			return nil, types.NewError(ErrConverge, fmt.Sprintf("linx-cni: reading interface %s after convergence", l.name), err.Error())
 		}
 		result.Interfaces = append(result.Interfaces, &types100.Interface{Name: l.name, Mac: link.HardwareAddr.String(), Mtu: link.MTU, Sandbox: l.netns})
-		_ = i
 	}
 	pod := len(result.Interfaces) - 1
 	for _, ic := range ips {
