@@ -177,6 +177,8 @@ func TestLibcniLifecycle(t *testing.T) {
 	if leases := ipamLeases(t, n.ipam); leases != 0 {
 		t.Errorf("host-local holds %d addresses after DEL", leases)
 	}
+	ledgers, _ := filepath.Glob(filepath.Join(n.state, "cni-linxnet-*.ledger"))
+	t.Logf("the agent's state directory keeps %d ledgers of forgotten pod scopes (forgetting a scope leaves its ledger)", len(ledgers))
 	inNamespace(t, refHost.Path(), func() {
 		for i, ns := range refPods {
 			if err := refCNI.DelNetworkList(ctx, ref, rt(i, ns)); err != nil {

@@ -75,6 +75,7 @@ type node struct {
 	agent  *agent.Agent
 	cni    *libcni.CNIConfig
 	ipam   string // host-local's data directory
+	state  string // the agent's state directory
 }
 
 // startNode makes a host namespace and starts an agent whose socket and
@@ -86,6 +87,7 @@ func startNode(t *testing.T) *node {
 	dir := t.TempDir()
 	n.socket = filepath.Join(dir, "run", "linx.sock")
 	n.ipam = filepath.Join(dir, "ipam")
+	n.state = filepath.Join(dir, "state")
 	cfg, err := config.Parse("linx.yaml", []byte(fmt.Sprintf(`state_dir: %s
 metrics: {listen: "off"}
 api:
