@@ -81,10 +81,14 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 	at := c.AttachmentOf(args.ContainerID, args.IfName)
 	result, err := p.attach(ctx, a, c, at, args, res)
 	if err != nil {
-		// Undo on a fresh context: ctx may be what ran out.
+		// Undo on a fresh context and connection: ctx may be what ran
+		// out, in the middle of a request.
 		uctx, ucancel := context.WithTimeout(context.Background(), c.timeout)
 		defer ucancel()
-		_ = detach(uctx, a, c, at)
+		if ua, derr := dial(uctx, c.Socket); derr == nil {
+			_ = detach(uctx, ua, c, at)
+			ua.Close()
+		}
 		_ = invoke.DelegateDel(uctx, c.IPAM.Type, args.StdinData, p.Exec)
 		return err
 	}
