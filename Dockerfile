@@ -11,6 +11,8 @@ COPY . .
 ARG VERSION=v0.0.0-devel
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
 		-o /rootfs/usr/local/bin/linx-node ./cmd/linx-node \
+	&& CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+		-o /rootfs/usr/local/bin/linx-cni ./cmd/linx-cni \
 	&& install -D -m 0644 config/examples/linx.yaml /rootfs/etc/linx/linx.yaml \
 	&& install -d -m 0700 /rootfs/var/lib/linx \
 	&& install -d -m 0750 /rootfs/run/linx \

@@ -4,13 +4,14 @@
 #   make test    unit and integration tests (integration needs root)
 #   make bench   benchmarks against the live kernel, with their baselines
 #   make lint    go vet, gofmt and staticcheck
-#   make build   bin/linx-node
-#   make release bin/release/linx-node: static, -trimpath, stripped
+#   make build   bin/linx-node and bin/linx-cni
+#   make release bin/release/linx-node and linx-cni: static, -trimpath, stripped
 #   make image   the container image (OCI layout and tarball) in bin/
+#   make cni-plugins  the reference CNI plugins the CNI tests use, in bin/cni
 #   make fmt     gofmt every Go file
 #   make install install linx-node, its systemd unit, an example config,
-#                the state directory and shell completions for bash, zsh
-#                and fish (under $(DESTDIR) when set)
+#                the state directory, linx-cni and shell completions for
+#                bash, zsh and fish (under $(DESTDIR) when set)
 #   make proto   regenerate messages/linx.pb.go (needs protoc)
 #
 # test, bench and demo run under scripts/hostcheck.sh, which fails them if
@@ -35,23 +36,38 @@ BENCH_TIMEOUT ?= 60m
 # Packages that hold benchmarks (their _test.go files declare Benchmark…).
 BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build release image test bench lint vet staticcheck fmt demo root-banner clean install proto
+.PHONY: all build release image cni-plugins test bench lint vet staticcheck fmt demo root-banner clean install proto
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/linx-node ./cmd/linx-node
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/linx-cni ./cmd/linx-cni
+
+# cni-plugins builds the reference plugins integration/cni drives beside
+# linx-cni (host-local for IPAM, bridge for the comparison), pinned, into
+# bin/cni. They stay out of go.mod: the plugins module would raise
+# dependencies the agent shares with protoactor.
+CNI_PLUGINS_VERSION ?= v1.9.0
+CNI_PLUGINS_STAMP   := bin/cni/.plugins-$(CNI_PLUGINS_VERSION)
+cni-plugins: $(CNI_PLUGINS_STAMP)
+$(CNI_PLUGINS_STAMP):
+	GOBIN=$(CURDIR)/bin/cni $(GO) install \
+		github.com/containernetworking/plugins/plugins/ipam/host-local@$(CNI_PLUGINS_VERSION) \
+		github.com/containernetworking/plugins/plugins/main/bridge@$(CNI_PLUGINS_VERSION)
+	touch $@
 
 # release: the binaries as shipped (static, -trimpath, stripped, versioned).
 release:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o bin/release/linx-node ./cmd/linx-node
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RELEASE_LDFLAGS)' -o bin/release/linx-cni ./cmd/linx-cni
 
 # image: the container image as an OCI layout in $(IMAGE) and a tarball
 # $(IMAGE).tar for `docker load`, built without a container daemon
 # (packaging/image); the Dockerfile builds the same for Docker users.
 IMAGE ?= bin/image
 image: release
-	$(GO) run ./packaging/image -version $(VERSION) -out $(IMAGE) -bin bin/release/linx-node
+	$(GO) run ./packaging/image -version $(VERSION) -out $(IMAGE) -bin bin/release/linx-node -bin bin/release/linx-cni
 
 # root-banner says loudly that integration tests will skip without root.
 root-banner:
@@ -62,7 +78,7 @@ root-banner:
 		echo "################################################################"; \
 	fi
 
-test: root-banner
+test: root-banner cni-plugins
 	scripts/hostcheck.sh wrap $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # bench runs every benchmark once, keeps their output in bench/results.txt,
@@ -111,8 +127,10 @@ STATEDIR   ?= /var/lib/linx
 BASHCOMPDIR ?= /usr/share/bash-completion/completions
 ZSHCOMPDIR  ?= /usr/share/zsh/vendor-completions
 FISHCOMPDIR ?= /usr/share/fish/vendor_completions.d
+CNI_BIN_DIR ?= /opt/cni/bin
 install: build
 	install -D -m 0755 bin/linx-node $(DESTDIR)$(PREFIX)/bin/linx-node
+	install -D -m 0755 bin/linx-cni $(DESTDIR)$(CNI_BIN_DIR)/linx-cni
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's|^ExecStart=/usr/local/bin/linx-node |ExecStart=$(PREFIX)/bin/linx-node |' \
 		-e 's|--config /etc/linx/linx.yaml|--config $(CONFDIR)/linx.yaml|' \

@@ -58,7 +58,8 @@ func TestImage(t *testing.T) {
 
 	root := filepath.Join(dir, "rootfs")
 	unpack(t, mutate.Extract(img), root)
-	for path, mode := range map[string]os.FileMode{"var/lib/linx": 0o700, "run/linx": 0o750, "etc/linx/linx.yaml": 0o644} {
+	for path, mode := range map[string]os.FileMode{"var/lib/linx": 0o700, "run/linx": 0o750, "etc/linx/linx.yaml": 0o644,
+		"usr/local/bin/linx-cni": 0o755} {
 		fi, err := os.Stat(filepath.Join(root, path))
 		if err != nil || fi.Mode().Perm() != mode {
 			t.Errorf("/%s in the image: %v, want mode %v", path, err, mode)

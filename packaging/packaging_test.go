@@ -78,8 +78,10 @@ func install(t *testing.T) string {
 		t.Skip("SKIPPED: make is not installed")
 	}
 	d := t.TempDir()
+	// Every directory make install writes to is under d: none on the host.
 	cmd := exec.Command("make", "-C", "..", "install",
-		"PREFIX="+d+"/usr", "UNITDIR="+d+"/unit", "CONFDIR="+d+"/etc/linx", "STATEDIR="+d+"/state")
+		"PREFIX="+d+"/usr", "UNITDIR="+d+"/unit", "CONFDIR="+d+"/etc/linx", "STATEDIR="+d+"/state",
+		"CNI_BIN_DIR="+d+"/opt/cni/bin", "BASHCOMPDIR="+d+"/bash", "ZSHCOMPDIR="+d+"/zsh", "FISHCOMPDIR="+d+"/fish")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make install: %v\n%s", err, out)
 	}
@@ -100,8 +102,10 @@ func TestInstall(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(d, "state")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("state directory: %v, mode %v, want 0700", err, fi.Mode().Perm())
 	}
-	if _, err := os.Stat(filepath.Join(d, "etc", "linx", "linx.yaml")); err != nil {
-		t.Errorf("example configuration not installed: %v", err)
+	for _, f := range []string{"etc/linx/linx.yaml", "opt/cni/bin/linx-cni", "bash/linx-node"} {
+		if _, err := os.Stat(filepath.Join(d, f)); err != nil {
+			t.Errorf("%s not installed: %v", f, err)
+		}
 	}
 
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {

@@ -692,6 +692,9 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 	if ruleDeletes(ops) {
 		return p.deleteRules(ops)
 	}
+	if slices.ContainsFunc(ops, peerElsewhere) {
+		return p.sendEach(ops)
+	}
 	stop := ops[0].Kind != diff.KindRoute
 	var b rtnl.Batch
 	for start := 0; start < len(ops); start += sendChunk {
@@ -721,6 +724,46 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 		}
 	}
 	return len(ops), failed, nil
+}
+
+// peerElsewhere reports whether op creates a veth whose peer is created
+// in another namespace, which a Batch cannot carry (rtnl.Batch.LinkAdd).
+func peerElsewhere(op diff.Op) bool {
+	if op.Kind != diff.KindLink || op.Action != diff.Create {
+		return false
+	}
+	v, ok := op.Link.Data.(rtnl.Veth)
+	return ok && !v.PeerNamespace.IsHost()
+}
+
+// sendEach is send for link ops among which a veth's peer goes to another
+// namespace: one request at a time, those creates through
+// Socket.LinkAdd, stopping at the first failure. A pod's link ops are a
+// handful, so the lost pipelining costs nothing measurable.
+func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	var b rtnl.Batch
+	for i := range ops {
+		if peerElsewhere(ops[i]) {
+			err = p.s.LinkAdd(ops[i].Link)
+		} else {
+			b.Reset()
+			p.addToBatch(&b, &ops[i])
+			err = p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: true})
+			var be *rtnl.BatchError
+			if errors.As(err, &be) && len(be.Failures) > 0 {
+				err = be.Failures[0].Err
+			}
+		}
+		if err == nil {
+			continue
+		}
+		var e *rtnl.Error
+		if !errors.As(err, &e) {
+			return i, nil, err
+		}
+		return i + 1, map[int]*rtnl.Error{i: e}, nil
+	}
+	return len(ops), nil, nil
 }
 
 // addToBatch appends the request that carries out op.
