@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
@@ -144,7 +143,7 @@ func BenchmarkRouteDump100k(b *testing.B) {
 	fd := rawSocket(b, ns)
 	defer unix.Close(fd)
 	buf := make([]byte, 64<<10)
-	h, err := netns.GetFromPath(ns.Path())
+	h, err := ns.Namespace().Handle()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
@@ -201,7 +200,7 @@ func rawInstall(b *testing.B) (install, del time.Duration) {
 // one route per round trip.
 func vishvanandaInstall(b *testing.B) (install, del time.Duration) {
 	ns := installNS(b)
-	h, err := netns.GetFromPath(ns.Path())
+	h, err := ns.Namespace().Handle()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/internal/nstest"
@@ -97,7 +96,7 @@ func monitorBurstRates(b *testing.B, burst string) (linx, base monitorResult, in
 	}()
 
 	// Baseline.
-	h, err := netns.GetFromPath(ns.Path())
+	h, err := ns.Namespace().Handle()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -261,6 +262,25 @@ func (ns Namespace) ID() (NamespaceID, error) {
 	return NamespaceID{Dev: st.Dev, Inode: st.Ino}, nil
 }
 
+// Handle opens the namespace ns names and returns it as a
+// github.com/vishvananda/netns handle, for code written against that
+// package (vishvananda/netlink's NewHandleAt, netns.Set). The caller
+// closes it. The namespace is checked and opened as Run opens it: never
+// with netns.GetFromPath, whose plain open(2) would block on a FIFO. It
+// fails as ID does.
+func (ns Namespace) Handle() (netns.NsHandle, error) {
+	f, err := ns.open("namespace handle")
+	if err != nil {
+		return netns.None(), err
+	}
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return netns.None(), newError("namespace handle", errnoOf(err), "duplicating the descriptor of %s: %v", ns, err)
+	}
+	return netns.NsHandle(fd), nil
+}
+
 // Run calls fn on an OS thread that has entered ns and returns its error.
 // The thread is never returned to the Go scheduler: it ends with the
 // goroutine, so no other goroutine can ever run in the wrong namespace.
@@ -287,7 +307,7 @@ func (ns Namespace) Run(fn func() error) error {
 				done <- newError("namespace enter", unix.EFAULT, "panic while running in namespace %s: %v", ns, r)
 			}
 		}()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := netns.Set(netns.NsHandle(f.Fd())); err != nil {
 			done <- newError("namespace enter", errnoOf(err), "entering network namespace %s: %v (is it a network namespace?)", ns, err)
 			return
 		}
