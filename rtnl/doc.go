@@ -26,6 +26,10 @@
 // that does not exist, and EPERM without CAP_SYS_ADMIN to enter another
 // namespace.
 //
+// Namespace.Handle returns the namespace as a github.com/vishvananda/netns
+// handle, for code written against that package; it is opened with the
+// same checks.
+//
 // # Verbs
 //
 // Every read is a method of Socket:
