@@ -144,9 +144,11 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 			req.Namespace = &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
 		}
 		req.Objects = authz.Objects(m.GetDesired())
+		req.Reaches = authz.PeerNamespaces(m.GetDesired())
 	case *messages.UpdateDesired, *messages.StopScope:
 		if u, ok := m.(*messages.UpdateDesired); ok {
 			req.Objects = authz.Objects(u.GetDesired())
+			req.Reaches = authz.PeerNamespaces(u.GetDesired())
 		}
 		g.mu.Lock()
 		o, ok := g.owned[req.Scope]

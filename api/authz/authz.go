@@ -73,6 +73,10 @@ type Request struct {
 	// unset) is the host namespace, and a scope whose namespace is not
 	// known is judged as the host's.
 	Namespace *messages.Namespace
+	// Reaches lists the other namespaces the desired state makes objects
+	// in: the peer namespaces of its veths (PeerNamespaces). Each must be
+	// granted as Namespace is.
+	Reaches []*messages.Namespace
 	// Objects counts the desired objects a spawn or update carries.
 	Objects int
 	// Configured reports whether Scope is one of the configuration file's.
@@ -251,6 +255,13 @@ func (rs *Rules) Decide(r Request) Decision {
 	if reason := namespaceRefused(ru, r.Namespace); reason != "" {
 		return refuse("%s", reason)
 	}
+	// A veth's peer lands in its own namespace: creating it there is
+	// acting there, so it needs the same grant.
+	for _, ns := range r.Reaches {
+		if reason := namespaceRefused(ru, ns); reason != "" {
+			return refuse("a veth's peer namespace: %s", reason)
+		}
+	}
 	if r.Objects > d.MaxObjects {
 		return refuse("%d desired objects exceed the rule's cap of %d", r.Objects, d.MaxObjects)
 	}
@@ -301,6 +312,18 @@ func namespaceRefused(ru rule, ns *messages.Namespace) string {
 		return fmt.Sprintf("namespace %T is not known", k)
 	}
 	return ""
+}
+
+// PeerNamespaces returns the namespaces d's veths put their peers in,
+// other than the scope's own (a Veth whose peer_namespace is unset).
+func PeerNamespaces(d *messages.Desired) []*messages.Namespace {
+	var out []*messages.Namespace
+	for _, l := range d.GetLinks() {
+		if ns := l.GetVeth().GetPeerNamespace(); ns != nil {
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 // Objects counts the desired objects of d.

@@ -54,6 +54,12 @@ func TestDecide(t *testing.T) {
 		{"no grant: configured stop", Request{Identity: "cni", Verb: Stop, Scope: "demo", Configured: true}, false, "belongs to the configuration file"},
 		{"grant: configured update", Request{Identity: "ops", Verb: Update, Scope: "demo", Namespace: host(), Configured: true}, true, ""},
 		{"cni in a pid namespace", Request{Identity: "cni", Verb: Spawn, Scope: "pod", Namespace: pid(4242)}, true, ""},
+		{"tenant's veth peer in its glob", Request{Identity: tenant, Verb: Spawn, Scope: "tenant-a", Namespace: at("/var/run/netns/tenant-a"),
+			Reaches: []*messages.Namespace{at("/var/run/netns/tenant-b")}}, true, ""},
+		{"tenant's veth peer in the host", Request{Identity: tenant, Verb: Spawn, Scope: "tenant-a", Namespace: at("/var/run/netns/tenant-a"),
+			Reaches: []*messages.Namespace{host()}}, false, "a veth's peer namespace: the host namespace needs an explicit grant"},
+		{"tenant's veth peer outside its glob", Request{Identity: tenant, Verb: Update, Scope: "tenant-a", Namespace: at("/var/run/netns/tenant-a"),
+			Reaches: []*messages.Namespace{at("/proc/1/ns/net")}}, false, "a veth's peer namespace: namespace path \"/proc/1/ns/net\" is outside"},
 	} {
 		d := rules.Decide(tc.r)
 		err := d.Err(tc.r)
@@ -126,4 +132,20 @@ func FuzzDecide(f *testing.F) {
 			t.Errorf("%q allowed %+v by %s", id, r, d.Rule)
 		}
 	})
+}
+
+func TestPeerNamespaces(t *testing.T) {
+	d := &messages.Desired{Links: []*messages.Link{
+		{Name: "br0", Kind: "bridge"},
+		{Name: "v0", Kind: "veth", Settings: &messages.Link_Veth{Veth: &messages.Veth{Peer: "v1"}}},
+		{Name: "v2", Kind: "veth", Settings: &messages.Link_Veth{Veth: &messages.Veth{Peer: "eth0", PeerNamespace: host()}}},
+		{Name: "v3", Kind: "veth", Settings: &messages.Link_Veth{Veth: &messages.Veth{Peer: "eth0", PeerNamespace: at("/run/netns/x")}}},
+	}}
+	got := PeerNamespaces(d)
+	if len(got) != 2 || !got[0].GetHost() || got[1].GetPath() != "/run/netns/x" {
+		t.Fatalf("PeerNamespaces = %v, want the host and /run/netns/x", got)
+	}
+	if PeerNamespaces(nil) != nil {
+		t.Fatal("PeerNamespaces(nil) must be empty")
+	}
 }
