@@ -43,8 +43,10 @@ const (
 // `no such parent interface index 7` (`… index 7 in namespace id 3` for a
 // parent elsewhere) for a parent that does not exist; EINVAL with the
 // kernel's text for a namespace id it does not know; EOPNOTSUPP `link kind
-// "dummy" is not available in this kernel: …` for a kind the kernel lacks.
-// The kernel's extended-ack text is always kept in Message.
+// "dummy" is not available in this kernel: …` for a kind the kernel lacks,
+// and EOPNOTSUPP `link "v0" cannot be enslaved to interface index 4: …`
+// for a master that takes no ports. The kernel's extended-ack text is
+// always kept in Message.
 func (s *Socket) LinkAdd(l Link) error {
 	const op = "link add"
 	var peerNS *os.File
@@ -71,6 +73,10 @@ func linkAddError(err error, op string, l Link, kind string) error {
 		return err
 	}
 	switch {
+	case e.Errno == unix.EOPNOTSUPP && e.Message == "" && l.MasterIndex != 0:
+		// A missing kind comes with the kernel's "Unknown device type";
+		// a master that takes no ports (a veth, say) with no text at all.
+		return withContext(err, op, fmt.Sprintf("link %q cannot be enslaved to interface index %d: it takes no ports (a bridge or a bond does)", l.Name, l.MasterIndex))
 	case e.Errno == unix.EOPNOTSUPP:
 		return withContext(err, op, fmt.Sprintf("link kind %q is not available in this kernel", kind))
 	case e.Errno == unix.ENODEV && l.ParentIndex != 0 && l.ParentElsewhere:

@@ -3,6 +3,7 @@ package rtnl_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os/exec"
@@ -826,3 +827,18 @@ func TestErrorsCarryKernelText(t *testing.T) {
 func wItoa(n int) string { return strconv.Itoa(n) }
 
 func wJsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// A master that takes no ports is named as the reason, not the link's
+// kind, which the kernel has.
+func TestLinkAddMasterTakesNoPorts(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	wMust(t, s.CreateVeth("a0", "a1"))
+	a0, err := s.LinkByName("a0")
+	wMust(t, err)
+	err = s.LinkAdd(rtnl.Link{Name: "b0", MasterIndex: a0.Index, Data: rtnl.Veth{Peer: "b1"}})
+	wWantErr(t, err, unix.EOPNOTSUPP, fmt.Sprintf(`link "b0" cannot be enslaved to interface index %d: it takes no ports`, a0.Index), "")
+	if wLinkExists(ns, "b0") {
+		t.Fatal("b0 exists after the failed create")
+	}
+}
