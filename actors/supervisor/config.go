@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/linx-net/linx/actors/reconciler"
 	"github.com/linx-net/linx/actors/socket"
 	"github.com/linx-net/linx/actors/source"
@@ -137,14 +135,4 @@ func (c Config) loopFor(spec *messages.SpawnScope) loopConfig {
 	}
 	l.noMonitor = o.GetNoMonitor()
 	return l
-}
-
-// LoggerFactory returns a protoactor logger factory that routes the actor
-// system's own logs to l, for actor.WithLoggerFactory:
-//
-//	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
-func LoggerFactory(l *slog.Logger) func(*actor.ActorSystem) *slog.Logger {
-	return func(s *actor.ActorSystem) *slog.Logger {
-		return l.With("lib", "protoactor", "system", s.ID)
-	}
 }
