@@ -240,15 +240,6 @@ func splitListen(listen string) (string, int, error) {
 	return host, port, nil
 }
 
-// loopback reports whether host names a loopback address only.
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
-}
-
 // loadTLS builds the server side (client certificates required and
 // verified against the client CA) and the dialling side (the node's own
 // certificate presented; the peer's chain verified against the client CA,

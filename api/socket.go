@@ -83,7 +83,8 @@ func listenSocket(path, group string, g *gate, maxConns, perUID int, logger *slo
 		return nil, fmt.Errorf("api: socket: %w", err)
 	}
 	ln.SetUnlinkOnClose(true)
-	if err := os.Chown(path, 0, gid); err == nil {
+	err = os.Chown(path, 0, gid)
+	if err == nil {
 		err = os.Chmod(path, 0o660)
 	}
 	if err != nil {
