@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func TestLoadExample(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // DesiredFromProto converts the protobuf desired state into a

@@ -10,8 +10,8 @@ import (
 
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // DesiredToProto returns the message form of d, the inverse of

@@ -15,8 +15,8 @@ import (
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // genAddr draws an address of the given family (never IPv4-mapped IPv6).

@@ -25,7 +25,7 @@ import (
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // Timeouts of the process wiring, in one place.

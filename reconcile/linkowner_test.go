@@ -8,8 +8,8 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // ipIndex returns the ifindex `ip -j link show NAME` reports, 0 when there

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // TestRuleDeleteNeverHitsAShadowingRule checks an owned rule that another

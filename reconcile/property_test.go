@@ -10,8 +10,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // Random desired sets, within what this kernel supports, converge in one

@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func problems(t *testing.T, d reconcile.Desired) []string {

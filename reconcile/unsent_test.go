@@ -10,7 +10,7 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // TestUnsentCreatesForgotten checks that the keys of creates recorded in

@@ -7,8 +7,8 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // snapshot returns iproute2's JSON of what each listing shows, to compare

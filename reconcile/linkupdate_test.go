@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // TestLinkUpdateSendsOnlyChanges checks that bringing a bridge up sends

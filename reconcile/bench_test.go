@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // BenchmarkIdlePassOwnedKeys measures a converged pass of a scope owning

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // A version 1 ledger (SCOPE.ledger, no namespace, no claims) is taken by

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // FuzzDesiredNames builds desired states from arbitrary names in every
