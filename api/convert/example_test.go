@@ -1,10 +1,10 @@
-package rtnlsource_test
+package convert_test
 
 import (
 	"fmt"
 	"log"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 )
 
@@ -25,7 +25,7 @@ scopes:
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := rtnlsource.SpawnFromConfig(cfg.Scopes[0])
+	m, err := convert.SpawnFromConfig(cfg.Scopes[0])
 	if err != nil {
 		log.Fatal(err)
 	}
