@@ -44,7 +44,7 @@ func (e *ClaimError) Error() string {
 // marks routes the scope did not create (joined); a *NamespaceError when
 // l was written for another namespace; or the failure to list routes.
 // Call it before starting a scope so that a refusal is known at once.
-func CheckClaim(s *rtnl.Socket, d Desired, l *Ledger, o Options) error {
+func CheckClaim(s Kernel, d Desired, l *Ledger, o Options) error {
 	if l == nil {
 		return errors.New("reconcile: nil ledger")
 	}

@@ -65,7 +65,7 @@ func (f *Failure) Error() string { return f.Op.String() + ": " + f.Err.Error() }
 // Unwrap returns the underlying error.
 func (f *Failure) Unwrap() error { return f.Err }
 
-// Pass converges the namespace of s onto d in one pass and returns what it
+// Pass converges the namespace of s (an *rtnl.Socket, or any Kernel) onto d in one pass and returns what it
 // did. It records created keys in l before creating and removes deleted
 // ones after deleting, records the interface index of the links it created
 // once it sees them, and drops an owned link name now held by a link of
@@ -93,7 +93,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // was applied in any of these cases); the *Failure that stopped the pass
 // (Report.Failed); or the failure to list the kernel's state or to read
 // or save the ledger.
-func Pass(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
+func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	return run(s, d, l, o, true)
 }
 
@@ -103,7 +103,7 @@ func Pass(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
 // PlaceholderIndex on.
 //
 // PlaceholderIndex is above any index the kernel hands out in practice.
-func Plan(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
+func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	return run(s, d, l, o, false)
 }
 
@@ -111,7 +111,7 @@ func Plan(s *rtnl.Socket, d Desired, l *Ledger, o Options) (Report, error) {
 const PlaceholderIndex = 1 << 30
 
 type pass struct {
-	s       *rtnl.Socket
+	s       Kernel
 	d       Desired
 	l       *Ledger
 	o       Options
@@ -128,7 +128,7 @@ type pass struct {
 	held map[string]bool
 }
 
-func run(s *rtnl.Socket, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
+func run(s Kernel, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
 	p := &pass{s: s, d: d, l: l, o: o, apply: apply, report: Report{Started: time.Now()}}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
@@ -589,7 +589,8 @@ func (p *pass) do(ops []diff.Op) error {
 	}
 	var unsent []diff.Op
 	for i := done; i < len(ops); i++ {
-		if op := &ops[i]; op.Action == diff.Create && op.Kind != diff.KindRoute && !blocked(i) {
+		op := &ops[i]
+		if op.Action == diff.Create && op.Kind != diff.KindRoute && Classify(op, false, nil, blocked(i)) == OutcomeUnsent {
 			unsent = append(unsent, *op) // recorded above, never sent
 		}
 	}
@@ -609,27 +610,27 @@ func (p *pass) do(ops []diff.Op) error {
 	for i := range ops[:done] {
 		op := &ops[i]
 		e, bad := failed[i]
-		switch {
-		case !bad:
+		switch Classify(op, true, e, bad && blocked(i)) {
+		case OutcomeApplied:
 			if len(failed) > 0 {
 				applied = append(applied, *op)
 			}
 			if op.Action == diff.Delete && op.Kind != diff.KindRoute && !recreated(ops, i) {
 				deleted = append(deleted, *op)
 			}
-		case op.Action == diff.Delete && rtnl.IsNotExist(e):
+		case OutcomeGone:
 			applied = append(applied, *op) // already gone
 			if op.Kind != diff.KindRoute && !recreated(ops, i) {
 				deleted = append(deleted, *op)
 			}
-		case blocked(i):
+		case OutcomeBlocked:
 			// Refused because the old object stayed: the delete's failure
 			// is reported, and the object is still ours.
-		case op.Kind == diff.KindRule && op.Action == diff.Delete && errors.Is(e, unix.EBUSY):
+		case OutcomeShadowed:
 			// See deleteRules: still ours, left in place for now.
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Observed: op.Object(), Reason: "not deleted: " + e.Message})
-		case op.Action == diff.Create && errors.Is(e, unix.EEXIST):
+		case OutcomeHeld:
 			if op.Kind != diff.KindRoute {
 				notOurs = append(notOurs, *op)
 			}

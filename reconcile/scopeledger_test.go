@@ -11,7 +11,6 @@ import (
 
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/reconcile"
-	"github.com/linx-net/linx/rtnl"
 )
 
 // A version 1 ledger (SCOPE.ledger, no namespace, no claims) is taken by
@@ -100,7 +99,7 @@ func TestLedgerOfReusedInode(t *testing.T) {
 		t.Fatalf("OpenLedger: %v, %d keys", err, l.Len())
 	}
 	before := ipSnap(ns, []string{"link", "show"}, []string{"addr", "show"}, []string{"rule", "show"})
-	for _, run := range []func(*rtnl.Socket, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
+	for _, run := range []func(reconcile.Kernel, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
 		r, err := run(s, reconcile.Desired{}, l, reconcile.Options{})
 		if err != nil || len(r.Applied) != 0 {
 			t.Fatalf("pass on the ledger of a namespace gone: %v, applied %v", err, r.Applied)

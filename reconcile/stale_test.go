@@ -236,7 +236,7 @@ func TestProtocolClaim(t *testing.T) {
 	}}
 	before := ipSnap(ns, []string{"route", "show", "table", "all"})
 	l := reconcile.NewLedger()
-	for _, run := range []func(*rtnl.Socket, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
+	for _, run := range []func(reconcile.Kernel, reconcile.Desired, *reconcile.Ledger, reconcile.Options) (reconcile.Report, error){reconcile.Plan, reconcile.Pass} {
 		r, err := run(s, d, l, reconcile.Options{})
 		var ce *reconcile.ClaimError
 		if !errors.As(err, &ce) || ce.Protocol != 77 || ce.Count != 1 || !strings.Contains(err.Error(), "10.202.0.0/24") || len(r.Applied) != 0 {
