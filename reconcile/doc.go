@@ -5,6 +5,22 @@
 // It is mechanism only: no goroutines, no timers. A host controller can
 // call Pass in its own loop; the actors in actors/ run it continuously.
 //
+// # The kernel
+//
+// A pass works through Kernel, the little it needs of a namespace: a
+// listing of each kind, a batch applied in order, the exact deletion of
+// a rule. *rtnl.Socket implements it, and so does the in-memory kernel of
+// package reconcile/fakekernel, which keeps the real kernel's semantics
+// where a pass depends on them (EEXIST, deletes of what is gone, the
+// flushes that follow an address's removal, rule-delete matching, the
+// protocol marks), so that the ordering, conflict and failure logic can
+// be tested without root. What became of each operation is decided by
+// one pure function, Classify: applied, already gone, blocked (a
+// recreate's create whose delete failed), shadowed (a rule delete that
+// would hit another rule: EBUSY), held (EEXIST: another writer's key),
+// refused, or never sent. The scenario tests run the same table against
+// both kernels, as root, and require the same outcome from each.
+//
 // # Ownership
 //
 // Routes are owned by their protocol (rtm_protocol; 76 unless overridden):
@@ -126,4 +142,7 @@
 //     removed after its delete.
 //
 // Plan runs steps 1 to 4 and returns the operations Pass would apply.
+//
+// The package sits above rtnl and diff and below the actors: it imports
+// no actor and nothing of the configuration or the message API.
 package reconcile
