@@ -149,3 +149,14 @@ type Neighbour struct {
 // Protocol is not used: the pass writes Options.Protocol on every rule it
 // creates, which marks the rule as the scope's.
 type Rule = rtnl.Rule
+
+// DefaultDst returns the default route's destination (0.0.0.0/0 or ::/0)
+// of family f, the form both encodings of desired state write as
+// "default". With FamilyAll the family is via's when it is set, else
+// src's, else IPv4.
+func DefaultDst(f rtnl.Family, via, src netip.Addr) netip.Prefix {
+	if f == rtnl.FamilyV6 || f == rtnl.FamilyAll && (via.Is6() || !via.IsValid() && src.Is6()) {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+}
