@@ -124,6 +124,63 @@ var scenarios = []scenario{{
 		want: []string{"applied 0 delete address", "applied 1 create neighbour", "converged"},
 	}},
 }, {
+	name: "a changed gateway is an update in place, for both families",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}, {Link: "br0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw},
+				{Dst: netip.MustParsePrefix("fd50::/64"), Via: netip.MustParseAddr("fd00::fe"), Dev: "br0"},
+			},
+		},
+		want: []string{"converged"},
+	}, {
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}, {Link: "br0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: netip.MustParseAddr("10.0.0.253")},
+				{Dst: netip.MustParsePrefix("fd50::/64"), Via: netip.MustParseAddr("fd00::fd"), Dev: "br0"},
+			},
+		},
+		want: []string{"applied 0 update route family=inet ", "applied 1 update route family=inet6 ", "converged"},
+	}},
+}, {
+	name: "an owned link's MTU changes in place, and a change of kind recreates it",
+	steps: []step{{
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "bridge", MTU: 1400}}},
+		want:    []string{"applied 0 create link x0", "converged"},
+	}, {
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "bridge", MTU: 1300}}},
+		want:    []string{"applied 0 update link x0", "converged"},
+	}, {
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "ifb"}}},
+		want:    []string{"applied 0 delete link x0", "applied 1 create link x0", "owned link x0", "converged"},
+	}},
+}, {
+	name: "route operations go on past a refused one, which fails the pass",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge", Flags: net.FlagUp})
+			})
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.AddressAdd(rtnl.Address{Index: index("br0"), Prefix: v4a})
+			})
+		},
+		desired: reconcile.Desired{
+			Links: []reconcile.Link{{Name: "br0"}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw},
+				{Dst: netip.MustParsePrefix("10.60.0.0/24"), Via: netip.MustParseAddr("192.0.2.1")},
+				{Dst: netip.MustParsePrefix("10.70.0.0/24"), Via: gw},
+			},
+		},
+		want: []string{"applied 0 create route family=inet table=254 dst=10.50.0.0/24", "applied 1 create route family=inet table=254 dst=10.70.0.0/24",
+			"failed create route family=inet table=254 dst=10.60.0.0/24 tos=0 metric=0: ENETUNREACH", "not converged"},
+	}},
+}, {
 	name: "a route create refused with EEXIST is a conflict, not a failure",
 	steps: []step{{
 		before: func(t *testing.T, w world) {

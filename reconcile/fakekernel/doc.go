@@ -17,6 +17,7 @@
 //     and neighbours through it (fib_disable_ip), and removing an address
 //     the routes that use it as their source; deleting a link removes what
 //     was on it and frees its ports;
+//   - an IPv6 route of metric 0 gets 1024, as the kernel gives it;
 //   - a route's gateway must lie in a prefix of an address on an up link
 //     (ENETUNREACH), and its device is resolved from it;
 //   - a rule delete in a batch removes the first rule the request matches,

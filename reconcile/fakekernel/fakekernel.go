@@ -497,6 +497,9 @@ func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
 	if r.Type == 0 {
 		r.Type = rtnl.RouteTypeUnicast
 	}
+	if r.Dst.Addr().Is6() && r.Metric == 0 {
+		r.Metric = 1024 // IP6_RT_PRIO_USER
+	}
 	if r.OIF != 0 {
 		switch l := k.linkByIndex(r.OIF); {
 		case l == nil:
@@ -534,6 +537,9 @@ func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
 func (k *Kernel) delRoute(r rtnl.Route) *rtnl.Error {
 	if r.Table == 0 {
 		r.Table = unix.RT_TABLE_MAIN
+	}
+	if r.Dst.Addr().Is6() && r.Metric == 0 {
+		r.Metric = 1024
 	}
 	i := slices.IndexFunc(k.routes, func(x rtnl.Route) bool {
 		switch {
