@@ -181,6 +181,15 @@ var scenarios = []scenario{{
 			"failed create route family=inet table=254 dst=10.60.0.0/24 tos=0 metric=0: ENETUNREACH", "not converged"},
 	}},
 }, {
+	name: "a rule with its family left out is the rule with it given (ledgers of either form stay valid)",
+	steps: []step{{
+		desired: reconcile.Desired{Rules: []reconcile.Rule{{Family: rtnl.FamilyV4, Priority: 200, Table: 100}, {Family: rtnl.FamilyV6, Priority: 201, Table: 100, From: netip.MustParsePrefix("fd00::/64")}}},
+		want:    []string{"applied 0 create rule", "applied 1 create rule", "converged"},
+	}, {
+		desired: reconcile.Desired{Rules: []reconcile.Rule{{Priority: 200, Table: 100}, {Priority: 201, Table: 100, From: netip.MustParsePrefix("fd00::/64")}}},
+		want:    []string{"applied none", "converged"},
+	}},
+}, {
 	name: "a route create refused with EEXIST is a conflict, not a failure",
 	steps: []step{{
 		before: func(t *testing.T, w world) {
