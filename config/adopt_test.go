@@ -6,7 +6,7 @@ import (
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/config"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // TestAdopt checks a link's adopt key: absent or false leaves another

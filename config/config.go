@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // Defaults, each in one place.

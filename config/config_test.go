@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -36,7 +37,7 @@ func TestLoadExample(t *testing.T) {
 	if len(d.Routes) != 2 || d.Routes[0].Table != 100 || d.Routes[0].Metric != 50 || d.Routes[1].Dst != netip.MustParsePrefix("0.0.0.0/0") {
 		t.Errorf("routes: %+v", d.Routes)
 	}
-	if len(d.Rules) != 2 || d.Rules[1].FwMark != 1 || d.Rules[1].Family != rtnl.FamilyV4 || d.Rules[0].Priority != 200 {
+	if len(d.Rules) != 2 || d.Rules[1].FwMark != 1 || diff.KeyOfRule(d.Rules[1]).Family != rtnl.FamilyV4 || d.Rules[0].Priority != 200 {
 		t.Errorf("rules: %+v", d.Rules)
 	}
 	if len(d.Neighbours) != 1 || d.Neighbours[0].MAC.String() != "02:aa:bb:cc:dd:ee" {

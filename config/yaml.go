@@ -14,8 +14,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // reader walks the YAML syntax tree, converting as it goes and collecting
@@ -184,6 +184,21 @@ func (r *reader) boolean(want string, set func(bool)) func(ast.Node, string) {
 			return
 		}
 		set(v)
+	}
+}
+
+// family reads a family, "inet" or "inet6" (rtnl.ParseFamily).
+func (r *reader) family(dst *rtnl.Family) func(ast.Node, string) {
+	return func(n ast.Node, p string) {
+		v, ok := r.scalar(n, p)
+		if !ok {
+			return
+		}
+		f, err := rtnl.ParseFamily(v)
+		if err != nil {
+			r.fail(n, p, "want inet or inet6, got %q", v)
+		}
+		*dst = f
 	}
 }
 
@@ -404,6 +419,8 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		local, remote, group netip.Addr
 		modeNode             ast.Node
 		learning, learnSet   bool
+		peerNS               rtnl.Namespace
+		peerNSSet            bool
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
 		"name": r.str(&l.Name), "kind": r.str(&l.Kind), "parent": r.str(&l.Parent),
@@ -413,8 +430,19 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 				l.MTU = int(v)
 			}
 		},
-		"mode":  func(n ast.Node, p string) { modeNode = n; r.str(&mode)(n, p) },
-		"peer":  r.str(&peer),
+		"mode": func(n ast.Node, p string) { modeNode = n; r.str(&mode)(n, p) },
+		"peer": r.str(&peer),
+		"peer_netns": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			ns, err := rtnl.ParseNamespace(v)
+			if err != nil {
+				r.fail(n, p, "want host, pid:N or path:P, got %q", v)
+			}
+			peerNS, peerNSSet = ns, true
+		},
 		"id":    r.uint(&id, 4094, "a VLAN id"),
 		"vni":   r.uint(&vni, 1<<24-1, "a VXLAN network identifier"),
 		"port":  r.uint(&port, 65535, "a UDP port"),
@@ -447,14 +475,15 @@ func (r *reader) link(n ast.Node, path string) reconcile.Link {
 		l.Data = rtnl.Vxlan{VNI: uint32(vni), Port: uint16(port), Local: local, Remote: remote, Group: group,
 			NoLearning: learnSet && !learning}
 	case "veth":
-		l.Data = rtnl.Veth{Peer: peer}
+		l.Data = rtnl.Veth{Peer: peer, PeerNamespace: peerNS}
 	}
 	for key, set := range map[string]bool{
-		"mode":     mode != "" && l.Kind != "macvlan" && l.Kind != "macvtap" && l.Kind != "ipvlan",
-		"peer":     peer != "" && l.Kind != "veth",
-		"id":       id != 0 && l.Kind != "vlan",
-		"vni":      (vni != 0 || port != 0 || local.IsValid() || remote.IsValid() || group.IsValid()) && l.Kind != "vxlan",
-		"learning": learnSet && l.Kind != "vxlan",
+		"mode":       mode != "" && l.Kind != "macvlan" && l.Kind != "macvtap" && l.Kind != "ipvlan",
+		"peer":       peer != "" && l.Kind != "veth",
+		"peer_netns": peerNSSet && l.Kind != "veth",
+		"id":         id != 0 && l.Kind != "vlan",
+		"vni":        (vni != 0 || port != 0 || local.IsValid() || remote.IsValid() || group.IsValid()) && l.Kind != "vxlan",
+		"learning":   learnSet && l.Kind != "vxlan",
 	} {
 		if set {
 			r.fail(n, join(path, key), "%s does not apply to kind %q", key, l.Kind)
@@ -473,8 +502,10 @@ func (r *reader) address(n ast.Node, path string) reconcile.Address {
 
 func (r *reader) route(n ast.Node, path string) reconcile.Route {
 	var (
-		rt  reconcile.Route
-		dst string
+		rt      reconcile.Route
+		dst     string
+		fam     rtnl.Family
+		famNode ast.Node
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
 		"dst": func(n ast.Node, p string) {
@@ -507,6 +538,7 @@ func (r *reader) route(n ast.Node, path string) reconcile.Route {
 			}
 			rt.Protocol = proto
 		},
+		"family": func(n ast.Node, p string) { famNode = n; r.family(&fam)(n, p) },
 		"type": func(n ast.Node, p string) {
 			v, ok := r.scalar(n, p)
 			if !ok {
@@ -519,13 +551,11 @@ func (r *reader) route(n ast.Node, path string) reconcile.Route {
 			rt.Type = t
 		},
 	}, "dst")
-	if dst == "default" {
-		// The family of a default route comes from its gateway.
-		if rt.Via.Is6() {
-			rt.Dst = netip.MustParsePrefix("::/0")
-		} else {
-			rt.Dst = netip.MustParsePrefix("0.0.0.0/0")
-		}
+	switch {
+	case dst == "default":
+		rt.Dst = reconcile.DefaultDst(fam, rt.Via, rt.Src)
+	case famNode != nil:
+		r.fail(famNode, join(path, "family"), "family applies to dst: default only; %s has its own", dst)
 	}
 	return rt
 }
@@ -543,6 +573,7 @@ func (r *reader) rule(n ast.Node, path string) reconcile.Rule {
 		rl             reconcile.Rule
 		table, prio    uint64
 		fwmark, fwmask uint64
+		tos            uint64
 	)
 	r.fields(n, path, map[string]func(ast.Node, string){
 		"from": r.prefix(&rl.From), "to": r.prefix(&rl.To),
@@ -551,40 +582,37 @@ func (r *reader) rule(n ast.Node, path string) reconcile.Rule {
 		"fwmask":   r.uint(&fwmask, 1<<32-1, "a firewall mask"),
 		"priority": r.uint(&prio, 1<<32-1, "a priority"),
 		"table":    r.uint(&table, 1<<32-1, "a table id"),
-		"family": func(n ast.Node, p string) {
+		"family":   r.family(&rl.Family),
+		"tos":      r.uint(&tos, 255, "a TOS value"),
+		"invert":   r.boolean("true or false", func(v bool) { rl.Invert = v }),
+		"action": func(n ast.Node, p string) {
 			v, ok := r.scalar(n, p)
 			if !ok {
 				return
 			}
-			switch v {
-			case "inet", "ipv4", "4":
-				rl.Family = rtnl.FamilyV4
-			case "inet6", "ipv6", "6":
-				rl.Family = rtnl.FamilyV6
-			default:
-				r.fail(n, p, "want inet or inet6, got %q", v)
+			a, err := rtnl.ParseRuleAction(v)
+			if err != nil {
+				r.fail(n, p, "want to_tbl, goto, nop, blackhole, unreachable, prohibit or a number, got %q", v)
 			}
+			rl.Action = a
+		},
+		"protocol": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			proto, err := rtnl.ParseProtocol(v)
+			if err != nil {
+				r.fail(n, p, "want a protocol number or name, got %q", v)
+			}
+			rl.Protocol = proto
 		},
 	})
 	rl.Table, rl.Priority, rl.FwMark, rl.FwMask = uint32(table), uint32(prio), uint32(fwmark), uint32(fwmask)
-	if rl.Family == rtnl.FamilyAll {
-		switch {
-		case rl.From.IsValid():
-			rl.Family = familyOfPrefix(rl.From)
-		case rl.To.IsValid():
-			rl.Family = familyOfPrefix(rl.To)
-		default:
-			rl.Family = rtnl.FamilyV4
-		}
-	}
+	rl.TOS = uint8(tos)
+	// A rule without a family takes it from From or To, IPv4 when neither
+	// is set (as the kernel, and the protobuf form, read it).
 	return rl
-}
-
-func familyOfPrefix(p netip.Prefix) rtnl.Family {
-	if p.Addr().Is4() {
-		return rtnl.FamilyV4
-	}
-	return rtnl.FamilyV6
 }
 
 func join(path, key string) string {

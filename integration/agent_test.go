@@ -26,9 +26,9 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // End-to-end tests of the linx-node binary: each builds it, runs it as a

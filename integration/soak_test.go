@@ -31,9 +31,9 @@ import (
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // The reliability suite (make soak). Each test prints one verdict line,

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"runtime"
 	"slices"
@@ -610,4 +611,49 @@ func (r *ackReader) datagram(i int) []byte {
 		binary.NativeEndian.PutUint32(d, uint32(len(d)))
 	}
 	return d
+}
+
+// BatchEntry is one entry of a Batch as Apply would send it: the netlink
+// message type (unix.RTM_NEWROUTE, …), its flags (unix.NLM_F_CREATE, …,
+// without NLM_F_ACK, which Apply sets per datagram) and the payload after
+// the netlink header, which the Decode functions read (DecodeRoute, …);
+// or, for an entry refused while it was added, Err and nothing else.
+type BatchEntry struct {
+	Type    uint16
+	Flags   uint16
+	Payload []byte
+	Err     *Error
+}
+
+// Entries returns the entries of b in order, numbered as Apply numbers
+// them, for a stand-in kernel that carries batches out in memory (a
+// test's fake). The payloads alias b's buffer: they are valid until b is
+// changed or reset and must not be written to.
+func (b *Batch) Entries() iter.Seq2[int, BatchEntry] {
+	return func(yield func(int, BatchEntry) bool) {
+		off, inv := 0, 0
+		msgs := b.e.b
+		for i := 0; i < b.n; i++ {
+			if inv < len(b.invalid) && b.invalid[inv].index == i {
+				if !yield(i, BatchEntry{Err: b.invalid[inv].err}) {
+					return
+				}
+				inv++
+				continue
+			}
+			if off+unix.NLMSG_HDRLEN > len(msgs) {
+				return
+			}
+			l := int(binary.NativeEndian.Uint32(msgs[off:]))
+			e := BatchEntry{
+				Type:    binary.NativeEndian.Uint16(msgs[off+4:]),
+				Flags:   binary.NativeEndian.Uint16(msgs[off+6:]) &^ unix.NLM_F_ACK,
+				Payload: msgs[off+unix.NLMSG_HDRLEN : off+l : off+l],
+			}
+			off += nlmAlign(l)
+			if !yield(i, e) {
+				return
+			}
+		}
+	}
 }

@@ -63,6 +63,19 @@ func (p Protocol) String() string {
 	return strconv.Itoa(int(p))
 }
 
+// ParseFamily parses a family as iproute2 names it, "inet" or "inet6"
+// (also "ipv4", "ipv6", "4" or "6", in any case). Anything else, the
+// empty string included, yields FamilyAll and an error quoting s.
+func ParseFamily(s string) (Family, error) {
+	switch strings.ToLower(s) {
+	case "inet", "ipv4", "4":
+		return FamilyV4, nil
+	case "inet6", "ipv6", "6":
+		return FamilyV6, nil
+	}
+	return FamilyAll, fmt.Errorf("rtnl: ParseFamily(%q): want inet or inet6", s)
+}
+
 // ParseProtocol parses a protocol name (kernel, boot, static, ra, dhcp,
 // redirect, unspec) or a number from 0 to 255. Anything else yields 0 and
 // an error quoting s.

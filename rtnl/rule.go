@@ -45,6 +45,18 @@ func (a RuleAction) String() string {
 	return fmt.Sprintf("%d", uint8(a))
 }
 
+// ParseRuleAction parses a rule action as String writes it ("to_tbl",
+// "goto", "nop", "blackhole", "unreachable", "prohibit") or a number from
+// 0 to 255. Anything else yields 0 and an error quoting s.
+func ParseRuleAction(s string) (RuleAction, error) {
+	for a := range 256 {
+		if RuleAction(a).String() == s {
+			return RuleAction(a), nil
+		}
+	}
+	return 0, fmt.Errorf("rtnl: ParseRuleAction(%q): want to_tbl, goto, nop, blackhole, unreachable, prohibit or 0-255", s)
+}
+
 // Rule is a policy-routing rule (RTM_NEWRULE): selectors that choose which
 // routing table to consult.
 type Rule struct {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // DesiredFromProto converts the protobuf desired state into a
@@ -59,16 +58,12 @@ func (p *problems) addr(entry, field, s string) netip.Addr {
 	return v
 }
 
+// family parses a message's family: empty means FamilyAll (unset).
 func family(s string) (rtnl.Family, error) {
-	switch strings.ToLower(s) {
-	case "":
+	if s == "" {
 		return rtnl.FamilyAll, nil
-	case "inet", "ipv4", "4":
-		return rtnl.FamilyV4, nil
-	case "inet6", "ipv6", "6":
-		return rtnl.FamilyV6, nil
 	}
-	return rtnl.FamilyAll, fmt.Errorf("family %q is not inet or inet6", s)
+	return rtnl.ParseFamily(s)
 }
 
 func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
@@ -163,11 +158,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 			if err != nil {
 				p.addf("%s.family: %v", e, err)
 			}
-			if fam == rtnl.FamilyV6 || (fam == rtnl.FamilyAll && (route.Via.Is6() || route.Src.Is6())) {
-				route.Dst = netip.MustParsePrefix("::/0")
-			} else {
-				route.Dst = netip.MustParsePrefix("0.0.0.0/0")
-			}
+			route.Dst = reconcile.DefaultDst(fam, route.Via, route.Src)
 		} else {
 			route.Dst = p.prefix(e, "dst", r.GetDst())
 		}
@@ -195,7 +186,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		}
 		var action rtnl.RuleAction
 		if r.GetAction() != "" {
-			if action, err = parseRuleAction(r.GetAction()); err != nil {
+			if action, err = rtnl.ParseRuleAction(r.GetAction()); err != nil {
 				p.addf("%s.action: %v", e, err)
 			}
 		}
@@ -219,16 +210,4 @@ func parseRouteType(s string) (rtnl.RouteType, error) {
 		return rtnl.RouteType(n), nil
 	}
 	return 0, fmt.Errorf("route type %q is not unicast, blackhole, unreachable, prohibit or a number", s)
-}
-
-// parseRuleAction parses a rule action as rtnl.RuleAction.String writes it
-// ("to_tbl", "goto", "nop", "blackhole", "unreachable", "prohibit") or its
-// number.
-func parseRuleAction(s string) (rtnl.RuleAction, error) {
-	for a := range 256 {
-		if rtnl.RuleAction(a).String() == s {
-			return rtnl.RuleAction(a), nil
-		}
-	}
-	return 0, fmt.Errorf("rule action %q is not to_tbl, goto, nop, blackhole, unreachable, prohibit or a number", s)
 }

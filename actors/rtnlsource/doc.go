@@ -1,5 +1,5 @@
 // Package rtnlsource is the rtnetlink Source of the Linx loop: it drives one
-// network namespace with rtnl (the handle is an *rtnl.Socket), rtnl/reconcile
+// network namespace with rtnl (the handle is an *rtnl.Socket), reconcile
 // (a pass) and rtnl/monitor (the wake-ups), so that the generic actors in
 // actors/... converge links, addresses, routes, neighbours and rules.
 //
@@ -19,8 +19,8 @@
 // Desired state travels as messages.Desired: DesiredToProto and
 // DesiredFromProto convert between it and reconcile.Desired without loss
 // (every valid Desired converts back to itself), NamespaceToProto and
-// NamespaceFromProto do the same for namespaces, and SpawnFromConfig turns
-// a configured scope into the SpawnScope that starts it.
+// NamespaceFromProto do the same for namespaces (package api/convert turns
+// a configured scope into the SpawnScope that starts it).
 //
 // With package supervisor:
 //

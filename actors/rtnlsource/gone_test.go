@@ -11,8 +11,8 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // A failed pass in a namespace that still exists is an ordinary failure,

@@ -1,6 +1,6 @@
 package rtnlsource
 
-import "github.com/linx-net/linx/rtnl/reconcile"
+import "github.com/linx-net/linx/reconcile"
 
 // OnPass makes fn see the full reconcile.Report of every pass the source
 // runs from now on, with the error reconcile.Pass returned, before the

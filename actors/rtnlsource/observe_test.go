@@ -8,7 +8,7 @@ import (
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 func TestOnPassSeesTheFullReport(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 func TestMain(m *testing.M) {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // Source drives one namespace. It is safe for concurrent use; its zero

@@ -22,7 +22,7 @@ import (
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // The supervision checks of the actor runtime against the kernel: crash

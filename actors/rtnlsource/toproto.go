@@ -6,12 +6,10 @@ import (
 	"net"
 
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // DesiredToProto returns the message form of d, the inverse of
@@ -150,33 +148,6 @@ func NamespaceToProto(ns rtnl.Namespace) *messages.Namespace {
 		return &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: uint32(ns.PID())}}
 	}
 	return &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}}
-}
-
-// SpawnFromConfig returns the SpawnScope message that starts the
-// configured scope s: its name, namespace, interval, route protocol,
-// monitor buffer and desired state (through DesiredToProto). A zero Interval or Protocol is
-// left unset, so that the agent's defaults apply. It returns
-// DesiredToProto's error, prefixed with the scope's name, and no message.
-func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
-	d, err := DesiredToProto(s.Desired)
-	if err != nil {
-		return nil, fmt.Errorf("scope %q: %w", s.Name, err)
-	}
-	m := &messages.SpawnScope{
-		Name:      s.Name,
-		Namespace: NamespaceToProto(s.Namespace),
-		Desired:   d,
-		Protocol:  uint32(s.Protocol),
-
-		AdoptProtocol: s.AdoptProtocol,
-	}
-	if s.Interval != 0 {
-		m.Interval = durationpb.New(s.Interval)
-	}
-	if s.MonitorBuffer != 0 {
-		m.Options = &messages.ScopeOptions{MonitorBuffer: uint32(s.MonitorBuffer)}
-	}
-	return m, nil
 }
 
 // text returns v's text form, or "" when v is invalid (unset).

@@ -10,8 +10,8 @@ import (
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl/monitor"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // TestWatchEndIsAnError closes the watch's rtnetlink monitor under it, as

@@ -31,7 +31,7 @@
 //     actor.WithLoggerFactory(LoggerFactory(logger)) so protoactor logs
 //     through the same log/slog logger;
 //  2. calls Start with a Config whose NewSource builds a scope's Source
-//     (for rtnetlink, the adapter over rtnl/reconcile and rtnl/monitor);
+//     (for rtnetlink, the adapter over reconcile and rtnl/monitor);
 //  3. spawns, updates, stops and queries scopes with the messages of
 //     package messages, through Node's helpers or by sending them to
 //     Node.PID from its own actors (protoactor remote carries them too);

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 func newPlanCmd() *cobra.Command {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/cliout"
+	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
-	"github.com/linx-net/linx/rtnl/reconcile"
 )
 
 // change is one operation of a plan or a pass as a line of a diff.

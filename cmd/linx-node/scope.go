@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/cliout"
@@ -338,7 +338,7 @@ func spawnFromConfig(file string, names []string) ([]*messages.SpawnScope, error
 	}
 	specs := make([]*messages.SpawnScope, 0, len(scopes))
 	for _, s := range scopes {
-		spec, err := rtnlsource.SpawnFromConfig(s)
+		spec, err := convert.SpawnFromConfig(s)
 		if err != nil {
 			return nil, usagef("%s: %v", file, err)
 		}

@@ -23,10 +23,11 @@ import (
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/sdnotify"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // Timeouts of the process wiring, in one place.
@@ -411,7 +412,7 @@ func (a *Agent) shutdown() error {
 
 // spawn starts scope s and expects it to converge.
 func (a *Agent) spawn(s config.Scope) error {
-	msg, err := rtnlsource.SpawnFromConfig(s)
+	msg, err := convert.SpawnFromConfig(s)
 	if err != nil {
 		return fmt.Errorf("spawning: %w", err) // err names the scope
 	}
@@ -653,7 +654,7 @@ func sameServing(a, b config.API) bool {
 func (a *Agent) setConfigured(scopes []config.Scope) {
 	m := make(map[string]*messages.Namespace, len(scopes))
 	for _, s := range scopes {
-		msg, err := rtnlsource.SpawnFromConfig(s)
+		msg, err := convert.SpawnFromConfig(s)
 		ns := &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
 		if err == nil && msg.GetNamespace() != nil {
 			ns = msg.GetNamespace()

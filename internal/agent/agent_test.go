@@ -21,7 +21,7 @@ import (
 
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 func TestMain(m *testing.M) {

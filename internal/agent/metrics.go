@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // Metrics are the agent's Prometheus metrics, in a registry of their own

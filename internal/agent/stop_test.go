@@ -17,7 +17,7 @@ import (
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/rtnl/reconcile"
+	"github.com/linx-net/linx/reconcile"
 )
 
 // slowSource is a Source whose passes wait for gate to close, and whose

@@ -1,0 +1,38 @@
+// Package fakekernel is an in-memory stand-in for a network namespace's
+// kernel, as a reconcile pass sees it through reconcile.Kernel: it lists
+// links, addresses, routes, neighbours and rules, carries out rtnl.Batch
+// entries (decoded from the very bytes an *rtnl.Socket would send) and
+// deletes rules exactly, so that the ordering, conflict and failure logic
+// of a pass can be tested without root.
+//
+// It keeps the kernel's semantics where a pass depends on them:
+//
+//   - a strict create of a key already present fails with EEXIST, a
+//     replace changes the object in place;
+//   - deleting what is absent fails as the kernel does (ENODEV for a
+//     link, EADDRNOTAVAIL for an address, ESRCH for a route, ENOENT for a
+//     neighbour or rule), and the loopback device cannot be deleted
+//     (EOPNOTSUPP);
+//   - removing an interface's last IPv4 address flushes the IPv4 routes
+//     and neighbours through it (fib_disable_ip), and removing an address
+//     the routes that use it as their source; deleting a link removes what
+//     was on it and frees its ports;
+//   - an IPv6 route of metric 0 gets 1024, as the kernel gives it;
+//   - a route's gateway must lie in a prefix of an address on an up link
+//     (ENETUNREACH), and its device is resolved from it;
+//   - a rule delete in a batch removes the first rule the request matches,
+//     a selector left out matching anything (rule_find); RuleDelete
+//     deletes exactly the rule it is given, failing with EBUSY when an
+//     earlier rule would be matched first, as *rtnl.Socket does;
+//   - addresses, neighbours and rules keep the protocol their writer set,
+//     and the kernel's own objects carry the kernel's (the default rules,
+//     loopback's addresses), as Linux 6.1 and later do;
+//   - IPv6 can be turned off per link (DisableIPv6): an IPv6 address on it
+//     is refused with EACCES;
+//   - with rtnl.ApplyOptions.StopOnError a batch stops after the datagram
+//     (64 requests) that carried the first failure, as a socket's does.
+//
+// The zero Kernel is not usable; New returns one holding only the
+// loopback device and the default rules. A Kernel is safe for concurrent
+// use.
+package fakekernel

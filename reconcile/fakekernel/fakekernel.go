@@ -1,0 +1,679 @@
+package fakekernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/rtnl"
+)
+
+// datagram is the number of requests an *rtnl.Socket sends per sendmsg;
+// a batch that stops on an error stops at the end of the datagram that
+// carried it.
+const datagram = 64
+
+// Kernel is an in-memory namespace (see the package documentation).
+type Kernel struct {
+	mu     sync.Mutex
+	ns     rtnl.Namespace
+	id     rtnl.NamespaceID
+	next   int
+	links  []rtnl.Link
+	addrs  []rtnl.Address
+	routes []rtnl.Route
+	neighs []rtnl.Neighbour
+	rules  []rtnl.Rule
+	noIPv6 map[int]bool
+}
+
+// New returns a kernel for the namespace ns, whose identity is id: it
+// holds the loopback device (index 1, up, with 127.0.0.1/8 and ::1/128)
+// and the default rules of both families, all marked as the kernel's.
+func New(ns rtnl.Namespace, id rtnl.NamespaceID) *Kernel {
+	k := &Kernel{ns: ns, id: id, next: 2, noIPv6: map[int]bool{}}
+	k.links = []rtnl.Link{{Index: 1, Name: "lo", MTU: 65536, Flags: net.FlagUp | net.FlagLoopback,
+		HardwareAddr: net.HardwareAddr{0, 0, 0, 0, 0, 0}, TxQueueLen: 1000}}
+	k.addrs = []rtnl.Address{
+		{Index: 1, Prefix: netip.MustParsePrefix("127.0.0.1/8"), Label: "lo", Scope: rtnl.ScopeHost, Flags: unix.IFA_F_PERMANENT, Protocol: 1},
+		{Index: 1, Prefix: netip.MustParsePrefix("::1/128"), Scope: rtnl.ScopeHost, Flags: unix.IFA_F_PERMANENT, Protocol: 1},
+	}
+	for _, r := range []struct {
+		fam   rtnl.Family
+		prio  uint32
+		table uint32
+	}{
+		{rtnl.FamilyV4, 0, 255}, {rtnl.FamilyV4, 32766, 254}, {rtnl.FamilyV4, 32767, 253},
+		{rtnl.FamilyV6, 0, 255}, {rtnl.FamilyV6, 32766, 254},
+	} {
+		k.rules = append(k.rules, rtnl.Rule{Family: r.fam, Priority: r.prio, Table: r.table,
+			Action: rtnl.RuleToTable, Protocol: rtnl.ProtocolKernel})
+	}
+	return k
+}
+
+// Namespace returns the namespace given to New.
+func (k *Kernel) Namespace() rtnl.Namespace { return k.ns }
+
+// NamespaceID returns the identity given to New.
+func (k *Kernel) NamespaceID() rtnl.NamespaceID { return k.id }
+
+// DisableIPv6 turns IPv6 off on the link named name, as the sysctl
+// net.ipv6.conf.NAME.disable_ipv6 does: its IPv6 addresses go, and adding
+// one fails with EACCES. It returns ENODEV when there is no such link.
+func (k *Kernel) DisableIPv6(name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := k.linkByName(name)
+	if l == nil {
+		return fail("disable ipv6", unix.ENODEV, "no such interface %q", name)
+	}
+	k.noIPv6[l.Index] = true
+	k.addrs = slices.DeleteFunc(k.addrs, func(a rtnl.Address) bool { return a.Index == l.Index && a.Prefix.Addr().Is6() })
+	return nil
+}
+
+// Links returns the links by index.
+func (k *Kernel) Links() ([]rtnl.Link, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]rtnl.Link, len(k.links))
+	for i, l := range k.links {
+		l.HardwareAddr = slices.Clone(l.HardwareAddr)
+		out[i] = l
+	}
+	return out, nil
+}
+
+// Addresses returns the addresses of every link.
+func (k *Kernel) Addresses() ([]rtnl.Address, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.addrs), nil
+}
+
+// Neighbours returns the neighbours of every link.
+func (k *Kernel) Neighbours() ([]rtnl.Neighbour, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]rtnl.Neighbour, len(k.neighs))
+	for i, n := range k.neighs {
+		n.HardwareAddr = slices.Clone(n.HardwareAddr)
+		out[i] = n
+	}
+	return out, nil
+}
+
+// Rules returns the rules in the order the kernel matches them.
+func (k *Kernel) Rules() ([]rtnl.Rule, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.rules), nil
+}
+
+// RoutesFiltered returns the routes f selects (a zero field selects any).
+func (k *Kernel) RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []rtnl.Route
+	for _, r := range k.routes {
+		switch {
+		case f.Family != 0 && familyOf(r.Dst.Addr()) != f.Family,
+			f.Table != 0 && r.Table != f.Table,
+			f.Protocol != 0 && r.Protocol != f.Protocol,
+			f.OIF != 0 && r.OIF != f.OIF:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ApplyWith carries out the entries of b in order and fails as
+// rtnl.Socket.ApplyWith does: nil, or a *rtnl.BatchError listing the
+// failed entries (with StopOnError, Done marks the first entry of the
+// datagram after the one that failed).
+func (k *Kernel) ApplyWith(b *rtnl.Batch, o rtnl.ApplyOptions) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var (
+		fails   []rtnl.BatchFailure
+		sent    int // requests sent (entries refused while encoding are not)
+		stopped bool
+	)
+	done := 0
+	for i, e := range b.Entries() {
+		if stopped && (e.Err != nil || sent%datagram == 0) {
+			break // the datagram that carried the failure is over
+		}
+		done = i + 1
+		var err *rtnl.Error
+		if e.Err != nil {
+			err = e.Err
+		} else {
+			sent++
+			err = k.do(e)
+		}
+		if err != nil {
+			fails = append(fails, rtnl.BatchFailure{Index: i, Op: err.Op, Err: err})
+			if o.StopOnError {
+				stopped = true
+				if e.Err != nil {
+					break
+				}
+			}
+		}
+	}
+	if len(fails) == 0 && done == b.Len() {
+		return nil
+	}
+	return &rtnl.BatchError{Failures: fails, Done: done, Len: b.Len()}
+}
+
+// LinkAdd creates l as a one-entry batch would. A veth whose peer goes to
+// another namespace is created alone: the fake models one namespace, and
+// no veth peer at all.
+func (k *Kernel) LinkAdd(l rtnl.Link) error {
+	if v, ok := l.Data.(rtnl.Veth); ok && !v.PeerNamespace.IsHost() {
+		v.PeerNamespace = rtnl.Host()
+		l.Data = v
+	}
+	var b rtnl.Batch
+	b.LinkAdd(l)
+	err := k.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: true})
+	var be *rtnl.BatchError
+	if errors.As(err, &be) && len(be.Failures) > 0 {
+		return be.Failures[0].Err
+	}
+	return err
+}
+
+// RuleDelete deletes exactly r, as rtnl.Socket.RuleDelete does: ENOENT
+// when r is not installed, EBUSY when the kernel would match an earlier
+// rule to the request first (and nothing is deleted in either case).
+func (k *Kernel) RuleDelete(r rtnl.Rule) error {
+	const op = "rule delete"
+	var b rtnl.Batch
+	b.RuleDelete(r)
+	var req rtnl.Rule
+	for _, e := range b.Entries() {
+		if e.Err != nil {
+			return e.Err
+		}
+		d, _, err := rtnl.DecodeRule(e.Payload)
+		if err != nil {
+			return err
+		}
+		req = wireRule(d)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	first := -1
+	for i, x := range k.rules {
+		if x.Family != req.Family {
+			continue
+		}
+		if first < 0 && ruleMatches(req, x) {
+			first = i
+		}
+		if ruleSame(req, x) {
+			if first != i {
+				return fail(op, unix.EBUSY, "%s is shadowed by the earlier %s", r, k.rules[first])
+			}
+			k.rules = slices.Delete(k.rules, i, i+1)
+			return nil
+		}
+	}
+	return fail(op, unix.ENOENT, "%s is not installed", r)
+}
+
+func fail(op string, errno unix.Errno, format string, args ...any) *rtnl.Error {
+	return &rtnl.Error{Op: op, Errno: errno, Message: fmt.Sprintf(format, args...)}
+}
+
+func familyOf(a netip.Addr) rtnl.Family {
+	if a.Is4() {
+		return rtnl.FamilyV4
+	}
+	return rtnl.FamilyV6
+}
+
+func (k *Kernel) linkByName(name string) *rtnl.Link {
+	for i := range k.links {
+		if k.links[i].Name == name {
+			return &k.links[i]
+		}
+	}
+	return nil
+}
+
+func (k *Kernel) linkByIndex(index int) *rtnl.Link {
+	for i := range k.links {
+		if k.links[i].Index == index {
+			return &k.links[i]
+		}
+	}
+	return nil
+}
+
+// do carries out one request.
+func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
+	create := e.Flags&unix.NLM_F_CREATE != 0
+	excl := e.Flags&unix.NLM_F_EXCL != 0
+	replace := e.Flags&unix.NLM_F_REPLACE != 0
+	switch e.Type {
+	case unix.RTM_NEWLINK:
+		return k.newLink(e.Payload, create, excl)
+	case unix.RTM_DELLINK:
+		return k.delLink(e.Payload)
+	case unix.RTM_NEWADDR:
+		a, err := rtnl.DecodeAddress(e.Payload)
+		if err != nil {
+			return fail("address add", unix.EINVAL, "%v", err)
+		}
+		return k.newAddr(a, excl, replace)
+	case unix.RTM_DELADDR:
+		a, err := rtnl.DecodeAddress(e.Payload)
+		if err != nil {
+			return fail("address delete", unix.EINVAL, "%v", err)
+		}
+		return k.delAddr(a)
+	case unix.RTM_NEWROUTE:
+		r, _, err := rtnl.DecodeRoute(e.Payload)
+		if err != nil {
+			return fail("route add", unix.EINVAL, "%v", err)
+		}
+		return k.newRoute(r, excl, replace)
+	case unix.RTM_DELROUTE:
+		r, _, err := rtnl.DecodeRoute(e.Payload)
+		if err != nil {
+			return fail("route delete", unix.EINVAL, "%v", err)
+		}
+		return k.delRoute(r)
+	case unix.RTM_NEWNEIGH:
+		n, _, err := rtnl.DecodeNeighbour(e.Payload)
+		if err != nil {
+			return fail("neighbour add", unix.EINVAL, "%v", err)
+		}
+		return k.newNeigh(n, excl, replace)
+	case unix.RTM_DELNEIGH:
+		n, _, err := rtnl.DecodeNeighbour(e.Payload)
+		if err != nil {
+			return fail("neighbour delete", unix.EINVAL, "%v", err)
+		}
+		return k.delNeigh(n)
+	case unix.RTM_NEWRULE:
+		r, _, err := rtnl.DecodeRule(e.Payload)
+		if err != nil {
+			return fail("rule add", unix.EINVAL, "%v", err)
+		}
+		return k.newRule(wireRule(r), excl)
+	case unix.RTM_DELRULE:
+		r, _, err := rtnl.DecodeRule(e.Payload)
+		if err != nil {
+			return fail("rule delete", unix.EINVAL, "%v", err)
+		}
+		return k.delRule(wireRule(r))
+	}
+	return fail("request", unix.EOPNOTSUPP, "message type %d is not modelled", e.Type)
+}
+
+func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
+	const op = "link add"
+	l, err := rtnl.DecodeLink(payload)
+	if err != nil {
+		return fail(op, unix.EINVAL, "%v", err)
+	}
+	if len(payload) < unix.SizeofIfInfomsg {
+		return fail(op, unix.EINVAL, "short ifinfomsg")
+	}
+	flags := net.Flags(binary.NativeEndian.Uint32(payload[8:]))
+	change := net.Flags(binary.NativeEndian.Uint32(payload[12:]))
+	var cur *rtnl.Link
+	if l.Index != 0 {
+		cur = k.linkByIndex(l.Index)
+	} else if l.Name != "" {
+		cur = k.linkByName(l.Name)
+	}
+	if cur == nil {
+		if !create {
+			return fail("link modify", unix.ENODEV, "no such interface %q (index %d)", l.Name, l.Index)
+		}
+		if l.Kind == "" {
+			return fail(op, unix.EOPNOTSUPP, "link %q has no kind", l.Name)
+		}
+		if l.ParentIndex != 0 && k.linkByIndex(l.ParentIndex) == nil {
+			return fail(op, unix.ENODEV, "no such parent interface index %d", l.ParentIndex)
+		}
+		if l.MasterIndex != 0 && k.linkByIndex(l.MasterIndex) == nil {
+			return fail(op, unix.ENODEV, "no such master interface index %d", l.MasterIndex)
+		}
+		l.Index = k.next
+		k.next++
+		if l.MTU == 0 {
+			l.MTU = 1500
+		}
+		if l.HardwareAddr == nil {
+			l.HardwareAddr = net.HardwareAddr{0x02, 0xfa, 0x4b, 0, byte(l.Index >> 8), byte(l.Index)}
+		}
+		if l.TxQueueLen == 0 {
+			l.TxQueueLen = 1000
+		}
+		l.Flags = flags & change & net.FlagUp
+		l.OperState = 0
+		k.links = append(k.links, l)
+		return nil
+	}
+	if create && excl {
+		return fail(op, unix.EEXIST, "link %q exists", cur.Name)
+	}
+	if l.Kind != "" && l.Kind != cur.Kind {
+		return fail("link modify", unix.EOPNOTSUPP, "link %q is of kind %q, not %q", cur.Name, cur.Kind, l.Kind)
+	}
+	if l.MasterIndex != 0 {
+		if l.MasterIndex == cur.Index || k.linkByIndex(l.MasterIndex) == nil {
+			return fail("link modify", unix.ENODEV, "no such master interface index %d", l.MasterIndex)
+		}
+		cur.MasterIndex = l.MasterIndex
+	}
+	if l.MTU != 0 {
+		cur.MTU = l.MTU
+	}
+	if l.HardwareAddr != nil {
+		cur.HardwareAddr = slices.Clone(l.HardwareAddr)
+	}
+	if l.TxQueueLen != 0 {
+		cur.TxQueueLen = l.TxQueueLen
+	}
+	cur.Flags = cur.Flags&^change | flags&change
+	return nil
+}
+
+func (k *Kernel) delLink(payload []byte) *rtnl.Error {
+	const op = "link delete"
+	if len(payload) < unix.SizeofIfInfomsg {
+		return fail(op, unix.EINVAL, "short ifinfomsg")
+	}
+	index := int(int32(binary.NativeEndian.Uint32(payload[4:])))
+	l := k.linkByIndex(index)
+	switch {
+	case l == nil:
+		return fail(op, unix.ENODEV, "no such interface index %d", index)
+	case l.Kind == "":
+		return fail(op, unix.EOPNOTSUPP, "link %q cannot be deleted", l.Name)
+	}
+	k.links = slices.DeleteFunc(k.links, func(x rtnl.Link) bool { return x.Index == index })
+	for i := range k.links {
+		if k.links[i].MasterIndex == index {
+			k.links[i].MasterIndex = 0
+		}
+	}
+	k.addrs = slices.DeleteFunc(k.addrs, func(a rtnl.Address) bool { return a.Index == index })
+	k.neighs = slices.DeleteFunc(k.neighs, func(n rtnl.Neighbour) bool { return n.Index == index })
+	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool { return r.OIF == index })
+	delete(k.noIPv6, index)
+	return nil
+}
+
+// sameAddress reports whether a and b name one address of a link: IPv4 by
+// address and prefix length, IPv6 by address alone.
+func sameAddress(a, b rtnl.Address) bool {
+	if a.Index != b.Index || a.Prefix.Addr() != b.Prefix.Addr() {
+		return false
+	}
+	return a.Prefix.Addr().Is6() || a.Prefix.Bits() == b.Prefix.Bits()
+}
+
+func (k *Kernel) newAddr(a rtnl.Address, excl, replace bool) *rtnl.Error {
+	const op = "address add"
+	l := k.linkByIndex(a.Index)
+	switch {
+	case l == nil:
+		return fail(op, unix.ENODEV, "no such interface index %d", a.Index)
+	case a.Prefix.Addr().Is6() && k.noIPv6[a.Index]:
+		return fail(op, unix.EACCES, "IPv6 is disabled on this device")
+	}
+	if a.Prefix.Addr().Is4() && a.Label == "" {
+		a.Label = l.Name
+	}
+	a.Flags |= unix.IFA_F_PERMANENT
+	for i := range k.addrs {
+		if sameAddress(k.addrs[i], a) {
+			if excl || !replace {
+				return fail(op, unix.EEXIST, "address %s exists", a.Prefix)
+			}
+			k.addrs[i] = a
+			return nil
+		}
+	}
+	k.addrs = append(k.addrs, a)
+	return nil
+}
+
+func (k *Kernel) delAddr(a rtnl.Address) *rtnl.Error {
+	i := slices.IndexFunc(k.addrs, func(x rtnl.Address) bool { return sameAddress(x, a) })
+	if i < 0 {
+		return fail("address delete", unix.EADDRNOTAVAIL, "no address %s on index %d", a.Prefix, a.Index)
+	}
+	k.addrs = slices.Delete(k.addrs, i, i+1)
+	if !a.Prefix.Addr().Is4() {
+		return nil
+	}
+	// fib_del_ifaddr: routes preferring the address as their source go;
+	// fib_disable_ip: with the link's last IPv4 address, every IPv4 route
+	// and ARP entry through it goes, permanent ones included.
+	last := !slices.ContainsFunc(k.addrs, func(x rtnl.Address) bool { return x.Index == a.Index && x.Prefix.Addr().Is4() })
+	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool {
+		return r.Dst.Addr().Is4() && (r.Src == a.Prefix.Addr() || last && r.OIF == a.Index)
+	})
+	if last {
+		k.neighs = slices.DeleteFunc(k.neighs, func(n rtnl.Neighbour) bool { return n.Index == a.Index && n.IP.Is4() })
+	}
+	return nil
+}
+
+// routeKey is what tells two routes of a table apart: IPv4's fib alias
+// (destination, TOS, priority) and IPv6's (destination, metric).
+type routeKey struct {
+	table  uint32
+	dst    netip.Prefix
+	tos    uint8
+	metric uint32
+}
+
+func keyOfRoute(r rtnl.Route) routeKey {
+	return routeKey{table: r.Table, dst: r.Dst.Masked(), tos: r.TOS, metric: r.Metric}
+}
+
+// connected returns the index of an up link with an address whose prefix
+// holds gw, preferring oif when it is set; 0 when there is none.
+func (k *Kernel) connected(gw netip.Addr, oif int) int {
+	for _, a := range k.addrs {
+		if oif != 0 && a.Index != oif {
+			continue
+		}
+		if l := k.linkByIndex(a.Index); l == nil || l.Flags&net.FlagUp == 0 {
+			continue
+		}
+		if a.Prefix.Masked().Contains(gw) {
+			return a.Index
+		}
+	}
+	return 0
+}
+
+func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
+	const op = "route add"
+	if r.Table == 0 {
+		r.Table = unix.RT_TABLE_MAIN
+	}
+	if r.Type == 0 {
+		r.Type = rtnl.RouteTypeUnicast
+	}
+	if r.Dst.Addr().Is6() && r.Metric == 0 {
+		r.Metric = 1024 // IP6_RT_PRIO_USER
+	}
+	if r.OIF != 0 {
+		switch l := k.linkByIndex(r.OIF); {
+		case l == nil:
+			return fail(op, unix.ENODEV, "no such interface index %d", r.OIF)
+		case l.Flags&net.FlagUp == 0 && r.Type == rtnl.RouteTypeUnicast:
+			return fail(op, unix.ENETDOWN, "Device for nexthop is not up")
+		}
+	}
+	if r.Type == rtnl.RouteTypeUnicast && r.NHID == 0 && len(r.NextHops) == 0 {
+		switch {
+		case r.Gateway.IsValid():
+			oif := k.connected(r.Gateway, r.OIF)
+			if oif == 0 {
+				return fail(op, unix.ENETUNREACH, "Nexthop has invalid gateway")
+			}
+			r.OIF = oif
+		case r.OIF == 0:
+			return fail(op, unix.ENODEV, "Nexthop device required")
+		}
+	}
+	key := keyOfRoute(r)
+	for i := range k.routes {
+		if keyOfRoute(k.routes[i]) == key {
+			if excl || !replace {
+				return fail(op, unix.EEXIST, "route %s exists", r.Dst)
+			}
+			k.routes[i] = r
+			return nil
+		}
+	}
+	k.routes = append(k.routes, r)
+	return nil
+}
+
+func (k *Kernel) delRoute(r rtnl.Route) *rtnl.Error {
+	if r.Table == 0 {
+		r.Table = unix.RT_TABLE_MAIN
+	}
+	if r.Dst.Addr().Is6() && r.Metric == 0 {
+		r.Metric = 1024
+	}
+	i := slices.IndexFunc(k.routes, func(x rtnl.Route) bool {
+		switch {
+		case keyOfRoute(x) != keyOfRoute(r),
+			r.Protocol != 0 && x.Protocol != r.Protocol,
+			r.Gateway.IsValid() && x.Gateway != r.Gateway,
+			r.OIF != 0 && x.OIF != r.OIF:
+			return false
+		}
+		return true
+	})
+	if i < 0 {
+		return fail("route delete", unix.ESRCH, "no such route %s", r.Dst)
+	}
+	k.routes = slices.Delete(k.routes, i, i+1)
+	return nil
+}
+
+func (k *Kernel) newNeigh(n rtnl.Neighbour, excl, replace bool) *rtnl.Error {
+	const op = "neighbour add"
+	if k.linkByIndex(n.Index) == nil {
+		return fail(op, unix.ENODEV, "no such interface index %d", n.Index)
+	}
+	for i := range k.neighs {
+		if k.neighs[i].Index == n.Index && k.neighs[i].IP == n.IP {
+			if excl {
+				return fail(op, unix.EEXIST, "neighbour %s exists", n.IP)
+			}
+			if !replace && k.neighs[i].State&rtnl.NeighPermanent != 0 && n.State&rtnl.NeighPermanent == 0 {
+				return nil
+			}
+			k.neighs[i] = n
+			return nil
+		}
+	}
+	k.neighs = append(k.neighs, n)
+	return nil
+}
+
+func (k *Kernel) delNeigh(n rtnl.Neighbour) *rtnl.Error {
+	i := slices.IndexFunc(k.neighs, func(x rtnl.Neighbour) bool { return x.Index == n.Index && x.IP == n.IP })
+	if i < 0 {
+		return fail("neighbour delete", unix.ENOENT, "no neighbour %s on index %d", n.IP, n.Index)
+	}
+	k.neighs = slices.Delete(k.neighs, i, i+1)
+	return nil
+}
+
+// wireRule returns r as the kernel keeps it: the action "to table" when
+// none is given, a firewall mark's mask full when none is given.
+func wireRule(r rtnl.Rule) rtnl.Rule {
+	if r.Action == 0 {
+		r.Action = rtnl.RuleToTable
+	}
+	if r.FwMark != 0 && r.FwMask == 0 {
+		r.FwMask = 0xffffffff
+	}
+	return r
+}
+
+func (k *Kernel) newRule(r rtnl.Rule, excl bool) *rtnl.Error {
+	if excl && slices.ContainsFunc(k.rules, func(x rtnl.Rule) bool { return ruleSame(r, x) && x.Protocol == r.Protocol }) {
+		return fail("rule add", unix.EEXIST, "%s exists", r)
+	}
+	// fib_nl_newrule: after the last rule of a priority not above it.
+	at := len(k.rules)
+	for i, x := range k.rules {
+		if x.Priority > r.Priority {
+			at = i
+			break
+		}
+	}
+	k.rules = slices.Insert(k.rules, at, r)
+	return nil
+}
+
+func (k *Kernel) delRule(req rtnl.Rule) *rtnl.Error {
+	i := slices.IndexFunc(k.rules, func(x rtnl.Rule) bool { return x.Family == req.Family && ruleMatches(req, x) })
+	if i < 0 {
+		return fail("rule delete", unix.ENOENT, "no rule matches %s", req)
+	}
+	k.rules = slices.Delete(k.rules, i, i+1)
+	return nil
+}
+
+// ruleSame reports whether installed rule x is req: every field equal, a
+// request's protocol or priority of 0 matching any.
+func ruleSame(req, x rtnl.Rule) bool {
+	if req.Protocol == 0 {
+		x.Protocol = 0
+	}
+	if req.Priority == 0 {
+		x.Priority = 0
+	}
+	return req == x
+}
+
+// ruleMatches reports whether a delete request req matches installed
+// rule x as the kernel's rule_find does for the selectors Linx writes:
+// each one set in the request must be equal, an unset one matches any.
+func ruleMatches(req, x rtnl.Rule) bool {
+	prefix := func(q, p netip.Prefix) bool { return !q.IsValid() || q.Bits() == 0 || q == p }
+	switch {
+	case req.Action != 0 && x.Action != req.Action,
+		req.Table != 0 && x.Table != req.Table,
+		req.Priority != 0 && x.Priority != req.Priority,
+		req.IIF != "" && x.IIF != req.IIF,
+		req.OIF != "" && x.OIF != req.OIF,
+		req.FwMark != 0 && x.FwMark != req.FwMark,
+		req.FwMask != 0 && x.FwMask != req.FwMask,
+		req.Protocol != 0 && x.Protocol != req.Protocol,
+		req.TOS != 0 && x.TOS != req.TOS,
+		!prefix(req.From, x.From),
+		!prefix(req.To, x.To):
+		return false
+	}
+	return true
+}

@@ -1,0 +1,108 @@
+package reconcile
+
+import (
+	"errors"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
+)
+
+// Kernel is what a pass needs of a namespace's kernel: the namespace it
+// acts in, a listing of each kind, a batch applied in order and the exact
+// deletion of one rule. *rtnl.Socket implements it; package
+// reconcile/fakekernel holds an in-memory one for tests without root.
+//
+// Every method fails as the *rtnl.Socket method of the same name does:
+// with a *rtnl.Error, or a *rtnl.BatchError from ApplyWith.
+type Kernel interface {
+	// Namespace and NamespaceID name the namespace the kernel acts in,
+	// which binds a ledger (see Ledger).
+	Namespace() rtnl.Namespace
+	NamespaceID() rtnl.NamespaceID
+	Links() ([]rtnl.Link, error)
+	Addresses() ([]rtnl.Address, error)
+	Neighbours() ([]rtnl.Neighbour, error)
+	Rules() ([]rtnl.Rule, error)
+	// RoutesFiltered lists the routes of every table that f selects; a
+	// pass asks for those of one protocol at a time.
+	RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error)
+	// ApplyWith applies a batch's entries in order (see rtnl.Batch).
+	ApplyWith(b *rtnl.Batch, o rtnl.ApplyOptions) error
+	// RuleDelete deletes exactly r: ENOENT when it is not installed,
+	// EBUSY when an earlier rule would match the request first.
+	RuleDelete(r rtnl.Rule) error
+	// LinkAdd creates one link, for what a batch cannot carry: a veth
+	// whose peer is created in another namespace.
+	LinkAdd(l rtnl.Link) error
+}
+
+var _ Kernel = (*rtnl.Socket)(nil)
+
+// Outcome is what became of one operation a pass sent, or meant to send,
+// to the kernel. The zero value is OutcomeApplied.
+type Outcome uint8
+
+const (
+	// OutcomeApplied: the operation took effect.
+	OutcomeApplied Outcome = iota
+	// OutcomeGone: a delete of what was already gone (ENOENT, ENODEV,
+	// ESRCH…); it counts as applied, and an owned key is dropped.
+	OutcomeGone
+	// OutcomeBlocked: the create half of a recreate whose delete did not
+	// take effect; the owned object is still there and stays owned, and
+	// the delete's failure is what the pass reports.
+	OutcomeBlocked
+	// OutcomeShadowed: a rule delete refused with EBUSY, since another
+	// writer's rule would be deleted in its place; the rule stays owned
+	// and is reported as a conflict.
+	OutcomeShadowed
+	// OutcomeHeld: a create refused with EEXIST, the key held by an
+	// object the pass did not see as its own; a conflict, the key is not
+	// kept.
+	OutcomeHeld
+	// OutcomeRefused: the kernel refused the operation for another reason;
+	// the pass stops at the first, and a refused create's key is not kept.
+	OutcomeRefused
+	// OutcomeUnsent: never sent, the batch having stopped before it; an
+	// unsent create's key is not kept.
+	OutcomeUnsent
+)
+
+var outcomeNames = [...]string{"applied", "gone", "blocked", "shadowed", "held", "refused", "unsent"}
+
+// String returns the outcome's name ("applied", "gone", …), or
+// "Outcome(N)" for a value out of range.
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Classify returns the outcome of op: sent says whether it was sent, err
+// is the kernel's answer to it (nil when it took effect), and blocked
+// whether op is the create half of a recreate whose delete did not take
+// effect (failed other than with "not found", or was not sent). It is
+// pure: the pass's ledger and report follow from its answer.
+func Classify(op *diff.Op, sent bool, err *rtnl.Error, blocked bool) Outcome {
+	switch {
+	case !sent && blocked:
+		return OutcomeBlocked
+	case !sent:
+		return OutcomeUnsent
+	case err == nil:
+		return OutcomeApplied
+	case op.Action == diff.Delete && rtnl.IsNotExist(err):
+		return OutcomeGone
+	case blocked:
+		return OutcomeBlocked
+	case op.Kind == diff.KindRule && op.Action == diff.Delete && errors.Is(err, unix.EBUSY):
+		return OutcomeShadowed
+	case op.Action == diff.Create && errors.Is(err, unix.EEXIST):
+		return OutcomeHeld
+	}
+	return OutcomeRefused
+}

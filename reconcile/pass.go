@@ -1,0 +1,878 @@
+package reconcile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
+)
+
+// Options tunes a pass. The zero value owns routes with rtnl.DefaultProtocol.
+type Options struct {
+	// Protocol tags and owns the pass's routes; 0 means
+	// rtnl.DefaultProtocol (76). A desired route's own Protocol overrides
+	// it for that route.
+	Protocol rtnl.Protocol
+	// AdoptProtocol lets the scope take a protocol that already marks
+	// routes it did not create, as its own: they are deleted unless
+	// desired. Without it such a pass fails with a *ClaimError.
+	AdoptProtocol bool
+}
+
+func (o Options) protocol() rtnl.Protocol {
+	if o.Protocol == 0 {
+		return rtnl.DefaultProtocol
+	}
+	return o.Protocol
+}
+
+// Report is the outcome of a pass.
+type Report struct {
+	// Converged is true when the kernel matched the desired state at the
+	// end of the pass: nothing failed and nothing conflicted.
+	Converged bool
+	// Applied are the operations that took effect, in order. For Plan,
+	// the operations a pass would apply.
+	Applied []diff.Op
+	// Failed is the operation that stopped the pass, nil when none did.
+	Failed *Failure
+	// Conflicts are desired objects that cannot converge because foreign
+	// state holds their key; that state is left untouched.
+	Conflicts []diff.Conflict
+	// Started is when the pass began; Duration how long it took.
+	Started  time.Time
+	Duration time.Duration
+}
+
+// Failure is the operation that stopped a pass and why.
+type Failure struct {
+	Op diff.Op
+	// Err is the kernel's *rtnl.Error, or the reason the op could not be
+	// sent (an interface that does not exist).
+	Err error
+}
+
+// Error returns "route create 10.1.0.0/16 …: netlink …".
+func (f *Failure) Error() string { return f.Op.String() + ": " + f.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Pass converges the namespace of s (an *rtnl.Socket, or any Kernel) onto d in one pass and returns what it
+// did. It records created keys in l before creating and removes deleted
+// ones after deleting, records the interface index of the links it created
+// once it sees them, and drops an owned link name now held by a link of
+// another index (see Ledger); l must not be nil.
+//
+// Before anything else the pass
+//
+//  1. checks that l belongs to the namespace of s, recording it in a
+//     ledger no pass has applied yet;
+//  2. checks that each route protocol the pass owns (o.Protocol and the
+//     desired routes' overrides: Desired.Protocols) was claimed in l, or
+//     marks no route in the namespace, or that o.AdoptProtocol is set,
+//     and records the claims: a protocol already marking routes the
+//     scope did not create is never taken silently;
+//  3. drops from l the keys that can no longer name an object the scope
+//     made: an owned object observed absent and not desired, an address
+//     or neighbour key whose interface index no longer names the link it
+//     was recorded with (see Ledger).
+//
+// The error is nil when the pass ran to its end (Report.Converged says
+// whether conflicts remain); an *InvalidError when d is invalid, a
+// *NamespaceError when l belongs to another namespace, a *ClaimError (or
+// several, joined) for a protocol claimed as step 2 refuses, and an
+// error when l is nil or o.Protocol belongs to another writer (nothing
+// was applied in any of these cases); the *Failure that stopped the pass
+// (Report.Failed); or the failure to list the kernel's state or to read
+// or save the ledger.
+func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
+	return run(s, d, l, o, true)
+}
+
+// Plan computes what Pass would apply, without applying anything: the
+// operations are in Report.Applied. Addresses, routes and neighbours on a
+// link that does not exist yet refer to it by an index from
+// PlaceholderIndex on.
+//
+// PlaceholderIndex is above any index the kernel hands out in practice.
+func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
+	return run(s, d, l, o, false)
+}
+
+// PlaceholderIndex is the first index Plan gives links it would create.
+const PlaceholderIndex = 1 << 30
+
+type pass struct {
+	s       Kernel
+	d       Desired
+	l       *Ledger
+	o       Options
+	apply   bool
+	owned   diff.Owned
+	report  Report
+	index   map[string]int // link name -> index (PlaceholderIndex on: to be created)
+	deletes [][]diff.Op    // per kind, applied in reverse after all creates
+	// listed holds the links of the last listing by index: what a link
+	// update changes is sent, and nothing else (see linkChanges).
+	listed map[int]rtnl.Link
+	// held names the desired links whose name another writer's link holds
+	// (or whose parent is held): what is desired on them is held back.
+	held map[string]bool
+}
+
+func run(s Kernel, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, report: Report{Started: time.Now()}}
+	err := p.run()
+	p.report.Duration = time.Since(p.report.Started)
+	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
+	return p.report, err
+}
+
+func (p *pass) run() error {
+	if p.l == nil {
+		return errors.New("reconcile: nil ledger")
+	}
+	if err := CheckProtocol(p.o.protocol()); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	if err := p.d.Validate(); err != nil {
+		return err
+	}
+	if err := p.begin(); err != nil {
+		return err
+	}
+	if err := p.links(); err != nil {
+		return err
+	}
+	linkDeletes := p.deletes
+	linkConflicts := len(p.report.Conflicts)
+	// Removing an interface's last IPv4 address makes the kernel flush
+	// every IPv4 route and ARP entry through it (fib_disable_ip), including
+	// ones this pass just made: when a pass deleted addresses, look again.
+	for round := 0; round < 2; round++ {
+		p.deletes = nil
+		// A second look reports its conflicts afresh, not twice.
+		p.report.Conflicts = p.report.Conflicts[:linkConflicts]
+		if err := p.rest(); err != nil {
+			return err
+		}
+		before := len(p.report.Applied)
+		for i := len(p.deletes) - 1; i >= 0; i-- {
+			if err := p.do(p.deletes[i]); err != nil {
+				return err
+			}
+		}
+		if !p.apply || !deletedAddress(p.report.Applied[before:]) {
+			break
+		}
+	}
+	for i := len(linkDeletes) - 1; i >= 0; i-- {
+		if err := p.do(linkDeletes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deletedAddress(ops []diff.Op) bool {
+	for _, op := range ops {
+		if op.Kind == diff.KindAddress && op.Action == diff.Delete {
+			return true
+		}
+	}
+	return false
+}
+
+// linkRounds bounds the link rounds of a pass that apply changes: a link's
+// parent or master may be created in the same pass, so its index is known
+// only after the round that created it (round 0 creates, round 1
+// enslaves); enslaving may in turn change a bridge's MTU, which the kernel
+// recomputes from its ports unless it was set with a change rather than at
+// creation (round 2 restores it). One more round only looks: a change
+// still wanted then fails the pass, the kernel having undone it.
+const linkRounds = 3
+
+// links converges links in rounds (see linkRounds). Deletes wait for the
+// end of the pass.
+func (p *pass) links() error {
+	for round := 0; ; round++ {
+		observed, err := p.s.Links()
+		if err != nil {
+			return fmt.Errorf("listing links: %w", err)
+		}
+		p.index = make(map[string]int, len(observed))
+		p.listed = make(map[int]rtnl.Link, len(observed))
+		for _, l := range observed {
+			p.index[l.Name] = l.Index
+			p.listed[l.Index] = l
+		}
+		// Record the indices of owned links seen for the first time (those
+		// created in the round before), and disown a name now held by a
+		// link of another index: the link this scope created is gone.
+		foreign, err := p.l.settleLinks(observed, p.apply)
+		if err != nil {
+			return err
+		}
+		for _, k := range foreign {
+			p.owned.Links.Remove(k)
+		}
+		// A desired link held by a foreign link holds back the links
+		// desired on it, which may hold others: diff again until no more
+		// are held (at most once per desired link).
+		var (
+			desired             []rtnl.Link
+			down, adopt         diff.Set[diff.LinkKey]
+			pending             string
+			ops                 []diff.Op
+			conflicts, heldBack []diff.Conflict
+		)
+		for range len(p.d.Links) + 1 {
+			desired, down, adopt, pending, heldBack = p.desiredLinks()
+			ops, conflicts = diff.Links(desired, observed, p.owned.Links, down, adopt)
+			if !p.hold(conflicts) {
+				break
+			}
+		}
+		creates, deletes := split(ops)
+		if round == 0 || !p.apply {
+			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+			p.report.Conflicts = append(p.report.Conflicts, heldBack...)
+		}
+		if !p.apply {
+			// Links to be created get placeholder indices for the plan.
+			for i, op := range creates {
+				if op.Action == diff.Create {
+					p.index[op.Link.Name] = PlaceholderIndex + i
+				}
+			}
+			p.report.Applied = append(p.report.Applied, creates...)
+			p.deletes = append(p.deletes, deletes)
+			return nil
+		}
+		if len(creates) > 0 && round == linkRounds {
+			f := &Failure{Op: creates[0], Err: fmt.Errorf("links did not settle after %d rounds: the kernel keeps undoing this change", linkRounds+1)}
+			p.report.Failed = f
+			return f
+		}
+		if len(creates) == 0 {
+			if pending != "" {
+				f := &Failure{Op: diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}},
+					Err: fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending))}
+				p.report.Failed = f
+				return f
+			}
+			p.deletes = append(p.deletes, deletes)
+			return nil
+		}
+		if err := p.do(creates); err != nil {
+			return err
+		}
+	}
+}
+
+// pendingName returns what a pending link waits for.
+func (p *pass) pendingName(link string) string {
+	for _, l := range p.d.Links {
+		if l.Name == link {
+			if _, ok := p.index[l.Parent]; l.Parent != "" && !ok {
+				return l.Parent
+			}
+			return l.Master
+		}
+	}
+	return link
+}
+
+// hold adds to p.held the desired links that conflicts say a foreign link
+// holds, and reports whether it added any.
+func (p *pass) hold(conflicts []diff.Conflict) bool {
+	added := false
+	for _, c := range conflicts {
+		if c.Kind != diff.KindLink || !c.Foreign {
+			continue
+		}
+		l, ok := c.Desired.(rtnl.Link)
+		if !ok || p.held[l.Name] {
+			continue
+		}
+		if p.held == nil {
+			p.held = make(map[string]bool)
+		}
+		p.held[l.Name], added = true, true
+	}
+	return added
+}
+
+// heldConflict is the conflict of an object desired on the held link
+// named link: it is not applied to the foreign link.
+func heldConflict(kind diff.Kind, key string, desired any, link string) diff.Conflict {
+	return diff.Conflict{Kind: kind, Key: key, Desired: desired, Foreign: true,
+		Reason: fmt.Sprintf("link %q is another writer's (see its conflict): the %s is not applied to it", link, kind)}
+}
+
+// desiredLinks resolves desired links against the current indices, with
+// the keys of those wanted down and adopted. A link whose parent does not
+// exist yet is left out (pending) until a later round; a master that does
+// not exist yet is left unset. A link whose parent is held (p.held) is
+// left out and held too, and one whose master is held is not enslaved to
+// it: both are conflicts, returned in held.
+func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKey], pending string, held []diff.Conflict) {
+	for _, dl := range p.d.Links {
+		l := rtnl.Link{Name: dl.Name, Kind: dl.Kind, MTU: dl.MTU, HardwareAddr: dl.MAC, Data: dl.Data}
+		if dl.Adopt {
+			if adopt == nil {
+				adopt = diff.NewSet[diff.LinkKey]()
+			}
+			adopt.Add(diff.KeyOfLink(l))
+		}
+		if dl.Parent != "" && p.held[dl.Parent] {
+			if !p.held[dl.Name] {
+				if p.held == nil {
+					p.held = make(map[string]bool)
+				}
+				p.held[dl.Name] = true
+			}
+			held = append(held, diff.Conflict{Kind: diff.KindLink, Key: dl.Name, Desired: l, Foreign: true,
+				Reason: fmt.Sprintf("its parent %q is another writer's link (see its conflict): the link is not created on it", dl.Parent)})
+			continue
+		}
+		switch dl.State {
+		case LinkStateUp:
+			l.Flags = net.FlagUp
+		case LinkStateDown:
+			if down == nil {
+				down = diff.NewSet[diff.LinkKey]()
+			}
+			down.Add(diff.KeyOfLink(l))
+		}
+		if dl.Parent != "" {
+			idx, ok := p.index[dl.Parent]
+			if !ok {
+				if pending == "" {
+					pending = dl.Name
+				}
+				continue
+			}
+			l.ParentIndex = idx
+		}
+		switch {
+		case dl.Master != "" && p.held[dl.Master]:
+			held = append(held, diff.Conflict{Kind: diff.KindLink, Key: dl.Name, Desired: l, Foreign: true,
+				Reason: fmt.Sprintf("its master %q is another writer's link (see its conflict): the link is not enslaved to it", dl.Master)})
+		case dl.Master != "":
+			l.MasterIndex = p.index[dl.Master] // 0 (don't care) until it exists
+		}
+		out = append(out, l)
+	}
+	return out, down, adopt, pending, held
+}
+
+// rest converges addresses, routes, neighbours and rules.
+func (p *pass) rest() error {
+	resolve := func(what, name string) (int, error) {
+		idx, ok := p.index[name]
+		if !ok {
+			return 0, fmt.Errorf("%s on an unknown interface: no such interface %q", what, name)
+		}
+		return idx, nil
+	}
+	fail := func(op diff.Op, err error) error {
+		op.Action = diff.Create
+		f := &Failure{Op: op, Err: err}
+		p.report.Failed = f
+		return f
+	}
+
+	var desired diff.State
+	for _, a := range p.d.Addresses {
+		if p.held[a.Link] {
+			x := rtnl.Address{Index: p.index[a.Link], Prefix: a.Prefix}
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindAddress, diff.KeyOfAddress(x).String(), x, a.Link))
+			continue
+		}
+		idx, err := resolve("address", a.Link)
+		if err != nil {
+			return fail(diff.Op{Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}, err)
+		}
+		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
+	}
+	protos := p.d.Protocols(p.o.protocol())
+	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
+	for _, r := range p.d.Routes {
+		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
+			Protocol: r.Protocol, Type: r.Type, Src: r.Src}
+		if rt.Protocol == 0 {
+			rt.Protocol = p.o.protocol()
+		}
+		if p.held[r.Dev] {
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, r.Dev))
+			continue
+		}
+		if r.Dev != "" {
+			idx, err := resolve("route", r.Dev)
+			if err != nil {
+				return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+			}
+			rt.OIF = idx
+		}
+		desired.Routes = append(desired.Routes, rt)
+	}
+	for _, n := range p.d.Neighbours {
+		if p.held[n.Link] {
+			x := rtnl.Neighbour{Index: p.index[n.Link], IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNeighbour, diff.KeyOfNeighbour(x).String(), x, n.Link))
+			continue
+		}
+		idx, err := resolve("neighbour", n.Link)
+		if err != nil {
+			return fail(diff.Op{Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC}}, err)
+		}
+		desired.Neighbours = append(desired.Neighbours, rtnl.Neighbour{Index: idx, IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent})
+	}
+	desired.Rules = p.d.Rules
+
+	var observed diff.State
+	var err error
+	if observed.Addresses, err = p.s.Addresses(); err != nil {
+		return fmt.Errorf("listing addresses: %w", err)
+	}
+	if observed.Neighbours, err = p.s.Neighbours(); err != nil {
+		return fmt.Errorf("listing neighbours: %w", err)
+	}
+	if observed.Rules, err = p.s.Rules(); err != nil {
+		return fmt.Errorf("listing rules: %w", err)
+	}
+	// Addresses, neighbours and rules carry the scope's protocol, and are
+	// its own only with it where the kernel keeps it (see kernelMarks).
+	marked := kernelMarks(kernelRelease(), observed)
+	own := p.o.protocol()
+
+	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
+	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
+	var routeOps []diff.Op
+	for _, proto := range protos {
+		// Kernel-side filtering: the pass costs the routes it owns, not the
+		// size of the table.
+		obs, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})
+		if err != nil {
+			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
+		}
+		want := desired.Routes
+		if len(protos) > 1 {
+			want = nil
+			for _, r := range desired.Routes {
+				if r.Protocol == proto {
+					want = append(want, r)
+				}
+			}
+		}
+		ops, conflicts := diff.Routes(want, obs, proto)
+		if routeOps == nil {
+			routeOps = ops // one protocol, the usual case: no copy
+		} else {
+			routeOps = append(routeOps, ops...)
+		}
+		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+	}
+	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours, diff.Mark{Protocol: own, Kept: marked.Neighbours})
+	ruleOps, ruleConflicts := diff.Rules(desired.Rules, observed.Rules, p.owned.Rules, diff.Mark{Protocol: own, Kept: marked.Rules})
+	p.report.Conflicts = append(p.report.Conflicts, neighConflicts...)
+	p.report.Conflicts = append(p.report.Conflicts, ruleConflicts...)
+
+	for _, ops := range [][]diff.Op{addrOps, routeOps, neighOps, ruleOps} {
+		creates, deletes := split(ops)
+		p.deletes = append(p.deletes, deletes)
+		if err := p.do(creates); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// split separates deletes, which wait for the end of the pass, from
+// creates and updates, keeping the order. The delete half of a recreate
+// (see recreated) stays with its create: the create would fail while the
+// old object holds the key.
+func split(ops []diff.Op) (apply, deletes []diff.Op) {
+	n := 0
+	for i := range ops {
+		if ops[i].Action == diff.Delete && !recreated(ops, i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return ops, nil
+	}
+	apply = make([]diff.Op, 0, len(ops)-n)
+	deletes = make([]diff.Op, 0, n)
+	for i, op := range ops {
+		if op.Action == diff.Delete && !recreated(ops, i) {
+			deletes = append(deletes, op)
+		} else {
+			apply = append(apply, op)
+		}
+	}
+	return apply, deletes
+}
+
+// recreated reports whether ops[i] is the delete half of a recreate: a
+// delete the diff put right before a create of the same key, for an owned
+// object the kernel cannot change in place (a link's kind or settings, an
+// address's peer). Routes are never recreated: the kernel replaces them.
+func recreated(ops []diff.Op, i int) bool {
+	op := &ops[i]
+	if op.Action != diff.Delete || op.Kind == diff.KindRoute || i+1 == len(ops) {
+		return false
+	}
+	next := &ops[i+1]
+	return next.Action == diff.Create && next.Kind == op.Kind && next.Key() == op.Key()
+}
+
+// do applies ops of one kind as one pipelined batch, keeping the ledger:
+// keys of creates are recorded before, keys of deletes removed after
+// (except a recreate's, whose create decides: the key stays unless the
+// create was refused or never sent).
+// Deleting what is already gone counts as done; a route create refused
+// because a foreign route holds its key is a conflict, not a failure.
+func (p *pass) do(ops []diff.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	if !p.apply {
+		p.report.Applied = append(p.report.Applied, ops...)
+		return nil
+	}
+	// Ops are large (576 bytes): they are read in place and copied only
+	// where they must be kept. Route ops never touch the ledger (routes
+	// are owned by protocol), so they are not collected for it.
+	var creates []diff.Op
+	for i := range ops {
+		if ops[i].Action == diff.Create && ops[i].Kind != diff.KindRoute {
+			creates = append(creates, ops[i])
+		}
+	}
+	if err := p.l.record(p.linkName, creates...); err != nil {
+		return err
+	}
+	// The pass's own copy of the ledger follows, so that a later link
+	// round sees what this one created as the scope's.
+	for i := range creates {
+		p.owned.Record(creates[i])
+	}
+	done, failed, err := p.send(ops)
+	if err != nil {
+		// Nothing is known of these ops; the next pass re-lists. Their keys
+		// stay recorded: forgetting a key whose object was created would
+		// leave it unowned for good.
+		return err
+	}
+	// blocked reports whether ops[i] is the create half of a recreate
+	// whose delete did not take effect: the owned object is still there,
+	// its key stays owned, and the delete's failure is what is reported.
+	blocked := func(i int) bool {
+		if i == 0 || !recreated(ops, i-1) {
+			return false
+		}
+		if i-1 >= done {
+			return true
+		}
+		e, bad := failed[i-1]
+		return bad && !rtnl.IsNotExist(e)
+	}
+	var unsent []diff.Op
+	for i := done; i < len(ops); i++ {
+		op := &ops[i]
+		if op.Action == diff.Create && op.Kind != diff.KindRoute && Classify(op, false, nil, blocked(i)) == OutcomeUnsent {
+			unsent = append(unsent, *op) // recorded above, never sent
+		}
+	}
+	if err := p.l.forget(unsent...); err != nil {
+		return err
+	}
+	p.disown(unsent)
+	var (
+		applied, deleted, notOurs []diff.Op
+		first                     *Failure
+	)
+	if len(failed) == 0 {
+		applied = ops[:done:done] // all of them: no copy
+	} else {
+		applied = make([]diff.Op, 0, done)
+	}
+	for i := range ops[:done] {
+		op := &ops[i]
+		e, bad := failed[i]
+		switch Classify(op, true, e, bad && blocked(i)) {
+		case OutcomeApplied:
+			if len(failed) > 0 {
+				applied = append(applied, *op)
+			}
+			if op.Action == diff.Delete && op.Kind != diff.KindRoute && !recreated(ops, i) {
+				deleted = append(deleted, *op)
+			}
+		case OutcomeGone:
+			applied = append(applied, *op) // already gone
+			if op.Kind != diff.KindRoute && !recreated(ops, i) {
+				deleted = append(deleted, *op)
+			}
+		case OutcomeBlocked:
+			// Refused because the old object stayed: the delete's failure
+			// is reported, and the object is still ours.
+		case OutcomeShadowed:
+			// See deleteRules: still ours, left in place for now.
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
+				Observed: op.Object(), Reason: "not deleted: " + e.Message})
+		case OutcomeHeld:
+			if op.Kind != diff.KindRoute {
+				notOurs = append(notOurs, *op)
+			}
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
+				Desired: op.Object(), Foreign: true, Reason: "the kernel holds this key already (another writer's object); left untouched"})
+		default:
+			if op.Action == diff.Create && op.Kind != diff.KindRoute {
+				notOurs = append(notOurs, *op) // the kernel refused it: nothing was created
+			}
+			if first == nil {
+				first = &Failure{Op: *op, Err: e}
+			}
+		}
+	}
+	if len(p.report.Applied) == 0 {
+		// Shared, not copied: neither ops nor the report is written to
+		// again, and a later append reallocates (len == cap).
+		p.report.Applied = slices.Clip(applied)
+	} else {
+		p.report.Applied = append(p.report.Applied, applied...)
+	}
+	if err := p.l.Record(deleted...); err != nil {
+		return err
+	}
+	p.disown(deleted)
+	if err := p.l.forget(notOurs...); err != nil {
+		return err
+	}
+	p.disown(notOurs)
+	if first != nil {
+		p.report.Failed = first
+		return first
+	}
+	return nil
+}
+
+// disown removes the keys of ops from the pass's copy of the ledger, as
+// Ledger.forget and the record of a delete remove them from the ledger.
+func (p *pass) disown(ops []diff.Op) {
+	for _, op := range ops {
+		op.Action = diff.Delete
+		p.owned.Record(op)
+	}
+}
+
+// sendChunk bounds the ops encoded at a time: they are applied in
+// batches of at most this many entries through one reused Batch, so that
+// a pass of 100,000 routes holds half a megabyte of requests, warm in the
+// cache when sent, rather than a buffer of several megabytes left to the
+// garbage collector; each batch still pipelines its requests.
+const sendChunk = 8192
+
+// send applies ops, all of one kind, in batches of sendChunk. Routes go
+// through to the end (a refused create is a conflict, and the rest must
+// still converge); other kinds stop at the first failure. It returns how
+// many leading ops were processed (the rest were not sent) and the
+// failures by index into ops; err is the error of a batch that failed
+// without a *rtnl.BatchError, nothing being known of its ops.
+func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	if ruleDeletes(ops) {
+		return p.deleteRules(ops)
+	}
+	if slices.ContainsFunc(ops, peerElsewhere) {
+		return p.sendEach(ops)
+	}
+	stop := ops[0].Kind != diff.KindRoute
+	var b rtnl.Batch
+	for start := 0; start < len(ops); start += sendChunk {
+		chunk := ops[start:min(start+sendChunk, len(ops))]
+		b.Reset()
+		for i := range chunk {
+			p.addToBatch(&b, &chunk[i])
+		}
+		err := p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: stop})
+		if err == nil {
+			continue
+		}
+		var be *rtnl.BatchError
+		if !errors.As(err, &be) {
+			return 0, nil, err
+		}
+		if failed == nil {
+			failed = make(map[int]*rtnl.Error, len(be.Failures))
+		}
+		for _, f := range be.Failures {
+			failed[start+f.Index] = f.Err
+		}
+		// A batch cut short (the transport failed) or, for kinds that stop,
+		// any failure ends the sending: later chunks are not sent.
+		if be.Done < len(chunk) || (stop && len(be.Failures) > 0) {
+			return start + be.Done, failed, nil
+		}
+	}
+	return len(ops), failed, nil
+}
+
+// peerElsewhere reports whether op creates a veth whose peer is created
+// in another namespace, which a Batch cannot carry (rtnl.Batch.LinkAdd).
+func peerElsewhere(op diff.Op) bool {
+	if op.Kind != diff.KindLink || op.Action != diff.Create {
+		return false
+	}
+	v, ok := op.Link.Data.(rtnl.Veth)
+	return ok && !v.PeerNamespace.IsHost()
+}
+
+// sendEach is send for link ops among which a veth's peer goes to another
+// namespace: one request at a time, those creates through
+// Socket.LinkAdd, stopping at the first failure. A pod's link ops are a
+// handful, so the lost pipelining costs nothing measurable.
+func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	var b rtnl.Batch
+	for i := range ops {
+		if peerElsewhere(ops[i]) {
+			err = p.s.LinkAdd(ops[i].Link)
+		} else {
+			b.Reset()
+			p.addToBatch(&b, &ops[i])
+			err = p.s.ApplyWith(&b, rtnl.ApplyOptions{StopOnError: true})
+			var be *rtnl.BatchError
+			if errors.As(err, &be) && len(be.Failures) > 0 {
+				err = be.Failures[0].Err
+			}
+		}
+		if err == nil {
+			continue
+		}
+		var e *rtnl.Error
+		if !errors.As(err, &e) {
+			return i, nil, err
+		}
+		return i + 1, map[int]*rtnl.Error{i: e}, nil
+	}
+	return len(ops), nil, nil
+}
+
+// addToBatch appends the request that carries out op.
+func (p *pass) addToBatch(b *rtnl.Batch, op *diff.Op) {
+	switch op.Kind {
+	case diff.KindLink:
+		switch op.Action {
+		case diff.Create:
+			b.LinkAdd(op.Link)
+		case diff.Update:
+			b.LinkModify(linkChanges(op.Link, p.listed[op.Link.Index]))
+		case diff.Delete:
+			b.LinkDelete(op.Link.Index)
+		}
+	case diff.KindAddress:
+		switch op.Action {
+		case diff.Create:
+			b.AddressAdd(op.Address)
+		case diff.Update:
+			b.AddressReplace(op.Address)
+		case diff.Delete:
+			b.AddressDelete(op.Address)
+		}
+	case diff.KindRoute:
+		switch op.Action {
+		case diff.Create:
+			b.RouteAdd(op.Route)
+		case diff.Update:
+			b.RouteReplace(op.Route)
+		case diff.Delete:
+			b.RouteDelete(op.Route)
+		}
+	case diff.KindNeighbour:
+		switch op.Action {
+		case diff.Create:
+			b.NeighbourAdd(op.Neighbour)
+		case diff.Update:
+			b.NeighbourReplace(op.Neighbour)
+		case diff.Delete:
+			b.NeighbourDelete(op.Neighbour)
+		}
+	case diff.KindRule:
+		switch op.Action {
+		case diff.Create:
+			b.RuleAdd(op.Rule)
+		case diff.Delete:
+			b.RuleDelete(op.Rule)
+		}
+	}
+}
+
+// linkChanges returns the link update u (the whole link as it is to be)
+// with the MTU, hardware address and queue length it shares with o, the
+// link as listed, left out: LinkModify sends those only when set, and
+// sending one unchanged is not a no-op. A bridge given its MTU or address
+// stops following its ports' (the kernel marks them set by the user).
+// Master and up or down are always sent; the kernel ignores them when
+// unchanged.
+func linkChanges(u, o rtnl.Link) rtnl.Link {
+	if o.Index != u.Index {
+		return u // not listed: send it all
+	}
+	if u.MTU == o.MTU {
+		u.MTU = 0
+	}
+	if bytes.Equal(u.HardwareAddr, o.HardwareAddr) {
+		u.HardwareAddr = nil
+	}
+	if u.TxQueueLen == o.TxQueueLen {
+		u.TxQueueLen = 0
+	}
+	return u
+}
+
+// ruleDeletes reports whether ops are all rule deletes.
+func ruleDeletes(ops []diff.Op) bool {
+	for i := range ops {
+		if ops[i].Kind != diff.KindRule || ops[i].Action != diff.Delete {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteRules deletes rules one at a time with Socket.RuleDelete, which
+// deletes exactly the rule it is given: the kernel deletes the first rule
+// a request matches, another writer's with more selectors perhaps, and a
+// batch cannot check that. RuleDelete sends nothing for a rule no longer
+// installed (ENOENT) or shadowed by another (EBUSY). Neither stops the
+// other deletes (do reports them as done and as a conflict); any other
+// failure does, as send stops for every kind but routes.
+func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	for i := range ops {
+		err := p.s.RuleDelete(ops[i].Rule)
+		if err == nil {
+			continue
+		}
+		var e *rtnl.Error
+		if !errors.As(err, &e) {
+			return i, failed, err
+		}
+		if failed == nil {
+			failed = make(map[int]*rtnl.Error)
+		}
+		failed[i] = e
+		if !rtnl.IsNotExist(e) && !errors.Is(e, unix.EBUSY) {
+			return i + 1, failed, nil
+		}
+	}
+	return len(ops), failed, nil
+}

@@ -1,0 +1,394 @@
+package reconcile_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/reconcile"
+	"github.com/linx-net/linx/reconcile/fakekernel"
+	"github.com/linx-net/linx/rtnl"
+)
+
+// world is a namespace a scenario runs in: the fake kernel, or a real
+// one in a throwaway namespace.
+type world struct {
+	k           reconcile.Kernel
+	disableIPv6 func(name string)
+}
+
+// apply applies the batch that build fills, with the indices of the
+// links by name, failing the test on any error.
+func (w world) apply(t *testing.T, build func(b *rtnl.Batch, index func(string) int)) {
+	t.Helper()
+	links, err := w.k.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := func(name string) int {
+		for _, l := range links {
+			if l.Name == name {
+				return l.Index
+			}
+		}
+		t.Fatalf("setup: no link %q", name)
+		return 0
+	}
+	var b rtnl.Batch
+	build(&b, index)
+	if err := w.k.ApplyWith(&b, rtnl.ApplyOptions{}); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+}
+
+// step is one pass of a scenario: the changes other writers make before
+// it, the desired state, and lines its summary must hold.
+type step struct {
+	before  func(t *testing.T, w world)
+	desired reconcile.Desired
+	want    []string
+	// absent are line prefixes no line of the summary may start with.
+	absent []string
+}
+
+// scenario is a sequence of passes with one ledger, which may own keys
+// at the start.
+type scenario struct {
+	name  string
+	owned []diff.Op
+	steps []step
+}
+
+var (
+	brUp  = reconcile.Link{Name: "br0", Kind: "bridge", State: reconcile.LinkStateUp}
+	v4a   = netip.MustParsePrefix("10.0.0.1/24")
+	gw    = netip.MustParseAddr("10.0.0.254")
+	nbr   = netip.MustParseAddr("10.0.0.9")
+	nbMAC = rtnl.MustParseMAC("02:aa:bb:cc:dd:ee")
+)
+
+// The scenarios: ordering, flushes, conflicts and the classification of
+// each outcome (EEXIST as a conflict, EBUSY on a rule delete, a blocked
+// recreate, unsent creates).
+var scenarios = []scenario{{
+	name: "creates in dependency order, then nothing, then deletes in reverse",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:      []reconcile.Link{brUp},
+			Addresses:  []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Routes:     []reconcile.Route{{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw}},
+			Neighbours: []reconcile.Neighbour{{Link: "br0", IP: nbr, MAC: nbMAC}},
+			Rules:      []reconcile.Rule{{Priority: 200, Table: 100, From: netip.MustParsePrefix("10.0.0.0/24")}},
+		},
+		want: []string{
+			"applied 0 create link br0", "applied 1 create address index=2 prefix=10.0.0.1/24", "applied 2 create route",
+			"applied 3 create neighbour", "applied 4 create rule", "converged",
+		},
+	}, {
+		desired: reconcile.Desired{
+			Links:      []reconcile.Link{brUp},
+			Addresses:  []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Routes:     []reconcile.Route{{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw}},
+			Neighbours: []reconcile.Neighbour{{Link: "br0", IP: nbr, MAC: nbMAC}},
+			Rules:      []reconcile.Rule{{Priority: 200, Table: 100, From: netip.MustParsePrefix("10.0.0.0/24")}},
+		},
+		want: []string{"applied none", "converged"},
+	}, {
+		desired: reconcile.Desired{},
+		want: []string{
+			"applied 0 delete rule", "applied 1 delete neighbour", "applied 2 delete route",
+			"applied 3 delete address", "applied 4 delete link br0", "owned none", "converged",
+		},
+	}},
+}, {
+	name: "removing the last IPv4 address flushes a neighbour, which the pass puts back",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:      []reconcile.Link{brUp},
+			Addresses:  []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Neighbours: []reconcile.Neighbour{{Link: "br0", IP: nbr, MAC: nbMAC}},
+		},
+		want: []string{"converged"},
+	}, {
+		desired: reconcile.Desired{
+			Links:      []reconcile.Link{brUp},
+			Neighbours: []reconcile.Neighbour{{Link: "br0", IP: nbr, MAC: nbMAC}},
+		},
+		want: []string{"applied 0 delete address", "applied 1 create neighbour", "converged"},
+	}},
+}, {
+	name: "a changed gateway is an update in place, for both families",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}, {Link: "br0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw},
+				{Dst: netip.MustParsePrefix("fd50::/64"), Via: netip.MustParseAddr("fd00::fe"), Dev: "br0"},
+			},
+		},
+		want: []string{"converged"},
+	}, {
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}, {Link: "br0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: netip.MustParseAddr("10.0.0.253")},
+				{Dst: netip.MustParsePrefix("fd50::/64"), Via: netip.MustParseAddr("fd00::fd"), Dev: "br0"},
+			},
+		},
+		want: []string{"applied 0 update route family=inet ", "applied 1 update route family=inet6 ", "converged"},
+	}},
+}, {
+	name: "an owned link's MTU changes in place, and a change of kind recreates it",
+	steps: []step{{
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "bridge", MTU: 1400}}},
+		want:    []string{"applied 0 create link x0", "converged"},
+	}, {
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "bridge", MTU: 1300}}},
+		want:    []string{"applied 0 update link x0", "converged"},
+	}, {
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "x0", Kind: "ifb"}}},
+		want:    []string{"applied 0 delete link x0", "applied 1 create link x0", "owned link x0", "converged"},
+	}},
+}, {
+	name: "route operations go on past a refused one, which fails the pass",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge", Flags: net.FlagUp})
+			})
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.AddressAdd(rtnl.Address{Index: index("br0"), Prefix: v4a})
+			})
+		},
+		desired: reconcile.Desired{
+			Links: []reconcile.Link{{Name: "br0"}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw},
+				{Dst: netip.MustParsePrefix("10.60.0.0/24"), Via: netip.MustParseAddr("192.0.2.1")},
+				{Dst: netip.MustParsePrefix("10.70.0.0/24"), Via: gw},
+			},
+		},
+		want: []string{"applied 0 create route family=inet table=254 dst=10.50.0.0/24", "applied 1 create route family=inet table=254 dst=10.70.0.0/24",
+			"failed create route family=inet table=254 dst=10.60.0.0/24 tos=0 metric=0: ENETUNREACH", "not converged"},
+	}},
+}, {
+	name: "a rule with its family left out is the rule with it given (ledgers of either form stay valid)",
+	steps: []step{{
+		desired: reconcile.Desired{Rules: []reconcile.Rule{{Family: rtnl.FamilyV4, Priority: 200, Table: 100}, {Family: rtnl.FamilyV6, Priority: 201, Table: 100, From: netip.MustParsePrefix("fd00::/64")}}},
+		want:    []string{"applied 0 create rule", "applied 1 create rule", "converged"},
+	}, {
+		desired: reconcile.Desired{Rules: []reconcile.Rule{{Priority: 200, Table: 100}, {Priority: 201, Table: 100, From: netip.MustParsePrefix("fd00::/64")}}},
+		want:    []string{"applied none", "converged"},
+	}},
+}, {
+	name: "a route create refused with EEXIST is a conflict, not a failure",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge", Flags: net.FlagUp})
+			})
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.RouteAdd(rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), OIF: index("br0"), Type: rtnl.RouteTypeUnicast, Protocol: rtnl.ProtocolStatic})
+			})
+		},
+		desired: reconcile.Desired{
+			Links:  []reconcile.Link{{Name: "br0"}},
+			Routes: []reconcile.Route{{Dst: netip.MustParsePrefix("10.9.0.0/24"), Dev: "br0"}, {Dst: netip.MustParsePrefix("10.8.0.0/24"), Dev: "br0"}},
+		},
+		want: []string{"conflict route foreign", "applied 0 create route", "not converged"},
+	}},
+}, {
+	name: "a key held by another writer's object is a conflict and never owned",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge"})
+			})
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.AddressAdd(rtnl.Address{Index: index("br0"), Prefix: v4a, Protocol: 9})
+				b.RuleAdd(rtnl.Rule{Priority: 300, Table: 30, Protocol: 9})
+			})
+		},
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Rules:     []reconcile.Rule{{Priority: 300, Table: 30}},
+		},
+		want: []string{"conflict link foreign", "conflict address foreign", "conflict rule foreign", "owned none", "not converged"},
+	}, {
+		desired: reconcile.Desired{},
+		want:    []string{"applied none", "owned none", "converged"},
+	}},
+}, {
+	name: "an owned rule another rule shadows is not deleted (EBUSY): a conflict, still owned",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.RuleAdd(rtnl.Rule{Priority: 330, Table: 13, IPProto: 6, Protocol: rtnl.DefaultProtocol})
+			})
+		},
+		desired: reconcile.Desired{Rules: []reconcile.Rule{{Priority: 330, Table: 13}, {Priority: 340, Table: 14}}},
+		want:    []string{"applied 0 create rule", "applied 1 create rule", "converged"},
+	}, {
+		desired: reconcile.Desired{},
+		want:    []string{"conflict rule observed: not deleted", "applied 0 delete rule", "not converged"},
+	}},
+}, {
+	name:  "a recreate whose delete is refused blocks its create and keeps ownership",
+	owned: []diff.Op{{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "lo"}}},
+	steps: []step{{
+		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "lo", Kind: "bridge"}}},
+		want:    []string{"failed delete link lo: EOPNOTSUPP", "applied none", "owned link lo"},
+	}},
+}, {
+	name: "creates never sent after a refused one are not kept",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "a0", Kind: "bridge"})
+			})
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "b0", Kind: "bridge"})
+			})
+			w.disableIPv6("a0")
+		},
+		desired: func() reconcile.Desired {
+			d := reconcile.Desired{
+				Links:     []reconcile.Link{{Name: "a0"}, {Name: "b0"}},
+				Addresses: []reconcile.Address{{Link: "a0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+			}
+			for i := range 100 {
+				d.Addresses = append(d.Addresses, reconcile.Address{Link: "b0", Prefix: netip.MustParsePrefix(fmt.Sprintf("fd00:1::%x/128", i+1))})
+			}
+			return d
+		}(),
+		// The refused create goes first; the batch stops after the
+		// datagram (64 requests) that carried it.
+		want:   []string{"failed create address index=2 prefix=fd00::1/64: EACCES", "applied 62 create address index=3 prefix=fd00:1::3f/128", "owned address index=3 prefix=fd00:1::3f/128"},
+		absent: []string{"applied 63 ", "owned address index=3 prefix=fd00:1::40/128", "owned address index=2"},
+	}},
+}}
+
+// summary renders a pass as lines comparable between kernels: its applied
+// operations by key, conflicts, failure, convergence and the keys the
+// ledger owns.
+func summary(r reconcile.Report, err error, l *reconcile.Ledger) []string {
+	var out []string
+	if len(r.Applied) == 0 {
+		out = append(out, "applied none")
+	}
+	for i, op := range r.Applied {
+		out = append(out, fmt.Sprintf("applied %d %s %s %s", i, op.Action, op.Kind, op.Key()))
+	}
+	for _, c := range r.Conflicts {
+		// The reason's first clause: the rest is each kernel's own text.
+		reason, _, _ := strings.Cut(c.Reason, ":")
+		who := "observed: " + reason
+		if c.Foreign {
+			who = "foreign"
+		}
+		out = append(out, fmt.Sprintf("conflict %s %s", c.Kind, who))
+	}
+	var f *reconcile.Failure
+	switch {
+	case errors.As(err, &f):
+		var e *rtnl.Error
+		name := "?"
+		if errors.As(f.Err, &e) {
+			name = e.Name()
+		}
+		out = append(out, fmt.Sprintf("failed %s %s %s: %s", f.Op.Action, f.Op.Kind, f.Op.Key(), name))
+	case err != nil:
+		out = append(out, "error "+err.Error())
+	}
+	if r.Converged {
+		out = append(out, "converged")
+	} else {
+		out = append(out, "not converged")
+	}
+	o := l.Owned()
+	var owned []string
+	for k := range o.Links.All() {
+		owned = append(owned, "owned link "+k.String())
+	}
+	for k := range o.Addresses.All() {
+		owned = append(owned, "owned address "+k.String())
+	}
+	for k := range o.Neighbours.All() {
+		owned = append(owned, "owned neighbour "+k.String())
+	}
+	for k := range o.Rules.All() {
+		owned = append(owned, "owned rule "+k.String())
+	}
+	slices.Sort(owned)
+	if len(owned) == 0 {
+		owned = []string{"owned none"}
+	}
+	return append(out, owned...)
+}
+
+// run runs sc in w and returns the summary of every pass.
+func (sc scenario) run(t *testing.T, w world) [][]string {
+	l := reconcile.NewLedger()
+	if err := l.Record(sc.owned...); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for i, st := range sc.steps {
+		if st.before != nil {
+			st.before(t, w)
+		}
+		r, err := reconcile.Pass(w.k, st.desired, l, reconcile.Options{})
+		got := summary(r, err, l)
+		out = append(out, got)
+		for _, want := range st.want {
+			if !slices.ContainsFunc(got, func(line string) bool { return strings.HasPrefix(line, want) }) {
+				t.Errorf("pass %d: no line starts with %q in\n%s", i, want, strings.Join(got, "\n"))
+			}
+		}
+		for _, bad := range st.absent {
+			if slices.ContainsFunc(got, func(line string) bool { return strings.HasPrefix(line, bad) }) {
+				t.Errorf("pass %d: a line starts with %q in\n%s", i, bad, strings.Join(got, "\n"))
+			}
+		}
+	}
+	return out
+}
+
+// TestScenarios runs every scenario against the fake kernel and, as root,
+// against the real one in a throwaway namespace: each must pass its
+// checks, and the two kernels must give the same summaries, line for line.
+func TestScenarios(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			fk := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 1})
+			fake := sc.run(t, world{k: fk, disableIPv6: func(name string) {
+				if err := fk.DisableIPv6(name); err != nil {
+					t.Fatal(err)
+				}
+			}})
+			if os.Geteuid() != 0 {
+				return // the real kernel needs root; the fake ran
+			}
+			ns := nstest.New(t)
+			real := sc.run(t, world{k: ns.Open(), disableIPv6: func(name string) {
+				ns.Exec("sysctl", "-q", "-w", "net.ipv6.conf."+name+".disable_ipv6=1")
+			}})
+			for i := range fake {
+				if !slices.Equal(fake[i], real[i]) {
+					t.Errorf("pass %d: the fake and the real kernel disagree\nfake:\n%s\nkernel:\n%s",
+						i, strings.Join(fake[i], "\n"), strings.Join(real[i], "\n"))
+				}
+			}
+		})
+	}
+}
