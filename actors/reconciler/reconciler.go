@@ -188,7 +188,7 @@ func (l *loop) start(ctx actor.Context) {
 	l.seq = rand.Uint64()
 	l.sched = scheduler.NewTimerScheduler(ctx.ActorSystem().Root)
 	l.bucket = newBucket(l.cfg.Rate, l.cfg.Burst, time.Now())
-	l.cancelTick = l.sched.SendRepeatedly(l.cfg.Interval, l.cfg.Interval, l.self, tick{})
+	l.cancelTick = sendEvery(ctx.ActorSystem().Root, l.cfg.Interval, l.self, tick{})
 	// A new incarnation knows nothing: its first pass is from scratch.
 	l.resync = true
 	if l.cfg.AwaitResync {
