@@ -28,7 +28,7 @@ func TestSendEvery(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
-	cancel() // idempotent
+	cancel()                          // idempotent
 	time.Sleep(20 * time.Millisecond) // let a tick sent before cancel land
 	after := n.Load()
 	time.Sleep(50 * time.Millisecond)
