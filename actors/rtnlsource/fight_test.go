@@ -1,0 +1,44 @@
+package rtnlsource
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
+)
+
+func TestFights(t *testing.T) {
+	route := func(a diff.Action) diff.Op {
+		return diff.Op{Action: a, Kind: diff.KindRoute, Route: rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), Protocol: 76}}
+	}
+	t0 := time.Unix(1000, 0)
+	var f fights
+	// Created, then deleted and created again by the scope itself (its
+	// desired state changed twice): no fight.
+	for i, a := range []diff.Action{diff.Create, diff.Delete, diff.Create, diff.Delete, diff.Create} {
+		if e := f.observe(t0.Add(time.Duration(i)*time.Second), []diff.Op{route(a)}); e != nil {
+			t.Fatalf("step %d: %v; the scope undoing its own work is no fight", i, e)
+		}
+	}
+	// Created again twice with no delete of its own: someone else deletes it.
+	if e := f.observe(t0.Add(10*time.Second), []diff.Op{route(diff.Create)}); e != nil {
+		t.Fatalf("second create: %v", e)
+	}
+	e := f.observe(t0.Add(11*time.Second), []diff.Op{route(diff.Create)})
+	if e == nil || e.Repeats != FightRepeats || e.Op != diff.Create || len(e.Keys) != 1 {
+		t.Fatalf("third create: %v, want a fight over one key", e)
+	}
+	t.Log(e)
+	// Quiet passes: the fight is over once the window has passed.
+	if e := f.observe(t0.Add(30*time.Second), nil); e == nil {
+		t.Errorf("within the window: no fight reported")
+	}
+	if e := f.observe(t0.Add(11*time.Second+FightWindow), nil); e != nil {
+		t.Errorf("after the window: %v", e)
+	}
+	if len(f.keys) != 0 {
+		t.Errorf("keys kept after the window: %v", f.keys)
+	}
+}
