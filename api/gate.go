@@ -52,6 +52,11 @@ type Options struct {
 	// or stop of a configured scope through the API, so that a reload can
 	// re-assert the file. Nil ignores them.
 	Touched func(name string)
+	// Accepted is told, after the node accepted it, of every spawn, update
+	// or stop through the API (the agent records them to resume the
+	// scopes after a restart). It runs on the request's goroutine. Nil
+	// ignores them.
+	Accepted func(m proto.Message)
 	// Observe counts each request by verb and result (the agent's
 	// linx_api_requests_total). Nil counts nothing.
 	Observe func(verb, result string)
@@ -198,6 +203,9 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 		g.record(p.Identity, root, req, s.GetForget())
 		if req.Configured && g.opts.Touched != nil {
 			g.opts.Touched(req.Scope)
+		}
+		if g.opts.Accepted != nil {
+			g.opts.Accepted(m)
 		}
 	}
 	g.finish(p, req, ResultAccepted, "", d.Rule)

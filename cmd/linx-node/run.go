@@ -70,6 +70,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
 	s, err := api.ServeWith(system, node, cfg, api.Options{
 		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
+		Accepted: hooks.Accepted,
 	})
 	if err != nil {
 		return nil, err

@@ -19,11 +19,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/oklog/run"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/scopestore"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl/reconcile"
 )
@@ -57,6 +59,9 @@ type APIHooks struct {
 	// Touched is told of every change the API made to a configured scope:
 	// the next reload re-asserts the file's desired state for it.
 	Touched func(name string)
+	// Accepted is told of every spawn, update or stop the node accepted
+	// through the API: the agent records them (durable scopes).
+	Accepted func(m proto.Message)
 	// Observe counts requests (linx_api_requests_total).
 	Observe func(verb, result string)
 }
@@ -101,6 +106,9 @@ type Agent struct {
 	mu  sync.Mutex // serialises Reload; guards cfg
 	cfg *config.Config
 
+	store *scopestore.Store // the durable scopes' records
+	now   func() time.Time
+
 	api        APIServer                                      // nil when the API is off
 	configured atomic.Pointer[map[string]*messages.Namespace] // the file's scopes, for the API
 	touchedMu  sync.Mutex
@@ -125,12 +133,17 @@ func New(o Options) (*Agent, error) {
 	if err := makeStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}}
+	store, err := scopestore.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}, store: store, now: time.Now}
 	a.setConfigured(cfg.Scopes)
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
 		Desired:   rtnlsource.DesiredFromProto,
+		Claim:     rtnlsource.Claim,
 		Logger:    o.Logger,
 	})
 	if err != nil {
@@ -272,6 +285,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	resumed := a.resume()
 
 	var g run.Group
 	// The node: scopes stop when the group ends, first of all (the group
@@ -294,6 +308,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				Logger:     a.logger,
 				Configured: a.configuredNamespace,
 				Touched:    a.touch,
+				Accepted:   a.recordAPI,
 				Observe:    a.metrics.ObserveAPI,
 			})
 			if err != nil {
@@ -338,7 +353,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	quit := make(chan struct{})
 	g.Add(func() error { return a.waitSignals(ctx, sigs, quit) }, func(error) { close(quit) })
 
-	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", stateDir)
+	a.logger.Info("agent running", "scopes", len(scopes), "resumed", resumed, "state_dir", stateDir)
 	err := g.Run()
 	var stop stopSignal
 	if errors.As(err, &stop) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
