@@ -22,13 +22,16 @@ func TestFights(t *testing.T) {
 			t.Fatalf("step %d: %v; the scope undoing its own work is no fight", i, e)
 		}
 	}
-	// Created again twice with no delete of its own: someone else deletes it.
-	if e := f.observe(t0.Add(10*time.Second), []diff.Op{route(diff.Create)}); e != nil {
-		t.Fatalf("second create: %v", e)
+	// Created again and again with no delete of its own: someone else
+	// deletes it.
+	for i := 2; i < FightRepeats; i++ {
+		if e := f.observe(t0.Add(10*time.Second), []diff.Op{route(diff.Create)}); e != nil {
+			t.Fatalf("create %d: %v", i, e)
+		}
 	}
 	e := f.observe(t0.Add(11*time.Second), []diff.Op{route(diff.Create)})
 	if e == nil || e.Repeats != FightRepeats || e.Op != diff.Create || len(e.Keys) != 1 {
-		t.Fatalf("third create: %v, want a fight over one key", e)
+		t.Fatalf("create %d: %v, want a fight over one key", FightRepeats, e)
 	}
 	t.Log(e)
 	// Quiet passes: the fight is over once the window has passed.
