@@ -19,6 +19,11 @@ import (
 // DefaultPrefix is the key prefix when none is given.
 const DefaultPrefix = "/linx"
 
+// ListTimeout bounds Follow's full read: an etcd that does not answer
+// within it counts as unreachable, and the read is tried again after a
+// backoff. Reading a node's scopes takes milliseconds.
+const ListTimeout = 5 * time.Second
+
 // Keys names the keys of one fleet under a prefix. The zero Keys uses
 // DefaultPrefix.
 type Keys struct{ Prefix string }
@@ -214,7 +219,9 @@ func Follow(ctx context.Context, etcd *clientv3.Client, keys Keys, node string, 
 // follow reads everything, then watches until the watch breaks, handing
 // target every state; it returns why it ended.
 func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Target) error {
-	resp, err := etcd.Get(ctx, prefix, clientv3.WithPrefix())
+	gctx, cancel := context.WithTimeout(ctx, ListTimeout)
+	resp, err := etcd.Get(gctx, prefix, clientv3.WithPrefix())
+	cancel()
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", prefix, err)
 	}

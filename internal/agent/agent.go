@@ -107,6 +107,7 @@ type Agent struct {
 	cfg *config.Config
 
 	store *scopestore.Store // the durable scopes' records
+	fleet *fleetSource      // nil when fleet is off
 	now   func() time.Time
 
 	api        APIServer                                      // nil when the API is off
@@ -152,6 +153,19 @@ func New(o Options) (*Agent, error) {
 	}
 	a.node = node
 	a.metrics = NewMetrics(node.List, o.Logger)
+	if cfg.Fleet.Enabled() {
+		addr := cfg.API.Advertise
+		if addr == "" {
+			addr = cfg.API.Listen
+		}
+		if addr == "" {
+			addr = cfg.API.Socket
+		}
+		if a.fleet, err = newFleet(a, cfg.Fleet, cfg.StateDir, addr, a.metrics.Registry); err != nil {
+			a.shutdown()
+			return nil, err
+		}
+	}
 	if cfg.Metrics.Listen != "off" {
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -256,8 +270,17 @@ func (a *Agent) MetricsAddr() net.Addr {
 }
 
 // Pending returns the configured scopes that have not converged once yet,
-// sorted by name: the agent is ready when there are none.
-func (a *Agent) Pending() []string { return a.ready.pending() }
+// sorted by name, and "fleet" while the fleet source is not in sync with
+// etcd: the agent is ready when there are none.
+func (a *Agent) Pending() []string { return a.pending() }
+
+func (a *Agent) pending() []string {
+	p := a.ready.pending()
+	if a.fleet != nil && !a.fleet.synced() {
+		p = append(p, "fleet (not in sync with etcd)")
+	}
+	return p
+}
 
 // Run spawns the configured scopes and serves until ctx is done, SIGINT or
 // SIGTERM arrives (unless Options.NoSignals), or a server fails; SIGHUP
@@ -286,6 +309,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	resumed := a.resume()
+	if a.fleet != nil {
+		// The cached desired state holds until etcd answers.
+		a.fleet.resumeCache()
+	}
 
 	var g run.Group
 	// The node: scopes stop when the group ends, first of all (the group
@@ -330,9 +357,21 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
+	if a.fleet != nil {
+		fctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		g.Add(func() error {
+			defer close(done)
+			return a.fleet.run(fctx)
+		}, func(error) {
+			cancel()
+			<-done
+		})
+	}
+
 	if a.ln != nil {
 		srv := &http.Server{
-			Handler:           Handler(a.metrics, a.ready.pending),
+			Handler:           Handler(a.metrics, a.pending),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}
@@ -492,9 +531,9 @@ func (a *Agent) Reload() error {
 	}
 	old := a.cfg
 	rules := cfg.API.Authorization
-	if cfg.StateDir != old.StateDir || !sameServing(cfg.API, old.API) || cfg.Metrics != old.Metrics {
-		a.logger.Warn("reload: state_dir, metrics and api (but its authorization) are read at start only; restart the agent to change them")
-		cfg.StateDir, cfg.API, cfg.Metrics = old.StateDir, old.API, old.Metrics
+	if cfg.StateDir != old.StateDir || !sameServing(cfg.API, old.API) || cfg.Metrics != old.Metrics || !reflect.DeepEqual(cfg.Fleet, old.Fleet) {
+		a.logger.Warn("reload: state_dir, metrics, fleet and api (but its authorization) are read at start only; restart the agent to change them")
+		cfg.StateDir, cfg.API, cfg.Metrics, cfg.Fleet = old.StateDir, old.API, old.Metrics, old.Fleet
 	}
 	cfg.API.Authorization = rules
 	if a.api != nil {

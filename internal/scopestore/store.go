@@ -185,8 +185,13 @@ func read(p string) (Record, error) {
 	return Record{Spec: spec, Stopped: f.Stopped, Reason: f.Reason, Namespace: f.Namespace, Updated: f.Updated}, nil
 }
 
-// writeAtomic replaces path with data so that a crash leaves either the
-// old or the new file, never a torn one.
+// WriteAtomic replaces path (mode 0600) with data so that a crash leaves
+// either the old or the new file, never a torn one: it writes a temporary
+// file beside it, syncs it, renames it over path and syncs the directory.
+func WriteAtomic(path string, data []byte) error {
+	return writeAtomic(path, data)
+}
+
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
