@@ -1,12 +1,15 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // DefaultFleetPrefix is fleet.prefix when unset.
@@ -81,4 +84,57 @@ func (r *reader) fleet(n ast.Node, p string, f *Fleet) {
 			r.fail(n, join(p, "tls"), "want absolute paths, got %q", file)
 		}
 	}
+}
+
+// FleetFile is what `linx-node fleet apply` writes to etcd: scopes, given
+// as in the configuration file, for each of the listed nodes.
+type FleetFile struct {
+	// Nodes are the nodes whose desired scopes become Scopes.
+	Nodes []string
+	// Scopes are the desired scopes, in file order.
+	Scopes []Scope
+}
+
+// ParseFleet validates a fleet file's data, naming it file in messages.
+// It returns an *Error listing every problem found, each with file:line,
+// or the FleetFile.
+func ParseFleet(file string, data []byte) (*FleetFile, error) {
+	r := &reader{file: file}
+	out := &FleetFile{}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, &Error{Problems: []Problem{{File: file, Message: "not valid YAML: " + err.Error()}}}
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		r.fail(nil, "", "want exactly one YAML document with nodes and scopes")
+	} else {
+		r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
+			"nodes": func(n ast.Node, p string) {
+				r.list(n, p, func(n ast.Node, p string) {
+					s, ok := r.scalar(n, p)
+					if ok && (s == "" || strings.ContainsAny(s, "/ \t\n")) {
+						r.fail(n, p, "want a node name without '/' or spaces, got %q", s)
+					} else if ok {
+						out.Nodes = append(out.Nodes, s)
+					}
+				})
+			},
+			"scopes": func(n ast.Node, p string) {
+				r.list(n, p, func(n ast.Node, p string) { out.Scopes = append(out.Scopes, r.scope(n, p)) })
+			},
+		}, "nodes")
+		names := map[string]bool{}
+		for i, s := range out.Scopes {
+			if names[s.Name] {
+				r.problems = append(r.problems, Problem{File: file, Line: s.Line, Path: fmt.Sprintf("scopes[%d].name", i),
+					Message: fmt.Sprintf("scope name %q used twice", s.Name)})
+			}
+			names[s.Name] = true
+		}
+	}
+	if len(r.problems) > 0 {
+		slices.SortStableFunc(r.problems, func(a, b Problem) int { return a.Line - b.Line })
+		return nil, &Error{Problems: r.problems}
+	}
+	return out, nil
 }

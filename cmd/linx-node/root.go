@@ -74,7 +74,7 @@ file:line, and nothing is started or applied).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newShowCmd(), newVersionCmd())
 	root.AddCommand(newRunCmd(), newPlanCmd(), newApplyCmd(), newMonitorCmd())
-	root.AddCommand(newStatusCmd(), newScopeCmd())
+	root.AddCommand(newStatusCmd(), newScopeCmd(), newFleetCmd())
 	return root
 }
 
