@@ -191,22 +191,32 @@ type Target func(desired map[string]*messages.SpawnScope)
 // etcd makes it read everything again (after backoff, up to maxBackoff)
 // and hand target the whole set again: target must be level-triggered.
 // Keys whose value does not parse are left out (onError is told).
-// restarts, when not nil, is told of each re-read after the first.
+// restarts, when not nil, is told why, each time the watch ended and a
+// new read follows.
 // It returns ctx's error.
 func Follow(ctx context.Context, etcd *clientv3.Client, keys Keys, node string, target Target, restarts func(error)) error {
+	return followWith(ctx, etcd, keys, node, target, restarts, nil)
+}
+
+// followWith is Follow with afterList, when not nil, called between each
+// full read and the watch that follows it (tests compact there).
+func followWith(ctx context.Context, etcd *clientv3.Client, keys Keys, node string, target Target, restarts func(error), afterList func()) error {
 	prefix := keys.Scopes(node)
-	backoff := 50 * time.Millisecond
-	const maxBackoff = 5 * time.Second
-	first := true
+	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		err := follow(ctx, etcd, prefix, target)
+		listed, err := follow(ctx, etcd, prefix, target, afterList)
 		if ctx.Err() != nil {
 			break
 		}
-		if !first && restarts != nil {
+		if listed {
+			// etcd answered: a compaction or a broken watch is retried
+			// soon; only an unreachable etcd backs off further.
+			backoff = minBackoff
+		}
+		if restarts != nil {
 			restarts(err)
 		}
-		first = false
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
@@ -217,13 +227,14 @@ func Follow(ctx context.Context, etcd *clientv3.Client, keys Keys, node string, 
 }
 
 // follow reads everything, then watches until the watch breaks, handing
-// target every state; it returns why it ended.
-func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Target) error {
+// target every state; it returns whether the read succeeded, and why it
+// ended.
+func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Target, afterList func()) (bool, error) {
 	gctx, cancel := context.WithTimeout(ctx, ListTimeout)
 	resp, err := etcd.Get(gctx, prefix, clientv3.WithPrefix())
 	cancel()
 	if err != nil {
-		return fmt.Errorf("listing %s: %w", prefix, err)
+		return false, fmt.Errorf("listing %s: %w", prefix, err)
 	}
 	state := map[string]*messages.SpawnScope{}
 	for _, kv := range resp.Kvs {
@@ -232,14 +243,17 @@ func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Ta
 		}
 	}
 	target(maps.Clone(state))
+	if afterList != nil {
+		afterList()
+	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	for wr := range etcd.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
 		if wr.CompactRevision != 0 {
-			return fmt.Errorf("watch compacted at revision %d", wr.CompactRevision)
+			return true, fmt.Errorf("watch compacted at revision %d", wr.CompactRevision)
 		}
 		if err := wr.Err(); err != nil {
-			return fmt.Errorf("watching %s: %w", prefix, err)
+			return true, fmt.Errorf("watching %s: %w", prefix, err)
 		}
 		for _, ev := range wr.Events {
 			name := strings.TrimPrefix(string(ev.Kv.Key), prefix)
@@ -255,7 +269,7 @@ func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Ta
 		}
 		target(maps.Clone(state))
 	}
-	return errors.New("watch closed")
+	return true, errors.New("watch closed")
 }
 
 // protoJSON returns s in protobuf JSON, the form of the scope values.

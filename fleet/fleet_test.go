@@ -101,49 +101,132 @@ func TestApplyPlanAndFollow(t *testing.T) {
 	eventually(t, "the follower sees nothing", func() bool { return f.equal(map[string]*messages.SpawnScope{}) })
 }
 
-// TestFollowProperty drives random puts, deletes and compactions, with
-// the watch cut now and then, and checks that the follower always ends
-// with the model's state: nothing is lost across re-lists.
+// model is the desired scopes a test wrote, written to etcd and to
+// itself under one lock so that both see the same order.
+type model struct {
+	mu     sync.Mutex
+	etcd   *clientv3.Client
+	scopes map[string]*messages.SpawnScope
+	rng    *rand.Rand
+	n      int
+}
+
+// step makes one random change: a put or a delete of one of 8 scopes;
+// with put, always a put (which always makes a revision).
+func (m *model) step(t *testing.T, put bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx := context.Background()
+	name := fmt.Sprintf("s%d", m.rng.IntN(8))
+	m.n++
+	if !put && m.rng.IntN(4) == 0 {
+		delete(m.scopes, name)
+		if _, err := m.etcd.Delete(ctx, Keys{}.Scope("n1", name)); err != nil {
+			t.Error(err)
+		}
+		return
+	}
+	s := scope(name, fmt.Sprintf("10.%d.%d.%d/32", m.n/250%250, m.n%250, m.rng.IntN(250)))
+	m.scopes[name] = s
+	v, _ := protoJSON(s)
+	if _, err := m.etcd.Put(ctx, Keys{}.Scope("n1", name), v); err != nil {
+		t.Error(err)
+	}
+}
+
+// compact compacts etcd's history up to now.
+func (m *model) compact(t *testing.T) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx := context.Background()
+	r, err := m.etcd.Get(ctx, "x")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	// Compacting a revision already compacted is refused.
+	if _, err := m.etcd.Compact(ctx, r.Header.Revision); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+		t.Error(err)
+	}
+}
+
+func (m *model) snapshot() map[string]*messages.SpawnScope {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.scopes)
+}
+
+// TestFollowProperty is a property test against a model of the desired
+// scopes: for several seeds, random puts and deletes, with compactions
+// made right after the follower's full read (so that its watch starts
+// below the compacted revision and must read everything again) and at
+// random moments; every time, the follower ends with the model's state,
+// and each forced compaction made it read again.
 func TestFollowProperty(t *testing.T) {
 	etcd := startEtcd(t)
-	ctx := context.Background()
-	keys := Keys{}
-	f := startFollower(t, etcd, "n1")
-	rng := rand.New(rand.NewPCG(1, 2))
-	for round := range 5 {
-		model := map[string]*messages.SpawnScope{}
-		cur, _, err := New(etcd, "").Get(ctx, "n1")
-		if err != nil {
+	for seed := range uint64(4) {
+		m := &model{etcd: etcd, scopes: map[string]*messages.SpawnScope{}, rng: rand.New(rand.NewPCG(seed, 7))}
+		// Each seed starts from an empty node.
+		if _, err := etcd.Delete(context.Background(), Keys{}.Scopes("n1"), clientv3.WithPrefix()); err != nil {
 			t.Fatal(err)
 		}
-		maps.Copy(model, cur)
-		for i := range 60 {
-			name := fmt.Sprintf("s%d", rng.IntN(8))
-			switch rng.IntN(5) {
-			case 0:
-				delete(model, name)
-				if _, err := etcd.Delete(ctx, keys.Scope("n1", name)); err != nil {
-					t.Fatal(err)
+		var force sync.Mutex
+		forced := 0
+		pending := 2 + int(seed)
+		f := &follower{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = followWith(ctx, etcd, Keys{}, "n1", func(d map[string]*messages.SpawnScope) {
+				f.mu.Lock()
+				f.state = d
+				f.mu.Unlock()
+			}, func(error) {
+				f.mu.Lock()
+				f.restarts++
+				f.mu.Unlock()
+			}, func() {
+				force.Lock()
+				defer force.Unlock()
+				if pending == 0 {
+					return
 				}
-			case 1:
-				// Compact everything so far: a watch behind it must re-list.
-				r, err := etcd.Get(ctx, "x")
-				if err != nil {
-					t.Fatal(err)
+				pending--
+				// Revisions past the read's, then compacted: the
+				// watch from the read's next revision is refused.
+				for range 5 {
+					m.step(t, true)
 				}
-				// Compacting a revision already compacted is refused.
-				if _, err := etcd.Compact(ctx, r.Header.Revision); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
-					t.Fatal(err)
-				}
-			default:
-				s := scope(name, fmt.Sprintf("10.%d.%d.%d/32", round, i, rng.IntN(250)))
-				model[name] = s
-				v, _ := protoJSON(s)
-				if _, err := etcd.Put(ctx, keys.Scope("n1", name), v); err != nil {
-					t.Fatal(err)
-				}
+				m.compact(t)
+				forced++
+			})
+		}()
+		for i := range 200 {
+			m.step(t, false)
+			if i%37 == 0 {
+				m.compact(t)
 			}
 		}
-		eventually(t, fmt.Sprintf("round %d: the follower matches the model", round), func() bool { return f.equal(model) })
+		eventually(t, fmt.Sprintf("seed %d: every forced compaction done, the follower matches the model", seed), func() bool {
+			force.Lock()
+			p, n := pending, forced
+			force.Unlock()
+			f.mu.Lock()
+			r := f.restarts
+			f.mu.Unlock()
+			ok := p == 0 && r >= n && f.equal(m.snapshot())
+			return ok
+		})
+		f.mu.Lock()
+		restarts := f.restarts
+		f.mu.Unlock()
+		force.Lock()
+		if restarts < forced {
+			t.Errorf("seed %d: %d re-reads for %d compactions under the watch", seed, restarts, forced)
+		}
+		force.Unlock()
+		cancel()
+		<-done
 	}
 }
