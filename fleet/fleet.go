@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -276,4 +277,37 @@ func follow(ctx context.Context, etcd *clientv3.Client, prefix string, target Ta
 func protoJSON(s *messages.SpawnScope) (string, error) {
 	v, err := protojson.Marshal(s)
 	return string(v), err
+}
+
+// ApplyConcurrency is how many nodes ApplyNodes writes at once: enough to
+// hide etcd's round trip behind the others, few enough not to crowd out
+// the agents' own writes.
+const ApplyConcurrency = 16
+
+// ApplyNodes is Apply for each of nodes, ApplyConcurrency at a time, each
+// node in its own transaction. It returns the changes made per node and
+// the failures, joined; the nodes that succeeded stay applied.
+func (c *Client) ApplyNodes(ctx context.Context, nodes []string, scopes []*messages.SpawnScope) (map[string][]Change, error) {
+	out := make(map[string][]Change, len(nodes))
+	var mu sync.Mutex
+	var errs []error
+	sem := make(chan struct{}, ApplyConcurrency)
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ch, err := c.Apply(ctx, node, scopes)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			out[node] = ch
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }

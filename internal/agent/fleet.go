@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -43,6 +44,9 @@ const (
 	FleetRetryEvery = 5 * time.Second
 	// fleetRequestTimeout bounds one etcd request of the status writer.
 	fleetRequestTimeout = 3 * time.Second
+	// fleetProbeEvery is how often a quiet agent reads from etcd to learn
+	// whether it still answers: cheap, and soon enough for /readyz.
+	fleetProbeEvery = 2 * time.Second
 	// fleetMaxOps stays under etcd's default of 128 operations per
 	// transaction.
 	fleetMaxOps = 128
@@ -68,6 +72,7 @@ type fleetSource struct {
 	warned  map[string]string               // scope -> last error logged
 
 	names    atomic.Pointer[map[string]bool] // fleet scopes running, for the status writer
+	dirty    atomic.Bool                     // a status changed since the last write
 	inSync   atomic.Bool                     // the watch delivered since its last (re)start
 	conn     atomic.Bool                     // the last etcd request succeeded
 	lastSync atomic.Int64                    // unix nanos of the last time in sync
@@ -214,6 +219,21 @@ func (f *fleetSource) saveCache(d map[string]*messages.SpawnScope) {
 // it closes the client. It returns nil.
 func (f *fleetSource) run(ctx context.Context) error {
 	defer f.etcd.Close()
+	// The node tells of every status change: only then are the statuses
+	// read and written.
+	f.dirty.Store(true)
+	sub := f.a.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*messages.ScopeStatus); ok {
+			f.dirty.Store(true)
+		}
+	}))
+	if err := f.a.node.Subscribe(sub); err != nil {
+		f.logger.Warn("fleet: subscribing to the scopes' statuses; polling them instead", "err", err)
+	}
+	defer func() {
+		_ = f.a.node.Unsubscribe(sub)
+		f.a.system.Root.Stop(sub)
+	}()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -366,6 +386,7 @@ func (f *fleetSource) writeStatuses(ctx context.Context) {
 		f.connected.Set(0)
 		lease = 0
 		clear(written)
+		f.dirty.Store(true)
 	}
 	for {
 		select {
@@ -413,7 +434,7 @@ func (f *fleetSource) writeStatuses(ctx context.Context) {
 		ops := f.statusOps(written, lease)
 		var err error
 		asked := len(ops) > 0
-		if !asked && time.Since(lastOK) >= time.Second {
+		if !asked && time.Since(lastOK) >= fleetProbeEvery {
 			asked = true
 			// Nothing to write: a read says whether etcd still answers.
 			_, err = f.etcd.Get(rctx, f.keys.Member(f.cfg.Node), clientv3.WithCountOnly())
@@ -442,11 +463,15 @@ func (f *fleetSource) writeStatuses(ctx context.Context) {
 // statusOps returns the writes that bring etcd's statuses of the fleet
 // scopes to what the node says, and records them in written.
 func (f *fleetSource) statusOps(written map[string][]byte, lease clientv3.LeaseID) []clientv3.Op {
-	list, err := f.a.node.List()
-	if err != nil {
+	names := *f.names.Load()
+	if !f.dirty.Swap(false) && len(names) == len(written) {
 		return nil
 	}
-	names := *f.names.Load()
+	list, err := f.a.node.List()
+	if err != nil {
+		f.dirty.Store(true)
+		return nil
+	}
 	var ops []clientv3.Op
 	seen := map[string]bool{}
 	for _, st := range list {
