@@ -137,20 +137,22 @@ whose scopes another writer changed meanwhile is refused; apply again.
 			}
 			out := cmd.OutOrStdout()
 			return f.run(cmd, func(ctx context.Context, c *fleet.Client) error {
+				var todo []string
 				for _, node := range ff.Nodes {
 					changes, _, err := c.Plan(ctx, node, specs)
 					if err != nil {
 						return err
 					}
 					printChanges(out, node, changes)
-					if dry || len(changes) == 0 {
-						continue
-					}
-					if _, err := c.Apply(ctx, node, specs); err != nil {
-						return err
+					if len(changes) > 0 {
+						todo = append(todo, node)
 					}
 				}
-				return nil
+				if dry || len(todo) == 0 {
+					return nil
+				}
+				_, err := c.ApplyNodes(ctx, todo, specs)
+				return err
 			})
 		},
 	}
