@@ -60,8 +60,12 @@ type APIHooks struct {
 	// the next reload re-asserts the file's desired state for it.
 	Touched func(name string)
 	// Accepted is told of every spawn, update or stop the node accepted
-	// through the API: the agent records them (durable scopes).
-	Accepted func(m proto.Message)
+	// through the API, with the identity that made it: the agent records
+	// them (durable scopes).
+	Accepted func(identity string, m proto.Message)
+	// Owned are the recorded API scopes, with their owners, for the API
+	// to go on judging requests about them as before the restart.
+	Owned []OwnedScope
 	// Observe counts requests (linx_api_requests_total).
 	Observe func(verb, result string)
 }
@@ -336,6 +340,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				Configured: a.configuredNamespace,
 				Touched:    a.touch,
 				Accepted:   a.recordAPI,
+				Owned:      a.owned(),
 				Observe:    a.metrics.ObserveAPI,
 			})
 			if err != nil {

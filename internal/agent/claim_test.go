@@ -28,12 +28,20 @@ import (
 func serveAPI(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks APIHooks) (APIServer, error) {
 	s, err := api.ServeWith(system, node, cfg, api.Options{
 		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
-		Accepted: hooks.Accepted,
+		Accepted: hooks.Accepted, Owned: ownedScopes(hooks.Owned),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func ownedScopes(in []OwnedScope) []api.OwnedScope {
+	out := make([]api.OwnedScope, len(in))
+	for i, o := range in {
+		out[i] = api.OwnedScope{Name: o.Name, Identity: o.Identity, Namespace: o.Namespace, Stopped: o.Stopped}
+	}
+	return out
 }
 
 // newAPIAgent is newAgent with the message API of package api.

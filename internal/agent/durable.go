@@ -23,13 +23,13 @@ import (
 // recordAPI is the API's APIHooks.Accepted: it records m, which the node
 // accepted. A failure to record is logged: the change is made, but would
 // not survive a restart.
-func (a *Agent) recordAPI(m proto.Message) {
-	if err := a.record(m); err != nil {
+func (a *Agent) recordAPI(identity string, m proto.Message) {
+	if err := a.record(identity, m); err != nil {
 		a.logger.Error("durable scopes: recording a change made through the API failed; it will not survive a restart", "err", err)
 	}
 }
 
-func (a *Agent) record(m proto.Message) error {
+func (a *Agent) record(identity string, m proto.Message) error {
 	name := ""
 	if n, ok := m.(interface{ GetName() string }); ok {
 		name = n.GetName()
@@ -40,7 +40,7 @@ func (a *Agent) record(m proto.Message) error {
 	st := a.store
 	switch m := m.(type) {
 	case *messages.SpawnScope:
-		return st.Put(scopestore.Record{Spec: m, Namespace: namespaceID(m.GetNamespace())})
+		return st.Put(scopestore.Record{Spec: m, Owner: identity, Namespace: namespaceID(m.GetNamespace())})
 	case *messages.UpdateDesired:
 		r, ok, err := st.Get(name)
 		if err != nil || !ok {
@@ -139,4 +139,31 @@ func processGone(r scopestore.Record) string {
 		return fmt.Sprintf("process %d is gone: its number now names a process in another namespace", pid)
 	}
 	return ""
+}
+
+// OwnedScope is a recorded API scope and the identity that spawned it
+// (see api.OwnedScope).
+type OwnedScope struct {
+	Name      string
+	Identity  string
+	Namespace *messages.Namespace
+	Stopped   bool
+}
+
+// owned returns the recorded API scopes with their owners. A record the
+// file's scope of the same name overrides is left out.
+func (a *Agent) owned() []OwnedScope {
+	records, _ := a.store.Load() // resume logged the damaged ones
+	var out []OwnedScope
+	for _, r := range records {
+		if _, ok := a.configuredNamespace(r.Name()); ok || r.Owner == "" {
+			continue
+		}
+		ns := r.Spec.GetNamespace()
+		if ns == nil {
+			ns = &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
+		}
+		out = append(out, OwnedScope{Name: r.Name(), Identity: r.Owner, Namespace: ns, Stopped: r.Stopped})
+	}
+	return out
 }

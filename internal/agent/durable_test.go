@@ -10,6 +10,7 @@ import (
 
 	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/internal/scopestore"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -73,6 +74,13 @@ func TestDurableScopesResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "p updated", func() bool { return slices.Contains(addrs(nsP, "lo"), "10.2.0.2/32") })
+	store, err := scopestore.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := store.Get("p"); !ok || err != nil || r.Owner != "uid:0" || r.Spec.GetDesired().GetAddresses()[0].GetAddress() != "10.2.0.2/32" {
+		t.Errorf("record of p: %+v, %v, %v; want its owner and last desired state", r, ok, err)
+	}
 	stop()
 
 	// While the agent is down: q's process dies, p's address is deleted
@@ -84,7 +92,7 @@ func TestDurableScopesResume(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a, _, stop := start()
+	a, c, stop := start()
 	defer stop()
 	eventually(t, "p resumed with its last desired state", func() bool {
 		return slices.Contains(addrs(nsP, "lo"), "10.2.0.2/32") && !slices.Contains(addrs(nsP, "lo"), "10.2.0.1/32")
@@ -107,4 +115,12 @@ func TestDurableScopesResume(t *testing.T) {
 		t.Errorf("s: %v; want listed as stopped by request", st)
 	}
 	eventually(t, "the file's scope later", func() bool { return slices.Contains(addrs(nsA, "lo"), "10.1.0.9/32") })
+
+	// --forget removes the record of a resumed scope.
+	if err := c.Forget(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := store.Get("s"); ok || err != nil {
+		t.Errorf("record of s after --forget: %v, %v; want none", ok, err)
+	}
 }

@@ -27,6 +27,9 @@ const version = 1
 type Record struct {
 	// Spec is the scope as last spawned, with its last desired state.
 	Spec *messages.SpawnScope
+	// Owner is the identity that spawned it through the API ("" when
+	// unknown).
+	Owner string
 	// Stopped is set once the scope was stopped (without forgetting it):
 	// it is listed as stopped, not resumed. Reason says why.
 	Stopped bool
@@ -45,6 +48,7 @@ func (r Record) Name() string { return r.Spec.GetName() }
 type file struct {
 	Version   int              `json:"version"`
 	Spec      json.RawMessage  `json:"spec"`
+	Owner     string           `json:"owner,omitempty"`
 	Stopped   bool             `json:"stopped,omitempty"`
 	Reason    string           `json:"reason,omitempty"`
 	Namespace rtnl.NamespaceID `json:"namespace"`
@@ -91,7 +95,7 @@ func (s *Store) Put(r Record) error {
 	if r.Updated.IsZero() {
 		r.Updated = time.Now()
 	}
-	data, err := json.MarshalIndent(file{Version: version, Spec: spec, Stopped: r.Stopped, Reason: r.Reason, Namespace: r.Namespace, Updated: r.Updated.UTC()}, "", "  ")
+	data, err := json.MarshalIndent(file{Version: version, Spec: spec, Owner: r.Owner, Stopped: r.Stopped, Reason: r.Reason, Namespace: r.Namespace, Updated: r.Updated.UTC()}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("recording scope %q: %w", r.Name(), err)
 	}
@@ -182,7 +186,7 @@ func read(p string) (Record, error) {
 	if err := protojson.Unmarshal(f.Spec, spec); err != nil {
 		return Record{}, fmt.Errorf("scope record %s: spec: %w", p, err)
 	}
-	return Record{Spec: spec, Stopped: f.Stopped, Reason: f.Reason, Namespace: f.Namespace, Updated: f.Updated}, nil
+	return Record{Spec: spec, Owner: f.Owner, Stopped: f.Stopped, Reason: f.Reason, Namespace: f.Namespace, Updated: f.Updated}, nil
 }
 
 // WriteAtomic replaces path (mode 0600) with data so that a crash leaves
