@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/diff"
 )
 
@@ -33,8 +34,11 @@ type FightError struct {
 	Window  time.Duration
 }
 
-// Error returns "fighting another writer: route … created 10 times within
-// 1m0s (2 keys)".
+// Unwrap returns source.ErrFighting.
+func (e *FightError) Unwrap() error { return source.ErrFighting }
+
+// Error returns "fighting another writer: route … created 10 times
+// within 1m0s (and 1 more keys); …".
 func (e *FightError) Error() string {
 	more := ""
 	if len(e.Keys) > 1 {
@@ -58,14 +62,17 @@ type keyActs struct {
 }
 
 // observe records the ops of a pass at now and returns a *FightError when
-// some key has seen the same action FightRepeats times within FightWindow,
-// nil otherwise.
+// the pass redid a key that has now seen the same action FightRepeats
+// times within FightWindow, nil otherwise (a pass that redid nothing ends
+// a fight).
 func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 	if f.keys == nil {
 		f.keys = map[string]*keyActs{}
 	}
+	touched := map[string]bool{}
 	for _, op := range ops {
 		k := op.Kind.String() + " " + op.Key()
+		touched[k] = true
 		a := f.keys[k]
 		if a == nil || a.last != op.Action {
 			f.keys[k] = &keyActs{last: op.Action, times: []time.Time{now}}
@@ -81,7 +88,7 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 			delete(f.keys, k)
 			continue
 		}
-		if len(a.times) >= FightRepeats {
+		if len(a.times) >= FightRepeats && touched[k] {
 			fighting = append(fighting, k)
 		}
 	}

@@ -1,10 +1,12 @@
 package rtnlsource
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/rtnl"
 )
@@ -34,11 +36,19 @@ func TestFights(t *testing.T) {
 		t.Fatalf("create %d: %v, want a fight over one key", FightRepeats, e)
 	}
 	t.Log(e)
-	// Quiet passes: the fight is over once the window has passed.
-	if e := f.observe(t0.Add(30*time.Second), nil); e == nil {
-		t.Errorf("within the window: no fight reported")
+	if !errors.Is(e, source.ErrFighting) {
+		t.Errorf("%v does not wrap source.ErrFighting", e)
 	}
-	if e := f.observe(t0.Add(11*time.Second+FightWindow), nil); e != nil {
+	// A pass that redoes nothing ends the fight; one more redo within the
+	// window starts it again at once.
+	if e := f.observe(t0.Add(12*time.Second), nil); e != nil {
+		t.Errorf("a pass that redid nothing: %v", e)
+	}
+	if e := f.observe(t0.Add(13*time.Second), []diff.Op{route(diff.Create)}); e == nil {
+		t.Errorf("a redo within the window: no fight reported")
+	}
+	// The keys are forgotten once the window has passed.
+	if e := f.observe(t0.Add(13*time.Second+FightWindow), nil); e != nil {
 		t.Errorf("after the window: %v", e)
 	}
 	if len(f.keys) != 0 {

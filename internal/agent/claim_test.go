@@ -165,4 +165,9 @@ func TestOneOwnerPerNamespaceAndProtocol(t *testing.T) {
 	if v := testutil.ToFloat64(a.Metrics().fighting.WithLabelValues("a")); v != 1 {
 		t.Errorf("linx_scope_fighting{scope=a} = %v, want 1", v)
 	}
+	// The other writer gone, the next look finds nothing to redo.
+	eventually(t, "a converged again after the fight", func() bool {
+		st, err := a.Node().Status("a")
+		return err == nil && st.GetPhase() == messages.Phase_PHASE_CONVERGED && testutil.ToFloat64(a.Metrics().fighting.WithLabelValues("a")) == 0
+	})
 }
