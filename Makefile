@@ -63,7 +63,7 @@ bench: root-banner
 # its verdict and figures.
 soak: root-banner
 	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 10m \
-		./integration ./actors/supervisor ./api
+		./integration ./actors/supervisor ./api ./internal/agent
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
