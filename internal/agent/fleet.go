@@ -71,11 +71,11 @@ type fleetSource struct {
 	running map[string]*messages.SpawnScope // the fleet scopes spawned, as spawned (desired state current)
 	warned  map[string]string               // scope -> last error logged
 
-	names    atomic.Pointer[map[string]bool] // fleet scopes running, for the status writer
-	dirty    atomic.Bool                     // a status changed since the last write
-	inSync   atomic.Bool                     // the watch delivered since its last (re)start
-	conn     atomic.Bool                     // the last etcd request succeeded
-	lastSync atomic.Int64                    // unix nanos of the last time in sync
+	names    atomic.Pointer[map[string]string] // fleet scopes, for the status writer: "" running, else why not
+	dirty    atomic.Bool                       // a status changed since the last write
+	inSync   atomic.Bool                       // the watch delivered since its last (re)start
+	conn     atomic.Bool                       // the last etcd request succeeded
+	lastSync atomic.Int64                      // unix nanos of the last time in sync
 	started  time.Time
 
 	connected prometheus.Gauge
@@ -115,7 +115,7 @@ func newFleet(a *Agent, cfg config.Fleet, stateDir, address string, reg promethe
 			Name: "linx_fleet_watch_restarts_total", Help: "Times the watch of the node's desired scopes was started again (a compaction, a broken watch, etcd unreachable), each with a full re-read.",
 		}),
 	}
-	f.names.Store(&map[string]bool{})
+	f.names.Store(&map[string]string{})
 	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "linx_fleet_sync_lag_seconds", Help: "Seconds since the agent was last known in sync with etcd's desired scopes; 0 while it is.",
 	}, func() float64 {
@@ -337,11 +337,17 @@ func (f *fleetSource) converge(d map[string]*messages.SpawnScope) {
 		f.a.metrics.forget(name)
 		f.logger.Info("fleet: scope stopped: deleted from etcd; its kernel state is left in place", "scope", name)
 	}
-	names := make(map[string]bool, len(f.running))
-	for name := range f.running {
-		names[name] = true
+	// Running scopes report their own status; those refused report why.
+	names := make(map[string]string, len(d))
+	for name := range d {
+		if _, ok := f.running[name]; ok {
+			names[name] = ""
+		} else {
+			names[name] = "not spawned: " + f.warned[name]
+		}
 	}
 	f.names.Store(&names)
+	f.dirty.Store(true)
 }
 
 // warn logs err for scope name unless it was the last one logged.
@@ -474,8 +480,14 @@ func (f *fleetSource) statusOps(written map[string][]byte, lease clientv3.LeaseI
 	}
 	var ops []clientv3.Op
 	seen := map[string]bool{}
+	for name, why := range names {
+		if why != "" {
+			// Not running: a status saying why, so that the fleet sees it.
+			list = append(list, &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STOPPED, Reason: why})
+		}
+	}
 	for _, st := range list {
-		if !names[st.GetName()] {
+		if why, ok := names[st.GetName()]; !ok || seen[st.GetName()] || (why != "" && st.GetReason() != why) {
 			continue
 		}
 		seen[st.GetName()] = true

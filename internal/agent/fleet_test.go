@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,23 @@ func TestFleetAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the update converged", converged("10.20.0.2/32"))
+
+	// A scope the node refuses (it would share edge's protocol in the
+	// same namespace) says why in its status; dropped, its status goes.
+	clash := append(spec("10.20.0.2/32"), &messages.SpawnScope{
+		Name: "clash", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
+	})
+	if _, err := fc.Apply(ctx, "n1", clash); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the refused scope's status says why", func() bool {
+		st := fleetStatus(etcd, "n1", "clash")
+		return st != nil && st.GetPhase() == messages.Phase_PHASE_STOPPED && strings.Contains(st.GetReason(), `scope "edge" already owns route protocol 76`)
+	})
+	if _, err := fc.Apply(ctx, "n1", spec("10.20.0.2/32")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the dropped scope's status gone", func() bool { return fleetStatus(etcd, "n1", "clash") == nil })
 
 	// etcd away: the agent heals on its own and says it is not in sync.
 	srv.Stop()
