@@ -36,7 +36,7 @@ BENCH_TIMEOUT ?= 60m
 # Packages that hold benchmarks (their _test.go files declare Benchmark…).
 BENCH_PKGS = $(shell grep -rl --include='*_test.go' '^func Benchmark' . 2>/dev/null | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build release image cni-plugins test bench lint vet staticcheck fmt demo root-banner clean install proto
+.PHONY: all build release image cni-plugins test bench lint vet staticcheck fmt demo demo-fleet root-banner clean install proto
 
 all: build
 
@@ -99,7 +99,7 @@ bench: root-banner
 # its verdict and figures.
 soak: root-banner
 	scripts/hostcheck.sh wrap $(GO) test -tags soak -count=1 -v -run Soak -timeout 10m \
-		./integration ./actors/supervisor ./api
+		./integration ./actors/supervisor ./api ./internal/agent
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -116,6 +116,12 @@ fmt:
 
 demo: build
 	scripts/hostcheck.sh wrap scripts/demo.sh bin/linx-node
+
+# demo-fleet: an embedded etcd, three agents on three throwaway namespaces,
+# fleet apply and status, a SIGKILLed agent whose member key expires, its
+# restart and resume.
+demo-fleet: build
+	scripts/hostcheck.sh wrap scripts/demo-fleet.sh bin/linx-node
 
 # install: the binary, the systemd unit, the example configuration (kept if
 # one is there already) and the state directory (0700). DESTDIR stages it

@@ -52,9 +52,27 @@ type Options struct {
 	// or stop of a configured scope through the API, so that a reload can
 	// re-assert the file. Nil ignores them.
 	Touched func(name string)
+	// Accepted is told, after the node accepted it, of every spawn, update
+	// or stop through the API and the identity that made it (the agent
+	// records them to resume the scopes after a restart). It runs on the
+	// request's goroutine. Nil ignores them.
+	Accepted func(identity string, m proto.Message)
+	// Owned are the scopes an earlier run of the agent spawned through the
+	// API and resumed: they stay their owners' (for the authorization of
+	// an update or a stop, and the scope limits) as if spawned now.
+	Owned []OwnedScope
 	// Observe counts each request by verb and result (the agent's
 	// linx_api_requests_total). Nil counts nothing.
 	Observe func(verb, result string)
+}
+
+// OwnedScope is a scope spawned through the API by Identity, in
+// Namespace; Stopped when it was stopped since (without being forgotten).
+type OwnedScope struct {
+	Name      string
+	Identity  string
+	Namespace *messages.Namespace
+	Stopped   bool
 }
 
 // Peer is who sent a request: its identity and how it reached the agent.
@@ -110,6 +128,11 @@ func newGate(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, o
 		now:     time.Now,
 		owned:   map[string]owned{},
 		buckets: map[string]*bucket{},
+	}
+	for _, o := range opts.Owned {
+		// Root's scopes are root's on the socket, the only place uid:0
+		// can come from.
+		g.owned[o.Name] = owned{owner: o.Identity, ns: o.Namespace, root: o.Identity == "uid:0", stopped: o.Stopped}
 	}
 	g.rules.Store(authz.New(cfg.Authorization))
 	return g
@@ -200,6 +223,9 @@ func (g *gate) handle(p Peer, m proto.Message) proto.Message {
 		g.record(p.Identity, root, req, s.GetForget())
 		if req.Configured && g.opts.Touched != nil {
 			g.opts.Touched(req.Scope)
+		}
+		if g.opts.Accepted != nil {
+			g.opts.Accepted(p.Identity, m)
 		}
 	}
 	g.finish(p, req, ResultAccepted, "", d.Rule)

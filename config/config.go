@@ -38,6 +38,9 @@ type Config struct {
 	API API
 	// Metrics configures the HTTP metrics and health endpoint.
 	Metrics Metrics
+	// Fleet makes etcd a source of desired scopes; its zero value leaves
+	// it off.
+	Fleet Fleet
 	// Scopes are the namespaces to converge, in file order.
 	Scopes []Scope
 }

@@ -262,6 +262,7 @@ func (r *reader) config(data []byte) *Config {
 	r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
 		"state_dir": func(n ast.Node, p string) { stateDirNode = n; r.str(&cfg.StateDir)(n, p) },
 		"api":       func(n ast.Node, p string) { apiNode = n; r.api(n, p, &cfg.API) },
+		"fleet":     func(n ast.Node, p string) { r.fleet(n, p, &cfg.Fleet) },
 		"metrics": func(n ast.Node, p string) {
 			r.fields(n, p, map[string]func(ast.Node, string){
 				"listen": func(n ast.Node, p string) { metricsListenNode = n; r.str(&cfg.Metrics.Listen)(n, p) },

@@ -37,6 +37,10 @@ const (
 	DefaultBurst = 3
 	// minRetry is the first retry delay after a failed pass.
 	minRetry = 100 * time.Millisecond
+	// fightRecheck is when a pass that had to fight another writer is
+	// followed by one more, to see whether the fight goes on: once a
+	// second is far below the rate of a fight and costs one idle pass.
+	fightRecheck = time.Second
 )
 
 // Config configures a reconciler actor. Socket is required.
@@ -262,6 +266,14 @@ func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 	case errors.Is(err, source.ErrScopeGone):
 		// Nothing to retry: the supervisor stops the scope.
 		return
+	case errors.Is(err, source.ErrFighting):
+		// Converged, for now: look again soon, without backing off, so
+		// that the end of the fight shows as soon as it ends.
+		l.failures = 0
+		if l.cancelRetry == nil {
+			l.retryGen++
+			l.cancelRetry = l.sched.SendOnce(min(fightRecheck, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+		}
 	default:
 		l.failures++
 		if l.cancelRetry == nil {

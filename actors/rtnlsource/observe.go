@@ -3,8 +3,9 @@ package rtnlsource
 import "github.com/linx-net/linx/reconcile"
 
 // OnPass makes fn see the full reconcile.Report of every pass the source
-// runs from now on, with the error reconcile.Pass returned, before the
-// report is summarised for the loop. fn runs on the scope's socket actor:
+// runs from now on, with the error reconcile.Pass returned (or a
+// *FightError when the pass redid what another writer keeps undoing),
+// before the report is summarised for the loop. fn runs on the scope's socket actor:
 // it must return quickly and must not keep rep's slices beyond the call.
 // A nil fn removes the observer. OnPass is safe to call at any time, but
 // is meant to be called once, right after New, before the source is used

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,6 +30,9 @@ type Source struct {
 	logger  *slog.Logger
 	// observe, when set, sees every pass's full report (see OnPass).
 	observe atomic.Pointer[func(reconcile.Report, error)]
+	// fights sees every pass's ops; only the scope's socket actor runs
+	// passes, one at a time.
+	fights fights
 }
 
 // Option tunes a Source.
@@ -206,6 +210,10 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		return source.Report{Err: err}
 	}
 	rep, err := reconcile.Pass(sock, d, s.ledger, s.options)
+	if fight := s.fights.observe(time.Now(), rep.Applied); fight != nil && err == nil {
+		// Converged, but only for now: report the fight instead.
+		rep.Converged, err = false, fight
+	}
 	if fn := s.observe.Load(); fn != nil {
 		(*fn)(rep, err)
 	}

@@ -14,6 +14,14 @@ import (
 // with the error as its reason; any other error is retried.
 var ErrScopeGone = errors.New("scope is gone")
 
+// ErrFighting is wrapped by the error of a pass that reached the desired
+// state only by redoing what another writer keeps undoing (the same keys
+// created or deleted again and again). The scope is reported as fighting,
+// not converged. The pass itself did not fail, so the loop does not back
+// off: it checks again soon, and a pass that finds nothing to redo ends
+// the fight.
+var ErrFighting = errors.New("fighting another writer")
+
 // Handle is a scope's open resource (for rtnetlink, a socket inside the
 // namespace). Close releases it; it is called exactly once.
 type Handle = io.Closer

@@ -47,6 +47,12 @@ type Config struct {
 	// into what the Source's Pass expects. An error rejects the request.
 	// Nil passes the *messages.Desired itself.
 	Desired func(d *messages.Desired) (any, error)
+	// Claim returns what a scope with spec and desired state d (as Desired
+	// converted it) owns exclusively. The node refuses a spawn or an
+	// update whose claim overlaps another running scope's, naming that
+	// scope, whichever way each arrived (configuration, API, records,
+	// fleet). An error rejects the request. Nil claims nothing.
+	Claim func(spec *messages.SpawnScope, d any) (Claim, error)
 	// MaxRestarts restarts of one scope within RestartWindow are allowed;
 	// one more marks the scope failed. Zero means DefaultMaxRestarts;
 	// negative means a scope is never restarted.

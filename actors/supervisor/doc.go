@@ -41,6 +41,11 @@
 //     spawn or update scopes (the error says the node is stopping), while
 //     still answering queries until its scopes have stopped.
 //
+// With Config.Claim, the node keeps one owner per namespace and route
+// protocol: a spawn or an update whose claim overlaps that of another
+// running scope is refused, naming that scope. Node.ListStopped lists a
+// scope as stopped without running it (a recorded scope not resumed).
+//
 // Every status lives in the node supervisor, which answers queries from
 // memory. A pass that changes nothing (the idle interval pass) updates
 // last_pass and passes but is not published to subscribers.

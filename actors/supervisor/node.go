@@ -39,6 +39,8 @@ type scopeRec struct {
 	pid      *actor.PID // nil once the scope's actors are gone
 	src      source.Source
 	desired  *desiredBox
+	spec     *messages.SpawnScope // as spawned; its desired state is not kept current
+	claim    Claim
 	status   *messages.ScopeStatus
 	crashes  []time.Time // within the restart window
 	stopping bool        // a stop was asked for; reason is in stopWhy
@@ -93,6 +95,8 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 		respond(ctx, n.stop(ctx, m))
 	case *messages.UpdateDesired:
 		respond(ctx, n.update(ctx, m))
+	case *listStopped:
+		respond(ctx, n.listStopped(m))
 	case *messages.GetStatus:
 		if r := n.scopes[m.GetName()]; r != nil {
 			ctx.Respond(proto.Clone(r.status))
@@ -171,6 +175,14 @@ func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: desired state: %w", name, err)
 	}
+	// Checked before NewSource, which may touch the namespace.
+	claim, err := n.claimOf(spec, desired)
+	if err != nil {
+		return fmt.Errorf("spawning scope %q: %w", name, err)
+	}
+	if err := n.checkClaim(name, claim); err != nil {
+		return fmt.Errorf("spawning scope %q: %w", name, err)
+	}
 	src, err := n.cfg.NewSource(spec)
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
@@ -184,6 +196,8 @@ func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
 		name:    name,
 		src:     src,
 		desired: box,
+		spec:    spec,
+		claim:   claim,
 		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
 	}
 	loop, logger := n.cfg.loopFor(spec), n.cfg.Logger.With("scope", name)
@@ -252,6 +266,14 @@ func (n *nodeActor) update(ctx actor.Context, m *messages.UpdateDesired) error {
 	if err != nil {
 		return fmt.Errorf("updating scope %q: desired state: %w", r.name, err)
 	}
+	claim, err := n.claimOf(r.spec, d)
+	if err != nil {
+		return fmt.Errorf("updating scope %q: %w", r.name, err)
+	}
+	if err := n.checkClaim(r.name, claim); err != nil {
+		return fmt.Errorf("updating scope %q: %w", r.name, err)
+	}
+	r.claim = claim
 	// Stored first: a restart racing with this message starts from it.
 	r.desired.store(d)
 	ctx.Send(r.pid, &setDesired{desired: d})

@@ -81,7 +81,7 @@ file:line, and nothing is started or applied).`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newShowCmd(), newVersionCmd())
 	root.AddCommand(newRunCmd(), newPlanCmd(), newApplyCmd(), newMonitorCmd())
-	root.AddCommand(newStatusCmd(), newScopeCmd())
+	root.AddCommand(newStatusCmd(), newScopeCmd(), newFleetCmd())
 	return root
 }
 

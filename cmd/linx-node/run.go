@@ -76,6 +76,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
 	s, err := api.ServeWith(system, node, cfg, api.Options{
 		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
+		Accepted: hooks.Accepted, Owned: ownedScopes(hooks.Owned),
 	})
 	if err != nil {
 		return nil, err
@@ -113,4 +114,13 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && agent.IsTerminal(f)
+}
+
+// ownedScopes hands the agent's recorded API scopes to package api.
+func ownedScopes(in []agent.OwnedScope) []api.OwnedScope {
+	out := make([]api.OwnedScope, len(in))
+	for i, o := range in {
+		out[i] = api.OwnedScope{Name: o.Name, Identity: o.Identity, Namespace: o.Namespace, Stopped: o.Stopped}
+	}
+	return out
 }

@@ -219,7 +219,10 @@ func newScopeStopCmd(af *apiFlags) *cobra.Command {
 		Use:   "stop NAME",
 		Short: "Stop a scope of a running agent",
 		Long: `Stop a scope of a running agent. Nothing is deleted from the kernel: the
-scope stops converging. Its status stays listed as stopped unless --forget.`,
+scope stops converging. Its status stays listed as stopped unless --forget.
+A scope spawned through the API is recorded in the agent's state directory
+and resumed when the agent restarts; stopped, it is listed as stopped after
+a restart too, and --forget removes its record.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("stop takes one NAME, got %q", args)
@@ -239,7 +242,7 @@ scope stops converging. Its status stays listed as stopped unless --forget.`,
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&forget, "forget", false, "also remove the scope's status from the agent's list")
+	cmd.Flags().BoolVar(&forget, "forget", false, "also remove the scope's status from the agent's list, and its record (it is not resumed at the next start)")
 	return cmd
 }
 

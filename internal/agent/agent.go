@@ -19,12 +19,14 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/oklog/run"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/scopestore"
 	"github.com/linx-net/linx/internal/sdnotify"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
@@ -59,6 +61,13 @@ type APIHooks struct {
 	// Touched is told of every change the API made to a configured scope:
 	// the next reload re-asserts the file's desired state for it.
 	Touched func(name string)
+	// Accepted is told of every spawn, update or stop the node accepted
+	// through the API, with the identity that made it: the agent records
+	// them (durable scopes).
+	Accepted func(identity string, m proto.Message)
+	// Owned are the recorded API scopes, with their owners, for the API
+	// to go on judging requests about them as before the restart.
+	Owned []OwnedScope
 	// Observe counts requests (linx_api_requests_total).
 	Observe func(verb, result string)
 }
@@ -109,6 +118,10 @@ type Agent struct {
 	mu  sync.Mutex // serialises Reload; guards cfg
 	cfg *config.Config
 
+	store *scopestore.Store // the durable scopes' records
+	fleet *fleetSource      // nil when fleet is off
+	now   func() time.Time
+
 	api        APIServer                                      // nil when the API is off
 	configured atomic.Pointer[map[string]*messages.Namespace] // the file's scopes, for the API
 	touchedMu  sync.Mutex
@@ -133,12 +146,17 @@ func New(o Options) (*Agent, error) {
 	if err := makeStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}}
+	store, err := scopestore.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}, store: store, now: time.Now}
 	a.setConfigured(cfg.Scopes)
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
 		Desired:   rtnlsource.DesiredFromProto,
+		Claim:     rtnlsource.Claim,
 		Logger:    o.Logger,
 	})
 	if err != nil {
@@ -147,6 +165,19 @@ func New(o Options) (*Agent, error) {
 	}
 	a.node = node
 	a.metrics = NewMetrics(node.List, o.Logger)
+	if cfg.Fleet.Enabled() {
+		addr := cfg.API.Advertise
+		if addr == "" {
+			addr = cfg.API.Listen
+		}
+		if addr == "" {
+			addr = cfg.API.Socket
+		}
+		if a.fleet, err = newFleet(a, cfg.Fleet, cfg.StateDir, addr, a.metrics.Registry); err != nil {
+			a.shutdown()
+			return nil, err
+		}
+	}
 	if cfg.Metrics.Listen != "off" {
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -251,8 +282,17 @@ func (a *Agent) MetricsAddr() net.Addr {
 }
 
 // Pending returns the configured scopes that have not converged once yet,
-// sorted by name: the agent is ready when there are none.
-func (a *Agent) Pending() []string { return a.ready.pending() }
+// sorted by name, and "fleet" while the fleet source is not in sync with
+// etcd: the agent is ready when there are none.
+func (a *Agent) Pending() []string { return a.pending() }
+
+func (a *Agent) pending() []string {
+	p := a.ready.pending()
+	if a.fleet != nil && !a.fleet.synced() {
+		p = append(p, "fleet (not in sync with etcd)")
+	}
+	return p
+}
 
 // Run spawns the configured scopes and serves until ctx is done, SIGINT or
 // SIGTERM arrives (unless Options.NoSignals), or a server fails; SIGHUP
@@ -280,6 +320,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	resumed := a.resume()
+	if a.fleet != nil {
+		// The cached desired state holds until etcd answers.
+		a.fleet.resumeCache()
+	}
 
 	var g run.Group
 	// The node: scopes stop when the group ends, first of all (the group
@@ -302,6 +347,8 @@ func (a *Agent) Run(ctx context.Context) error {
 				Logger:     a.logger,
 				Configured: a.configuredNamespace,
 				Touched:    a.touch,
+				Accepted:   a.recordAPI,
+				Owned:      a.owned(),
 				Observe:    a.metrics.ObserveAPI,
 			})
 			if err != nil {
@@ -323,9 +370,21 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 
+	if a.fleet != nil {
+		fctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		g.Add(func() error {
+			defer close(done)
+			return a.fleet.run(fctx)
+		}, func(error) {
+			cancel()
+			<-done
+		})
+	}
+
 	if a.ln != nil {
 		srv := &http.Server{
-			Handler:           Handler(a.metrics, a.ready.pending),
+			Handler:           Handler(a.metrics, a.pending),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}
@@ -349,7 +408,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	quit := make(chan struct{})
 	g.Add(func() error { return a.waitSignals(ctx, sigs, quit) }, func(error) { close(quit) })
 
-	a.logger.Info("agent running", "scopes", len(scopes), "state_dir", stateDir)
+	a.logger.Info("agent running", "scopes", len(scopes), "resumed", resumed, "state_dir", stateDir)
 	err := g.Run()
 	var stop stopSignal
 	if errors.As(err, &stop) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -488,9 +547,9 @@ func (a *Agent) Reload() error {
 	}
 	old := a.cfg
 	rules := cfg.API.Authorization
-	if cfg.StateDir != old.StateDir || !sameServing(cfg.API, old.API) || cfg.Metrics != old.Metrics {
-		a.logger.Warn("reload: state_dir, metrics and api (but its authorization) are read at start only; restart the agent to change them")
-		cfg.StateDir, cfg.API, cfg.Metrics = old.StateDir, old.API, old.Metrics
+	if cfg.StateDir != old.StateDir || !sameServing(cfg.API, old.API) || cfg.Metrics != old.Metrics || !reflect.DeepEqual(cfg.Fleet, old.Fleet) {
+		a.logger.Warn("reload: state_dir, metrics, fleet and api (but its authorization) are read at start only; restart the agent to change them")
+		cfg.StateDir, cfg.API, cfg.Metrics, cfg.Fleet = old.StateDir, old.API, old.Metrics, old.Fleet
 	}
 	cfg.API.Authorization = rules
 	if a.api != nil {

@@ -40,8 +40,21 @@
 // is logged and needs a restart. Once the scopes are being
 // stopped on the way out, a reload is refused and changes nothing.
 //
+// Scopes come from three places besides the file. Those the message API
+// spawns, updates or stops are recorded in state_dir/scopes (package
+// scopestore) and resumed by Run after the file's: one recorded as
+// stopped, or a pid: scope whose process is gone, is listed as stopped
+// with the reason; the file wins over a record of the same name (logged);
+// the API keeps judging a resumed scope by its recorded owner and
+// namespace. With a fleet section, the node's scopes in etcd are followed
+// (package fleet), cached in state_dir/fleet so that a restart during an
+// outage resumes them, and their statuses and the agent's membership are
+// written back under one lease. Whichever way a scope arrives, the node
+// refuses one whose route protocols another running scope owns in the
+// same namespace (supervisor.Config.Claim).
+//
 // Metrics are served from a private Prometheus registry on metrics.listen:
 // /metrics, /healthz (200 while the process runs) and /readyz (200 once
-// every configured scope has converged at least once, 503 with the names
-// of the others before).
+// every configured scope has converged at least once and the fleet source,
+// if any, is in sync with etcd; 503 naming what is not, before).
 package agent

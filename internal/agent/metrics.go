@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 )
@@ -25,6 +27,7 @@ type Metrics struct {
 	ops       *prometheus.CounterVec
 	errors    *prometheus.CounterVec
 	conflicts *prometheus.GaugeVec
+	fighting  *prometheus.GaugeVec
 	reloads   *prometheus.CounterVec
 	api       *prometheus.CounterVec
 }
@@ -59,6 +62,9 @@ func NewMetrics(list func() ([]*messages.ScopeStatus, error), logger *slog.Logge
 		conflicts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "linx_conflicts", Help: "Desired objects held by foreign state (left alone) in the last pass, by scope.",
 		}, []string{"scope"}),
+		fighting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "linx_scope_fighting", Help: "1 when the scope's last pass redid what another writer keeps undoing (the same key created, deleted or updated again and again), 0 otherwise, by scope.",
+		}, []string{"scope"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "linx_config_reloads_total", Help: "Configuration reloads (SIGHUP), by result (applied; refused: an invalid file; failed: some scope changes failed).",
 		}, []string{"result"}),
@@ -67,7 +73,7 @@ func NewMetrics(list func() ([]*messages.ScopeStatus, error), logger *slog.Logge
 		Name: "linx_api_requests_total", Help: "Requests to the message API, by verb (status, spawn, update, stop) and result (accepted; failed: the node refused it; refused: no grant; limited: a rate or scope limit; invalid).",
 	}, []string{"verb", "result"})
 	m.Registry.MustRegister(m.api)
-	m.Registry.MustRegister(m.passes, m.duration, m.ops, m.errors, m.conflicts, m.reloads,
+	m.Registry.MustRegister(m.passes, m.duration, m.ops, m.errors, m.conflicts, m.fighting, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if list != nil {
 		m.Registry.MustRegister(&statusCollector{list: list, logger: logger})
@@ -90,6 +96,12 @@ func (m *Metrics) observePass(scope string, rep reconcile.Report, err error) {
 		m.errors.WithLabelValues(scope).Inc()
 	}
 	m.conflicts.WithLabelValues(scope).Set(float64(len(rep.Conflicts)))
+	var fight *rtnlsource.FightError
+	if errors.As(err, &fight) {
+		m.fighting.WithLabelValues(scope).Set(1)
+	} else {
+		m.fighting.WithLabelValues(scope).Set(0)
+	}
 }
 
 // observeEarlyFailure counts one pass of scope that failed before it
@@ -109,6 +121,7 @@ func (m *Metrics) forget(scope string) {
 	m.ops.DeletePartialMatch(l)
 	m.errors.DeletePartialMatch(l)
 	m.conflicts.DeletePartialMatch(l)
+	m.fighting.DeletePartialMatch(l)
 }
 
 // statusCollector turns the node supervisor's scope statuses into metrics
