@@ -67,6 +67,10 @@ type Scope struct {
 	// and are deleted unless desired. Without it the scope is refused (see
 	// reconcile.Pass). YAML: adopt_protocol.
 	AdoptProtocol bool
+	// NoRoutes makes a scope that manages no routes (it may desire none,
+	// and claims no protocol; see reconcile.Options.NoRoutes). YAML:
+	// no_routes.
+	NoRoutes bool
 	// MonitorBuffer is the kernel receive buffer of the scope's event
 	// monitor, in bytes; 0 means the default (rtnl/monitor's
 	// DefaultReceiveBuffer).

@@ -372,6 +372,7 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 			s.MonitorBuffer = size
 		},
 		"adopt_protocol": r.boolean("true (take the routes the protocol already marks as the scope's own) or false", func(v bool) { s.AdoptProtocol = v }),
+		"no_routes":      r.boolean("true (the scope manages no routes) or false", func(v bool) { s.NoRoutes = v }),
 		"desired":        func(n ast.Node, p string) { s.Desired = r.desired(n, p, entries) },
 	}, "name")
 	if err := checkScopeName(s.Name); err != nil && s.Name != "" {
@@ -386,6 +387,9 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 				}
 			}
 		}
+	}
+	if s.NoRoutes && len(s.Desired.Routes) > 0 {
+		r.fail(entries["routes[0]"], join(path, "desired.routes[0]"), "the scope has no_routes: true, so it may desire no route")
 	}
 	return s
 }

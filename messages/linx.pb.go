@@ -1170,6 +1170,11 @@ type ScopeOptions struct {
 	// burst larger than it holds overrun it, and each overrun costs a full
 	// pass.
 	MonitorBuffer uint32 `protobuf:"varint,6,opt,name=monitor_buffer,json=monitorBuffer,proto3" json:"monitor_buffer,omitempty"`
+	// no_routes makes a scope that manages no routes: its passes neither
+	// list nor change any, and it claims no route protocol, so that several
+	// such scopes can share a namespace with one that owns routes. A scope
+	// with no_routes may desire no route.
+	NoRoutes      bool `protobuf:"varint,7,opt,name=no_routes,json=noRoutes,proto3" json:"no_routes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1244,6 +1249,13 @@ func (x *ScopeOptions) GetMonitorBuffer() uint32 {
 		return x.MonitorBuffer
 	}
 	return 0
+}
+
+func (x *ScopeOptions) GetNoRoutes() bool {
+	if x != nil {
+		return x.NoRoutes
+	}
+	return false
 }
 
 // SpawnScope starts a scope. The reply is an Ack. Spawning a name whose
@@ -1947,7 +1959,7 @@ const file_linx_proto_rawDesc = "" +
 	"\x06action\x18\v \x01(\tR\x06action\x12\x16\n" +
 	"\x06invert\x18\f \x01(\bR\x06invert\x12\x1a\n" +
 	"\bprotocol\x18\r \x01(\rR\bprotocolB\v\n" +
-	"\t_priority\"\x92\x02\n" +
+	"\t_priority\"\xaf\x02\n" +
 	"\fScopeOptions\x125\n" +
 	"\bdebounce\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\bdebounce\x121\n" +
 	"\x15max_passes_per_second\x18\x02 \x01(\x01R\x12maxPassesPerSecond\x12\x14\n" +
@@ -1955,7 +1967,8 @@ const file_linx_proto_rawDesc = "" +
 	"\fpass_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vpassTimeout\x12\x1d\n" +
 	"\n" +
 	"no_monitor\x18\x05 \x01(\bR\tnoMonitor\x12%\n" +
-	"\x0emonitor_buffer\x18\x06 \x01(\rR\rmonitorBuffer\"\xa9\x02\n" +
+	"\x0emonitor_buffer\x18\x06 \x01(\rR\rmonitorBuffer\x12\x1b\n" +
+	"\tno_routes\x18\a \x01(\bR\bnoRoutes\"\xa9\x02\n" +
 	"\n" +
 	"SpawnScope\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +

@@ -87,7 +87,7 @@ func (p *pass) begin() error {
 func (p *pass) claimProtocols(fresh bool) error {
 	unknown := !fresh && p.l.claimsUnknown()
 	var unclaimed []rtnl.Protocol
-	for _, proto := range p.d.Protocols(p.o.protocol()) {
+	for _, proto := range p.o.routeProtocols(p.d) {
 		if fresh || !p.l.claimed(proto) {
 			unclaimed = append(unclaimed, proto)
 		}

@@ -24,6 +24,20 @@ type Options struct {
 	// routes it did not create, as its own: they are deleted unless
 	// desired. Without it such a pass fails with a *ClaimError.
 	AdoptProtocol bool
+	// NoRoutes makes a pass that manages no routes: it neither lists nor
+	// changes any, and claims no protocol, so several such scopes (and
+	// one that owns routes) can share a namespace. A desired route is
+	// then invalid.
+	NoRoutes bool
+}
+
+// routeProtocols returns the route protocols a pass with o owns for d:
+// none with NoRoutes, otherwise d.Protocols(o.protocol()).
+func (o Options) routeProtocols(d Desired) []rtnl.Protocol {
+	if o.NoRoutes {
+		return nil
+	}
+	return d.Protocols(o.protocol())
 }
 
 func (o Options) protocol() rtnl.Protocol {
@@ -145,6 +159,9 @@ func (p *pass) run() error {
 	}
 	if err := p.d.Validate(); err != nil {
 		return err
+	}
+	if p.o.NoRoutes && len(p.d.Routes) > 0 {
+		return &InvalidError{Problems: []Problem{{Entry: "routes[0]", Field: "dst", Message: "the scope manages no routes (NoRoutes): it cannot desire one"}}}
 	}
 	if err := p.begin(); err != nil {
 		return err
@@ -404,7 +421,7 @@ func (p *pass) rest() error {
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
-	protos := p.d.Protocols(p.o.protocol())
+	protos := p.o.routeProtocols(p.d)
 	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
 	for _, r := range p.d.Routes {
 		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,

@@ -15,6 +15,7 @@ import (
 // identified by device and inode so that every name of one namespace
 // (host, pid:N, a path) compares equal. d is the desired state as
 // DesiredFromProto converted it; nil claims the scope's own protocol only.
+// A scope with options.no_routes claims none.
 // It fails when the namespace does not exist or is not one.
 func Claim(spec *messages.SpawnScope, d any) (supervisor.Claim, error) {
 	ns, err := NamespaceFromProto(spec.GetNamespace())
@@ -39,6 +40,9 @@ func Claim(spec *messages.SpawnScope, d any) (supervisor.Claim, error) {
 		return supervisor.Claim{}, fmt.Errorf("scope %q: protocol %d out of range (1 to 255)", spec.GetName(), own)
 	}
 	protos := desired.Protocols(rtnl.Protocol(own))
+	if spec.GetOptions().GetNoRoutes() {
+		protos = nil // it lists and touches no route: it owns none
+	}
 	c := supervisor.Claim{Namespace: fmt.Sprintf("%d:%d", id.Dev, id.Inode), Protocols: make([]uint8, len(protos))}
 	for i, p := range protos {
 		c.Protocols[i] = uint8(p)

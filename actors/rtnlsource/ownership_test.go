@@ -257,3 +257,19 @@ func TestFactoryDamagedLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A scope that manages no routes claims no route protocol: it can share a
+// namespace with one that owns routes of the same protocol.
+func TestClaimNoRoutes(t *testing.T) {
+	ns := nstest.New(t)
+	spec := &messages.SpawnScope{Name: "a", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}}}
+	c, err := rtnlsource.Claim(spec, nil)
+	if err != nil || len(c.Protocols) != 1 || c.Protocols[0] != 76 {
+		t.Fatalf("Claim = %+v, %v; want protocol 76", c, err)
+	}
+	spec.Options = &messages.ScopeOptions{NoRoutes: true}
+	c, err = rtnlsource.Claim(spec, nil)
+	if err != nil || len(c.Protocols) != 0 || c.Namespace == "" {
+		t.Fatalf("Claim with no_routes = %+v, %v; want the namespace and no protocol", c, err)
+	}
+}

@@ -96,7 +96,7 @@ func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (s
 		} else if _, err := ns.ID(); err != nil {
 			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
 		}
-		o := reconcile.Options{Protocol: rtnl.Protocol(proto), AdoptProtocol: spec.GetAdoptProtocol()}
+		o := reconcile.Options{Protocol: rtnl.Protocol(proto), AdoptProtocol: spec.GetAdoptProtocol(), NoRoutes: spec.GetOptions().GetNoRoutes()}
 		if err := checkClaim(ns, spec.GetDesired(), ledger, o); err != nil {
 			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
 		}

@@ -31,8 +31,8 @@ func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
 	if s.Interval != 0 {
 		m.Interval = durationpb.New(s.Interval)
 	}
-	if s.MonitorBuffer != 0 {
-		m.Options = &messages.ScopeOptions{MonitorBuffer: uint32(s.MonitorBuffer)}
+	if s.MonitorBuffer != 0 || s.NoRoutes {
+		m.Options = &messages.ScopeOptions{MonitorBuffer: uint32(s.MonitorBuffer), NoRoutes: s.NoRoutes}
 	}
 	return m, nil
 }

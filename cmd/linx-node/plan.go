@@ -151,7 +151,7 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 		return r
 	}
 	defer sock.Close()
-	o := reconcile.Options{Protocol: s.Protocol, AdoptProtocol: s.AdoptProtocol}
+	o := reconcile.Options{Protocol: s.Protocol, AdoptProtocol: s.AdoptProtocol, NoRoutes: s.NoRoutes}
 	var rep reconcile.Report
 	// Interface names from before the pass, for the links it deletes.
 	before, _ := names(sock)

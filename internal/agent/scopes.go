@@ -43,7 +43,7 @@ func Diff(old, new []config.Scope) Changes {
 		case !ok:
 			c.Spawn = append(c.Spawn, s)
 		case o.Namespace != s.Namespace || o.Protocol != s.Protocol || o.Interval != s.Interval ||
-			o.MonitorBuffer != s.MonitorBuffer || o.AdoptProtocol != s.AdoptProtocol:
+			o.MonitorBuffer != s.MonitorBuffer || o.AdoptProtocol != s.AdoptProtocol || o.NoRoutes != s.NoRoutes:
 			c.Respawn = append(c.Respawn, s)
 		case !reflect.DeepEqual(o.Desired, s.Desired):
 			c.Update = append(c.Update, s)

@@ -111,8 +111,8 @@ func TestSpecs(t *testing.T) {
 		protojson.Format(c.podSpec(at, "/run/netns/pod", "eth0", ips, routes)),
 	}
 	want := []string{
-		`{"name":"cni-n","namespace":{"path":"/run/netns/node"},"desired":{"links":[{"name":"linx0","kind":"bridge","mtu":1400,"up":true}],"addresses":[{"link":"linx0","address":"10.22.0.1/24"},{"link":"linx0","address":"fd00::1/64"}]}}`,
-		`{"name":"cni-n-` + at.Hash + `","namespace":{"path":"/run/netns/node"},"desired":{"links":[{"name":"lx` + at.Hash + `","kind":"veth","mtu":1400,"master":"linx0","up":true,"veth":{"peer":"eth0","peerNamespace":{"path":"/run/netns/pod"}}}]}}`,
+		`{"name":"cni-n","namespace":{"path":"/run/netns/node"},"desired":{"links":[{"name":"linx0","kind":"bridge","mtu":1400,"up":true}],"addresses":[{"link":"linx0","address":"10.22.0.1/24"},{"link":"linx0","address":"fd00::1/64"}]},"options":{"noRoutes":true}}`,
+		`{"name":"cni-n-` + at.Hash + `","namespace":{"path":"/run/netns/node"},"desired":{"links":[{"name":"lx` + at.Hash + `","kind":"veth","mtu":1400,"master":"linx0","up":true,"veth":{"peer":"eth0","peerNamespace":{"path":"/run/netns/pod"}}}]},"options":{"noRoutes":true}}`,
 		`{"name":"cni-n-` + at.Hash + `-c","namespace":{"path":"/run/netns/pod"},"desired":{"links":[{"name":"eth0","mtu":1400,"up":true}],"addresses":[{"link":"eth0","address":"10.22.0.5/24"},{"link":"eth0","address":"fd00::5/64"}],"routes":[{"dst":"192.0.2.0/24","via":"10.22.0.1","dev":"eth0"},{"dst":"default","via":"10.22.0.1","dev":"eth0","family":"inet"},{"dst":"default","via":"fd00::1","dev":"eth0","family":"inet6"}]}}`,
 	}
 	space := regexp.MustCompile(`\s+`)

@@ -56,8 +56,13 @@ func (c *Config) networkSpec(ips []ipConfig) *messages.SpawnScope {
 				Address: netip.PrefixFrom(ic.gateway, ic.addr.Bits()).String()})
 		}
 	}
-	return &messages.SpawnScope{Name: c.NetworkScope(), Namespace: c.hostNamespace(), Desired: d}
+	return &messages.SpawnScope{Name: c.NetworkScope(), Namespace: c.hostNamespace(), Desired: d, Options: hostOptions()}
 }
+
+// hostOptions are the options of the scopes in the host namespace: they
+// manage no routes, so that they claim no route protocol there (the node
+// would refuse a second owner of one) and never touch the host's routes.
+func hostOptions() *messages.ScopeOptions { return &messages.ScopeOptions{NoRoutes: true} }
 
 // hostSpec is an attachment's host scope: the veth, its peer in netns.
 func (c *Config) hostSpec(at Attachment, netns, ifname string) *messages.SpawnScope {
@@ -65,7 +70,7 @@ func (c *Config) hostSpec(at Attachment, netns, ifname string) *messages.SpawnSc
 		Links: []*messages.Link{{Name: at.HostVeth, Kind: "veth", Mtu: uint32(c.MTU), Master: c.Bridge, Up: up(),
 			Settings: &messages.Link_Veth{Veth: &messages.Veth{Peer: ifname,
 				PeerNamespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: netns}}}}}},
-	}}
+	}, Options: hostOptions()}
 }
 
 // podRoutes are the routes of the pod: IPAM's (through the gateway of
