@@ -32,9 +32,9 @@ import (
 // Observed routes of proto whose key is not desired are deleted, as are
 // extra routes of proto sharing a desired key (`ip route append` makes
 // those). Routes are compared after the defaults the kernel fills in: see
-// KeyOfRoute, and Op for what a Create carries. RouteKey has no source
-// prefix: IPv6 routes to one destination from different sources
-// (SrcPrefix) share a key, so only one of them can be desired.
+// KeyOfRoute, and Op for what a Create carries. RouteKey has the source
+// prefix (SrcPrefix) too: IPv6 routes to one destination from different
+// sources are different routes.
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
 	r := routes(desired, observed, proto)
 	var ops []Op
@@ -70,7 +70,7 @@ type routeApply struct {
 }
 
 // appendOps appends the ops of r to dst: creates and updates, then deletes.
-// An Op is 576 bytes: each is written once, in place, so dst's spare
+// An Op is 816 bytes: each is written once, in place, so dst's spare
 // capacity must be zero, as make leaves it (both callers size dst with
 // make).
 func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto rtnl.Protocol, apply, remove bool) []Op {
@@ -263,11 +263,12 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 	return apply
 }
 
-// routeRec is a route's RouteKey packed into four words that order as
+// routeRec is a route's RouteKey packed into six words that order as
 // RouteKey.Compare does (family, table; the destination's address length,
-// masked address and prefix length; TOS, metric), with the route's index
-// and whether it is of another protocol. It holds no pointers, so that a
-// million of them cost 56 MB the garbage collector never scans. Every
+// masked address and prefix length; TOS, metric; the source prefix's
+// length and masked address, all zero without one), with the route's
+// index and whether it is of another protocol. It holds no pointers, so
+// that a million of them cost 72 MB the garbage collector never scans. Every
 // RouteKey maps to distinct words (a Prefix carries no zone).
 //
 // For a route with no next hops and an IPv4 gateway and source (or none),
@@ -277,7 +278,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 // are compared without reading their routes, whose random reads would
 // otherwise dominate the diff of a large table.
 type routeRec struct {
-	w         [4]uint64
+	w         [6]uint64
 	val, meta uint64
 	idx       uint32
 	foreign   bool
@@ -325,7 +326,7 @@ func recValue(gw, src netip.Addr, oif int, typ rtnl.RouteType, scope rtnl.Scope)
 
 // setDesired makes rec the record of desired route d, at index idx: its
 // key, and the compared fields as prepareRoute leaves them. Records are
-// filled in place: returning one (56 bytes, in memory) and copying it
+// filled in place: returning one (72 bytes, in memory) and copying it
 // into its slice cost more than computing it.
 func (rec *routeRec) setDesired(d *rtnl.Route, idx int) {
 	rec.setKey(d, idx, false)
@@ -427,7 +428,29 @@ func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool) {
 	rec.w[0] = uint64(fam)<<48 | uint64(table)<<16 | addrLen<<8
 	rec.w[1] = hi
 	rec.w[2] = lo
-	rec.w[3] = uint64(bits+1)<<40 | uint64(r.TOS)<<32 | uint64(metric)
+	rec.w[3] = uint64(bits+1)<<48 | uint64(r.TOS)<<40 | uint64(metric)<<8
+	rec.w[4], rec.w[5] = 0, 0
+	if sp := r.SrcPrefix; sp.IsValid() {
+		// The source prefix (IPv6 source-specific routing), after the
+		// metric: its length, then its masked address.
+		sb := sp.Bits()
+		b := sp.Addr().As16()
+		shi, slo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+		switch {
+		case sp.Addr().Is4():
+			slo &= ^uint64(0) << (32 - sb)
+		case sb <= 64:
+			shi &= ^uint64(0) << (64 - sb)
+			slo = 0
+		default:
+			slo &= ^uint64(0) << (128 - sb)
+		}
+		if sb == 0 {
+			shi, slo = 0, 0
+		}
+		rec.w[3] |= uint64(sb + 1)
+		rec.w[4], rec.w[5] = shi, slo
+	}
 	rec.idx, rec.foreign = uint32(idx), foreign
 }
 
@@ -467,8 +490,8 @@ func sortRouteRecs(recs []routeRec) []routeRec {
 	if sorted {
 		return recs
 	}
-	and := [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
-	var or [4]uint64
+	and := [6]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	var or [6]uint64
 	for i := range recs {
 		for w := range or {
 			or[w] |= recs[i].w[w]
