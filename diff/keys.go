@@ -199,8 +199,8 @@ func (k RouteKey) String() string {
 	return b.String()
 }
 
-// Compare orders keys by family, table, destination, TOS, metric and
-// source prefix (none first, then by length, then by address); it
+// Compare orders keys by family, table, source prefix (none first, then
+// as netip.Prefix.Compare orders them), destination, TOS and metric; it
 // returns -1, 0 or +1.
 func (k RouteKey) Compare(o RouteKey) int {
 	if c := cmp.Compare(k.Family, o.Family); c != 0 {
@@ -209,16 +209,16 @@ func (k RouteKey) Compare(o RouteKey) int {
 	if c := cmp.Compare(k.Table, o.Table); c != 0 {
 		return c
 	}
+	if c := k.Src.Compare(o.Src); c != 0 {
+		return c
+	}
 	if c := k.Dst.Compare(o.Dst); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(k.TOS, o.TOS); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(k.Metric, o.Metric); c != 0 {
-		return c
-	}
-	return k.Src.Compare(o.Src)
+	return cmp.Compare(k.Metric, o.Metric)
 }
 
 // MarshalText implements encoding.TextMarshaler with String; it never fails.
