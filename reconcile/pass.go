@@ -458,6 +458,24 @@ func (p *pass) rest() error {
 		}
 		desiredNexthops = append(desiredNexthops, nh)
 	}
+	nhOps, heldNexthops, err := p.nexthops(desiredNexthops, protos)
+	if err != nil {
+		return err
+	}
+	if len(heldNexthops) > 0 {
+		// A route through a nexthop another writer's holds would go
+		// through that writer's nexthop: it is held back.
+		kept := desired.Routes[:0]
+		for _, r := range desired.Routes {
+			if heldNexthops[r.NHID] {
+				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(r).String(),
+					Desired: r, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", r.NHID)})
+				continue
+			}
+			kept = append(kept, r)
+		}
+		desired.Routes = kept
+	}
 	for _, n := range p.d.Neighbours {
 		if p.held[n.Link] {
 			x := rtnl.Neighbour{Index: p.index[n.Link], IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}
@@ -473,7 +491,6 @@ func (p *pass) rest() error {
 	desired.Rules = p.d.Rules
 
 	var observed diff.State
-	var err error
 	if observed.Addresses, err = p.s.Addresses(); err != nil {
 		return fmt.Errorf("listing addresses: %w", err)
 	}
@@ -515,10 +532,6 @@ func (p *pass) rest() error {
 		}
 		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	}
-	nhOps, err := p.nexthops(desiredNexthops, protos)
-	if err != nil {
-		return err
-	}
 	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours, diff.Mark{Protocol: own, Kept: marked.Neighbours})
 	ruleOps, ruleConflicts := diff.Rules(desired.Rules, observed.Rules, p.owned.Rules, diff.Mark{Protocol: own, Kept: marked.Rules})
 	p.report.Conflicts = append(p.report.Conflicts, neighConflicts...)
@@ -557,19 +570,39 @@ func (p *pass) heldDev(r Route) string {
 // nexthop, or take the nexthop out of that group. It is a conflict
 // instead, and the nexthop stays until nothing foreign uses it. A kernel
 // without nexthop objects is taken to hold none, unless some are desired.
-func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) ([]diff.Op, error) {
+func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) (ops []diff.Op, held map[uint32]bool, err error) {
 	own := p.o.protocol()
 	observed, err := p.s.Nexthops()
 	if err != nil {
 		if len(desired) == 0 && len(p.d.Nexthops) == 0 && (errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, fmt.Errorf("listing nexthops: %w", err)
+		return nil, nil, fmt.Errorf("listing nexthops: %w", err)
 	}
 	ops, conflicts := diff.Nexthops(desired, observed, own)
 	p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+	// A desired id another writer's nexthop holds is held, and so is a
+	// group listing it: neither is sent, nor a route through them.
+	for _, c := range conflicts {
+		if n, ok := c.Desired.(rtnl.Nexthop); ok && c.Foreign {
+			if held == nil {
+				held = make(map[uint32]bool)
+			}
+			held[n.ID] = true
+		}
+	}
+	if len(held) > 0 {
+		for _, n := range desired {
+			if !held[n.ID] && slices.ContainsFunc(n.Group, func(m rtnl.NexthopMember) bool { return held[m.ID] }) {
+				held[n.ID] = true
+				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindNexthop, Key: diff.KeyOfNexthop(n).String(),
+					Desired: n, Foreign: true, Reason: "a member is another writer's nexthop (see its conflict): the group is not sent"})
+			}
+		}
+		ops = slices.DeleteFunc(ops, func(op diff.Op) bool { return op.Action != diff.Delete && held[op.Nexthop.ID] })
+	}
 	if !slices.ContainsFunc(ops, func(op diff.Op) bool { return op.Action == diff.Delete }) {
-		return ops, nil
+		return ops, held, nil
 	}
 	// Who still uses each nexthop to delete: another writer's routes,
 	// and another writer's groups.
@@ -586,7 +619,7 @@ func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) ([]diff.
 	}
 	routes, err := p.s.RoutesFiltered(rtnl.RouteFilter{})
 	if err != nil {
-		return nil, fmt.Errorf("listing the routes through nexthops: %w", err)
+		return nil, nil, fmt.Errorf("listing the routes through nexthops: %w", err)
 	}
 	groups := make(map[uint32][]rtnl.NexthopMember, len(observed))
 	for _, n := range observed {
@@ -613,13 +646,13 @@ func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) ([]diff.
 		why, used := users[op.Nexthop.ID]
 		if op.Action == diff.Delete && used {
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindNexthop,
-				Key: op.Key(), Observed: op.Nexthop, Foreign: true,
+				Key: op.Key(), Observed: op.Nexthop,
 				Reason: "not deleted: " + why + ", and the kernel would delete or change it with the nexthop"})
 			continue
 		}
 		kept = append(kept, op)
 	}
-	return kept, nil
+	return kept, held, nil
 }
 
 // split separates deletes, which wait for the end of the pass, from
