@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -232,5 +233,25 @@ func TestSourceRoutesCoexist(t *testing.T) {
 	}
 	if r := mustPass(t, s, d, l); len(r.Applied) != 0 || !r.Converged {
 		t.Fatalf("second pass applied %v; want nothing", r.Applied)
+	}
+}
+
+// TestClaimCountsNexthops checks that a fresh scope is refused a protocol
+// that already marks a nexthop object it did not create, as it is one
+// that marks routes: the pass would delete the nexthop.
+func TestClaimCountsNexthops(t *testing.T) {
+	ns, s := routesNS(t)
+	ns.IP("nexthop", "add", "id", "9", "via", "10.0.0.2", "dev", "r0", "proto", "76")
+	_, err := reconcile.Pass(s, reconcile.Desired{}, reconcile.NewLedger(), reconcile.Options{})
+	var ce *reconcile.ClaimError
+	if !errors.As(err, &ce) || ce.NexthopCount != 1 || !strings.Contains(err.Error(), "id=9") {
+		t.Fatalf("pass = %v; want a *ClaimError naming nexthop 9", err)
+	}
+	if out := ns.IP("nexthop", "show", "id", "9"); !strings.Contains(out, "id 9") {
+		t.Fatalf("nexthop 9 is gone: %q", out)
+	}
+	r, err := reconcile.Pass(s, reconcile.Desired{}, reconcile.NewLedger(), reconcile.Options{AdoptProtocol: true})
+	if err != nil || len(r.Applied) != 1 || r.Applied[0].Kind != diff.KindNexthop {
+		t.Fatalf("adopting pass: err=%v applied=%v; want nexthop 9 deleted", err, r.Applied)
 	}
 }
