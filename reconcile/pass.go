@@ -438,7 +438,10 @@ func (p *pass) rest() error {
 		}
 		desired.Routes = append(desired.Routes, rt)
 	}
-	var desiredNexthops []rtnl.Nexthop
+	var (
+		desiredNexthops []rtnl.Nexthop
+		heldByLink      map[uint32]bool
+	)
 	for _, n := range p.d.Nexthops {
 		nh := rtnl.Nexthop{ID: n.ID, Gateway: n.Via, Blackhole: n.Blackhole, Group: n.Group, GroupType: n.Type}
 		if n.Group != nil && n.Type == rtnl.NexthopGroupResilient {
@@ -447,6 +450,13 @@ func (p *pass) rest() error {
 		}
 		if p.held[n.Dev] {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNexthop, diff.KeyOfNexthop(nh).String(), nh, n.Dev))
+			if heldByLink == nil {
+				heldByLink = make(map[uint32]bool)
+			}
+			heldByLink[n.ID] = true
+			// Still desired, so that it is not deleted and its groups stay
+			// whole; its ops are dropped (see nexthops).
+			desiredNexthops = append(desiredNexthops, nh)
 			continue
 		}
 		if n.Dev != "" {
@@ -458,7 +468,7 @@ func (p *pass) rest() error {
 		}
 		desiredNexthops = append(desiredNexthops, nh)
 	}
-	nhOps, heldNexthops, err := p.nexthops(desiredNexthops, protos)
+	nhOps, heldNexthops, err := p.nexthops(desiredNexthops, heldByLink, protos)
 	if err != nil {
 		return err
 	}
@@ -570,7 +580,11 @@ func (p *pass) heldDev(r Route) string {
 // nexthop, or take the nexthop out of that group. It is a conflict
 // instead, and the nexthop stays until nothing foreign uses it. A kernel
 // without nexthop objects is taken to hold none, unless some are desired.
-func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) (ops []diff.Op, held map[uint32]bool, err error) {
+//
+// held starts with the ids held back already (their link is another
+// writer's); the result adds those another writer's nexthop holds, and
+// the groups listing any of them, whose ops are dropped.
+func (p *pass) nexthops(desired []rtnl.Nexthop, held map[uint32]bool, protos []rtnl.Protocol) ([]diff.Op, map[uint32]bool, error) {
 	own := p.o.protocol()
 	observed, err := p.s.Nexthops()
 	if err != nil {
@@ -582,7 +596,7 @@ func (p *pass) nexthops(desired []rtnl.Nexthop, protos []rtnl.Protocol) (ops []d
 	ops, conflicts := diff.Nexthops(desired, observed, own)
 	p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	// A desired id another writer's nexthop holds is held, and so is a
-	// group listing it: neither is sent, nor a route through them.
+	// group listing a held id: neither is sent, nor a route through them.
 	for _, c := range conflicts {
 		if n, ok := c.Desired.(rtnl.Nexthop); ok && c.Foreign {
 			if held == nil {

@@ -128,6 +128,20 @@ var scenarios = []scenario{{
 			"conflict route foreign", "not converged"},
 	}},
 }, {
+	name: "a nexthop on another writer's link is held back, with its group and the routes through them",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, _ func(string) int) { b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge"}) })
+		},
+		desired: reconcile.Desired{
+			Links: []reconcile.Link{brUp},
+			Nexthops: []reconcile.Nexthop{{ID: 1, Via: gw, Dev: "br0"},
+				{ID: 10, Group: []rtnl.NexthopMember{{ID: 1}}}},
+			Routes: []reconcile.Route{{Dst: netip.MustParsePrefix("10.60.0.0/24"), Nexthop: 10}},
+		},
+		want: []string{"applied none", "conflict link foreign", "conflict nexthop foreign", "conflict route foreign", "not converged"},
+	}},
+}, {
 	name: "IPv6 routes to one destination from two sources are two routes",
 	steps: []step{{
 		desired: sourceRoutes("fd00::fe", "fd00::fd"),
