@@ -293,3 +293,53 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNexthopProblems checks that every new field of nexthops and of
+// multipath, nexthop and source routes is checked, each problem with the
+// line of its entry.
+func TestNexthopProblems(t *testing.T) {
+	const bad = `scopes:
+  - name: a
+    desired:
+      nexthops:
+        - {id: 0, via: 10.0.0.1}
+        - {id: 2, via: 10.0.0.1, blackhole: true}
+        - {id: 3, group: [{id: 9}], type: resilient, buckets: 70000}
+        - {id: 4, group: [{id: 2, weight: 300}], type: spread}
+        - {id: 5, dev: br0, idle_timer: soon}
+      routes:
+        - {dst: 10.1.0.0/16, via: [{via: 10.0.0.2, weight: 0}, {dev: br0, weight: 999}, {}]}
+        - {dst: 10.2.0.0/16, nexthop: 77}
+        - {dst: 10.3.0.0/16, via: 10.0.0.1, nexthop: 2}
+        - {dst: 10.4.0.0/16, from: "fd00::/64", dev: br0}
+        - {dst: "fd50::/64", from: "fd00::1/64", dev: br0}
+`
+	_, err := Parse("bad.yaml", []byte(bad))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	want := []string{
+		"bad.yaml:5:", "nexthops[0].id: id is required",
+		"bad.yaml:6:", "nexthops[1].via: a nexthop takes exactly one of",
+		"bad.yaml:7:", "nexthops[2].group[0]: member 9 is not a single nexthop", "nexthops[2].buckets: want a number of buckets",
+		"bad.yaml:8:", "nexthops[3].group[0].weight: want a weight", "nexthops[3].type: want multipath or resilient",
+		"bad.yaml:9:", "nexthops[4].idle_timer: want a duration",
+		"bad.yaml:11:", "routes[0].via[1].weight: want a weight", "routes[0].via[2]: a next hop needs a gateway (via) or a device (dev)",
+		"bad.yaml:12:", "routes[1].nexthop: nexthop 77 is not among the desired nexthops",
+		"bad.yaml:13:", "routes[2].via: a route through several next hops or a nexthop object takes no single gateway",
+		"bad.yaml:14:", "routes[3].from: source prefix fd00::/64: only IPv6 routes take a source prefix",
+		"bad.yaml:15:", "routes[4].from: source prefix fd00::1/64 has host bits set",
+	}
+	text := err.Error()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing %q in:\n%s", w, text)
+		}
+	}
+	for _, p := range ce.Problems {
+		if p.Line == 0 {
+			t.Errorf("problem without a line: %v", p)
+		}
+	}
+}

@@ -19,6 +19,27 @@ type (
 		Routes     []yamlRoute     `json:"routes,omitempty"`
 		Neighbours []yamlNeighbour `json:"neighbours,omitempty"`
 		Rules      []yamlRule      `json:"rules,omitempty"`
+		Nexthops   []yamlNexthop   `json:"nexthops,omitempty"`
+	}
+	yamlNexthop struct {
+		ID              uint32              `json:"id"`
+		Via             string              `json:"via,omitempty"`
+		Dev             string              `json:"dev,omitempty"`
+		Blackhole       bool                `json:"blackhole,omitempty"`
+		Group           []yamlNexthopMember `json:"group,omitempty"`
+		Type            string              `json:"type,omitempty"`
+		Buckets         uint16              `json:"buckets,omitempty"`
+		IdleTimer       string              `json:"idle_timer,omitempty"`
+		UnbalancedTimer string              `json:"unbalanced_timer,omitempty"`
+	}
+	yamlNexthopMember struct {
+		ID     uint32 `json:"id"`
+		Weight uint32 `json:"weight,omitempty"`
+	}
+	yamlNextHop struct {
+		Via    string `json:"via,omitempty"`
+		Dev    string `json:"dev,omitempty"`
+		Weight int    `json:"weight,omitempty"`
 	}
 	yamlLink struct {
 		Name      string `json:"name"`
@@ -45,10 +66,14 @@ type (
 		Address string `json:"address"`
 	}
 	yamlRoute struct {
-		Dst      string `json:"dst"`
-		Via      string `json:"via,omitempty"`
+		Dst string `json:"dst"`
+		// Via is the gateway's text, or the paths ([]yamlNextHop) of a
+		// multipath route.
+		Via      any    `json:"via,omitempty"`
 		Dev      string `json:"dev,omitempty"`
 		Src      string `json:"src,omitempty"`
+		From     string `json:"from,omitempty"`
+		Nexthop  uint32 `json:"nexthop,omitempty"`
 		Table    uint32 `json:"table,omitempty"`
 		Metric   uint32 `json:"metric,omitempty"`
 		Protocol string `json:"protocol,omitempty"`
@@ -98,7 +123,18 @@ func MarshalDesired(d reconcile.Desired) ([]byte, error) {
 		out.Addresses = append(out.Addresses, yamlAddress{Link: a.Link, Address: a.Prefix.String()})
 	}
 	for _, r := range d.Routes {
-		y := yamlRoute{Dst: r.Dst.String(), Via: text(r.Via), Dev: r.Dev, Src: text(r.Src), Table: r.Table, Metric: r.Metric}
+		y := yamlRoute{Dst: r.Dst.String(), Dev: r.Dev, Src: text(r.Src), From: text(r.From), Nexthop: r.Nexthop,
+			Table: r.Table, Metric: r.Metric}
+		switch {
+		case r.NextHops != nil:
+			hops := make([]yamlNextHop, len(r.NextHops))
+			for i, h := range r.NextHops {
+				hops[i] = yamlNextHop{Via: text(h.Via), Dev: h.Dev, Weight: h.Weight}
+			}
+			y.Via = hops
+		case r.Via.IsValid():
+			y.Via = r.Via.String()
+		}
 		if r.Protocol != 0 {
 			y.Protocol = r.Protocol.String()
 		}
@@ -133,6 +169,26 @@ func MarshalDesired(d reconcile.Desired) ([]byte, error) {
 			y.Protocol = r.Protocol.String()
 		}
 		out.Rules = append(out.Rules, y)
+	}
+	for _, n := range d.Nexthops {
+		y := yamlNexthop{ID: n.ID, Via: text(n.Via), Dev: n.Dev, Blackhole: n.Blackhole,
+			Buckets: n.Resilient.Buckets}
+		if n.Group != nil {
+			y.Group = make([]yamlNexthopMember, len(n.Group))
+			for i, m := range n.Group {
+				y.Group[i] = yamlNexthopMember{ID: m.ID, Weight: m.Weight}
+			}
+		}
+		if n.Type == rtnl.NexthopGroupResilient {
+			y.Type = "resilient"
+		}
+		if t := n.Resilient.IdleTimer; t != 0 {
+			y.IdleTimer = t.String()
+		}
+		if t := n.Resilient.UnbalancedTimer; t != 0 {
+			y.UnbalancedTimer = t.String()
+		}
+		out.Nexthops = append(out.Nexthops, y)
 	}
 	return json.Marshal(out)
 }

@@ -412,8 +412,88 @@ func (r *reader) desired(n ast.Node, path string, entries map[string]ast.Node) r
 		"routes":     each("routes", func(n ast.Node, p string) { d.Routes = append(d.Routes, r.route(n, p)) }),
 		"neighbours": each("neighbours", func(n ast.Node, p string) { d.Neighbours = append(d.Neighbours, r.neighbour(n, p)) }),
 		"rules":      each("rules", func(n ast.Node, p string) { d.Rules = append(d.Rules, r.rule(n, p)) }),
+		"nexthops":   each("nexthops", func(n ast.Node, p string) { d.Nexthops = append(d.Nexthops, r.nexthop(n, p)) }),
 	})
 	return d
+}
+
+// nexthop reads a nexthop object: {id, via, dev} or {id, blackhole: true}
+// or {id, group: [{id, weight}], type, buckets, idle_timer,
+// unbalanced_timer}.
+func (r *reader) nexthop(n ast.Node, path string) reconcile.Nexthop {
+	var (
+		nh      reconcile.Nexthop
+		id      uint64
+		buckets uint64
+	)
+	timer := func(dst *time.Duration) func(ast.Node, string) {
+		return func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > time.Duration(1<<32-1)*10*time.Millisecond {
+				r.fail(n, p, "want a duration such as 120s (at most 497 days), got %q", v)
+				return
+			}
+			*dst = d
+		}
+	}
+	r.fields(n, path, map[string]func(ast.Node, string){
+		"id":        r.uint(&id, 1<<32-1, "a nexthop id"),
+		"via":       r.addr(&nh.Via),
+		"dev":       r.str(&nh.Dev),
+		"blackhole": r.boolean("true or false", func(v bool) { nh.Blackhole = v }),
+		"group": func(n ast.Node, p string) {
+			nh.Group = []rtnl.NexthopMember{}
+			r.list(n, p, func(n ast.Node, p string) {
+				var mid, weight uint64
+				r.fields(n, p, map[string]func(ast.Node, string){
+					"id":     r.uint(&mid, 1<<32-1, "a nexthop id"),
+					"weight": r.uint(&weight, 256, "a weight"),
+				}, "id")
+				nh.Group = append(nh.Group, rtnl.NexthopMember{ID: uint32(mid), Weight: uint32(weight)})
+			})
+		},
+		"type": func(n ast.Node, p string) {
+			v, ok := r.scalar(n, p)
+			if !ok {
+				return
+			}
+			switch v {
+			case "multipath", "mpath":
+				nh.Type = rtnl.NexthopGroupMultipath
+			case "resilient":
+				nh.Type = rtnl.NexthopGroupResilient
+			default:
+				r.fail(n, p, "want multipath or resilient, got %q", v)
+			}
+		},
+		"buckets":          r.uint(&buckets, 65535, "a number of buckets"),
+		"idle_timer":       timer(&nh.Resilient.IdleTimer),
+		"unbalanced_timer": timer(&nh.Resilient.UnbalancedTimer),
+	}, "id")
+	nh.ID, nh.Resilient.Buckets = uint32(id), uint16(buckets)
+	return nh
+}
+
+// nextHops reads a route's via: as a list of paths, {via, dev, weight}.
+func (r *reader) nextHops(n ast.Node, path string) []reconcile.NextHop {
+	hops := []reconcile.NextHop{}
+	r.list(n, path, func(n ast.Node, p string) {
+		var (
+			h      reconcile.NextHop
+			weight uint64
+		)
+		r.fields(n, p, map[string]func(ast.Node, string){
+			"via": r.addr(&h.Via), "dev": r.str(&h.Dev),
+			"weight": r.uint(&weight, 256, "a weight (1 to 256)"),
+		})
+		h.Weight = int(weight)
+		hops = append(hops, h)
+	})
+	return hops
 }
 
 func (r *reader) link(n ast.Node, path string) reconcile.Link {
@@ -521,7 +601,20 @@ func (r *reader) route(n ast.Node, path string) reconcile.Route {
 				}
 			}
 		},
-		"via": r.addr(&rt.Via), "dev": r.str(&rt.Dev), "src": r.addr(&rt.Src),
+		"via": func(n ast.Node, p string) {
+			if _, ok := r.unwrap(n, p).(*ast.SequenceNode); ok {
+				rt.NextHops = r.nextHops(n, p)
+				return
+			}
+			r.addr(&rt.Via)(n, p)
+		},
+		"dev": r.str(&rt.Dev), "src": r.addr(&rt.Src),
+		"from": r.prefix(&rt.From),
+		"nexthop": func(n ast.Node, p string) {
+			if v, ok := r.number(n, p, 1<<32-1, "a nexthop id"); ok {
+				rt.Nexthop = uint32(v)
+			}
+		},
 		"table": func(n ast.Node, p string) {
 			if v, ok := r.number(n, p, 1<<32-1, "a table id"); ok {
 				rt.Table = uint32(v)

@@ -101,7 +101,12 @@
 //  7. Ops are ordered so that applying them one by one is safe: creates
 //     and updates of links, then addresses, routes, neighbours and rules;
 //     then deletes in the reverse order. Within a kind, ops follow the
-//     key's Compare, so equal inputs give equal plans.
+//     key's Compare, so equal inputs give equal plans. Nexthop objects
+//     (Nexthops) go between addresses and routes: created before the
+//     routes that name them, single nexthops before the groups that list
+//     them; deleted after the routes, groups before their members. A
+//     change of a group's members is one update of the group, not of the
+//     routes through it.
 //
 // # The caller's duties
 //

@@ -141,7 +141,8 @@ func (k *AddressKey) UnmarshalText(b []byte) error {
 }
 
 // RouteKey is the kernel's identity of a route: family, table, destination
-// prefix, TOS and metric. Two routes with the same key cannot both be
+// prefix, TOS, metric and source prefix (IPv6 source-specific routes;
+// invalid, the zero Prefix, for none). Two routes with the same key cannot both be
 // installed with replace; the kernel's replace swaps one for the other
 // whatever their protocols.
 //
@@ -153,10 +154,11 @@ type RouteKey struct {
 	Dst    netip.Prefix
 	TOS    uint8
 	Metric uint32
+	Src    netip.Prefix
 }
 
-// KeyOfRoute returns r's key. Table 0 becomes main (254), Dst is masked to
-// its prefix length, and an IPv6 route's metric 0 becomes 1024, the
+// KeyOfRoute returns r's key. Table 0 becomes main (254), Dst and the
+// source prefix are masked to their prefix lengths, and an IPv6 route's metric 0 becomes 1024, the
 // kernel's default; the family comes from Dst.
 func KeyOfRoute(r rtnl.Route) RouteKey {
 	k := RouteKey{
@@ -165,6 +167,7 @@ func KeyOfRoute(r rtnl.Route) RouteKey {
 		Dst:    r.Dst.Masked(),
 		TOS:    r.TOS,
 		Metric: r.Metric,
+		Src:    maskedSrc(r.SrcPrefix),
 	}
 	if k.Table == rtnl.TableUnspec {
 		k.Table = rtnl.TableMain
@@ -189,16 +192,24 @@ func (k RouteKey) String() string {
 	b.WriteString(strconv.Itoa(int(k.TOS)))
 	b.WriteString(" metric=")
 	b.WriteString(strconv.FormatUint(uint64(k.Metric), 10))
+	if k.Src.IsValid() {
+		b.WriteString(" from=")
+		b.WriteString(prefixText(k.Src))
+	}
 	return b.String()
 }
 
-// Compare orders keys by family, table, destination, TOS and metric; it
+// Compare orders keys by family, table, source prefix (none first, then
+// as netip.Prefix.Compare orders them), destination, TOS and metric; it
 // returns -1, 0 or +1.
 func (k RouteKey) Compare(o RouteKey) int {
 	if c := cmp.Compare(k.Family, o.Family); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(k.Table, o.Table); c != 0 {
+		return c
+	}
+	if c := k.Src.Compare(o.Src); c != 0 {
 		return c
 	}
 	if c := k.Dst.Compare(o.Dst); c != 0 {
@@ -216,11 +227,17 @@ func (k RouteKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil
 // UnmarshalText implements encoding.TextUnmarshaler, parsing String's
 // form. A missing or malformed field fails with an error quoting the input.
 func (k *RouteKey) UnmarshalText(b []byte) error {
-	f, err := fields("RouteKey", string(b), "family", "table", "dst", "tos", "metric")
+	text, from, hasFrom := strings.Cut(string(b), " from=")
+	f, err := fields("RouteKey", text, "family", "table", "dst", "tos", "metric")
 	if err != nil {
 		return err
 	}
 	var out RouteKey
+	if hasFrom {
+		if out.Src, err = netip.ParsePrefix(from); err != nil {
+			return fmt.Errorf("RouteKey %q: from: %w", b, err)
+		}
+	}
 	if out.Family, err = parseFamily(f, 0); err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ const (
 	KindRoute
 	KindNeighbour
 	KindRule
+	// KindNexthop is a nexthop object; it is numbered last so that the
+	// other kinds keep their numbers, but applies before the routes that
+	// name it and is deleted after them (see Nexthops).
+	KindNexthop
 )
 
 // String returns "link", "address", "route", "neighbour", "rule", or
@@ -67,12 +71,14 @@ func (k Kind) String() string {
 		return "neighbour"
 	case KindRule:
 		return "rule"
+	case KindNexthop:
+		return "nexthop"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // Op is one create, update or delete of one kernel object. Kind says which
-// of the five object fields holds it; the other four are zero. A consumer
+// of the six object fields holds it; the other five are zero. A consumer
 // switches on Kind and reads the typed field:
 //
 //	switch op.Kind {
@@ -104,6 +110,7 @@ type Op struct {
 	Route     rtnl.Route
 	Neighbour rtnl.Neighbour
 	Rule      rtnl.Rule
+	Nexthop   rtnl.Nexthop
 }
 
 // Key returns the string form of the key of the object the op carries, as
@@ -120,6 +127,8 @@ func (o Op) Key() string {
 		return KeyOfNeighbour(o.Neighbour).String()
 	case KindRule:
 		return KeyOfRule(o.Rule).String()
+	case KindNexthop:
+		return KeyOfNexthop(o.Nexthop).String()
 	}
 	return ""
 }
@@ -138,6 +147,8 @@ func (o Op) Object() any {
 		return o.Neighbour
 	case KindRule:
 		return o.Rule
+	case KindNexthop:
+		return o.Nexthop
 	}
 	return nil
 }

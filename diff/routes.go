@@ -32,9 +32,9 @@ import (
 // Observed routes of proto whose key is not desired are deleted, as are
 // extra routes of proto sharing a desired key (`ip route append` makes
 // those). Routes are compared after the defaults the kernel fills in: see
-// KeyOfRoute, and Op for what a Create carries. RouteKey has no source
-// prefix: IPv6 routes to one destination from different sources
-// (SrcPrefix) share a key, so only one of them can be desired.
+// KeyOfRoute, and Op for what a Create carries. RouteKey has the source
+// prefix (SrcPrefix) too: IPv6 routes to one destination from different
+// sources are different routes.
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
 	r := routes(desired, observed, proto)
 	var ops []Op
@@ -70,7 +70,7 @@ type routeApply struct {
 }
 
 // appendOps appends the ops of r to dst: creates and updates, then deletes.
-// An Op is 576 bytes: each is written once, in place, so dst's spare
+// An Op is 816 bytes: each is written once, in place, so dst's spare
 // capacity must be zero, as make leaves it (both callers size dst with
 // make).
 func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto rtnl.Protocol, apply, remove bool) []Op {
@@ -120,6 +120,7 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 			Kind: KindRoute, Key: k.String(), Desired: d, Observed: o, Reason: reason}})
 	}
 
+	var ranks srcRanks
 	drecs := make([]routeRec, 0, len(desired))
 	for i := range desired {
 		d := &desired[i]
@@ -132,12 +133,13 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 			continue
 		}
 		drecs = drecs[:len(drecs)+1]
-		drecs[len(drecs)-1].setDesired(d, i)
+		drecs[len(drecs)-1].setDesired(d, i, &ranks)
 	}
 	orecs := make([]routeRec, len(observed))
 	for j := range observed {
-		orecs[j].setObserved(&observed[j], j, observed[j].Protocol != proto)
+		orecs[j].setObserved(&observed[j], j, observed[j].Protocol != proto, &ranks)
 	}
+	ranks.finish(drecs, orecs)
 	drecs = sortRouteRecs(drecs)
 	orecs = sortRouteRecs(orecs)
 
@@ -264,10 +266,11 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 }
 
 // routeRec is a route's RouteKey packed into four words that order as
-// RouteKey.Compare does (family, table; the destination's address length,
-// masked address and prefix length; TOS, metric), with the route's index
-// and whether it is of another protocol. It holds no pointers, so that a
-// million of them cost 56 MB the garbage collector never scans. Every
+// RouteKey.Compare does (family, table, the source prefix's rank among
+// those of the diff, 0 for none; the destination's masked address and
+// prefix length; TOS, metric), with the route's index and whether it is
+// of another protocol. It holds no pointers, so that a million of them
+// cost 56 MB the garbage collector never scans. Every
 // RouteKey maps to distinct words (a Prefix carries no zone).
 //
 // For a route with no next hops and an IPv4 gateway and source (or none),
@@ -327,8 +330,8 @@ func recValue(gw, src netip.Addr, oif int, typ rtnl.RouteType, scope rtnl.Scope)
 // key, and the compared fields as prepareRoute leaves them. Records are
 // filled in place: returning one (56 bytes, in memory) and copying it
 // into its slice cost more than computing it.
-func (rec *routeRec) setDesired(d *rtnl.Route, idx int) {
-	rec.setKey(d, idx, false)
+func (rec *routeRec) setDesired(d *rtnl.Route, idx int, ranks *srcRanks) {
+	rec.setKey(d, idx, false, ranks)
 	rec.val, rec.meta = 0, 0
 	if !recordable(d) {
 		return
@@ -375,8 +378,8 @@ func (d *routeRec) verdict(o *routeRec) recVerdict {
 // setObserved makes rec the record of observed route r (a route as the
 // kernel reports it), at index idx: KeyOfRoute(*r), packed, with the
 // compared fields.
-func (rec *routeRec) setObserved(r *rtnl.Route, idx int, foreign bool) {
-	rec.setKey(r, idx, foreign)
+func (rec *routeRec) setObserved(r *rtnl.Route, idx int, foreign bool, ranks *srcRanks) {
+	rec.setKey(r, idx, foreign, ranks)
 	rec.val, rec.meta = 0, 0
 	if recordable(r) {
 		rec.val, rec.meta = recValue(r.Gateway, r.Src, r.OIF, r.Type, r.Scope)
@@ -390,11 +393,13 @@ func recordable(r *rtnl.Route) bool {
 	return len(r.NextHops) == 0 && r.NHID == 0 && !r.SrcPrefix.IsValid()
 }
 
-// setKey sets rec's key words to r's, its index and its foreign flag.
-func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool) {
+// setKey sets rec's key words to r's, its index and its foreign flag. A
+// source prefix gets a provisional rank from ranks, which ranks.finish
+// turns into its rank once every record is set.
+func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool, ranks *srcRanks) {
 	a := r.Dst.Addr()
 	bits := r.Dst.Bits()
-	var hi, lo, addrLen uint64
+	var hi, lo uint64
 	fam := rtnl.FamilyAll
 	switch {
 	case !r.Dst.IsValid():
@@ -402,11 +407,11 @@ func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool) {
 		bits = -1
 	case a.Is4():
 		// As16 would give ::ffff:a.b.c.d; As4 is cheaper.
-		fam, addrLen = rtnl.FamilyV4, 1
+		fam = rtnl.FamilyV4
 		b := a.As4()
 		lo = (0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))) & (^uint64(0) << (32 - bits))
 	default:
-		fam, addrLen = rtnl.FamilyV6, 2
+		fam = rtnl.FamilyV6
 		b := a.As16()
 		hi = binary.BigEndian.Uint64(b[:8])
 		lo = binary.BigEndian.Uint64(b[8:])
@@ -424,7 +429,12 @@ func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool) {
 	if fam == rtnl.FamilyV6 && metric == 0 {
 		metric = ipv6DefaultMetric
 	}
-	rec.w[0] = uint64(fam)<<48 | uint64(table)<<16 | addrLen<<8
+	// The family decides the address length: w[0] holds family, table
+	// and the source prefix's rank (see srcRanks), 24 bits.
+	rec.w[0] = uint64(fam)<<56 | uint64(table)<<24
+	if r.SrcPrefix.IsValid() {
+		rec.w[0] |= ranks.provisional(r.SrcPrefix)
+	}
 	rec.w[1] = hi
 	rec.w[2] = lo
 	rec.w[3] = uint64(bits+1)<<40 | uint64(r.TOS)<<32 | uint64(metric)
@@ -645,4 +655,61 @@ func maskedSrc(p netip.Prefix) netip.Prefix {
 		return p
 	}
 	return p.Masked()
+}
+
+// srcRanks numbers the source prefixes (IPv6 source-specific routing) of
+// the routes of one diff, so that a record holds a prefix's rank in 24
+// bits rather than the prefix: routes without one, nearly all, keep
+// records of four words. Records are given provisional numbers, in order
+// of appearance, and finish replaces them with ranks in the prefixes'
+// order (netip.Prefix.Compare), once, when any prefix was seen.
+//
+// The zero value is ready to use. A diff holds at most 2^24-1 distinct
+// source prefixes (sixteen million routes at least).
+type srcRanks struct {
+	ids  map[netip.Prefix]uint64
+	list []netip.Prefix
+}
+
+const rankMask = 1<<24 - 1
+
+// provisional returns p's provisional number, from 1.
+func (s *srcRanks) provisional(p netip.Prefix) uint64 {
+	p = p.Masked()
+	if id, ok := s.ids[p]; ok {
+		return id
+	}
+	if s.ids == nil {
+		s.ids = make(map[netip.Prefix]uint64)
+	}
+	if len(s.list) == rankMask {
+		panic("diff: more than 2^24-1 distinct route source prefixes")
+	}
+	s.list = append(s.list, p)
+	s.ids[p] = uint64(len(s.list))
+	return uint64(len(s.list))
+}
+
+// finish turns the provisional numbers in the records of sets into
+// ranks.
+func (s *srcRanks) finish(sets ...[]routeRec) {
+	if len(s.list) == 0 {
+		return
+	}
+	order := make([]uint64, len(s.list)) // provisional-1 -> rank
+	byPrefix := make([]int, len(s.list))
+	for i := range byPrefix {
+		byPrefix[i] = i
+	}
+	slices.SortFunc(byPrefix, func(a, b int) int { return s.list[a].Compare(s.list[b]) })
+	for rank, i := range byPrefix {
+		order[i] = uint64(rank + 1)
+	}
+	for _, recs := range sets {
+		for i := range recs {
+			if p := recs[i].w[0] & rankMask; p != 0 {
+				recs[i].w[0] = recs[i].w[0]&^rankMask | order[p-1]
+			}
+		}
+	}
 }

@@ -107,14 +107,23 @@ func routesReferenceResult(desired, observed []rtnl.Route, proto rtnl.Protocol) 
 // refIndexKey (a Prefix carries no zone).
 type refIndexKey struct {
 	hi, lo        uint64
+	shi, slo      uint64 // the source prefix's address
 	table, metric uint32
-	bits          int16
+	bits, sbits   int16
 	family, tos   uint8
 }
 
 func refKey(k RouteKey) refIndexKey {
 	a := k.Dst.Addr().As16()
+	var sa [16]byte
+	sbits := int16(-1)
+	if k.Src.IsValid() {
+		sa, sbits = k.Src.Addr().As16(), int16(k.Src.Bits())
+	}
 	return refIndexKey{
+		shi:    binary.BigEndian.Uint64(sa[:8]),
+		slo:    binary.BigEndian.Uint64(sa[8:]),
+		sbits:  sbits,
 		hi:     binary.BigEndian.Uint64(a[:8]),
 		lo:     binary.BigEndian.Uint64(a[8:]),
 		table:  k.Table,
@@ -150,7 +159,8 @@ func (k refIndexKey) hash() uint64 {
 	h ^= uint64(k.table)<<32 | uint64(k.metric)
 	h ^= h >> 29
 	h *= 0xc4ceb9fe1a85ec53
-	h ^= uint64(uint16(k.bits))<<16 | uint64(k.family)<<8 | uint64(k.tos)
+	h ^= uint64(uint16(k.bits))<<16 | uint64(k.family)<<8 | uint64(k.tos) | uint64(uint16(k.sbits))<<32
+	h ^= k.shi*0x9e3779b97f4a7c15 ^ k.slo
 	h ^= h >> 32
 	h *= 0x9e3779b97f4a7c15
 	return h ^ h>>31

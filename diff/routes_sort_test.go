@@ -40,7 +40,7 @@ func genAnyRoute() *rapid.Generator[rtnl.Route] {
 			r.NHID = 5
 		}
 		if rapid.IntRange(0, 4).Draw(t, "from") == 0 {
-			r.SrcPrefix = rapid.SampledFrom([]netip.Prefix{pfx("fd08::/64"), pfx("fd08::5/64")}).Draw(t, "src prefix")
+			r.SrcPrefix = rapid.SampledFrom([]netip.Prefix{pfx("fd08::/64"), pfx("fd08::5/64"), pfx("fd09::/48"), pfx("::/0")}).Draw(t, "src prefix")
 		}
 		if rapid.IntRange(0, 5).Draw(t, "multipath") == 0 {
 			for range rapid.IntRange(1, 2).Draw(t, "hops") {
@@ -137,9 +137,12 @@ func TestRoutesMatchesReferenceNearMisses(t *testing.T) {
 func TestRouteRecOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		a, b := genAnyRoute().Draw(t, "a"), genAnyRoute().Draw(t, "b")
-		var ra, rb routeRec
-		ra.setObserved(&a, 0, false)
-		rb.setObserved(&b, 1, false)
+		var ranks srcRanks
+		recs := make([]routeRec, 2)
+		recs[0].setObserved(&a, 0, false, &ranks)
+		recs[1].setObserved(&b, 1, false, &ranks)
+		ranks.finish(recs)
+		ra, rb := recs[0], recs[1]
 		if got, want := ra.compare(&rb), KeyOfRoute(a).Compare(KeyOfRoute(b)); got != want {
 			t.Fatalf("compare(%v, %v) = %d, RouteKey.Compare = %d", KeyOfRoute(a), KeyOfRoute(b), got, want)
 		}
@@ -147,9 +150,11 @@ func TestRouteRecOrder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		routes := rapid.SliceOfN(genAnyRoute(), 0, 300).Draw(t, "routes")
 		recs := make([]routeRec, len(routes))
+		var ranks srcRanks
 		for i := range routes {
-			recs[i].setObserved(&routes[i], i, false)
+			recs[i].setObserved(&routes[i], i, false, &ranks)
 		}
+		ranks.finish(recs)
 		recs = sortRouteRecs(recs)
 		for i := 1; i < len(recs); i++ {
 			p, q := routes[recs[i-1].idx], routes[recs[i].idx]
@@ -195,7 +200,7 @@ func TestSortRouteRecsLarge(t *testing.T) {
 		}
 		recs := make([]routeRec, c.n)
 		for i := range routes {
-			recs[i].setObserved(&routes[i], i, false)
+			recs[i].setObserved(&routes[i], i, false, nil)
 		}
 		got := sortRouteRecs(recs)
 		want := make([]int, c.n)

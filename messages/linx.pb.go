@@ -198,12 +198,14 @@ func (*Namespace_Path) isNamespace_Kind() {}
 // Desired is the state a scope converges to. Everything is authored by
 // interface name; the agent resolves names to indexes on every pass.
 type Desired struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Links         []*Link                `protobuf:"bytes,1,rep,name=links,proto3" json:"links,omitempty"`
-	Addresses     []*Address             `protobuf:"bytes,2,rep,name=addresses,proto3" json:"addresses,omitempty"`
-	Routes        []*Route               `protobuf:"bytes,3,rep,name=routes,proto3" json:"routes,omitempty"`
-	Neighbours    []*Neighbour           `protobuf:"bytes,4,rep,name=neighbours,proto3" json:"neighbours,omitempty"`
-	Rules         []*Rule                `protobuf:"bytes,5,rep,name=rules,proto3" json:"rules,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Links      []*Link                `protobuf:"bytes,1,rep,name=links,proto3" json:"links,omitempty"`
+	Addresses  []*Address             `protobuf:"bytes,2,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Routes     []*Route               `protobuf:"bytes,3,rep,name=routes,proto3" json:"routes,omitempty"`
+	Neighbours []*Neighbour           `protobuf:"bytes,4,rep,name=neighbours,proto3" json:"neighbours,omitempty"`
+	Rules      []*Rule                `protobuf:"bytes,5,rep,name=rules,proto3" json:"rules,omitempty"`
+	// nexthops are nexthop objects and groups, which routes name by id.
+	Nexthops      []*Nexthop `protobuf:"bytes,6,rep,name=nexthops,proto3" json:"nexthops,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,6 +271,13 @@ func (x *Desired) GetNeighbours() []*Neighbour {
 func (x *Desired) GetRules() []*Rule {
 	if x != nil {
 		return x.Rules
+	}
+	return nil
+}
+
+func (x *Desired) GetNexthops() []*Nexthop {
+	if x != nil {
+		return x.Nexthops
 	}
 	return nil
 }
@@ -846,7 +855,14 @@ type Route struct {
 	// or "prohibit"; the last three take no via or dev.
 	Type string `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
 	// src is the preferred source address; empty for none.
-	Src           string `protobuf:"bytes,9,opt,name=src,proto3" json:"src,omitempty"`
+	Src string `protobuf:"bytes,9,opt,name=src,proto3" json:"src,omitempty"`
+	// paths make the route multipath; via and dev are then empty.
+	Paths []*NextHop `protobuf:"bytes,10,rep,name=paths,proto3" json:"paths,omitempty"`
+	// nexthop routes through the nexthop object of that id; 0 for none.
+	Nexthop uint32 `protobuf:"varint,11,opt,name=nexthop,proto3" json:"nexthop,omitempty"`
+	// from is the source prefix of an IPv6 source-specific route; empty
+	// for none.
+	From          string `protobuf:"bytes,12,opt,name=from,proto3" json:"from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -944,6 +960,255 @@ func (x *Route) GetSrc() string {
 	return ""
 }
 
+func (x *Route) GetPaths() []*NextHop {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *Route) GetNexthop() uint32 {
+	if x != nil {
+		return x.Nexthop
+	}
+	return 0
+}
+
+func (x *Route) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+// NextHop is one path of a multipath route.
+type NextHop struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Via   string                 `protobuf:"bytes,1,opt,name=via,proto3" json:"via,omitempty"`
+	Dev   string                 `protobuf:"bytes,2,opt,name=dev,proto3" json:"dev,omitempty"`
+	// weight is 1 to 256; 0 means 1.
+	Weight        uint32 `protobuf:"varint,3,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextHop) Reset() {
+	*x = NextHop{}
+	mi := &file_linx_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextHop) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextHop) ProtoMessage() {}
+
+func (x *NextHop) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextHop.ProtoReflect.Descriptor instead.
+func (*NextHop) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NextHop) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *NextHop) GetDev() string {
+	if x != nil {
+		return x.Dev
+	}
+	return ""
+}
+
+func (x *NextHop) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+// Nexthop is a nexthop object: via and dev, blackhole, or a group.
+type Nexthop struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Via       string                 `protobuf:"bytes,2,opt,name=via,proto3" json:"via,omitempty"`
+	Dev       string                 `protobuf:"bytes,3,opt,name=dev,proto3" json:"dev,omitempty"`
+	Blackhole bool                   `protobuf:"varint,4,opt,name=blackhole,proto3" json:"blackhole,omitempty"`
+	Group     []*NexthopMember       `protobuf:"bytes,5,rep,name=group,proto3" json:"group,omitempty"`
+	// type is "multipath" (the default when empty) or "resilient".
+	Type string `protobuf:"bytes,6,opt,name=type,proto3" json:"type,omitempty"`
+	// buckets, idle_timer_ms and unbalanced_timer_ms are a resilient
+	// group's settings; 0 leaves each to the kernel.
+	Buckets           uint32 `protobuf:"varint,7,opt,name=buckets,proto3" json:"buckets,omitempty"`
+	IdleTimerMs       uint64 `protobuf:"varint,8,opt,name=idle_timer_ms,json=idleTimerMs,proto3" json:"idle_timer_ms,omitempty"`
+	UnbalancedTimerMs uint64 `protobuf:"varint,9,opt,name=unbalanced_timer_ms,json=unbalancedTimerMs,proto3" json:"unbalanced_timer_ms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Nexthop) Reset() {
+	*x = Nexthop{}
+	mi := &file_linx_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Nexthop) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Nexthop) ProtoMessage() {}
+
+func (x *Nexthop) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Nexthop.ProtoReflect.Descriptor instead.
+func (*Nexthop) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Nexthop) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Nexthop) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *Nexthop) GetDev() string {
+	if x != nil {
+		return x.Dev
+	}
+	return ""
+}
+
+func (x *Nexthop) GetBlackhole() bool {
+	if x != nil {
+		return x.Blackhole
+	}
+	return false
+}
+
+func (x *Nexthop) GetGroup() []*NexthopMember {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *Nexthop) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Nexthop) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *Nexthop) GetIdleTimerMs() uint64 {
+	if x != nil {
+		return x.IdleTimerMs
+	}
+	return 0
+}
+
+func (x *Nexthop) GetUnbalancedTimerMs() uint64 {
+	if x != nil {
+		return x.UnbalancedTimerMs
+	}
+	return 0
+}
+
+// NexthopMember is a member of a nexthop group.
+type NexthopMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// weight is 1 to 256; 0 means 1.
+	Weight        uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NexthopMember) Reset() {
+	*x = NexthopMember{}
+	mi := &file_linx_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NexthopMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NexthopMember) ProtoMessage() {}
+
+func (x *NexthopMember) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NexthopMember.ProtoReflect.Descriptor instead.
+func (*NexthopMember) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *NexthopMember) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *NexthopMember) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 // Neighbour is a permanent neighbour entry.
 type Neighbour struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -956,7 +1221,7 @@ type Neighbour struct {
 
 func (x *Neighbour) Reset() {
 	*x = Neighbour{}
-	mi := &file_linx_proto_msgTypes[10]
+	mi := &file_linx_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1233,7 @@ func (x *Neighbour) String() string {
 func (*Neighbour) ProtoMessage() {}
 
 func (x *Neighbour) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[10]
+	mi := &file_linx_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1246,7 @@ func (x *Neighbour) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbour.ProtoReflect.Descriptor instead.
 func (*Neighbour) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{10}
+	return file_linx_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Neighbour) GetLink() string {
@@ -1033,7 +1298,7 @@ type Rule struct {
 
 func (x *Rule) Reset() {
 	*x = Rule{}
-	mi := &file_linx_proto_msgTypes[11]
+	mi := &file_linx_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1310,7 @@ func (x *Rule) String() string {
 func (*Rule) ProtoMessage() {}
 
 func (x *Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[11]
+	mi := &file_linx_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1323,7 @@ func (x *Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rule.ProtoReflect.Descriptor instead.
 func (*Rule) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{11}
+	return file_linx_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Rule) GetFrom() string {
@@ -1181,7 +1446,7 @@ type ScopeOptions struct {
 
 func (x *ScopeOptions) Reset() {
 	*x = ScopeOptions{}
-	mi := &file_linx_proto_msgTypes[12]
+	mi := &file_linx_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1458,7 @@ func (x *ScopeOptions) String() string {
 func (*ScopeOptions) ProtoMessage() {}
 
 func (x *ScopeOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[12]
+	mi := &file_linx_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1471,7 @@ func (x *ScopeOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeOptions.ProtoReflect.Descriptor instead.
 func (*ScopeOptions) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{12}
+	return file_linx_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ScopeOptions) GetDebounce() *durationpb.Duration {
@@ -1280,7 +1545,7 @@ type SpawnScope struct {
 
 func (x *SpawnScope) Reset() {
 	*x = SpawnScope{}
-	mi := &file_linx_proto_msgTypes[13]
+	mi := &file_linx_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1557,7 @@ func (x *SpawnScope) String() string {
 func (*SpawnScope) ProtoMessage() {}
 
 func (x *SpawnScope) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[13]
+	mi := &file_linx_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1570,7 @@ func (x *SpawnScope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnScope.ProtoReflect.Descriptor instead.
 func (*SpawnScope) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{13}
+	return file_linx_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SpawnScope) GetName() string {
@@ -1369,7 +1634,7 @@ type StopScope struct {
 
 func (x *StopScope) Reset() {
 	*x = StopScope{}
-	mi := &file_linx_proto_msgTypes[14]
+	mi := &file_linx_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1646,7 @@ func (x *StopScope) String() string {
 func (*StopScope) ProtoMessage() {}
 
 func (x *StopScope) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[14]
+	mi := &file_linx_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1659,7 @@ func (x *StopScope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopScope.ProtoReflect.Descriptor instead.
 func (*StopScope) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{14}
+	return file_linx_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StopScope) GetName() string {
@@ -1423,7 +1688,7 @@ type UpdateDesired struct {
 
 func (x *UpdateDesired) Reset() {
 	*x = UpdateDesired{}
-	mi := &file_linx_proto_msgTypes[15]
+	mi := &file_linx_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1700,7 @@ func (x *UpdateDesired) String() string {
 func (*UpdateDesired) ProtoMessage() {}
 
 func (x *UpdateDesired) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[15]
+	mi := &file_linx_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1713,7 @@ func (x *UpdateDesired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDesired.ProtoReflect.Descriptor instead.
 func (*UpdateDesired) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{15}
+	return file_linx_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateDesired) GetName() string {
@@ -1476,7 +1741,7 @@ type GetStatus struct {
 
 func (x *GetStatus) Reset() {
 	*x = GetStatus{}
-	mi := &file_linx_proto_msgTypes[16]
+	mi := &file_linx_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1753,7 @@ func (x *GetStatus) String() string {
 func (*GetStatus) ProtoMessage() {}
 
 func (x *GetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[16]
+	mi := &file_linx_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1766,7 @@ func (x *GetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatus.ProtoReflect.Descriptor instead.
 func (*GetStatus) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{16}
+	return file_linx_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetStatus) GetName() string {
@@ -1520,7 +1785,7 @@ type ListScopes struct {
 
 func (x *ListScopes) Reset() {
 	*x = ListScopes{}
-	mi := &file_linx_proto_msgTypes[17]
+	mi := &file_linx_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1797,7 @@ func (x *ListScopes) String() string {
 func (*ListScopes) ProtoMessage() {}
 
 func (x *ListScopes) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[17]
+	mi := &file_linx_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1810,7 @@ func (x *ListScopes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScopes.ProtoReflect.Descriptor instead.
 func (*ListScopes) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{17}
+	return file_linx_proto_rawDescGZIP(), []int{20}
 }
 
 // ScopeList holds the statuses of all scopes, sorted by name.
@@ -1558,7 +1823,7 @@ type ScopeList struct {
 
 func (x *ScopeList) Reset() {
 	*x = ScopeList{}
-	mi := &file_linx_proto_msgTypes[18]
+	mi := &file_linx_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1835,7 @@ func (x *ScopeList) String() string {
 func (*ScopeList) ProtoMessage() {}
 
 func (x *ScopeList) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[18]
+	mi := &file_linx_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1848,7 @@ func (x *ScopeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeList.ProtoReflect.Descriptor instead.
 func (*ScopeList) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{18}
+	return file_linx_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ScopeList) GetScopes() []*ScopeStatus {
@@ -1605,7 +1870,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_linx_proto_msgTypes[19]
+	mi := &file_linx_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1882,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[19]
+	mi := &file_linx_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1895,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{19}
+	return file_linx_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Subscribe) GetSubscriber() *actor.PID {
@@ -1650,7 +1915,7 @@ type Unsubscribe struct {
 
 func (x *Unsubscribe) Reset() {
 	*x = Unsubscribe{}
-	mi := &file_linx_proto_msgTypes[20]
+	mi := &file_linx_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1927,7 @@ func (x *Unsubscribe) String() string {
 func (*Unsubscribe) ProtoMessage() {}
 
 func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[20]
+	mi := &file_linx_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1940,7 @@ func (x *Unsubscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsubscribe.ProtoReflect.Descriptor instead.
 func (*Unsubscribe) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{20}
+	return file_linx_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Unsubscribe) GetSubscriber() *actor.PID {
@@ -1695,7 +1960,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_linx_proto_msgTypes[21]
+	mi := &file_linx_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1972,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[21]
+	mi := &file_linx_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1985,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{21}
+	return file_linx_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Ack) GetError() string {
@@ -1760,7 +2025,7 @@ type ScopeStatus struct {
 
 func (x *ScopeStatus) Reset() {
 	*x = ScopeStatus{}
-	mi := &file_linx_proto_msgTypes[22]
+	mi := &file_linx_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +2037,7 @@ func (x *ScopeStatus) String() string {
 func (*ScopeStatus) ProtoMessage() {}
 
 func (x *ScopeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_linx_proto_msgTypes[22]
+	mi := &file_linx_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +2050,7 @@ func (x *ScopeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScopeStatus.ProtoReflect.Descriptor instead.
 func (*ScopeStatus) Descriptor() ([]byte, []int) {
-	return file_linx_proto_rawDescGZIP(), []int{22}
+	return file_linx_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ScopeStatus) GetName() string {
@@ -1882,7 +2147,7 @@ const file_linx_proto_rawDesc = "" +
 	"\x04host\x18\x01 \x01(\bH\x00R\x04host\x12\x12\n" +
 	"\x03pid\x18\x02 \x01(\rH\x00R\x03pid\x12\x14\n" +
 	"\x04path\x18\x03 \x01(\tH\x00R\x04pathB\x06\n" +
-	"\x04kind\"\xdf\x01\n" +
+	"\x04kind\"\x8d\x02\n" +
 	"\aDesired\x12#\n" +
 	"\x05links\x18\x01 \x03(\v2\r.linx.v1.LinkR\x05links\x12.\n" +
 	"\taddresses\x18\x02 \x03(\v2\x10.linx.v1.AddressR\taddresses\x12&\n" +
@@ -1890,7 +2155,8 @@ const file_linx_proto_rawDesc = "" +
 	"\n" +
 	"neighbours\x18\x04 \x03(\v2\x12.linx.v1.NeighbourR\n" +
 	"neighbours\x12#\n" +
-	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\"\x8b\x03\n" +
+	"\x05rules\x18\x05 \x03(\v2\r.linx.v1.RuleR\x05rules\x12,\n" +
+	"\bnexthops\x18\x06 \x03(\v2\x10.linx.v1.NexthopR\bnexthops\"\x8b\x03\n" +
 	"\x04Link\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x10\n" +
@@ -1929,7 +2195,7 @@ const file_linx_proto_rawDesc = "" +
 	"\x0epeer_namespace\x18\x02 \x01(\v2\x12.linx.v1.NamespaceR\rpeerNamespace\"7\n" +
 	"\aAddress\x12\x12\n" +
 	"\x04link\x18\x01 \x01(\tR\x04link\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xc5\x01\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x9b\x02\n" +
 	"\x05Route\x12\x10\n" +
 	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x10\n" +
 	"\x03via\x18\x02 \x01(\tR\x03via\x12\x10\n" +
@@ -1939,7 +2205,28 @@ const file_linx_proto_rawDesc = "" +
 	"\bprotocol\x18\x06 \x01(\rR\bprotocol\x12\x16\n" +
 	"\x06family\x18\a \x01(\tR\x06family\x12\x12\n" +
 	"\x04type\x18\b \x01(\tR\x04type\x12\x10\n" +
-	"\x03src\x18\t \x01(\tR\x03src\"A\n" +
+	"\x03src\x18\t \x01(\tR\x03src\x12&\n" +
+	"\x05paths\x18\n" +
+	" \x03(\v2\x10.linx.v1.NextHopR\x05paths\x12\x18\n" +
+	"\anexthop\x18\v \x01(\rR\anexthop\x12\x12\n" +
+	"\x04from\x18\f \x01(\tR\x04from\"E\n" +
+	"\aNextHop\x12\x10\n" +
+	"\x03via\x18\x01 \x01(\tR\x03via\x12\x10\n" +
+	"\x03dev\x18\x02 \x01(\tR\x03dev\x12\x16\n" +
+	"\x06weight\x18\x03 \x01(\rR\x06weight\"\x8b\x02\n" +
+	"\aNexthop\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
+	"\x03via\x18\x02 \x01(\tR\x03via\x12\x10\n" +
+	"\x03dev\x18\x03 \x01(\tR\x03dev\x12\x1c\n" +
+	"\tblackhole\x18\x04 \x01(\bR\tblackhole\x12,\n" +
+	"\x05group\x18\x05 \x03(\v2\x16.linx.v1.NexthopMemberR\x05group\x12\x12\n" +
+	"\x04type\x18\x06 \x01(\tR\x04type\x12\x18\n" +
+	"\abuckets\x18\a \x01(\rR\abuckets\x12\"\n" +
+	"\ridle_timer_ms\x18\b \x01(\x04R\vidleTimerMs\x12.\n" +
+	"\x13unbalanced_timer_ms\x18\t \x01(\x04R\x11unbalancedTimerMs\"7\n" +
+	"\rNexthopMember\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\rR\x06weight\"A\n" +
 	"\tNeighbour\x12\x12\n" +
 	"\x04link\x18\x01 \x01(\tR\x04link\x12\x0e\n" +
 	"\x02ip\x18\x02 \x01(\tR\x02ip\x12\x10\n" +
@@ -2039,7 +2326,7 @@ func file_linx_proto_rawDescGZIP() []byte {
 }
 
 var file_linx_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_linx_proto_goTypes = []any{
 	(Phase)(0),                    // 0: linx.v1.Phase
 	(*Namespace)(nil),             // 1: linx.v1.Namespace
@@ -2052,53 +2339,59 @@ var file_linx_proto_goTypes = []any{
 	(*Veth)(nil),                  // 8: linx.v1.Veth
 	(*Address)(nil),               // 9: linx.v1.Address
 	(*Route)(nil),                 // 10: linx.v1.Route
-	(*Neighbour)(nil),             // 11: linx.v1.Neighbour
-	(*Rule)(nil),                  // 12: linx.v1.Rule
-	(*ScopeOptions)(nil),          // 13: linx.v1.ScopeOptions
-	(*SpawnScope)(nil),            // 14: linx.v1.SpawnScope
-	(*StopScope)(nil),             // 15: linx.v1.StopScope
-	(*UpdateDesired)(nil),         // 16: linx.v1.UpdateDesired
-	(*GetStatus)(nil),             // 17: linx.v1.GetStatus
-	(*ListScopes)(nil),            // 18: linx.v1.ListScopes
-	(*ScopeList)(nil),             // 19: linx.v1.ScopeList
-	(*Subscribe)(nil),             // 20: linx.v1.Subscribe
-	(*Unsubscribe)(nil),           // 21: linx.v1.Unsubscribe
-	(*Ack)(nil),                   // 22: linx.v1.Ack
-	(*ScopeStatus)(nil),           // 23: linx.v1.ScopeStatus
-	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
-	(*actor.PID)(nil),             // 25: actor.PID
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*NextHop)(nil),               // 11: linx.v1.NextHop
+	(*Nexthop)(nil),               // 12: linx.v1.Nexthop
+	(*NexthopMember)(nil),         // 13: linx.v1.NexthopMember
+	(*Neighbour)(nil),             // 14: linx.v1.Neighbour
+	(*Rule)(nil),                  // 15: linx.v1.Rule
+	(*ScopeOptions)(nil),          // 16: linx.v1.ScopeOptions
+	(*SpawnScope)(nil),            // 17: linx.v1.SpawnScope
+	(*StopScope)(nil),             // 18: linx.v1.StopScope
+	(*UpdateDesired)(nil),         // 19: linx.v1.UpdateDesired
+	(*GetStatus)(nil),             // 20: linx.v1.GetStatus
+	(*ListScopes)(nil),            // 21: linx.v1.ListScopes
+	(*ScopeList)(nil),             // 22: linx.v1.ScopeList
+	(*Subscribe)(nil),             // 23: linx.v1.Subscribe
+	(*Unsubscribe)(nil),           // 24: linx.v1.Unsubscribe
+	(*Ack)(nil),                   // 25: linx.v1.Ack
+	(*ScopeStatus)(nil),           // 26: linx.v1.ScopeStatus
+	(*durationpb.Duration)(nil),   // 27: google.protobuf.Duration
+	(*actor.PID)(nil),             // 28: actor.PID
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
 }
 var file_linx_proto_depIdxs = []int32{
 	3,  // 0: linx.v1.Desired.links:type_name -> linx.v1.Link
 	9,  // 1: linx.v1.Desired.addresses:type_name -> linx.v1.Address
 	10, // 2: linx.v1.Desired.routes:type_name -> linx.v1.Route
-	11, // 3: linx.v1.Desired.neighbours:type_name -> linx.v1.Neighbour
-	12, // 4: linx.v1.Desired.rules:type_name -> linx.v1.Rule
-	4,  // 5: linx.v1.Link.macvlan:type_name -> linx.v1.Macvlan
-	7,  // 6: linx.v1.Link.vxlan:type_name -> linx.v1.Vxlan
-	8,  // 7: linx.v1.Link.veth:type_name -> linx.v1.Veth
-	5,  // 8: linx.v1.Link.ipvlan:type_name -> linx.v1.IPVlan
-	6,  // 9: linx.v1.Link.vlan:type_name -> linx.v1.Vlan
-	1,  // 10: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
-	24, // 11: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
-	24, // 12: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
-	1,  // 13: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
-	2,  // 14: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
-	24, // 15: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
-	13, // 16: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
-	2,  // 17: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
-	23, // 18: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
-	25, // 19: linx.v1.Subscribe.subscriber:type_name -> actor.PID
-	25, // 20: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
-	0,  // 21: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
-	26, // 22: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
-	24, // 23: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	14, // 3: linx.v1.Desired.neighbours:type_name -> linx.v1.Neighbour
+	15, // 4: linx.v1.Desired.rules:type_name -> linx.v1.Rule
+	12, // 5: linx.v1.Desired.nexthops:type_name -> linx.v1.Nexthop
+	4,  // 6: linx.v1.Link.macvlan:type_name -> linx.v1.Macvlan
+	7,  // 7: linx.v1.Link.vxlan:type_name -> linx.v1.Vxlan
+	8,  // 8: linx.v1.Link.veth:type_name -> linx.v1.Veth
+	5,  // 9: linx.v1.Link.ipvlan:type_name -> linx.v1.IPVlan
+	6,  // 10: linx.v1.Link.vlan:type_name -> linx.v1.Vlan
+	1,  // 11: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
+	11, // 12: linx.v1.Route.paths:type_name -> linx.v1.NextHop
+	13, // 13: linx.v1.Nexthop.group:type_name -> linx.v1.NexthopMember
+	27, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
+	27, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
+	1,  // 16: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
+	2,  // 17: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
+	27, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
+	16, // 19: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
+	2,  // 20: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
+	26, // 21: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
+	28, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
+	28, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
+	0,  // 24: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
+	29, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
+	27, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_linx_proto_init() }
@@ -2119,14 +2412,14 @@ func file_linx_proto_init() {
 		(*Link_Vlan)(nil),
 	}
 	file_linx_proto_msgTypes[6].OneofWrappers = []any{}
-	file_linx_proto_msgTypes[11].OneofWrappers = []any{}
+	file_linx_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_linx_proto_rawDesc), len(file_linx_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -5,18 +5,26 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/linx-net/linx/rtnl"
 )
 
 // ClaimError is a pass refused because one of its route protocols already
-// marks routes in the namespace that the scope did not create: owning the
-// protocol would delete them. Options.AdoptProtocol takes them instead.
+// marks routes (or, for the scope's own protocol, nexthop objects) in the
+// namespace that the scope did not create: owning the protocol would
+// delete them. Options.AdoptProtocol takes them instead.
 type ClaimError struct {
 	Protocol rtnl.Protocol
 	// Routes are the first few routes of Protocol found, Count how many
 	// there are in all.
 	Routes []rtnl.Route
 	Count  int
+	// Nexthops are the first few nexthop objects of Protocol found (only
+	// the scope's own protocol owns nexthops), NexthopCount how many
+	// there are in all.
+	Nexthops     []rtnl.Nexthop
+	NexthopCount int
 }
 
 // claimShown is how many routes a ClaimError names.
@@ -33,8 +41,18 @@ func (e *ClaimError) Error() string {
 	if e.Count > len(e.Routes) {
 		more = fmt.Sprintf(" and %d more", e.Count-len(e.Routes))
 	}
-	return fmt.Sprintf("protocol %d already marks %d route(s) in the namespace that this scope did not create (%s%s): owning the protocol would delete them; choose another protocol, or set adopt_protocol to take them as the scope's own",
-		e.Protocol, e.Count, strings.Join(shown, ", "), more)
+	what := fmt.Sprintf("%d route(s)", e.Count)
+	if e.NexthopCount > 0 {
+		for _, n := range e.Nexthops {
+			shown = append(shown, n.String())
+		}
+		if e.NexthopCount > len(e.Nexthops) {
+			more += fmt.Sprintf(" and %d more nexthop(s)", e.NexthopCount-len(e.Nexthops))
+		}
+		what += fmt.Sprintf(" and %d nexthop(s)", e.NexthopCount)
+	}
+	return fmt.Sprintf("protocol %d already marks %s in the namespace that this scope did not create (%s%s): owning the protocol would delete them; choose another protocol, or set adopt_protocol to take them as the scope's own",
+		e.Protocol, what, strings.Join(shown, ", "), more)
 }
 
 // CheckClaim checks, without changing anything, that a pass of d with
@@ -104,8 +122,23 @@ func (p *pass) claimProtocols(fresh bool) error {
 			if err != nil {
 				return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 			}
-			if len(routes) > 0 {
-				errs = append(errs, &ClaimError{Protocol: proto, Routes: routes[:min(len(routes), claimShown)], Count: len(routes)})
+			var nhs []rtnl.Nexthop
+			if proto == p.o.protocol() {
+				// Nexthops are owned by the scope's protocol alone. A kernel
+				// without them holds none.
+				all, err := p.s.Nexthops()
+				if err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
+					return fmt.Errorf("listing nexthops: %w", err)
+				}
+				for _, n := range all {
+					if n.Protocol == proto {
+						nhs = append(nhs, n)
+					}
+				}
+			}
+			if len(routes) > 0 || len(nhs) > 0 {
+				errs = append(errs, &ClaimError{Protocol: proto, Routes: routes[:min(len(routes), claimShown)], Count: len(routes),
+					Nexthops: nhs[:min(len(nhs), claimShown)], NexthopCount: len(nhs)})
 			}
 		}
 		if err := errors.Join(errs...); err != nil {

@@ -20,6 +20,10 @@ type Desired struct {
 	Routes     []Route
 	Neighbours []Neighbour
 	Rules      []Rule
+	// Nexthops are nexthop objects and groups, which routes name by id
+	// (Route.Nexthop). They are owned by protocol, as routes are (see
+	// Nexthop).
+	Nexthops []Nexthop
 }
 
 // Link is a desired interface.
@@ -131,6 +135,63 @@ type Route struct {
 	Type rtnl.RouteType
 	// Src is the preferred source address; optional.
 	Src netip.Addr
+	// From is the source prefix of an IPv6 source-specific route (`ip -6
+	// route add DST from PREFIX`): routes to one destination from
+	// different sources are different routes. Invalid (unset) for none;
+	// IPv4 routes take none.
+	From netip.Prefix
+	// NextHops makes the route multipath (RTA_MULTIPATH): the kernel
+	// spreads flows over the paths by weight. Via and Dev are then unset.
+	NextHops []NextHop
+	// Nexthop routes through the nexthop object of that id, which
+	// Desired.Nexthops must hold; Via, Dev and NextHops are then unset. 0
+	// for none.
+	Nexthop uint32
+}
+
+// NextHop is one path of a multipath route.
+type NextHop struct {
+	// Via is the path's gateway; invalid for a path straight out of Dev.
+	Via netip.Addr
+	// Dev names the path's outgoing interface; "" lets the kernel choose
+	// it from Via.
+	Dev string
+	// Weight is the path's share, 1 to 256; 0 means 1.
+	Weight int
+}
+
+// Nexthop is a desired nexthop object (`ip nexthop`): a gateway and
+// device, a device alone, a blackhole, or a group of other desired
+// nexthops. Routes name it by ID, so changing it moves every route
+// through it in one message: a group whose members change is replaced in
+// place, and the routes are not touched.
+//
+// Nexthops are owned by protocol, as routes are: a pass creates them
+// with its protocol, deletes those of its protocol that are not desired,
+// and never changes or deletes one of another protocol. A desired id
+// held by another writer's nexthop is a conflict and left alone; so is
+// deleting a nexthop of the scope that another writer's route or group
+// still uses, since the kernel would delete that route or shrink that
+// group with it.
+type Nexthop struct {
+	// ID is the nexthop's id, 1 to 2^32-1.
+	ID uint32
+	// Via is the gateway of a single nexthop.
+	Via netip.Addr
+	// Dev names the interface of a single nexthop; required without Via.
+	Dev string
+	// Blackhole makes a nexthop that drops packets; it takes no Via or
+	// Dev.
+	Blackhole bool
+	// Group lists the members of a group: the ids of single nexthops
+	// desired here, with their weights (0 means 1). Nil for a single
+	// nexthop.
+	Group []rtnl.NexthopMember
+	// Type is the group's type: multipath (the zero value) or resilient.
+	Type rtnl.NexthopGroupType
+	// Resilient holds a resilient group's bucket settings; the zero value
+	// of each field leaves it to the kernel.
+	Resilient rtnl.Resilient
 }
 
 // Neighbour is a desired static ARP or NDP entry.

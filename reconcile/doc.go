@@ -29,6 +29,21 @@
 // (table, destination, tos, metric) is already held by a route of another
 // protocol is reported as a conflict and left alone.
 //
+// Nexthop objects are owned by their protocol too, the pass's own
+// (Options.Protocol): a pass deletes the nexthops of its protocol that are
+// not desired and never changes or deletes another's. A desired id held
+// by another writer's nexthop is a conflict, and the groups listing it
+// and the routes through it are held back. The kernel deletes the routes
+// through a nexthop with it, whoever wrote them, and takes it out of the
+// groups that list it: so a pass never deletes a nexthop that a route of
+// a protocol it does not own, or another writer's group, still uses. It
+// reports a conflict naming that route or group, keeps the nexthop, and
+// deletes it on a later pass once nothing foreign uses it.
+//
+// Routes are keyed with their source prefix (IPv6 source-specific
+// routing, Route.From): routes to one destination from different sources
+// are different routes.
+//
 // A Ledger records the keys of the links, addresses, neighbours and rules
 // this scope created. Only ledger keys that are no longer desired are
 // deleted; an object that merely appeared is never touched. The ledger is
@@ -125,8 +140,12 @@
 //     objects' protocols. What is desired on a link another writer holds
 //     is reported as a conflict and left out.
 //  5. Apply creates and updates: addresses (so gateways are reachable),
-//     routes, neighbours, rules; then deletes in reverse: rules,
-//     neighbours, routes, addresses. When addresses were deleted, steps 4
+//     nexthop objects (single ones, then groups), routes, neighbours,
+//     rules; then deletes in reverse: rules, neighbours, routes, nexthops
+//     (groups, then single ones), addresses. A nexthop is thus created
+//     before the routes that name it and deleted after them; a group's
+//     new members are one replace of the group, which moves every route
+//     through it, the routes themselves unchanged. When addresses were deleted, steps 4
 //     and 5 run once more, since the kernel flushes the IPv4 routes and
 //     neighbours of an interface that loses its last IPv4 address. Links
 //     are deleted last. An owned object the kernel cannot change in place

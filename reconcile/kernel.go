@@ -29,6 +29,9 @@ type Kernel interface {
 	// RoutesFiltered lists the routes of every table that f selects; a
 	// pass asks for those of one protocol at a time.
 	RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error)
+	// Nexthops lists every nexthop object, groups included; a kernel
+	// without them (before 5.3) fails with EOPNOTSUPP or EINVAL.
+	Nexthops() ([]rtnl.Nexthop, error)
 	// ApplyWith applies a batch's entries in order (see rtnl.Batch).
 	ApplyWith(b *rtnl.Batch, o rtnl.ApplyOptions) error
 	// RuleDelete deletes exactly r: ENOENT when it is not installed,

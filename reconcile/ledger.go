@@ -358,7 +358,7 @@ func (l *Ledger) Record(ops ...diff.Op) error { return l.record(nil, ops...) }
 func (l *Ledger) record(linkName func(index int) (string, bool), ops ...diff.Op) error {
 	changes := ops[:0:0]
 	for _, op := range ops {
-		if op.Kind != diff.KindRoute && op.Action != diff.Update {
+		if op.Kind != diff.KindRoute && op.Kind != diff.KindNexthop && op.Action != diff.Update {
 			changes = append(changes, op)
 		}
 	}

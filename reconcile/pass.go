@@ -425,12 +425,12 @@ func (p *pass) rest() error {
 	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
 	for _, r := range p.d.Routes {
 		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
-			Protocol: r.Protocol, Type: r.Type, Src: r.Src}
+			Protocol: r.Protocol, Type: r.Type, Src: r.Src, SrcPrefix: r.From, NHID: r.Nexthop}
 		if rt.Protocol == 0 {
 			rt.Protocol = p.o.protocol()
 		}
-		if p.held[r.Dev] {
-			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, r.Dev))
+		if held := p.heldDev(r); held != "" {
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, held))
 			continue
 		}
 		if r.Dev != "" {
@@ -440,7 +440,68 @@ func (p *pass) rest() error {
 			}
 			rt.OIF = idx
 		}
+		if len(r.NextHops) > 0 {
+			rt.NextHops = make([]rtnl.NextHop, len(r.NextHops))
+			for i, nh := range r.NextHops {
+				rt.NextHops[i] = rtnl.NextHop{Gateway: nh.Via, Weight: nh.Weight}
+				if nh.Dev != "" {
+					idx, err := resolve("route", nh.Dev)
+					if err != nil {
+						return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+					}
+					rt.NextHops[i].OIF = idx
+				}
+			}
+		}
 		desired.Routes = append(desired.Routes, rt)
+	}
+	var (
+		desiredNexthops []rtnl.Nexthop
+		heldByLink      map[uint32]bool
+	)
+	for _, n := range p.d.Nexthops {
+		nh := rtnl.Nexthop{ID: n.ID, Gateway: n.Via, Blackhole: n.Blackhole, Group: n.Group, GroupType: n.Type}
+		if n.Group != nil && n.Type == rtnl.NexthopGroupResilient {
+			res := n.Resilient
+			nh.Resilient = &res
+		}
+		if p.held[n.Dev] {
+			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNexthop, diff.KeyOfNexthop(nh).String(), nh, n.Dev))
+			if heldByLink == nil {
+				heldByLink = make(map[uint32]bool)
+			}
+			heldByLink[n.ID] = true
+			// Still desired, so that it is not deleted and its groups stay
+			// whole; its ops are dropped (see nexthops).
+			desiredNexthops = append(desiredNexthops, nh)
+			continue
+		}
+		if n.Dev != "" {
+			idx, err := resolve("nexthop", n.Dev)
+			if err != nil {
+				return fail(diff.Op{Kind: diff.KindNexthop, Nexthop: nh}, err)
+			}
+			nh.OIF = idx
+		}
+		desiredNexthops = append(desiredNexthops, nh)
+	}
+	nhOps, heldNexthops, err := p.nexthops(desiredNexthops, heldByLink, protos)
+	if err != nil {
+		return err
+	}
+	if len(heldNexthops) > 0 {
+		// A route through a nexthop another writer's holds would go
+		// through that writer's nexthop: it is held back.
+		kept := desired.Routes[:0]
+		for _, r := range desired.Routes {
+			if heldNexthops[r.NHID] {
+				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(r).String(),
+					Desired: r, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", r.NHID)})
+				continue
+			}
+			kept = append(kept, r)
+		}
+		desired.Routes = kept
 	}
 	for _, n := range p.d.Neighbours {
 		if p.held[n.Link] {
@@ -457,7 +518,6 @@ func (p *pass) rest() error {
 	desired.Rules = p.d.Rules
 
 	var observed diff.State
-	var err error
 	if observed.Addresses, err = p.s.Addresses(); err != nil {
 		return fmt.Errorf("listing addresses: %w", err)
 	}
@@ -504,7 +564,9 @@ func (p *pass) rest() error {
 	p.report.Conflicts = append(p.report.Conflicts, neighConflicts...)
 	p.report.Conflicts = append(p.report.Conflicts, ruleConflicts...)
 
-	for _, ops := range [][]diff.Op{addrOps, routeOps, neighOps, ruleOps} {
+	// Nexthops are created before the routes that name them and, deletes
+	// going in reverse, deleted after them.
+	for _, ops := range [][]diff.Op{addrOps, nhOps, routeOps, neighOps, ruleOps} {
 		creates, deletes := split(ops)
 		p.deletes = append(p.deletes, deletes)
 		if err := p.do(creates); err != nil {
@@ -512,6 +574,116 @@ func (p *pass) rest() error {
 		}
 	}
 	return nil
+}
+
+// heldDev returns the name of a held link (see pass.held) that desired
+// route r goes out of, "" when none.
+func (p *pass) heldDev(r Route) string {
+	if p.held[r.Dev] {
+		return r.Dev
+	}
+	for _, nh := range r.NextHops {
+		if p.held[nh.Dev] {
+			return nh.Dev
+		}
+	}
+	return ""
+}
+
+// nexthops diffs the desired nexthops against the kernel's, owned by the
+// pass's protocol, and returns the ops. A delete of a nexthop that a
+// route of a protocol the pass does not own, or another writer's group,
+// still uses is not sent: the kernel would delete that route with the
+// nexthop, or take the nexthop out of that group. It is a conflict
+// instead, and the nexthop stays until nothing foreign uses it. A kernel
+// without nexthop objects is taken to hold none, unless some are desired.
+//
+// held starts with the ids held back already (their link is another
+// writer's); the result adds those another writer's nexthop holds, and
+// the groups listing any of them, whose ops are dropped.
+func (p *pass) nexthops(desired []rtnl.Nexthop, held map[uint32]bool, protos []rtnl.Protocol) ([]diff.Op, map[uint32]bool, error) {
+	own := p.o.protocol()
+	observed, err := p.s.Nexthops()
+	if err != nil {
+		if len(desired) == 0 && len(p.d.Nexthops) == 0 && (errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL)) {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("listing nexthops: %w", err)
+	}
+	ops, conflicts := diff.Nexthops(desired, observed, own)
+	p.report.Conflicts = append(p.report.Conflicts, conflicts...)
+	// A desired id another writer's nexthop holds is held, and so is a
+	// group listing a held id: neither is sent, nor a route through them.
+	for _, c := range conflicts {
+		if n, ok := c.Desired.(rtnl.Nexthop); ok && c.Foreign {
+			if held == nil {
+				held = make(map[uint32]bool)
+			}
+			held[n.ID] = true
+		}
+	}
+	if len(held) > 0 {
+		for _, n := range desired {
+			if !held[n.ID] && slices.ContainsFunc(n.Group, func(m rtnl.NexthopMember) bool { return held[m.ID] }) {
+				held[n.ID] = true
+				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindNexthop, Key: diff.KeyOfNexthop(n).String(),
+					Desired: n, Foreign: true, Reason: "a member is another writer's nexthop (see its conflict): the group is not sent"})
+			}
+		}
+		ops = slices.DeleteFunc(ops, func(op diff.Op) bool { return op.Action != diff.Delete && held[op.Nexthop.ID] })
+	}
+	if !slices.ContainsFunc(ops, func(op diff.Op) bool { return op.Action == diff.Delete }) {
+		return ops, held, nil
+	}
+	// Who still uses each nexthop to delete: another writer's routes,
+	// and another writer's groups.
+	users := make(map[uint32]string)
+	for _, n := range observed {
+		if n.Protocol == own {
+			continue
+		}
+		for _, m := range n.Group {
+			if _, ok := users[m.ID]; !ok {
+				users[m.ID] = fmt.Sprintf("the group %d of protocol %s lists it", n.ID, n.Protocol)
+			}
+		}
+	}
+	routes, err := p.s.RoutesFiltered(rtnl.RouteFilter{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the routes through nexthops: %w", err)
+	}
+	groups := make(map[uint32][]rtnl.NexthopMember, len(observed))
+	for _, n := range observed {
+		if n.IsGroup() {
+			groups[n.ID] = n.Group
+		}
+	}
+	for _, r := range routes {
+		if r.NHID == 0 || slices.Contains(protos, r.Protocol) {
+			continue
+		}
+		why := fmt.Sprintf("%s (protocol %s) goes through it", r, r.Protocol)
+		if _, ok := users[r.NHID]; !ok {
+			users[r.NHID] = why
+		}
+		for _, m := range groups[r.NHID] {
+			if _, ok := users[m.ID]; !ok {
+				users[m.ID] = why
+			}
+		}
+	}
+	kept := ops[:0]
+	for _, op := range ops {
+		why, used := users[op.Nexthop.ID]
+		if op.Action == diff.Delete && used {
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindNexthop,
+				Key: op.Key(), Observed: op.Nexthop,
+				Reason: "not deleted: " + why + ", and the kernel would delete or change it with the nexthop"})
+			continue
+		}
+		kept = append(kept, op)
+	}
+	return kept, held, nil
 }
 
 // split separates deletes, which wait for the end of the pass, from
@@ -540,13 +712,18 @@ func split(ops []diff.Op) (apply, deletes []diff.Op) {
 	return apply, deletes
 }
 
+// byProtocol reports whether objects of kind k are owned by their
+// protocol (routes, nexthops), with no ledger keys.
+func byProtocol(k diff.Kind) bool { return k == diff.KindRoute || k == diff.KindNexthop }
+
 // recreated reports whether ops[i] is the delete half of a recreate: a
 // delete the diff put right before a create of the same key, for an owned
 // object the kernel cannot change in place (a link's kind or settings, an
-// address's peer). Routes are never recreated: the kernel replaces them.
+// address's peer). Routes and nexthops are never recreated: the kernel
+// replaces them.
 func recreated(ops []diff.Op, i int) bool {
 	op := &ops[i]
-	if op.Action != diff.Delete || op.Kind == diff.KindRoute || i+1 == len(ops) {
+	if op.Action != diff.Delete || byProtocol(op.Kind) || i+1 == len(ops) {
 		return false
 	}
 	next := &ops[i+1]
@@ -567,12 +744,12 @@ func (p *pass) do(ops []diff.Op) error {
 		p.report.Applied = append(p.report.Applied, ops...)
 		return nil
 	}
-	// Ops are large (576 bytes): they are read in place and copied only
+	// Ops are large (672 bytes): they are read in place and copied only
 	// where they must be kept. Route ops never touch the ledger (routes
 	// are owned by protocol), so they are not collected for it.
 	var creates []diff.Op
 	for i := range ops {
-		if ops[i].Action == diff.Create && ops[i].Kind != diff.KindRoute {
+		if ops[i].Action == diff.Create && !byProtocol(ops[i].Kind) {
 			creates = append(creates, ops[i])
 		}
 	}
@@ -607,7 +784,7 @@ func (p *pass) do(ops []diff.Op) error {
 	var unsent []diff.Op
 	for i := done; i < len(ops); i++ {
 		op := &ops[i]
-		if op.Action == diff.Create && op.Kind != diff.KindRoute && Classify(op, false, nil, blocked(i)) == OutcomeUnsent {
+		if op.Action == diff.Create && !byProtocol(op.Kind) && Classify(op, false, nil, blocked(i)) == OutcomeUnsent {
 			unsent = append(unsent, *op) // recorded above, never sent
 		}
 	}
@@ -632,12 +809,12 @@ func (p *pass) do(ops []diff.Op) error {
 			if len(failed) > 0 {
 				applied = append(applied, *op)
 			}
-			if op.Action == diff.Delete && op.Kind != diff.KindRoute && !recreated(ops, i) {
+			if op.Action == diff.Delete && !byProtocol(op.Kind) && !recreated(ops, i) {
 				deleted = append(deleted, *op)
 			}
 		case OutcomeGone:
 			applied = append(applied, *op) // already gone
-			if op.Kind != diff.KindRoute && !recreated(ops, i) {
+			if !byProtocol(op.Kind) && !recreated(ops, i) {
 				deleted = append(deleted, *op)
 			}
 		case OutcomeBlocked:
@@ -648,13 +825,13 @@ func (p *pass) do(ops []diff.Op) error {
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Observed: op.Object(), Reason: "not deleted: " + e.Message})
 		case OutcomeHeld:
-			if op.Kind != diff.KindRoute {
+			if !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op)
 			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Desired: op.Object(), Foreign: true, Reason: "the kernel holds this key already (another writer's object); left untouched"})
 		default:
-			if op.Action == diff.Create && op.Kind != diff.KindRoute {
+			if op.Action == diff.Create && !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op) // the kernel refused it: nothing was created
 			}
 			if first == nil {
@@ -829,6 +1006,15 @@ func (p *pass) addToBatch(b *rtnl.Batch, op *diff.Op) {
 			b.RuleAdd(op.Rule)
 		case diff.Delete:
 			b.RuleDelete(op.Rule)
+		}
+	case diff.KindNexthop:
+		switch op.Action {
+		case diff.Create:
+			b.NexthopAdd(op.Nexthop)
+		case diff.Update:
+			b.NexthopReplace(op.Nexthop)
+		case diff.Delete:
+			b.NexthopDelete(op.Nexthop.ID)
 		}
 	}
 }

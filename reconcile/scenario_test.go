@@ -78,6 +78,83 @@ var (
 // each outcome (EEXIST as a conflict, EBUSY on a rule delete, a blocked
 // recreate, unsent creates).
 var scenarios = []scenario{{
+	name: "nexthops are created before the routes through them, a group's new members are one replace, and they go after the routes",
+	steps: []step{{
+		desired: nexthopState(2, 1),
+		want: []string{
+			"applied 0 create link br0", "applied 1 create address", "applied 2 create nexthop id=1",
+			"applied 3 create nexthop id=2", "applied 4 create nexthop id=10", "applied 5 create route", "applied 6 create route",
+			"applied 7 create route", "converged",
+		},
+	}, {
+		desired: nexthopState(2, 1),
+		want:    []string{"applied none", "converged"},
+	}, {
+		// The group swaps member 2 for 3: nexthop 3 is created, the group
+		// replaced in place, nexthop 2 deleted; no route changes.
+		desired: nexthopState(3, 2),
+		want: []string{"applied 0 create nexthop id=3", "applied 1 update nexthop id=10",
+			"applied 2 delete nexthop id=2", "converged"},
+		absent: []string{"applied 3"},
+	}, {
+		desired: reconcile.Desired{},
+		want: []string{"applied 0 delete route", "applied 1 delete route", "applied 2 delete route",
+			"applied 3 delete nexthop id=10", "applied 4 delete nexthop id=1", "applied 5 delete nexthop id=3",
+			"applied 6 delete address", "applied 7 delete link br0", "converged"},
+	}},
+}, {
+	name: "another writer's nexthop id is a conflict, and a nexthop another writer's route uses is not deleted",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Nexthops:  []reconcile.Nexthop{{ID: 1, Via: gw, Dev: "br0"}},
+		},
+		want: []string{"applied 2 create nexthop id=1", "converged"},
+	}, {
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
+				b.NexthopAdd(rtnl.Nexthop{ID: 7, Gateway: gw, OIF: index("br0"), Protocol: rtnl.ProtocolStatic})
+				b.RouteAdd(rtnl.Route{Dst: netip.MustParsePrefix("10.70.0.0/24"), NHID: 1, Protocol: rtnl.ProtocolStatic})
+			})
+		},
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Nexthops:  []reconcile.Nexthop{{ID: 7, Via: gw, Dev: "br0"}},
+			Routes:    []reconcile.Route{{Dst: netip.MustParsePrefix("10.71.0.0/24"), Nexthop: 7}},
+		},
+		want: []string{"applied none", "conflict nexthop foreign", "conflict nexthop observed: not deleted",
+			"conflict route foreign", "not converged"},
+	}},
+}, {
+	name: "a nexthop on another writer's link is held back, with its group and the routes through them",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, _ func(string) int) { b.LinkAdd(rtnl.Link{Name: "br0", Kind: "bridge"}) })
+		},
+		desired: reconcile.Desired{
+			Links: []reconcile.Link{brUp},
+			Nexthops: []reconcile.Nexthop{{ID: 1, Via: gw, Dev: "br0"},
+				{ID: 10, Group: []rtnl.NexthopMember{{ID: 1}}}},
+			Routes: []reconcile.Route{{Dst: netip.MustParsePrefix("10.60.0.0/24"), Nexthop: 10}},
+		},
+		want: []string{"applied none", "conflict link foreign", "conflict nexthop foreign", "conflict route foreign", "not converged"},
+	}},
+}, {
+	name: "IPv6 routes to one destination from two sources are two routes",
+	steps: []step{{
+		desired: sourceRoutes("fd00::fe", "fd00::fd"),
+		want:    []string{"applied 2 create route", "applied 3 create route", "converged"},
+	}, {
+		desired: sourceRoutes("fd00::fe", "fd00::fd"),
+		want:    []string{"applied none", "converged"},
+	}, {
+		desired: sourceRoutes("fd00::fe", "fd00::fc"),
+		want:    []string{"applied 0 update route", "converged"},
+		absent:  []string{"applied 1"},
+	}},
+}, {
 	name: "creates in dependency order, then nothing, then deletes in reverse",
 	steps: []step{{
 		desired: reconcile.Desired{
@@ -362,6 +439,40 @@ func (sc scenario) run(t *testing.T, w world) [][]string {
 		}
 	}
 	return out
+}
+
+// nexthopState is br0 with 10.0.0.1/24, single nexthops 1 and member
+// (through 10.0.0.254 and .253), a group 10 of 1 and member with weight
+// weight, two routes through the group and a weighted multipath route.
+func nexthopState(member uint32, weight uint32) reconcile.Desired {
+	return reconcile.Desired{
+		Links:     []reconcile.Link{brUp},
+		Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+		Nexthops: []reconcile.Nexthop{
+			{ID: 1, Via: gw, Dev: "br0"},
+			{ID: member, Via: netip.MustParseAddr("10.0.0.253"), Dev: "br0"},
+			{ID: 10, Group: []rtnl.NexthopMember{{ID: 1, Weight: 1}, {ID: member, Weight: weight}}},
+		},
+		Routes: []reconcile.Route{
+			{Dst: netip.MustParsePrefix("10.60.0.0/24"), Nexthop: 10},
+			{Dst: netip.MustParsePrefix("10.60.1.0/24"), Nexthop: 10},
+			{Dst: netip.MustParsePrefix("10.61.0.0/24"), NextHops: []reconcile.NextHop{
+				{Via: gw, Dev: "br0", Weight: 3}, {Via: netip.MustParseAddr("10.0.0.253"), Weight: 1}}},
+		},
+	}
+}
+
+// sourceRoutes is br0 with fd00::1/64 and two routes to fd50::/64, from
+// fd01::/64 through a and from fd02::/64 through b.
+func sourceRoutes(a, b string) reconcile.Desired {
+	return reconcile.Desired{
+		Links:     []reconcile.Link{brUp},
+		Addresses: []reconcile.Address{{Link: "br0", Prefix: netip.MustParsePrefix("fd00::1/64")}},
+		Routes: []reconcile.Route{
+			{Dst: netip.MustParsePrefix("fd50::/64"), From: netip.MustParsePrefix("fd01::/64"), Via: netip.MustParseAddr(a), Dev: "br0"},
+			{Dst: netip.MustParsePrefix("fd50::/64"), From: netip.MustParsePrefix("fd02::/64"), Via: netip.MustParseAddr(b), Dev: "br0"},
+		},
+	}
 }
 
 // TestScenarios runs every scenario against the fake kernel and, as root,

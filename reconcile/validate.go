@@ -154,13 +154,78 @@ func (d Desired) Validate() error {
 		addrs[k] = i
 	}
 
+	nexthopIDs := make(map[uint32]bool, len(d.Nexthops))
+	singles := make(map[uint32]bool, len(d.Nexthops))
+	for _, n := range d.Nexthops {
+		nexthopIDs[n.ID] = true
+		if n.Group == nil {
+			singles[n.ID] = true
+		}
+	}
+	seenNexthops := make(map[uint32]int, len(d.Nexthops))
+	for i, n := range d.Nexthops {
+		w := entry{"nexthops", i}
+		if n.ID == 0 {
+			add(w, "id", "id is required (1 to %d)", uint32(1<<32-1))
+		} else if j, dup := seenNexthops[n.ID]; dup {
+			add(w, "id", "duplicate nexthop id %d (also nexthops[%d])", n.ID, j)
+		} else {
+			seenNexthops[n.ID] = i
+		}
+		kinds := 0
+		if n.Via.IsValid() || n.Dev != "" {
+			kinds++
+		}
+		if n.Blackhole {
+			kinds++
+		}
+		if n.Group != nil {
+			kinds++
+		}
+		if kinds != 1 {
+			add(w, "via", "a nexthop takes exactly one of a gateway or device (via, dev), blackhole, or a group")
+		}
+		checkName(w, "dev", n.Dev, false)
+		if n.Group == nil && (n.Type != rtnl.NexthopGroupMultipath || n.Resilient != (rtnl.Resilient{})) {
+			add(w, "type", "a group type or bucket settings without a group")
+		}
+		if n.Group != nil && n.Type != rtnl.NexthopGroupResilient && n.Resilient != (rtnl.Resilient{}) {
+			add(w, "buckets", "bucket settings on a group of type %s (want type resilient)", n.Type)
+		}
+		if n.Type != rtnl.NexthopGroupMultipath && n.Type != rtnl.NexthopGroupResilient {
+			add(w, "type", "group type %s is not supported", n.Type)
+		}
+		if n.Group != nil && len(n.Group) == 0 {
+			add(w, "group", "a group needs at least one member")
+		}
+		members := make(map[uint32]bool, len(n.Group))
+		for j, m := range n.Group {
+			f := "group[" + strconv.Itoa(j) + "]"
+			switch {
+			case m.ID == n.ID:
+				add(w, f, "a group cannot be its own member")
+			case !singles[m.ID]:
+				add(w, f, "member %d is not a single nexthop among the desired nexthops", m.ID)
+			case members[m.ID]:
+				add(w, f, "member %d listed twice", m.ID)
+			}
+			members[m.ID] = true
+			if m.Weight > 256 {
+				add(w, f, "weight %d out of range (1 to 256)", m.Weight)
+			}
+		}
+	}
+
 	keyOf := func(r *Route) routeKey {
 		table := r.Table
 		if table == 0 {
 			table = rtnl.TableMain
 		}
 		a := r.Dst.Addr().As16()
-		return routeKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]), table, r.Metric, int16(r.Dst.Bits()), r.Dst.Addr().Is4()}
+		f := r.From.Masked().Addr().As16()
+		return routeKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]),
+			binary.BigEndian.Uint64(f[:8]), binary.BigEndian.Uint64(f[8:]),
+			table, r.Metric, int16(r.Dst.Bits()), int16(r.From.Bits()), r.Dst.Addr().Is4()}
 	}
 	// Routes whose keys strictly increase (as generated state usually
 	// comes) hold no duplicate: then no map of every route is needed.
@@ -202,13 +267,49 @@ func (d Desired) Validate() error {
 				add(w, "protocol", "%v", err)
 			}
 		}
+		if r.From.IsValid() {
+			switch {
+			case r.Dst.Addr().Is4() || r.From.Addr().Is4():
+				add(w, "from", "source prefix %s: only IPv6 routes take a source prefix", r.From)
+			case r.From.Bits() == 0:
+				add(w, "from", "source prefix %s is every source: leave from out", r.From)
+			case r.From.Masked() != r.From:
+				add(w, "from", "source prefix %s has host bits set (did you mean %s?)", r.From, r.From.Masked())
+			}
+		}
+		paths := r.Via.IsValid() || r.Dev != ""
+		if len(r.NextHops) > 0 || r.Nexthop != 0 {
+			if paths {
+				add(w, "via", "a route through several next hops or a nexthop object takes no single gateway or device")
+			}
+			if len(r.NextHops) > 0 && r.Nexthop != 0 {
+				add(w, "nexthop", "a route takes either next hops or a nexthop object, not both")
+			}
+			if r.Nexthop != 0 && !nexthopIDs[r.Nexthop] {
+				add(w, "nexthop", "nexthop %d is not among the desired nexthops", r.Nexthop)
+			}
+			for j, nh := range r.NextHops {
+				f := "via[" + strconv.Itoa(j) + "]"
+				if !nh.Via.IsValid() && nh.Dev == "" {
+					add(w, f, "a next hop needs a gateway (via) or a device (dev)")
+				}
+				if nh.Via.IsValid() && nh.Via.Is4() != r.Dst.Addr().Is4() {
+					add(w, f, "gateway %s and destination %s are of different families", nh.Via, r.Dst)
+				}
+				if nh.Weight < 0 || nh.Weight > 256 {
+					add(w, f, "weight %d out of range (1 to 256)", nh.Weight)
+				}
+				checkName(w, f, nh.Dev, false)
+			}
+			paths = true
+		}
 		switch r.Type {
 		case rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast:
-			if !r.Via.IsValid() && r.Dev == "" {
+			if !paths {
 				add(w, "via", "route to %s needs a gateway (via) or a device (dev)", r.Dst)
 			}
 		case rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit:
-			if r.Via.IsValid() || r.Dev != "" {
+			if paths {
 				add(w, "via", "a %s route takes no gateway or device", r.Type)
 			}
 		default:
@@ -221,7 +322,7 @@ func (d Desired) Validate() error {
 		if routes != nil {
 			k := keyOf(&d.Routes[i])
 			if j, dup := routes[k]; dup {
-				add(w, "dst", "duplicate route %s table %d metric %d (also routes[%d])", r.Dst, table, r.Metric, j)
+				add(w, "dst", "duplicate route %s%s table %d metric %d (also routes[%d])", r.Dst, fromText(r.From), table, r.Metric, j)
 			}
 			routes[k] = i
 		}
@@ -278,12 +379,13 @@ func (d Desired) Validate() error {
 }
 
 // routeKey is what makes a desired route unique (destination, table,
-// metric), without pointers, so that the garbage collector does not scan a
+// metric, source prefix), without pointers, so that the garbage collector does not scan a
 // map of every desired route.
 type routeKey struct {
 	hi, lo        uint64
+	fhi, flo      uint64 // the source prefix (From)
 	table, metric uint32
-	bits          int16
+	bits, fbits   int16
 	is4           bool
 }
 
@@ -300,6 +402,12 @@ func (k routeKey) less(o routeKey) bool {
 		return k.metric < o.metric
 	case k.bits != o.bits:
 		return k.bits < o.bits
+	case k.fhi != o.fhi:
+		return k.fhi < o.fhi
+	case k.flo != o.flo:
+		return k.flo < o.flo
+	case k.fbits != o.fbits:
+		return k.fbits < o.fbits
 	}
 	return !k.is4 && o.is4
 }
@@ -318,4 +426,12 @@ func familyOf(p netip.Prefix) rtnl.Family {
 		return rtnl.FamilyV4
 	}
 	return rtnl.FamilyV6
+}
+
+// fromText returns " from P" for a valid source prefix, "" otherwise.
+func fromText(p netip.Prefix) string {
+	if !p.IsValid() {
+		return ""
+	}
+	return " from " + p.String()
 }

@@ -257,3 +257,34 @@ func (s *Socket) EachLink(stats bool, fn func(*Link, *LinkStats64) error) error 
 		return fn(&l, &st)
 	})
 }
+
+// EachNexthop calls fn for every nexthop object that f selects, groups
+// included, as the dump arrives (see the Each verbs above), in the
+// kernel's order (by id). Failures are as NexthopsFiltered's, and fn's
+// own error.
+func (s *Socket) EachNexthop(f NexthopFilter, fn func(*Nexthop) error) error {
+	const op = "nexthop list"
+	var e encoder
+	e.begin(unix.RTM_GETNEXTHOP, unix.NLM_F_DUMP)
+	e.fixed(nhmsg(FamilyAll, 0, 0))
+	if f.OIF != 0 {
+		e.u32(unix.NHA_OIF, uint32(f.OIF))
+	}
+	if f.GroupsOnly {
+		e.attr(unix.NHA_GROUPS, nil)
+	}
+	e.end()
+	return s.streamDump(op, e.message(), func(h header, m []byte) error {
+		if h.Type != unix.RTM_NEWNEXTHOP {
+			return nil
+		}
+		n, err := decodeNexthop(m)
+		if err != nil {
+			return newError(op, unix.EBADMSG, "decoding: %v", err)
+		}
+		if f.Protocol != 0 && n.Protocol != f.Protocol {
+			return nil
+		}
+		return fn(&n)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
@@ -141,7 +142,18 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		route := reconcile.Route{
 			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
 			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
-			Src: p.addr(e, "src", r.GetSrc()),
+			Src: p.addr(e, "src", r.GetSrc()), Nexthop: r.GetNexthop(),
+			From: p.prefix(e, "from", r.GetFrom()),
+		}
+		if paths := r.GetPaths(); paths != nil {
+			route.NextHops = make([]reconcile.NextHop, len(paths))
+			for j, h := range paths {
+				f := fmt.Sprintf("paths[%d]", j)
+				if h.GetWeight() > 256 {
+					p.addf("%s.%s.weight: %d out of range (1 to 256)", e, f, h.GetWeight())
+				}
+				route.NextHops[j] = reconcile.NextHop{Via: p.addr(e, f+".via", h.GetVia()), Dev: h.GetDev(), Weight: int(h.GetWeight())}
+			}
 		}
 		if r.GetType() != "" {
 			t, err := parseRouteType(r.GetType())
@@ -197,6 +209,40 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 			TOS: uint8(r.GetTos()), Action: action, Invert: r.GetInvert(),
 			Protocol: rtnl.Protocol(r.GetProtocol()),
 		})
+	}
+	for i, n := range m.GetNexthops() {
+		e := fmt.Sprintf("nexthops[%d]", i)
+		nh := reconcile.Nexthop{ID: n.GetId(), Via: p.addr(e, "via", n.GetVia()), Dev: n.GetDev(), Blackhole: n.GetBlackhole()}
+		if g := n.GetGroup(); g != nil {
+			nh.Group = make([]rtnl.NexthopMember, len(g))
+			for j, mb := range g {
+				nh.Group[j] = rtnl.NexthopMember{ID: mb.GetId(), Weight: mb.GetWeight()}
+			}
+		}
+		switch n.GetType() {
+		case "", "multipath":
+		case "resilient":
+			nh.Type = rtnl.NexthopGroupResilient
+		default:
+			p.addf("%s.type: %q is not multipath or resilient", e, n.GetType())
+		}
+		if n.GetBuckets() > 65535 {
+			p.addf("%s.buckets: %d out of range (0 to 65535)", e, n.GetBuckets())
+		}
+		const maxTimerMS = (1<<32 - 1) * 10 // clock ticks of 10 ms in 32 bits
+		for _, t := range []struct {
+			name string
+			ms   uint64
+			dst  *time.Duration
+		}{{"idle_timer_ms", n.GetIdleTimerMs(), &nh.Resilient.IdleTimer}, {"unbalanced_timer_ms", n.GetUnbalancedTimerMs(), &nh.Resilient.UnbalancedTimer}} {
+			if t.ms > maxTimerMS {
+				p.addf("%s.%s: %d out of range (0 to %d)", e, t.name, t.ms, uint64(maxTimerMS))
+				continue
+			}
+			*t.dst = time.Duration(t.ms) * time.Millisecond
+		}
+		nh.Resilient.Buckets = uint16(n.GetBuckets())
+		d.Nexthops = append(d.Nexthops, nh)
 	}
 	return d, errors.Join(p...)
 }

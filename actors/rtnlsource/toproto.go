@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -41,11 +42,46 @@ func DesiredToProto(d reconcile.Desired) (*messages.Desired, error) {
 		mr := &messages.Route{
 			Dst: text(r.Dst), Via: text(r.Via), Dev: r.Dev, Table: r.Table,
 			Metric: r.Metric, Protocol: uint32(r.Protocol), Src: text(r.Src),
+			Nexthop: r.Nexthop, From: text(r.From),
+		}
+		if r.NextHops != nil {
+			mr.Paths = make([]*messages.NextHop, len(r.NextHops))
+			for j, h := range r.NextHops {
+				mr.Paths[j] = &messages.NextHop{Via: text(h.Via), Dev: h.Dev, Weight: uint32(h.Weight)}
+			}
 		}
 		if r.Type != rtnl.RouteTypeUnspec {
 			mr.Type = r.Type.String()
 		}
 		m.Routes = append(m.Routes, mr)
+	}
+	for i, n := range d.Nexthops {
+		mn := &messages.Nexthop{Id: n.ID, Via: text(n.Via), Dev: n.Dev, Blackhole: n.Blackhole,
+			Buckets: uint32(n.Resilient.Buckets)}
+		if n.Group != nil {
+			mn.Group = make([]*messages.NexthopMember, len(n.Group))
+			for j, mb := range n.Group {
+				mn.Group[j] = &messages.NexthopMember{Id: mb.ID, Weight: mb.Weight}
+			}
+		}
+		switch n.Type {
+		case rtnl.NexthopGroupMultipath:
+		case rtnl.NexthopGroupResilient:
+			mn.Type = "resilient"
+		default:
+			p.addf("nexthops[%d].type: %s is not multipath or resilient", i, n.Type)
+		}
+		for _, t := range []struct {
+			name string
+			d    time.Duration
+			dst  *uint64
+		}{{"idle_timer", n.Resilient.IdleTimer, &mn.IdleTimerMs}, {"unbalanced_timer", n.Resilient.UnbalancedTimer, &mn.UnbalancedTimerMs}} {
+			if t.d < 0 || t.d%time.Millisecond != 0 {
+				p.addf("nexthops[%d].%s: %v is not a whole number of milliseconds", i, t.name, t.d)
+			}
+			*t.dst = uint64(t.d / time.Millisecond)
+		}
+		m.Nexthops = append(m.Nexthops, mn)
 	}
 	if len(d.Neighbours) > 0 {
 		m.Neighbours = make([]*messages.Neighbour, 0, len(d.Neighbours))

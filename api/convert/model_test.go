@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"pgregory.net/rapid"
@@ -143,8 +144,42 @@ func genDesired(t *rapid.T) reconcile.Desired {
 			Prefix: netip.PrefixFrom(a, rapid.IntRange(1, a.BitLen()).Draw(t, "bits")),
 		})
 	}
+	var singles []uint32
+	for i := range rapid.IntRange(0, 3).Draw(t, "single nexthops") {
+		n := reconcile.Nexthop{ID: uint32(i + 1)}
+		switch rapid.IntRange(0, 2).Draw(t, "nexthop kind") {
+		case 0:
+			n.Via = genAddr(t, rapid.Bool().Draw(t, "v6"), "nexthop via")
+			if rapid.Bool().Draw(t, "nexthop dev?") {
+				n.Dev = genName(t, "nexthop dev")
+			}
+		case 1:
+			n.Dev = genName(t, "nexthop dev")
+		case 2:
+			n.Blackhole = true
+		}
+		singles = append(singles, n.ID)
+		d.Nexthops = append(d.Nexthops, n)
+	}
+	if len(singles) > 0 && rapid.Bool().Draw(t, "group?") {
+		g := reconcile.Nexthop{ID: 100}
+		for _, id := range singles {
+			if rapid.Bool().Draw(t, "member?") || len(g.Group) == 0 {
+				g.Group = append(g.Group, rtnl.NexthopMember{ID: id, Weight: rapid.Uint32Range(0, 256).Draw(t, "weight")})
+			}
+		}
+		if rapid.Bool().Draw(t, "resilient?") {
+			g.Type = rtnl.NexthopGroupResilient
+			g.Resilient = rtnl.Resilient{
+				Buckets:         rapid.Uint16().Draw(t, "buckets"),
+				IdleTimer:       time.Duration(rapid.IntRange(0, 1000).Draw(t, "idle")) * 10 * time.Millisecond,
+				UnbalancedTimer: time.Duration(rapid.IntRange(0, 1000).Draw(t, "unbalanced")) * time.Second,
+			}
+		}
+		d.Nexthops = append(d.Nexthops, g)
+	}
 	type key struct {
-		dst           netip.Prefix
+		dst, from     netip.Prefix
 		table, metric uint32
 	}
 	seen := map[key]bool{}
@@ -159,16 +194,41 @@ func genDesired(t *rapid.T) reconcile.Desired {
 			Src:      genMaybeAddr(t, v6, "src"),
 		}
 		if r.Type == rtnl.RouteTypeUnspec || r.Type == rtnl.RouteTypeUnicast {
-			switch rapid.IntRange(0, 2).Draw(t, "next hop") {
+			switch rapid.IntRange(0, 4).Draw(t, "next hop") {
 			case 0:
 				r.Via = genAddr(t, v6, "via")
 			case 1:
 				r.Dev = genName(t, "dev")
 			case 2:
 				r.Via, r.Dev = genAddr(t, v6, "via"), genName(t, "dev")
+			case 3:
+				for range rapid.IntRange(1, 3).Draw(t, "paths") {
+					h := reconcile.NextHop{Weight: rapid.IntRange(0, 256).Draw(t, "path weight")}
+					switch rapid.IntRange(0, 2).Draw(t, "path") {
+					case 0:
+						h.Via = genAddr(t, v6, "path via")
+					case 1:
+						h.Dev = genName(t, "path dev")
+					case 2:
+						h.Via, h.Dev = genAddr(t, v6, "path via"), genName(t, "path dev")
+					}
+					r.NextHops = append(r.NextHops, h)
+				}
+			case 4:
+				if len(d.Nexthops) == 0 {
+					r.Dev = genName(t, "dev")
+					break
+				}
+				r.Nexthop = rapid.SampledFrom(d.Nexthops).Draw(t, "nexthop").ID
 			}
 		}
-		k := key{r.Dst, r.Table, r.Metric}
+		if v6 && rapid.Bool().Draw(t, "from?") {
+			r.From = genPrefix(t, true, "from")
+			if r.From.Bits() == 0 {
+				r.From = netip.Prefix{}
+			}
+		}
+		k := key{r.Dst, r.From, r.Table, r.Metric}
 		if k.table == 0 {
 			k.table = rtnl.TableMain
 		}
@@ -271,6 +331,9 @@ func same(a, b reconcile.Desired) bool {
 		if len(d.Rules) == 0 {
 			d.Rules = nil
 		}
+		if len(d.Nexthops) == 0 {
+			d.Nexthops = nil
+		}
 		return d
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
@@ -287,10 +350,10 @@ func TestOneRouteBothEncodings(t *testing.T) {
 	p := fromProto(t, &messages.Desired{Routes: []*messages.Route{{
 		Dst: "default", Family: "inet6", Via: "fd00::fe", Dev: "br0", Src: "fd00::1", Table: 100, Metric: 5, Protocol: 78, Type: "unicast",
 	}}})
-	if len(y.Routes) != 1 || y.Routes[0] != want {
+	if len(y.Routes) != 1 || !reflect.DeepEqual(y.Routes[0], want) {
 		t.Errorf("from YAML: %+v, want %+v", y.Routes, want)
 	}
-	if len(p.Routes) != 1 || p.Routes[0] != want {
+	if len(p.Routes) != 1 || !reflect.DeepEqual(p.Routes[0], want) {
 		t.Errorf("from protobuf: %+v, want %+v", p.Routes, want)
 	}
 }
@@ -315,6 +378,14 @@ func TestEveryFieldBothEncodings(t *testing.T) {
         - {dst: default, via: 10.0.42.254, src: 10.0.42.1, table: 100, metric: 5, protocol: 78}
         - {dst: default, family: inet6, dev: br0}
         - {dst: 192.0.2.0/24, type: blackhole}
+        - {dst: 10.50.0.0/24, via: [{via: 10.0.42.254, dev: br0, weight: 3}, {via: 10.0.42.253}]}
+        - {dst: 10.51.0.0/24, nexthop: 10}
+        - {dst: "fd50::/64", from: "fd01::/64", dev: br0}
+      nexthops:
+        - {id: 1, via: 10.0.42.254, dev: br0}
+        - {id: 2, dev: br0}
+        - {id: 3, blackhole: true}
+        - {id: 10, group: [{id: 1, weight: 2}, {id: 2}], type: resilient, buckets: 64, idle_timer: 60s, unbalanced_timer: 5s}
       neighbours:
         - {link: br0, ip: 10.0.42.7, mac: "02:aa:bb:cc:dd:ee"}
       rules:
@@ -335,6 +406,16 @@ func TestEveryFieldBothEncodings(t *testing.T) {
 			{Dst: "default", Via: "10.0.42.254", Src: "10.0.42.1", Table: 100, Metric: 5, Protocol: 78},
 			{Dst: "default", Family: "inet6", Dev: "br0"},
 			{Dst: "192.0.2.0/24", Type: "blackhole"},
+			{Dst: "10.50.0.0/24", Paths: []*messages.NextHop{{Via: "10.0.42.254", Dev: "br0", Weight: 3}, {Via: "10.0.42.253"}}},
+			{Dst: "10.51.0.0/24", Nexthop: 10},
+			{Dst: "fd50::/64", From: "fd01::/64", Dev: "br0"},
+		},
+		Nexthops: []*messages.Nexthop{
+			{Id: 1, Via: "10.0.42.254", Dev: "br0"},
+			{Id: 2, Dev: "br0"},
+			{Id: 3, Blackhole: true},
+			{Id: 10, Group: []*messages.NexthopMember{{Id: 1, Weight: 2}, {Id: 2}}, Type: "resilient", Buckets: 64,
+				IdleTimerMs: 60000, UnbalancedTimerMs: 5000},
 		},
 		Neighbours: []*messages.Neighbour{{Link: "br0", Ip: "10.0.42.7", Mac: "02:aa:bb:cc:dd:ee"}},
 		Rules: []*messages.Rule{
@@ -348,6 +429,12 @@ func TestEveryFieldBothEncodings(t *testing.T) {
 	}
 	if v := y.Links[0].Data.(rtnl.Veth); v.PeerNamespace != rtnl.NamespaceAt("/var/run/netns/x") {
 		t.Errorf("peer_netns read as %v", v.PeerNamespace)
+	}
+	if n := y.Nexthops[3]; n.Type != rtnl.NexthopGroupResilient || n.Resilient.IdleTimer != time.Minute || len(n.Group) != 2 {
+		t.Errorf("nexthop group read as %+v", n)
+	}
+	if r := y.Routes[3]; len(r.NextHops) != 2 || r.NextHops[0].Weight != 3 || y.Routes[5].From != netip.MustParsePrefix("fd01::/64") {
+		t.Errorf("routes read as %+v", y.Routes)
 	}
 	if r := y.Rules[0]; r.TOS != 16 || !r.Invert || r.Protocol != 77 || r.Action != rtnl.RuleToTable {
 		t.Errorf("rule read as %+v", r)

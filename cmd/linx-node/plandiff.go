@@ -209,6 +209,8 @@ func identify(op diff.Op, n cliout.Names) string {
 	case diff.KindRule:
 		c := cliout.RuleOf(&op.Rule).Cells()
 		return c[0] + ": family " + c[1]
+	case diff.KindNexthop:
+		return "id " + strconv.FormatUint(uint64(op.Nexthop.ID), 10)
 	}
 	return describe(op, n)
 }
@@ -258,6 +260,9 @@ func observedOf(s *rtnl.Socket, op diff.Op) (diff.Op, bool) {
 			}
 			return nil
 		})
+	case diff.KindNexthop:
+		old.Nexthop, err = s.Nexthop(op.Nexthop.ID)
+		found = err == nil
 	}
 	return old, found && err == nil
 }
@@ -277,6 +282,8 @@ func viewOf(op diff.Op, n cliout.Names) map[string]any {
 		v = cliout.NeighbourOf(&op.Neighbour, n)
 	case diff.KindRule:
 		v = cliout.RuleOf(&op.Rule)
+	case diff.KindNexthop:
+		v = cliout.NexthopOf(&op.Nexthop, n)
 	}
 	var m map[string]any
 	if j, err := json.Marshal(v); err == nil {

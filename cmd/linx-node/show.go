@@ -14,7 +14,7 @@ import (
 )
 
 // showObjects lists what `show` can print, for messages.
-const showObjects = "links, addresses, routes, neighbours, rules or stats"
+const showObjects = "links, addresses, routes, neighbours, rules, stats or nexthops"
 
 // netnsDir is where `ip netns add NAME` mounts its namespaces.
 const netnsDir = "/var/run/netns"
@@ -31,12 +31,13 @@ func newShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show OBJECT [SELECTOR…]",
 		Short: "Print the network state of a namespace",
-		Long: `Print the links, addresses, routes, neighbours, policy rules or link
-statistics of a network namespace, as a table (-o table, the default), a
+		Long: `Print the links, addresses, routes, neighbours, policy rules, link
+statistics or nexthop objects of a network namespace, as a table (-o table, the default), a
 JSON array of objects (-o json) or a YAML sequence (-o yaml).
 
 OBJECT may be shortened as ip shortens it: a (addresses), r or ro
-(routes), ru (rules), n (neighbours), l (links), s (stats). Selectors
+(routes), ru (rules), n (neighbours), l (links), s (stats), nex
+(nexthops). Selectors
 follow ip's: see each object's help.
 
 Output is written as the kernel's dump arrives, in memory bounded
@@ -71,6 +72,7 @@ reader stops reading (… | head) ends the command quietly, with status 0.`,
 		newShowNeighboursCmd(o),
 		newShowRulesCmd(o),
 		newShowStatsCmd(o),
+		newShowNexthopsCmd(o),
 	)
 	return cmd
 }
@@ -234,6 +236,7 @@ var showViews = [...]struct {
 	{"neighbours", []string{"neighbours", "neighbors"}},
 	{"links", []string{"links"}},
 	{"stats", []string{"statistics"}},
+	{"nexthops", []string{"nexthops"}},
 }
 
 // expandShowObject returns args with the OBJECT of `show` written out when

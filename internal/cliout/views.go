@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/rtnl"
 )
@@ -522,4 +525,124 @@ func (v StatsView) Cells() []string {
 	s := v.Link
 	return []string{strconv.Itoa(v.Index), v.Name, u(s.RxPackets), u(s.RxBytes), u(s.RxErrors), u(s.RxDropped),
 		u(s.TxPackets), u(s.TxBytes), u(s.TxErrors), u(s.TxDropped)}
+}
+
+// NexthopView is a nexthop object as the command line prints it, with
+// the keys `ip -j nexthop` uses.
+type NexthopView struct {
+	ID uint32 `json:"id"`
+	// Gateway, Dev and Index are a single nexthop's; absent otherwise.
+	Gateway string `json:"gateway,omitempty"`
+	Index   int    `json:"ifindex,omitempty"`
+	Dev     string `json:"dev,omitempty"`
+	// Scope is "link" for a gateway, "host" for a device alone; absent
+	// for a blackhole or a group.
+	Scope string `json:"scope,omitempty"`
+	// Protocol is who installed the nexthop, as a number in a route's
+	// numbering.
+	Protocol  uint8 `json:"protocol"`
+	Blackhole bool  `json:"blackhole,omitempty"`
+	FDB       bool  `json:"fdb,omitempty"`
+	// Group lists a group's members; absent for a single nexthop.
+	Group []NexthopMemberView `json:"group,omitempty"`
+	// Type is "resilient" for a resilient group; absent otherwise.
+	Type string `json:"type,omitempty"`
+	// Resilient holds a resilient group's settings, timers in seconds as
+	// ip prints them.
+	Resilient *ResilientView `json:"resilient_args,omitempty"`
+	// Flags are the RTNH_F_* flags by name: "dead", "linkdown",
+	// "onlink"…; never null.
+	Flags []string `json:"flags"`
+}
+
+// NexthopMemberView is a member of a group and its weight (1 to 256).
+type NexthopMemberView struct {
+	ID     uint32 `json:"id"`
+	Weight uint32 `json:"weight"`
+}
+
+// ResilientView is a resilient group's settings; the timers are in
+// seconds.
+type ResilientView struct {
+	Buckets         uint16 `json:"buckets"`
+	IdleTimer       uint64 `json:"idle_timer"`
+	UnbalancedTimer uint64 `json:"unbalanced_timer"`
+	UnbalancedTime  uint64 `json:"unbalanced_time"`
+}
+
+// NexthopOf returns the view of one nexthop; names resolves interface
+// indices.
+func NexthopOf(n *rtnl.Nexthop, names Names) NexthopView {
+	v := NexthopView{ID: n.ID, Protocol: uint8(n.Protocol), Blackhole: n.Blackhole, FDB: n.FDB, Flags: []string{}}
+	if n.IsGroup() {
+		v.Group = make([]NexthopMemberView, len(n.Group))
+		for i, m := range n.Group {
+			v.Group[i] = NexthopMemberView{ID: m.ID, Weight: max(m.Weight, 1)}
+		}
+		if n.GroupType == rtnl.NexthopGroupResilient {
+			v.Type = n.GroupType.String()
+			if r := n.Resilient; r != nil {
+				v.Resilient = &ResilientView{Buckets: r.Buckets,
+					IdleTimer: uint64(r.IdleTimer / time.Second), UnbalancedTimer: uint64(r.UnbalancedTimer / time.Second),
+					UnbalancedTime: uint64(r.UnbalancedTime / time.Second)}
+			}
+		}
+	} else if !n.Blackhole {
+		v.Gateway = addrString(n.Gateway)
+		v.Index, v.Dev = n.OIF, names.Name(n.OIF)
+		v.Scope = n.Scope.String()
+	}
+	for _, f := range []struct {
+		bit  uint32
+		name string
+	}{{unix.RTNH_F_DEAD, "dead"}, {unix.RTNH_F_PERVASIVE, "pervasive"}, {unix.RTNH_F_ONLINK, "onlink"},
+		{unix.RTNH_F_OFFLOAD, "offload"}, {unix.RTNH_F_LINKDOWN, "linkdown"}, {unix.RTNH_F_UNRESOLVED, "unresolved"}, {unix.RTNH_F_TRAP, "trap"}} {
+		if n.Flags&f.bit != 0 {
+			v.Flags = append(v.Flags, f.name)
+		}
+	}
+	return v
+}
+
+// Header implements Row.
+func (NexthopView) Header() []string {
+	return []string{"ID", "NEXTHOP", "DEV", "PROTO", "FLAGS"}
+}
+
+// Cells implements Row. The NEXTHOP column holds the gateway, "blackhole",
+// or a group as `ip nexthop` writes it ("group 1/2,3": member 2 of weight
+// 3), with its type when not multipath.
+func (v NexthopView) Cells() []string {
+	hop := v.Gateway
+	switch {
+	case v.Blackhole:
+		hop = "blackhole"
+	case v.Group != nil:
+		var b strings.Builder
+		b.WriteString("group ")
+		for i, m := range v.Group {
+			if i > 0 {
+				b.WriteByte('/')
+			}
+			b.WriteString(strconv.FormatUint(uint64(m.ID), 10))
+			if m.Weight > 1 {
+				b.WriteString("," + strconv.FormatUint(uint64(m.Weight), 10))
+			}
+		}
+		if v.Type != "" {
+			b.WriteString(" type " + v.Type)
+		}
+		hop = b.String()
+	case hop == "":
+		hop = "-"
+	}
+	dev := v.Dev
+	if dev == "" {
+		dev = "-"
+	}
+	flags := strings.Join(v.Flags, ",")
+	if flags == "" {
+		flags = "-"
+	}
+	return []string{strconv.FormatUint(uint64(v.ID), 10), hop, dev, ProtocolName(rtnl.Protocol(v.Protocol)), flags}
 }

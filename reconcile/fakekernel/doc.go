@@ -1,6 +1,6 @@
 // Package fakekernel is an in-memory stand-in for a network namespace's
 // kernel, as a reconcile pass sees it through reconcile.Kernel: it lists
-// links, addresses, routes, neighbours and rules, carries out rtnl.Batch
+// links, addresses, routes, neighbours, rules and nexthops, carries out rtnl.Batch
 // entries (decoded from the very bytes an *rtnl.Socket would send) and
 // deletes rules exactly, so that the ordering, conflict and failure logic
 // of a pass can be tested without root.
@@ -29,6 +29,12 @@
 //     loopback's addresses), as Linux 6.1 and later do;
 //   - IPv6 can be turned off per link (DisableIPv6): an IPv6 address on it
 //     is refused with EACCES;
+//   - nexthop objects and groups: a group's members must exist and be
+//     single nexthops, a route through an id that does not exist is
+//     refused (EINVAL), and deleting a nexthop deletes the routes through
+//     it and takes it out of the groups that list it (a group left empty
+//     goes too, with its routes);
+//   - an IPv6 route's source prefix is part of its key;
 //   - with rtnl.ApplyOptions.StopOnError a batch stops after the datagram
 //     (64 requests) that carried the first failure, as a socket's does.
 //

@@ -1,6 +1,7 @@
 package fakekernel
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,6 +32,7 @@ type Kernel struct {
 	routes []rtnl.Route
 	neighs []rtnl.Neighbour
 	rules  []rtnl.Rule
+	nhs    []rtnl.Nexthop
 	noIPv6 map[int]bool
 }
 
@@ -132,6 +135,19 @@ func (k *Kernel) RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error) {
 		}
 		out = append(out, r)
 	}
+	return out, nil
+}
+
+// Nexthops returns every nexthop object, groups included, by id.
+func (k *Kernel) Nexthops() ([]rtnl.Nexthop, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]rtnl.Nexthop, len(k.nhs))
+	for i, n := range k.nhs {
+		n.Group = slices.Clone(n.Group)
+		out[i] = n
+	}
+	slices.SortFunc(out, func(a, b rtnl.Nexthop) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -320,6 +336,18 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 			return fail("rule delete", unix.EINVAL, "%v", err)
 		}
 		return k.delRule(wireRule(r))
+	case unix.RTM_NEWNEXTHOP:
+		n, err := rtnl.DecodeNexthop(e.Payload)
+		if err != nil {
+			return fail("nexthop add", unix.EINVAL, "%v", err)
+		}
+		return k.newNexthop(n, excl, replace)
+	case unix.RTM_DELNEXTHOP:
+		n, err := rtnl.DecodeNexthop(e.Payload)
+		if err != nil {
+			return fail("nexthop delete", unix.EINVAL, "%v", err)
+		}
+		return k.delNexthop(n.ID)
 	}
 	return fail("request", unix.EOPNOTSUPP, "message type %d is not modelled", e.Type)
 }
@@ -417,6 +445,11 @@ func (k *Kernel) delLink(payload []byte) *rtnl.Error {
 	k.addrs = slices.DeleteFunc(k.addrs, func(a rtnl.Address) bool { return a.Index == index })
 	k.neighs = slices.DeleteFunc(k.neighs, func(n rtnl.Neighbour) bool { return n.Index == index })
 	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool { return r.OIF == index })
+	for _, n := range slices.Clone(k.nhs) {
+		if n.OIF == index {
+			k.delNexthop(n.ID)
+		}
+	}
 	delete(k.noIPv6, index)
 	return nil
 }
@@ -485,10 +518,15 @@ type routeKey struct {
 	dst    netip.Prefix
 	tos    uint8
 	metric uint32
+	src    netip.Prefix // IPv6 source-specific routes
 }
 
 func keyOfRoute(r rtnl.Route) routeKey {
-	return routeKey{table: r.Table, dst: r.Dst.Masked(), tos: r.TOS, metric: r.Metric}
+	k := routeKey{table: r.Table, dst: r.Dst.Masked(), tos: r.TOS, metric: r.Metric}
+	if r.SrcPrefix.IsValid() {
+		k.src = r.SrcPrefix.Masked()
+	}
+	return k
 }
 
 // connected returns the index of an up link with an address whose prefix
@@ -525,6 +563,28 @@ func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
 			return fail(op, unix.ENODEV, "no such interface index %d", r.OIF)
 		case l.Flags&net.FlagUp == 0 && r.Type == rtnl.RouteTypeUnicast:
 			return fail(op, unix.ENETDOWN, "Device for nexthop is not up")
+		}
+	}
+	if r.NHID != 0 {
+		n := k.nexthop(r.NHID)
+		if n == nil {
+			return fail(op, unix.EINVAL, "Nexthop id does not exist")
+		}
+		// The kernel reports the object's gateway and device beside its id.
+		if !n.IsGroup() {
+			r.Gateway, r.OIF = n.Gateway, n.OIF
+		}
+	}
+	for i, nh := range r.NextHops {
+		if nh.Gateway.IsValid() {
+			oif := k.connected(nh.Gateway, nh.OIF)
+			if oif == 0 {
+				return fail(op, unix.ENETUNREACH, "Nexthop has invalid gateway")
+			}
+			r.NextHops[i].OIF = oif
+		}
+		if r.NextHops[i].Weight == 0 {
+			r.NextHops[i].Weight = 1
 		}
 	}
 	if r.Type == rtnl.RouteTypeUnicast && r.NHID == 0 && len(r.NextHops) == 0 {
@@ -676,4 +736,103 @@ func ruleMatches(req, x rtnl.Rule) bool {
 		return false
 	}
 	return true
+}
+
+// nexthop returns the nexthop of id, nil when there is none.
+func (k *Kernel) nexthop(id uint32) *rtnl.Nexthop {
+	for i := range k.nhs {
+		if k.nhs[i].ID == id {
+			return &k.nhs[i]
+		}
+	}
+	return nil
+}
+
+// newNexthop adds or replaces n: a group's members must exist and be
+// single nexthops, a single nexthop's device must exist and its gateway
+// be reachable, and a replace cannot turn a group into a single nexthop
+// or back. Protocol 0 is not sent by rtnl (it sends static).
+func (k *Kernel) newNexthop(n rtnl.Nexthop, excl, replace bool) *rtnl.Error {
+	const op = "nexthop add"
+	if n.IsGroup() {
+		n.Family = rtnl.FamilyAll
+		for _, m := range n.Group {
+			x := k.nexthop(m.ID)
+			switch {
+			case x == nil:
+				return fail(op, unix.EINVAL, "Invalid nexthop id")
+			case x.IsGroup():
+				return fail(op, unix.EINVAL, "Nested groups are not supported")
+			}
+		}
+		if n.GroupType == rtnl.NexthopGroupResilient {
+			res := rtnl.Resilient{Buckets: 128, IdleTimer: 120 * time.Second}
+			if n.Resilient != nil {
+				if n.Resilient.Buckets != 0 {
+					res.Buckets = n.Resilient.Buckets
+				}
+				if n.Resilient.IdleTimer != 0 {
+					res.IdleTimer = n.Resilient.IdleTimer
+				}
+				res.UnbalancedTimer = n.Resilient.UnbalancedTimer
+			}
+			n.Resilient = &res
+		}
+	} else if !n.Blackhole {
+		if n.OIF != 0 && k.linkByIndex(n.OIF) == nil {
+			return fail(op, unix.ENODEV, "Device not found")
+		}
+		if n.Gateway.IsValid() {
+			oif := k.connected(n.Gateway, n.OIF)
+			if oif == 0 {
+				return fail(op, unix.ENETUNREACH, "Nexthop has invalid gateway")
+			}
+			n.OIF, n.Scope = oif, rtnl.ScopeLink
+		} else {
+			n.Scope = rtnl.ScopeHost
+		}
+	}
+	if x := k.nexthop(n.ID); x != nil {
+		switch {
+		case excl || !replace:
+			return fail(op, unix.EEXIST, "Nexthop id already exists")
+		case x.IsGroup() != n.IsGroup():
+			return fail(op, unix.EINVAL, "Can not replace a nexthop group with a nexthop, or back")
+		}
+		*x = n
+		for i := range k.routes {
+			if k.routes[i].NHID == n.ID && !n.IsGroup() {
+				k.routes[i].Gateway, k.routes[i].OIF = n.Gateway, n.OIF
+			}
+		}
+		return nil
+	}
+	k.nhs = append(k.nhs, n)
+	return nil
+}
+
+// delNexthop deletes the nexthop of id, as the kernel does: the routes
+// through it go with it, it leaves the groups that list it, and a group
+// left without members goes too, with its routes.
+func (k *Kernel) delNexthop(id uint32) *rtnl.Error {
+	if k.nexthop(id) == nil {
+		return fail("nexthop delete", unix.ENOENT, "Nexthop id does not exist")
+	}
+	k.nhs = slices.DeleteFunc(k.nhs, func(n rtnl.Nexthop) bool { return n.ID == id })
+	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool { return r.NHID == id })
+	var empty []uint32
+	for i := range k.nhs {
+		n := &k.nhs[i]
+		if !n.IsGroup() {
+			continue
+		}
+		n.Group = slices.DeleteFunc(slices.Clone(n.Group), func(m rtnl.NexthopMember) bool { return m.ID == id })
+		if len(n.Group) == 0 {
+			empty = append(empty, n.ID)
+		}
+	}
+	for _, g := range empty {
+		k.delNexthop(g)
+	}
+	return nil
 }
