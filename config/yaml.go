@@ -391,6 +391,9 @@ func (r *reader) scope(n ast.Node, path string) Scope {
 	if s.NoRoutes && len(s.Desired.Routes) > 0 {
 		r.fail(entries["routes[0]"], join(path, "desired.routes[0]"), "the scope has no_routes: true, so it may desire no route")
 	}
+	if s.NoRoutes && len(s.Desired.Nexthops) > 0 {
+		r.fail(entries["nexthops[0]"], join(path, "desired.nexthops[0]"), "the scope has no_routes: true, so it may desire no nexthop")
+	}
 	return s
 }
 

@@ -11,13 +11,14 @@ import (
 )
 
 // A scope with NoRoutes converges its links and addresses and leaves
-// every route alone, those of its protocol included; it may not desire a
-// route.
+// every route and nexthop alone, those of its protocol included; it may
+// not desire a route.
 func TestNoRoutesLeavesRoutesAlone(t *testing.T) {
 	k := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 2})
 	route := rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), OIF: 1, Protocol: rtnl.DefaultProtocol, Scope: rtnl.ScopeLink}
 	var b rtnl.Batch
 	b.RouteAdd(route)
+	b.NexthopAdd(rtnl.Nexthop{ID: 7, Blackhole: true, Protocol: rtnl.DefaultProtocol})
 	if err := k.ApplyWith(&b, rtnl.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +37,9 @@ func TestNoRoutesLeavesRoutesAlone(t *testing.T) {
 	routes, err := k.RoutesFiltered(rtnl.RouteFilter{Protocol: rtnl.DefaultProtocol})
 	if err != nil || len(routes) != 1 {
 		t.Fatalf("routes of protocol 76 after NoRoutes passes: %v, %v; want the one there before", routes, err)
+	}
+	if nhs, err := k.Nexthops(); err != nil || len(nhs) != 1 {
+		t.Fatalf("nexthops after NoRoutes passes: %v, %v; want the one there before", nhs, err)
 	}
 	// Without NoRoutes the same scope owns protocol 76 and would delete
 	// that route: the claim check refuses it first.

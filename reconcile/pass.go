@@ -24,10 +24,10 @@ type Options struct {
 	// routes it did not create, as its own: they are deleted unless
 	// desired. Without it such a pass fails with a *ClaimError.
 	AdoptProtocol bool
-	// NoRoutes makes a pass that manages no routes: it neither lists nor
-	// changes any, and claims no protocol, so several such scopes (and
-	// one that owns routes) can share a namespace. A desired route is
-	// then invalid.
+	// NoRoutes makes a pass that manages no routes and no nexthop
+	// objects: it neither lists nor changes any, and claims no protocol,
+	// so several such scopes (and one that owns routes) can share a
+	// namespace. A desired route or nexthop is then invalid.
 	NoRoutes bool
 }
 
@@ -162,6 +162,9 @@ func (p *pass) run() error {
 	}
 	if p.o.NoRoutes && len(p.d.Routes) > 0 {
 		return &InvalidError{Problems: []Problem{{Entry: "routes[0]", Field: "dst", Message: "the scope manages no routes (NoRoutes): it cannot desire one"}}}
+	}
+	if p.o.NoRoutes && len(p.d.Nexthops) > 0 {
+		return &InvalidError{Problems: []Problem{{Entry: "nexthops[0]", Field: "id", Message: "the scope manages no routes (NoRoutes): it cannot desire a nexthop"}}}
 	}
 	if err := p.begin(); err != nil {
 		return err
@@ -602,6 +605,9 @@ func (p *pass) heldDev(r Route) string {
 // writer's); the result adds those another writer's nexthop holds, and
 // the groups listing any of them, whose ops are dropped.
 func (p *pass) nexthops(desired []rtnl.Nexthop, held map[uint32]bool, protos []rtnl.Protocol) ([]diff.Op, map[uint32]bool, error) {
+	if p.o.NoRoutes {
+		return nil, held, nil // nexthops are owned by the protocol it does not claim
+	}
 	own := p.o.protocol()
 	observed, err := p.s.Nexthops()
 	if err != nil {
