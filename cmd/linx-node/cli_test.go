@@ -833,3 +833,41 @@ func TestHeadClosesEarly(t *testing.T) {
 		t.Errorf("%d routes in the JSON array, want 20000", len(rows))
 	}
 }
+
+// monitor reports nexthop objects: `monitor nexthop` in text, with the
+// device by name, and in JSON under "nexthop".
+func TestMonitorNexthops(t *testing.T) {
+	ns := nstest.New(t)
+	ns.Batch("link add m0 type veth peer name m1\nlink set m0 up\nlink set m1 up\naddress add 10.9.0.1/24 dev m0\n")
+	i := 0
+	change := func() {
+		i++
+		id := strconv.Itoa(100 + i)
+		ns.IP("nexthop", "add", "id", id, "via", "10.9.0.2", "dev", "m0", "proto", "bird")
+		ns.IP("nexthop", "del", "id", id)
+	}
+	both := func(newLine, delLine string) func([]string) bool {
+		return func(lines []string) bool {
+			return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, newLine) }) &&
+				slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, delLine) })
+		}
+	}
+	lines := monitorLines(t, change, both("new nexthop id ", "del nexthop id "), "nexthop", "-n", ns.Name)
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "new nexthop id ") && !strings.HasPrefix(l, "del nexthop id ") {
+			t.Errorf("monitor nexthop printed %q", l)
+		} else if strings.HasPrefix(l, "new") && !strings.Contains(l, "via 10.9.0.2 dev m0") {
+			t.Errorf("nexthop line %q lacks via 10.9.0.2 dev m0", l)
+		}
+	}
+	lines = monitorLines(t, change, both(`"op":"new"`, `"op":"del"`), "nexthop", "-n", ns.Name, "-o", "json")
+	for _, l := range lines {
+		var ev struct {
+			Object  string          `json:"object"`
+			Nexthop json.RawMessage `json:"nexthop"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Object != "nexthop" || len(ev.Nexthop) == 0 {
+			t.Errorf("JSON line %q: %v", l, err)
+		}
+	}
+}

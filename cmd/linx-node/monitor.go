@@ -31,6 +31,7 @@ var monitorObjects = [...]struct {
 	{"route", []string{"routes"}},
 	{"neighbour", []string{"neighbours", "neighbors"}},
 	{"rule", []string{"rules"}},
+	{"nexthop", []string{"nexthops"}},
 }
 
 // parseMonitorObjects returns the set of objects args name ("route",
@@ -52,7 +53,7 @@ func parseMonitorObjects(args []string) (map[string]bool, error) {
 			}
 		}
 		if found == "" {
-			return nil, usagef("monitor: unknown object %q: want link, address, route, neighbour, rule or all", a)
+			return nil, usagef("monitor: unknown object %q: want link, address, route, neighbour, rule, nexthop or all", a)
 		}
 		want[found] = true
 	}
@@ -68,7 +69,8 @@ func newMonitorCmd() *cobra.Command {
 		Long: `Print every change the kernel announces in a network namespace (links,
 addresses, routes, neighbours, policy rules), one per line, until
 interrupted (SIGINT or SIGTERM, exit status 0). OBJECTs (link, address,
-route, neighbour, rule, or prefixes of them as ip monitor takes them)
+route, neighbour, rule, nexthop, or prefixes of them as ip monitor takes
+them)
 limit it to those objects.
 
 A text line reads "new route 10.1.0.0/16 via 10.0.0.2 dev v0 (3) table
@@ -77,7 +79,7 @@ ip writes them, each interface by name with its index beside it. -t puts
 the time in front ([2026-01-02T15:04:05.000000Z]).
 
 With -o json each line is a JSON object: {"op": "new"|"del"|"resync",
-"object": "link"|"address"|"route"|"neighbour"|"rule", "deleted": bool,
+"object": "link"|"address"|"route"|"neighbour"|"rule"|"nexthop", "deleted": bool,
 and the object under its name ("route": {...}) as linx-node show -o json
 prints it}; -t adds "time" (RFC 3339, UTC). A "resync" line means the
 kernel dropped notifications (the socket's buffer overran): changes were
@@ -87,7 +89,7 @@ lost and only a fresh listing tells the current state.`,
   linx-node monitor --netns blue -o json`,
 		Args: cobra.ArbitraryArgs,
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"link", "address", "route", "neighbour", "rule", "all"}, cobra.ShellCompDirectiveNoFileComp
+			return []string{"link", "address", "route", "neighbour", "rule", "nexthop", "all"}, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
@@ -173,6 +175,8 @@ func eventKind(ev monitor.Event) (string, diff.Kind) {
 		return "neighbour", diff.KindNeighbour
 	case monitor.NewRule, monitor.DelRule:
 		return "rule", diff.KindRule
+	case monitor.NewNexthop, monitor.DelNexthop:
+		return "nexthop", diff.KindNexthop
 	}
 	return "", 0
 }
@@ -241,6 +245,8 @@ func (p *eventPrinter) print(ev monitor.Event, t time.Time) error {
 			op.Neighbour = *ev.Neighbour
 		case ev.Rule != nil:
 			op.Rule = *ev.Rule
+		case ev.Nexthop != nil:
+			op.Nexthop = *ev.Nexthop
 		}
 		b.WriteString(" " + describe(op, named))
 	}
@@ -270,6 +276,8 @@ func eventJSON(ev monitor.Event, names cliout.Names) map[string]any {
 		out["neighbour"] = cliout.NeighbourOf(ev.Neighbour, names)
 	case ev.Rule != nil:
 		out["rule"] = cliout.RuleOf(ev.Rule)
+	case ev.Nexthop != nil:
+		out["nexthop"] = cliout.NexthopOf(ev.Nexthop, names)
 	}
 	if ev.Err != nil {
 		out["error"] = ev.Err.Error()

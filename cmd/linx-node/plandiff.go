@@ -176,6 +176,35 @@ func describe(op diff.Op, n cliout.Names) string {
 		add("iif", c[5])
 		add("oif", c[6])
 		b.WriteString(" " + c[7])
+	case diff.KindNexthop:
+		nh := op.Nexthop
+		b.WriteString("id " + strconv.FormatUint(uint64(nh.ID), 10))
+		switch {
+		case nh.IsGroup():
+			members := make([]string, len(nh.Group))
+			for i, m := range nh.Group {
+				members[i] = strconv.FormatUint(uint64(m.ID), 10)
+				if m.Weight > 1 {
+					members[i] += "," + strconv.FormatUint(uint64(m.Weight), 10)
+				}
+			}
+			add("group", strings.Join(members, "/"))
+			if nh.GroupType == rtnl.NexthopGroupResilient {
+				add("type", nh.GroupType.String())
+			}
+		case nh.Blackhole:
+			b.WriteString(" blackhole")
+		default:
+			if nh.Gateway.IsValid() {
+				add("via", nh.Gateway.String())
+			}
+			if nh.OIF != 0 {
+				add("dev", n.Name(nh.OIF))
+			}
+		}
+		if nh.Protocol != 0 {
+			add("proto", cliout.ProtocolName(nh.Protocol))
+		}
 	default:
 		b.WriteString(op.String())
 	}
