@@ -116,7 +116,7 @@ func TestRunWritesTableJSONAndChart(t *testing.T) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 17 || len(res.Lines) != 15 {
+	if len(res.Rows) != 19 || len(res.Lines) != 17 {
 		t.Errorf("JSON has %d rows and %d lines", len(res.Rows), len(res.Lines))
 	}
 	pf, err := os.Open(pngPath)

@@ -285,6 +285,24 @@ func rows(lines []line) []Row {
 	r.Checks = []Check{check("linx/raw batched", printed(l, "ratio", r.Linx.Value, r.Baselines[0].Value), "", "<=", ptr(1.2))}
 	add(r, l)
 
+	// The fleet: one apply to 1000 node supervisors until every status
+	// says converged, and an agent's restart until its durable scopes are.
+	l = x.byName["fleet_fanout"]
+	r = Row{Benchmark: "fleet fan-out, 1000 nodes", Unit: "ms", Linx: fig("p99", l, "p99")}
+	r.Baselines = []Figure{fig("p50", l, "p50"), fig("etcd writes per change", l, "etcd_writes_per_change")}
+	r.Checks = []Check{
+		check("p99", r.Linx.Value, "ms", "<=", ptr(2000)),
+		check("etcd writes per change", r.Baselines[1].Value, "", "<=", ptr(3)),
+	}
+	r.Notes = append(r.Notes, "no baseline: the targets are absolute")
+	add(r, l)
+
+	l = x.byName["fleet_resume"]
+	r = Row{Benchmark: "fleet resume, 100 durable scopes", Unit: "ms", Linx: fig("resume", l, "resume_ms")}
+	r.Baselines = []Figure{fig("spawned afresh", l, "spawn_ms")}
+	r.Checks = []Check{check("resume/spawn", printed(l, "ratio_spawn", r.Linx.Value, r.Baselines[0].Value), "", "", nil)}
+	add(r, l)
+
 	// Memory.
 	l = x.byName["rss_per_100k_routes"]
 	r = Row{Benchmark: "RSS per 100k desired routes", Unit: "MB", Linx: fig("linx", l, "rss")}
