@@ -15,7 +15,7 @@
 # by itself (REACHABLE, STALE, … — the gateway's come and go) are compared
 # too, but a difference in them is only a warning.
 #
-# Namespaces named linx-t-* (tests) or linx-demo-* (the demo) that did not
+# Namespaces named linx-t-* (tests), linx-demo-* or linx-fleet-* (the demos) that did not
 # exist at the snapshot and are still there at the comparison fail it. Other
 # runs on the same machine may be using theirs at that moment, so the check
 # waits up to HOSTCHECK_GRACE seconds (default 20) for them to go.
@@ -23,7 +23,7 @@
 # Needs iproute2 and jq. Reading the host's state needs no privilege.
 set -uo pipefail
 
-readonly NS_PATTERN='^linx-(t|demo)-'
+readonly NS_PATTERN='^linx-(t|demo|fleet)-'
 
 die() { echo "hostcheck: $*" >&2; exit 2; }
 
