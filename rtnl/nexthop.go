@@ -289,17 +289,7 @@ func (s *Socket) NexthopsFiltered(f NexthopFilter) ([]Nexthop, error) {
 // when the kernel restarts an interrupted dump.
 func (s *Socket) eachNexthop(f NexthopFilter, reset func(), fn func(Nexthop) error) error {
 	const op = "nexthop list"
-	var e encoder
-	e.begin(unix.RTM_GETNEXTHOP, unix.NLM_F_DUMP)
-	e.fixed(nhmsg(FamilyAll, 0, 0))
-	if f.OIF != 0 {
-		e.u32(unix.NHA_OIF, uint32(f.OIF))
-	}
-	if f.GroupsOnly {
-		e.attr(unix.NHA_GROUPS, nil)
-	}
-	e.end()
-	return s.dump(op, e.message(), reset, func(h header, m []byte) error {
+	return s.dump(op, nexthopDump(f), reset, func(h header, m []byte) error {
 		if h.Type != unix.RTM_NEWNEXTHOP {
 			return nil
 		}
@@ -312,6 +302,22 @@ func (s *Socket) eachNexthop(f NexthopFilter, reset func(), fn func(Nexthop) err
 		}
 		return fn(n)
 	})
+}
+
+// nexthopDump returns the RTM_GETNEXTHOP dump request for f, with the
+// filters the kernel applies (OIF, GroupsOnly).
+func nexthopDump(f NexthopFilter) []byte {
+	var e encoder
+	e.begin(unix.RTM_GETNEXTHOP, unix.NLM_F_DUMP)
+	e.fixed(nhmsg(FamilyAll, 0, 0))
+	if f.OIF != 0 {
+		e.u32(unix.NHA_OIF, uint32(f.OIF))
+	}
+	if f.GroupsOnly {
+		e.attr(unix.NHA_GROUPS, nil)
+	}
+	e.end()
+	return e.message()
 }
 
 // Nexthop returns the nexthop with the given id. One that does not exist

@@ -264,17 +264,7 @@ func (s *Socket) EachLink(stats bool, fn func(*Link, *LinkStats64) error) error 
 // own error.
 func (s *Socket) EachNexthop(f NexthopFilter, fn func(*Nexthop) error) error {
 	const op = "nexthop list"
-	var e encoder
-	e.begin(unix.RTM_GETNEXTHOP, unix.NLM_F_DUMP)
-	e.fixed(nhmsg(FamilyAll, 0, 0))
-	if f.OIF != 0 {
-		e.u32(unix.NHA_OIF, uint32(f.OIF))
-	}
-	if f.GroupsOnly {
-		e.attr(unix.NHA_GROUPS, nil)
-	}
-	e.end()
-	return s.streamDump(op, e.message(), func(h header, m []byte) error {
+	return s.streamDump(op, nexthopDump(f), func(h header, m []byte) error {
 		if h.Type != unix.RTM_NEWNEXTHOP {
 			return nil
 		}
