@@ -167,8 +167,11 @@ scopes:
 	for w := range 8 {
 		wg.Go(func() {
 			for i := w; i < floodCount; i += 8 {
+				// no_routes: the scopes share the configured scope's
+				// namespace, where protocol 76 has an owner already.
 				err := c.Spawn(ctx, &messages.SpawnScope{Name: fmt.Sprintf("flood-%d", i),
-					Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}}, Interval: nil})
+					Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
+					Options:   &messages.ScopeOptions{NoRoutes: true}})
 				k := "accepted"
 				switch {
 				case err == nil:
