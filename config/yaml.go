@@ -188,6 +188,22 @@ func (r *reader) boolean(want string, set func(bool)) func(ast.Node, string) {
 }
 
 // family reads a family, "inet" or "inet6" (rtnl.ParseFamily).
+// protocol returns a field reader of a route or rule protocol, a number
+// or a name as iproute2 spells it, into dst.
+func (r *reader) protocol(dst *rtnl.Protocol) func(ast.Node, string) {
+	return func(n ast.Node, p string) {
+		v, ok := r.scalar(n, p)
+		if !ok {
+			return
+		}
+		proto, err := rtnl.ParseProtocol(v)
+		if err != nil {
+			r.fail(n, p, "want a protocol number or name, got %q", v)
+		}
+		*dst = proto
+	}
+}
+
 func (r *reader) family(dst *rtnl.Family) func(ast.Node, string) {
 	return func(n ast.Node, p string) {
 		v, ok := r.scalar(n, p)
@@ -628,18 +644,8 @@ func (r *reader) route(n ast.Node, path string) reconcile.Route {
 				rt.Metric = uint32(v)
 			}
 		},
-		"protocol": func(n ast.Node, p string) {
-			v, ok := r.scalar(n, p)
-			if !ok {
-				return
-			}
-			proto, err := rtnl.ParseProtocol(v)
-			if err != nil {
-				r.fail(n, p, "want a protocol number or name, got %q", v)
-			}
-			rt.Protocol = proto
-		},
-		"family": func(n ast.Node, p string) { famNode = n; r.family(&fam)(n, p) },
+		"protocol": r.protocol(&rt.Protocol),
+		"family":   func(n ast.Node, p string) { famNode = n; r.family(&fam)(n, p) },
 		"type": func(n ast.Node, p string) {
 			v, ok := r.scalar(n, p)
 			if !ok {
@@ -697,17 +703,7 @@ func (r *reader) rule(n ast.Node, path string) reconcile.Rule {
 			}
 			rl.Action = a
 		},
-		"protocol": func(n ast.Node, p string) {
-			v, ok := r.scalar(n, p)
-			if !ok {
-				return
-			}
-			proto, err := rtnl.ParseProtocol(v)
-			if err != nil {
-				r.fail(n, p, "want a protocol number or name, got %q", v)
-			}
-			rl.Protocol = proto
-		},
+		"protocol": r.protocol(&rl.Protocol),
 	})
 	rl.Table, rl.Priority, rl.FwMark, rl.FwMask = uint32(table), uint32(prio), uint32(fwmark), uint32(fwmask)
 	rl.TOS = uint8(tos)
