@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/messages"
 )
 
@@ -16,12 +17,15 @@ func TestFactoryRefusesProtocols(t *testing.T) {
 		2:   "protocol 2 (kernel) belongs to another writer",
 		186: "protocol 186 (bgp) belongs to another writer",
 	} {
-		_, err := f(&messages.SpawnScope{Name: "a", Protocol: proto})
+		spec, err := SpecFromProto(&messages.SpawnScope{Name: "a", Protocol: proto})
+		if err == nil {
+			_, err = f(spec)
+		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("protocol %d: %v, want %q", proto, err, want)
 		}
 	}
-	if _, err := f(&messages.SpawnScope{Name: "a", Protocol: 77}); err != nil {
+	if _, err := f(supervisor.Spec{Name: "a", Source: Settings{Protocol: 77}}); err != nil {
 		t.Errorf("protocol 77: %v", err)
 	}
 }

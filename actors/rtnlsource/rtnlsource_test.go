@@ -88,7 +88,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 	ns := nstest.New(t)
 	system, node := startNode(t)
 	up := true
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      "a",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
 		Desired: &messages.Desired{
@@ -154,7 +154,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 	}
 
 	// The ledger owns the veth: emptying the desired state deletes it.
-	if err := node.Update("a", &messages.Desired{}); err != nil {
+	if err := updateMsg(node, "a", &messages.Desired{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -173,7 +173,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 func TestProcessExitStopsScope(t *testing.T) {
 	pid := nstest.Process(t)
 	_, node := startNode(t)
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      "p",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: uint32(pid)}},
 		Desired:   &messages.Desired{Addresses: []*messages.Address{{Link: "lo", Address: "10.9.9.9/32"}}},

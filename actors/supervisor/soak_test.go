@@ -124,7 +124,7 @@ func TestSoakCrashLoop(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource:   rtnlsource.Factory(t.TempDir()),
-		Desired:     rtnlsource.DesiredFromProto,
+		Claim:       rtnlsource.Claim,
 		MaxRestarts: 1 << 20, // the loop crashes it 600 times a minute on purpose
 		Logger:      logger,
 	})
@@ -137,7 +137,7 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 	}()
 	up := true
-	err = node.Spawn(&messages.SpawnScope{
+	spec, err := rtnlsource.SpecFromProto(&messages.SpawnScope{
 		Name:      "crashy",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
 		Desired: &messages.Desired{
@@ -148,6 +148,9 @@ func TestSoakCrashLoop(t *testing.T) {
 		},
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Spawn(spec); err != nil {
 		t.Fatal(err)
 	}
 	soakCrashConverged(t, node, ns, "crashy", 0)

@@ -105,7 +105,7 @@ func (a *Agent) resume() int {
 			}
 			continue
 		}
-		if err := a.node.Spawn(r.Spec); err != nil {
+		if err := a.spawnMessage(r.Spec); err != nil {
 			a.logger.Error("durable scopes: resuming a recorded scope failed", "scope", name, "err", err)
 			a.listStopped(name, "not resumed: "+err.Error())
 			continue
