@@ -48,6 +48,7 @@ func benchActorsNode(tb testing.TB, tweak func(*supervisor.Config)) *supervisor.
 		NewSource:      rtnlsource.Factory(tb.TempDir()),
 		Spec:           rtnlsource.SpecFromProto,
 		Desired:        rtnlsource.DesiredForNode,
+		Check:          rtnlsource.Check,
 		Logger:         logger,
 		RequestTimeout: 30 * time.Second,
 	}

@@ -184,15 +184,22 @@ func (s *Source) Open(context.Context) (source.Handle, error) {
 
 // Pass implements source.Source with reconcile.Pass. desired is a
 // reconcile.Desired, a *reconcile.Desired or nil (nothing desired: delete
-// what the ledger owns).
+// what the ledger owns), validated by every pass; or a reconcile.Validated
+// (see Check), which the pass does not validate again.
 func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Report {
 	sock, ok := h.(*rtnl.Socket)
 	if !ok {
 		return source.Report{Err: fmt.Errorf("rtnlsource: handle is %T, not *rtnl.Socket", h)}
 	}
-	var d reconcile.Desired
+	var (
+		d         reconcile.Desired
+		valid     reconcile.Validated
+		validated bool
+	)
 	switch v := desired.(type) {
 	case nil:
+	case reconcile.Validated:
+		valid, validated = v, true
 	case reconcile.Desired:
 		d = v
 	case *reconcile.Desired:
@@ -205,7 +212,15 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 	if err := s.alive(); err != nil {
 		return source.Report{Err: err}
 	}
-	rep, err := reconcile.Pass(sock, d, s.ledger, s.options)
+	var (
+		rep reconcile.Report
+		err error
+	)
+	if validated {
+		rep, err = reconcile.PassValidated(sock, valid, s.ledger, s.options)
+	} else {
+		rep, err = reconcile.Pass(sock, d, s.ledger, s.options)
+	}
 	if fight := s.fights.observe(time.Now(), rep.Applied); fight != nil && err == nil {
 		// Converged, but only for now: report the fight instead.
 		rep.Converged, err = false, fight

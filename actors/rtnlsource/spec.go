@@ -46,7 +46,7 @@ func settingsOf(spec supervisor.Spec) (Settings, error) {
 }
 
 // desiredOf returns spec's desired state: a reconcile.Desired (or a
-// pointer to one; nil is the empty state).
+// pointer to one; nil is the empty state) or a reconcile.Validated.
 func desiredOf(spec supervisor.Spec) (reconcile.Desired, error) {
 	switch v := spec.Desired.(type) {
 	case nil:
@@ -58,6 +58,8 @@ func desiredOf(spec supervisor.Spec) (reconcile.Desired, error) {
 			return reconcile.Desired{}, nil
 		}
 		return *v, nil
+	case reconcile.Validated:
+		return v.Desired(), nil
 	}
 	return reconcile.Desired{}, fmt.Errorf("scope %q: Spec.Desired is a %T, not a reconcile.Desired", spec.Name, spec.Desired)
 }
@@ -104,4 +106,21 @@ func DesiredForNode(m *messages.Desired) (any, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Check is a supervisor.Config.Check for scopes of this package: it
+// validates a desired state (a reconcile.Desired, a pointer to one, nil
+// or a reconcile.Validated) once, as the node accepts a spawn or an
+// update, and returns it as a reconcile.Validated, which the Source's
+// passes run without validating again. It returns Validate's
+// *reconcile.InvalidError, or an error for a value of another type.
+func Check(desired any) (any, error) {
+	if v, ok := desired.(reconcile.Validated); ok {
+		return v, nil
+	}
+	d, err := desiredOf(supervisor.Spec{Desired: desired})
+	if err != nil {
+		return nil, err
+	}
+	return d.Validated()
 }

@@ -63,6 +63,7 @@ func supervisedNode(t *testing.T, maxRestarts int) (*actor.ActorSystem, *supervi
 		NewSource:     rtnlsource.Factory(dir),
 		Spec:          rtnlsource.SpecFromProto,
 		Desired:       rtnlsource.DesiredForNode,
+		Check:         rtnlsource.Check,
 		Interval:      time.Hour,
 		MaxRestarts:   maxRestarts,
 		RestartWindow: time.Minute,

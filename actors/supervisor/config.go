@@ -56,6 +56,13 @@ type Config struct {
 	// Pass expects, without validating it (the node does, once). An
 	// error rejects the request. Nil passes the *messages.Desired itself.
 	Desired func(d *messages.Desired) (any, error)
+	// Check validates a desired state, once per spawn or update, and
+	// returns the form the Source's Pass is then given every pass (for
+	// package rtnlsource, rtnlsource.Check returns a reconcile.Validated,
+	// so that passes do not validate it again). An error refuses the
+	// spawn or update. Nil calls the value's own Validate() error method,
+	// if it has one, and keeps the value as it is.
+	Check func(desired any) (any, error)
 	// Claim returns what a scope with spec (its desired state current)
 	// owns exclusively. The node refuses a spawn or an update whose claim
 	// overlaps another running scope's, naming that scope, whichever way

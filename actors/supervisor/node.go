@@ -92,13 +92,13 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 	case *messages.SpawnScope:
 		respond(ctx, n.spawnMessage(ctx, m))
 	case *spawnSpec:
-		respond(ctx, n.spawn(ctx, m.spec))
+		ctx.Respond(&goReply{err: n.spawn(ctx, m.spec)})
 	case *messages.StopScope:
 		respond(ctx, n.stop(ctx, m))
 	case *messages.UpdateDesired:
 		respond(ctx, n.updateMessage(ctx, m))
 	case *updateSpec:
-		respond(ctx, n.update(ctx, m.name, m.desired))
+		ctx.Respond(&goReply{err: n.update(ctx, m.name, m.desired)})
 	case *listStopped:
 		respond(ctx, n.listStopped(m))
 	case *messages.GetStatus:
@@ -199,10 +199,11 @@ func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
 	if old := n.scopes[name]; old != nil && old.running() {
 		return fmt.Errorf("spawning scope %q: already running", name)
 	}
-	desired := spec.Desired
-	if err := validate(desired); err != nil {
+	desired, err := n.check(spec.Desired)
+	if err != nil {
 		return fmt.Errorf("spawning scope %q: desired state: %w", name, err)
 	}
+	spec.Desired = desired
 	// Checked before NewSource, which may touch the namespace.
 	claim, err := n.claimOf(spec)
 	if err != nil {
@@ -258,6 +259,15 @@ func (n *nodeActor) convert(d *messages.Desired) (any, error) {
 	return n.cfg.Desired(d)
 }
 
+// check validates a desired state with Config.Check, or its own
+// Validate method: once per spawn or update.
+func (n *nodeActor) check(d any) (any, error) {
+	if n.cfg.Check != nil {
+		return n.cfg.Check(d)
+	}
+	return d, validate(d)
+}
+
 func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 	r := n.scopes[m.GetName()]
 	if r == nil {
@@ -306,7 +316,8 @@ func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
 		// nothing would ever apply the new desired state.
 		return fmt.Errorf("updating scope %q: its actors are stopping (%s); spawn it again once it has stopped", r.name, r.stopWhy)
 	}
-	if err := validate(d); err != nil {
+	d, err := n.check(d)
+	if err != nil {
 		return fmt.Errorf("updating scope %q: desired state: %w", r.name, err)
 	}
 	spec := r.spec

@@ -124,7 +124,7 @@ func TestSoakCrashLoop(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource:   rtnlsource.Factory(t.TempDir()),
-		Claim:       rtnlsource.Claim,
+		Check:       rtnlsource.Check,
 		MaxRestarts: 1 << 20, // the loop crashes it 600 times a minute on purpose
 		Logger:      logger,
 	})

@@ -19,9 +19,12 @@ type Spec struct {
 	// value is the host's.
 	Namespace rtnl.Namespace
 	// Desired is the desired state the Source's Pass expects: a
-	// reconcile.Desired for package rtnlsource. A value with a
-	// Validate() error method is validated once, by the node, when the
-	// scope is spawned or updated, and refused with that error.
+	// reconcile.Desired for package rtnlsource. The node validates it
+	// once, when the scope is spawned or updated (see Config.Check), and
+	// refuses an invalid one with the validation's error. The passes read
+	// it from other goroutines: the caller does not modify it (nor
+	// anything it shares, such as a slice's elements) afterwards, but
+	// calls Node.Update with a new value.
 	Desired any
 	// Loop tunes the scope's loop; zero fields take Config's defaults.
 	Loop Loop

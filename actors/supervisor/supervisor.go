@@ -50,12 +50,13 @@ func (n *Node) PID() *actor.PID { return n.pid }
 
 // Spawn starts the scope spec describes. It returns the node's rejection
 // (a bad name, a running scope of that name, a desired state that fails
-// its Validate, an overlapping claim, NewSource's error, the node
-// stopping) or a timeout. The scope then starts asynchronously: follow it
+// validation, wrapping the validation's own error such as a
+// *reconcile.InvalidError, an overlapping claim, NewSource's error, the
+// node stopping) or a timeout. The scope then starts asynchronously: follow it
 // with Status or a subscription. Over the network, the same request is a
 // messages.SpawnScope sent to PID.
 func (n *Node) Spawn(spec Spec) error {
-	return n.ack(&spawnSpec{spec: spec})
+	return n.goRequest(&spawnSpec{spec: spec})
 }
 
 // Stop stops the named scope; its status stays listed as stopped unless
@@ -75,7 +76,7 @@ func (n *Node) Stop(name string, forget bool) error {
 // expects (a reconcile.Desired for package rtnlsource); over the network,
 // the same request is a messages.UpdateDesired sent to PID.
 func (n *Node) Update(name string, d any) error {
-	return n.ack(&updateSpec{name: name, desired: d})
+	return n.goRequest(&updateSpec{name: name, desired: d})
 }
 
 // spawnSpec and updateSpec are Spawn's and Update's requests: Go values,
@@ -85,6 +86,24 @@ type spawnSpec struct{ spec Spec }
 type updateSpec struct {
 	name    string
 	desired any
+}
+
+// goReply answers spawnSpec and updateSpec with the node's error itself,
+// so that a caller can inspect it (errors.As a *reconcile.InvalidError).
+type goReply struct{ err error }
+
+// goRequest sends an in-process request and returns the node's error as
+// it is.
+func (n *Node) goRequest(msg any) error {
+	v, err := n.request(msg)
+	if err != nil {
+		return err
+	}
+	r, ok := v.(*goReply)
+	if !ok {
+		return fmt.Errorf("supervisor: unexpected reply %T to %T", v, msg)
+	}
+	return r.err
 }
 
 // Status returns a copy of the named scope's status, or an error for an

@@ -157,6 +157,7 @@ func New(o Options) (*Agent, error) {
 		NewSource: a.newSource(cfg.StateDir),
 		Spec:      rtnlsource.SpecFromProto,
 		Desired:   rtnlsource.DesiredForNode,
+		Check:     rtnlsource.Check,
 		Claim:     rtnlsource.Claim,
 		Logger:    o.Logger,
 	})
