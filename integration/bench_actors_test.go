@@ -21,6 +21,7 @@ import (
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl"
@@ -28,9 +29,9 @@ import (
 )
 
 // spawnMsg spawns the scope m describes, converted once as the agent
-// converts a message: with rtnlsource.SpecFromProto.
+// converts a message: with convert.SpecFromProto.
 func spawnMsg(node *supervisor.Node, m *messages.SpawnScope) error {
-	spec, err := rtnlsource.SpecFromProto(m)
+	spec, err := convert.SpecFromProto(m)
 	if err != nil {
 		return err
 	}
@@ -46,8 +47,8 @@ func benchActorsNode(tb testing.TB, tweak func(*supervisor.Config)) *supervisor.
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	cfg := supervisor.Config{
 		NewSource:      rtnlsource.Factory(tb.TempDir()),
-		Spec:           rtnlsource.SpecFromProto,
-		Desired:        rtnlsource.DesiredForNode,
+		Spec:           convert.SpecFromProto,
+		Desired:        convert.DesiredForNode,
 		Check:          rtnlsource.Check,
 		Logger:         logger,
 		RequestTimeout: 30 * time.Second,

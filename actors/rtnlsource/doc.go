@@ -22,15 +22,11 @@
 // update and hands the passes a reconcile.Validated; Claim names what it
 // owns.
 //
-// Over the network, desired state travels as messages.Desired:
-// SpecFromProto turns a SpawnScope into a Spec and DesiredForNode an
-// UpdateDesired's state into a reconcile.Desired, once, where the message
-// arrives (neither validates: the node does). DesiredToProto and
-// DesiredFromProto convert between messages.Desired and reconcile.Desired
-// without loss (every valid Desired converts back to itself), and
-// NamespaceToProto and NamespaceFromProto do the same for namespaces
-// (package api/convert turns a configured scope into the Spec or the
-// SpawnScope that starts it).
+// This package knows nothing of protobuf. Over the network, desired state
+// travels as messages.Desired; package api/convert, at that edge, turns a
+// SpawnScope into a Spec (SpecFromProto) and an UpdateDesired's state into
+// a reconcile.Desired (DesiredForNode), once, where the message arrives
+// (neither validates: the node does).
 //
 // With package supervisor:
 //
@@ -38,8 +34,8 @@
 //		NewSource: rtnlsource.Factory(stateDir, rtnlsource.WithLogger(logger)),
 //		Check:     rtnlsource.Check,
 //		Claim:     rtnlsource.Claim,
-//		Spec:      rtnlsource.SpecFromProto,  // SpawnScope messages sent to the node
-//		Desired:   rtnlsource.DesiredForNode, // UpdateDesired messages
+//		Spec:      convert.SpecFromProto,  // SpawnScope messages sent to the node (api/convert)
+//		Desired:   convert.DesiredForNode, // UpdateDesired messages (api/convert)
 //	})
 //	err = node.Spawn(supervisor.Spec{Name: "web", Namespace: ns, Desired: desired,
 //		Source: rtnlsource.Settings{Protocol: 77}})

@@ -12,8 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/linx-net/linx/actors/internal/crash"
-	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
@@ -192,7 +192,7 @@ func TestProcessExitStopsScope(t *testing.T) {
 }
 
 func TestDesiredFromProtoReportsEveryProblem(t *testing.T) {
-	_, err := rtnlsource.DesiredFromProto(&messages.Desired{
+	_, err := convert.DesiredFromProto(&messages.Desired{
 		Addresses:  []*messages.Address{{Link: "eth0", Address: "10.0.0.300/24"}},
 		Neighbours: []*messages.Neighbour{{Link: "eth0", Ip: "10.0.0.1", Mac: "zz"}},
 	})
@@ -204,7 +204,7 @@ func TestDesiredFromProtoReportsEveryProblem(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	d, err := rtnlsource.DesiredFromProto(&messages.Desired{
+	d, err := convert.DesiredFromProto(&messages.Desired{
 		Routes: []*messages.Route{{Dst: "default", Via: "fd00::1"}},
 	})
 	if err != nil {

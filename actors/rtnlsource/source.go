@@ -15,7 +15,6 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
@@ -133,26 +132,6 @@ func checkClaim(ns rtnl.Namespace, d reconcile.Desired, ledger *reconcile.Ledger
 // is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Source) { s.logger = l }
-}
-
-// NamespaceFromProto returns the namespace m names (nil or host: the host),
-// or an error for pid 0, an empty path or a kind it does not know.
-func NamespaceFromProto(m *messages.Namespace) (rtnl.Namespace, error) {
-	switch k := m.GetKind().(type) {
-	case nil, *messages.Namespace_Host:
-		return rtnl.Host(), nil
-	case *messages.Namespace_Pid:
-		if k.Pid == 0 {
-			return rtnl.Host(), errors.New("namespace: pid 0")
-		}
-		return rtnl.NamespaceOfPID(int(k.Pid)), nil
-	case *messages.Namespace_Path:
-		if k.Path == "" {
-			return rtnl.Host(), errors.New("namespace: empty path")
-		}
-		return rtnl.NamespaceAt(k.Path), nil
-	}
-	return rtnl.Host(), fmt.Errorf("namespace: unknown kind %T", m.GetKind())
 }
 
 // Namespace returns the namespace the source drives.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 )
@@ -62,50 +61,6 @@ func desiredOf(spec supervisor.Spec) (reconcile.Desired, error) {
 		return v.Desired(), nil
 	}
 	return reconcile.Desired{}, fmt.Errorf("scope %q: Spec.Desired is a %T, not a reconcile.Desired", spec.Name, spec.Desired)
-}
-
-// SpecFromProto converts a SpawnScope message into the supervisor.Spec
-// it describes, for supervisor.Config.Spec: its namespace, its desired
-// state as a reconcile.Desired (not yet validated: the node validates it
-// once, as it accepts the spawn), its loop settings and its Settings. It
-// fails on a namespace the message cannot name, a protocol above 255, or a
-// desired state that does not parse, listing every problem at once.
-func SpecFromProto(m *messages.SpawnScope) (supervisor.Spec, error) {
-	ns, err := NamespaceFromProto(m.GetNamespace())
-	if err != nil {
-		return supervisor.Spec{}, err
-	}
-	// The message carries a uint32: a value above 255 must not wrap onto
-	// (and then own) another protocol's routes.
-	if p := m.GetProtocol(); p > 255 {
-		return supervisor.Spec{}, fmt.Errorf("scope %q: protocol %d out of range (1 to 255)", m.GetName(), p)
-	}
-	d, err := desiredFromProto(m.GetDesired())
-	if err != nil {
-		return supervisor.Spec{}, fmt.Errorf("desired state: %w", err)
-	}
-	spec := supervisor.MessageSpec(m, d)
-	spec.Namespace = ns
-	spec.Source = Settings{
-		Protocol:      rtnl.Protocol(m.GetProtocol()),
-		AdoptProtocol: m.GetAdoptProtocol(),
-		NoRoutes:      m.GetOptions().GetNoRoutes(),
-		MonitorBuffer: int(m.GetOptions().GetMonitorBuffer()),
-	}
-	return spec, nil
-}
-
-// DesiredForNode converts the desired state of an UpdateDesired message
-// into a reconcile.Desired (as any), for supervisor.Config.Desired. Unlike
-// DesiredFromProto it does not validate it: the node validates a desired
-// state once, as it accepts it. It fails, listing every problem at once,
-// on a value that does not parse.
-func DesiredForNode(m *messages.Desired) (any, error) {
-	d, err := desiredFromProto(m)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
 }
 
 // Check is a supervisor.Config.Check for scopes of this package: it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
@@ -28,7 +29,7 @@ func TestSpecFromProtoThenCheck(t *testing.T) {
 		Options:       &messages.ScopeOptions{NoRoutes: true, MonitorBuffer: 4096, Burst: 5},
 		Desired:       &messages.Desired{Links: []*messages.Link{{Name: "x0", Kind: "nosuchkind"}}},
 	}
-	spec, err := rtnlsource.SpecFromProto(m)
+	spec, err := convert.SpecFromProto(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestSpecFromProtoThenCheck(t *testing.T) {
 	if _, err := rtnlsource.Check("not a desired state"); err == nil {
 		t.Fatal("Check of a string succeeded")
 	}
-	if _, err := rtnlsource.SpecFromProto(&messages.SpawnScope{Name: "p", Protocol: 300}); err == nil {
+	if _, err := convert.SpecFromProto(&messages.SpawnScope{Name: "p", Protocol: 300}); err == nil {
 		t.Fatal("SpecFromProto took protocol 300")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
@@ -38,7 +39,7 @@ import (
 // spawnMsg spawns the scope m describes, converted as the agent converts
 // a message that reaches it: once, with SpecFromProto.
 func spawnMsg(node *supervisor.Node, m *messages.SpawnScope) error {
-	spec, err := rtnlsource.SpecFromProto(m)
+	spec, err := convert.SpecFromProto(m)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func spawnMsg(node *supervisor.Node, m *messages.SpawnScope) error {
 
 // updateMsg gives scope name the desired state d, converted once.
 func updateMsg(node *supervisor.Node, name string, d *messages.Desired) error {
-	v, err := rtnlsource.DesiredForNode(d)
+	v, err := convert.DesiredForNode(d)
 	if err != nil {
 		return err
 	}
@@ -61,8 +62,8 @@ func supervisedNode(t *testing.T, maxRestarts int) (*actor.ActorSystem, *supervi
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource:     rtnlsource.Factory(dir),
-		Spec:          rtnlsource.SpecFromProto,
-		Desired:       rtnlsource.DesiredForNode,
+		Spec:          convert.SpecFromProto,
+		Desired:       convert.DesiredForNode,
 		Check:         rtnlsource.Check,
 		Interval:      time.Hour,
 		MaxRestarts:   maxRestarts,

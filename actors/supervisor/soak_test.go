@@ -19,6 +19,7 @@ import (
 	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 )
@@ -137,7 +138,7 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 	}()
 	up := true
-	spec, err := rtnlsource.SpecFromProto(&messages.SpawnScope{
+	spec, err := convert.SpecFromProto(&messages.SpawnScope{
 		Name:      "crashy",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
 		Desired: &messages.Desired{

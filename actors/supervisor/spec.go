@@ -70,7 +70,7 @@ func validate(d any) error {
 // describes: its name and loop settings, with desired as the desired
 // state (m's desired state already converted by the caller). Namespace
 // and Source are left for the source's own converter (see
-// rtnlsource.SpecFromProto).
+// api/convert.SpecFromProto).
 func MessageSpec(m *messages.SpawnScope, desired any) Spec {
 	s := Spec{Name: m.GetName(), Desired: desired}
 	if d := m.GetInterval(); d != nil {

@@ -13,17 +13,17 @@ import (
 
 // SpawnFromConfig returns the SpawnScope message that starts the
 // configured scope s: its name, namespace, interval, route protocol,
-// monitor buffer and desired state (through rtnlsource.DesiredToProto). A zero Interval or Protocol is
+// monitor buffer and desired state (through DesiredToProto). A zero Interval or Protocol is
 // left unset, so that the agent's defaults apply. It returns
-// rtnlsource.DesiredToProto's error, prefixed with the scope's name, and no message.
+// DesiredToProto's error, prefixed with the scope's name, and no message.
 func SpawnFromConfig(s config.Scope) (*messages.SpawnScope, error) {
-	d, err := rtnlsource.DesiredToProto(s.Desired)
+	d, err := DesiredToProto(s.Desired)
 	if err != nil {
 		return nil, fmt.Errorf("scope %q: %w", s.Name, err)
 	}
 	m := &messages.SpawnScope{
 		Name:      s.Name,
-		Namespace: rtnlsource.NamespaceToProto(s.Namespace),
+		Namespace: NamespaceToProto(s.Namespace),
 		Desired:   d,
 		Protocol:  uint32(s.Protocol),
 

@@ -155,8 +155,8 @@ func New(o Options) (*Agent, error) {
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
-		Spec:      rtnlsource.SpecFromProto,
-		Desired:   rtnlsource.DesiredForNode,
+		Spec:      convert.SpecFromProto,
+		Desired:   convert.DesiredForNode,
 		Check:     rtnlsource.Check,
 		Claim:     rtnlsource.Claim,
 		Logger:    o.Logger,
@@ -486,7 +486,7 @@ func (a *Agent) spawn(s config.Scope) error {
 // record, the fleet), converted to the node's Go form once, here. It
 // returns the conversion's error or the node's refusal, naming the scope.
 func (a *Agent) spawnMessage(m *messages.SpawnScope) error {
-	spec, err := rtnlsource.SpecFromProto(m)
+	spec, err := convert.SpecFromProto(m)
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", m.GetName(), err)
 	}
@@ -496,7 +496,7 @@ func (a *Agent) spawnMessage(m *messages.SpawnScope) error {
 // updateMessage gives scope name the desired state of a message, converted
 // once, here. It returns the conversion's error or the node's refusal.
 func (a *Agent) updateMessage(name string, m *messages.Desired) error {
-	d, err := rtnlsource.DesiredForNode(m)
+	d, err := convert.DesiredForNode(m)
 	if err != nil {
 		return fmt.Errorf("updating scope %q: desired state: %w", name, err)
 	}
@@ -727,7 +727,7 @@ func sameServing(a, b config.API) bool {
 func (a *Agent) setConfigured(scopes []config.Scope) {
 	m := make(map[string]*messages.Namespace, len(scopes))
 	for _, s := range scopes {
-		m[s.Name] = rtnlsource.NamespaceToProto(s.Namespace)
+		m[s.Name] = convert.NamespaceToProto(s.Namespace)
 	}
 	a.configured.Store(&m)
 }
