@@ -39,7 +39,7 @@ type scopeRec struct {
 	pid      *actor.PID // nil once the scope's actors are gone
 	src      source.Source
 	desired  *desiredBox
-	spec     Spec // as spawned; its desired state is not kept current
+	spec     Spec // as spawned, its desired state the current one (as checked)
 	claim    Claim
 	status   *messages.ScopeStatus
 	crashes  []time.Time // within the restart window
