@@ -12,9 +12,11 @@ import (
 )
 
 // Node is a running node supervisor inside an actor system, with helpers
-// that send it the messages of package messages and wait for the reply.
-// Any actor (local, or remote when protoactor remote is enabled) may send
-// those messages to PID directly instead.
+// that send it requests and wait for the reply: Spawn and Update in Go
+// types (a Spec, a desired state), the others as the messages of package
+// messages. Any actor (local, or remote when protoactor remote is enabled)
+// may send the messages to PID directly instead, SpawnScope and
+// UpdateDesired included (converted by Config.Spec and Config.Desired).
 type Node struct {
 	system  *actor.ActorSystem
 	pid     *actor.PID
