@@ -209,7 +209,7 @@ func startNodeLogged(t *testing.T, cfg config.API, logger *slog.Logger) (*api.Se
 	t.Helper()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(*messages.SpawnScope) (source.Source, error) {
+		NewSource: func(supervisor.Spec) (source.Source, error) {
 			return &setSource{kernel: map[string]bool{}}, nil
 		},
 		Interval: time.Hour,
@@ -312,7 +312,7 @@ func TestServeRefuses(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(quiet())))
 	defer system.Shutdown()
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(*messages.SpawnScope) (source.Source, error) { return &setSource{}, nil },
+		NewSource: func(supervisor.Spec) (source.Source, error) { return &setSource{}, nil },
 		Logger:    quiet(),
 	})
 	if err != nil {

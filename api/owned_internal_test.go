@@ -11,6 +11,7 @@ import (
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
 )
 
 // TestOwnedScopesResumed checks that a scope an earlier run recorded
@@ -21,7 +22,7 @@ func TestOwnedScopesResumed(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(silent())))
 	defer system.Shutdown()
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(*messages.SpawnScope) (source.Source, error) { return nopSource{}, nil },
+		NewSource: func(supervisor.Spec) (source.Source, error) { return nopSource{}, nil },
 		Interval:  time.Hour, Logger: silent(),
 	})
 	if err != nil {
@@ -29,7 +30,7 @@ func TestOwnedScopesResumed(t *testing.T) {
 	}
 	defer node.Shutdown()
 	tenant := &messages.Namespace{Kind: &messages.Namespace_Path{Path: "/var/run/netns/tenant-a"}}
-	if err := node.Spawn(&messages.SpawnScope{Name: "t1", Namespace: tenant}); err != nil {
+	if err := node.Spawn(supervisor.Spec{Name: "t1", Namespace: rtnl.NamespaceAt(tenant.GetPath())}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.API{

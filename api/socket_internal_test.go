@@ -49,7 +49,7 @@ func testSocket(tb testing.TB, cfg config.API) (string, *Server, *supervisor.Nod
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(silent())))
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(*messages.SpawnScope) (source.Source, error) { return nopSource{}, nil },
+		NewSource: func(supervisor.Spec) (source.Source, error) { return nopSource{}, nil },
 		Interval:  time.Hour, Logger: silent(),
 	})
 	if err != nil {

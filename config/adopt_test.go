@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/reconcile"
 )
@@ -28,11 +28,11 @@ func TestAdopt(t *testing.T) {
 	if !links[0].Adopt || links[1].Adopt || links[2].Adopt {
 		t.Errorf("adopt = %v %v %v, want true false false", links[0].Adopt, links[1].Adopt, links[2].Adopt)
 	}
-	m, err := rtnlsource.DesiredToProto(cfg.Scopes[0].Desired)
+	m, err := convert.DesiredToProto(cfg.Scopes[0].Desired)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := rtnlsource.DesiredFromProto(m)
+	v, err := convert.DesiredFromProto(m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,22 @@ import (
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
 )
+
+// spawnMsg spawns the scope m describes, converted once as the agent
+// converts a message: with convert.SpecFromProto.
+func spawnMsg(node *supervisor.Node, m *messages.SpawnScope) error {
+	spec, err := convert.SpecFromProto(m)
+	if err != nil {
+		return err
+	}
+	return node.Spawn(spec)
+}
 
 // benchActorsNode starts a node supervisor driving the real rtnetlink
 // Source, with ledgers under a temporary directory; it is shut down in
@@ -36,7 +47,9 @@ func benchActorsNode(tb testing.TB, tweak func(*supervisor.Config)) *supervisor.
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	cfg := supervisor.Config{
 		NewSource:      rtnlsource.Factory(tb.TempDir()),
-		Desired:        rtnlsource.DesiredFromProto,
+		Spec:           convert.SpecFromProto,
+		Desired:        convert.DesiredForNode,
+		Check:          rtnlsource.Check,
 		Logger:         logger,
 		RequestTimeout: 30 * time.Second,
 	}
@@ -220,7 +233,7 @@ func selfhealRound(b *testing.B, sock *rtnl.Socket, m *monitor.Monitor, timeout 
 func selfhealScope(b *testing.B, node *supervisor.Node, name string, interval time.Duration, opts *messages.ScopeOptions) (*rtnl.Socket, *monitor.Monitor) {
 	b.Helper()
 	ns := nstest.New(b)
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      name,
 		Namespace: benchActorsPath(ns),
 		Desired:   benchActorsVeth("h0", "h1", selfhealAddr.String()),
@@ -333,7 +346,7 @@ func BenchmarkScopes100(b *testing.B) {
 		names := make([]string, len(nss))
 		for i, ns := range nss {
 			names[i] = fmt.Sprintf("s%03d", i)
-			err := node.Spawn(&messages.SpawnScope{
+			err := spawnMsg(node, &messages.SpawnScope{
 				Name:      names[i],
 				Namespace: benchActorsPath(ns),
 				Desired:   benchActorsVeth("s0", "s1", "10.0.0.2/24", "10.0.1.2/24"),
@@ -412,7 +425,7 @@ func BenchmarkRSSPer100kRoutes(b *testing.B) {
 			d.Routes[i] = &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "r0"}
 		}
 		start := time.Now()
-		err := node.Spawn(&messages.SpawnScope{
+		err := spawnMsg(node, &messages.SpawnScope{
 			Name:      "routes",
 			Namespace: benchActorsPath(ns),
 			Desired:   d,

@@ -148,7 +148,7 @@ func TestSoakOverrunStorms(t *testing.T) {
 			len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
 	}()
 	// An hour's interval: the timer cannot repair what a lost event hid.
-	err := node.Spawn(&messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d, Interval: durationpb.New(time.Hour)})
+	err := spawnMsg(node, &messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d, Interval: durationpb.New(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestSoakFight(t *testing.T) {
 		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f",
 			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU))
 	}()
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name: "fight", Namespace: benchActorsPath(ns),
 		Desired: benchActorsVeth("f0", "f1", "10.0.0.1/24"),
 		Options: &messages.ScopeOptions{MaxPassesPerSecond: soakFightRate, Burst: soakFightBurst},
@@ -436,7 +436,7 @@ func TestSoakNamespaceChurn(t *testing.T) {
 				dels = append(dels, del)
 				spec.Namespace = benchActorsPath(ns)
 			}
-			if err := node.Spawn(spec); err != nil {
+			if err := spawnMsg(node, spec); err != nil {
 				t.Fatal(err)
 			}
 			created++

@@ -108,8 +108,34 @@ func (f *Failure) Unwrap() error { return f.Err }
 // (Report.Failed); or the failure to list the kernel's state or to read
 // or save the ledger.
 func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, true)
+	return run(s, d, l, o, true, false)
 }
+
+// PassValidated is Pass for a desired state already validated (see
+// Desired.Validated): it skips Validate, the part of a converged pass
+// that grows with the desired state rather than with what changed, so
+// that a long-lived loop validates once per change instead of once per
+// pass. Its errors are Pass's.
+func PassValidated(s Kernel, v Validated, l *Ledger, o Options) (Report, error) {
+	return run(s, v.d, l, o, true, true)
+}
+
+// Validated is a desired state that passed Validate, for PassValidated.
+// The zero value is the empty desired state. It shares its slices with
+// the Desired it was made from: changing them afterwards voids the check,
+// so a caller that changes its desired state validates it again.
+type Validated struct{ d Desired }
+
+// Validated returns d as a Validated, or Validate's *InvalidError.
+func (d Desired) Validated() (Validated, error) {
+	if err := d.Validate(); err != nil {
+		return Validated{}, err
+	}
+	return Validated{d: d}, nil
+}
+
+// Desired returns the validated desired state.
+func (v Validated) Desired() Desired { return v.d }
 
 // Plan computes what Pass would apply, without applying anything: the
 // operations are in Report.Applied. Addresses, routes and neighbours on a
@@ -118,22 +144,24 @@ func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 //
 // PlaceholderIndex is above any index the kernel hands out in practice.
 func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, false)
+	return run(s, d, l, o, false, false)
 }
 
 // PlaceholderIndex is the first index Plan gives links it would create.
 const PlaceholderIndex = 1 << 30
 
 type pass struct {
-	s       Kernel
-	d       Desired
-	l       *Ledger
-	o       Options
-	apply   bool
-	owned   diff.Owned
-	report  Report
-	index   map[string]int // link name -> index (PlaceholderIndex on: to be created)
-	deletes [][]diff.Op    // per kind, applied in reverse after all creates
+	s     Kernel
+	d     Desired
+	l     *Ledger
+	o     Options
+	apply bool
+	// validated skips Validate: the caller has (PassValidated).
+	validated bool
+	owned     diff.Owned
+	report    Report
+	index     map[string]int // link name -> index (PlaceholderIndex on: to be created)
+	deletes   [][]diff.Op    // per kind, applied in reverse after all creates
 	// listed holds the links of the last listing by index: what a link
 	// update changes is sent, and nothing else (see linkChanges).
 	listed map[int]rtnl.Link
@@ -142,8 +170,8 @@ type pass struct {
 	held map[string]bool
 }
 
-func run(s Kernel, d Desired, l *Ledger, o Options, apply bool) (Report, error) {
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, report: Report{Started: time.Now()}}
+func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, report: Report{Started: time.Now()}}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
 	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
@@ -157,8 +185,10 @@ func (p *pass) run() error {
 	if err := CheckProtocol(p.o.protocol()); err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	if err := p.d.Validate(); err != nil {
-		return err
+	if !p.validated {
+		if err := p.d.Validate(); err != nil {
+			return err
+		}
 	}
 	if p.o.NoRoutes && len(p.d.Routes) > 0 {
 		return &InvalidError{Problems: []Problem{{Entry: "routes[0]", Field: "dst", Message: "the scope manages no routes (NoRoutes): it cannot desire one"}}}

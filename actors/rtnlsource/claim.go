@@ -4,43 +4,32 @@ import (
 	"fmt"
 
 	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/messages"
-	"github.com/linx-net/linx/reconcile"
-	"github.com/linx-net/linx/rtnl"
 )
 
 // Claim is a supervisor.Config.Claim for scopes of this package: the
 // route protocols a scope of spec owns (its own, 76 when unset, and every
 // protocol a desired route overrides it with) in the namespace spec names,
 // identified by device and inode so that every name of one namespace
-// (host, pid:N, a path) compares equal. d is the desired state as
-// DesiredFromProto converted it; nil claims the scope's own protocol only.
-// A scope with options.no_routes claims none.
-// It fails when the namespace does not exist or is not one.
-func Claim(spec *messages.SpawnScope, d any) (supervisor.Claim, error) {
-	ns, err := NamespaceFromProto(spec.GetNamespace())
+// (host, pid:N, a path) compares equal. spec.Desired is a
+// reconcile.Desired (nil claims the scope's own protocol only) and
+// spec.Source a Settings (nil means the defaults). A scope with
+// Settings.NoRoutes claims none. It fails when the namespace does not
+// exist or is not one, or when spec holds values of other types.
+func Claim(spec supervisor.Spec) (supervisor.Claim, error) {
+	set, err := settingsOf(spec)
 	if err != nil {
 		return supervisor.Claim{}, err
 	}
-	id, err := ns.ID()
+	desired, err := desiredOf(spec)
 	if err != nil {
-		return supervisor.Claim{}, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+		return supervisor.Claim{}, err
 	}
-	var desired reconcile.Desired
-	switch v := d.(type) {
-	case reconcile.Desired:
-		desired = v
-	case *reconcile.Desired:
-		if v != nil {
-			desired = *v
-		}
+	id, err := spec.Namespace.ID()
+	if err != nil {
+		return supervisor.Claim{}, fmt.Errorf("scope %q: %w", spec.Name, err)
 	}
-	own := spec.GetProtocol()
-	if own > 255 {
-		return supervisor.Claim{}, fmt.Errorf("scope %q: protocol %d out of range (1 to 255)", spec.GetName(), own)
-	}
-	protos := desired.Protocols(rtnl.Protocol(own))
-	if spec.GetOptions().GetNoRoutes() {
+	protos := desired.Protocols(set.Protocol)
+	if set.NoRoutes {
 		protos = nil // it lists and touches no route: it owns none
 	}
 	c := supervisor.Claim{Namespace: fmt.Sprintf("%d:%d", id.Dev, id.Inode), Protocols: make([]uint8, len(protos))}

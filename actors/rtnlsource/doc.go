@@ -11,21 +11,32 @@
 // Factory checks a scope before it starts: its namespace must be a
 // namespace file (a FIFO or a regular file named as one is refused at
 // once, never opened), and a protocol it would take must not already mark
-// routes it did not create, unless the SpawnScope sets adopt_protocol. Its
+// routes it did not create, unless Settings.AdoptProtocol is set. Its
 // ledger is the one of that scope in that namespace (one file per scope
 // and namespace under the state directory: reconcile.OpenScopeLedger); a
 // damaged one is moved aside and logged (WithLogger).
 //
-// Desired state travels as messages.Desired: DesiredToProto and
-// DesiredFromProto convert between it and reconcile.Desired without loss
-// (every valid Desired converts back to itself), NamespaceToProto and
-// NamespaceFromProto do the same for namespaces (package api/convert turns
-// a configured scope into the SpawnScope that starts it).
+// A scope is a supervisor.Spec whose Desired is a reconcile.Desired and
+// whose Source is a Settings (route protocol, adoption, route management,
+// monitor buffer). Check validates its desired state once per spawn or
+// update and hands the passes a reconcile.Validated; Claim names what it
+// owns.
+//
+// This package knows nothing of protobuf. Over the network, desired state
+// travels as messages.Desired; package api/convert, at that edge, turns a
+// SpawnScope into a Spec (SpecFromProto) and an UpdateDesired's state into
+// a reconcile.Desired (DesiredForNode), once, where the message arrives
+// (neither validates: the node does).
 //
 // With package supervisor:
 //
 //	node, err := supervisor.Start(system, supervisor.Config{
 //		NewSource: rtnlsource.Factory(stateDir, rtnlsource.WithLogger(logger)),
-//		Desired:   rtnlsource.DesiredFromProto,
+//		Check:     rtnlsource.Check,
+//		Claim:     rtnlsource.Claim,
+//		Spec:      convert.SpecFromProto,  // SpawnScope messages sent to the node (api/convert)
+//		Desired:   convert.DesiredForNode, // UpdateDesired messages (api/convert)
 //	})
+//	err = node.Spawn(supervisor.Spec{Name: "web", Namespace: ns, Desired: desired,
+//		Source: rtnlsource.Settings{Protocol: 77}})
 package rtnlsource

@@ -28,7 +28,7 @@ func TestIntervalWithoutMonitor(t *testing.T) {
 		if interval > 0 {
 			spec.Interval = durationpb.New(interval)
 		}
-		if err := node.Spawn(spec); err != nil {
+		if err := spawnMsg(node, spec); err != nil {
 			t.Fatal(err)
 		}
 		waitPhase(t, node, name, messages.Phase_PHASE_CONVERGED)

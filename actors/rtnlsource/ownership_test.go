@@ -67,7 +67,7 @@ func TestScopeNameReusedOnAnotherNamespace(t *testing.T) {
 		Addresses: []*messages.Address{{Link: "br6", Address: "10.6.0.1/24"}},
 		Rules:     []*messages.Rule{{From: "10.6.0.0/24", Table: 1006, Priority: &prio}},
 	}
-	if err := node.Spawn(&messages.SpawnScope{Name: "s6", Namespace: pathNS(a), Desired: owning}); err != nil {
+	if err := spawnMsg(node, &messages.SpawnScope{Name: "s6", Namespace: pathNS(a), Desired: owning}); err != nil {
 		t.Fatal(err)
 	}
 	waitPhase(t, node, "s6", messages.Phase_PHASE_CONVERGED)
@@ -80,7 +80,7 @@ func TestScopeNameReusedOnAnotherNamespace(t *testing.T) {
 	b.IP("addr", "add", "10.6.0.1/24", "dev", "br6")
 	b.IP("rule", "add", "from", "10.6.0.0/24", "table", "1006", "priority", "266")
 	before := ipSnapshot(b)
-	if err := node.Spawn(&messages.SpawnScope{Name: "s6", Namespace: pathNS(b), Desired: &messages.Desired{}}); err != nil {
+	if err := spawnMsg(node, &messages.SpawnScope{Name: "s6", Namespace: pathNS(b), Desired: &messages.Desired{}}); err != nil {
 		t.Fatal(err)
 	}
 	st := waitPhase(t, node, "s6", messages.Phase_PHASE_CONVERGED)
@@ -93,7 +93,7 @@ func TestScopeNameReusedOnAnotherNamespace(t *testing.T) {
 	waitGone(t, node, "s6")
 
 	// Back on A, with nothing desired: its ledger owns br6 and rule 266.
-	if err := node.Spawn(&messages.SpawnScope{Name: "s6", Namespace: pathNS(a), Desired: &messages.Desired{}}); err != nil {
+	if err := spawnMsg(node, &messages.SpawnScope{Name: "s6", Namespace: pathNS(a), Desired: &messages.Desired{}}); err != nil {
 		t.Fatal(err)
 	}
 	waitPhase(t, node, "s6", messages.Phase_PHASE_CONVERGED)
@@ -126,7 +126,7 @@ func TestSpawnRefusesNonNamespacePath(t *testing.T) {
 	before := threads.Count()
 	for i := 0; i < 20; i++ {
 		for _, p := range []string{fifo, file} {
-			err := node.Spawn(&messages.SpawnScope{Name: "bad", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: p}}})
+			err := spawnMsg(node, &messages.SpawnScope{Name: "bad", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: p}}})
 			if err == nil || !strings.Contains(err.Error(), "not a namespace file") {
 				t.Fatalf("Spawn in path:%s = %v, want refused as not a namespace file", p, err)
 			}
@@ -156,7 +156,7 @@ func TestSpawnProtocolClaim(t *testing.T) {
 		{Name: "q", Namespace: pathNS(ns),
 			Desired: &messages.Desired{Routes: []*messages.Route{{Dst: "10.203.0.0/24", Type: "blackhole", Protocol: 77}}}},
 	} {
-		err := node.Spawn(spec)
+		err := spawnMsg(node, spec)
 		if err == nil || !strings.Contains(err.Error(), "10.202.0.0/24") || !strings.Contains(err.Error(), "protocol 77") {
 			t.Fatalf("Spawn claiming protocol 77 = %v, want refused naming 10.202.0.0/24", err)
 		}
@@ -164,7 +164,7 @@ func TestSpawnProtocolClaim(t *testing.T) {
 			t.Fatalf("a refused spawn changed the namespace:\nbefore %s\nafter  %s", before, after)
 		}
 		spec.AdoptProtocol = true
-		if err := node.Spawn(spec); err != nil {
+		if err := spawnMsg(node, spec); err != nil {
 			t.Fatalf("Spawn with adopt_protocol: %v", err)
 		}
 		waitPhase(t, node, spec.Name, messages.Phase_PHASE_CONVERGED)
@@ -178,7 +178,7 @@ func TestSpawnProtocolClaim(t *testing.T) {
 		waitGone(t, node, spec.Name)
 		// Spawned again, the scope resumes its claim: no adoption needed.
 		spec.AdoptProtocol = false
-		if err := node.Spawn(spec); err != nil {
+		if err := spawnMsg(node, spec); err != nil {
 			t.Fatalf("Spawn resuming the claim of protocol 77: %v", err)
 		}
 		waitPhase(t, node, spec.Name, messages.Phase_PHASE_CONVERGED)
@@ -201,12 +201,12 @@ func TestUpdateOverrideProtocolClaim(t *testing.T) {
 	ns := nstest.New(t)
 	_, node, _ := supervisedNode(t, 3)
 	ns.IP("route", "add", "blackhole", "10.202.0.0/24", "proto", "77")
-	if err := node.Spawn(&messages.SpawnScope{Name: "u", Namespace: pathNS(ns), Desired: &messages.Desired{}}); err != nil {
+	if err := spawnMsg(node, &messages.SpawnScope{Name: "u", Namespace: pathNS(ns), Desired: &messages.Desired{}}); err != nil {
 		t.Fatal(err)
 	}
 	waitPhase(t, node, "u", messages.Phase_PHASE_CONVERGED)
 	before := ipSnapshot(ns)
-	if err := node.Update("u", &messages.Desired{Routes: []*messages.Route{{Dst: "10.203.0.0/24", Type: "blackhole", Protocol: 77}}}); err != nil {
+	if err := updateMsg(node, "u", &messages.Desired{Routes: []*messages.Route{{Dst: "10.203.0.0/24", Type: "blackhole", Protocol: 77}}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -244,7 +244,7 @@ func TestFactoryDamagedLedger(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	f := rtnlsource.Factory(dir, rtnlsource.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	src, err := f(&messages.SpawnScope{Name: "d", Namespace: pathNS(ns)})
+	src, err := f(supervisor.Spec{Name: "d", Namespace: ns.Namespace()})
 	if err != nil {
 		t.Fatalf("spawn with a damaged ledger: %v", err)
 	}
@@ -262,13 +262,13 @@ func TestFactoryDamagedLedger(t *testing.T) {
 // namespace with one that owns routes of the same protocol.
 func TestClaimNoRoutes(t *testing.T) {
 	ns := nstest.New(t)
-	spec := &messages.SpawnScope{Name: "a", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}}}
-	c, err := rtnlsource.Claim(spec, nil)
+	spec := supervisor.Spec{Name: "a", Namespace: ns.Namespace()}
+	c, err := rtnlsource.Claim(spec)
 	if err != nil || len(c.Protocols) != 1 || c.Protocols[0] != 76 {
 		t.Fatalf("Claim = %+v, %v; want protocol 76", c, err)
 	}
-	spec.Options = &messages.ScopeOptions{NoRoutes: true}
-	c, err = rtnlsource.Claim(spec, nil)
+	spec.Source = rtnlsource.Settings{NoRoutes: true}
+	c, err = rtnlsource.Claim(spec)
 	if err != nil || len(c.Protocols) != 0 || c.Namespace == "" {
 		t.Fatalf("Claim with no_routes = %+v, %v; want the namespace and no protocol", c, err)
 	}

@@ -12,8 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/linx-net/linx/actors/internal/crash"
-	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
@@ -88,7 +88,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 	ns := nstest.New(t)
 	system, node := startNode(t)
 	up := true
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      "a",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
 		Desired: &messages.Desired{
@@ -154,7 +154,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 	}
 
 	// The ledger owns the veth: emptying the desired state deletes it.
-	if err := node.Update("a", &messages.Desired{}); err != nil {
+	if err := updateMsg(node, "a", &messages.Desired{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -173,7 +173,7 @@ func TestScopeConvergesAndSelfHeals(t *testing.T) {
 func TestProcessExitStopsScope(t *testing.T) {
 	pid := nstest.Process(t)
 	_, node := startNode(t)
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      "p",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: uint32(pid)}},
 		Desired:   &messages.Desired{Addresses: []*messages.Address{{Link: "lo", Address: "10.9.9.9/32"}}},
@@ -192,7 +192,7 @@ func TestProcessExitStopsScope(t *testing.T) {
 }
 
 func TestDesiredFromProtoReportsEveryProblem(t *testing.T) {
-	_, err := rtnlsource.DesiredFromProto(&messages.Desired{
+	_, err := convert.DesiredFromProto(&messages.Desired{
 		Addresses:  []*messages.Address{{Link: "eth0", Address: "10.0.0.300/24"}},
 		Neighbours: []*messages.Neighbour{{Link: "eth0", Ip: "10.0.0.1", Mac: "zz"}},
 	})
@@ -204,7 +204,7 @@ func TestDesiredFromProtoReportsEveryProblem(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	d, err := rtnlsource.DesiredFromProto(&messages.Desired{
+	d, err := convert.DesiredFromProto(&messages.Desired{
 		Routes: []*messages.Route{{Dst: "default", Via: "fd00::1"}},
 	})
 	if err != nil {

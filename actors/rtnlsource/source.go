@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/actors/source"
-	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
@@ -61,69 +61,64 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 // Factory returns a supervisor NewSource function: each scope's ledger is
 // kept under stateDir, one file per scope and namespace
 // (reconcile.OpenScopeLedger; "" keeps ledgers in memory only, lost when
-// the agent exits). The function fails, creating nothing, on a namespace
-// the message cannot name or that is not a network namespace (a path
-// naming a FIFO or a regular file is refused at once, never opened), a
-// protocol above 255 or belonging to another writer (see
-// reconcile.CheckProtocol), a ledger it cannot open, or a protocol that
-// already marks routes in the namespace that the scope did not create,
-// unless the message sets adopt_protocol (see reconcile.CheckClaim). A
-// ledger file that could not be parsed is moved aside and logged (see
-// WithLogger). Every Source it makes is given opts, and the receive
-// buffer the message's ScopeOptions.monitor_buffer asks for.
-func Factory(stateDir string, opts ...Option) func(spec *messages.SpawnScope) (source.Source, error) {
-	return func(spec *messages.SpawnScope) (source.Source, error) {
-		ns, err := NamespaceFromProto(spec.GetNamespace())
+// the agent exits). The spec's Desired is a reconcile.Desired (already
+// validated by the node) and its Source an rtnlsource.Settings (nil means
+// the defaults). The function fails, creating nothing, on a namespace
+// that is not a network namespace (a path naming a FIFO or a regular file
+// is refused at once, never opened), a protocol belonging to another
+// writer (see reconcile.CheckProtocol), a ledger it cannot open, or a
+// protocol that already marks routes in the namespace that the scope did
+// not create, unless Settings.AdoptProtocol is set (see
+// reconcile.CheckClaim). A ledger file that could not be parsed is moved
+// aside and logged (see WithLogger). Every Source it makes is given opts,
+// and the receive buffer Settings.MonitorBuffer asks for.
+func Factory(stateDir string, opts ...Option) func(spec supervisor.Spec) (source.Source, error) {
+	return func(spec supervisor.Spec) (source.Source, error) {
+		set, err := settingsOf(spec)
 		if err != nil {
 			return nil, err
 		}
-		// The message carries a uint32: a value above 255 must not wrap
-		// onto (and then own) another protocol's routes.
-		proto := spec.GetProtocol()
-		if proto > 255 {
-			return nil, fmt.Errorf("scope %q: protocol %d out of range (1 to 255)", spec.GetName(), proto)
+		d, err := desiredOf(spec)
+		if err != nil {
+			return nil, err
 		}
-		if proto != 0 {
-			if err := reconcile.CheckProtocol(rtnl.Protocol(proto)); err != nil {
-				return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+		ns := spec.Namespace
+		if set.Protocol != 0 {
+			if err := reconcile.CheckProtocol(set.Protocol); err != nil {
+				return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
 			}
 		}
 		ledger := reconcile.NewLedger()
 		if stateDir != "" {
-			if ledger, err = reconcile.OpenScopeLedger(stateDir, spec.GetName(), ns); err != nil {
-				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.GetName(), err)
+			if ledger, err = reconcile.OpenScopeLedger(stateDir, spec.Name, ns); err != nil {
+				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.Name, err)
 			}
 		} else if _, err := ns.ID(); err != nil {
-			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+			return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
 		}
-		o := reconcile.Options{Protocol: rtnl.Protocol(proto), AdoptProtocol: spec.GetAdoptProtocol(), NoRoutes: spec.GetOptions().GetNoRoutes()}
-		if err := checkClaim(ns, spec.GetDesired(), ledger, o); err != nil {
-			return nil, fmt.Errorf("scope %q: %w", spec.GetName(), err)
+		o := reconcile.Options{Protocol: set.Protocol, AdoptProtocol: set.AdoptProtocol, NoRoutes: set.NoRoutes}
+		if err := checkClaim(ns, d, ledger, o); err != nil {
+			return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
 		}
 		scopeOpts := opts // per call: the closure's opts are shared by every scope
-		if n := spec.GetOptions().GetMonitorBuffer(); n > 0 {
-			scopeOpts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(int(n))))
+		if n := set.MonitorBuffer; n > 0 {
+			scopeOpts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(n)))
 		}
 		src, err := New(ns, ledger, o, scopeOpts...)
 		if err != nil {
 			return nil, err
 		}
-		if d := ledger.Damaged(); d != nil && src.logger != nil {
+		if dmg := ledger.Damaged(); dmg != nil && src.logger != nil {
 			src.logger.Warn("ledger damaged: moved aside, the scope starts with an empty ledger",
-				"scope", spec.GetName(), "ledger", d.Path, "moved_to", d.MovedTo, "err", d.Err)
+				"scope", spec.Name, "ledger", dmg.Path, "moved_to", dmg.MovedTo, "err", dmg.Err)
 		}
 		return src, nil
 	}
 }
 
 // checkClaim refuses, before the scope starts, a protocol the scope would
-// take although it marks routes the scope did not create. An invalid
-// desired state is left to the node's own check.
-func checkClaim(ns rtnl.Namespace, m *messages.Desired, ledger *reconcile.Ledger, o reconcile.Options) error {
-	d, err := desiredFromProto(m)
-	if err != nil {
-		return nil
-	}
+// take although it marks routes the scope did not create.
+func checkClaim(ns rtnl.Namespace, d reconcile.Desired, ledger *reconcile.Ledger, o reconcile.Options) error {
 	sock, err := rtnl.Open(ns)
 	if err != nil {
 		return err
@@ -137,26 +132,6 @@ func checkClaim(ns rtnl.Namespace, m *messages.Desired, ledger *reconcile.Ledger
 // is logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Source) { s.logger = l }
-}
-
-// NamespaceFromProto returns the namespace m names (nil or host: the host),
-// or an error for pid 0, an empty path or a kind it does not know.
-func NamespaceFromProto(m *messages.Namespace) (rtnl.Namespace, error) {
-	switch k := m.GetKind().(type) {
-	case nil, *messages.Namespace_Host:
-		return rtnl.Host(), nil
-	case *messages.Namespace_Pid:
-		if k.Pid == 0 {
-			return rtnl.Host(), errors.New("namespace: pid 0")
-		}
-		return rtnl.NamespaceOfPID(int(k.Pid)), nil
-	case *messages.Namespace_Path:
-		if k.Path == "" {
-			return rtnl.Host(), errors.New("namespace: empty path")
-		}
-		return rtnl.NamespaceAt(k.Path), nil
-	}
-	return rtnl.Host(), fmt.Errorf("namespace: unknown kind %T", m.GetKind())
 }
 
 // Namespace returns the namespace the source drives.
@@ -188,15 +163,22 @@ func (s *Source) Open(context.Context) (source.Handle, error) {
 
 // Pass implements source.Source with reconcile.Pass. desired is a
 // reconcile.Desired, a *reconcile.Desired or nil (nothing desired: delete
-// what the ledger owns).
+// what the ledger owns), validated by every pass; or a reconcile.Validated
+// (see Check), which the pass does not validate again.
 func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Report {
 	sock, ok := h.(*rtnl.Socket)
 	if !ok {
 		return source.Report{Err: fmt.Errorf("rtnlsource: handle is %T, not *rtnl.Socket", h)}
 	}
-	var d reconcile.Desired
+	var (
+		d         reconcile.Desired
+		valid     reconcile.Validated
+		validated bool
+	)
 	switch v := desired.(type) {
 	case nil:
+	case reconcile.Validated:
+		valid, validated = v, true
 	case reconcile.Desired:
 		d = v
 	case *reconcile.Desired:
@@ -209,7 +191,15 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 	if err := s.alive(); err != nil {
 		return source.Report{Err: err}
 	}
-	rep, err := reconcile.Pass(sock, d, s.ledger, s.options)
+	var (
+		rep reconcile.Report
+		err error
+	)
+	if validated {
+		rep, err = reconcile.PassValidated(sock, valid, s.ledger, s.options)
+	} else {
+		rep, err = reconcile.Pass(sock, d, s.ledger, s.options)
+	}
 	if fight := s.fights.observe(time.Now(), rep.Applied); fight != nil && err == nil {
 		// Converged, but only for now: report the fight instead.
 		rep.Converged, err = false, fight

@@ -19,6 +19,7 @@ import (
 	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
@@ -35,6 +36,25 @@ import (
 // returned state directory and are marked failed after maxRestarts
 // restarts within a minute (0: supervisor.DefaultMaxRestarts). The interval is an hour, so that only monitor
 // wake-ups and restarts run passes within a test.
+// spawnMsg spawns the scope m describes, converted as the agent converts
+// a message that reaches it: once, with SpecFromProto.
+func spawnMsg(node *supervisor.Node, m *messages.SpawnScope) error {
+	spec, err := convert.SpecFromProto(m)
+	if err != nil {
+		return err
+	}
+	return node.Spawn(spec)
+}
+
+// updateMsg gives scope name the desired state d, converted once.
+func updateMsg(node *supervisor.Node, name string, d *messages.Desired) error {
+	v, err := convert.DesiredForNode(d)
+	if err != nil {
+		return err
+	}
+	return node.Update(name, v)
+}
+
 func supervisedNode(t *testing.T, maxRestarts int) (*actor.ActorSystem, *supervisor.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -42,7 +62,9 @@ func supervisedNode(t *testing.T, maxRestarts int) (*actor.ActorSystem, *supervi
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource:     rtnlsource.Factory(dir),
-		Desired:       rtnlsource.DesiredFromProto,
+		Spec:          convert.SpecFromProto,
+		Desired:       convert.DesiredForNode,
+		Check:         rtnlsource.Check,
 		Interval:      time.Hour,
 		MaxRestarts:   maxRestarts,
 		RestartWindow: time.Minute,
@@ -248,7 +270,7 @@ func ledgerOnDisk(t *testing.T, dir, scope string, ns *nstest.NS) (diff.Owned, i
 func TestTwentyCrashesRestartScopeWithLedgerIntact(t *testing.T) {
 	ns := nstest.New(t)
 	system, node, dir := supervisedNode(t, 100)
-	if err := node.Spawn(vethScope("crash", ns)); err != nil {
+	if err := spawnMsg(node, vethScope("crash", ns)); err != nil {
 		t.Fatal(err)
 	}
 	st := waitPhase(t, node, "crash", messages.Phase_PHASE_CONVERGED)
@@ -316,7 +338,7 @@ func TestRestartsBeyondLimitFailScope(t *testing.T) {
 	system, node, dir := supervisedNode(t, 2)
 	noFinalizers(t)
 	fds := openFDs(t)
-	if err := node.Spawn(vethScope("limit", ns)); err != nil {
+	if err := spawnMsg(node, vethScope("limit", ns)); err != nil {
 		t.Fatal(err)
 	}
 	waitPhase(t, node, "limit", messages.Phase_PHASE_CONVERGED)
@@ -379,7 +401,7 @@ func TestCrashingScopeLeavesOtherAlone(t *testing.T) {
 	nsA, nsB := nstest.New(t), nstest.New(t)
 	nsB.IP("link", "add", "b0", "type", "veth", "peer", "name", "b1")
 	system, node, _ := supervisedNode(t, 3)
-	err := node.Spawn(&messages.SpawnScope{
+	err := spawnMsg(node, &messages.SpawnScope{
 		Name:      "b",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: nsB.Path()}},
 		Desired:   &messages.Desired{Addresses: []*messages.Address{{Link: "b0", Address: "10.0.1.2/24"}}},
@@ -387,7 +409,7 @@ func TestCrashingScopeLeavesOtherAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.Spawn(vethScope("a", nsA)); err != nil {
+	if err := spawnMsg(node, vethScope("a", nsA)); err != nil {
 		t.Fatal(err)
 	}
 	waitPhase(t, node, "b", messages.Phase_PHASE_CONVERGED)

@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/linx-net/linx/actors/source"
+	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/internal/nstest"
-	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
+	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
 )
 
@@ -102,10 +103,10 @@ func TestWithMonitor(t *testing.T) {
 	factory := Factory("")
 	spawn := func(name string, buffer uint32) (*nstest.NS, *watch) {
 		fns := nstest.New(t)
-		src, err := factory(&messages.SpawnScope{
+		src, err := factory(supervisor.Spec{
 			Name:      name,
-			Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: fns.Path()}},
-			Options:   &messages.ScopeOptions{MonitorBuffer: buffer},
+			Namespace: rtnl.NamespaceAt(fns.Path()),
+			Source:    Settings{MonitorBuffer: int(buffer)},
 		})
 		if err != nil {
 			t.Fatal(err)

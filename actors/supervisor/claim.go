@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/linx-net/linx/messages"
 )
 
 // Claim is what a scope owns exclusively: the route protocols it owns in
@@ -64,11 +62,11 @@ func (n *nodeActor) checkClaim(name string, c Claim) error {
 	return nil
 }
 
-// claimOf returns the claim of spec with desired state d (as converted by
-// Config.Desired); the zero Claim when Config.Claim is nil.
-func (n *nodeActor) claimOf(spec *messages.SpawnScope, d any) (Claim, error) {
+// claimOf returns the claim of spec; the zero Claim when Config.Claim is
+// nil.
+func (n *nodeActor) claimOf(spec Spec) (Claim, error) {
 	if n.cfg.Claim == nil {
 		return Claim{}, nil
 	}
-	return n.cfg.Claim(spec, d)
+	return n.cfg.Claim(spec)
 }

@@ -39,26 +39,42 @@ type Config struct {
 	// Name is the node supervisor's actor name; empty means DefaultName.
 	Name string
 	// NewSource builds the Source of a scope being spawned. It is called
-	// once per SpawnScope; the Source lives until the scope stops or fails,
-	// across every restart in between, and is closed then if it implements
-	// io.Closer. An error rejects the SpawnScope.
-	NewSource func(spec *messages.SpawnScope) (source.Source, error)
-	// Desired converts the desired state of SpawnScope and UpdateDesired
-	// into what the Source's Pass expects. An error rejects the request.
-	// Nil passes the *messages.Desired itself.
+	// once per spawn, after the spec's desired state has been validated
+	// and its claim checked; the Source lives until the scope stops or
+	// fails, across every restart in between, and is closed then if it
+	// implements io.Closer. An error rejects the spawn.
+	NewSource func(spec Spec) (source.Source, error)
+	// Spec converts a SpawnScope message that reaches the node as such
+	// (from the message API or another actor) into the Spec it spawns,
+	// once, where it arrives; its desired state is validated by the node
+	// afterwards. An error rejects the message. Nil uses MessageSpec with
+	// the desired state converted by Desired, and the message itself as
+	// Spec.Source.
+	Spec func(m *messages.SpawnScope) (Spec, error)
+	// Desired converts the desired state of an UpdateDesired message (and
+	// of a SpawnScope message when Spec is nil) into what the Source's
+	// Pass expects, without validating it (the node does, once). An
+	// error rejects the request. Nil passes the *messages.Desired itself.
 	Desired func(d *messages.Desired) (any, error)
-	// Claim returns what a scope with spec and desired state d (as Desired
-	// converted it) owns exclusively. The node refuses a spawn or an
-	// update whose claim overlaps another running scope's, naming that
-	// scope, whichever way each arrived (configuration, API, records,
-	// fleet). An error rejects the request. Nil claims nothing.
-	Claim func(spec *messages.SpawnScope, d any) (Claim, error)
+	// Check validates a desired state, once per spawn or update, and
+	// returns the form the Source's Pass is then given every pass (for
+	// package rtnlsource, rtnlsource.Check returns a reconcile.Validated,
+	// so that passes do not validate it again). An error refuses the
+	// spawn or update. Nil calls the value's own Validate() error method,
+	// if it has one, and keeps the value as it is.
+	Check func(desired any) (any, error)
+	// Claim returns what a scope with spec (its desired state current)
+	// owns exclusively. The node refuses a spawn or an update whose claim
+	// overlaps another running scope's, naming that scope, whichever way
+	// each arrived (configuration, API, records, fleet). An error rejects
+	// the request. Nil claims nothing.
+	Claim func(spec Spec) (Claim, error)
 	// MaxRestarts restarts of one scope within RestartWindow are allowed;
 	// one more marks the scope failed. Zero means DefaultMaxRestarts;
 	// negative means a scope is never restarted.
 	MaxRestarts   int
 	RestartWindow time.Duration // zero means DefaultRestartWindow
-	// Loop defaults for scopes whose SpawnScope leaves them unset; zero
+	// Loop defaults for scopes whose Spec.Loop leaves them unset; zero
 	// fields take the reconciler's and socket's defaults.
 	Interval    time.Duration
 	Debounce    time.Duration
@@ -114,31 +130,30 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// loopFor merges a SpawnScope's settings over the node's defaults.
-func (c Config) loopFor(spec *messages.SpawnScope) loopConfig {
+// loopFor merges a Spec's loop settings over the node's defaults.
+func (c Config) loopFor(spec Spec) loopConfig {
 	l := loopConfig{
 		interval:    c.Interval,
 		debounce:    c.Debounce,
 		passTimeout: c.PassTimeout,
 		rate:        c.Rate,
 		burst:       c.Burst,
+		noMonitor:   spec.Loop.NoMonitor,
 	}
-	if d := spec.GetInterval(); d != nil && d.AsDuration() > 0 {
-		l.interval = d.AsDuration()
+	if d := spec.Loop.Interval; d > 0 {
+		l.interval = d
 	}
-	o := spec.GetOptions()
-	if d := o.GetDebounce(); d != nil && d.AsDuration() != 0 {
-		l.debounce = d.AsDuration()
+	if d := spec.Loop.Debounce; d != 0 {
+		l.debounce = d
 	}
-	if d := o.GetPassTimeout(); d != nil && d.AsDuration() > 0 {
-		l.passTimeout = d.AsDuration()
+	if d := spec.Loop.PassTimeout; d > 0 {
+		l.passTimeout = d
 	}
-	if r := o.GetMaxPassesPerSecond(); r > 0 {
+	if r := spec.Loop.Rate; r > 0 {
 		l.rate = r
 	}
-	if b := o.GetBurst(); b > 0 {
-		l.burst = int(b)
+	if b := spec.Loop.Burst; b > 0 {
+		l.burst = b
 	}
-	l.noMonitor = o.GetNoMonitor()
 	return l
 }

@@ -32,14 +32,23 @@
 //     through the same log/slog logger;
 //  2. calls Start with a Config whose NewSource builds a scope's Source
 //     (for rtnetlink, the adapter over reconcile and rtnl/monitor);
-//  3. spawns, updates, stops and queries scopes with the messages of
-//     package messages, through Node's helpers or by sending them to
-//     Node.PID from its own actors (protoactor remote carries them too);
+//  3. spawns and updates scopes in Go types, with Node.Spawn (a Spec:
+//     name, namespace, desired state, loop settings, source settings) and
+//     Node.Update (the new desired state), and stops and queries them with
+//     Node's other helpers. Over the network the same requests are the
+//     messages of package messages (SpawnScope, UpdateDesired, ...) sent
+//     to Node.PID; Config.Spec and Config.Desired convert them to the Go
+//     form once, where they arrive;
 //  4. subscribes an actor to receive every *messages.ScopeStatus change
 //     instead of polling;
 //  5. calls Node.Shutdown when done. From then on the node refuses to
 //     spawn or update scopes (the error says the node is stopping), while
 //     still answering queries until its scopes have stopped.
+//
+// The node validates a scope's desired state once per spawn and once per
+// update (Config.Check, or the value's own Validate method) and refuses an
+// invalid one with the validation's error; with rtnlsource.Check the
+// passes then run on the validated state without checking it again.
 //
 // With Config.Claim, the node keeps one owner per namespace and route
 // protocol: a spawn or an update whose claim overlaps that of another

@@ -13,6 +13,7 @@ import (
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/messages"
+	"github.com/linx-net/linx/rtnl"
 )
 
 // mapSource is a toy Source: its "kernel" is a set of address strings.
@@ -32,8 +33,7 @@ func (s *mapSource) Pass(_ context.Context, _ source.Handle, desired any) source
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var r source.Report
-	for _, a := range desired.(*messages.Desired).GetAddresses() {
-		key := a.GetLink() + " " + a.GetAddress()
+	for _, key := range desired.([]string) {
 		if !s.kernel[key] {
 			s.kernel[key] = true
 			r.Applied++
@@ -49,7 +49,7 @@ func Example() {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(*messages.SpawnScope) (source.Source, error) {
+		NewSource: func(supervisor.Spec) (source.Source, error) {
 			return &mapSource{kernel: map[string]bool{}}, nil
 		},
 		Logger: logger,
@@ -60,13 +60,12 @@ func Example() {
 	}
 	defer node.Shutdown()
 
-	err = node.Spawn(&messages.SpawnScope{
+	// The desired state is whatever the Source's Pass expects: here a
+	// list of "link address" strings.
+	err = node.Spawn(supervisor.Spec{
 		Name:      "web",
-		Namespace: &messages.Namespace{Kind: &messages.Namespace_Pid{Pid: 4242}},
-		Desired: &messages.Desired{
-			Addresses: []*messages.Address{{Link: "eth0", Address: "10.0.0.2/24"}},
-			Routes:    []*messages.Route{{Dst: "default", Via: "10.0.0.1"}},
-		},
+		Namespace: rtnl.NamespaceOfPID(4242),
+		Desired:   []string{"eth0 10.0.0.2/24"},
 	})
 	if err != nil {
 		fmt.Println(err)

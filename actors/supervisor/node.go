@@ -39,7 +39,7 @@ type scopeRec struct {
 	pid      *actor.PID // nil once the scope's actors are gone
 	src      source.Source
 	desired  *desiredBox
-	spec     *messages.SpawnScope // as spawned; its desired state is not kept current
+	spec     Spec // as spawned, its desired state the current one (as checked)
 	claim    Claim
 	status   *messages.ScopeStatus
 	crashes  []time.Time // within the restart window
@@ -90,11 +90,15 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		n.markStopping()
 	case *messages.SpawnScope:
-		respond(ctx, n.spawn(ctx, m))
+		respond(ctx, n.spawnMessage(ctx, m))
+	case *spawnSpec:
+		ctx.Respond(&goReply{err: n.spawn(ctx, m.spec)})
 	case *messages.StopScope:
 		respond(ctx, n.stop(ctx, m))
 	case *messages.UpdateDesired:
-		respond(ctx, n.update(ctx, m))
+		respond(ctx, n.updateMessage(ctx, m))
+	case *updateSpec:
+		ctx.Respond(&goReply{err: n.update(ctx, m.name, m.desired)})
 	case *listStopped:
 		respond(ctx, n.listStopped(m))
 	case *messages.GetStatus:
@@ -160,8 +164,32 @@ func respond(ctx actor.Context, err error) {
 	ctx.Respond(ack)
 }
 
-func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
-	name := spec.GetName()
+// spawnMessage converts a SpawnScope message with Config.Spec and
+// spawns it.
+func (n *nodeActor) spawnMessage(ctx actor.Context, m *messages.SpawnScope) error {
+	if n.stopping {
+		return fmt.Errorf("spawning scope %q: %w", m.GetName(), errNodeStopping)
+	}
+	var spec Spec
+	if n.cfg.Spec != nil {
+		s, err := n.cfg.Spec(m)
+		if err != nil {
+			return fmt.Errorf("spawning scope %q: %w", m.GetName(), err)
+		}
+		spec = s
+	} else {
+		d, err := n.convert(m.GetDesired())
+		if err != nil {
+			return fmt.Errorf("spawning scope %q: desired state: %w", m.GetName(), err)
+		}
+		spec = MessageSpec(m, d)
+		spec.Source = m
+	}
+	return n.spawn(ctx, spec)
+}
+
+func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
+	name := spec.Name
 	if n.stopping {
 		return fmt.Errorf("spawning scope %q: %w", name, errNodeStopping)
 	}
@@ -171,12 +199,13 @@ func (n *nodeActor) spawn(ctx actor.Context, spec *messages.SpawnScope) error {
 	if old := n.scopes[name]; old != nil && old.running() {
 		return fmt.Errorf("spawning scope %q: already running", name)
 	}
-	desired, err := n.convert(spec.GetDesired())
+	desired, err := n.check(spec.Desired)
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: desired state: %w", name, err)
 	}
+	spec.Desired = desired
 	// Checked before NewSource, which may touch the namespace.
-	claim, err := n.claimOf(spec, desired)
+	claim, err := n.claimOf(spec)
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
 	}
@@ -230,6 +259,15 @@ func (n *nodeActor) convert(d *messages.Desired) (any, error) {
 	return n.cfg.Desired(d)
 }
 
+// check validates a desired state with Config.Check, or its own
+// Validate method: once per spawn or update.
+func (n *nodeActor) check(d any) (any, error) {
+	if n.cfg.Check != nil {
+		return n.cfg.Check(d)
+	}
+	return d, validate(d)
+}
+
 func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 	r := n.scopes[m.GetName()]
 	if r == nil {
@@ -249,31 +287,49 @@ func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 	return nil
 }
 
-func (n *nodeActor) update(ctx actor.Context, m *messages.UpdateDesired) error {
+// updateMessage converts an UpdateDesired message's desired state with
+// Config.Desired and applies it.
+func (n *nodeActor) updateMessage(ctx actor.Context, m *messages.UpdateDesired) error {
 	if n.stopping {
 		return fmt.Errorf("updating scope %q: %w", m.GetName(), errNodeStopping)
 	}
-	r := n.scopes[m.GetName()]
+	if r := n.scopes[m.GetName()]; r == nil || !r.running() || r.stopping {
+		return n.update(ctx, m.GetName(), nil) // the same refusal
+	}
+	d, err := n.convert(m.GetDesired())
+	if err != nil {
+		return fmt.Errorf("updating scope %q: desired state: %w", m.GetName(), err)
+	}
+	return n.update(ctx, m.GetName(), d)
+}
+
+func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
+	if n.stopping {
+		return fmt.Errorf("updating scope %q: %w", name, errNodeStopping)
+	}
+	r := n.scopes[name]
 	if r == nil || !r.running() {
-		return fmt.Errorf("updating scope %q: no running scope of that name", m.GetName())
+		return fmt.Errorf("updating scope %q: no running scope of that name", name)
 	}
 	if r.stopping {
 		// Its actors are on their way out (stopped, gone or failed):
 		// nothing would ever apply the new desired state.
 		return fmt.Errorf("updating scope %q: its actors are stopping (%s); spawn it again once it has stopped", r.name, r.stopWhy)
 	}
-	d, err := n.convert(m.GetDesired())
+	d, err := n.check(d)
 	if err != nil {
 		return fmt.Errorf("updating scope %q: desired state: %w", r.name, err)
 	}
-	claim, err := n.claimOf(r.spec, d)
+	spec := r.spec
+	spec.Desired = d
+	claim, err := n.claimOf(spec)
 	if err != nil {
 		return fmt.Errorf("updating scope %q: %w", r.name, err)
 	}
 	if err := n.checkClaim(r.name, claim); err != nil {
 		return fmt.Errorf("updating scope %q: %w", r.name, err)
 	}
-	r.claim = claim
+	r.claim, r.spec = claim, spec
 	// Stored first: a restart racing with this message starts from it.
 	r.desired.store(d)
 	ctx.Send(r.pid, &setDesired{desired: d})

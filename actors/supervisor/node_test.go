@@ -47,7 +47,7 @@ func TestForgedTerminatedIsIgnored(t *testing.T) {
 	if st := h.status("a"); st.Phase != messages.Phase_PHASE_CONVERGED {
 		t.Fatalf("after a forged Terminated: %v, want the scope still converged", st)
 	}
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a"}); err == nil || !strings.Contains(err.Error(), "already running") {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a"}); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second Spawn of a running scope = %v, want already running", err)
 	}
 	select {
@@ -56,7 +56,7 @@ func TestForgedTerminatedIsIgnored(t *testing.T) {
 	default:
 	}
 	// It is still driven: an update reaches it.
-	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24")); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	waitUntil(t, "update applied", func() bool {
@@ -103,7 +103,7 @@ func newGatedHarness(t *testing.T, cfg Config) (*harness, chan *gatedSource) {
 	fresh := make(chan *gatedSource, 10)
 	h := &harness{t: t, system: actor.NewActorSystem(actor.WithLoggerFactory(LoggerFactory(quietLogger)))}
 	cfg.Logger = quietLogger
-	cfg.NewSource = func(*messages.SpawnScope) (source.Source, error) {
+	cfg.NewSource = func(Spec) (source.Source, error) {
 		s := newGatedSource()
 		fresh <- s
 		return s, nil
@@ -129,7 +129,7 @@ func TestFailedScopeStillStopping(t *testing.T) {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
 		t.Fatal(err)
 	}
 	src := <-fresh
@@ -140,18 +140,18 @@ func TestFailedScopeStillStopping(t *testing.T) {
 	}()
 	h.waitFor("a", "converged", converged)
 	src.armed.Store(true)
-	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24")); err != nil {
 		t.Fatal(err)
 	}
 	<-src.blocked
 	src.Fail(errors.New("watch broke")) // the monitor crashes: no restart allowed
 	h.waitFor("a", "failed", func(st *messages.ScopeStatus) bool { return st.Phase == messages.Phase_PHASE_FAILED })
 
-	err := h.node.Update("a", desired("10.0.0.4/24"))
+	err := h.updateMsg("a", desired("10.0.0.4/24"))
 	if err == nil || !strings.Contains(err.Error(), "stopping") {
 		t.Fatalf("Update of a failed scope still stopping = %v, want a refusal saying it is stopping", err)
 	}
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a"}); err == nil || !strings.Contains(err.Error(), "already running") {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a"}); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("Spawn while the failed scope's actors run = %v, want already running", err)
 	}
 	if err := h.node.Stop("a", true); err != nil {
@@ -170,7 +170,7 @@ func TestFailedScopeStillStopping(t *testing.T) {
 	if src.Opens.Load() != src.Closes.Load() {
 		t.Errorf("opens %d, closes %d", src.Opens.Load(), src.Closes.Load())
 	}
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
 		t.Fatalf("Spawn after the actors stopped: %v", err)
 	}
 	<-fresh
@@ -182,13 +182,13 @@ func TestFailedScopeStillStopping(t *testing.T) {
 // error.
 func TestShutdownWaitsForSlowPass(t *testing.T) {
 	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 5 * time.Second})
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
 		t.Fatal(err)
 	}
 	src := <-fresh
 	h.waitFor("a", "converged", converged)
 	src.armed.Store(true)
-	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24")); err != nil {
 		t.Fatal(err)
 	}
 	<-src.blocked
@@ -218,13 +218,13 @@ func TestShutdownWaitsForSlowPass(t *testing.T) {
 // pass ends, a second Shutdown succeeds.
 func TestShutdownTimeout(t *testing.T) {
 	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 150 * time.Millisecond})
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a"}); err != nil {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	src := <-fresh
 	h.waitFor("a", "converged", converged)
 	src.armed.Store(true)
-	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24")); err != nil {
 		t.Fatal(err)
 	}
 	<-src.blocked
@@ -271,7 +271,7 @@ func TestShutdownTimeoutDefault(t *testing.T) {
 func TestNothingStartsWhileStopping(t *testing.T) {
 	h, fresh := newGatedHarness(t, Config{Interval: time.Hour, ShutdownTimeout: 5 * time.Second})
 	defer h.system.Shutdown()
-	if err := h.node.Spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
+	if err := h.spawnMsg(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24")}); err != nil {
 		t.Fatal(err)
 	}
 	src := <-fresh
@@ -283,7 +283,7 @@ func TestNothingStartsWhileStopping(t *testing.T) {
 	}()
 	h.waitFor("a", "converged", converged)
 	src.armed.Store(true)
-	if err := h.node.Update("a", desired("10.0.0.3/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24")); err != nil {
 		t.Fatal(err)
 	}
 	<-src.blocked
@@ -293,11 +293,11 @@ func TestNothingStartsWhileStopping(t *testing.T) {
 	// the node is stopping from then on, held open by the pass.
 	waitUntil(t, "the scope's watch closed by the shutdown", func() bool { return src.OpenWatches() == 0 })
 
-	err := h.node.Spawn(&messages.SpawnScope{Name: "b", Desired: desired("10.0.1.2/24")})
+	err := h.spawnMsg(&messages.SpawnScope{Name: "b", Desired: desired("10.0.1.2/24")})
 	if err == nil || !strings.Contains(err.Error(), "node is stopping") {
 		t.Errorf("Spawn while the node stops = %v, want a refusal saying the node is stopping", err)
 	}
-	err = h.node.Update("a", desired("10.0.0.4/24"))
+	err = h.updateMsg("a", desired("10.0.0.4/24"))
 	if err == nil || !strings.Contains(err.Error(), "node is stopping") {
 		t.Errorf("Update while the node stops = %v, want a refusal saying the node is stopping", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/linx-net/linx/actors/internal/crash"
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/messages"
 )
@@ -124,7 +125,7 @@ func TestSoakCrashLoop(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	node, err := supervisor.Start(system, supervisor.Config{
 		NewSource:   rtnlsource.Factory(t.TempDir()),
-		Desired:     rtnlsource.DesiredFromProto,
+		Check:       rtnlsource.Check,
 		MaxRestarts: 1 << 20, // the loop crashes it 600 times a minute on purpose
 		Logger:      logger,
 	})
@@ -137,7 +138,7 @@ func TestSoakCrashLoop(t *testing.T) {
 		}
 	}()
 	up := true
-	err = node.Spawn(&messages.SpawnScope{
+	spec, err := convert.SpecFromProto(&messages.SpawnScope{
 		Name:      "crashy",
 		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
 		Desired: &messages.Desired{
@@ -148,6 +149,9 @@ func TestSoakCrashLoop(t *testing.T) {
 		},
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Spawn(spec); err != nil {
 		t.Fatal(err)
 	}
 	soakCrashConverged(t, node, ns, "crashy", 0)

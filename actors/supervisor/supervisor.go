@@ -12,9 +12,11 @@ import (
 )
 
 // Node is a running node supervisor inside an actor system, with helpers
-// that send it the messages of package messages and wait for the reply.
-// Any actor (local, or remote when protoactor remote is enabled) may send
-// those messages to PID directly instead.
+// that send it requests and wait for the reply: Spawn and Update in Go
+// types (a Spec, a desired state), the others as the messages of package
+// messages. Any actor (local, or remote when protoactor remote is enabled)
+// may send the messages to PID directly instead, SpawnScope and
+// UpdateDesired included (converted by Config.Spec and Config.Desired).
 type Node struct {
 	system  *actor.ActorSystem
 	pid     *actor.PID
@@ -48,12 +50,15 @@ func Start(system *actor.ActorSystem, cfg Config) (*Node, error) {
 // PID returns the node supervisor's PID, the address of the messages.
 func (n *Node) PID() *actor.PID { return n.pid }
 
-// Spawn starts a scope; see messages.SpawnScope. It returns the node's
-// rejection (a bad name, a running scope of that name, a bad desired state,
-// NewSource's error, the node stopping) or a timeout. The scope then starts asynchronously:
-// follow it with Status or a subscription.
-func (n *Node) Spawn(spec *messages.SpawnScope) error {
-	return n.ack(spec)
+// Spawn starts the scope spec describes. It returns the node's rejection
+// (a bad name, a running scope of that name, a desired state that fails
+// validation, wrapping the validation's own error such as a
+// *reconcile.InvalidError, an overlapping claim, NewSource's error, the
+// node stopping) or a timeout. The scope then starts asynchronously: follow it
+// with Status or a subscription. Over the network, the same request is a
+// messages.SpawnScope sent to PID.
+func (n *Node) Spawn(spec Spec) error {
+	return n.goRequest(&spawnSpec{spec: spec})
 }
 
 // Stop stops the named scope; its status stays listed as stopped unless
@@ -68,10 +73,39 @@ func (n *Node) Stop(name string, forget bool) error {
 // Update replaces the named scope's desired state and triggers a pass. It
 // returns an error for a scope that is not running or whose actors are
 // stopping (stopped, gone or failed, with a pass still in flight), a
-// desired state the node's Config.Desired rejects, the node stopping, or a
-// timeout.
-func (n *Node) Update(name string, d *messages.Desired) error {
-	return n.ack(&messages.UpdateDesired{Name: name, Desired: d})
+// desired state that fails its Validate or whose claim overlaps another
+// scope's, the node stopping, or a timeout. d is what the Source's Pass
+// expects (a reconcile.Desired for package rtnlsource); over the network,
+// the same request is a messages.UpdateDesired sent to PID.
+func (n *Node) Update(name string, d any) error {
+	return n.goRequest(&updateSpec{name: name, desired: d})
+}
+
+// spawnSpec and updateSpec are Spawn's and Update's requests: Go values,
+// for in-process senders only.
+type spawnSpec struct{ spec Spec }
+
+type updateSpec struct {
+	name    string
+	desired any
+}
+
+// goReply answers spawnSpec and updateSpec with the node's error itself,
+// so that a caller can inspect it (errors.As a *reconcile.InvalidError).
+type goReply struct{ err error }
+
+// goRequest sends an in-process request and returns the node's error as
+// it is.
+func (n *Node) goRequest(msg any) error {
+	v, err := n.request(msg)
+	if err != nil {
+		return err
+	}
+	r, ok := v.(*goReply)
+	if !ok {
+		return fmt.Errorf("supervisor: unexpected reply %T to %T", v, msg)
+	}
+	return r.err
 }
 
 // Status returns a copy of the named scope's status, or an error for an
@@ -156,6 +190,12 @@ func (n *Node) request(msg any) (any, error) {
 	if err != nil {
 		if m, ok := msg.(interface{ GetName() string }); ok && m.GetName() != "" {
 			return nil, fmt.Errorf("supervisor: %T for scope %q to node %s: %w", msg, m.GetName(), n.pid.Id, err)
+		}
+		switch m := msg.(type) {
+		case *spawnSpec:
+			return nil, fmt.Errorf("supervisor: spawning scope %q on node %s: %w", m.spec.Name, n.pid.Id, err)
+		case *updateSpec:
+			return nil, fmt.Errorf("supervisor: updating scope %q on node %s: %w", m.name, n.pid.Id, err)
 		}
 		return nil, fmt.Errorf("supervisor: %T to node %s: %w", msg, n.pid.Id, err)
 	}

@@ -47,8 +47,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 		fresh:  make(chan *fakesource.Source, 100),
 	}
 	cfg.Logger = quietLogger
-	cfg.NewSource = func(spec *messages.SpawnScope) (source.Source, error) {
-		if spec.GetNamespace().GetPath() == "/nonexistent" {
+	cfg.NewSource = func(spec Spec) (source.Source, error) {
+		if m, _ := spec.Source.(*messages.SpawnScope); m.GetNamespace().GetPath() == "/nonexistent" {
 			return nil, errors.New("namespace /nonexistent: no such file")
 		}
 		s := fakesource.New()
@@ -89,10 +89,20 @@ func desired(addrs ...string) *messages.Desired {
 	return d
 }
 
+// spawnMsg sends spec to the node as the message API would, a protobuf
+// message to its PID, and returns the node's refusal.
+func (h *harness) spawnMsg(spec *messages.SpawnScope) error { return h.node.ack(spec) }
+
+// updateMsg sends an UpdateDesired message to the node and returns its
+// refusal.
+func (h *harness) updateMsg(name string, d *messages.Desired) error {
+	return h.node.ack(&messages.UpdateDesired{Name: name, Desired: d})
+}
+
 // spawn starts a scope and returns its fake source.
 func (h *harness) spawn(spec *messages.SpawnScope) *fakesource.Source {
 	h.t.Helper()
-	if err := h.node.Spawn(spec); err != nil {
+	if err := h.spawnMsg(spec); err != nil {
 		h.t.Fatalf("spawn %s: %v", spec.GetName(), err)
 	}
 	select {
@@ -185,7 +195,7 @@ func TestSpawnErrors(t *testing.T) {
 		{&messages.SpawnScope{Name: "b", Desired: &messages.Desired{Addresses: []*messages.Address{{Address: "10.0.0.1/8"}}}}, "no link"},
 		{&messages.SpawnScope{Name: "c", Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: "/nonexistent"}}}, "no such file"},
 	} {
-		err := h.node.Spawn(tc.spec)
+		err := h.spawnMsg(tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Spawn(%v) = %v, want an error containing %q", tc.spec, err, tc.want)
 		}
@@ -193,7 +203,7 @@ func TestSpawnErrors(t *testing.T) {
 	if _, err := h.node.Status("nope"); err == nil || !strings.Contains(err.Error(), "no scope") {
 		t.Errorf("Status(nope) = %v", err)
 	}
-	if err := h.node.Update("nope", desired()); err == nil {
+	if err := h.updateMsg("nope", desired()); err == nil {
 		t.Error("Update(nope) succeeded")
 	}
 	if err := h.node.Stop("nope", false); err == nil {
@@ -263,7 +273,7 @@ func TestUpdateDesired(t *testing.T) {
 	h := newHarness(t, Config{Interval: time.Hour})
 	src := h.spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24", "10.0.0.3/24")})
 	h.waitFor("a", "converged", converged)
-	if err := h.node.Update("a", desired("10.0.0.3/24", "10.0.0.4/24")); err != nil {
+	if err := h.updateMsg("a", desired("10.0.0.3/24", "10.0.0.4/24")); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"eth0/10.0.0.3/24": "up", "eth0/10.0.0.4/24": "up"}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/rtnl"
@@ -54,11 +53,11 @@ scopes:
 			m.GetOptions().GetMonitorBuffer() != uint32(s.MonitorBuffer) {
 			t.Errorf("%s: spawn message %v", s.Name, m)
 		}
-		ns, err := rtnlsource.NamespaceFromProto(m.GetNamespace())
+		ns, err := convert.NamespaceFromProto(m.GetNamespace())
 		if err != nil || ns != s.Namespace {
 			t.Errorf("%s: namespace %v, %v; want %v", s.Name, ns, err, s.Namespace)
 		}
-		d, err := rtnlsource.DesiredFromProto(m.GetDesired())
+		d, err := convert.DesiredFromProto(m.GetDesired())
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}

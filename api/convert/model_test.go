@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"pgregory.net/rapid"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
@@ -305,7 +305,7 @@ func fromProto(t interface{ Fatalf(string, ...any) }, m *messages.Desired) recon
 	if err := proto.Unmarshal(b, &back); err != nil {
 		t.Fatalf("proto.Unmarshal: %v", err)
 	}
-	d, err := rtnlsource.DesiredFromProto(&back)
+	d, err := convert.DesiredFromProto(&back)
 	if err != nil {
 		t.Fatalf("DesiredFromProto: %v", err)
 	}
@@ -457,7 +457,7 @@ func TestModelRoundTrip(t *testing.T) {
 		if y := fromYAML(t, string(b)); !same(y, d) {
 			t.Fatalf("Go → YAML → Go:\n got %+v\nwant %+v\nyaml %s", y, d, b)
 		}
-		m, err := rtnlsource.DesiredToProto(d)
+		m, err := convert.DesiredToProto(d)
 		if err != nil {
 			t.Fatalf("DesiredToProto: %v", err)
 		}

@@ -155,7 +155,9 @@ func New(o Options) (*Agent, error) {
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
 		NewSource: a.newSource(cfg.StateDir),
-		Desired:   rtnlsource.DesiredFromProto,
+		Spec:      convert.SpecFromProto,
+		Desired:   convert.DesiredForNode,
+		Check:     rtnlsource.Check,
 		Claim:     rtnlsource.Claim,
 		Logger:    o.Logger,
 	})
@@ -209,15 +211,15 @@ func makeStateDir(dir string) error {
 
 // newSource returns the supervisor's NewSource: rtnlsource sources with
 // ledgers under stateDir, whose passes feed the metrics and readiness.
-func (a *Agent) newSource(stateDir string) func(*messages.SpawnScope) (source.Source, error) {
+func (a *Agent) newSource(stateDir string) func(supervisor.Spec) (source.Source, error) {
 	factory := rtnlsource.Factory(stateDir, rtnlsource.WithLogger(a.logger))
-	return func(spec *messages.SpawnScope) (source.Source, error) {
+	return func(spec supervisor.Spec) (source.Source, error) {
 		src, err := factory(spec)
 		if err != nil {
 			return nil, err
 		}
 		if s, ok := src.(*rtnlsource.Source); ok {
-			return a.observed(spec.GetName(), s), nil
+			return a.observed(spec.Name, s), nil
 		}
 		return src, nil
 	}
@@ -471,17 +473,34 @@ func (a *Agent) shutdown() error {
 
 // spawn starts scope s and expects it to converge.
 func (a *Agent) spawn(s config.Scope) error {
-	msg, err := convert.SpawnFromConfig(s)
-	if err != nil {
-		return fmt.Errorf("spawning: %w", err) // err names the scope
-	}
 	a.ready.expect(s.Name)
-	if err := a.node.Spawn(msg); err != nil {
+	if err := a.node.Spawn(convert.SpecFromConfig(s)); err != nil {
 		a.ready.drop(s.Name)
 		return err // "spawning scope NAME: …"
 	}
 	a.logger.Info("scope spawned", "scope", s.Name, "netns", s.Namespace.String(), "interval", s.Interval, "protocol", uint8(s.Protocol))
 	return nil
+}
+
+// spawnMessage spawns the scope a SpawnScope message describes (a durable
+// record, the fleet), converted to the node's Go form once, here. It
+// returns the conversion's error or the node's refusal, naming the scope.
+func (a *Agent) spawnMessage(m *messages.SpawnScope) error {
+	spec, err := convert.SpecFromProto(m)
+	if err != nil {
+		return fmt.Errorf("spawning scope %q: %w", m.GetName(), err)
+	}
+	return a.node.Spawn(spec)
+}
+
+// updateMessage gives scope name the desired state of a message, converted
+// once, here. It returns the conversion's error or the node's refusal.
+func (a *Agent) updateMessage(name string, m *messages.Desired) error {
+	d, err := convert.DesiredForNode(m)
+	if err != nil {
+		return fmt.Errorf("updating scope %q: desired state: %w", name, err)
+	}
+	return a.node.Update(name, d)
 }
 
 // stop stops scope name and forgets it, and waits until its actors are
@@ -585,12 +604,7 @@ func (a *Agent) Reload() error {
 		}
 	}
 	for _, s := range ch.Update {
-		msg, err := rtnlsource.DesiredToProto(s.Desired)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("updating scope %q: %w", s.Name, err))
-			continue
-		}
-		if err := a.node.Update(s.Name, msg); err != nil {
+		if err := a.node.Update(s.Name, s.Desired); err != nil {
 			// A scope that failed or stopped cannot be updated: start it
 			// afresh with the new desired state.
 			a.logger.Warn("reload: update refused, spawning the scope again", "scope", s.Name, "err", err)
@@ -713,12 +727,7 @@ func sameServing(a, b config.API) bool {
 func (a *Agent) setConfigured(scopes []config.Scope) {
 	m := make(map[string]*messages.Namespace, len(scopes))
 	for _, s := range scopes {
-		msg, err := convert.SpawnFromConfig(s)
-		ns := &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
-		if err == nil && msg.GetNamespace() != nil {
-			ns = msg.GetNamespace()
-		}
-		m[s.Name] = ns
+		m[s.Name] = convert.NamespaceToProto(s.Namespace)
 	}
 	a.configured.Store(&m)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/linx-net/linx/actors/supervisor"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
@@ -294,10 +295,7 @@ func TestEarlyFailedPassesCounted(t *testing.T) {
 	ns := nstest.New(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &Agent{logger: logger, metrics: NewMetrics(nil, logger), ready: newReadiness()}
-	src, err := a.newSource(t.TempDir())(&messages.SpawnScope{
-		Name:      "x",
-		Namespace: &messages.Namespace{Kind: &messages.Namespace_Path{Path: ns.Path()}},
-	})
+	src, err := a.newSource(t.TempDir())(supervisor.Spec{Name: "x", Namespace: ns.Namespace()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func BenchmarkFleetFanout(b *testing.B) {
 	for i := range nodes {
 		node, err := supervisor.Start(system, supervisor.Config{
 			Name:      fmt.Sprintf("node-%d", i),
-			NewSource: func(*messages.SpawnScope) (source.Source, error) { return memSource{}, nil },
+			NewSource: func(supervisor.Spec) (source.Source, error) { return memSource{}, nil },
 			Interval:  time.Hour,
 			Logger:    logger,
 		})

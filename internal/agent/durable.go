@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/scopestore"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/rtnl"
@@ -67,7 +67,7 @@ func (a *Agent) record(identity string, m proto.Message) error {
 // namespaceID returns the identity of the namespace m names, zero when it
 // cannot be read.
 func namespaceID(m *messages.Namespace) rtnl.NamespaceID {
-	ns, err := rtnlsource.NamespaceFromProto(m)
+	ns, err := convert.NamespaceFromProto(m)
 	if err != nil {
 		return rtnl.NamespaceID{}
 	}
@@ -105,7 +105,7 @@ func (a *Agent) resume() int {
 			}
 			continue
 		}
-		if err := a.node.Spawn(r.Spec); err != nil {
+		if err := a.spawnMessage(r.Spec); err != nil {
 			a.logger.Error("durable scopes: resuming a recorded scope failed", "scope", name, "err", err)
 			a.listStopped(name, "not resumed: "+err.Error())
 			continue

@@ -302,7 +302,7 @@ func (f *fleetSource) converge(d map[string]*messages.SpawnScope) {
 			if proto.Equal(old.GetDesired(), spec.GetDesired()) {
 				continue
 			}
-			if err := f.a.node.Update(name, spec.GetDesired()); err == nil {
+			if err := f.a.updateMessage(name, spec.GetDesired()); err == nil {
 				f.running[name] = spec
 				f.logger.Info("fleet: scope updated", "scope", name)
 				delete(f.warned, name)
@@ -316,7 +316,7 @@ func (f *fleetSource) converge(d map[string]*messages.SpawnScope) {
 			}
 			delete(f.running, name)
 		}
-		if err := f.a.node.Spawn(spec); err != nil {
+		if err := f.a.spawnMessage(spec); err != nil {
 			f.warn(name, err)
 			continue
 		}

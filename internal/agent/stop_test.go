@@ -75,7 +75,7 @@ func TestStopWaitsForFailedScope(t *testing.T) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
 	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource:   func(*messages.SpawnScope) (source.Source, error) { return src, nil },
+		NewSource:   func(supervisor.Spec) (source.Source, error) { return src, nil },
 		MaxRestarts: -1,
 		Interval:    time.Hour,
 		Logger:      logger,
@@ -94,7 +94,7 @@ func TestStopWaitsForFailedScope(t *testing.T) {
 		system.Shutdown()
 	}()
 	a := &Agent{logger: logger, system: system, node: node}
-	if err := node.Spawn(&messages.SpawnScope{Name: "a"}); err != nil {
+	if err := node.Spawn(supervisor.Spec{Name: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	<-src.blocked
@@ -118,7 +118,7 @@ func TestStopWaitsForFailedScope(t *testing.T) {
 	}
 	src.gate, src.watch = make(chan struct{}), &breakableWatch{ch: make(chan source.Event, 1)}
 	close(src.gate)
-	if err := node.Spawn(&messages.SpawnScope{Name: "a"}); err != nil {
+	if err := node.Spawn(supervisor.Spec{Name: "a"}); err != nil {
 		t.Fatalf("spawning the scope again after stop: %v", err)
 	}
 }
@@ -157,8 +157,8 @@ func TestRemovedScopeMetricsStayGone(t *testing.T) {
 	a.metrics = NewMetrics(nil, logger)
 	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(spec *messages.SpawnScope) (source.Source, error) {
-			return &reportingSource{slowSource: src, observe: a.passObserver(spec.GetName())}, nil
+		NewSource: func(spec supervisor.Spec) (source.Source, error) {
+			return &reportingSource{slowSource: src, observe: a.passObserver(spec.Name)}, nil
 		},
 		Interval: time.Hour,
 		Logger:   logger,
@@ -227,8 +227,8 @@ func TestReloadRefusedWhileStopping(t *testing.T) {
 	src := &slowSource{gate: make(chan struct{}), blocked: make(chan struct{}, 1), watch: &breakableWatch{ch: make(chan source.Event, 1)}}
 	made := make(chan string, 10)
 	node, err := supervisor.Start(system, supervisor.Config{
-		NewSource: func(spec *messages.SpawnScope) (source.Source, error) {
-			made <- spec.GetName()
+		NewSource: func(spec supervisor.Spec) (source.Source, error) {
+			made <- spec.Name
 			return src, nil
 		},
 		Interval: time.Hour,

@@ -1,4 +1,4 @@
-package rtnlsource_test
+package convert_test
 
 import (
 	"fmt"
@@ -11,14 +11,14 @@ import (
 	"google.golang.org/protobuf/proto"
 	"pgregory.net/rapid"
 
-	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 )
 
-// genAddr draws an address of the given family (never IPv4-mapped IPv6).
-func genAddr(t *rapid.T, v6 bool, label string) netip.Addr {
+// protoGenAddr draws an address of the given family (never IPv4-mapped IPv6).
+func protoGenAddr(t *rapid.T, v6 bool, label string) netip.Addr {
 	if v6 {
 		b := rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, label)
 		b[0] = 0xfd
@@ -28,59 +28,59 @@ func genAddr(t *rapid.T, v6 bool, label string) netip.Addr {
 	return netip.AddrFrom4([4]byte(b))
 }
 
-func genMaybeAddr(t *rapid.T, v6 bool, label string) netip.Addr {
+func protoGenMaybeAddr(t *rapid.T, v6 bool, label string) netip.Addr {
 	if rapid.Bool().Draw(t, label+"?") {
-		return genAddr(t, v6, label)
+		return protoGenAddr(t, v6, label)
 	}
 	return netip.Addr{}
 }
 
-func genPrefix(t *rapid.T, v6 bool, label string) netip.Prefix {
-	a := genAddr(t, v6, label)
+func protoGenPrefix(t *rapid.T, v6 bool, label string) netip.Prefix {
+	a := protoGenAddr(t, v6, label)
 	return netip.PrefixFrom(a, rapid.IntRange(0, a.BitLen()).Draw(t, label+"/bits")).Masked()
 }
 
-func genMAC(t *rapid.T, label string) net.HardwareAddr {
+func protoGenMAC(t *rapid.T, label string) net.HardwareAddr {
 	return net.HardwareAddr(rapid.SliceOfN(rapid.Byte(), 6, 6).Draw(t, label))
 }
 
-func genName(t *rapid.T, label string) string {
+func protoGenName(t *rapid.T, label string) string {
 	return rapid.StringMatching(`[a-z][a-z0-9.-]{0,14}`).Draw(t, label)
 }
 
-func genNamespace(t *rapid.T, label string) rtnl.Namespace {
+func protoGenNamespace(t *rapid.T, label string) rtnl.Namespace {
 	switch rapid.IntRange(0, 2).Draw(t, label) {
 	case 1:
 		return rtnl.NamespaceOfPID(rapid.IntRange(1, 1<<22).Draw(t, label+"/pid"))
 	case 2:
-		return rtnl.NamespaceAt("/var/run/netns/" + genName(t, label+"/path"))
+		return rtnl.NamespaceAt("/var/run/netns/" + protoGenName(t, label+"/path"))
 	}
 	return rtnl.Host()
 }
 
-// genLink draws link i: every kind, with and without its settings, and
+// protoGenLink draws link i: every kind, with and without its settings, and
 // every setting of each kind.
-func genLink(t *rapid.T, i int) reconcile.Link {
+func protoGenLink(t *rapid.T, i int) reconcile.Link {
 	l := reconcile.Link{
 		Name:  fmt.Sprintf("link%d", i),
 		Kind:  rapid.SampledFrom([]string{"", "veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "macvtap", "ipvlan", "vlan"}).Draw(t, "kind"),
 		State: rapid.SampledFrom([]reconcile.LinkState{reconcile.LinkStateAny, reconcile.LinkStateUp, reconcile.LinkStateDown}).Draw(t, "state"),
 	}
 	if rapid.Bool().Draw(t, "master?") {
-		l.Master = "br" + genName(t, "master")[:1]
+		l.Master = "br" + protoGenName(t, "master")[:1]
 	}
 	if rapid.Bool().Draw(t, "mtu?") {
 		l.MTU = rapid.IntRange(68, 65535).Draw(t, "mtu")
 	}
 	if rapid.Bool().Draw(t, "mac?") {
-		l.MAC = genMAC(t, "mac")
+		l.MAC = protoGenMAC(t, "mac")
 	}
 	switch l.Kind {
 	case "macvlan", "macvtap", "ipvlan", "vlan":
-		l.Parent = "parent" + genName(t, "parent")[:1]
+		l.Parent = "parent" + protoGenName(t, "parent")[:1]
 	case "vxlan":
 		if rapid.Bool().Draw(t, "parent?") {
-			l.Parent = "parent" + genName(t, "parent")[:1]
+			l.Parent = "parent" + protoGenName(t, "parent")[:1]
 		}
 	}
 	if !rapid.Bool().Draw(t, "settings?") {
@@ -88,7 +88,7 @@ func genLink(t *rapid.T, i int) reconcile.Link {
 	}
 	switch l.Kind {
 	case "veth":
-		l.Data = rtnl.Veth{Peer: fmt.Sprintf("peer%d", i), PeerNamespace: genNamespace(t, "peerns")}
+		l.Data = rtnl.Veth{Peer: fmt.Sprintf("peer%d", i), PeerNamespace: protoGenNamespace(t, "peerns")}
 	case "macvlan", "macvtap":
 		modes := []rtnl.MacvlanMode{0, rtnl.MacvlanPrivate, rtnl.MacvlanVEPA, rtnl.MacvlanBridge, rtnl.MacvlanPassthru, rtnl.MacvlanSource}
 		l.Data = rtnl.Macvlan{Mode: rapid.SampledFrom(modes).Draw(t, "macvlan mode"), Tap: l.Kind == "macvtap"}
@@ -102,12 +102,12 @@ func genLink(t *rapid.T, i int) reconcile.Link {
 		v := rtnl.Vxlan{
 			VNI:        uint32(rapid.IntRange(0, 1<<24-1).Draw(t, "vni")),
 			Port:       rapid.Uint16().Draw(t, "port"),
-			Local:      genMaybeAddr(t, v6, "local"),
+			Local:      protoGenMaybeAddr(t, v6, "local"),
 			NoLearning: rapid.Bool().Draw(t, "no learning"),
 		}
 		switch rapid.IntRange(0, 2).Draw(t, "peer") {
 		case 1:
-			v.Remote = genAddr(t, v6, "remote")
+			v.Remote = protoGenAddr(t, v6, "remote")
 		case 2:
 			if v6 {
 				v.Group = netip.MustParseAddr(fmt.Sprintf("ff0e::%x", rapid.Uint16().Draw(t, "group")))
@@ -120,9 +120,9 @@ func genLink(t *rapid.T, i int) reconcile.Link {
 	return l
 }
 
-// genRouteProtocol draws a route protocol a scope may own, or 0 (the
+// protoGenRouteProtocol draws a route protocol a scope may own, or 0 (the
 // scope's own).
-func genRouteProtocol(t *rapid.T) rtnl.Protocol {
+func protoGenRouteProtocol(t *rapid.T) rtnl.Protocol {
 	return rapid.Custom(func(t *rapid.T) rtnl.Protocol {
 		return rtnl.Protocol(rapid.Uint8().Draw(t, "protocol"))
 	}).Filter(func(p rtnl.Protocol) bool {
@@ -130,14 +130,14 @@ func genRouteProtocol(t *rapid.T) rtnl.Protocol {
 	}).Draw(t, "route protocol")
 }
 
-// genDesired draws a valid Desired that uses every field of every entry.
-func genDesired(t *rapid.T) reconcile.Desired {
+// protoGenDesired draws a valid Desired that uses every field of every entry.
+func protoGenDesired(t *rapid.T) reconcile.Desired {
 	var d reconcile.Desired
 	for i := range rapid.IntRange(0, 6).Draw(t, "links") {
-		d.Links = append(d.Links, genLink(t, i))
+		d.Links = append(d.Links, protoGenLink(t, i))
 	}
 	for i := range rapid.IntRange(0, 4).Draw(t, "addresses") {
-		a := genAddr(t, rapid.Bool().Draw(t, "v6"), "address")
+		a := protoGenAddr(t, rapid.Bool().Draw(t, "v6"), "address")
 		// Host bits are kept: 10.0.0.2/24 is an address, not a network.
 		d.Addresses = append(d.Addresses, reconcile.Address{
 			Link:   fmt.Sprintf("link%d", i),
@@ -152,21 +152,21 @@ func genDesired(t *rapid.T) reconcile.Desired {
 	for range rapid.IntRange(0, 6).Draw(t, "routes") {
 		v6 := rapid.Bool().Draw(t, "v6")
 		r := reconcile.Route{
-			Dst:      genPrefix(t, v6, "dst"),
+			Dst:      protoGenPrefix(t, v6, "dst"),
 			Table:    rapid.Uint32().Draw(t, "table"),
 			Metric:   rapid.Uint32().Draw(t, "metric"),
-			Protocol: genRouteProtocol(t),
+			Protocol: protoGenRouteProtocol(t),
 			Type:     rapid.SampledFrom([]rtnl.RouteType{rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast, rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit}).Draw(t, "type"),
-			Src:      genMaybeAddr(t, v6, "src"),
+			Src:      protoGenMaybeAddr(t, v6, "src"),
 		}
 		if r.Type == rtnl.RouteTypeUnspec || r.Type == rtnl.RouteTypeUnicast {
 			switch rapid.IntRange(0, 2).Draw(t, "next hop") {
 			case 0:
-				r.Via = genAddr(t, v6, "via")
+				r.Via = protoGenAddr(t, v6, "via")
 			case 1:
-				r.Dev = genName(t, "dev")
+				r.Dev = protoGenName(t, "dev")
 			case 2:
-				r.Via, r.Dev = genAddr(t, v6, "via"), genName(t, "dev")
+				r.Via, r.Dev = protoGenAddr(t, v6, "via"), protoGenName(t, "dev")
 			}
 		}
 		k := key{r.Dst, r.Table, r.Metric}
@@ -182,8 +182,8 @@ func genDesired(t *rapid.T) reconcile.Desired {
 	for i := range rapid.IntRange(0, 3).Draw(t, "neighbours") {
 		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{
 			Link: fmt.Sprintf("link%d", i),
-			IP:   genAddr(t, rapid.Bool().Draw(t, "v6"), "ip"),
-			MAC:  genMAC(t, "mac"),
+			IP:   protoGenAddr(t, rapid.Bool().Draw(t, "v6"), "ip"),
+			MAC:  protoGenMAC(t, "mac"),
 		})
 	}
 	for i := range rapid.IntRange(0, 5).Draw(t, "rules") {
@@ -199,16 +199,16 @@ func genDesired(t *rapid.T) reconcile.Desired {
 			Protocol: rtnl.Protocol(rapid.Uint8().Draw(t, "protocol")),
 		}
 		if rapid.Bool().Draw(t, "from?") {
-			r.From = genPrefix(t, v6, "from")
+			r.From = protoGenPrefix(t, v6, "from")
 		}
 		if rapid.Bool().Draw(t, "to?") {
-			r.To = genPrefix(t, v6, "to")
+			r.To = protoGenPrefix(t, v6, "to")
 		}
 		if rapid.Bool().Draw(t, "iif?") {
-			r.IIF = genName(t, "iif")
+			r.IIF = protoGenName(t, "iif")
 		}
 		if rapid.Bool().Draw(t, "oif?") {
-			r.OIF = genName(t, "oif")
+			r.OIF = protoGenName(t, "oif")
 		}
 		switch fam := rapid.SampledFrom([]rtnl.Family{rtnl.FamilyAll, rtnl.FamilyV4, rtnl.FamilyV6}).Draw(t, "family"); {
 		case r.From.IsValid() || r.To.IsValid():
@@ -231,11 +231,11 @@ func genDesired(t *rapid.T) reconcile.Desired {
 // unmarshalled and converted back, is the Desired it started as.
 func TestDesiredProtoRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		d := genDesired(t)
+		d := protoGenDesired(t)
 		if err := d.Validate(); err != nil {
 			t.Fatalf("generated an invalid Desired: %v", err)
 		}
-		m, err := rtnlsource.DesiredToProto(d)
+		m, err := convert.DesiredToProto(d)
 		if err != nil {
 			t.Fatalf("DesiredToProto: %v", err)
 		}
@@ -247,7 +247,7 @@ func TestDesiredProtoRoundTrip(t *testing.T) {
 		if err := proto.Unmarshal(wire, &back); err != nil {
 			t.Fatal(err)
 		}
-		got, err := rtnlsource.DesiredFromProto(&back)
+		got, err := convert.DesiredFromProto(&back)
 		if err != nil {
 			t.Fatalf("DesiredFromProto: %v\nmessage: %v", err, m)
 		}
@@ -259,7 +259,7 @@ func TestDesiredProtoRoundTrip(t *testing.T) {
 
 func TestNamespaceProtoRoundTrip(t *testing.T) {
 	for _, ns := range []rtnl.Namespace{rtnl.Host(), rtnl.NamespaceOfPID(4242), rtnl.NamespaceAt("/var/run/netns/web")} {
-		got, err := rtnlsource.NamespaceFromProto(rtnlsource.NamespaceToProto(ns))
+		got, err := convert.NamespaceFromProto(convert.NamespaceToProto(ns))
 		if err != nil || got != ns {
 			t.Errorf("%v: round trip gave %v, %v", ns, got, err)
 		}
@@ -267,7 +267,7 @@ func TestNamespaceProtoRoundTrip(t *testing.T) {
 }
 
 func TestDesiredToProtoRefuses(t *testing.T) {
-	_, err := rtnlsource.DesiredToProto(reconcile.Desired{
+	_, err := convert.DesiredToProto(reconcile.Desired{
 		Links: []reconcile.Link{
 			{Name: "a", MTU: -1},
 			{Name: "b", MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6, 7, 8}},
@@ -299,14 +299,14 @@ func TestLinkUpFromProto(t *testing.T) {
 		{proto.Bool(true), reconcile.LinkStateUp},
 		{proto.Bool(false), reconcile.LinkStateDown},
 	} {
-		d, err := rtnlsource.DesiredFromProto(&messages.Desired{Links: []*messages.Link{{Name: "e0", Up: tc.up}}})
+		d, err := convert.DesiredFromProto(&messages.Desired{Links: []*messages.Link{{Name: "e0", Up: tc.up}}})
 		if err != nil {
 			t.Fatalf("up %v: %v", tc.up, err)
 		}
 		if got := d.(reconcile.Desired).Links[0].State; got != tc.want {
 			t.Errorf("up %v: state %v, want %v", tc.up, got, tc.want)
 		}
-		m, err := rtnlsource.DesiredToProto(reconcile.Desired{Links: []reconcile.Link{{Name: "e0", State: tc.want}}})
+		m, err := convert.DesiredToProto(reconcile.Desired{Links: []reconcile.Link{{Name: "e0", State: tc.want}}})
 		if err != nil {
 			t.Fatalf("state %v: %v", tc.want, err)
 		}
@@ -332,7 +332,7 @@ func TestDesiredFromProtoBadNames(t *testing.T) {
 		"addresses[0].link":  {Addresses: []*messages.Address{{Link: "..", Address: "10.0.0.1/24"}}},
 		"neighbours[0].link": {Neighbours: []*messages.Neighbour{{Link: "a/b", Ip: "10.0.0.9", Mac: "02:00:00:00:00:01"}}},
 	} {
-		_, err := rtnlsource.DesiredFromProto(m)
+		_, err := convert.DesiredFromProto(m)
 		if err == nil || !strings.Contains(err.Error(), field) || !strings.Contains(err.Error(), "interface name") {
 			t.Errorf("DesiredFromProto with a bad %s = %v", field, err)
 		}

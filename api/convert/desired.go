@@ -1,4 +1,4 @@
-package rtnlsource
+package convert
 
 import (
 	"errors"
