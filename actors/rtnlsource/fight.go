@@ -2,6 +2,7 @@ package rtnlsource
 
 import (
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -48,55 +49,59 @@ func (e *FightError) Error() string {
 		e.Keys[0], e.Op, e.Repeats, e.Window, more)
 }
 
-// fights remembers, per key, the last action a pass applied to it and
-// when that same action was repeated. An action different from the last
-// (the scope undoing its own work: a desired state that changed) starts
-// the count again. It is pure: time comes in with each pass.
+// fights remembers, per key, the last action a pass applied to it, when
+// that action was first seen in the current window, and how many times it
+// was applied since. An action different from the last (the scope undoing
+// its own work: a desired state that changed) starts the count again, and
+// so does the end of the window. It is pure: time comes in with each pass.
+//
+// Keys are held as 64-bit hashes, 24 bytes an entry: the first pass of a
+// scope of 100,000 routes records them all, and they stay for a window.
 type fights struct {
-	keys map[string]*keyActs
+	seed maphash.Seed
+	keys map[uint64]keyWindow
 }
 
-type keyActs struct {
+type keyWindow struct {
+	start int64 // UnixNano of the window's first application
+	count uint32
 	last  diff.Action
-	times []time.Time
 }
 
 // observe records the ops of a pass at now and returns a *FightError when
 // the pass redid a key that has now seen the same action FightRepeats
-// times within FightWindow, nil otherwise (a pass that redid nothing ends
-// a fight).
+// times within one FightWindow, nil otherwise (a pass that redid nothing
+// ends a fight).
 func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 	if f.keys == nil {
-		f.keys = map[string]*keyActs{}
+		f.keys = map[uint64]keyWindow{}
+		f.seed = maphash.MakeSeed()
 	}
-	touched := map[string]bool{}
-	for _, op := range ops {
-		k := op.Kind.String() + " " + op.Key()
-		touched[k] = true
-		a := f.keys[k]
-		if a == nil || a.last != op.Action {
-			f.keys[k] = &keyActs{last: op.Action, times: []time.Time{now}}
-			continue
-		}
-		a.times = append(a.times, now)
-	}
-	var worst *FightError
+	t := now.UnixNano()
 	var fighting []string
-	for k, a := range f.keys {
-		a.times = slices.DeleteFunc(a.times, func(t time.Time) bool { return now.Sub(t) >= FightWindow })
-		if len(a.times) == 0 {
-			delete(f.keys, k)
+	for i := range ops {
+		text := ops[i].Kind.String() + " " + ops[i].Key()
+		k := maphash.String(f.seed, text)
+		w, ok := f.keys[k]
+		if !ok || w.last != ops[i].Action || t-w.start >= int64(FightWindow) {
+			f.keys[k] = keyWindow{start: t, count: 1, last: ops[i].Action}
 			continue
 		}
-		if len(a.times) >= FightRepeats && touched[k] {
-			fighting = append(fighting, k)
+		w.count++
+		f.keys[k] = w
+		if w.count >= FightRepeats {
+			fighting = append(fighting, text)
+		}
+	}
+	for k, w := range f.keys {
+		if t-w.start >= int64(FightWindow) {
+			delete(f.keys, k)
 		}
 	}
 	if len(fighting) == 0 {
 		return nil
 	}
 	slices.Sort(fighting)
-	a := f.keys[fighting[0]]
-	worst = &FightError{Keys: fighting, Op: a.last, Repeats: len(a.times), Window: FightWindow}
-	return worst
+	w := f.keys[maphash.String(f.seed, fighting[0])]
+	return &FightError{Keys: fighting, Op: w.last, Repeats: int(w.count), Window: FightWindow}
 }
