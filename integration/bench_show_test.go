@@ -138,8 +138,12 @@ func benchShowRoutes(b *testing.B, bin string, n int, label string) {
 		}
 	}
 	// The table has a header line; the JSON array one line per route
-	// plus its brackets; ip prints one line per route.
-	if lines[0]-1 != lines[2] || lines[1]-2 != lines[2] || lines[2] < n {
+	// plus its brackets; ip prints one line per route. The kernel's own
+	// routes may come and go between two listings (IPv6 ones as duplicate
+	// address detection ends): a few lines of difference are allowed, a
+	// missing share of the table is not.
+	near := func(a, b int) bool { return a-b <= 16 && b-a <= 16 }
+	if !near(lines[0]-1, lines[2]) || !near(lines[1]-2, lines[2]) || lines[0]-1 < n || lines[1]-2 < n || lines[2] < n {
 		b.Fatalf("%s: linx printed %d table and %d JSON lines, ip %d lines, for %d routes", label, lines[0], lines[1], lines[2], n)
 	}
 	best := func(k int) float64 { return slices.Min(times[k]).Seconds() }
