@@ -127,7 +127,11 @@ type Attachment struct {
 // interface ifname to the network.
 func (c *Config) AttachmentOf(containerID, ifname string) Attachment {
 	sum := sha256.Sum256([]byte(containerID + "/" + ifname))
-	h := hex.EncodeToString(sum[:])[:10]
+	return c.attachment(hex.EncodeToString(sum[:])[:10])
+}
+
+// attachment returns the attachment of hash h: its scopes and host veth.
+func (c *Config) attachment(h string) Attachment {
 	return Attachment{
 		Hash:      h,
 		HostScope: c.NetworkScope() + "-" + h,

@@ -324,8 +324,7 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 	}
 	var errs []error
 	for h := range stale {
-		at := Attachment{Hash: h, HostScope: c.NetworkScope() + "-" + h, PodScope: c.NetworkScope() + "-" + h + "-c", HostVeth: "lx" + h}
-		if err := detach(ctx, a, c, at); err != nil {
+		if err := detach(ctx, a, c, c.attachment(h)); err != nil {
 			errs = append(errs, err)
 		}
 	}
