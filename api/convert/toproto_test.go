@@ -17,47 +17,6 @@ import (
 	"github.com/linx-net/linx/rtnl"
 )
 
-// protoGenAddr draws an address of the given family (never IPv4-mapped IPv6).
-func protoGenAddr(t *rapid.T, v6 bool, label string) netip.Addr {
-	if v6 {
-		b := rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, label)
-		b[0] = 0xfd
-		return netip.AddrFrom16([16]byte(b))
-	}
-	b := rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, label)
-	return netip.AddrFrom4([4]byte(b))
-}
-
-func protoGenMaybeAddr(t *rapid.T, v6 bool, label string) netip.Addr {
-	if rapid.Bool().Draw(t, label+"?") {
-		return protoGenAddr(t, v6, label)
-	}
-	return netip.Addr{}
-}
-
-func protoGenPrefix(t *rapid.T, v6 bool, label string) netip.Prefix {
-	a := protoGenAddr(t, v6, label)
-	return netip.PrefixFrom(a, rapid.IntRange(0, a.BitLen()).Draw(t, label+"/bits")).Masked()
-}
-
-func protoGenMAC(t *rapid.T, label string) net.HardwareAddr {
-	return net.HardwareAddr(rapid.SliceOfN(rapid.Byte(), 6, 6).Draw(t, label))
-}
-
-func protoGenName(t *rapid.T, label string) string {
-	return rapid.StringMatching(`[a-z][a-z0-9.-]{0,14}`).Draw(t, label)
-}
-
-func protoGenNamespace(t *rapid.T, label string) rtnl.Namespace {
-	switch rapid.IntRange(0, 2).Draw(t, label) {
-	case 1:
-		return rtnl.NamespaceOfPID(rapid.IntRange(1, 1<<22).Draw(t, label+"/pid"))
-	case 2:
-		return rtnl.NamespaceAt("/var/run/netns/" + protoGenName(t, label+"/path"))
-	}
-	return rtnl.Host()
-}
-
 // protoGenLink draws link i: every kind, with and without its settings, and
 // every setting of each kind.
 func protoGenLink(t *rapid.T, i int) reconcile.Link {
@@ -67,20 +26,20 @@ func protoGenLink(t *rapid.T, i int) reconcile.Link {
 		State: rapid.SampledFrom([]reconcile.LinkState{reconcile.LinkStateAny, reconcile.LinkStateUp, reconcile.LinkStateDown}).Draw(t, "state"),
 	}
 	if rapid.Bool().Draw(t, "master?") {
-		l.Master = "br" + protoGenName(t, "master")[:1]
+		l.Master = "br" + genName(t, "master")[:1]
 	}
 	if rapid.Bool().Draw(t, "mtu?") {
 		l.MTU = rapid.IntRange(68, 65535).Draw(t, "mtu")
 	}
 	if rapid.Bool().Draw(t, "mac?") {
-		l.MAC = protoGenMAC(t, "mac")
+		l.MAC = genMAC(t, "mac")
 	}
 	switch l.Kind {
 	case "macvlan", "macvtap", "ipvlan", "vlan":
-		l.Parent = "parent" + protoGenName(t, "parent")[:1]
+		l.Parent = "parent" + genName(t, "parent")[:1]
 	case "vxlan":
 		if rapid.Bool().Draw(t, "parent?") {
-			l.Parent = "parent" + protoGenName(t, "parent")[:1]
+			l.Parent = "parent" + genName(t, "parent")[:1]
 		}
 	}
 	if !rapid.Bool().Draw(t, "settings?") {
@@ -88,7 +47,7 @@ func protoGenLink(t *rapid.T, i int) reconcile.Link {
 	}
 	switch l.Kind {
 	case "veth":
-		l.Data = rtnl.Veth{Peer: fmt.Sprintf("peer%d", i), PeerNamespace: protoGenNamespace(t, "peerns")}
+		l.Data = rtnl.Veth{Peer: fmt.Sprintf("peer%d", i), PeerNamespace: genNamespace(t, "peerns")}
 	case "macvlan", "macvtap":
 		modes := []rtnl.MacvlanMode{0, rtnl.MacvlanPrivate, rtnl.MacvlanVEPA, rtnl.MacvlanBridge, rtnl.MacvlanPassthru, rtnl.MacvlanSource}
 		l.Data = rtnl.Macvlan{Mode: rapid.SampledFrom(modes).Draw(t, "macvlan mode"), Tap: l.Kind == "macvtap"}
@@ -102,12 +61,12 @@ func protoGenLink(t *rapid.T, i int) reconcile.Link {
 		v := rtnl.Vxlan{
 			VNI:        uint32(rapid.IntRange(0, 1<<24-1).Draw(t, "vni")),
 			Port:       rapid.Uint16().Draw(t, "port"),
-			Local:      protoGenMaybeAddr(t, v6, "local"),
+			Local:      genMaybeAddr(t, v6, "local"),
 			NoLearning: rapid.Bool().Draw(t, "no learning"),
 		}
 		switch rapid.IntRange(0, 2).Draw(t, "peer") {
 		case 1:
-			v.Remote = protoGenAddr(t, v6, "remote")
+			v.Remote = genAddr(t, v6, "remote")
 		case 2:
 			if v6 {
 				v.Group = netip.MustParseAddr(fmt.Sprintf("ff0e::%x", rapid.Uint16().Draw(t, "group")))
@@ -137,7 +96,7 @@ func protoGenDesired(t *rapid.T) reconcile.Desired {
 		d.Links = append(d.Links, protoGenLink(t, i))
 	}
 	for i := range rapid.IntRange(0, 4).Draw(t, "addresses") {
-		a := protoGenAddr(t, rapid.Bool().Draw(t, "v6"), "address")
+		a := genAddr(t, rapid.Bool().Draw(t, "v6"), "address")
 		// Host bits are kept: 10.0.0.2/24 is an address, not a network.
 		d.Addresses = append(d.Addresses, reconcile.Address{
 			Link:   fmt.Sprintf("link%d", i),
@@ -152,21 +111,21 @@ func protoGenDesired(t *rapid.T) reconcile.Desired {
 	for range rapid.IntRange(0, 6).Draw(t, "routes") {
 		v6 := rapid.Bool().Draw(t, "v6")
 		r := reconcile.Route{
-			Dst:      protoGenPrefix(t, v6, "dst"),
+			Dst:      genPrefix(t, v6, "dst"),
 			Table:    rapid.Uint32().Draw(t, "table"),
 			Metric:   rapid.Uint32().Draw(t, "metric"),
 			Protocol: protoGenRouteProtocol(t),
 			Type:     rapid.SampledFrom([]rtnl.RouteType{rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast, rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit}).Draw(t, "type"),
-			Src:      protoGenMaybeAddr(t, v6, "src"),
+			Src:      genMaybeAddr(t, v6, "src"),
 		}
 		if r.Type == rtnl.RouteTypeUnspec || r.Type == rtnl.RouteTypeUnicast {
 			switch rapid.IntRange(0, 2).Draw(t, "next hop") {
 			case 0:
-				r.Via = protoGenAddr(t, v6, "via")
+				r.Via = genAddr(t, v6, "via")
 			case 1:
-				r.Dev = protoGenName(t, "dev")
+				r.Dev = genName(t, "dev")
 			case 2:
-				r.Via, r.Dev = protoGenAddr(t, v6, "via"), protoGenName(t, "dev")
+				r.Via, r.Dev = genAddr(t, v6, "via"), genName(t, "dev")
 			}
 		}
 		k := key{r.Dst, r.Table, r.Metric}
@@ -182,8 +141,8 @@ func protoGenDesired(t *rapid.T) reconcile.Desired {
 	for i := range rapid.IntRange(0, 3).Draw(t, "neighbours") {
 		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{
 			Link: fmt.Sprintf("link%d", i),
-			IP:   protoGenAddr(t, rapid.Bool().Draw(t, "v6"), "ip"),
-			MAC:  protoGenMAC(t, "mac"),
+			IP:   genAddr(t, rapid.Bool().Draw(t, "v6"), "ip"),
+			MAC:  genMAC(t, "mac"),
 		})
 	}
 	for i := range rapid.IntRange(0, 5).Draw(t, "rules") {
@@ -199,16 +158,16 @@ func protoGenDesired(t *rapid.T) reconcile.Desired {
 			Protocol: rtnl.Protocol(rapid.Uint8().Draw(t, "protocol")),
 		}
 		if rapid.Bool().Draw(t, "from?") {
-			r.From = protoGenPrefix(t, v6, "from")
+			r.From = genPrefix(t, v6, "from")
 		}
 		if rapid.Bool().Draw(t, "to?") {
-			r.To = protoGenPrefix(t, v6, "to")
+			r.To = genPrefix(t, v6, "to")
 		}
 		if rapid.Bool().Draw(t, "iif?") {
-			r.IIF = protoGenName(t, "iif")
+			r.IIF = genName(t, "iif")
 		}
 		if rapid.Bool().Draw(t, "oif?") {
-			r.OIF = protoGenName(t, "oif")
+			r.OIF = genName(t, "oif")
 		}
 		switch fam := rapid.SampledFrom([]rtnl.Family{rtnl.FamilyAll, rtnl.FamilyV4, rtnl.FamilyV6}).Draw(t, "family"); {
 		case r.From.IsValid() || r.To.IsValid():
