@@ -187,65 +187,41 @@ func (r *reader) boolean(want string, set func(bool)) func(ast.Node, string) {
 	}
 }
 
-// family reads a family, "inet" or "inet6" (rtnl.ParseFamily).
-// protocol returns a field reader of a route or rule protocol, a number
-// or a name as iproute2 spells it, into dst.
-func (r *reader) protocol(dst *rtnl.Protocol) func(ast.Node, string) {
-	return func(n ast.Node, p string) {
-		v, ok := r.scalar(n, p)
+// parsed returns a field reader that parses its scalar with parse into
+// dst; a value parse refuses is reported as "want WANT, got VALUE" and
+// leaves dst as it was.
+func parsed[T any](r *reader, dst *T, parse func(string) (T, error), want string) func(ast.Node, string) {
+	return func(n ast.Node, path string) {
+		s, ok := r.scalar(n, path)
 		if !ok {
 			return
 		}
-		proto, err := rtnl.ParseProtocol(v)
+		v, err := parse(s)
 		if err != nil {
-			r.fail(n, p, "want a protocol number or name, got %q", v)
+			r.fail(n, path, "want %s, got %q", want, s)
+			return
 		}
-		*dst = proto
+		*dst = v
 	}
 }
 
+// protocol reads a route or rule protocol, a number or a name as
+// iproute2 spells it.
+func (r *reader) protocol(dst *rtnl.Protocol) func(ast.Node, string) {
+	return parsed(r, dst, rtnl.ParseProtocol, "a protocol number or name")
+}
+
+// family reads a family, "inet" or "inet6" (rtnl.ParseFamily).
 func (r *reader) family(dst *rtnl.Family) func(ast.Node, string) {
-	return func(n ast.Node, p string) {
-		v, ok := r.scalar(n, p)
-		if !ok {
-			return
-		}
-		f, err := rtnl.ParseFamily(v)
-		if err != nil {
-			r.fail(n, p, "want inet or inet6, got %q", v)
-		}
-		*dst = f
-	}
+	return parsed(r, dst, rtnl.ParseFamily, "inet or inet6")
 }
 
 func (r *reader) prefix(dst *netip.Prefix) func(ast.Node, string) {
-	return func(n ast.Node, path string) {
-		s, ok := r.scalar(n, path)
-		if !ok {
-			return
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			r.fail(n, path, "want an address with prefix length such as 10.0.0.2/24, got %q", s)
-			return
-		}
-		*dst = p
-	}
+	return parsed(r, dst, netip.ParsePrefix, "an address with prefix length such as 10.0.0.2/24")
 }
 
 func (r *reader) addr(dst *netip.Addr) func(ast.Node, string) {
-	return func(n ast.Node, path string) {
-		s, ok := r.scalar(n, path)
-		if !ok {
-			return
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			r.fail(n, path, "want an IP address such as 10.0.0.1 or fd00::1, got %q", s)
-			return
-		}
-		*dst = a
-	}
+	return parsed(r, dst, netip.ParseAddr, "an IP address such as 10.0.0.1 or fd00::1")
 }
 
 func (r *reader) mac(dst *net.HardwareAddr) func(ast.Node, string) {
