@@ -89,6 +89,22 @@ func TestRowsFromARun(t *testing.T) {
 		t.Errorf("p99 check: %+v", c)
 	}
 
+	big := rowNamed(t, rs, "scope 1m routes")
+	if c := big.Checks[1]; *c.Value != 2.21 || *c.Met {
+		t.Errorf("1m no-op ratio 2.21 against ≤ 2.0 should fail: %+v", c)
+	}
+	if c := big.Checks[2]; *c.Value != 310.5 || !*c.Met {
+		t.Errorf("1m idle RSS check: %+v", c)
+	}
+	ingest := rowNamed(t, rs, "ingest 100k routes of YAML")
+	if ingest.Baselines[0].Name != "raw YAML decode" || *ingest.Baselines[0].Value != 2100 {
+		t.Errorf("ingest baseline: %+v", ingest.Baselines)
+	}
+	heal1m := rowNamed(t, rs, "self-heal at 1m routes p99")
+	if c := heal1m.Checks[0]; *c.Value != 9.8 || *c.Target != 20 || !*c.Met {
+		t.Errorf("1m p99 check: %+v", c)
+	}
+
 	rss := rowNamed(t, rs, "RSS per 100k desired routes")
 	if rss.Line != "" || rss.Linx.Value != nil || rss.Checks[0].verdict() != "missing" {
 		t.Errorf("missing line not reported missing: %+v", rss)
@@ -116,7 +132,7 @@ func TestRunWritesTableJSONAndChart(t *testing.T) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 19 || len(res.Lines) != 17 {
+	if len(res.Rows) != 24 || len(res.Lines) != 21 {
 		t.Errorf("JSON has %d rows and %d lines", len(res.Rows), len(res.Lines))
 	}
 	pf, err := os.Open(pngPath)

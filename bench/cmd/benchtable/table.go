@@ -261,6 +261,61 @@ func rows(lines []line) []Row {
 		add(r, l)
 	}
 
+	// Self-heal in a scope owning a million routes, against a full pass
+	// at the same size.
+	l = x.byName["selfheal_scale"]
+	for _, q := range []struct {
+		name, key string
+		target    float64
+	}{{"self-heal at 1m routes p50", "p50", 5}, {"self-heal at 1m routes p99", "p99", 20}} {
+		r := Row{Benchmark: q.name, Unit: "ms", Linx: fig("linx", l, q.key)}
+		r.Baselines = []Figure{fig("full pass p50", l, "full_pass_p50")}
+		r.Checks = []Check{
+			check("latency", r.Linx.Value, "ms", "<=", ptr(q.target)),
+			check("linx/full pass", ratio(r.Linx.Value, r.Baselines[0].Value), "", "", nil),
+		}
+		add(r, l)
+	}
+
+	// A scope given a million routes: converging against a raw batched
+	// install, the no-op pass against a raw dump, the idle memory.
+	l = x.byName["scope_1m"]
+	r = Row{Benchmark: "scope 1m routes", Unit: "s", Linx: fig("converge", l, "converge_s")}
+	r.Baselines = []Figure{fig("raw batched install", l, "raw_install_s"), fig("no-op ms", l, "noop_ms"), fig("raw dump ms", l, "raw_dump_ms")}
+	r.Checks = []Check{
+		check("converge/raw install", printed(l, "ratio", r.Linx.Value, r.Baselines[0].Value), "", "<=", ptr(1.3)),
+		check("no-op/raw dump", printed(l, "noop_ratio", r.Baselines[1].Value, r.Baselines[2].Value), "", "<=", ptr(2.0)),
+		check("idle RSS", fig("", l, "idle_rss").Value, "MB", "<=", ptr(400)),
+	}
+	add(r, l)
+
+	// Reading configuration: plan on 100k routes of YAML, and hostile
+	// input refused.
+	l = x.byName["ingest_100k_yaml"]
+	r = Row{Benchmark: "ingest 100k routes of YAML", Unit: "ms", Linx: fig("plan", l, "load_ms")}
+	base, baseRSS := fig("previous reader", l, "before_load_ms"), fig("previous reader peak RSS MB", l, "before_peak_rss")
+	if base.Value == nil {
+		base, baseRSS = fig("raw YAML decode", l, "raw_yaml_ms"), fig("raw YAML decode peak RSS MB", l, "raw_yaml_rss")
+	}
+	r.Baselines = []Figure{base, baseRSS}
+	r.Checks = []Check{
+		check("load", r.Linx.Value, "ms", "<=", ptr(1000)),
+		check("peak RSS", fig("", l, "peak_rss").Value, "MB", "<=", ptr(150)),
+	}
+	add(r, l)
+
+	l = x.byName["ingest_hostile"]
+	r = Row{Benchmark: "hostile YAML refused", Unit: "ms", Linx: fig("40k-deep nesting", l, "nest_40k_ms")}
+	r.Baselines = []Figure{fig("alias bomb ms", l, "alias_ms")}
+	r.Checks = []Check{
+		check("nesting time", r.Linx.Value, "ms", "<=", ptr(100)),
+		check("nesting RSS", fig("", l, "nest_40k_rss").Value, "MB", "<=", ptr(50)),
+		check("alias bomb time", r.Baselines[0].Value, "ms", "<=", ptr(100)),
+		check("alias bomb RSS", fig("", l, "alias_rss").Value, "MB", "<=", ptr(50)),
+	}
+	r.Notes = append(r.Notes, "no baseline: the targets are absolute")
+	add(r, l)
+
 	// Monitor throughput against vishvananda/netlink's subscription.
 	l = x.byName["monitor_events"]
 	r = Row{Benchmark: "monitor events/s", Unit: "events/s", Linx: fig("linx", l, "linx")}
