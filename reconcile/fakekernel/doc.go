@@ -3,7 +3,9 @@
 // links, addresses, routes, neighbours, rules and nexthops, carries out rtnl.Batch
 // entries (decoded from the very bytes an *rtnl.Socket would send) and
 // deletes rules exactly, so that the ordering, conflict and failure logic
-// of a pass can be tested without root.
+// of a pass can be tested without root. Copy seeds one from a real
+// namespace's state, so that a pass may be run against it to see what it
+// would do there without doing it: that is how reconcile.Plan plans.
 //
 // It keeps the kernel's semantics where a pass depends on them:
 //
@@ -35,6 +37,14 @@
 //     it and takes it out of the groups that list it (a group left empty
 //     goes too, with its routes);
 //   - an IPv6 route's source prefix is part of its key;
+//   - creating a veth creates its peer too, down, when the peer stays in
+//     the namespace, each end naming the other as its parent; deleting
+//     either end deletes both;
+//   - a bridge's MTU follows the lowest of its ports' (1500 with none) as
+//     ports come, go or change theirs, until it is changed after its
+//     creation (br_mtu_auto_adjust);
+//   - routes are held by key, so that a table of 100,000 routes costs
+//     per route what an empty one does;
 //   - with rtnl.ApplyOptions.StopOnError a batch stops after the datagram
 //     (64 requests) that carried the first failure, as a socket's does.
 //
