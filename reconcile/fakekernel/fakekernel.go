@@ -452,13 +452,18 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 			k.autoMTU(cur.MasterIndex) // the bridge follows its port
 		}
 	}
-	if l.MasterIndex != 0 && l.MasterIndex != cur.MasterIndex {
+	// IFLA_MASTER sent as 0 releases the link (do_set_master); not sent,
+	// it leaves the master as it is.
+	_, master := attr(payload[unix.SizeofIfInfomsg:], unix.IFLA_MASTER)
+	if master && l.MasterIndex != cur.MasterIndex {
 		old := cur.MasterIndex
 		cur.MasterIndex = l.MasterIndex
 		if old != 0 {
 			k.autoMTU(old)
 		}
-		k.autoMTU(l.MasterIndex)
+		if l.MasterIndex != 0 {
+			k.autoMTU(l.MasterIndex)
+		}
 	}
 	if l.HardwareAddr != nil {
 		cur.HardwareAddr = slices.Clone(l.HardwareAddr)
@@ -466,7 +471,21 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 	if l.TxQueueLen != 0 {
 		cur.TxQueueLen = l.TxQueueLen
 	}
+	wasUp := cur.Flags&net.FlagUp != 0
 	cur.Flags = cur.Flags&^change | flags&change
+	switch up := cur.Flags&net.FlagUp != 0; {
+	case wasUp && !up:
+		// fib_disable_ip, rt6_sync_down_dev: the routes through a link
+		// that goes down go with it.
+		index := cur.Index
+		k.routes.deleteFunc(func(r *rtnl.Route) bool { return r.OIF == index })
+	case !wasUp && up:
+		for _, a := range slices.Clone(k.addrs) {
+			if a.Index == cur.Index {
+				k.addPrefixRoute(a)
+			}
+		}
+	}
 	return nil
 }
 
@@ -631,6 +650,7 @@ func (k *Kernel) newAddr(a rtnl.Address, excl, replace bool) *rtnl.Error {
 		}
 	}
 	k.addrs = append(k.addrs, a)
+	k.addPrefixRoute(a)
 	return nil
 }
 
@@ -750,20 +770,72 @@ func keyOfRoute(r rtnl.Route) routeKey {
 }
 
 // connected returns the index of an up link with an address whose prefix
-// holds gw, preferring oif when it is set; 0 when there is none.
+// holds gw, preferring oif when it is set; failing that, of an up link
+// with a route of link scope to gw (`ip route add 10.9.0.0/24 dev X`, as
+// the kernel's lookup of the gateway finds); or oif itself for an IPv6
+// link-local gateway, which needs no route. 0 when there is none.
 func (k *Kernel) connected(gw netip.Addr, oif int) int {
+	up := func(index int) bool {
+		l := k.linkByIndex(index)
+		return l != nil && l.Flags&net.FlagUp != 0
+	}
 	for _, a := range k.addrs {
 		if oif != 0 && a.Index != oif {
 			continue
 		}
-		if l := k.linkByIndex(a.Index); l == nil || l.Flags&net.FlagUp == 0 {
-			continue
-		}
-		if a.Prefix.Masked().Contains(gw) {
+		if up(a.Index) && a.Prefix.Masked().Contains(gw) {
 			return a.Index
 		}
 	}
-	return 0
+	if gw.Is6() && gw.IsLinkLocalUnicast() {
+		if oif != 0 && k.linkByIndex(oif) != nil {
+			return oif
+		}
+		return 0
+	}
+	found := 0
+	k.routes.each(func(r *rtnl.Route) {
+		if found == 0 && r.Scope == rtnl.ScopeLink && !r.Gateway.IsValid() && r.OIF != 0 && (oif == 0 || r.OIF == oif) &&
+			up(r.OIF) && r.Dst.Contains(gw) {
+			found = r.OIF
+		}
+	})
+	return found
+}
+
+// prefixRoute returns the route the kernel adds for a, on the link of
+// index a.Index, when that link is up (fib_add_ifaddr): its prefix in
+// the main table, of protocol kernel and link scope, preferring a as the
+// source. An IPv4 address alone: IPv6 addresses are left without theirs.
+// A /32, and an address whose prefix another on the link already holds
+// (a secondary), get none.
+func (k *Kernel) prefixRoute(a rtnl.Address) (rtnl.Route, bool) {
+	l := k.linkByIndex(a.Index)
+	if !a.Prefix.Addr().Is4() || a.Prefix.Bits() == 32 || l == nil || l.Flags&net.FlagUp == 0 || l.Flags&net.FlagLoopback != 0 {
+		return rtnl.Route{}, false
+	}
+	for _, x := range k.addrs {
+		if x.Index == a.Index && x.Prefix != a.Prefix && x.Prefix.Addr().Is4() && x.Prefix.Masked() == a.Prefix.Masked() {
+			return rtnl.Route{}, false // a secondary: the primary's route serves
+		}
+	}
+	return rtnl.Route{Dst: a.Prefix.Masked(), Src: a.Prefix.Addr(), OIF: a.Index, Table: unix.RT_TABLE_MAIN,
+		Protocol: rtnl.ProtocolKernel, Scope: rtnl.ScopeLink, Type: rtnl.RouteTypeUnicast}, true
+}
+
+// addPrefixRoute adds the route prefixRoute gives for a, if any and not
+// there yet.
+func (k *Kernel) addPrefixRoute(a rtnl.Address) {
+	r, ok := k.prefixRoute(a)
+	if !ok {
+		return
+	}
+	for _, e := range k.routes.byKey[keyOfRoute(r)] {
+		if e.r.OIF == r.OIF && e.r.Protocol == r.Protocol {
+			return
+		}
+	}
+	k.routes.add(r) // appended beside another link's route of the prefix
 }
 
 func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
