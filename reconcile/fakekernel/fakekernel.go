@@ -404,6 +404,9 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 				return fail(op, unix.EEXIST, "veth peer %q exists", peer)
 			}
 		}
+		if peer != "" {
+			k.next++ // veth_newlink registers the peer first
+		}
 		l.Index = k.next
 		k.next++
 		if l.MTU == 0 {
@@ -420,11 +423,11 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 		if peer != "" {
 			// veth_newlink: the peer is created down, of the default MTU,
 			// and each end names the other as its link.
-			p := rtnl.Link{Index: k.next, Name: peer, Kind: "veth", MTU: 1500, ParentIndex: l.Index, Data: rtnl.Veth{},
-				HardwareAddr: net.HardwareAddr{0x02, 0xfa, 0x4b, 0, byte(k.next >> 8), byte(k.next)}, TxQueueLen: 1000}
-			k.next++
+			pi := l.Index - 1
+			p := rtnl.Link{Index: pi, Name: peer, Kind: "veth", MTU: 1500, ParentIndex: l.Index, Data: rtnl.Veth{},
+				HardwareAddr: net.HardwareAddr{0x02, 0xfa, 0x4b, 0, byte(pi >> 8), byte(pi)}, TxQueueLen: 1000}
 			l.ParentIndex = p.Index
-			k.links = append(k.links, l, p)
+			k.links = append(k.links, p, l)
 		} else {
 			k.links = append(k.links, l)
 		}

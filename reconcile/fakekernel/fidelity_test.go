@@ -55,6 +55,8 @@ func apply(k kernel, fill func(b *rtnl.Batch)) string {
 
 // state returns k's links, IPv4 addresses and IPv4 routes outside the
 // local table as sorted lines, interfaces by name: what the fake models.
+// Links have their index: in a namespace where no link was deleted yet,
+// the kernel's next index is the copy's.
 func state(t *testing.T, k kernel) []string {
 	t.Helper()
 	links, err := k.Links()
@@ -67,8 +69,8 @@ func state(t *testing.T, k kernel) []string {
 	}
 	var out []string
 	for _, l := range links {
-		out = append(out, fmt.Sprintf("link %s kind=%q mtu=%d up=%v master=%s parent=%s",
-			l.Name, l.Kind, l.MTU, l.Flags&net.FlagUp != 0, name[l.MasterIndex], name[l.ParentIndex]))
+		out = append(out, fmt.Sprintf("link %s index=%d kind=%q mtu=%d up=%v master=%s parent=%s",
+			l.Name, l.Index, l.Kind, l.MTU, l.Flags&net.FlagUp != 0, name[l.MasterIndex], name[l.ParentIndex]))
 	}
 	addrs, err := k.Addresses()
 	if err != nil {
