@@ -507,8 +507,8 @@ func (k *Kernel) delLink(payload []byte) *rtnl.Error {
 	}
 	// A veth takes its peer along.
 	gone := []int{index}
-	if l.Kind == "veth" && l.ParentIndex != 0 {
-		if p := k.linkByIndex(l.ParentIndex); p != nil && p.Kind == "veth" && p.ParentIndex == index {
+	if l.Kind == "veth" && l.ParentIndex != 0 && !l.ParentElsewhere {
+		if p := k.linkByIndex(l.ParentIndex); p != nil && p.Kind == "veth" && p.ParentIndex == index && !p.ParentElsewhere {
 			gone = append(gone, p.Index)
 		}
 	}
