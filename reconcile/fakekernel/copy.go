@@ -84,6 +84,7 @@ func Copy(src Source, o CopyOptions) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copying routes: %w", err)
 	}
+	k.routes = newRouteTable(len(routes))
 	for _, r := range routes {
 		k.routes.add(r)
 	}

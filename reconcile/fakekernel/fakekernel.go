@@ -47,7 +47,7 @@ type Kernel struct {
 // holds the loopback device (index 1, up, with 127.0.0.1/8 and ::1/128)
 // and the default rules of both families, all marked as the kernel's.
 func New(ns rtnl.Namespace, id rtnl.NamespaceID) *Kernel {
-	k := &Kernel{ns: ns, id: id, next: 2, noIPv6: map[int]bool{}, mtuSet: map[int]bool{}, routes: routeTable{byKey: map[routeKey][]routeEntry{}}}
+	k := &Kernel{ns: ns, id: id, next: 2, noIPv6: map[int]bool{}, mtuSet: map[int]bool{}, routes: newRouteTable(0)}
 	k.links = []rtnl.Link{{Index: 1, Name: "lo", MTU: 65536, Flags: net.FlagUp | net.FlagLoopback,
 		HardwareAddr: net.HardwareAddr{0, 0, 0, 0, 0, 0}, TxQueueLen: 1000}}
 	k.addrs = []rtnl.Address{
@@ -692,9 +692,11 @@ type routeKey struct {
 // routeTable holds the routes by key, so that creating or deleting one
 // costs the same in a table of a hundred thousand as in an empty one. A
 // key holds one route, except where a copied kernel (Copy) holds several
-// the kernel keeps apart by device (IPv6's fe80::/64 of each link, say).
+// the kernel keeps apart by device (IPv6's fe80::/64 of each link, say):
+// the first is in first, the others, rare, in more.
 type routeTable struct {
-	byKey map[routeKey][]routeEntry
+	first map[routeKey]routeEntry
+	more  map[routeKey][]routeEntry
 	// seq numbers the routes in the order added, which listings keep.
 	seq uint64
 }
@@ -704,61 +706,121 @@ type routeEntry struct {
 	r   rtnl.Route
 }
 
+func newRouteTable(n int) routeTable {
+	return routeTable{first: make(map[routeKey]routeEntry, n), more: map[routeKey][]routeEntry{}}
+}
+
+// at returns the routes of key, in the order added.
+func (t *routeTable) at(key routeKey) []rtnl.Route {
+	e, ok := t.first[key]
+	if !ok {
+		return nil
+	}
+	out := []rtnl.Route{e.r}
+	for _, m := range t.more[key] {
+		out = append(out, m.r)
+	}
+	return out
+}
+
+// setFirst replaces the first route of key, which must exist, with r.
+func (t *routeTable) setFirst(key routeKey, r rtnl.Route) {
+	e := t.first[key]
+	e.r = r
+	t.first[key] = e
+}
+
 // add adds r after every route in the table.
 func (t *routeTable) add(r rtnl.Route) {
 	key := keyOfRoute(r)
 	t.seq++
-	t.byKey[key] = append(t.byKey[key], routeEntry{seq: t.seq, r: r})
+	e := routeEntry{seq: t.seq, r: r}
+	if _, ok := t.first[key]; ok {
+		t.more[key] = append(t.more[key], e)
+		return
+	}
+	t.first[key] = e
 }
 
-// removeAt removes the i-th route of key.
+// removeAt removes the i-th route of key (see at).
 func (t *routeTable) removeAt(key routeKey, i int) {
-	same := slices.Delete(t.byKey[key], i, i+1)
-	if len(same) == 0 {
-		delete(t.byKey, key)
+	more := t.more[key]
+	switch {
+	case i > 0:
+		more = slices.Delete(more, i-1, i)
+	case len(more) > 0:
+		t.first[key], more = more[0], more[1:]
+	default:
+		delete(t.first, key)
+	}
+	if len(more) == 0 {
+		delete(t.more, key)
 	} else {
-		t.byKey[key] = same
+		t.more[key] = more
 	}
 }
 
 // deleteFunc removes the routes del reports.
 func (t *routeTable) deleteFunc(del func(*rtnl.Route) bool) {
-	for key, same := range t.byKey {
-		kept := slices.DeleteFunc(same, func(e routeEntry) bool { return del(&e.r) })
-		if len(kept) == 0 {
-			delete(t.byKey, key)
+	for key, more := range t.more {
+		more = slices.DeleteFunc(more, func(e routeEntry) bool { return del(&e.r) })
+		if len(more) == 0 {
+			delete(t.more, key)
 		} else {
-			t.byKey[key] = kept
+			t.more[key] = more
+		}
+	}
+	for key, e := range t.first {
+		if del(&e.r) {
+			t.removeAt(key, 0)
 		}
 	}
 }
 
 // each calls fn with each route, which it may change but not re-key.
 func (t *routeTable) each(fn func(*rtnl.Route)) {
-	for _, same := range t.byKey {
-		for i := range same {
-			fn(&same[i].r)
+	for key, e := range t.first {
+		fn(&e.r)
+		t.first[key] = e
+	}
+	for _, more := range t.more {
+		for i := range more {
+			fn(&more[i].r)
 		}
 	}
 }
 
 // list returns the routes keep reports, in the order they were added.
 func (t *routeTable) list(keep func(*rtnl.Route) bool) []rtnl.Route {
-	var found []routeEntry
-	for _, same := range t.byKey {
-		for i := range same {
-			if keep(&same[i].r) {
-				found = append(found, same[i])
-			}
+	var (
+		found []rtnl.Route
+		seqs  []uint64
+	)
+	take := func(e *routeEntry) {
+		if keep(&e.r) {
+			found = append(found, e.r)
+			seqs = append(seqs, e.seq)
 		}
 	}
-	slices.SortFunc(found, func(a, b routeEntry) int { return cmp.Compare(a.seq, b.seq) })
-	var out []rtnl.Route
-	if len(found) > 0 {
-		out = make([]rtnl.Route, len(found))
+	for _, e := range t.first {
+		take(&e)
 	}
-	for i := range found {
-		out[i] = found[i].r
+	for _, more := range t.more {
+		for i := range more {
+			take(&more[i])
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	order := make([]int32, len(found))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(seqs[a], seqs[b]) })
+	out := make([]rtnl.Route, len(found))
+	for i, j := range order {
+		out[i] = found[j]
 		out[i].NextHops = slices.Clone(out[i].NextHops)
 	}
 	return out
@@ -833,8 +895,8 @@ func (k *Kernel) addPrefixRoute(a rtnl.Address) {
 	if !ok {
 		return
 	}
-	for _, e := range k.routes.byKey[keyOfRoute(r)] {
-		if e.r.OIF == r.OIF && e.r.Protocol == r.Protocol {
+	for _, x := range k.routes.at(keyOfRoute(r)) {
+		if x.OIF == r.OIF && x.Protocol == r.Protocol {
 			return
 		}
 	}
@@ -895,11 +957,11 @@ func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
 		}
 	}
 	key := keyOfRoute(r)
-	if same := k.routes.byKey[key]; len(same) > 0 {
+	if _, held := k.routes.first[key]; held {
 		if excl || !replace {
 			return fail(op, unix.EEXIST, "route %s exists", r.Dst)
 		}
-		same[0].r = r
+		k.routes.setFirst(key, r)
 		return nil
 	}
 	k.routes.add(r)
@@ -914,9 +976,8 @@ func (k *Kernel) delRoute(r rtnl.Route) *rtnl.Error {
 		r.Metric = 1024
 	}
 	key := keyOfRoute(r)
-	same := k.routes.byKey[key]
-	i := slices.IndexFunc(same, func(e routeEntry) bool {
-		x := &e.r
+	same := k.routes.at(key)
+	i := slices.IndexFunc(same, func(x rtnl.Route) bool {
 		switch {
 		case r.Protocol != 0 && x.Protocol != r.Protocol,
 			r.Gateway.IsValid() && x.Gateway != r.Gateway,

@@ -136,6 +136,9 @@ func TestCopyFollowsTheKernel(t *testing.T) {
 		{"an address on it", func(k kernel, b *rtnl.Batch) {
 			b.AddressAdd(rtnl.Address{Index: index(t, k, "b1"), Prefix: netip.MustParsePrefix("10.2.0.1/24")})
 		}},
+		{"an address in b0's prefix on it: two routes of one key", func(k kernel, b *rtnl.Batch) {
+			b.AddressAdd(rtnl.Address{Index: index(t, k, "b1"), Prefix: netip.MustParsePrefix("10.1.0.2/24")})
+		}},
 		{"a route at the address's prefix route", func(k kernel, b *rtnl.Batch) {
 			b.RouteAdd(rtnl.Route{Dst: netip.MustParsePrefix("10.2.0.0/24"), OIF: index(t, k, "b1"), Protocol: 76})
 		}},
