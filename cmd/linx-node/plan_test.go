@@ -161,7 +161,7 @@ func structure(r planResult) []string {
 		out = append(out, "conflict "+c)
 	}
 	if r.Failed != "" {
-		out = append(out, "fails "+r.Error)
+		out = append(out, "fails "+r.Failed)
 	}
 	return out
 }
@@ -243,6 +243,33 @@ func TestPlanIsApply(t *testing.T) {
 	execOK(t, "apply", "--config", path)
 	if plan, code = runJSON(t, "plan", "--config", path); code != 0 || !plan.Converged || len(plan.Ops) != 0 {
 		t.Fatalf("plan after the last apply: exit %d, converged %v, ops %v", code, plan.Converged, plan.Ops)
+	}
+
+	// A route through a gateway no address reaches: the kernel refuses
+	// it. Plan says so, as part of the plan (exit 0, 3 with --exit-code);
+	// apply meets it and fails.
+	routes += "        - {dst: 10.12.0.0/16, via: 10.99.0.1}\n"
+	writePlanConfig(t, path, ns, 1300, routes, "        - {name: br8, kind: bridge, up: true}\n")
+	cfg, _ = os.ReadFile(path)
+	cfg = []byte(strings.Replace(string(cfg), "      routes:\n", "        - {link: br8, address: 10.8.0.1/24}\n      routes:\n", 1))
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan, code = runJSON(t, "plan", "--config", path)
+	if code != 0 || plan.Converged || plan.Failed == "" || !strings.Contains(plan.Error, "ENETUNREACH") {
+		t.Fatalf("plan of a refused route: exit %d, converged %v, failed %q, error %q", code, plan.Converged, plan.Failed, plan.Error)
+	}
+	_, text, _ := execCLI(t, "plan", "--config", path)
+	if !strings.Contains(text, "! fails: ") || !strings.Contains(text, ", 1 to fail") {
+		t.Errorf("plan's text does not tell the refusal:\n%s", text)
+	}
+	if code, _, _ := execCLI(t, "plan", "--config", path, "--exit-code"); code != exitPending {
+		t.Errorf("plan --exit-code with a refusal pending: exit %d, want %d", code, exitPending)
+	}
+	applied, code = runJSON(t, "apply", "--config", path)
+	if code != 1 || !slices.Equal(structure(applied), structure(plan)) || !strings.Contains(applied.Error, "ENETUNREACH") {
+		t.Fatalf("apply (exit %d, want 1) did:\n  %s (%s)\nplan said:\n  %s", code,
+			strings.Join(structure(applied), "\n  "), applied.Error, strings.Join(structure(plan), "\n  "))
 	}
 }
 
