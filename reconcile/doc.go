@@ -160,7 +160,10 @@
 //     saved as it changes: a key recorded before its create is sent,
 //     removed after its delete.
 //
-// Plan runs steps 1 to 4 and returns the operations Pass would apply.
+// Plan runs Pass, every step, against a copy of the namespace in memory
+// (fakekernel.Copy) and a copy of the ledger: its report is what Pass
+// would do now, the kernel's refusals and conflicts included, and it
+// changes neither the namespace nor the ledger's file.
 //
 // The package sits above rtnl and diff and below the actors: it imports
 // no actor and nothing of the configuration or the message API.

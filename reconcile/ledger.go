@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,6 +61,9 @@ import (
 // concurrent use.
 type Ledger struct {
 	path string
+	// from is the file a memory-only ledger was read from (ReadLedger,
+	// Clone), named in its errors; it is never written.
+	from string
 
 	mu    sync.Mutex
 	owned diff.Owned
@@ -97,8 +101,12 @@ type DamagedError struct {
 	Err error
 }
 
-// Error returns "ledger PATH: …; moved aside to PATH.bad-…, starting empty".
+// Error returns "ledger PATH: …; moved aside to PATH.bad-…, starting empty",
+// or, for a file only read (ReadLedger), "ledger PATH: …; read as empty".
 func (e *DamagedError) Error() string {
+	if e.MovedTo == "" {
+		return fmt.Sprintf("%v; read as empty, left in place (a pass would move it aside and start empty)", e.Err)
+	}
 	return fmt.Sprintf("%v; moved aside to %s, starting empty (the objects it owned are left in place, unowned)", e.Err, e.MovedTo)
 }
 
@@ -120,6 +128,72 @@ func OpenLedger(path string) (*Ledger, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// ReadLedger returns a copy of the ledger saved at path, kept in memory
+// only: it reads the file without its lock and never writes anything, not
+// even the directory or the lock file, so that a caller that only looks
+// (a plan) leaves the state directory as it found it. A pass may apply the
+// copy (to a simulated kernel, say): what it records stays in memory.
+//
+// A missing file reads as an empty ledger. A file that cannot be parsed
+// is left in place and read as the empty ledger OpenLedger would start
+// from after moving it aside; Damaged then says why, with an empty
+// MovedTo. It fails as OpenLedger does on a file it cannot read or of a
+// newer version. Since a ledger is replaced by rename, the file read is
+// always a whole one.
+func ReadLedger(path string) (*Ledger, error) {
+	l := &Ledger{from: path}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading ledger %s: %w", path, err)
+	}
+	st, err := parseLedger(data)
+	var newer *newerError
+	if errors.As(err, &newer) {
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	if err != nil {
+		l.inherited = true
+		l.damaged = &DamagedError{Path: path, Err: fmt.Errorf("ledger %s: %w", path, err)}
+		return l, nil
+	}
+	l.owned, l.index, l.names, l.ns = st.owned, st.index, st.names, st.ns
+	l.protocols, l.inherited = st.protocols, st.inherited
+	return l, nil
+}
+
+// Clone returns a copy of l kept in memory only (see ReadLedger): a pass
+// may apply it without changing l or its file. Clone of nil is nil.
+func (l *Ledger) Clone() *Ledger {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := &Ledger{
+		from: cmp.Or(l.path, l.from),
+		owned: diff.Owned{
+			Links:      l.owned.Links.Clone(),
+			Addresses:  l.owned.Addresses.Clone(),
+			Neighbours: l.owned.Neighbours.Clone(),
+			Rules:      l.owned.Rules.Clone(),
+		},
+		ns:        l.ns,
+		protocols: slices.Clone(l.protocols),
+		inherited: l.inherited,
+		damaged:   l.damaged,
+	}
+	if l.index != nil {
+		c.index = maps.Clone(l.index)
+	}
+	if l.names != nil {
+		c.names = maps.Clone(l.names)
+	}
+	return c
 }
 
 // Damaged returns what the last load of the file found wrong, with where
@@ -487,7 +561,7 @@ func (l *Ledger) bind(id rtnl.NamespaceID, name string, save bool) (fresh bool, 
 		case rec.IsZero():
 			return true, false, nil
 		case rec.Dev != id.Dev || rec.Inode != id.Inode:
-			return false, false, &NamespaceError{Path: l.path, Recorded: rec, RecordedName: l.ns.Name, Got: id, GotName: name}
+			return false, false, &NamespaceError{Path: cmp.Or(l.path, l.from), Recorded: rec, RecordedName: l.ns.Name, Got: id, GotName: name}
 		case !rec.Same(id):
 			return true, true, nil
 		}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/reconcile/fakekernel"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -137,17 +138,29 @@ func (d Desired) Validated() (Validated, error) {
 // Desired returns the validated desired state.
 func (v Validated) Desired() Desired { return v.d }
 
-// Plan computes what Pass would apply, without applying anything: the
-// operations are in Report.Applied. Addresses, routes and neighbours on a
-// link that does not exist yet refer to it by an index from
-// PlaceholderIndex on.
-//
-// PlaceholderIndex is above any index the kernel hands out in practice.
+// Plan returns what Pass would do, changing nothing: it runs Pass itself
+// against a copy of the namespace's state in memory (fakekernel.Copy)
+// with a copy of l (Ledger.Clone), so that its report is the pass's own:
+// the operations that would take effect (Report.Applied), the conflicts
+// the kernel would raise (a foreign route holding a desired key, say),
+// and the failure that would stop it, with Pass's errors. The copy's
+// limits (fakekernel.Copy) are where a plan can differ from the pass
+// that follows. Links to be created get indices in the copy after the
+// highest one in use, which the kernel may not give them. It fails as
+// well when the state cannot be listed.
 func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, false, false)
+	if l == nil {
+		return Report{}, errors.New("reconcile: nil ledger")
+	}
+	k, err := fakekernel.Copy(s, fakekernel.CopyOptions{NoRoutes: o.NoRoutes})
+	if err != nil {
+		return Report{}, fmt.Errorf("reconcile: planning: %w", err)
+	}
+	return Pass(k, d, l.Clone(), o)
 }
 
-// PlaceholderIndex is the first index Plan gives links it would create.
+// PlaceholderIndex is the first index a pass that only looks gives links it
+// would create, above any index the kernel hands out in practice.
 const PlaceholderIndex = 1 << 30
 
 type pass struct {

@@ -48,14 +48,27 @@ func OpenScopeLedger(stateDir, scope string, ns rtnl.Namespace) (*Ledger, error)
 
 // ScopeLedgerFile returns the file OpenScopeLedger would open for scope in
 // ns, without renaming anything: the version 1 file when it would be
-// taken. A caller that only reads (a plan) opens this one with
-// OpenLedger. It fails as OpenScopeLedger does on the namespace.
+// taken. A caller that only reads (a plan) reads this one with
+// ReadLedger (see ReadScopeLedger). It fails as OpenScopeLedger does on the namespace.
 func ScopeLedgerFile(stateDir, scope string, ns rtnl.Namespace) (string, error) {
 	path, legacy, err := locateLedger(stateDir, scope, ns)
 	if legacy != "" {
 		return legacy, err
 	}
 	return path, err
+}
+
+// ReadScopeLedger returns a copy in memory of the ledger of scope in ns
+// under stateDir (the file ScopeLedgerFile names), as ReadLedger reads it:
+// nothing under stateDir is created, renamed, locked or written, and a
+// stateDir that does not exist reads as an empty ledger. It fails as
+// OpenScopeLedger does on the namespace, and as ReadLedger does.
+func ReadScopeLedger(stateDir, scope string, ns rtnl.Namespace) (*Ledger, error) {
+	path, err := ScopeLedgerFile(stateDir, scope, ns)
+	if err != nil {
+		return nil, err
+	}
+	return ReadLedger(path)
 }
 
 // locateLedger returns the ledger file of scope in ns and, when that does

@@ -32,7 +32,9 @@
 // command's own, "pid:N" that of process N, "path:P" the one bound at P,
 // and a bare NAME the one `ip netns` made (/var/run/netns/NAME). --config
 // defaults to /etc/linx/linx.yaml. plan prints a diff (+ create, - delete,
-// ~ update with old → new).
+// ~ update with old → new) of what apply would do, found by running the
+// same pass against a copy in memory of the namespace and of the ledger:
+// it writes nothing, in the namespace or in state_dir.
 //
 // Exit codes: 0 on success (for run and monitor: stopped by SIGINT or
 // SIGTERM); 1 when the kernel or the system refuses (the error, for a

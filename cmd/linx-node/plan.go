@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linx-net/linx/config"
+	"github.com/linx-net/linx/internal/cliout"
 	"github.com/linx-net/linx/reconcile"
+	"github.com/linx-net/linx/reconcile/fakekernel"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -25,13 +27,25 @@ would change, as a diff: one line per change, "+" to create, "-" to
 delete, "~" to update (with old → new for each field that changes), with
 interfaces named (a link still to be created by the name it will have);
 then the desired objects held by foreign state ("!", conflicts, left
-alone), and a summary line. The kernel and the ledgers in state_dir are
-only read: plan changes nothing, and may run beside a running agent.
+alone), the operation the kernel would refuse ("! fails"), and a summary
+line.
 
-Exit status: 0 when every scope could be planned, 1 when one could not
-(its namespace cannot be entered, its ledger cannot be read), 2 for an
+The plan is the pass itself, run against a copy in memory of the
+namespace's links, addresses, routes, neighbours, rules and nexthops and
+of the scope's ledger: what it prints is what apply would do then,
+conflicts with foreign state included. The kernel is only listed and the
+ledgers in state_dir only read: plan creates, locks and writes nothing,
+and may run beside a running agent. A scope is up to date ("converged"
+in JSON) only when nothing is pending: no change, no conflict, no
+failure.
+
+Exit status: 0 when every scope could be planned, a refused operation
+being part of the plan; 1 when one could not (its namespace cannot be
+entered, its ledger cannot be read, the pass would refuse to start: a
+protocol it may not claim, a ledger of another namespace); 2 for an
 invalid configuration. With --exit-code (or --detailed-exitcode), 0 means
-no pending changes and 3 pending changes, so that scripts can gate on it.`,
+nothing pending and 3 changes pending (a refused operation included), so
+that scripts can gate on it.`,
 		Example: `  linx-node plan
   linx-node plan --config linx.yaml -o json
   linx-node plan --exit-code || echo "changes pending: $?"`,
@@ -97,10 +111,10 @@ func passCommand(w io.Writer, path, output string, apply bool) (pending bool, _ 
 	var bad []string
 	for _, s := range cfg.Scopes {
 		r := passScope(cfg.StateDir, s, apply)
-		if r.Error != "" || (apply && len(r.Conflicts) > 0) {
+		if (r.Error != "" && (apply || r.Failed == "")) || (apply && len(r.Conflicts) > 0) {
 			bad = append(bad, s.Name)
 		}
-		pending = pending || len(r.Ops) > 0
+		pending = pending || len(r.Ops) > 0 || (!apply && r.Failed != "")
 		results = append(results, r)
 	}
 	if output == "json" {
@@ -125,6 +139,13 @@ func passCommand(w io.Writer, path, output string, apply bool) (pending bool, _ 
 
 // passScope plans or applies one pass in scope s, with its ledger from
 // stateDir.
+//
+// A plan runs the very pass apply runs, against a copy of the namespace
+// (fakekernel.Copy) and of the ledger read into memory
+// (reconcile.ReadScopeLedger): it reports what the kernel would answer,
+// a foreign object holding a desired key included, and writes nothing.
+// reconcile.Plan does the same; the copy is made here so that the links
+// the plan creates are named from it.
 func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	r := scopeResult{Scope: s.Name, Netns: s.Namespace.String(), Ops: []string{}, Conflicts: []string{}}
 	var ledger *reconcile.Ledger
@@ -132,11 +153,9 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	if apply {
 		ledger, err = reconcile.OpenScopeLedger(stateDir, s.Name, s.Namespace)
 	} else {
-		// A plan only reads: an older Linx's ledger is read where it is.
-		var path string
-		if path, err = reconcile.ScopeLedgerFile(stateDir, s.Name, s.Namespace); err == nil {
-			ledger, err = reconcile.OpenLedger(path)
-		}
+		// No lock, no directory, no save; an older Linx's ledger is read
+		// where it is.
+		ledger, err = reconcile.ReadScopeLedger(stateDir, s.Name, s.Namespace)
 	}
 	if err != nil {
 		r.Error = err.Error()
@@ -155,12 +174,23 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	var rep reconcile.Report
 	// Interface names from before the pass, for the links it deletes.
 	before, _ := names(sock)
-	if apply {
-		rep, err = reconcile.Pass(sock, s.Desired, ledger, o)
-	} else {
-		rep, err = reconcile.Plan(sock, s.Desired, ledger, o)
+	var k reconcile.Kernel = sock
+	if !apply {
+		if k, err = fakekernel.Copy(sock, fakekernel.CopyOptions{NoRoutes: s.NoRoutes}); err != nil {
+			r.Error = fmt.Sprintf("copying the namespace's state: %v", err)
+			return r
+		}
 	}
-	r.Changes = describeOps(sock, rep.Applied, before, !apply)
+	rep, err = reconcile.Pass(k, s.Desired, ledger, o)
+	// Names after the pass: of the links it created (in the copy, for a
+	// plan), then those it deleted.
+	n := kernelNames(k)
+	for i, name := range before {
+		if _, ok := n[i]; !ok {
+			n[i] = name
+		}
+	}
+	r.Changes = describeOps(sock, rep.Applied, n, !apply)
 	for _, op := range rep.Applied {
 		r.Ops = append(r.Ops, op.String())
 	}
@@ -174,8 +204,21 @@ func passScope(stateDir string, s config.Scope, apply bool) scopeResult {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	r.Converged = rep.Converged && err == nil
+	// A plan has converged only when nothing is pending; a pass, when
+	// the kernel matched at its end.
+	r.Converged = rep.Converged && err == nil && (apply || len(rep.Applied) == 0)
 	return r
+}
+
+// kernelNames returns the names of k's links by index (none when they
+// cannot be listed).
+func kernelNames(k reconcile.Kernel) cliout.Names {
+	n := cliout.Names{}
+	links, _ := k.Links()
+	for _, l := range links {
+		n[l.Index] = l.Name
+	}
+	return n
 }
 
 // writeResults prints the results as a diff: per scope a heading, one
@@ -243,14 +286,20 @@ func writeResult(w io.Writer, r scopeResult, apply bool) counts {
 	for _, k := range r.Conflicts {
 		fmt.Fprintf(w, "! conflict: %s\n", k)
 	}
+	if !apply && r.Failed != "" {
+		// The kernel would refuse it: part of the plan, not its failure.
+		fmt.Fprintf(w, "! fails: %s\n", r.Error)
+	}
 	if r.Warning != "" {
 		fmt.Fprintf(w, "warning: %s\n", r.Warning)
 	}
-	if r.Error != "" {
+	if r.Error != "" && (apply || r.Failed == "") {
 		fmt.Fprintf(w, "error: %s\n", r.Error)
 	}
 	end := ""
 	switch {
+	case r.Error != "" && !apply && r.Failed != "":
+		end = ", 1 to fail"
 	case r.Error != "":
 		end = ", failed"
 	case apply && r.Converged:

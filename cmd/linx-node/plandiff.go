@@ -8,7 +8,6 @@ import (
 
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/cliout"
-	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -21,6 +20,10 @@ type change struct {
 	// Object describes the object as ip would write it, interfaces by
 	// name: "10.1.0.0/16 via 10.0.0.2 dev br0 table main proto 76".
 	Object string `json:"object"`
+	// Key names the object among its kind, interfaces by name: "br0",
+	// "10.0.42.1/24 dev br0", "10.1.0.0/16 table main". A plan's changes
+	// and those of the pass that follows it have the same keys.
+	Key string `json:"key"`
 	// Fields are, for an update that plan could compare with the object
 	// in place, the fields that change.
 	Fields []fieldChange `json:"fields,omitempty"`
@@ -48,35 +51,32 @@ func (c change) line() string {
 	return s
 }
 
-// describeOps returns the changes of ops, naming interfaces from the
-// namespace of s as it is now, from before (its names before the pass)
-// and, for links a plan would create, from the ops themselves. With
-// compare, each update is compared with the object in place (which a
+// describeOps returns the changes of ops, naming interfaces from n (the
+// names after the pass, with those it deleted). With compare, each update
+// is compared with the object in place in the namespace of s (which a
 // plan has left as it was) to list the fields that change.
-func describeOps(s *rtnl.Socket, ops []diff.Op, before cliout.Names, compare bool) []change {
-	n := cliout.Names{}
-	for i, name := range before {
-		n[i] = name
-	}
-	if now, err := names(s); err == nil {
-		for i, name := range now {
-			n[i] = name
-		}
-	}
-	// Plan numbers the links it would create from PlaceholderIndex on, in
-	// the order of the link operations that lead its list.
-	for i, op := range ops {
-		if op.Kind != diff.KindLink || op.Action == diff.Delete {
-			break
-		}
-		if op.Action == diff.Create {
-			n[reconcile.PlaceholderIndex+i] = op.Link.Name
-		}
-	}
+func describeOps(s *rtnl.Socket, ops []diff.Op, n cliout.Names, compare bool) []change {
 	out := make([]change, 0, len(ops))
+	// Links the pass creates, by name: a later round may update them
+	// (enslave one, restore a bridge's MTU).
+	created := map[string]rtnl.Link{}
 	for _, op := range ops {
-		c := change{Action: op.Action.String(), Kind: op.Kind.String(), Object: describe(op, n)}
-		if compare && op.Action == diff.Update {
+		c := change{Action: op.Action.String(), Kind: op.Kind.String(), Object: describe(op, n), Key: identify(op, n)}
+		if op.Kind == diff.KindLink && op.Action == diff.Create {
+			created[op.Link.Name] = op.Link
+		}
+		if l, ok := created[op.Link.Name]; ok && compare && op.Kind == diff.KindLink && op.Action == diff.Update {
+			// A plan's update of a link it creates: the address and MTU
+			// the copy gave it are the copy's guesses, not the kernel's.
+			u := op
+			if l.HardwareAddr == nil {
+				u.Link.HardwareAddr = nil
+			}
+			if l.MTU == 0 {
+				u.Link.MTU = 0
+			}
+			c.Object = describe(u, n)
+		} else if compare && op.Action == diff.Update {
 			if old, ok := observedOf(s, op); ok {
 				c.Fields = changedFields(viewOf(old, n), viewOf(op, n))
 			}

@@ -3,7 +3,9 @@
 // links, addresses, routes, neighbours, rules and nexthops, carries out rtnl.Batch
 // entries (decoded from the very bytes an *rtnl.Socket would send) and
 // deletes rules exactly, so that the ordering, conflict and failure logic
-// of a pass can be tested without root.
+// of a pass can be tested without root. Copy seeds one from a real
+// namespace's state, so that a pass may be run against it to see what it
+// would do there without doing it: that is how reconcile.Plan plans.
 //
 // It keeps the kernel's semantics where a pass depends on them:
 //
@@ -18,8 +20,15 @@
 //     the routes that use it as their source; deleting a link removes what
 //     was on it and frees its ports;
 //   - an IPv6 route of metric 0 gets 1024, as the kernel gives it;
-//   - a route's gateway must lie in a prefix of an address on an up link
-//     (ENETUNREACH), and its device is resolved from it;
+//   - a route's gateway must lie in a prefix of an address on an up link,
+//     or in a link-scope route through one (ENETUNREACH), and its device
+//     is resolved from it; an IPv6 link-local gateway needs its device
+//     only;
+//   - an IPv4 address on an up link (or a link brought up) gets its
+//     prefix route in the main table, of protocol kernel, as the kernel
+//     adds it (a desired route there meets EEXIST); a link going down
+//     takes the routes through it along;
+//   - a link change always carries the master: 0 releases the link;
 //   - a rule delete in a batch removes the first rule the request matches,
 //     a selector left out matching anything (rule_find); RuleDelete
 //     deletes exactly the rule it is given, failing with EBUSY when an
@@ -35,8 +44,20 @@
 //     it and takes it out of the groups that list it (a group left empty
 //     goes too, with its routes);
 //   - an IPv6 route's source prefix is part of its key;
+//   - creating a veth creates its peer too, down, when the peer stays in
+//     the namespace, each end naming the other as its parent; deleting
+//     either end deletes both;
+//   - a bridge's MTU follows the lowest of its ports' (1500 with none) as
+//     ports come, go or change theirs, until it is changed after its
+//     creation (br_mtu_auto_adjust);
+//   - routes are held by key, so that a table of 100,000 routes costs
+//     per route what an empty one does;
 //   - with rtnl.ApplyOptions.StopOnError a batch stops after the datagram
 //     (64 requests) that carried the first failure, as a socket's does.
+//
+// It leaves out what a pass does not meet: the local table's routes,
+// IPv6 link-local addresses and prefix routes, the IPv6 addresses a link
+// loses when it goes down, and dynamic neighbours.
 //
 // The zero Kernel is not usable; New returns one holding only the
 // loopback device and the default rules. A Kernel is safe for concurrent

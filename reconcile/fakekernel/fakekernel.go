@@ -1,6 +1,7 @@
 package fakekernel
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -29,18 +30,24 @@ type Kernel struct {
 	next   int
 	links  []rtnl.Link
 	addrs  []rtnl.Address
-	routes []rtnl.Route
+	routes routeTable
 	neighs []rtnl.Neighbour
 	rules  []rtnl.Rule
 	nhs    []rtnl.Nexthop
 	noIPv6 map[int]bool
+	// mtuSet holds the bridges whose MTU was changed after creation: the
+	// kernel no longer makes it follow their ports' (br_mtu_auto_adjust).
+	mtuSet map[int]bool
+	// noPeer is set while LinkAdd creates a veth whose peer goes to
+	// another namespace, which the fake does not model.
+	noPeer bool
 }
 
 // New returns a kernel for the namespace ns, whose identity is id: it
 // holds the loopback device (index 1, up, with 127.0.0.1/8 and ::1/128)
 // and the default rules of both families, all marked as the kernel's.
 func New(ns rtnl.Namespace, id rtnl.NamespaceID) *Kernel {
-	k := &Kernel{ns: ns, id: id, next: 2, noIPv6: map[int]bool{}}
+	k := &Kernel{ns: ns, id: id, next: 2, noIPv6: map[int]bool{}, mtuSet: map[int]bool{}, routes: newRouteTable(0)}
 	k.links = []rtnl.Link{{Index: 1, Name: "lo", MTU: 65536, Flags: net.FlagUp | net.FlagLoopback,
 		HardwareAddr: net.HardwareAddr{0, 0, 0, 0, 0, 0}, TxQueueLen: 1000}}
 	k.addrs = []rtnl.Address{
@@ -124,18 +131,16 @@ func (k *Kernel) Rules() ([]rtnl.Rule, error) {
 func (k *Kernel) RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var out []rtnl.Route
-	for _, r := range k.routes {
+	return k.routes.list(func(r *rtnl.Route) bool {
 		switch {
 		case f.Family != 0 && familyOf(r.Dst.Addr()) != f.Family,
 			f.Table != 0 && r.Table != f.Table,
 			f.Protocol != 0 && r.Protocol != f.Protocol,
 			f.OIF != 0 && r.OIF != f.OIF:
-			continue
+			return false
 		}
-		out = append(out, r)
-	}
-	return out, nil
+		return true
+	}), nil
 }
 
 // Nexthops returns every nexthop object, groups included, by id.
@@ -193,12 +198,19 @@ func (k *Kernel) ApplyWith(b *rtnl.Batch, o rtnl.ApplyOptions) error {
 }
 
 // LinkAdd creates l as a one-entry batch would. A veth whose peer goes to
-// another namespace is created alone: the fake models one namespace, and
-// no veth peer at all.
+// another namespace is created alone: the fake models one namespace.
 func (k *Kernel) LinkAdd(l rtnl.Link) error {
 	if v, ok := l.Data.(rtnl.Veth); ok && !v.PeerNamespace.IsHost() {
 		v.PeerNamespace = rtnl.Host()
 		l.Data = v
+		k.mu.Lock()
+		k.noPeer = true
+		k.mu.Unlock()
+		defer func() {
+			k.mu.Lock()
+			k.noPeer = false
+			k.mu.Unlock()
+		}()
 	}
 	var b rtnl.Batch
 	b.LinkAdd(l)
@@ -382,6 +394,19 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 		if l.MasterIndex != 0 && k.linkByIndex(l.MasterIndex) == nil {
 			return fail(op, unix.ENODEV, "no such master interface index %d", l.MasterIndex)
 		}
+		if l.Name != "" && k.linkByName(l.Name) != nil {
+			return fail(op, unix.EEXIST, "link %q exists", l.Name)
+		}
+		peer := ""
+		if l.Kind == "veth" && !k.noPeer {
+			peer = vethPeer(payload)
+			if peer != "" && k.linkByName(peer) != nil {
+				return fail(op, unix.EEXIST, "veth peer %q exists", peer)
+			}
+		}
+		if peer != "" {
+			k.next++ // veth_newlink registers the peer first
+		}
 		l.Index = k.next
 		k.next++
 		if l.MTU == 0 {
@@ -395,7 +420,20 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 		}
 		l.Flags = flags & change & net.FlagUp
 		l.OperState = 0
-		k.links = append(k.links, l)
+		if peer != "" {
+			// veth_newlink: the peer is created down, of the default MTU,
+			// and each end names the other as its link.
+			pi := l.Index - 1
+			p := rtnl.Link{Index: pi, Name: peer, Kind: "veth", MTU: 1500, ParentIndex: l.Index, Data: rtnl.Veth{},
+				HardwareAddr: net.HardwareAddr{0x02, 0xfa, 0x4b, 0, byte(pi >> 8), byte(pi)}, TxQueueLen: 1000}
+			l.ParentIndex = p.Index
+			k.links = append(k.links, p, l)
+		} else {
+			k.links = append(k.links, l)
+		}
+		if l.MasterIndex != 0 {
+			k.autoMTU(l.MasterIndex)
+		}
 		return nil
 	}
 	if create && excl {
@@ -404,14 +442,31 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 	if l.Kind != "" && l.Kind != cur.Kind {
 		return fail("link modify", unix.EOPNOTSUPP, "link %q is of kind %q, not %q", cur.Name, cur.Kind, l.Kind)
 	}
-	if l.MasterIndex != 0 {
-		if l.MasterIndex == cur.Index || k.linkByIndex(l.MasterIndex) == nil {
-			return fail("link modify", unix.ENODEV, "no such master interface index %d", l.MasterIndex)
-		}
-		cur.MasterIndex = l.MasterIndex
+	if l.MasterIndex != 0 && (l.MasterIndex == cur.Index || k.linkByIndex(l.MasterIndex) == nil) {
+		return fail("link modify", unix.ENODEV, "no such master interface index %d", l.MasterIndex)
 	}
-	if l.MTU != 0 {
+	// do_setlink sets the MTU before the master.
+	if l.MTU != 0 && l.MTU != cur.MTU {
 		cur.MTU = l.MTU
+		if cur.Kind == "bridge" {
+			k.mtuSet[cur.Index] = true // br_change_mtu
+		}
+		if cur.MasterIndex != 0 {
+			k.autoMTU(cur.MasterIndex) // the bridge follows its port
+		}
+	}
+	// IFLA_MASTER sent as 0 releases the link (do_set_master); not sent,
+	// it leaves the master as it is.
+	_, master := attr(payload[unix.SizeofIfInfomsg:], unix.IFLA_MASTER)
+	if master && l.MasterIndex != cur.MasterIndex {
+		old := cur.MasterIndex
+		cur.MasterIndex = l.MasterIndex
+		if old != 0 {
+			k.autoMTU(old)
+		}
+		if l.MasterIndex != 0 {
+			k.autoMTU(l.MasterIndex)
+		}
 	}
 	if l.HardwareAddr != nil {
 		cur.HardwareAddr = slices.Clone(l.HardwareAddr)
@@ -419,7 +474,21 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 	if l.TxQueueLen != 0 {
 		cur.TxQueueLen = l.TxQueueLen
 	}
+	wasUp := cur.Flags&net.FlagUp != 0
 	cur.Flags = cur.Flags&^change | flags&change
+	switch up := cur.Flags&net.FlagUp != 0; {
+	case wasUp && !up:
+		// fib_disable_ip, rt6_sync_down_dev: the routes through a link
+		// that goes down go with it.
+		index := cur.Index
+		k.routes.deleteFunc(func(r *rtnl.Route) bool { return r.OIF == index })
+	case !wasUp && up:
+		for _, a := range slices.Clone(k.addrs) {
+			if a.Index == cur.Index {
+				k.addPrefixRoute(a)
+			}
+		}
+	}
 	return nil
 }
 
@@ -436,22 +505,120 @@ func (k *Kernel) delLink(payload []byte) *rtnl.Error {
 	case l.Kind == "":
 		return fail(op, unix.EOPNOTSUPP, "link %q cannot be deleted", l.Name)
 	}
-	k.links = slices.DeleteFunc(k.links, func(x rtnl.Link) bool { return x.Index == index })
+	// A veth takes its peer along.
+	gone := []int{index}
+	if l.Kind == "veth" && l.ParentIndex != 0 && !l.ParentElsewhere {
+		if p := k.linkByIndex(l.ParentIndex); p != nil && p.Kind == "veth" && p.ParentIndex == index && !p.ParentElsewhere {
+			gone = append(gone, p.Index)
+		}
+	}
+	var masters []int
+	for _, i := range gone {
+		if x := k.linkByIndex(i); x.MasterIndex != 0 && !slices.Contains(gone, x.MasterIndex) {
+			masters = append(masters, x.MasterIndex)
+		}
+	}
+	k.links = slices.DeleteFunc(k.links, func(x rtnl.Link) bool { return slices.Contains(gone, x.Index) })
 	for i := range k.links {
-		if k.links[i].MasterIndex == index {
+		if slices.Contains(gone, k.links[i].MasterIndex) {
 			k.links[i].MasterIndex = 0
 		}
 	}
+	for _, m := range masters {
+		k.autoMTU(m)
+	}
+	if len(gone) > 1 {
+		k.dropLink(gone[1])
+	}
+	k.dropLink(index)
+	return nil
+}
+
+// dropLink removes what was on the deleted link of index.
+func (k *Kernel) dropLink(index int) {
 	k.addrs = slices.DeleteFunc(k.addrs, func(a rtnl.Address) bool { return a.Index == index })
 	k.neighs = slices.DeleteFunc(k.neighs, func(n rtnl.Neighbour) bool { return n.Index == index })
-	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool { return r.OIF == index })
+	k.routes.deleteFunc(func(r *rtnl.Route) bool { return r.OIF == index })
 	for _, n := range slices.Clone(k.nhs) {
 		if n.OIF == index {
 			k.delNexthop(n.ID)
 		}
 	}
 	delete(k.noIPv6, index)
-	return nil
+	delete(k.mtuSet, index)
+}
+
+// lowestPortMTU returns the lowest MTU of the ports of the link of index,
+// and whether it has any.
+func (k *Kernel) lowestPortMTU(index int) (int, bool) {
+	low, ok := 0, false
+	for _, l := range k.links {
+		if l.MasterIndex == index && (!ok || l.MTU < low) {
+			low, ok = l.MTU, true
+		}
+	}
+	return low, ok
+}
+
+// autoMTU gives the bridge of index the lowest MTU of its ports (1500
+// with none), unless its MTU was set after creation, as the kernel does
+// when a port comes, goes or changes its MTU (br_mtu_auto_adjust).
+func (k *Kernel) autoMTU(index int) {
+	br := k.linkByIndex(index)
+	if br == nil || br.Kind != "bridge" || k.mtuSet[index] {
+		return
+	}
+	low, ok := k.lowestPortMTU(index)
+	if !ok {
+		low = 1500
+	}
+	br.MTU = low
+}
+
+// vethPeer returns the name of the peer a veth create request names in
+// IFLA_LINKINFO / IFLA_INFO_DATA / VETH_INFO_PEER, "" when none, or when
+// the peer goes to another namespace (IFLA_NET_NS_FD).
+func vethPeer(payload []byte) string {
+	if len(payload) < unix.SizeofIfInfomsg {
+		return ""
+	}
+	info, ok := attr(payload[unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO)
+	if !ok {
+		return ""
+	}
+	data, ok := attr(info, unix.IFLA_INFO_DATA)
+	if !ok {
+		return ""
+	}
+	peer, ok := attr(data, 1) // VETH_INFO_PEER
+	if !ok || len(peer) < unix.SizeofIfInfomsg {
+		return ""
+	}
+	attrs := peer[unix.SizeofIfInfomsg:]
+	if _, elsewhere := attr(attrs, unix.IFLA_NET_NS_FD); elsewhere {
+		return ""
+	}
+	name, ok := attr(attrs, unix.IFLA_IFNAME)
+	if !ok {
+		return ""
+	}
+	return string(bytes.TrimRight(name, "\x00"))
+}
+
+// attr returns the payload of the first attribute of type typ in b.
+func attr(b []byte, typ uint16) ([]byte, bool) {
+	for len(b) >= unix.SizeofRtAttr {
+		n := int(binary.NativeEndian.Uint16(b))
+		t := binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
+		if n < unix.SizeofRtAttr || n > len(b) {
+			return nil, false
+		}
+		if t == typ {
+			return b[unix.SizeofRtAttr:n], true
+		}
+		b = b[min((n+3)&^3, len(b)):]
+	}
+	return nil, false
 }
 
 // sameAddress reports whether a and b name one address of a link: IPv4 by
@@ -486,6 +653,7 @@ func (k *Kernel) newAddr(a rtnl.Address, excl, replace bool) *rtnl.Error {
 		}
 	}
 	k.addrs = append(k.addrs, a)
+	k.addPrefixRoute(a)
 	return nil
 }
 
@@ -502,7 +670,7 @@ func (k *Kernel) delAddr(a rtnl.Address) *rtnl.Error {
 	// fib_disable_ip: with the link's last IPv4 address, every IPv4 route
 	// and ARP entry through it goes, permanent ones included.
 	last := !slices.ContainsFunc(k.addrs, func(x rtnl.Address) bool { return x.Index == a.Index && x.Prefix.Addr().Is4() })
-	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool {
+	k.routes.deleteFunc(func(r *rtnl.Route) bool {
 		return r.Dst.Addr().Is4() && (r.Src == a.Prefix.Addr() || last && r.OIF == a.Index)
 	})
 	if last {
@@ -521,6 +689,143 @@ type routeKey struct {
 	src    netip.Prefix // IPv6 source-specific routes
 }
 
+// routeTable holds the routes by key, so that creating or deleting one
+// costs the same in a table of a hundred thousand as in an empty one. A
+// key holds one route, except where a copied kernel (Copy) holds several
+// the kernel keeps apart by device (IPv6's fe80::/64 of each link, say):
+// the first is in first, the others, rare, in more.
+type routeTable struct {
+	first map[routeKey]routeEntry
+	more  map[routeKey][]routeEntry
+	// seq numbers the routes in the order added, which listings keep.
+	seq uint64
+}
+
+type routeEntry struct {
+	seq uint64
+	r   rtnl.Route
+}
+
+func newRouteTable(n int) routeTable {
+	return routeTable{first: make(map[routeKey]routeEntry, n), more: map[routeKey][]routeEntry{}}
+}
+
+// at returns the routes of key, in the order added.
+func (t *routeTable) at(key routeKey) []rtnl.Route {
+	e, ok := t.first[key]
+	if !ok {
+		return nil
+	}
+	out := []rtnl.Route{e.r}
+	for _, m := range t.more[key] {
+		out = append(out, m.r)
+	}
+	return out
+}
+
+// setFirst replaces the first route of key, which must exist, with r.
+func (t *routeTable) setFirst(key routeKey, r rtnl.Route) {
+	e := t.first[key]
+	e.r = r
+	t.first[key] = e
+}
+
+// add adds r after every route in the table.
+func (t *routeTable) add(r rtnl.Route) {
+	key := keyOfRoute(r)
+	t.seq++
+	e := routeEntry{seq: t.seq, r: r}
+	if _, ok := t.first[key]; ok {
+		t.more[key] = append(t.more[key], e)
+		return
+	}
+	t.first[key] = e
+}
+
+// removeAt removes the i-th route of key (see at).
+func (t *routeTable) removeAt(key routeKey, i int) {
+	more := t.more[key]
+	switch {
+	case i > 0:
+		more = slices.Delete(more, i-1, i)
+	case len(more) > 0:
+		t.first[key], more = more[0], more[1:]
+	default:
+		delete(t.first, key)
+	}
+	if len(more) == 0 {
+		delete(t.more, key)
+	} else {
+		t.more[key] = more
+	}
+}
+
+// deleteFunc removes the routes del reports.
+func (t *routeTable) deleteFunc(del func(*rtnl.Route) bool) {
+	for key, more := range t.more {
+		more = slices.DeleteFunc(more, func(e routeEntry) bool { return del(&e.r) })
+		if len(more) == 0 {
+			delete(t.more, key)
+		} else {
+			t.more[key] = more
+		}
+	}
+	for key, e := range t.first {
+		if del(&e.r) {
+			t.removeAt(key, 0)
+		}
+	}
+}
+
+// each calls fn with each route, which it may change but not re-key.
+func (t *routeTable) each(fn func(*rtnl.Route)) {
+	for key, e := range t.first {
+		fn(&e.r)
+		t.first[key] = e
+	}
+	for _, more := range t.more {
+		for i := range more {
+			fn(&more[i].r)
+		}
+	}
+}
+
+// list returns the routes keep reports, in the order they were added.
+func (t *routeTable) list(keep func(*rtnl.Route) bool) []rtnl.Route {
+	var (
+		found []rtnl.Route
+		seqs  []uint64
+	)
+	take := func(e *routeEntry) {
+		if keep(&e.r) {
+			found = append(found, e.r)
+			seqs = append(seqs, e.seq)
+		}
+	}
+	for _, e := range t.first {
+		take(&e)
+	}
+	for _, more := range t.more {
+		for i := range more {
+			take(&more[i])
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	order := make([]int32, len(found))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(seqs[a], seqs[b]) })
+	out := make([]rtnl.Route, len(found))
+	for i, j := range order {
+		out[i] = found[j]
+		out[i].NextHops = slices.Clone(out[i].NextHops)
+	}
+	return out
+}
+
 func keyOfRoute(r rtnl.Route) routeKey {
 	k := routeKey{table: r.Table, dst: r.Dst.Masked(), tos: r.TOS, metric: r.Metric}
 	if r.SrcPrefix.IsValid() {
@@ -530,20 +835,72 @@ func keyOfRoute(r rtnl.Route) routeKey {
 }
 
 // connected returns the index of an up link with an address whose prefix
-// holds gw, preferring oif when it is set; 0 when there is none.
+// holds gw, preferring oif when it is set; failing that, of an up link
+// with a route of link scope to gw (`ip route add 10.9.0.0/24 dev X`, as
+// the kernel's lookup of the gateway finds); or oif itself for an IPv6
+// link-local gateway, which needs no route. 0 when there is none.
 func (k *Kernel) connected(gw netip.Addr, oif int) int {
+	up := func(index int) bool {
+		l := k.linkByIndex(index)
+		return l != nil && l.Flags&net.FlagUp != 0
+	}
 	for _, a := range k.addrs {
 		if oif != 0 && a.Index != oif {
 			continue
 		}
-		if l := k.linkByIndex(a.Index); l == nil || l.Flags&net.FlagUp == 0 {
-			continue
-		}
-		if a.Prefix.Masked().Contains(gw) {
+		if up(a.Index) && a.Prefix.Masked().Contains(gw) {
 			return a.Index
 		}
 	}
-	return 0
+	if gw.Is6() && gw.IsLinkLocalUnicast() {
+		if oif != 0 && k.linkByIndex(oif) != nil {
+			return oif
+		}
+		return 0
+	}
+	found := 0
+	k.routes.each(func(r *rtnl.Route) {
+		if found == 0 && r.Scope == rtnl.ScopeLink && !r.Gateway.IsValid() && r.OIF != 0 && (oif == 0 || r.OIF == oif) &&
+			up(r.OIF) && r.Dst.Contains(gw) {
+			found = r.OIF
+		}
+	})
+	return found
+}
+
+// prefixRoute returns the route the kernel adds for a, on the link of
+// index a.Index, when that link is up (fib_add_ifaddr): its prefix in
+// the main table, of protocol kernel and link scope, preferring a as the
+// source. An IPv4 address alone: IPv6 addresses are left without theirs.
+// A /32, and an address whose prefix another on the link already holds
+// (a secondary), get none.
+func (k *Kernel) prefixRoute(a rtnl.Address) (rtnl.Route, bool) {
+	l := k.linkByIndex(a.Index)
+	if !a.Prefix.Addr().Is4() || a.Prefix.Bits() == 32 || l == nil || l.Flags&net.FlagUp == 0 || l.Flags&net.FlagLoopback != 0 {
+		return rtnl.Route{}, false
+	}
+	for _, x := range k.addrs {
+		if x.Index == a.Index && x.Prefix != a.Prefix && x.Prefix.Addr().Is4() && x.Prefix.Masked() == a.Prefix.Masked() {
+			return rtnl.Route{}, false // a secondary: the primary's route serves
+		}
+	}
+	return rtnl.Route{Dst: a.Prefix.Masked(), Src: a.Prefix.Addr(), OIF: a.Index, Table: unix.RT_TABLE_MAIN,
+		Protocol: rtnl.ProtocolKernel, Scope: rtnl.ScopeLink, Type: rtnl.RouteTypeUnicast}, true
+}
+
+// addPrefixRoute adds the route prefixRoute gives for a, if any and not
+// there yet.
+func (k *Kernel) addPrefixRoute(a rtnl.Address) {
+	r, ok := k.prefixRoute(a)
+	if !ok {
+		return
+	}
+	for _, x := range k.routes.at(keyOfRoute(r)) {
+		if x.OIF == r.OIF && x.Protocol == r.Protocol {
+			return
+		}
+	}
+	k.routes.add(r) // appended beside another link's route of the prefix
 }
 
 func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
@@ -600,16 +957,14 @@ func (k *Kernel) newRoute(r rtnl.Route, excl, replace bool) *rtnl.Error {
 		}
 	}
 	key := keyOfRoute(r)
-	for i := range k.routes {
-		if keyOfRoute(k.routes[i]) == key {
-			if excl || !replace {
-				return fail(op, unix.EEXIST, "route %s exists", r.Dst)
-			}
-			k.routes[i] = r
-			return nil
+	if _, held := k.routes.first[key]; held {
+		if excl || !replace {
+			return fail(op, unix.EEXIST, "route %s exists", r.Dst)
 		}
+		k.routes.setFirst(key, r)
+		return nil
 	}
-	k.routes = append(k.routes, r)
+	k.routes.add(r)
 	return nil
 }
 
@@ -620,10 +975,11 @@ func (k *Kernel) delRoute(r rtnl.Route) *rtnl.Error {
 	if r.Dst.Addr().Is6() && r.Metric == 0 {
 		r.Metric = 1024
 	}
-	i := slices.IndexFunc(k.routes, func(x rtnl.Route) bool {
+	key := keyOfRoute(r)
+	same := k.routes.at(key)
+	i := slices.IndexFunc(same, func(x rtnl.Route) bool {
 		switch {
-		case keyOfRoute(x) != keyOfRoute(r),
-			r.Protocol != 0 && x.Protocol != r.Protocol,
+		case r.Protocol != 0 && x.Protocol != r.Protocol,
 			r.Gateway.IsValid() && x.Gateway != r.Gateway,
 			r.OIF != 0 && x.OIF != r.OIF:
 			return false
@@ -633,7 +989,7 @@ func (k *Kernel) delRoute(r rtnl.Route) *rtnl.Error {
 	if i < 0 {
 		return fail("route delete", unix.ESRCH, "no such route %s", r.Dst)
 	}
-	k.routes = slices.Delete(k.routes, i, i+1)
+	k.routes.removeAt(key, i)
 	return nil
 }
 
@@ -800,10 +1156,12 @@ func (k *Kernel) newNexthop(n rtnl.Nexthop, excl, replace bool) *rtnl.Error {
 			return fail(op, unix.EINVAL, "Can not replace a nexthop group with a nexthop, or back")
 		}
 		*x = n
-		for i := range k.routes {
-			if k.routes[i].NHID == n.ID && !n.IsGroup() {
-				k.routes[i].Gateway, k.routes[i].OIF = n.Gateway, n.OIF
-			}
+		if !n.IsGroup() {
+			k.routes.each(func(r *rtnl.Route) {
+				if r.NHID == n.ID {
+					r.Gateway, r.OIF = n.Gateway, n.OIF
+				}
+			})
 		}
 		return nil
 	}
@@ -819,7 +1177,7 @@ func (k *Kernel) delNexthop(id uint32) *rtnl.Error {
 		return fail("nexthop delete", unix.ENOENT, "Nexthop id does not exist")
 	}
 	k.nhs = slices.DeleteFunc(k.nhs, func(n rtnl.Nexthop) bool { return n.ID == id })
-	k.routes = slices.DeleteFunc(k.routes, func(r rtnl.Route) bool { return r.NHID == id })
+	k.routes.deleteFunc(func(r *rtnl.Route) bool { return r.NHID == id })
 	var empty []uint32
 	for i := range k.nhs {
 		n := &k.nhs[i]
