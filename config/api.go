@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
 )
 
 // Defaults of the message API, each in one place.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
 )
 
 // DefaultFleetPrefix is fleet.prefix when unset.
