@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -97,11 +98,18 @@ type Scope struct {
 // every problem with its line, or an error from reading the file. A file
 // larger than MaxFileSize is refused (an *Error) without being read.
 func Load(path string) (*Config, error) {
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that gives up when ctx is done, returning ctx's
+// error wrapped: reading a large file takes a while (about a second for
+// 100,000 routes), and an agent told to stop meanwhile should not wait.
+func LoadContext(ctx context.Context, path string) (*Config, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, data)
+	return ParseContext(ctx, path, data)
 }
 
 // ReadFile reads the file at path for Parse or ParseFleet. A file larger
@@ -135,8 +143,17 @@ func ReadFile(path string) ([]byte, error) {
 // Parse validates data, naming it file in messages. It returns an *Error
 // listing every problem found, each with file:line, or the Config.
 func Parse(file string, data []byte) (*Config, error) {
-	r := &reader{file: file}
+	return ParseContext(context.Background(), file, data)
+}
+
+// ParseContext is Parse that gives up when ctx is done, returning ctx's
+// error wrapped ("reading FILE: context canceled").
+func ParseContext(ctx context.Context, file string, data []byte) (*Config, error) {
+	r := &reader{file: file, ctx: ctx}
 	cfg := r.config(data)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
 	if len(r.problems) > 0 {
 		slices.SortStableFunc(r.problems, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, &Error{Problems: r.problems}

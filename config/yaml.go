@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
@@ -24,6 +25,7 @@ type reader struct {
 	file     string
 	problems []Problem
 	s        *stream
+	ctx      context.Context // nil: never done
 }
 
 // pos is a place in the file; the zero pos is none.
@@ -55,19 +57,29 @@ type node struct {
 // keeping the first syntax or limit error, after which it only reports
 // ends, so that every reader unwinds.
 type stream struct {
-	file  string
-	p     *yamlevent.Parser
-	depth int
-	err   *Problem
+	file   string
+	p      *yamlevent.Parser
+	depth  int
+	err    *Problem
+	ctx    context.Context // nil: never done
+	events int
 }
 
-func newStream(file string, data []byte) *stream {
-	return &stream{file: file, p: yamlevent.New(data)}
+func newStream(ctx context.Context, file string, data []byte) *stream {
+	return &stream{file: file, p: yamlevent.New(data), ctx: ctx}
 }
+
+// checkEvery is how many events pass between two looks at the context:
+// about 0.1 ms of reading.
+const checkEvery = 1024
 
 // next returns the next event; the zero Event once the stream is broken.
 func (s *stream) next() yamlevent.Event {
 	if s.err != nil {
+		return yamlevent.Event{}
+	}
+	if s.events++; s.events%checkEvery == 0 && s.ctx != nil && s.ctx.Err() != nil {
+		s.err = &Problem{File: s.file, Message: "reading stopped: " + s.ctx.Err().Error()}
 		return yamlevent.Event{}
 	}
 	ev, err := s.p.Next()
@@ -378,7 +390,7 @@ func (r *reader) document(data []byte, want string, body func(*node)) bool {
 			Message: fmt.Sprintf("the file is %d bytes, more than the %d MiB limit (MaxFileSize)", len(data), MaxFileSize>>20)})
 		return false
 	}
-	r.s = newStream(r.file, data)
+	r.s = newStream(r.ctx, r.file, data)
 	defer func() { r.s = nil }() // the parser's buffers go with it
 	one := false
 	if r.s.next().Kind == yamlevent.StreamStart && r.s.next().Kind == yamlevent.DocumentStart {
