@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"reflect"
 	"slices"
 	"sync"
@@ -439,6 +440,10 @@ func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-cha
 			if sig == syscall.SIGHUP {
 				a.logger.Info("SIGHUP: reloading the configuration", "path", a.opts.Path)
 				_ = a.Reload()
+				// What reading the file allocated is garbage now (a large
+				// file's is tens of MB): hand it back to the system rather
+				// than keep it as idle heap.
+				debug.FreeOSMemory()
 				continue
 			}
 			return stopSignal{sig}
