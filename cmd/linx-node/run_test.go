@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// writeRoutesConfig writes a configuration of one scope desiring n routes
+// (in a namespace path that does not exist: nothing is meant to start).
+func writeRoutesConfig(t testing.TB, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintf(w, "state_dir: %s\nmetrics: {listen: \"off\"}\napi: {socket: \"off\"}\nscopes:\n  - name: big\n    netns: path:%s\n    desired:\n      routes:\n",
+		filepath.Join(filepath.Dir(path), "state"), filepath.Join(filepath.Dir(path), "no-such-netns"))
+	for i := range n {
+		fmt.Fprintf(w, "        - dst: 10.%d.%d.%d/32\n          dev: lo\n", i>>16&255, i>>8&255, i&255)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSIGTERMDuringLoad stops `linx-node run` while it reads a large
+// file: it must exit 0 with nothing started, not die of the signal (143).
+func TestSIGTERMDuringLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "linx.yaml")
+	writeRoutesConfig(t, path, 400000) // about 19 MB, a second or more to read
+	cmd := exec.Command(cliBinary(t), "run", "--config", path)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var log []string
+	for lines.Scan() {
+		log = append(log, lines.Text())
+		if strings.Contains(lines.Text(), "loading the configuration") {
+			// The agent catches signals from before this line on.
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	for lines.Scan() {
+		log = append(log, lines.Text())
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("linx-node run: %v (exit %d); want exit 0\n%s", err, ee.ExitCode(), strings.Join(log, "\n"))
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(log, "\n"); !strings.Contains(text, "stopped while loading the configuration; nothing started") {
+		t.Errorf("the agent did not stop while loading:\n%s", text)
+	}
+}
