@@ -26,6 +26,7 @@ type reader struct {
 	problems []Problem
 	s        *stream
 	ctx      context.Context // nil: never done
+	routes   *routeReader    // made at the first route
 }
 
 // pos is a place in the file; the zero pos is none.
@@ -789,48 +790,54 @@ func (r *reader) address(n *node, path string) reconcile.Address {
 	return a
 }
 
-func (r *reader) route(n *node, path string) reconcile.Route {
-	var (
-		rt      reconcile.Route
-		dst     string
-		fam     rtnl.Family
-		famNode *node
-	)
-	r.fields(n, path, map[string]func(*node, string){
+// routeReader reads one route at a time into its fields; its table of
+// field readers is made once per file, not once per route, since a file
+// may hold a full routing table.
+type routeReader struct {
+	rt      reconcile.Route
+	dst     string
+	fam     rtnl.Family
+	famNode *node
+	fields  map[string]func(*node, string)
+}
+
+func (r *reader) newRouteReader() *routeReader {
+	rr := &routeReader{}
+	rr.fields = map[string]func(*node, string){
 		"dst": func(n *node, p string) {
 			if v, ok := r.scalar(n, p); ok {
-				dst = v
+				rr.dst = v
 				if v != "default" {
-					r.prefix(&rt.Dst)(n, p)
+					r.prefix(&rr.rt.Dst)(n, p)
 				}
 			}
 		},
 		"via": func(n *node, p string) {
 			if n != nil && n.kind == sequenceNode {
-				rt.NextHops = r.nextHops(n, p)
+				rr.rt.NextHops = r.nextHops(n, p)
 				return
 			}
-			r.addr(&rt.Via)(n, p)
+			r.addr(&rr.rt.Via)(n, p)
 		},
-		"dev": r.str(&rt.Dev), "src": r.addr(&rt.Src),
-		"from": r.prefix(&rt.From),
+		"dev": r.str(&rr.rt.Dev), "src": r.addr(&rr.rt.Src),
+		"from": r.prefix(&rr.rt.From),
 		"nexthop": func(n *node, p string) {
 			if v, ok := r.number(n, p, 1<<32-1, "a nexthop id"); ok {
-				rt.Nexthop = uint32(v)
+				rr.rt.Nexthop = uint32(v)
 			}
 		},
 		"table": func(n *node, p string) {
 			if v, ok := r.number(n, p, 1<<32-1, "a table id"); ok {
-				rt.Table = uint32(v)
+				rr.rt.Table = uint32(v)
 			}
 		},
 		"metric": func(n *node, p string) {
 			if v, ok := r.number(n, p, 1<<32-1, "a metric"); ok {
-				rt.Metric = uint32(v)
+				rr.rt.Metric = uint32(v)
 			}
 		},
-		"protocol": r.protocol(&rt.Protocol),
-		"family":   func(n *node, p string) { famNode = n; r.family(&fam)(n, p) },
+		"protocol": r.protocol(&rr.rt.Protocol),
+		"family":   func(n *node, p string) { rr.famNode = n; r.family(&rr.fam)(n, p) },
 		"type": func(n *node, p string) {
 			v, ok := r.scalar(n, p)
 			if !ok {
@@ -840,16 +847,26 @@ func (r *reader) route(n *node, path string) reconcile.Route {
 			if err != nil {
 				r.fail(n, p, "want unicast, blackhole, unreachable or prohibit, got %q", v)
 			}
-			rt.Type = t
+			rr.rt.Type = t
 		},
-	}, "dst")
-	switch {
-	case dst == "default":
-		rt.Dst = reconcile.DefaultDst(fam, rt.Via, rt.Src)
-	case famNode != nil:
-		r.fail(famNode, join(path, "family"), "family applies to dst: default only; %s has its own", dst)
 	}
-	return rt
+	return rr
+}
+
+func (r *reader) route(n *node, path string) reconcile.Route {
+	if r.routes == nil {
+		r.routes = r.newRouteReader()
+	}
+	rr := r.routes
+	rr.rt, rr.dst, rr.fam, rr.famNode = reconcile.Route{}, "", 0, nil
+	r.fields(n, path, rr.fields, "dst")
+	switch {
+	case rr.dst == "default":
+		rr.rt.Dst = reconcile.DefaultDst(rr.fam, rr.rt.Via, rr.rt.Src)
+	case rr.famNode != nil:
+		r.fail(rr.famNode, join(path, "family"), "family applies to dst: default only; %s has its own", rr.dst)
+	}
+	return rr.rt
 }
 
 func (r *reader) neighbour(n *node, path string) reconcile.Neighbour {
