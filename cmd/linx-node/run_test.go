@@ -13,8 +13,8 @@ import (
 )
 
 // writeRoutesConfig writes a configuration of one scope desiring n routes
-// (in a namespace path that does not exist: nothing is meant to start).
-func writeRoutesConfig(t testing.TB, path string, n int) {
+// in the namespace at netns (a path).
+func writeRoutesConfig(t testing.TB, path, netns string, n int) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -22,7 +22,7 @@ func writeRoutesConfig(t testing.TB, path string, n int) {
 	}
 	w := bufio.NewWriter(f)
 	fmt.Fprintf(w, "state_dir: %s\nmetrics: {listen: \"off\"}\napi: {socket: \"off\"}\nscopes:\n  - name: big\n    netns: path:%s\n    desired:\n      routes:\n",
-		filepath.Join(filepath.Dir(path), "state"), filepath.Join(filepath.Dir(path), "no-such-netns"))
+		filepath.Join(filepath.Dir(path), "state"), netns)
 	for i := range n {
 		fmt.Fprintf(w, "        - dst: 10.%d.%d.%d/32\n          dev: lo\n", i>>16&255, i>>8&255, i&255)
 	}
@@ -38,7 +38,9 @@ func writeRoutesConfig(t testing.TB, path string, n int) {
 // file: it must exit 0 with nothing started, not die of the signal (143).
 func TestSIGTERMDuringLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "linx.yaml")
-	writeRoutesConfig(t, path, 400000) // about 19 MB, a second or more to read
+	// About 19 MB, a second or more to read; the namespace does not exist,
+	// as nothing is meant to start.
+	writeRoutesConfig(t, path, filepath.Join(filepath.Dir(path), "no-such-netns"), 400000)
 	cmd := exec.Command(cliBinary(t), "run", "--config", path)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
