@@ -60,6 +60,7 @@ func TestProblemsHaveColumns(t *testing.T) {
 		"scopes:\n  - name: a\n    desired:\n      routes:\n        - {via: 10.0.0.1}\n",
 		"scopes: {a: 1}\n",
 		"[a]: 1\n",
+		"? {a: [1, 2]}\n: {b: 1}\nscopes: []\nstate_dir: /x\n",
 		"x: &a 1\nstate_dir: *a\n",
 	} {
 		for _, p := range problems(t, data) {
@@ -211,5 +212,15 @@ func TestParseContextCancelled(t *testing.T) {
 	}
 	if _, err := Parse("f.yaml", []byte(b.String())); err != nil {
 		t.Fatalf("the same file without a context: %v", err)
+	}
+}
+
+// A key that is a mapping or a list is refused, and what follows it is
+// read as usual.
+func TestCollectionKey(t *testing.T) {
+	ps := problems(t, "? {a: [1, 2]}\n: {b: 1}\nstate_dir: relative\n")
+	if len(ps) != 2 || !strings.Contains(ps[0].Message, "want a plain key, got a mapping") ||
+		ps[1].Path != "state_dir" || ps[1].Line != 3 {
+		t.Errorf("got %v", ps)
 	}
 }

@@ -196,15 +196,18 @@ func (r *reader) fields(n *node, path string, known map[string]func(*node, strin
 			break
 		}
 		k := r.s.node(ev)
-		v := r.s.node(r.s.next())
-		if k == nil || v == nil {
+		if k == nil {
 			break
 		}
 		if k.kind != scalarNode && k.kind != nullNode {
 			r.fail(k, path, "want a plain key, got %s", describe(k))
-			r.skip(k)
-			r.skip(v)
+			r.skip(k) // its entries come before the value
+			r.skip(r.s.node(r.s.next()))
 			continue
+		}
+		v := r.s.node(r.s.next())
+		if v == nil {
+			break
 		}
 		key := k.value
 		sub := join(path, key)
