@@ -71,7 +71,7 @@ func newStream(ctx context.Context, file string, data []byte) *stream {
 }
 
 // checkEvery is how many events pass between two looks at the context:
-// about 0.1 ms of reading.
+// under a millisecond of reading.
 const checkEvery = 1024
 
 // next returns the next event; the zero Event once the stream is broken.

@@ -72,10 +72,39 @@ func (e *SyntaxError) Error() string {
 // Aliases are reported as Alias events and never expanded. The zero
 // Parser is not usable; call New.
 type Parser struct {
-	p    yaml_parser_t
-	ev   yaml_event_t
-	err  error
-	done bool
+	p      yaml_parser_t
+	ev     yaml_event_t
+	err    error
+	done   bool
+	strs   map[string]string // short texts already made, shared
+	shared int               // bytes of strs
+}
+
+// Short texts that come again and again (keys, interface names, "true")
+// are made once and shared, up to internBytes in all: a file of 100,000
+// routes then holds one "dev" and one "eth0", not 100,000 of each.
+const (
+	internLen   = 24
+	internBytes = 64 << 10
+)
+
+// text returns b as a string, shared with earlier equal ones when short.
+func (p *Parser) text(b []byte) string {
+	if len(b) > internLen {
+		return string(b)
+	}
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if p.shared < internBytes {
+		if p.strs == nil {
+			p.strs = make(map[string]string)
+		}
+		p.strs[s] = s
+		p.shared += len(s)
+	}
+	return s
 }
 
 // New returns a Parser reading data, which must stay unchanged while the
@@ -116,7 +145,7 @@ func (p *Parser) Next() (Event, error) {
 		}
 		switch e.typ {
 		case yaml_SCALAR_EVENT:
-			ev.Value = string(e.value)
+			ev.Value = p.text(e.value)
 			ev.Plain = e.scalar_style() == yaml_PLAIN_SCALAR_STYLE
 		case yaml_ALIAS_EVENT:
 			ev.Value = string(e.anchor)
