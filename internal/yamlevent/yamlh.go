@@ -20,6 +20,8 @@
 // OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 // SOFTWARE.
 
+//lint:file-ignore U1000 ported whole from libyaml; the emitter half is not used here
+
 package yamlevent
 
 import (
