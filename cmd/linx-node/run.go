@@ -36,7 +36,9 @@ is set, over TCP with mutual TLS.
 Signals:
   SIGINT, SIGTERM  stop every scope and exit 0. Nothing is deleted from the
                    kernel: what the scopes created stays, owned through the
-                   ledgers in the state directory, for the next run.
+                   ledgers in the state directory, for the next run. While
+                   the file is still being read, exit 0 with nothing
+                   started.
   SIGHUP           re-read the file. New scopes are spawned, removed ones
                    stopped (their kernel state left in place), changed ones
                    updated or restarted, those the message API changed
