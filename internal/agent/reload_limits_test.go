@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -87,5 +88,64 @@ func TestRefusedReloadsKeepMemoryFlat(t *testing.T) {
 	}
 	if got := reloads(t, a, "applied"); got != applied {
 		t.Errorf("%v hostile reloads applied, want none", got-applied)
+	}
+}
+
+// TestSIGTERMDuringReload sends SIGTERM while a SIGHUP reload reads a
+// large file: the reading is abandoned, nothing of the file is applied,
+// and Run returns nil (the process exits 0).
+func TestSIGTERMDuringReload(t *testing.T) {
+	guard := make(chan os.Signal, 2)
+	signal.Notify(guard, syscall.SIGHUP, syscall.SIGTERM)
+	defer signal.Stop(guard)
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "linx.yaml")
+	good := "state_dir: " + filepath.Join(dir, "state") + "\nmetrics: {listen: \"off\"}\napi: {socket: \"off\"}\n"
+	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := newAgent(t, path)
+	a.opts.NoSignals = false
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	eventually(t, "the agent handling SIGHUP", func() bool {
+		if err := unix.Kill(os.Getpid(), unix.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		<-guard
+		time.Sleep(20 * time.Millisecond)
+		return reloads(t, a, "applied") >= 1
+	})
+	applied := reloads(t, a, "applied")
+
+	// 400,000 routes, about 19 MB: a second or more to read.
+	var b strings.Builder
+	b.WriteString(good + "scopes:\n  - name: big\n    netns: path:" + filepath.Join(dir, "no-such-netns") + "\n    desired:\n      routes:\n")
+	for i := range 400000 {
+		fmt.Fprintf(&b, "        - dst: 10.%d.%d.%d/32\n          dev: lo\n", i>>16&255, i>>8&255, i&255)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGTERM} {
+		if err := unix.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		<-guard
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run after SIGTERM during a reload: %v, want nil", err)
+	}
+	if got := reloads(t, a, "applied"); got != applied {
+		t.Errorf("the abandoned reload was applied (%v reloads applied, want %v)", got, applied)
+	}
+	for _, result := range []string{"refused", "failed"} {
+		if got := reloads(t, a, result); got != 0 {
+			t.Errorf("the abandoned reload counted as %s", result)
+		}
 	}
 }
