@@ -45,7 +45,8 @@ Signals:
                    put back as the file says, the others untouched;
                    api.authorization is re-read. An invalid
                    file is refused (its problems logged) and the running
-                   state kept.
+                   state kept; SIGINT or SIGTERM while it is read abandons
+                   the reload.
 
 Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 		Example: `  linx-node run --config /etc/linx/linx.yaml
