@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +70,9 @@ func TestTCPConnectionLimits(t *testing.T) {
 }
 
 // TestMessageSizeCap checks that a request over max_message_bytes is
-// refused over TCP and never reaches the node.
+// refused over TCP and never reaches the node: by the client with a clear
+// error (client.ErrTooLarge, with the sizes) when it knows the cap, and
+// by the agent's transport when it does not.
 func TestMessageSizeCap(t *testing.T) {
 	if twoRemotes(t) {
 		return
@@ -76,16 +80,26 @@ func TestMessageSizeCap(t *testing.T) {
 	srv, _, node := startNodeLogged(t, config.API{Listen: "127.0.0.1:0", Limits: config.Limits{MaxMessageBytes: 4096}}, quiet())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, srv.Addr(), tlsOpt(t), client.WithTimeout(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	big := &messages.SpawnScope{Name: "big", Desired: &messages.Desired{}}
 	for range 500 {
 		big.Desired.Addresses = append(big.Desired.Addresses, &messages.Address{Link: "eth0", Address: "10.0.0.1/24"})
 	}
-	if err := c.Spawn(ctx, big); err == nil {
+	c, err := client.Dial(ctx, srv.Addr(), tlsOpt(t), client.WithTimeout(2*time.Second), client.WithMaxMessageBytes(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Spawn(ctx, big)
+	if !errors.Is(err, client.ErrTooLarge) || !strings.Contains(err.Error(), "over the agent's message cap of 4096") {
+		t.Errorf("a message over the cap: %v; want client.ErrTooLarge naming the cap", err)
+	}
+	// A client that assumes the default cap sends it; the agent drops it.
+	c2, err := client.Dial(ctx, srv.Addr(), tlsOpt(t), client.WithTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.Spawn(ctx, big); err == nil {
 		t.Fatal("a message over the cap was accepted")
 	}
 	if list, err := node.List(); err != nil || len(list) != 0 {

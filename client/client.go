@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-net/linx/api/guard"
 	"github.com/linx-net/linx/internal/remotestart"
@@ -44,6 +45,7 @@ type options struct {
 	listen                    string
 	timeout                   time.Duration
 	logger                    *slog.Logger
+	maxMessage                int
 }
 
 // WithTLS makes the client use mutual TLS: certFile and keyFile (PEM) are
@@ -62,6 +64,26 @@ func WithListen(addr string) Option { return func(o *options) { o.listen = addr 
 // WithTimeout bounds each request; zero or negative means DefaultTimeout.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
+// DefaultMaxMessageBytes is the agent's default cap on one request
+// (api.limits.max_message_bytes, 16 MiB), which the client assumes unless
+// told otherwise by WithMaxMessageBytes.
+const DefaultMaxMessageBytes = 16 << 20
+
+// envelopeBytes is what the transport adds to a request (its type name,
+// the sender and target, framing): a request is refused when it and this
+// would not fit under the cap.
+const envelopeBytes = 1 << 10
+
+// ErrTooLarge is returned (wrapped, with the sizes) for a request over the
+// agent's message cap. The agent's transport would drop it, which a TCP
+// client would only see as a timeout; it is refused before it is sent.
+var ErrTooLarge = errors.New("request over the message size cap")
+
+// WithMaxMessageBytes sets the agent's api.limits.max_message_bytes, so
+// that a request over it is refused here with ErrTooLarge rather than
+// dropped by the agent; zero or negative means DefaultMaxMessageBytes.
+func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMessage = n } }
+
 // WithLogger receives the client's and its actor system's logs; the default
 // discards them.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -76,6 +98,7 @@ type Endpoint struct {
 	probeTLS *tls.Config // nil without TLS
 	timeout  time.Duration
 	binds    *bindings
+	max      int // the agent's message cap, in bytes
 
 	mu     sync.Mutex
 	closed bool
@@ -110,6 +133,9 @@ func prepare(opts []Option) (*setup, error) {
 	}
 	if o.timeout <= 0 {
 		o.timeout = DefaultTimeout
+	}
+	if o.maxMessage <= 0 {
+		o.maxMessage = DefaultMaxMessageBytes
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -149,7 +175,7 @@ func (st *setup) start() (*Endpoint, error) {
 		system.Shutdown()
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
-	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout, binds: binds}, nil
+	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout, binds: binds, max: o.maxMessage}, nil
 }
 
 // replyPolicy is what a reply endpoint on system accepts from agents: the
@@ -463,6 +489,12 @@ func (c *Client) request(ctx context.Context, msg any) (any, error) {
 func (c *Client) send(ctx context.Context, msg any) (any, error) {
 	if c.sock != nil {
 		return c.sock.roundTrip(ctx, msg, c.timeout)
+	}
+	if m, ok := msg.(proto.Message); ok && c.ep.max > 0 {
+		if n := proto.Size(m); n+envelopeBytes > c.ep.max {
+			return nil, fmt.Errorf("client: %T to %s: %d bytes, over the agent's message cap of %d (api.limits.max_message_bytes, less %d for the envelope): %w",
+				msg, c.node.Address, n, c.ep.max, envelopeBytes, ErrTooLarge)
+		}
 	}
 	timeout := c.ep.timeout
 	if dl, ok := ctx.Deadline(); ok {

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
-	"github.com/goccy/go-yaml/ast"
 )
 
 // Defaults of the message API, each in one place.
@@ -147,24 +145,24 @@ func (t TLS) Enabled() bool { return t.Cert != "" && t.Key != "" && t.ClientCA !
 var verbs = map[string]bool{"status": true, "spawn": true, "update": true, "stop": true, "*": true}
 
 // api reads the api section into a.
-func (r *reader) api(n ast.Node, p string, a *API) {
+func (r *reader) api(n *node, p string, a *API) {
 	socket := ""
 	socketSet := false
-	r.fields(n, p, map[string]func(ast.Node, string){
-		"socket":    func(n ast.Node, p string) { socketSet = true; r.str(&socket)(n, p) },
+	r.fields(n, p, map[string]func(*node, string){
+		"socket":    func(n *node, p string) { socketSet = true; r.str(&socket)(n, p) },
 		"group":     r.str(&a.Group),
 		"listen":    r.str(&a.Listen),
 		"advertise": r.str(&a.Advertise),
-		"tls": func(n ast.Node, p string) {
-			r.fields(n, p, map[string]func(ast.Node, string){
+		"tls": func(n *node, p string) {
+			r.fields(n, p, map[string]func(*node, string){
 				"cert": r.str(&a.TLS.Cert), "key": r.str(&a.TLS.Key),
 				"client_ca": r.str(&a.TLS.ClientCA),
 			})
 		},
-		"authorization": func(n ast.Node, p string) {
-			r.list(n, p, func(n ast.Node, p string) { a.Authorization = append(a.Authorization, r.grant(n, p)) })
+		"authorization": func(n *node, p string) {
+			r.list(n, p, func(n *node, p string) { a.Authorization = append(a.Authorization, r.grant(n, p)) })
 		},
-		"limits": func(n ast.Node, p string) { r.limits(n, p, &a.Limits) },
+		"limits": func(n *node, p string) { r.limits(n, p, &a.Limits) },
 	})
 	switch {
 	case !socketSet:
@@ -178,14 +176,12 @@ func (r *reader) api(n ast.Node, p string, a *API) {
 	}
 }
 
-func (r *reader) grant(n ast.Node, p string) Grant {
+func (r *reader) grant(n *node, p string) Grant {
 	var g Grant
-	if t := n.GetToken(); t != nil && t.Position != nil {
-		g.Line = t.Position.Line
-	}
-	strs := func(dst *[]string, check func(string) error) func(ast.Node, string) {
-		return func(n ast.Node, p string) {
-			r.list(n, p, func(n ast.Node, p string) {
+	g.Line = int(n.at.line)
+	strs := func(dst *[]string, check func(string) error) func(*node, string) {
+		return func(n *node, p string) {
+			r.list(n, p, func(n *node, p string) {
 				s, ok := r.scalar(n, p)
 				if !ok {
 					return
@@ -204,8 +200,8 @@ func (r *reader) grant(n ast.Node, p string) Grant {
 		}
 		return nil
 	}
-	r.fields(n, p, map[string]func(ast.Node, string){
-		"identity": func(n ast.Node, p string) {
+	r.fields(n, p, map[string]func(*node, string){
+		"identity": func(n *node, p string) {
 			r.str(&g.Identity)(n, p)
 			if err := glob(g.Identity); err != nil {
 				r.fail(n, p, "want an identity (a certificate's URI SAN or CN, uid:N) or a glob of them, got %q", g.Identity)
@@ -217,8 +213,8 @@ func (r *reader) grant(n ast.Node, p string) Grant {
 			}
 			return nil
 		}),
-		"namespaces": func(n ast.Node, p string) {
-			r.fields(n, p, map[string]func(ast.Node, string){
+		"namespaces": func(n *node, p string) {
+			r.fields(n, p, map[string]func(*node, string){
 				"host": r.boolean("true or false", func(v bool) { g.Host = v }),
 				"pid":  r.boolean("true or false", func(v bool) { g.PID = v }),
 				"paths": strs(&g.Paths, func(s string) error {
@@ -231,7 +227,7 @@ func (r *reader) grant(n ast.Node, p string) Grant {
 		},
 		"scopes":     strs(&g.Scopes, glob),
 		"configured": r.boolean("true or false", func(v bool) { g.Configured = v }),
-		"max_objects": func(n ast.Node, p string) {
+		"max_objects": func(n *node, p string) {
 			if v, ok := r.number(n, p, 1<<30, "a number of objects"); ok {
 				g.MaxObjects = int(v)
 			}
@@ -250,9 +246,9 @@ func (r *reader) grant(n ast.Node, p string) Grant {
 	return g
 }
 
-func (r *reader) limits(n ast.Node, p string, l *Limits) {
-	count := func(dst *int, what string) func(ast.Node, string) {
-		return func(n ast.Node, p string) {
+func (r *reader) limits(n *node, p string, l *Limits) {
+	count := func(dst *int, what string) func(*node, string) {
+		return func(n *node, p string) {
 			if v, ok := r.number(n, p, 1<<30, what); ok {
 				if v == 0 {
 					r.fail(n, p, "want %s of at least 1, got 0", what)
@@ -262,8 +258,8 @@ func (r *reader) limits(n ast.Node, p string, l *Limits) {
 			}
 		}
 	}
-	r.fields(n, p, map[string]func(ast.Node, string){
-		"max_message_bytes": func(n ast.Node, p string) {
+	r.fields(n, p, map[string]func(*node, string){
+		"max_message_bytes": func(n *node, p string) {
 			s, ok := r.scalar(n, p)
 			if !ok {
 				return
@@ -275,7 +271,7 @@ func (r *reader) limits(n ast.Node, p string, l *Limits) {
 			}
 			l.MaxMessageBytes = v
 		},
-		"requests_per_second": func(n ast.Node, p string) {
+		"requests_per_second": func(n *node, p string) {
 			s, ok := r.scalar(n, p)
 			if !ok {
 				return
@@ -292,7 +288,7 @@ func (r *reader) limits(n ast.Node, p string, l *Limits) {
 		"max_scopes_per_identity":    count(&l.MaxScopesPerIdentity, "a number of scopes"),
 		"max_connections":            count(&l.MaxConnections, "a number of connections"),
 		"max_connections_per_source": count(&l.MaxConnectionsPerSource, "a number of connections"),
-		"handshake_timeout": func(n ast.Node, p string) {
+		"handshake_timeout": func(n *node, p string) {
 			s, ok := r.scalar(n, p)
 			if !ok {
 				return
@@ -309,7 +305,7 @@ func (r *reader) limits(n ast.Node, p string, l *Limits) {
 
 // checkAPI checks the api section as a whole once read (n is its node,
 // nil when the file has none) and fills in the defaults.
-func (r *reader) checkAPI(n ast.Node, a *API) {
+func (r *reader) checkAPI(n *node, a *API) {
 	if n == nil {
 		a.Socket = DefaultSocket
 	}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -28,6 +30,17 @@ const (
 	MinInterval = 100 * time.Millisecond
 	// MaxMonitorBuffer bounds a scope's monitor_buffer.
 	MaxMonitorBuffer = 1 << 30
+	// MaxFileSize bounds a configuration (and a fleet file): 128 MiB holds
+	// a full Internet table (about 1.25M routes at some 50 bytes each) with
+	// room to spare, and keeps a mistaken or hostile file from being read
+	// at all. A larger file is refused before it is read.
+	MaxFileSize = 128 << 20
+	// MaxDepth bounds how deeply mappings and lists may nest. The deepest
+	// place in the schema (scopes, a scope, desired, routes, a route, via,
+	// a hop, under the top mapping) is 8 levels down; 64 leaves room for
+	// layout while refusing, after a few dozen events, input built to make
+	// a parser work hard.
+	MaxDepth = 64
 )
 
 // Config is a validated agent configuration.
@@ -82,20 +95,65 @@ type Scope struct {
 }
 
 // Load reads and validates the file at path. It returns an *Error listing
-// every problem with its line, or an error from reading the file.
+// every problem with its line, or an error from reading the file. A file
+// larger than MaxFileSize is refused (an *Error) without being read.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	return LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load that gives up when ctx is done, returning ctx's
+// error wrapped: reading a large file takes a while (about a second for
+// 100,000 routes), and an agent told to stop meanwhile should not wait.
+func LoadContext(ctx context.Context, path string) (*Config, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseContext(ctx, path, data)
+}
+
+// ReadFile reads the file at path for Parse or ParseFleet. A file larger
+// than MaxFileSize is refused with an *Error naming the limit, before
+// anything is read; any other failure is wrapped ("reading config: …").
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(path, data)
+	defer f.Close()
+	tooBig := func(size int64) error {
+		return &Error{Problems: []Problem{{File: path,
+			Message: fmt.Sprintf("the file is %d bytes, more than the %d MiB limit (MaxFileSize)", size, MaxFileSize>>20)}}}
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
+		return nil, tooBig(st.Size())
+	}
+	// A file that grows while read (or a pipe) is cut at the limit plus one
+	// byte, which Parse then refuses.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooBig(int64(len(data)))
+	}
+	return data, nil
 }
 
 // Parse validates data, naming it file in messages. It returns an *Error
 // listing every problem found, each with file:line, or the Config.
 func Parse(file string, data []byte) (*Config, error) {
-	r := &reader{file: file}
+	return ParseContext(context.Background(), file, data)
+}
+
+// ParseContext is Parse that gives up when ctx is done, returning ctx's
+// error wrapped ("reading FILE: context canceled").
+func ParseContext(ctx context.Context, file string, data []byte) (*Config, error) {
+	r := &reader{file: file, ctx: ctx}
 	cfg := r.config(data)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
 	if len(r.problems) > 0 {
 		slices.SortStableFunc(r.problems, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, &Error{Problems: r.problems}

@@ -286,10 +286,24 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "scopes: []", "state_dir: /x\nscopes:\n - name: a\n   desired: {links: [{name: b, kind: veth, peer: c}]}\n", "a: [1, {b: c}]", "- 1\n- 2"} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(nested(100)))
+	f.Add([]byte(aliasBomb(3)))
+	f.Add([]byte("scopes: [\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz.yaml", data)
 		if (cfg == nil) == (err == nil) {
 			t.Fatalf("want exactly one of config and error: %v %v", cfg, err)
+		}
+		var ce *Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				// Syntax and limit problems always carry a position.
+				if strings.HasPrefix(p.Message, "not valid YAML") || strings.HasPrefix(p.Message, "nesting deeper") {
+					if p.Line == 0 || p.Column == 0 || len(ce.Problems) != 1 {
+						t.Fatalf("syntax problem without its position or not alone: %v", ce.Problems)
+					}
+				}
+			}
 		}
 	})
 }

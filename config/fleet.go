@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // DefaultFleetPrefix is fleet.prefix when unset.
@@ -42,10 +39,10 @@ type FleetTLS struct {
 // Enabled reports whether any endpoint is set.
 func (f Fleet) Enabled() bool { return len(f.Endpoints) > 0 }
 
-func (r *reader) fleet(n ast.Node, p string, f *Fleet) {
-	r.fields(n, p, map[string]func(ast.Node, string){
-		"endpoints": func(n ast.Node, p string) {
-			r.list(n, p, func(n ast.Node, p string) {
+func (r *reader) fleet(n *node, p string, f *Fleet) {
+	r.fields(n, p, map[string]func(*node, string){
+		"endpoints": func(n *node, p string) {
+			r.list(n, p, func(n *node, p string) {
 				s, ok := r.scalar(n, p)
 				if !ok {
 					return
@@ -59,8 +56,8 @@ func (r *reader) fleet(n ast.Node, p string, f *Fleet) {
 		},
 		"node":   r.str(&f.Node),
 		"prefix": r.str(&f.Prefix),
-		"tls": func(n ast.Node, p string) {
-			r.fields(n, p, map[string]func(ast.Node, string){
+		"tls": func(n *node, p string) {
+			r.fields(n, p, map[string]func(*node, string){
 				"cert": r.str(&f.TLS.Cert), "key": r.str(&f.TLS.Key), "ca": r.str(&f.TLS.CA),
 			})
 		},
@@ -101,16 +98,10 @@ type FleetFile struct {
 func ParseFleet(file string, data []byte) (*FleetFile, error) {
 	r := &reader{file: file}
 	out := &FleetFile{}
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, &Error{Problems: []Problem{{File: file, Message: "not valid YAML: " + err.Error()}}}
-	}
-	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
-		r.fail(nil, "", "want exactly one YAML document with nodes and scopes")
-	} else {
-		r.fields(f.Docs[0].Body, "", map[string]func(ast.Node, string){
-			"nodes": func(n ast.Node, p string) {
-				r.list(n, p, func(n ast.Node, p string) {
+	if r.document(data, "nodes and scopes", func(n *node) {
+		r.fields(n, "", map[string]func(*node, string){
+			"nodes": func(n *node, p string) {
+				r.list(n, p, func(n *node, p string) {
 					s, ok := r.scalar(n, p)
 					if ok && (s == "" || strings.ContainsAny(s, "/ \t\n")) {
 						r.fail(n, p, "want a node name without '/' or spaces, got %q", s)
@@ -119,10 +110,11 @@ func ParseFleet(file string, data []byte) (*FleetFile, error) {
 					}
 				})
 			},
-			"scopes": func(n ast.Node, p string) {
-				r.list(n, p, func(n ast.Node, p string) { out.Scopes = append(out.Scopes, r.scope(n, p)) })
+			"scopes": func(n *node, p string) {
+				r.list(n, p, func(n *node, p string) { out.Scopes = append(out.Scopes, r.scope(n, p)) })
 			},
 		}, "nodes")
+	}) {
 		names := map[string]bool{}
 		for i, s := range out.Scopes {
 			if names[s.Name] {

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // cliBinary builds linx-node once for the tests of this package.
-func cliBinary(t *testing.T) string {
+func cliBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "linx-node-test-")

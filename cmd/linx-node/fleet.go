@@ -119,9 +119,9 @@ whose scopes another writer changed meanwhile is refused; apply again.
 			if path == "" {
 				return usagef("apply needs -f FLEET.yaml")
 			}
-			data, err := os.ReadFile(path)
+			data, err := config.ReadFile(path)
 			if err != nil {
-				return usagef("%v", err)
+				return usageError{err}
 			}
 			ff, err := config.ParseFleet(path, data)
 			if err != nil {

@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/spf13/cobra"
@@ -33,14 +36,17 @@ is set, over TCP with mutual TLS.
 Signals:
   SIGINT, SIGTERM  stop every scope and exit 0. Nothing is deleted from the
                    kernel: what the scopes created stays, owned through the
-                   ledgers in the state directory, for the next run.
+                   ledgers in the state directory, for the next run. While
+                   the file is still being read, exit 0 with nothing
+                   started.
   SIGHUP           re-read the file. New scopes are spawned, removed ones
                    stopped (their kernel state left in place), changed ones
                    updated or restarted, those the message API changed
                    put back as the file says, the others untouched;
                    api.authorization is re-read. An invalid
                    file is refused (its problems logged) and the running
-                   state kept.
+                   state kept; SIGINT or SIGTERM while it is read abandons
+                   the reload.
 
 Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 		Example: `  linx-node run --config /etc/linx/linx.yaml
@@ -51,11 +57,30 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			if err != nil {
 				return usageError{err}
 			}
-			cfg, err := loadConfig(path)
+			logger := newLogger(cmd.ErrOrStderr(), lvl)
+			// Signals are caught before the file is read: a SIGINT or
+			// SIGTERM while a large file loads stops the agent cleanly (exit
+			// 0, nothing started), a SIGHUP is ignored (the file is being
+			// read anyway). The agent's own handlers take over in Run; these
+			// stay registered until then, so no signal finds the default
+			// action in between.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			logger.Info("loading the configuration", "path", path)
+			cfg, err := loadConfigContext(ctx, path)
+			if ctx.Err() != nil {
+				logger.Info("stopped while loading the configuration; nothing started", "path", path)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			logger := newLogger(cmd.ErrOrStderr(), lvl)
+			// What reading the file allocated is garbage now: hand it back
+			// to the system rather than keep it as idle heap.
+			debug.FreeOSMemory()
 			notifier, err := sdnotify.FromEnv(os.Getenv)
 			if err != nil {
 				return failed(err)
@@ -64,7 +89,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			if err != nil {
 				return failed(err)
 			}
-			return failed(a.Run(context.Background()))
+			return failed(a.Run(ctx))
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file (YAML; see config/examples/linx.yaml)")
@@ -87,13 +112,19 @@ func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, 
 // loadConfig loads the file named by --config. Every problem of an invalid
 // file, or a file that cannot be read, is a usage error (exit 2).
 func loadConfig(path string) (*config.Config, error) {
+	return loadConfigContext(context.Background(), path)
+}
+
+// loadConfigContext is loadConfig that gives up when ctx is done (see
+// config.LoadContext).
+func loadConfigContext(ctx context.Context, path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("missing --config FILE")
 	}
 	if _, err := os.Stat(path); path == defaultConfig && errors.Is(err, os.ErrNotExist) {
 		return nil, usagef("no configuration at %s (the --config default): give --config FILE", path)
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadContext(ctx, path)
 	if err != nil {
 		return nil, usageError{err}
 	}

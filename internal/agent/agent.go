@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -437,8 +438,9 @@ func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-cha
 		select {
 		case sig := <-ch:
 			if sig == syscall.SIGHUP {
-				a.logger.Info("SIGHUP: reloading the configuration", "path", a.opts.Path)
-				_ = a.Reload()
+				if stop, err := a.reloadOnSignal(ctx, ch, quit); stop {
+					return err
+				}
 				continue
 			}
 			return stopSignal{sig}
@@ -448,6 +450,51 @@ func (a *Agent) waitSignals(ctx context.Context, ch <-chan os.Signal, quit <-cha
 			return nil
 		}
 	}
+}
+
+// reloadOnSignal runs Reload for a SIGHUP while it goes on watching ch,
+// ctx and quit: SIGINT or SIGTERM, ctx done or quit closed abandon the
+// reading of the file (a large one takes seconds; the reload then changes
+// nothing) and, once the reload has returned, stop reports true with what
+// waitSignals returns. A SIGHUP meanwhile runs one more reload after it.
+func (a *Agent) reloadOnSignal(ctx context.Context, ch <-chan os.Signal, quit <-chan struct{}) (stop bool, err error) {
+	for again := true; again && !stop; {
+		again = false
+		a.logger.Info("SIGHUP: reloading the configuration", "path", a.opts.Path)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = a.reload(rctx)
+		}()
+		ctxDone, quitC := ctx.Done(), quit
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			case sig := <-ch:
+				if sig == syscall.SIGHUP {
+					again = true
+					continue
+				}
+				stop, err = true, stopSignal{sig}
+				cancel()
+			case <-ctxDone:
+				stop, err, ctxDone = true, ctx.Err(), nil
+				cancel()
+			case <-quitC:
+				stop, err, quitC = true, nil, nil
+				cancel()
+			}
+		}
+		cancel()
+		// What reading the file allocated is garbage now (a large file's is
+		// tens of MB): hand it back to the system rather than keep it as
+		// idle heap.
+		debug.FreeOSMemory()
+	}
+	return stop, err
 }
 
 // stopScopes stops every scope, deleting nothing from the kernel; it runs
@@ -539,6 +586,13 @@ func (a *Agent) stop(name string) error {
 // wrapping ErrStopping; a reload already under way then fails to spawn or
 // update scopes, as the node refuses to.
 func (a *Agent) Reload() error {
+	return a.reload(context.Background())
+}
+
+// reload is Reload that abandons reading the file when ctx is done (the
+// agent is stopping): it then changes nothing and returns ctx's error,
+// wrapped.
+func (a *Agent) reload(ctx context.Context) error {
 	if a.stopping.Load() {
 		return a.refuseStopping()
 	}
@@ -552,7 +606,11 @@ func (a *Agent) Reload() error {
 	if a.opts.Path == "" {
 		return errors.New("reload: no configuration file")
 	}
-	cfg, err := config.Load(a.opts.Path)
+	cfg, err := config.LoadContext(ctx, a.opts.Path)
+	if err != nil && ctx.Err() != nil {
+		a.logger.Info("reload abandoned: the agent is stopping", "path", a.opts.Path)
+		return err
+	}
 	if err != nil {
 		a.metrics.reloads.WithLabelValues("refused").Inc()
 		var ce *config.Error

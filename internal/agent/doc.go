@@ -24,7 +24,9 @@
 //     through the ledger on disk, and the next run carries on from there.
 //
 // SIGHUP (or Reload) re-reads the file. An invalid file is refused with
-// its problems logged and the running state is kept. Otherwise scopes are
+// its problems logged and the running state is kept; SIGINT or SIGTERM
+// while a SIGHUP reload still reads the file abandons it (nothing
+// changes) and stops the agent at once. Otherwise scopes are
 // compared by name: a new name is spawned; a name that is gone is stopped
 // (its kernel state is left in place, its ledger kept on disk so that a
 // later configuration naming it again takes ownership back); a scope whose
