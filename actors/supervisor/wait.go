@@ -32,7 +32,7 @@ type waitRound struct {
 
 // retryWaiting goes from a wait round's goroutine to the node: time to
 // try the scope's NewSource again. woke reports that Config.Appear saw
-// something, which resets the backoff.
+// something, which restarts the backoff from a tenth of WaitRetry.
 type retryWaiting struct {
 	name string
 	gen  uint64
@@ -116,7 +116,11 @@ func (n *nodeActor) retryWaiting(ctx actor.Context, m *retryWaiting) {
 	}
 	n.endRound(r)
 	if m.woke {
-		r.waitDelay = 0
+		// Something happened: the scope is likely there, or about to
+		// be (`ip netns add` creates the file, then makes the namespace
+		// and mounts it there, which no watch sees). Look again soon:
+		// after a tenth of WaitRetry, doubling from there.
+		r.waitDelay = n.cfg.WaitRetry / 20
 	}
 	n.tryStart(ctx, r)
 }
