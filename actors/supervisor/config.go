@@ -50,7 +50,9 @@ type Config struct {
 	// once per spawn, after the spec's desired state has been validated
 	// and its claim checked; the Source lives until the scope stops or
 	// fails, across every restart in between, and is closed then if it
-	// implements io.Closer. An error rejects the spawn.
+	// implements io.Closer. An error rejects the spawn, except one
+	// wrapping source.ErrScopeAbsent: the scope then waits (see the
+	// package documentation) and NewSource is called again later.
 	NewSource func(spec Spec) (source.Source, error)
 	// Spec converts a SpawnScope message that reaches the node as such
 	// (from the message API or another actor) into the Spec it spawns,
