@@ -166,7 +166,11 @@ func (s *Source) watchFile() *fileWatch {
 		defer close(f.done)
 		for nw.wait() {
 			if err := s.alive(); err != nil {
-				f.gone <- err
+				// Never blocks: the check below may have filled it.
+				select {
+				case f.gone <- err:
+				default:
+				}
 				return
 			}
 		}
