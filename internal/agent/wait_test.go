@@ -235,7 +235,9 @@ func TestReloadRespawnsStoppedScope(t *testing.T) {
 	}
 	a, logs := newLoggedAgent(t, path)
 	runAgent(t, a)
-	eventually(t, "a and p ready", func() bool { return len(a.Pending()) == 0 })
+	eventually(t, "a and p converged", func() bool {
+		return phaseOf(a, "a") == messages.Phase_PHASE_CONVERGED && phaseOf(a, "p") == messages.Phase_PHASE_CONVERGED
+	})
 
 	if err := a.Node().Stop("a", false); err != nil {
 		t.Fatal(err)
