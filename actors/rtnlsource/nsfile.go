@@ -34,11 +34,11 @@ func absent(ns rtnl.Namespace, err error) error {
 		return err
 	}
 	if errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("%w: %w", source.ErrScopeAbsent, err)
+		return fmt.Errorf("%w (%w)", err, source.ErrScopeAbsent)
 	}
 	if errors.Is(err, unix.EINVAL) {
 		if fi, serr := os.Stat(ns.Path()); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
-			return fmt.Errorf("%s is an empty file, not yet a namespace: %w: %w", ns.Path(), source.ErrScopeAbsent, err)
+			return fmt.Errorf("%s is an empty file, not a namespace: %w (%w)", ns.Path(), err, source.ErrScopeAbsent)
 		}
 	}
 	return err
@@ -68,13 +68,13 @@ func (s *Source) alive() error {
 		// A zombie still answers kill(0); its /proc/PID/ns/net is gone.
 		return fmt.Errorf("namespace %s: process %d exited: %w", s.ns, pid, source.ErrScopeGone)
 	case errors.Is(err, unix.ENOENT):
-		return fmt.Errorf("namespace %s: %s no longer exists: %w: %w", s.ns, path, source.ErrScopeGone, source.ErrScopeAbsent)
+		return fmt.Errorf("namespace %s: %s no longer exists: %w (%w)", s.ns, path, source.ErrScopeGone, source.ErrScopeAbsent)
 	case err != nil || s.id.IsZero() || (st.Dev == s.id.Dev && st.Ino == s.id.Inode):
 		return nil
 	case pid != 0:
 		return fmt.Errorf("namespace %s: process %d is gone: its number now names a process in another namespace: %w", s.ns, pid, source.ErrScopeGone)
 	}
-	return fmt.Errorf("namespace %s: %s now names another namespace (it was deleted and made again): %w: %w",
+	return fmt.Errorf("namespace %s: %s now names another namespace (it was deleted and made again): %w (%w)",
 		s.ns, path, source.ErrScopeGone, source.ErrScopeAbsent)
 }
 

@@ -160,7 +160,7 @@ func (s *Source) gone(err error) error {
 		return fmt.Errorf("namespace %s: %w: %w", s.ns, source.ErrScopeGone, err)
 	}
 	if s.ns.Path() != "" && errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("namespace %s: %w: %w: %w", s.ns, source.ErrScopeGone, source.ErrScopeAbsent, err)
+		return fmt.Errorf("namespace %s: %w (%w): %w", s.ns, source.ErrScopeGone, source.ErrScopeAbsent, err)
 	}
 	return err
 }

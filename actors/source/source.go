@@ -21,7 +21,7 @@ var ErrScopeGone = errors.New("scope is gone")
 // waiting) instead of refusing it; a running scope's error that wraps it
 // as well as ErrScopeGone stops the scope's actors and sends the scope
 // back to waiting, instead of stopping it for good.
-var ErrScopeAbsent = errors.New("scope is not there")
+var ErrScopeAbsent = errors.New("not there yet")
 
 // ErrFighting is wrapped by the error of a pass that reached the desired
 // state only by redoing what another writer keeps undoing (the same keys

@@ -566,7 +566,7 @@ func (n *nodeActor) terminated(ctx actor.Context, who *actor.PID) {
 			"scope", r.name, "reason", r.goneErr.Error())
 		r.waiting, r.waitDelay = true, 0
 		r.status.Phase, r.status.LastError = messages.Phase_PHASE_WAITING, ""
-		r.status.Reason = "waiting for the scope to appear: " + r.goneErr.Error()
+		r.status.Reason = "waiting for its namespace: " + r.goneErr.Error()
 		n.publish(r)
 		n.tryStart(ctx, r)
 		return

@@ -57,7 +57,7 @@ func (n *nodeActor) appear(spec Spec) (<-chan struct{}, func()) {
 // run of them is logged at WARN; the tries that follow are not logged.
 func (n *nodeActor) await(r *scopeRec, why error, appeared <-chan struct{}, stop func()) {
 	st := r.status
-	reason := "waiting for the scope to appear: " + why.Error()
+	reason := "waiting for its namespace: " + why.Error()
 	if !r.waiting {
 		r.waiting, r.waitDelay = true, 0
 		n.cfg.Logger.Warn("scope waiting: its namespace is not there; it starts as soon as it appears",

@@ -80,7 +80,7 @@ func TestWriteStatusWaiting(t *testing.T) {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	st := &messages.ScopeStatus{
 		Name: "demo", Phase: messages.Phase_PHASE_WAITING,
-		Reason:    `waiting for the scope to appear: no such network namespace path "/var/run/netns/demo"`,
+		Reason:    `waiting for its namespace: scope "demo": netlink ENOENT (2): no such network namespace path "/var/run/netns/demo" (not there yet)`,
 		LastError: "an error of the namespace deleted before",
 	}
 	var table bytes.Buffer
@@ -88,7 +88,7 @@ func TestWriteStatusWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "demo   waiting") || !strings.HasSuffix(lines[1], `"/var/run/netns/demo"`) {
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "demo   waiting") || !strings.HasSuffix(lines[1], `"/var/run/netns/demo" (not there yet)`) {
 		t.Errorf("table:\n%s", table.String())
 	}
 	var js bytes.Buffer

@@ -101,7 +101,7 @@ func (s *Source) Vanish() {
 // scope waits for it to come back instead of stopping for good.
 func (s *Source) Disappear() {
 	s.mu.Lock()
-	s.gone = fmt.Errorf("/run/netns/fake no longer exists: %w: %w", source.ErrScopeGone, source.ErrScopeAbsent)
+	s.gone = fmt.Errorf("/run/netns/fake no longer exists: %w (%w)", source.ErrScopeGone, source.ErrScopeAbsent)
 	ws := maps.Clone(s.watches)
 	s.mu.Unlock()
 	for w := range ws {
