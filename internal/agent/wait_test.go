@@ -266,3 +266,45 @@ func TestReloadRespawnsStoppedScope(t *testing.T) {
 		t.Errorf("p's staying stopped is not logged:\n%s", out)
 	}
 }
+
+// TestReloadRespawnsFailedScope: a waiting scope whose path turns out to
+// name something that is not a namespace fails (with the reason); once the
+// path is fixed, a reload of the same file spawns it again and it
+// converges.
+func TestReloadRespawnsFailedScope(t *testing.T) {
+	ns := nstest.New(t)
+	dir := t.TempDir()
+	nsPath := filepath.Join(dir, "ns")
+	path := filepath.Join(dir, "linx.yaml")
+	body := "state_dir: " + filepath.Join(dir, "state") + "\nmetrics: {listen: \"off\"}\nscopes:\n" +
+		"  - name: a\n    netns: path:" + nsPath + "\n    interval: 1h\n    desired: {addresses: [{link: lo, address: 10.7.0.3/32}]}\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, logs := newLoggedAgent(t, path)
+	runAgent(t, a)
+	eventually(t, "a waiting", func() bool { return phaseOf(a, "a") == messages.Phase_PHASE_WAITING })
+	if err := os.WriteFile(nsPath, []byte("not a namespace\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a failed", func() bool { return phaseOf(a, "a") == messages.Phase_PHASE_FAILED })
+	st, _ := a.Node().Status("a")
+	if !strings.Contains(st.GetReason(), "not a namespace file") {
+		t.Errorf("reason = %q", st.GetReason())
+	}
+	if err := os.Remove(nsPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(ns.Path(), nsPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	eventually(t, "a converged", func() bool {
+		return phaseOf(a, "a") == messages.Phase_PHASE_CONVERGED && strings.Contains(ns.IP("-4", "addr", "show", "dev", "lo"), "10.7.0.3/32")
+	})
+	if out := logs.String(); !strings.Contains(out, "restarted=1") {
+		t.Errorf("the reload's line does not count the failed scope spawned again:\n%s", out)
+	}
+}
