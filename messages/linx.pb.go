@@ -43,6 +43,10 @@ const (
 	Phase_PHASE_FAILED Phase = 4
 	// PHASE_STOPPED: the scope was stopped (see reason).
 	Phase_PHASE_STOPPED Phase = 5
+	// PHASE_WAITING: the scope's namespace is not there (yet, or any more:
+	// a path: namespace not created yet, or deleted); the scope runs again
+	// as soon as it appears. reason says what is waited for.
+	Phase_PHASE_WAITING Phase = 7
 )
 
 // Enum value maps for Phase.
@@ -54,6 +58,7 @@ var (
 		3: "PHASE_CONVERGED",
 		4: "PHASE_FAILED",
 		5: "PHASE_STOPPED",
+		7: "PHASE_WAITING",
 	}
 	Phase_value = map[string]int32{
 		"PHASE_UNSPECIFIED": 0,
@@ -62,6 +67,7 @@ var (
 		"PHASE_CONVERGED":   3,
 		"PHASE_FAILED":      4,
 		"PHASE_STOPPED":     5,
+		"PHASE_WAITING":     7,
 	}
 )
 
@@ -2000,7 +2006,7 @@ type ScopeStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Phase Phase                  `protobuf:"varint,2,opt,name=phase,proto3,enum=linx.v1.Phase" json:"phase,omitempty"`
-	// reason says why a scope is failed or stopped.
+	// reason says why a scope is failed, stopped or waiting.
 	Reason           string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	LastPass         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_pass,json=lastPass,proto3" json:"last_pass,omitempty"`
 	LastPassDuration *durationpb.Duration   `protobuf:"bytes,5,opt,name=last_pass_duration,json=lastPassDuration,proto3" json:"last_pass_duration,omitempty"`
@@ -2304,14 +2310,15 @@ const file_linx_proto_rawDesc = "" +
 	"\aresyncs\x18\n" +
 	" \x01(\rR\aresyncs\x12)\n" +
 	"\x10monitor_overruns\x18\v \x01(\rR\x0fmonitorOverruns\x12\x16\n" +
-	"\x06passes\x18\f \x01(\x04R\x06passes*\x82\x01\n" +
+	"\x06passes\x18\f \x01(\x04R\x06passes*\x95\x01\n" +
 	"\x05Phase\x12\x15\n" +
 	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePHASE_STARTING\x10\x01\x12\x14\n" +
 	"\x10PHASE_CONVERGING\x10\x02\x12\x13\n" +
 	"\x0fPHASE_CONVERGED\x10\x03\x12\x10\n" +
 	"\fPHASE_FAILED\x10\x04\x12\x11\n" +
-	"\rPHASE_STOPPED\x10\x05B#Z!github.com/linx-net/linx/messagesb\x06proto3"
+	"\rPHASE_STOPPED\x10\x05\x12\x11\n" +
+	"\rPHASE_WAITING\x10\aB#Z!github.com/linx-net/linx/messagesb\x06proto3"
 
 var (
 	file_linx_proto_rawDescOnce sync.Once

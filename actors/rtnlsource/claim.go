@@ -14,7 +14,9 @@ import (
 // reconcile.Desired (nil claims the scope's own protocol only) and
 // spec.Source a Settings (nil means the defaults). A scope with
 // Settings.NoRoutes claims none. It fails when the namespace does not
-// exist or is not one, or when spec holds values of other types.
+// exist (for a path: namespace not there yet, with an error wrapping
+// source.ErrScopeAbsent) or is not one, or when spec holds values of other
+// types.
 func Claim(spec supervisor.Spec) (supervisor.Claim, error) {
 	set, err := settingsOf(spec)
 	if err != nil {
@@ -26,7 +28,7 @@ func Claim(spec supervisor.Spec) (supervisor.Claim, error) {
 	}
 	id, err := spec.Namespace.ID()
 	if err != nil {
-		return supervisor.Claim{}, fmt.Errorf("scope %q: %w", spec.Name, err)
+		return supervisor.Claim{}, fmt.Errorf("scope %q: %w", spec.Name, absent(spec.Namespace, err))
 	}
 	protos := desired.Protocols(set.Protocol)
 	if set.NoRoutes {

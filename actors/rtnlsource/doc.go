@@ -6,7 +6,25 @@
 // For a namespace named by a process (pid:N) the watch also holds a pidfd of
 // that process: when the process exits the watch ends with an error wrapping
 // source.ErrScopeGone at once, and the scope stops with that reason (an open
-// socket would otherwise keep the namespace alive and the loop running).
+// socket would otherwise keep the namespace alive and the loop running). A
+// process that exited never comes back, and a pid the kernel hands out
+// again names another namespace: such a scope stays stopped.
+//
+// A namespace named by a path (path:/var/run/netns/NAME) may not exist yet
+// when its scope is spawned, and may be deleted and made again under the
+// same name. Factory and Claim then fail with an error wrapping
+// source.ErrScopeAbsent (the path does not exist, or is the empty file
+// `ip netns add` mounts the namespace on), and the node waits for the
+// namespace (phase waiting) instead of refusing the scope. While the scope
+// runs, its watch also watches the path's directory with inotify: when the
+// path is removed, or names another namespace, the watch ends with an
+// error wrapping both source.ErrScopeGone and source.ErrScopeAbsent, and
+// the scope goes back to waiting. Appear, given to the node as
+// supervisor.Config.Appear, wakes a waiting scope as soon as its path (or
+// a missing directory above it, such as /var/run/netns itself) is created.
+// A namespace made again under the same name is a new namespace, with a
+// ledger of its own (reconcile.LedgerPath names the namespace's identity),
+// so nothing the scope owned in the old one is taken for owned in the new.
 //
 // Factory checks a scope before it starts: its namespace must be a
 // namespace file (a FIFO or a regular file named as one is refused at
@@ -34,6 +52,7 @@
 //		NewSource: rtnlsource.Factory(stateDir, rtnlsource.WithLogger(logger)),
 //		Check:     rtnlsource.Check,
 //		Claim:     rtnlsource.Claim,
+//		Appear:    rtnlsource.Appear,
 //		Spec:      convert.SpecFromProto,  // SpawnScope messages sent to the node (api/convert)
 //		Desired:   convert.DesiredForNode, // UpdateDesired messages (api/convert)
 //	})

@@ -108,9 +108,11 @@ func TestScopeNameReusedOnAnotherNamespace(t *testing.T) {
 	}
 }
 
-// TestSpawnRefusesNonNamespacePath: a FIFO or a regular file as the
-// namespace path is refused by Spawn at once, with an error saying so;
-// nothing is left running and no thread is left blocked.
+// TestSpawnRefusesNonNamespacePath: a FIFO or a regular file with
+// content as the namespace path is refused by Spawn at once, with an error
+// saying so; nothing is left running and no thread is left blocked. (An
+// empty regular file is what `ip netns add` mounts a new namespace on: a
+// scope naming one waits; see TestFactoryAbsentNamespace.)
 func TestSpawnRefusesNonNamespacePath(t *testing.T) {
 	nstest.RequireRoot(t)
 	_, node, _ := supervisedNode(t, 3)
@@ -119,7 +121,7 @@ func TestSpawnRefusesNonNamespacePath(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("not a namespace\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	threads := pprof.Lookup("threadcreate")

@@ -33,6 +33,9 @@ type Source struct {
 	// fights sees every pass's ops; only the scope's socket actor runs
 	// passes, one at a time.
 	fights fights
+	// id is the namespace's identity when New ran (zero if unknown): a
+	// path or pid that names another one since then is gone (see alive).
+	id rtnl.NamespaceID
 }
 
 // Option tunes a Source.
@@ -52,6 +55,7 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 		return nil, errors.New("rtnlsource: nil ledger")
 	}
 	s := &Source{ns: ns, ledger: ledger, options: o}
+	s.id, _ = ns.ID() // zero if unknown: alive then checks the name only
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -64,8 +68,10 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 // the agent exits). The spec's Desired is a reconcile.Desired (already
 // validated by the node) and its Source an rtnlsource.Settings (nil means
 // the defaults). The function fails, creating nothing, on a namespace
-// that is not a network namespace (a path naming a FIFO or a regular file
-// is refused at once, never opened), a protocol belonging to another
+// that is not there (for a path: namespace that may still come, an error
+// wrapping source.ErrScopeAbsent: the node waits for it), one that is not
+// a network namespace (a path naming a FIFO or a regular file with
+// content is refused at once, never opened), a protocol belonging to another
 // writer (see reconcile.CheckProtocol), a ledger it cannot open, or a
 // protocol that already marks routes in the namespace that the scope did
 // not create, unless Settings.AdoptProtocol is set (see
@@ -88,17 +94,20 @@ func Factory(stateDir string, opts ...Option) func(spec supervisor.Spec) (source
 				return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
 			}
 		}
+		// A path: namespace that is not there yet fails with an error
+		// wrapping source.ErrScopeAbsent (see absent): the node waits.
+		if _, err := ns.ID(); err != nil {
+			return nil, fmt.Errorf("scope %q: %w", spec.Name, absent(ns, err))
+		}
 		ledger := reconcile.NewLedger()
 		if stateDir != "" {
 			if ledger, err = reconcile.OpenScopeLedger(stateDir, spec.Name, ns); err != nil {
-				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.Name, err)
+				return nil, fmt.Errorf("opening the ledger of scope %q: %w", spec.Name, absent(ns, err))
 			}
-		} else if _, err := ns.ID(); err != nil {
-			return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
 		}
 		o := reconcile.Options{Protocol: set.Protocol, AdoptProtocol: set.AdoptProtocol, NoRoutes: set.NoRoutes}
 		if err := checkClaim(ns, d, ledger, o); err != nil {
-			return nil, fmt.Errorf("scope %q: %w", spec.Name, err)
+			return nil, fmt.Errorf("scope %q: %w", spec.Name, absent(ns, err))
 		}
 		scopeOpts := opts // per call: the closure's opts are shared by every scope
 		if n := set.MonitorBuffer; n > 0 {
@@ -141,13 +150,17 @@ func (s *Source) Namespace() rtnl.Namespace { return s.ns }
 func (s *Source) Ledger() *reconcile.Ledger { return s.ledger }
 
 // gone wraps err with source.ErrScopeGone when it says the namespace no
-// longer exists: ESRCH (no such process) or ENOENT (no such path).
+// longer exists: ESRCH (no such process) or ENOENT (no such path; with
+// source.ErrScopeAbsent too: a namespace of that path may come again).
 func (s *Source) gone(err error) error {
 	if err == nil {
 		return nil
 	}
-	if (s.ns.PID() != 0 && errors.Is(err, unix.ESRCH)) || (s.ns.Path() != "" && errors.Is(err, unix.ENOENT)) {
+	if s.ns.PID() != 0 && errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("namespace %s: %w: %w", s.ns, source.ErrScopeGone, err)
+	}
+	if s.ns.Path() != "" && errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("namespace %s: %w (%w): %w", s.ns, source.ErrScopeGone, source.ErrScopeAbsent, err)
 	}
 	return err
 }
@@ -228,30 +241,6 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 	return out
 }
 
-// alive reports whether the scope's namespace still exists: for one named
-// by a process, whether the process does (its socket would keep the
-// namespace alive after it exits); for one named by a path, whether the
-// path does.
-func (s *Source) alive() error {
-	pid := s.ns.PID()
-	if pid == 0 {
-		if path := s.ns.Path(); path != "" {
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("namespace %s: %s no longer exists: %w", s.ns, path, source.ErrScopeGone)
-			}
-		}
-		return nil
-	}
-	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("namespace %s: process %d exited: %w", s.ns, pid, source.ErrScopeGone)
-	}
-	// A zombie still answers kill(0); its /proc/PID/ns/net is gone.
-	if _, err := os.Stat("/proc/" + strconv.Itoa(pid) + "/ns/net"); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("namespace %s: process %d exited: %w", s.ns, pid, source.ErrScopeGone)
-	}
-	return nil
-}
-
 // Watch implements source.Source with rtnl/monitor, plus a pidfd of the
 // namespace's process when it is named by one.
 func (s *Source) Watch(context.Context) (source.Watch, error) {
@@ -277,6 +266,7 @@ func (s *Source) Watch(context.Context) (source.Watch, error) {
 		return nil, s.gone(err)
 	}
 	w.m = m
+	w.file = s.watchFile()
 	go w.run()
 	return w, nil
 }
@@ -291,6 +281,9 @@ type watch struct {
 	done  chan struct{}
 	// waited is closed when the pidfd waiter goroutine has returned.
 	waited chan struct{}
+	// file ends the watch when a path: namespace's file goes (nil for
+	// other namespaces).
+	file *fileWatch
 
 	mu     sync.Mutex
 	err    error
@@ -331,6 +324,9 @@ func (w *watch) run() {
 			w.deliver(out)
 		case <-exited:
 			w.fail(fmt.Errorf("process %d exited: %w", w.pid, source.ErrScopeGone))
+			return
+		case err := <-w.file.vanished():
+			w.fail(err)
 			return
 		case <-w.stop:
 			return
@@ -405,6 +401,9 @@ func (w *watch) Close() error {
 		close(w.stop)
 		w.cerr = w.m.Close()
 		<-w.done
+		if err := w.file.close(); err != nil && w.cerr == nil {
+			w.cerr = err
+		}
 		if w.pidfd != nil {
 			// Closing the pidfd wakes its waiter goroutine.
 			if err := w.pidfd.Close(); err != nil && w.cerr == nil {

@@ -24,5 +24,9 @@
 //     returns observes everything the watch has not reported.
 //  4. Errors meaning the scope no longer exists (its process exited, its
 //     namespace file is gone) wrap ErrScopeGone; the scope then stops with
-//     that reason instead of restarting.
+//     that reason instead of restarting. Those meaning that it may come
+//     back (a namespace file removed, which can be created again) wrap
+//     ErrScopeAbsent as well: the scope then waits for it instead of
+//     stopping for good. A constructor that finds the scope not there yet
+//     returns an error wrapping ErrScopeAbsent alone.
 package source

@@ -14,6 +14,15 @@ import (
 // with the error as its reason; any other error is retried.
 var ErrScopeGone = errors.New("scope is gone")
 
+// ErrScopeAbsent is wrapped by errors that mean the scope is not there now
+// but may be later (for a network namespace named by a path: the file does
+// not exist yet, or was removed and may be created again). A Source
+// constructor failing with it makes the node wait for the scope (phase
+// waiting) instead of refusing it; a running scope's error that wraps it
+// as well as ErrScopeGone stops the scope's actors and sends the scope
+// back to waiting, instead of stopping it for good.
+var ErrScopeAbsent = errors.New("not there yet")
+
 // ErrFighting is wrapped by the error of a pass that reached the desired
 // state only by redoing what another writer keeps undoing (the same keys
 // created or deleted again and again). The scope is reported as fighting,

@@ -38,7 +38,8 @@ func (c Claim) overlap(o Claim) []uint8 {
 
 // checkClaim refuses claim c of scope name when it overlaps the claim of
 // another running scope (one whose actors run, stopping included: a pass
-// may still be under way). The error names the other scope.
+// may still be under way; or one waiting for its namespace, which runs as
+// soon as it appears). The error names the other scope.
 func (n *nodeActor) checkClaim(name string, c Claim) error {
 	names := make([]string, 0, len(n.scopes))
 	for other := range n.scopes {
@@ -47,7 +48,7 @@ func (n *nodeActor) checkClaim(name string, c Claim) error {
 	slices.Sort(names) // a deterministic first culprit
 	for _, other := range names {
 		r := n.scopes[other]
-		if other == name || !r.running() {
+		if other == name || !r.active() {
 			continue
 		}
 		if both := c.overlap(r.claim); len(both) > 0 {

@@ -32,6 +32,14 @@ const (
 	// a pass to end (at most its pass timeout); the margin covers closing
 	// an abandoned pass's handle and the actors' own stopping.
 	DefaultShutdownMargin = 10 * time.Second
+	// DefaultWaitRetry and DefaultWaitRetryMax: a scope waiting for its
+	// namespace (phase waiting) tries again after 100 ms, doubling up to
+	// 1 s. A try is one failed stat of a path, so waiting for a namespace
+	// that never comes costs one syscall or so a second; 1 s bounds how
+	// long a namespace that appears unannounced (Config.Appear saw
+	// nothing) waits to be converged.
+	DefaultWaitRetry    = 100 * time.Millisecond
+	DefaultWaitRetryMax = time.Second
 )
 
 // Config configures a node supervisor. NewSource is required.
@@ -42,7 +50,9 @@ type Config struct {
 	// once per spawn, after the spec's desired state has been validated
 	// and its claim checked; the Source lives until the scope stops or
 	// fails, across every restart in between, and is closed then if it
-	// implements io.Closer. An error rejects the spawn.
+	// implements io.Closer. An error rejects the spawn, except one
+	// wrapping source.ErrScopeAbsent: the scope then waits (see the
+	// package documentation) and NewSource is called again later.
 	NewSource func(spec Spec) (source.Source, error)
 	// Spec converts a SpawnScope message that reaches the node as such
 	// (from the message API or another actor) into the Spec it spawns,
@@ -69,6 +79,17 @@ type Config struct {
 	// each arrived (configuration, API, records, fleet). An error rejects
 	// the request. Nil claims nothing.
 	Claim func(spec Spec) (Claim, error)
+	// Appear, when set, watches for a waiting scope's namespace (for
+	// package rtnlsource, rtnlsource.Appear): the channel it returns is
+	// closed when the scope may have appeared, and the node tries
+	// NewSource again at once instead of at the end of its backoff. stop
+	// releases what it holds and returns once it has; the node calls it
+	// exactly once per call of Appear. Nil means the backoff alone.
+	Appear func(spec Spec) (appeared <-chan struct{}, stop func())
+	// WaitRetry is the first delay between the tries of a waiting scope
+	// (see ErrScopeAbsent in package source), doubling up to WaitRetryMax;
+	// zero means DefaultWaitRetry and DefaultWaitRetryMax.
+	WaitRetry, WaitRetryMax time.Duration
 	// MaxRestarts restarts of one scope within RestartWindow are allowed;
 	// one more marks the scope failed. Zero means DefaultMaxRestarts;
 	// negative means a scope is never restarted.
@@ -121,6 +142,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PassTimeout <= 0 {
 		c.PassTimeout = socket.DefaultPassTimeout
 	}
+	if c.WaitRetry <= 0 {
+		c.WaitRetry = DefaultWaitRetry
+	}
+	if c.WaitRetryMax <= 0 {
+		c.WaitRetryMax = DefaultWaitRetryMax
+	}
+	c.WaitRetryMax = max(c.WaitRetryMax, c.WaitRetry)
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}

@@ -25,6 +25,21 @@
 // reason. Neither is silently forgotten; StopScope with forget removes the
 // record.
 //
+// A scope that is not there may still come: Config.Claim or
+// Config.NewSource failing with an error wrapping source.ErrScopeAbsent
+// (for rtnetlink, a path: namespace not created yet) makes the spawn
+// succeed with the scope in PHASE_WAITING, the reason saying what it
+// waits for; a running scope whose Source reports an error wrapping both
+// source.ErrScopeGone and source.ErrScopeAbsent (its namespace was
+// deleted) has its actors stopped and waits again, without counting a
+// crash. The node tries a waiting scope again with backoff
+// (Config.WaitRetry, doubling up to Config.WaitRetryMax) and at once when
+// Config.Appear fires; the first try that succeeds starts its actors
+// (claim checked then, as the claim names the namespace by identity). The
+// wait is logged at WARN once when it starts and once when the scope
+// starts, never per try. A waiting scope holds its name, takes updates
+// and stops like any other.
+//
 // A host controller:
 //
 //  1. creates (or already has) an *actor.ActorSystem, ideally with

@@ -16,8 +16,10 @@ import (
 )
 
 // A program embeds the node and keeps a namespace converged in Go types
-// only: no protobuf message is built. (It needs root and the namespace
-// /run/netns/blue, so it is compiled but not run.)
+// only: no protobuf message is built. (It needs root, so it is compiled
+// but not run.) The namespace /run/netns/blue need not exist yet: the
+// scope waits for it (phase waiting) and converges it once `ip netns add
+// blue` has made it.
 func Example_rtnetlink() {
 	logger := slog.Default()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(logger)))
@@ -25,6 +27,7 @@ func Example_rtnetlink() {
 		NewSource: rtnlsource.Factory("/var/lib/linx", rtnlsource.WithLogger(logger)),
 		Check:     rtnlsource.Check,
 		Claim:     rtnlsource.Claim,
+		Appear:    rtnlsource.Appear, // a waiting scope starts as soon as its namespace appears
 		Logger:    logger,
 	})
 	if err != nil {

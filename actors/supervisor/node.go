@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +47,22 @@ type scopeRec struct {
 	stopping bool        // a stop was asked for; reason is in stopWhy
 	stopWhy  string
 	forget   bool
+	// waiting: no actors run because the scope is absent (phase waiting);
+	// round is the wait under way and waitDelay its backoff.
+	waiting   bool
+	round     *waitRound
+	waitDelay time.Duration
+	// rewait: the scope's actors stop because it vanished
+	// (source.ErrScopeAbsent, in goneErr): once they have, it waits.
+	rewait  bool
+	goneErr error
 }
 
 func (r *scopeRec) running() bool { return r.pid != nil }
+
+// active reports whether the scope runs or waits to run: it holds its
+// name and its claim.
+func (r *scopeRec) active() bool { return r.running() || r.waiting }
 
 // nodeActor is the node supervisor: one child (a scopeActor) per scope, each
 // restarted on its own (one-for-one) so one scope's failure never touches
@@ -69,6 +83,10 @@ type nodeActor struct {
 	// longestPass is the longest pass timeout of any scope spawned (or
 	// Config.PassTimeout), shared with Node to bound Shutdown.
 	longestPass *atomic.Int64
+	// waitSeq numbers wait rounds; waits counts their goroutines, which
+	// end when the node stops.
+	waitSeq uint64
+	waits   sync.WaitGroup
 }
 
 var _ actor.SupervisorStrategy = (*nodeActor)(nil)
@@ -89,6 +107,8 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 		n.system, n.self = ctx.ActorSystem(), ctx.Self()
 	case *actor.Stopping:
 		n.markStopping()
+	case *retryWaiting:
+		n.retryWaiting(ctx, m)
 	case *messages.SpawnScope:
 		respond(ctx, n.spawnMessage(ctx, m))
 	case *spawnSpec:
@@ -122,7 +142,12 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 		}
 	case *scopeGone:
 		if r := n.live(m.from); r != nil && !r.stopping {
-			n.cfg.Logger.Info("scope is gone, stopping it", "scope", r.name, "reason", m.err)
+			if errors.Is(m.err, source.ErrScopeAbsent) {
+				// It may come back: waited for once the actors are gone.
+				r.rewait, r.goneErr = true, m.err
+			} else {
+				n.cfg.Logger.Info("scope is gone, stopping it", "scope", r.name, "reason", m.err)
+			}
 			r.stopping, r.stopWhy = true, m.err.Error()
 			ctx.Stop(r.pid)
 		}
@@ -147,10 +172,16 @@ func (n *nodeActor) Receive(ctx actor.Context) {
 func (n *nodeActor) markStopping() {
 	n.stopping = true
 	for _, r := range n.scopes {
+		r.rewait = false
+		if r.waiting {
+			n.stopWaiting(r, ReasonNodeStopping)
+		}
 		if r.running() && !r.stopping {
 			r.stopping, r.stopWhy = true, ReasonNodeStopping
 		}
 	}
+	// Each round's goroutine returns as soon as its round is ended.
+	n.waits.Wait()
 }
 
 func respond(ctx actor.Context, err error) {
@@ -198,38 +229,64 @@ func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
 	}
 	if old := n.scopes[name]; old != nil && old.running() {
 		return fmt.Errorf("spawning scope %q: already running", name)
+	} else if old != nil && old.waiting {
+		return fmt.Errorf("spawning scope %q: already spawned, waiting for its namespace", name)
 	}
 	desired, err := n.check(spec.Desired)
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: desired state: %w", name, err)
 	}
 	spec.Desired = desired
+	box := &desiredBox{}
+	box.store(desired)
+	r := &scopeRec{
+		name:    name,
+		desired: box,
+		spec:    spec,
+		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
+	}
 	// Checked before NewSource, which may touch the namespace.
 	claim, err := n.claimOf(spec)
+	if err != nil && errors.Is(err, source.ErrScopeAbsent) {
+		// What it claims is known once its namespace is there: checked
+		// then.
+		n.scopes[name] = r
+		n.await(r, err, nil, nil)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
 	}
 	if err := n.checkClaim(name, claim); err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
 	}
+	r.claim = claim
 	src, err := n.cfg.NewSource(spec)
+	if err != nil && errors.Is(err, source.ErrScopeAbsent) {
+		// Not there yet: accepted, and waited for.
+		n.scopes[name] = r
+		n.await(r, err, nil, nil)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
 	}
 	if src == nil {
 		return fmt.Errorf("spawning scope %q: NewSource returned no source", name)
 	}
-	box := &desiredBox{}
-	box.store(desired)
-	r := &scopeRec{
-		name:    name,
-		src:     src,
-		desired: box,
-		spec:    spec,
-		claim:   claim,
-		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
+	if err := n.startActors(ctx, r, src); err != nil {
+		return fmt.Errorf("spawning scope %q: %w", name, err)
 	}
-	loop, logger := n.cfg.loopFor(spec), n.cfg.Logger.With("scope", name)
+	n.scopes[name] = r
+	n.publish(r)
+	return nil
+}
+
+// startActors spawns the actors of scope r on src. It closes src when
+// they cannot be spawned.
+func (n *nodeActor) startActors(ctx actor.Context, r *scopeRec, src source.Source) error {
+	name, box := r.name, r.desired
+	loop, logger := n.cfg.loopFor(r.spec), n.cfg.Logger.With("scope", name)
 	if int64(loop.passTimeout) > n.longestPass.Load() {
 		// Only this actor writes it, so load-then-store does not race.
 		n.longestPass.Store(int64(loop.passTimeout))
@@ -243,12 +300,10 @@ func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
 	pid, err := ctx.SpawnNamed(props, "scope-"+name+"-"+strconv.Itoa(n.seq))
 	if err != nil {
 		closeSource(src, logger)
-		return fmt.Errorf("spawning scope %q: %w", name, err)
+		return err
 	}
-	r.pid = pid
-	n.scopes[name] = r
+	r.src, r.pid = src, pid
 	n.byPID[pid.Id] = r
-	n.publish(r)
 	return nil
 }
 
@@ -273,6 +328,9 @@ func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 	if r == nil {
 		return fmt.Errorf("stopping scope %q: no such scope", m.GetName())
 	}
+	if r.waiting {
+		n.stopWaiting(r, ReasonStopped)
+	}
 	if !r.running() {
 		if m.GetForget() {
 			delete(n.scopes, r.name)
@@ -280,6 +338,10 @@ func (n *nodeActor) stop(ctx actor.Context, m *messages.StopScope) error {
 		return nil
 	}
 	r.forget = r.forget || m.GetForget()
+	if r.rewait {
+		// Stopping because it vanished: stopped for good now.
+		r.rewait, r.stopWhy = false, ReasonStopped
+	}
 	if !r.stopping {
 		r.stopping, r.stopWhy = true, ReasonStopped
 		ctx.Stop(r.pid)
@@ -293,7 +355,7 @@ func (n *nodeActor) updateMessage(ctx actor.Context, m *messages.UpdateDesired) 
 	if n.stopping {
 		return fmt.Errorf("updating scope %q: %w", m.GetName(), errNodeStopping)
 	}
-	if r := n.scopes[m.GetName()]; r == nil || !r.running() || r.stopping {
+	if r := n.scopes[m.GetName()]; r == nil || !r.active() || r.stopping {
 		return n.update(ctx, m.GetName(), nil) // the same refusal
 	}
 	d, err := n.convert(m.GetDesired())
@@ -308,7 +370,7 @@ func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
 		return fmt.Errorf("updating scope %q: %w", name, errNodeStopping)
 	}
 	r := n.scopes[name]
-	if r == nil || !r.running() {
+	if r == nil || !r.active() {
 		return fmt.Errorf("updating scope %q: no running scope of that name", name)
 	}
 	if r.stopping {
@@ -323,6 +385,10 @@ func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
 	spec := r.spec
 	spec.Desired = d
 	claim, err := n.claimOf(spec)
+	if err != nil && r.waiting && errors.Is(err, source.ErrScopeAbsent) {
+		// Checked when the namespace is there.
+		claim, err = Claim{}, nil
+	}
 	if err != nil {
 		return fmt.Errorf("updating scope %q: %w", r.name, err)
 	}
@@ -330,8 +396,12 @@ func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
 		return fmt.Errorf("updating scope %q: %w", r.name, err)
 	}
 	r.claim, r.spec = claim, spec
-	// Stored first: a restart racing with this message starts from it.
+	// Stored first: a restart racing with this message starts from it,
+	// and a waiting scope starts with it.
 	r.desired.store(d)
+	if r.waiting {
+		return nil
+	}
 	ctx.Send(r.pid, &setDesired{desired: d})
 	if r.status.Phase == messages.Phase_PHASE_CONVERGED {
 		r.status.Phase = messages.Phase_PHASE_CONVERGING
@@ -487,6 +557,20 @@ func (n *nodeActor) terminated(ctx actor.Context, who *actor.PID) {
 	delete(n.byPID, who.Id)
 	r.pid = nil
 	closeSource(r.src, n.cfg.Logger.With("scope", r.name))
+	r.src = nil
+	if r.rewait && !n.stopping && !r.forget && n.scopes[r.name] == r && r.status.Phase != messages.Phase_PHASE_FAILED {
+		// Its namespace vanished: it waits for it to come back (a try
+		// first, in case it already has).
+		r.rewait, r.stopping, r.stopWhy = false, false, ""
+		n.cfg.Logger.Warn("scope waiting: its namespace vanished; it starts again as soon as it appears",
+			"scope", r.name, "reason", r.goneErr.Error())
+		r.waiting, r.waitDelay = true, 0
+		r.status.Phase, r.status.LastError = messages.Phase_PHASE_WAITING, ""
+		r.status.Reason = "waiting for its namespace: " + r.goneErr.Error()
+		n.publish(r)
+		n.tryStart(ctx, r)
+		return
+	}
 	if r.status.Phase != messages.Phase_PHASE_FAILED {
 		r.status.Phase = messages.Phase_PHASE_STOPPED
 		r.status.Reason = r.stopWhy

@@ -25,7 +25,7 @@ func (n *nodeActor) listStopped(m *listStopped) error {
 	if n.stopping {
 		return fmt.Errorf("listing scope %q as stopped: %w", m.name, errNodeStopping)
 	}
-	if old := n.scopes[m.name]; old != nil && old.running() {
+	if old := n.scopes[m.name]; old != nil && old.active() {
 		return fmt.Errorf("listing scope %q as stopped: it is running", m.name)
 	}
 	r := &scopeRec{

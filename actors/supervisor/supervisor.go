@@ -54,7 +54,9 @@ func (n *Node) PID() *actor.PID { return n.pid }
 // (a bad name, a running scope of that name, a desired state that fails
 // validation, wrapping the validation's own error such as a
 // *reconcile.InvalidError, an overlapping claim, NewSource's error, the
-// node stopping) or a timeout. The scope then starts asynchronously: follow it
+// node stopping) or a timeout. A scope whose Claim or NewSource reports it
+// absent (source.ErrScopeAbsent) is accepted and waits, phase
+// PHASE_WAITING. The scope then starts asynchronously: follow it
 // with Status or a subscription. Over the network, the same request is a
 // messages.SpawnScope sent to PID.
 func (n *Node) Spawn(spec Spec) error {

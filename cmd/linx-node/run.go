@@ -42,11 +42,18 @@ Signals:
   SIGHUP           re-read the file. New scopes are spawned, removed ones
                    stopped (their kernel state left in place), changed ones
                    updated or restarted, those the message API changed
-                   put back as the file says, the others untouched;
+                   put back as the file says, those that stopped or
+                   failed spawned again (but a pid: scope whose process
+                   is gone), the others untouched;
                    api.authorization is re-read. An invalid
                    file is refused (its problems logged) and the running
                    state kept; SIGINT or SIGTERM while it is read abandons
                    the reload.
+
+A scope whose path: namespace does not exist yet (or is deleted while the
+agent runs) waits for it, in phase waiting, and converges it as soon as
+'ip netns add' makes it; the wait is logged once, at WARN. A waiting scope
+counts as ready for /readyz, which names it.
 
 Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 		Example: `  linx-node run --config /etc/linx/linx.yaml

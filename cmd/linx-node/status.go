@@ -83,7 +83,10 @@ func newStatusCmd() *cobra.Command {
 		Long: `Print the status of every scope of a running agent (or of the named ones),
 asked through its message API: phase, when the last pass ran and how long it
 took, the operations it applied, restarts, resyncs, monitor overruns and the
-last error (or the reason a scope is stopped or failed).
+last error (or the reason a scope is stopped, failed or waiting). A scope
+whose path: namespace is not there (not created yet, or deleted) is in
+phase waiting, with the path it waits for as its reason; it starts as soon
+as the namespace appears.
 
 By default the agent is asked through its local socket (api.socket,
 /run/linx/linx.sock), which admits root and the members of api.group. For a
@@ -188,8 +191,8 @@ func (l statusLine) Cells() []string {
 		last = l.now.Sub(*l.LastPass).Truncate(time.Second).String() + " ago"
 	}
 	msg := l.LastError
-	if msg == "" {
-		msg = l.Reason
+	if msg == "" || l.Phase == phaseName(messages.Phase_PHASE_WAITING) {
+		msg = l.Reason // what a waiting scope waits for
 	}
 	return []string{l.Name, l.Phase, last, l.LastPassDuration, strconv.FormatUint(l.Passes, 10),
 		u32(l.OpsApplied), u32(l.Conflicts), u32(l.Restarts), u32(l.Resyncs), u32(l.MonitorOverruns), msg}

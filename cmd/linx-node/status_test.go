@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,33 @@ func TestWriteStatus(t *testing.T) {
 	js.Reset()
 	if err := writeStatus(&js, cliout.FormatJSON, nil, now); err != nil || js.String() != "[]\n" {
 		t.Errorf("empty list as JSON: %q, %v; want []", js.String(), err)
+	}
+}
+
+// TestWriteStatusWaiting: a scope waiting for its namespace prints as
+// "waiting", with what it waits for, even when a pass of an earlier
+// namespace left an error.
+func TestWriteStatusWaiting(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &messages.ScopeStatus{
+		Name: "demo", Phase: messages.Phase_PHASE_WAITING,
+		Reason:    `waiting for its namespace: scope "demo": netlink ENOENT (2): no such network namespace path "/var/run/netns/demo" (not there yet)`,
+		LastError: "an error of the namespace deleted before",
+	}
+	var table bytes.Buffer
+	if err := writeStatus(&table, cliout.FormatTable, []*messages.ScopeStatus{st}, now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "demo   waiting") || !strings.HasSuffix(lines[1], `"/var/run/netns/demo" (not there yet)`) {
+		t.Errorf("table:\n%s", table.String())
+	}
+	var js bytes.Buffer
+	if err := writeStatus(&js, cliout.FormatJSON, []*messages.ScopeStatus{st}, now); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil || len(rows) != 1 || rows[0]["phase"] != "waiting" || rows[0]["reason"] != st.Reason {
+		t.Errorf("JSON %s (%v)", js.String(), err)
 	}
 }

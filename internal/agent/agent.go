@@ -31,6 +31,7 @@ import (
 	"github.com/linx-net/linx/internal/sdnotify"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
+	"github.com/linx-net/linx/rtnl"
 )
 
 // Timeouts of the process wiring, in one place.
@@ -127,6 +128,8 @@ type Agent struct {
 	configured atomic.Pointer[map[string]*messages.Namespace] // the file's scopes, for the API
 	touchedMu  sync.Mutex
 	touched    map[string]bool // configured scopes the API changed since the last reload
+	pidsMu     sync.Mutex
+	pids       map[string]rtnl.NamespaceID // configured pid: scopes' namespaces when spawned
 
 	stopping     atomic.Bool // set when stopScopes starts; Reload is refused from then on
 	stopOnce     sync.Once
@@ -151,7 +154,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}, store: store, now: time.Now}
+	a := &Agent{opts: o, logger: o.Logger, cfg: cfg, ready: newReadiness(), touched: map[string]bool{}, pids: map[string]rtnl.NamespaceID{}, store: store, now: time.Now}
 	a.setConfigured(cfg.Scopes)
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(supervisor.LoggerFactory(o.Logger)))
 	node, err := supervisor.Start(a.system, supervisor.Config{
@@ -160,6 +163,7 @@ func New(o Options) (*Agent, error) {
 		Desired:   convert.DesiredForNode,
 		Check:     rtnlsource.Check,
 		Claim:     rtnlsource.Claim,
+		Appear:    rtnlsource.Appear,
 		Logger:    o.Logger,
 	})
 	if err != nil {
@@ -286,11 +290,12 @@ func (a *Agent) MetricsAddr() net.Addr {
 
 // Pending returns the configured scopes that have not converged once yet,
 // sorted by name, and "fleet" while the fleet source is not in sync with
-// etcd: the agent is ready when there are none.
+// etcd: the agent is ready when there are none. A scope waiting for its
+// namespace (phase waiting) is not pending: it has nothing to converge.
 func (a *Agent) Pending() []string { return a.pending() }
 
 func (a *Agent) pending() []string {
-	p := a.ready.pending()
+	p := a.unconverged()
 	if a.fleet != nil && !a.fleet.synced() {
 		p = append(p, "fleet (not in sync with etcd)")
 	}
@@ -387,7 +392,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	if a.ln != nil {
 		srv := &http.Server{
-			Handler:           Handler(a.metrics, a.pending),
+			Handler:           Handler(a.metrics, a.pending, a.waiting),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}
@@ -521,6 +526,7 @@ func (a *Agent) shutdown() error {
 // spawn starts scope s and expects it to converge.
 func (a *Agent) spawn(s config.Scope) error {
 	a.ready.expect(s.Name)
+	a.recordPID(s)
 	if err := a.node.Spawn(convert.SpecFromConfig(s)); err != nil {
 		a.ready.drop(s.Name)
 		return err // "spawning scope NAME: …"
@@ -684,18 +690,34 @@ func (a *Agent) reload(ctx context.Context) error {
 	// The file's scopes belong to the file: those the API changed since
 	// the last reload (spawned again, updated, stopped) are put back as
 	// the file says. The others that changed above were re-asserted too.
-	reasserted := 0
+	// Those that stopped or failed on their own are spawned again: a
+	// reload is how an operator says "try again".
+	reasserted, restarted := 0, 0
+	phases := a.phases()
 	for _, name := range ch.Unchanged {
-		if !a.untouch(name) {
-			continue
-		}
 		s := running[name]
-		if err := a.reassert(s); err != nil {
-			errs = append(errs, err)
-			a.touch(name)
+		if a.untouch(name) {
+			if err := a.reassert(s); err != nil {
+				errs = append(errs, err)
+				a.touch(name)
+				continue
+			}
+			reasserted++
 			continue
 		}
-		reasserted++
+		if p := phases[name]; p != messages.Phase_PHASE_STOPPED && p != messages.Phase_PHASE_FAILED {
+			continue
+		}
+		if why := a.revivable(s); why != "" {
+			a.logger.Warn("reload: a stopped scope is left stopped: a pid: namespace whose process is gone never comes back", "scope", name, "reason", why)
+			continue
+		}
+		if err := a.respawn(running, s, s); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		restarted++
+		a.logger.Info("scope spawned again: it had stopped or failed", "scope", name, "was", phaseWord(phases[name]))
 	}
 	for _, s := range slices.Concat(ch.Spawn, ch.Respawn, ch.Update) {
 		a.untouch(s.Name)
@@ -726,7 +748,8 @@ func (a *Agent) reload(ctx context.Context) error {
 		a.metrics.reloads.WithLabelValues("applied").Inc()
 	}
 	a.logger.Info("reload done", "spawned", len(ch.Spawn), "stopped", len(ch.Stop), "respawned", len(ch.Respawn),
-		"updated", len(ch.Update), "unchanged", len(ch.Unchanged)-reasserted, "reasserted", reasserted)
+		"updated", len(ch.Update), "unchanged", len(ch.Unchanged)-reasserted-restarted, "reasserted", reasserted,
+		"restarted", restarted)
 	return err
 }
 

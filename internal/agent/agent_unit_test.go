@@ -151,7 +151,7 @@ func TestHandler(t *testing.T) {
 	r := newReadiness()
 	r.expect("a")
 	r.expect("b")
-	srv := httptest.NewServer(Handler(m, r.pending))
+	srv := httptest.NewServer(Handler(m, r.pending, nil))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {

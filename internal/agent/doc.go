@@ -36,7 +36,11 @@
 // one whose desired state changed gets it with UpdateDesired; the others
 // are not touched, except those the message API changed since the last
 // reload (APIHooks.Touched): the file's scopes belong to the file, so each
-// of those is stopped and spawned again as the file says. api's
+// of those is stopped and spawned again as the file says; and those that
+// stopped or failed, which are spawned again (a reload is how an operator
+// says "try again"), but for a pid: scope whose process is gone or whose
+// pid now names another namespace: that one stays stopped, logged. The
+// reload's log line counts each kind. api's
 // authorization rules are re-read (APIServer.SetAuthorization); the rest
 // of api, state_dir and metrics are read at start only: a change to them
 // is logged and needs a restart. Once the scopes are being
@@ -55,8 +59,19 @@
 // refuses one whose route protocols another running scope owns in the
 // same namespace (supervisor.Config.Claim).
 //
+// A scope whose path: namespace does not exist (not created yet, or
+// deleted while the agent runs) waits for it in phase waiting and
+// converges it as soon as it appears (supervisor.Config.Appear is
+// rtnlsource.Appear); a namespace made again under the same name is a new
+// one, with a ledger of its own.
+//
 // Metrics are served from a private Prometheus registry on metrics.listen:
 // /metrics, /healthz (200 while the process runs) and /readyz (200 once
 // every configured scope has converged at least once and the fleet source,
-// if any, is in sync with etcd; 503 naming what is not, before).
+// if any, is in sync with etcd; 503 naming what is not, before). A scope
+// waiting for its namespace counts as ready and is named on a line of its
+// own: it has nothing to converge, and an agent whose configuration names
+// a namespace nobody made yet (the example's, on a fresh install) must
+// still become ready. Once the namespace appears the scope is pending
+// again until it has converged.
 package agent

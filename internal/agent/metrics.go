@@ -135,7 +135,7 @@ var (
 	descConverged = prometheus.NewDesc("linx_scope_converged",
 		"1 when the scope's last pass reached the desired state, 0 otherwise.", []string{"scope"}, nil)
 	descRunning = prometheus.NewDesc("linx_scope_running",
-		"1 while the scope's actors run (starting, converging or converged), 0 once stopped or failed.", []string{"scope"}, nil)
+		"1 while the scope's actors run (starting, converging or converged), 0 while it waits for its namespace and once stopped or failed.", []string{"scope"}, nil)
 	descRestarts = prometheus.NewDesc("linx_scope_restarts_total",
 		"Restarts of the scope's actors after a crash, since the scope was spawned.", []string{"scope"}, nil)
 	descResyncs = prometheus.NewDesc("linx_resyncs_total",

@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"github.com/linx-net/linx/internal/nstest"
+	"github.com/linx-net/linx/messages"
 )
 
 // TestNetnsTypoRoundTrip reloads a scope whose netns is mistyped, first
-// as a path that does not exist, then as another namespace, and back, in
+// as a path that does not exist (the scope waits for it), then as another
+// namespace, and back, in
 // two round trips. The ledger of the original namespace is never moved
 // or overwritten: back there, the scope takes it again and deletes what
 // it owns that is no longer desired. The other namespace's own objects
@@ -48,11 +50,17 @@ func TestNetnsTypoRoundTrip(t *testing.T) {
 	})
 	ledgerA := ledgerPath(t, state, "a", nsA)
 	for round := 0; round < 2; round++ {
-		// A typo naming nothing: the respawn fails, the ledger stays.
+		// A typo naming nothing: the scope waits for that namespace,
+		// the ledger of A stays.
 		write("path:"+nsA.Path()+"x", owning)
-		if err := a.Reload(); err == nil || !strings.Contains(err.Error(), "no such network namespace path") {
+		if err := a.Reload(); err != nil {
 			t.Fatalf("round %d: Reload with a missing netns = %v", round, err)
 		}
+		eventually(t, "a waiting", func() bool {
+			st, err := a.Node().Status("a")
+			return err == nil && st.GetPhase() == messages.Phase_PHASE_WAITING &&
+				strings.Contains(st.GetReason(), "no such network namespace path")
+		})
 		// A typo naming another namespace: the scope runs there with a
 		// ledger of its own, and owns nothing of B's.
 		write("path:"+nsB.Path(), empty)

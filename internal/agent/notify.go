@@ -81,7 +81,7 @@ func (a *Agent) waitReady(n *sdnotify.Notifier, timeout time.Duration, quit <-ch
 	status := "every configured scope has converged"
 wait:
 	for {
-		pending := a.ready.pending()
+		pending := a.unconverged()
 		if len(pending) == 0 {
 			break
 		}

@@ -96,6 +96,19 @@ func (s *Source) Vanish() {
 	}
 }
 
+// Disappear makes the scope disappear as a removed namespace file does:
+// as Vanish, with an error wrapping source.ErrScopeAbsent as well, so the
+// scope waits for it to come back instead of stopping for good.
+func (s *Source) Disappear() {
+	s.mu.Lock()
+	s.gone = fmt.Errorf("/run/netns/fake no longer exists: %w (%w)", source.ErrScopeGone, source.ErrScopeAbsent)
+	ws := maps.Clone(s.watches)
+	s.mu.Unlock()
+	for w := range ws {
+		w.end(s.gone)
+	}
+}
+
 // Emit sends ev to every open watch, dropping it where the buffer is full.
 func (s *Source) Emit(ev source.Event) {
 	s.mu.Lock()
