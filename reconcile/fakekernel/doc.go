@@ -38,6 +38,10 @@
 //   - with rtnl.ApplyOptions.StopOnError a batch stops after the datagram
 //     (64 requests) that carried the first failure, as a socket's does.
 //
+// What it does not model, a test injects: SetFault makes chosen requests
+// fail as a real kernel refuses them (a link kind not built in, a value
+// out of range), and nothing changes for a refused request.
+//
 // The zero Kernel is not usable; New returns one holding only the
 // loopback device and the default rules. A Kernel is safe for concurrent
 // use.
