@@ -25,4 +25,9 @@
 //  4. Errors meaning the scope no longer exists (its process exited, its
 //     namespace file is gone) wrap ErrScopeGone; the scope then stops with
 //     that reason instead of restarting.
+//  5. A pass that ran to its end but left some desired objects
+//     unconverged (failed, blocked by a failure, in conflict with another
+//     writer) lists them in Report.Objects and wraps ErrDegraded; it keeps
+//     the per-object retry state that spares an object that keeps failing
+//     (Report.RetryIn), since the loop does not back off a degraded pass.
 package source
