@@ -13,10 +13,13 @@ import (
 //   - GET /metrics: the Prometheus text (or protobuf) exposition of m;
 //   - GET /healthz: 200 "ok" as long as the process serves requests;
 //   - GET /readyz: 200 "ready" once pending returns no scope, 503 listing
-//     the scopes that have not converged yet before that.
+//     the scopes that have not run a pass to its end yet before that. A
+//     degraded scope (some objects failed, are blocked or are in conflict;
+//     the rest converged) counts as ready: degraded, when not nil, names
+//     each with why, on lines after "ready".
 //
 // Any other path is 404.
-func Handler(m *Metrics, pending func() []string) http.Handler {
+func Handler(m *Metrics, pending func() []string, degraded func() []string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -31,6 +34,11 @@ func Handler(m *Metrics, pending func() []string) http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		if degraded != nil {
+			for _, d := range degraded() {
+				fmt.Fprintf(w, "degraded: %s\n", d)
+			}
+		}
 	})
 	return mux
 }
