@@ -55,6 +55,10 @@
 //
 // Metrics are served from a private Prometheus registry on metrics.listen:
 // /metrics, /healthz (200 while the process runs) and /readyz (200 once
-// every configured scope has converged at least once and the fleet source,
-// if any, is in sync with etcd; 503 naming what is not, before).
+// every configured scope has run a pass to its end at least once and the
+// fleet source, if any, is in sync with etcd; 503 naming what is not,
+// before). A degraded scope, whose pass left some objects failed, blocked
+// or in conflict, counts as ready: waiting would not fix them, and
+// /readyz names it and why, while linx_objects counts its objects by
+// state for alerts.
 package agent
