@@ -124,3 +124,25 @@ func TestImpossibleLinkHoldsBackOnlyItsDependents(t *testing.T) {
 		t.Errorf("rules: %+v, want priority 200 to table 100", rules)
 	}
 }
+
+// A veth whose peer's namespace cannot be entered fails alone: the
+// bridge beside it converges.
+func TestVethPeerNamespaceGoneFailsAlone(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	d := reconcile.Desired{Links: []reconcile.Link{
+		{Name: "br0", Kind: "bridge"},
+		{Name: "a0", Kind: "veth", Data: rtnl.Veth{Peer: "b0", PeerNamespace: rtnl.NamespaceAt("/run/netns/linx-t-no-such-namespace")}},
+	}}
+	r, err := reconcile.Pass(s, d, reconcile.NewLedger(), reconcile.Options{})
+	if len(r.Failures) != 1 || r.Failures[0].Op.Link.Name != "a0" || !errors.Is(r.Failures[0].Err, unix.ENOENT) {
+		t.Fatalf("failures %v (err %v), want a0 with ENOENT", r.Failures, err)
+	}
+	var links []struct {
+		Name string `json:"ifname"`
+	}
+	ns.JSON(&links, "link", "show", "dev", "br0")
+	if len(links) != 1 {
+		t.Error("br0 was not created beside the failing veth")
+	}
+}

@@ -169,7 +169,8 @@
 //
 // An object depends on the objects that must exist for the kernel to
 // take it. When an object fails (the kernel refused its create or
-// update, or it names an interface neither present nor desired), the
+// update, it names an interface neither present nor desired, or it is a
+// veth whose peer's namespace cannot be entered), the
 // create or update of every desired object that depends on it is not
 // sent: it is blocked, reported in Report.Blocked with the object it
 // depends on directly, and blocks what depends on it in turn. The rules:

@@ -1244,8 +1244,17 @@ func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, er
 		if err == nil {
 			continue
 		}
-		var e *rtnl.Error
-		if !errors.As(err, &e) {
+		var (
+			e     *rtnl.Error
+			errno unix.Errno
+		)
+		switch {
+		case errors.As(err, &e):
+		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
+			// The peer's namespace could not be entered (gone, say): a
+			// failure of this link alone, not of the pass.
+			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
+		default:
 			return i, failed, err
 		}
 		if failed == nil {
@@ -1364,8 +1373,17 @@ func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error,
 		if err == nil {
 			continue
 		}
-		var e *rtnl.Error
-		if !errors.As(err, &e) {
+		var (
+			e     *rtnl.Error
+			errno unix.Errno
+		)
+		switch {
+		case errors.As(err, &e):
+		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
+			// The peer's namespace could not be entered (gone, say): a
+			// failure of this link alone, not of the pass.
+			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
+		default:
 			return i, failed, err
 		}
 		if failed == nil {
