@@ -303,6 +303,28 @@ func addrHash(a rtnl.Address) uint64 {
 	return h
 }
 
+// kernelSigs sets the kernel fingerprints from a fresh listing of links
+// and addresses, as the pass leaves them: a failed op is remembered
+// against them. It costs two listings, in a pass where something failed
+// for the first time or again (at most once per backoff period of each
+// object); a listing that fails leaves a fingerprint no pass matches, so
+// the object is simply tried again.
+func (p *pass) kernelSigs() {
+	p.linkSig, p.addrSig = 1, 1
+	if links, err := p.s.Links(); err == nil {
+		p.linkSig = 0
+		for _, l := range links {
+			p.linkSig ^= linkHash(l.Name)
+		}
+	}
+	if addrs, err := p.s.Addresses(); err == nil {
+		p.addrSig = 0
+		for _, a := range addrs {
+			p.addrSig ^= addrHash(a)
+		}
+	}
+}
+
 // follow updates the kernel fingerprints with ops that took effect.
 func (p *pass) follow(op *diff.Op) {
 	switch {

@@ -217,8 +217,11 @@ type pass struct {
 	tried   []triedOp
 	skipped []Ref
 	// linkSig and addrSig fingerprint the kernel's links and addresses
-	// for the retry state (see sig).
+	// for the retry state (see sig), kept up to date through the pass
+	// when track is set: when some object backs off, and its op must be
+	// compared with the kernel as it is.
 	linkSig, addrSig uint64
+	track            bool
 	// out marks the objects failed or blocked in this pass; badChanged
 	// says a link was marked since it was last cleared.
 	out        map[Ref]bool
@@ -240,7 +243,8 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Repo
 	if o.FailFast || !apply {
 		o.Retries = nil
 	}
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, now: now, report: Report{Started: time.Now()}}
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, now: now, report: Report{Started: time.Now()},
+		track: o.Retries.Len() > 0}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
 	if err == nil && p.report.Failed != nil {
@@ -252,6 +256,9 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Repo
 		// ledger failed: nothing is known then. A failure is remembered
 		// against the kernel state the pass left, which the next pass
 		// lists unless something changed.
+		if len(p.tried) > 0 {
+			p.kernelSigs()
+		}
 		for i := range p.tried {
 			p.tried[i].fp = fingerprint(&p.tried[i].op, p.sig(p.tried[i].op.Kind))
 		}
@@ -355,7 +362,7 @@ func (p *pass) links() error {
 		for _, l := range observed {
 			p.index[l.Name] = l.Index
 			p.listed[l.Index] = l
-			if p.o.Retries != nil {
+			if p.track {
 				p.linkSig ^= linkHash(l.Name)
 			}
 		}
@@ -748,7 +755,7 @@ func (p *pass) rest() error {
 		return fmt.Errorf("listing rules: %w", err)
 	}
 	p.observedAddrs = observed.Addresses
-	if p.o.Retries != nil {
+	if p.track {
 		p.addrSig = 0
 		for _, a := range observed.Addresses {
 			p.addrSig ^= addrHash(a)
@@ -1132,7 +1139,7 @@ func (p *pass) do(ops []diff.Op) error {
 		return err
 	}
 	p.disown(notOurs)
-	if p.o.Retries != nil {
+	if p.track {
 		for _, op := range applied {
 			p.follow(&op)
 		}
