@@ -113,6 +113,25 @@ func TestSourceReportsObjectsAndLogsOnce(t *testing.T) {
 	if n := strings.Count(logs.String(), "object no longer failing"); n != 1 {
 		t.Errorf("the cleared failure was logged %d times, want once:\n%s", n, logs.String())
 	}
+
+	// A standing conflict: logged when it appears and when it clears.
+	ns.IP("route", "add", "10.60.0.0/24", "dev", "br0", "proto", "static")
+	d := impossible(false)
+	d.Routes = append(d.Routes, reconcile.Route{Dst: netip.MustParsePrefix("10.60.0.0/24"), Dev: "br0"})
+	for range 3 {
+		if r = src.Pass(context.Background(), h, d); !errors.Is(r.Err, source.ErrDegraded) || len(r.Objects) != 1 || r.Objects[0].State != source.StateConflict {
+			t.Fatalf("with a foreign route: %+v", r)
+		}
+	}
+	ns.IP("route", "del", "10.60.0.0/24", "dev", "br0", "proto", "static")
+	for range 2 {
+		if r = src.Pass(context.Background(), h, d); r.Err != nil {
+			t.Fatalf("without the foreign route: %v", r.Err)
+		}
+	}
+	if a, c := strings.Count(logs.String(), "conflict: another writer"), strings.Count(logs.String(), "conflict cleared"); a != 1 || c != 1 {
+		t.Errorf("the conflict was logged %d times appearing and %d clearing, want once each:\n%s", a, c, logs.String())
+	}
 }
 
 // Through the node, a scope with an impossible link, or with a standing
