@@ -314,7 +314,7 @@ func (p *pass) run() error {
 		}
 		before := len(p.report.Applied)
 		for i := len(p.deletes) - 1; i >= 0; i-- {
-			if err := p.do(p.deletes[i]); err != nil {
+			if err := p.do(p.keep(p.deletes[i])); err != nil { // a delete that failed is sent once a pass
 				return err
 			}
 		}
@@ -323,7 +323,7 @@ func (p *pass) run() error {
 		}
 	}
 	for i := len(linkDeletes) - 1; i >= 0; i-- {
-		if err := p.do(linkDeletes[i]); err != nil {
+		if err := p.do(p.keep(linkDeletes[i])); err != nil {
 			return err
 		}
 	}
