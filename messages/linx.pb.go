@@ -43,6 +43,10 @@ const (
 	Phase_PHASE_FAILED Phase = 4
 	// PHASE_STOPPED: the scope was stopped (see reason).
 	Phase_PHASE_STOPPED Phase = 5
+	// PHASE_DEGRADED: the last pass ran to its end, but some desired objects
+	// did not converge: they failed, are blocked by one that failed, or are
+	// held by another writer's object (see objects). The rest converged.
+	Phase_PHASE_DEGRADED Phase = 6
 	// PHASE_WAITING: the scope's namespace is not there (yet, or any more:
 	// a path: namespace not created yet, or deleted); the scope runs again
 	// as soon as it appears. reason says what is waited for.
@@ -58,6 +62,7 @@ var (
 		3: "PHASE_CONVERGED",
 		4: "PHASE_FAILED",
 		5: "PHASE_STOPPED",
+		6: "PHASE_DEGRADED",
 		7: "PHASE_WAITING",
 	}
 	Phase_value = map[string]int32{
@@ -67,6 +72,7 @@ var (
 		"PHASE_CONVERGED":   3,
 		"PHASE_FAILED":      4,
 		"PHASE_STOPPED":     5,
+		"PHASE_DEGRADED":    6,
 		"PHASE_WAITING":     7,
 	}
 )
@@ -2024,7 +2030,15 @@ type ScopeStatus struct {
 	// monitor_overruns counts lost-event signals from the monitor.
 	MonitorOverruns uint32 `protobuf:"varint,11,opt,name=monitor_overruns,json=monitorOverruns,proto3" json:"monitor_overruns,omitempty"`
 	// passes counts passes run since the scope was spawned.
-	Passes        uint64 `protobuf:"varint,12,opt,name=passes,proto3" json:"passes,omitempty"`
+	Passes uint64 `protobuf:"varint,12,opt,name=passes,proto3" json:"passes,omitempty"`
+	// objects lists the desired objects the last pass did not converge, in
+	// the order it met them, at most 20 (objects_omitted counts the rest).
+	Objects []*ObjectStatus `protobuf:"bytes,13,rep,name=objects,proto3" json:"objects,omitempty"`
+	// objects_omitted counts the unconverged objects left out of objects.
+	ObjectsOmitted uint32 `protobuf:"varint,14,opt,name=objects_omitted,json=objectsOmitted,proto3" json:"objects_omitted,omitempty"`
+	// object_counts counts, per kind, the desired objects of the last pass
+	// and how many of them failed, are blocked or are in conflict.
+	ObjectCounts  []*ObjectCount `protobuf:"bytes,15,rep,name=object_counts,json=objectCounts,proto3" json:"object_counts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2139,6 +2153,197 @@ func (x *ScopeStatus) GetMonitorOverruns() uint32 {
 func (x *ScopeStatus) GetPasses() uint64 {
 	if x != nil {
 		return x.Passes
+	}
+	return 0
+}
+
+func (x *ScopeStatus) GetObjects() []*ObjectStatus {
+	if x != nil {
+		return x.Objects
+	}
+	return nil
+}
+
+func (x *ScopeStatus) GetObjectsOmitted() uint32 {
+	if x != nil {
+		return x.ObjectsOmitted
+	}
+	return 0
+}
+
+func (x *ScopeStatus) GetObjectCounts() []*ObjectCount {
+	if x != nil {
+		return x.ObjectCounts
+	}
+	return nil
+}
+
+// ObjectStatus is one desired object a pass did not converge.
+type ObjectStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "link", "address", "route", "neighbour", "rule" or "nexthop".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// key names the object within its kind.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// state is "failed", "blocked" or "conflict".
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// error is the kernel's error for a failed object.
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// by names what holds the object back: for a blocked object the object
+	// it depends on ("link d0"), for a conflict the foreign object or reason.
+	By string `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`
+	// retry_at is when a failed object is tried again (it backs off).
+	RetryAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=retry_at,json=retryAt,proto3" json:"retry_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectStatus) Reset() {
+	*x = ObjectStatus{}
+	mi := &file_linx_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectStatus) ProtoMessage() {}
+
+func (x *ObjectStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectStatus.ProtoReflect.Descriptor instead.
+func (*ObjectStatus) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ObjectStatus) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetRetryAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetryAt
+	}
+	return nil
+}
+
+// ObjectCount counts one kind's desired objects in a pass: those that
+// converged are desired - failed - blocked - conflict (never below 0).
+type ObjectCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Desired       uint32                 `protobuf:"varint,2,opt,name=desired,proto3" json:"desired,omitempty"`
+	Failed        uint32                 `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	Blocked       uint32                 `protobuf:"varint,4,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	Conflict      uint32                 `protobuf:"varint,5,opt,name=conflict,proto3" json:"conflict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectCount) Reset() {
+	*x = ObjectCount{}
+	mi := &file_linx_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectCount) ProtoMessage() {}
+
+func (x *ObjectCount) ProtoReflect() protoreflect.Message {
+	mi := &file_linx_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectCount.ProtoReflect.Descriptor instead.
+func (*ObjectCount) Descriptor() ([]byte, []int) {
+	return file_linx_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ObjectCount) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ObjectCount) GetDesired() uint32 {
+	if x != nil {
+		return x.Desired
+	}
+	return 0
+}
+
+func (x *ObjectCount) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *ObjectCount) GetBlocked() uint32 {
+	if x != nil {
+		return x.Blocked
+	}
+	return 0
+}
+
+func (x *ObjectCount) GetConflict() uint32 {
+	if x != nil {
+		return x.Conflict
 	}
 	return 0
 }
@@ -2294,7 +2499,7 @@ const file_linx_proto_rawDesc = "" +
 	".actor.PIDR\n" +
 	"subscriber\"\x1b\n" +
 	"\x03Ack\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xb8\x03\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xcd\x04\n" +
 	"\vScopeStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x0e.linx.v1.PhaseR\x05phase\x12\x16\n" +
@@ -2310,14 +2515,31 @@ const file_linx_proto_rawDesc = "" +
 	"\aresyncs\x18\n" +
 	" \x01(\rR\aresyncs\x12)\n" +
 	"\x10monitor_overruns\x18\v \x01(\rR\x0fmonitorOverruns\x12\x16\n" +
-	"\x06passes\x18\f \x01(\x04R\x06passes*\x95\x01\n" +
+	"\x06passes\x18\f \x01(\x04R\x06passes\x12/\n" +
+	"\aobjects\x18\r \x03(\v2\x15.linx.v1.ObjectStatusR\aobjects\x12'\n" +
+	"\x0fobjects_omitted\x18\x0e \x01(\rR\x0eobjectsOmitted\x129\n" +
+	"\robject_counts\x18\x0f \x03(\v2\x14.linx.v1.ObjectCountR\fobjectCounts\"\xa7\x01\n" +
+	"\fObjectStatus\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\tR\x02by\x125\n" +
+	"\bretry_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aretryAt\"\x89\x01\n" +
+	"\vObjectCount\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
+	"\adesired\x18\x02 \x01(\rR\adesired\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\rR\x06failed\x12\x18\n" +
+	"\ablocked\x18\x04 \x01(\rR\ablocked\x12\x1a\n" +
+	"\bconflict\x18\x05 \x01(\rR\bconflict*\xa9\x01\n" +
 	"\x05Phase\x12\x15\n" +
 	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePHASE_STARTING\x10\x01\x12\x14\n" +
 	"\x10PHASE_CONVERGING\x10\x02\x12\x13\n" +
 	"\x0fPHASE_CONVERGED\x10\x03\x12\x10\n" +
 	"\fPHASE_FAILED\x10\x04\x12\x11\n" +
-	"\rPHASE_STOPPED\x10\x05\x12\x11\n" +
+	"\rPHASE_STOPPED\x10\x05\x12\x12\n" +
+	"\x0ePHASE_DEGRADED\x10\x06\x12\x11\n" +
 	"\rPHASE_WAITING\x10\aB#Z!github.com/linx-net/linx/messagesb\x06proto3"
 
 var (
@@ -2333,7 +2555,7 @@ func file_linx_proto_rawDescGZIP() []byte {
 }
 
 var file_linx_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_linx_proto_goTypes = []any{
 	(Phase)(0),                    // 0: linx.v1.Phase
 	(*Namespace)(nil),             // 1: linx.v1.Namespace
@@ -2362,9 +2584,11 @@ var file_linx_proto_goTypes = []any{
 	(*Unsubscribe)(nil),           // 24: linx.v1.Unsubscribe
 	(*Ack)(nil),                   // 25: linx.v1.Ack
 	(*ScopeStatus)(nil),           // 26: linx.v1.ScopeStatus
-	(*durationpb.Duration)(nil),   // 27: google.protobuf.Duration
-	(*actor.PID)(nil),             // 28: actor.PID
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*ObjectStatus)(nil),          // 27: linx.v1.ObjectStatus
+	(*ObjectCount)(nil),           // 28: linx.v1.ObjectCount
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*actor.PID)(nil),             // 30: actor.PID
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_linx_proto_depIdxs = []int32{
 	3,  // 0: linx.v1.Desired.links:type_name -> linx.v1.Link
@@ -2381,24 +2605,27 @@ var file_linx_proto_depIdxs = []int32{
 	1,  // 11: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
 	11, // 12: linx.v1.Route.paths:type_name -> linx.v1.NextHop
 	13, // 13: linx.v1.Nexthop.group:type_name -> linx.v1.NexthopMember
-	27, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
-	27, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
+	29, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
+	29, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
 	1,  // 16: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
 	2,  // 17: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
-	27, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
+	29, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
 	16, // 19: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
 	2,  // 20: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
 	26, // 21: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
-	28, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
-	28, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
+	30, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
+	30, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
 	0,  // 24: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
-	29, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
-	27, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	31, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
+	29, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
+	27, // 27: linx.v1.ScopeStatus.objects:type_name -> linx.v1.ObjectStatus
+	28, // 28: linx.v1.ScopeStatus.object_counts:type_name -> linx.v1.ObjectCount
+	31, // 29: linx.v1.ObjectStatus.retry_at:type_name -> google.protobuf.Timestamp
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_linx_proto_init() }
@@ -2426,7 +2653,7 @@ func file_linx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_linx_proto_rawDesc), len(file_linx_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

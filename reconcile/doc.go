@@ -152,18 +152,63 @@
 //     (a link's kind or settings, a vxlan's VNI) is recreated: its delete
 //     goes out right before its create, in the same batch, and its key
 //     stays owned.
-//  6. Each kind goes out in pipelined batches. The first failing link,
-//     address, neighbour or rule operation stops the pass and is reported
-//     with its *rtnl.Error; route operations go on past a failure so that
-//     the other routes converge. A create the kernel refuses because it
-//     holds the key already is a conflict, not a failure. The ledger is
-//     saved as it changes: a key recorded before its create is sent,
-//     removed after its delete.
+//  6. Each kind goes out in pipelined batches (single nexthops before
+//     groups). A failing operation is reported with its *rtnl.Error
+//     (Report.Failures) and holds back only what depends on its object
+//     (see Dependencies); everything else converges in the same pass.
+//     With Options.FailFast the first failing link, address, neighbour,
+//     rule or nexthop operation stops the pass instead, as a single-shot
+//     caller may want (route operations go on past a failure either
+//     way). A create the kernel refuses because it holds the key already
+//     is a conflict, not a failure. The ledger is saved as it changes: a
+//     key recorded before its create is sent, removed after its delete.
 //
 // Plan runs Pass, every step, against a copy of the namespace in memory
 // (fakekernel.Copy) and a copy of the ledger: its report is what Pass
 // would do now, the kernel's refusals and conflicts included, and it
 // changes neither the namespace nor the ledger's file.
+//
+// # Dependencies
+//
+// An object depends on the objects that must exist for the kernel to
+// take it. When an object fails (the kernel refused its create or
+// update, it names an interface neither present nor desired, or it is a
+// veth whose peer's namespace cannot be entered), the
+// create or update of every desired object that depends on it is not
+// sent: it is blocked, reported in Report.Blocked with the object it
+// depends on directly, and blocks what depends on it in turn. The rules:
+//
+//   - an address, neighbour or nexthop object desired on a link depends
+//     on the link; so does a route out of the link (its device, or the
+//     device of one of its multipath next hops);
+//   - a link depends on its parent (macvlan, vlan, vxlan …), and a link
+//     desired as a port depends on its master unless it is enslaved to
+//     it already;
+//   - a route or nexthop object through a gateway depends on the desired
+//     addresses whose subnet holds the gateway (on the route's device,
+//     when it names one) when nothing else reaches it: no address in the
+//     kernel, no other desired address still converging. A gateway no
+//     address reaches is the kernel's to judge (ENETUNREACH: a failure of
+//     the route itself);
+//   - a nexthop group depends on its members, a route through a nexthop
+//     id on that nexthop;
+//   - rules depend on nothing a pass creates (their interface names need
+//     no interface).
+//
+// An object that already is as desired is converged whatever its
+// dependencies: only a pending create or update is held back. A failed
+// or blocked object is sent at most once per pass, even when the pass
+// looks again after an address delete. Deletes follow the same
+// ordering and do not stop at a failure either: each failed delete is
+// reported, and no delete is held back, since the kernel removes what an
+// object carries with it (a link's addresses, routes and neighbours, the
+// routes through a nexthop), and deleting what is gone is success.
+//
+// A long-lived caller keeps a Retries across passes (Options.Retries):
+// an object that keeps failing is then skipped, with its last error,
+// until its backoff has passed, so that a permanently impossible object
+// costs one request per backoff period; the backoff ends early when the
+// operation or the kernel's links or addresses change.
 //
 // The package sits above rtnl and diff and below the actors: it imports
 // no actor and nothing of the configuration or the message API.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -30,6 +31,21 @@ type Options struct {
 	// so several such scopes (and one that owns routes) can share a
 	// namespace. A desired route or nexthop is then invalid.
 	NoRoutes bool
+	// FailFast stops the pass at the first failing link, address,
+	// neighbour, rule or nexthop operation, as a single-shot caller may
+	// want: nothing after it is sent. Without it (the default) a failure
+	// holds back only what depends on the failed object (see the package
+	// documentation, "Dependencies") and everything else converges in
+	// the same pass.
+	FailFast bool
+	// Retries, when set, is the per-object retry state a long-lived caller
+	// keeps across passes: an object that keeps failing is skipped until
+	// its backoff has passed (see Retries). Nil retries every failed
+	// object on every pass. Ignored with FailFast.
+	Retries *Retries
+	// Now is the time the pass takes as its start, for Retries; the zero
+	// value means time.Now().
+	Now time.Time
 }
 
 // routeProtocols returns the route protocols a pass with o owns for d:
@@ -56,8 +72,16 @@ type Report struct {
 	// Applied are the operations that took effect, in order. For Plan,
 	// the operations a pass would apply.
 	Applied []diff.Op
-	// Failed is the operation that stopped the pass, nil when none did.
+	// Failed is the first operation that failed, nil when none did. With
+	// Options.FailFast it stopped the pass; otherwise the pass went on
+	// and Failures lists every one.
 	Failed *Failure
+	// Failures are the operations that failed (or, with Options.Retries,
+	// were skipped while their object backs off), in order.
+	Failures []Failure
+	// Blocked are the desired objects held back because an object they
+	// depend on failed or is blocked.
+	Blocked []Blocked
 	// Conflicts are desired objects that cannot converge because foreign
 	// state holds their key; that state is left untouched.
 	Conflicts []diff.Conflict
@@ -66,12 +90,19 @@ type Report struct {
 	Duration time.Duration
 }
 
-// Failure is the operation that stopped a pass and why.
+// Failure is an operation that failed in a pass and why.
 type Failure struct {
 	Op diff.Op
 	// Err is the kernel's *rtnl.Error, or the reason the op could not be
-	// sent (an interface that does not exist).
+	// sent (an interface that does not exist). For an op skipped while its
+	// object backs off (Skipped), the error of its last attempt.
 	Err error
+	// Skipped is true when the op was not sent this pass: its object
+	// backs off after failing before (see Retries).
+	Skipped bool
+	// RetryAt is when the op will be tried again (Options.Retries); zero
+	// without retry state.
+	RetryAt time.Time
 }
 
 // Error returns "route create 10.1.0.0/16 …: netlink …".
@@ -105,9 +136,10 @@ func (f *Failure) Unwrap() error { return f.Err }
 // *NamespaceError when l belongs to another namespace, a *ClaimError (or
 // several, joined) for a protocol claimed as step 2 refuses, and an
 // error when l is nil or o.Protocol belongs to another writer (nothing
-// was applied in any of these cases); the *Failure that stopped the pass
-// (Report.Failed); or the failure to list the kernel's state or to read
-// or save the ledger.
+// was applied in any of these cases); the first *Failure (Report.Failed:
+// with o.FailFast it stopped the pass, otherwise the pass went on and
+// Report.Failures and Report.Blocked say what did not converge); or the
+// failure to list the kernel's state or to read or save the ledger.
 func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	return run(s, d, l, o, true, false)
 }
@@ -181,13 +213,79 @@ type pass struct {
 	// held names the desired links whose name another writer's link holds
 	// (or whose parent is held): what is desired on them is held back.
 	held map[string]bool
+	// bad names the desired links that failed or are blocked, with the
+	// object that stops each (itself when it failed): what depends on
+	// them is blocked (see the package documentation, "Dependencies").
+	bad map[string]Ref
+	// badAddrs are the desired addresses that failed or are blocked, with
+	// the name of their link: a gateway only they reach is blocked.
+	badAddrs []badAddress
+	// badNexthops are the desired nexthop ids that failed or are blocked.
+	badNexthops map[uint32]Ref
+	// observedAddrs are the addresses of the last listing.
+	observedAddrs []rtnl.Address
+	// now is the pass's time for the retry state; tried and skipped
+	// collect what Options.Retries settles at the end.
+	now     time.Time
+	tried   []triedOp
+	skipped []Ref
+	// linkSig and addrSig fingerprint the kernel's links and addresses
+	// for the retry state (see sig), kept up to date through the pass
+	// when track is set: when some object backs off, and its op must be
+	// compared with the kernel as it is.
+	linkSig, addrSig uint64
+	track            bool
+	// out marks the objects failed or blocked in this pass; badChanged
+	// says a link was marked since it was last cleared.
+	out        map[Ref]bool
+	badChanged bool
+}
+
+// badAddress is a desired address that failed or is blocked.
+type badAddress struct {
+	link   string
+	prefix netip.Prefix
+	ref    Ref
 }
 
 func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, report: Report{Started: time.Now()}}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if o.FailFast || !apply {
+		o.Retries = nil
+	}
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, now: now, report: Report{Started: time.Now()},
+		track: o.Retries.Len() > 0}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
-	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
+	if err == nil && p.report.Failed != nil {
+		err = p.report.Failed
+	}
+	var ferr *Failure
+	if o.Retries != nil && (err == nil || errors.As(err, &ferr)) {
+		// Retry state follows a pass that ran, not one whose listing or
+		// ledger failed: nothing is known then. A failure is remembered
+		// against the kernel state the pass left, which the next pass
+		// lists unless something changed.
+		if len(p.tried) > 0 {
+			p.kernelSigs()
+		}
+		for i := range p.tried {
+			p.tried[i].fp = fingerprint(&p.tried[i].op, p.sig(p.tried[i].op.Kind))
+		}
+		o.Retries.settle(now, p.tried, p.skipped)
+		for i := range p.report.Failures {
+			if e, ok := o.Retries.m[RefOf(p.report.Failures[i].Op)]; ok {
+				p.report.Failures[i].RetryAt = e.next
+			}
+		}
+		if p.report.Failed != nil {
+			p.report.Failed.RetryAt = p.report.Failures[0].RetryAt
+		}
+	}
+	p.report.Converged = err == nil && len(p.report.Conflicts) == 0 && len(p.report.Blocked) == 0
 	return p.report, err
 }
 
@@ -229,7 +327,7 @@ func (p *pass) run() error {
 		}
 		before := len(p.report.Applied)
 		for i := len(p.deletes) - 1; i >= 0; i-- {
-			if err := p.do(p.deletes[i]); err != nil {
+			if err := p.do(p.keep(p.deletes[i])); err != nil { // a delete that failed is sent once a pass
 				return err
 			}
 		}
@@ -238,7 +336,7 @@ func (p *pass) run() error {
 		}
 	}
 	for i := len(linkDeletes) - 1; i >= 0; i-- {
-		if err := p.do(linkDeletes[i]); err != nil {
+		if err := p.do(p.keep(linkDeletes[i])); err != nil {
 			return err
 		}
 	}
@@ -273,9 +371,13 @@ func (p *pass) links() error {
 		}
 		p.index = make(map[string]int, len(observed))
 		p.listed = make(map[int]rtnl.Link, len(observed))
+		p.linkSig = 0
 		for _, l := range observed {
 			p.index[l.Name] = l.Index
 			p.listed[l.Index] = l
+			if p.track {
+				p.linkSig ^= linkHash(l.Name)
+			}
 		}
 		// Record the indices of owned links seen for the first time (those
 		// created in the round before), and disown a name now held by a
@@ -288,8 +390,9 @@ func (p *pass) links() error {
 			p.owned.Links.Remove(k)
 		}
 		// A desired link held by a foreign link holds back the links
-		// desired on it, which may hold others: diff again until no more
-		// are held (at most once per desired link).
+		// desired on it, which may hold others, and so does one that
+		// failed or is blocked: diff again until no more are held (at most
+		// once per desired link).
 		var (
 			desired             []rtnl.Link
 			down, adopt         diff.Set[diff.LinkKey]
@@ -297,13 +400,15 @@ func (p *pass) links() error {
 			ops                 []diff.Op
 			conflicts, heldBack []diff.Conflict
 		)
-		for range len(p.d.Links) + 1 {
+		for range 2*len(p.d.Links) + 1 {
+			p.badChanged = false
 			desired, down, adopt, pending, heldBack = p.desiredLinks()
 			ops, conflicts = diff.Links(desired, observed, p.owned.Links, down, adopt)
-			if !p.hold(conflicts) {
+			if !p.hold(conflicts) && !p.badChanged {
 				break
 			}
 		}
+		ops = p.keep(ops)
 		creates, deletes := split(ops)
 		if round == 0 || !p.apply {
 			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
@@ -321,16 +426,25 @@ func (p *pass) links() error {
 			return nil
 		}
 		if len(creates) > 0 && round == linkRounds {
-			f := &Failure{Op: creates[0], Err: fmt.Errorf("links did not settle after %d rounds: the kernel keeps undoing this change", linkRounds+1)}
-			p.report.Failed = f
-			return f
+			for _, op := range creates {
+				err := fmt.Errorf("links did not settle after %d rounds: the kernel keeps undoing this change", linkRounds+1)
+				if err := p.fail(op, "", err, false); err != nil {
+					return err
+				}
+			}
+			p.deletes = append(p.deletes, deletes)
+			return nil
 		}
 		if len(creates) == 0 {
 			if pending != "" {
-				f := &Failure{Op: diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}},
-					Err: fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending))}
-				p.report.Failed = f
-				return f
+				// A link whose parent is neither present nor desired fails;
+				// the links on it are then blocked by it.
+				op := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}}
+				if err := p.fail(op, "", fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending)), false); err != nil {
+					return err
+				}
+				round-- // look again, without the failed link
+				continue
 			}
 			p.deletes = append(p.deletes, deletes)
 			return nil
@@ -386,7 +500,11 @@ func heldConflict(kind diff.Kind, key string, desired any, link string) diff.Con
 // exist yet is left out (pending) until a later round; a master that does
 // not exist yet is left unset. A link whose parent is held (p.held) is
 // left out and held too, and one whose master is held is not enslaved to
-// it: both are conflicts, returned in held.
+// it: both are conflicts, returned in held. A link whose parent or master
+// failed or is blocked (p.bad) is blocked by it, unless it is enslaved to
+// that master already; the ops of a blocked or failed link are dropped
+// later (see keep), but an existing one stays desired, so that it is not
+// deleted.
 func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKey], pending string, held []diff.Conflict) {
 	for _, dl := range p.d.Links {
 		l := rtnl.Link{Name: dl.Name, Kind: dl.Kind, MTU: dl.MTU, HardwareAddr: dl.MAC, Data: dl.Data}
@@ -407,6 +525,14 @@ func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKe
 				Reason: fmt.Sprintf("its parent %q is another writer's link (see its conflict): the link is not created on it", dl.Parent)})
 			continue
 		}
+		if _, bad := p.bad[dl.Name]; !bad && len(p.bad) > 0 {
+			create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: l}
+			if _, pb := p.bad[dl.Parent]; pb && dl.Parent != "" {
+				p.block(linkRef(dl.Name), create, "", linkRef(dl.Parent))
+			} else if _, mb := p.bad[dl.Master]; mb && dl.Master != "" && !p.enslaved(dl.Name, dl.Master) {
+				p.block(linkRef(dl.Name), create, "", linkRef(dl.Master))
+			}
+		}
 		switch dl.State {
 		case LinkStateUp:
 			l.Flags = net.FlagUp
@@ -419,6 +545,9 @@ func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKe
 		if dl.Parent != "" {
 			idx, ok := p.index[dl.Parent]
 			if !ok {
+				if _, bad := p.bad[dl.Name]; bad {
+					continue // failed or blocked: nothing to wait for
+				}
 				if pending == "" {
 					pending = dl.Name
 				}
@@ -426,16 +555,27 @@ func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKe
 			}
 			l.ParentIndex = idx
 		}
+		_, badMaster := p.bad[dl.Master]
 		switch {
 		case dl.Master != "" && p.held[dl.Master]:
 			held = append(held, diff.Conflict{Kind: diff.KindLink, Key: dl.Name, Desired: l, Foreign: true,
 				Reason: fmt.Sprintf("its master %q is another writer's link (see its conflict): the link is not enslaved to it", dl.Master)})
+		case dl.Master != "" && badMaster:
+			// Left unset: the link is blocked by its master (above).
 		case dl.Master != "":
 			l.MasterIndex = p.index[dl.Master] // 0 (don't care) until it exists
 		}
 		out = append(out, l)
 	}
 	return out, down, adopt, pending, held
+}
+
+// enslaved reports whether the link named name is a port of the link
+// named master, as last listed.
+func (p *pass) enslaved(name, master string) bool {
+	i, ok := p.index[name]
+	m, mok := p.index[master]
+	return ok && mok && p.listed[i].MasterIndex == m
 }
 
 // rest converges addresses, routes, neighbours and rules.
@@ -447,11 +587,21 @@ func (p *pass) rest() error {
 		}
 		return idx, nil
 	}
-	fail := func(op diff.Op, err error) error {
+	// fail records a desired object that names an interface neither
+	// present nor desired: with FailFast it stops the pass; otherwise the
+	// object is left out and the rest goes on.
+	fail := func(op diff.Op, link string, err error) error {
 		op.Action = diff.Create
-		f := &Failure{Op: op, Err: err}
-		p.report.Failed = f
-		return f
+		return p.fail(op, link, err, false)
+	}
+	// gone reports whether the link named name failed or is blocked and
+	// does not exist: what is desired on it is blocked and left out (it
+	// cannot exist either). One that exists stays desired, so that what
+	// is on it is not deleted; its ops are held back by keep.
+	gone := func(name string) bool {
+		_, bad := p.bad[name]
+		_, exists := p.index[name]
+		return bad && !exists
 	}
 
 	var desired diff.State
@@ -461,9 +611,17 @@ func (p *pass) rest() error {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindAddress, diff.KeyOfAddress(x).String(), x, a.Link))
 			continue
 		}
+		op := diff.Op{Action: diff.Create, Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}
+		if gone(a.Link) {
+			p.block(Ref{Kind: diff.KindAddress, Key: onLink(a.Link, "prefix", a.Prefix)}, op, a.Link, linkRef(a.Link))
+			continue
+		}
 		idx, err := resolve("address", a.Link)
 		if err != nil {
-			return fail(diff.Op{Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}, err)
+			if err := fail(op, a.Link, err); err != nil {
+				return err
+			}
+			continue
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
@@ -479,13 +637,22 @@ func (p *pass) rest() error {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, held))
 			continue
 		}
+		op := diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: rt}
+		if dev := p.goneDev(r, gone); dev != "" {
+			p.block(RefOf(op), op, "", linkRef(dev))
+			continue
+		}
 		if r.Dev != "" {
 			idx, err := resolve("route", r.Dev)
 			if err != nil {
-				return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+				if err := fail(op, "", err); err != nil {
+					return err
+				}
+				continue
 			}
 			rt.OIF = idx
 		}
+		unknown := false
 		if len(r.NextHops) > 0 {
 			rt.NextHops = make([]rtnl.NextHop, len(r.NextHops))
 			for i, nh := range r.NextHops {
@@ -493,11 +660,18 @@ func (p *pass) rest() error {
 				if nh.Dev != "" {
 					idx, err := resolve("route", nh.Dev)
 					if err != nil {
-						return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+						if err := fail(op, "", err); err != nil {
+							return err
+						}
+						unknown = true
+						break
 					}
 					rt.NextHops[i].OIF = idx
 				}
 			}
+		}
+		if unknown {
+			continue
 		}
 		desired.Routes = append(desired.Routes, rt)
 	}
@@ -523,9 +697,21 @@ func (p *pass) rest() error {
 			continue
 		}
 		if n.Dev != "" {
+			op := diff.Op{Action: diff.Create, Kind: diff.KindNexthop, Nexthop: nh}
 			idx, err := resolve("nexthop", n.Dev)
+			switch {
+			case gone(n.Dev):
+				p.block(RefOf(op), op, "", linkRef(n.Dev))
+			case err != nil:
+				if err := fail(op, "", err); err != nil {
+					return err
+				}
+			}
 			if err != nil {
-				return fail(diff.Op{Kind: diff.KindNexthop, Nexthop: nh}, err)
+				// Still desired, as a held one is, so that its groups stay
+				// whole; its ops are dropped (keep: it is marked).
+				desiredNexthops = append(desiredNexthops, nh)
+				continue
 			}
 			nh.OIF = idx
 		}
@@ -555,9 +741,17 @@ func (p *pass) rest() error {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNeighbour, diff.KeyOfNeighbour(x).String(), x, n.Link))
 			continue
 		}
+		op := diff.Op{Action: diff.Create, Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}}
+		if gone(n.Link) {
+			p.block(Ref{Kind: diff.KindNeighbour, Key: onLink(n.Link, "ip", n.IP)}, op, n.Link, linkRef(n.Link))
+			continue
+		}
 		idx, err := resolve("neighbour", n.Link)
 		if err != nil {
-			return fail(diff.Op{Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC}}, err)
+			if err := fail(op, n.Link, err); err != nil {
+				return err
+			}
+			continue
 		}
 		desired.Neighbours = append(desired.Neighbours, rtnl.Neighbour{Index: idx, IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent})
 	}
@@ -572,6 +766,13 @@ func (p *pass) rest() error {
 	}
 	if observed.Rules, err = p.s.Rules(); err != nil {
 		return fmt.Errorf("listing rules: %w", err)
+	}
+	p.observedAddrs = observed.Addresses
+	if p.track {
+		p.addrSig = 0
+		for _, a := range observed.Addresses {
+			p.addrSig ^= addrHash(a)
+		}
 	}
 	// Addresses, neighbours and rules carry the scope's protocol, and are
 	// its own only with it where the kernel keeps it (see kernelMarks).
@@ -611,15 +812,62 @@ func (p *pass) rest() error {
 	p.report.Conflicts = append(p.report.Conflicts, ruleConflicts...)
 
 	// Nexthops are created before the routes that name them and, deletes
-	// going in reverse, deleted after them.
-	for _, ops := range [][]diff.Op{addrOps, nhOps, routeOps, neighOps, ruleOps} {
+	// going in reverse, deleted after them; single nexthops go before the
+	// groups that list them, in a batch of their own, so that a group
+	// whose member failed is blocked rather than refused.
+	singles, groups := nexthopsByLevel(nhOps)
+	for _, ops := range [][]diff.Op{addrOps, singles, groups, routeOps, neighOps, ruleOps} {
 		creates, deletes := split(ops)
 		p.deletes = append(p.deletes, deletes)
-		if err := p.do(creates); err != nil {
+		// What depends on an object that failed in an earlier batch is
+		// held back (see the package documentation, "Dependencies").
+		if err := p.do(p.keep(creates)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nexthopsByLevel splits nexthop ops into those of single nexthops and
+// those of groups, keeping the order; a delete stays in singles (deletes
+// go out in the order the diff gave them, groups first).
+func nexthopsByLevel(ops []diff.Op) (singles, groups []diff.Op) {
+	n := 0
+	for i := range ops {
+		if ops[i].Action != diff.Delete && ops[i].Nexthop.IsGroup() {
+			n++
+		}
+	}
+	if n == 0 || n == len(ops) {
+		if n == 0 {
+			return ops, nil
+		}
+		return nil, ops
+	}
+	singles = make([]diff.Op, 0, len(ops)-n)
+	groups = make([]diff.Op, 0, n)
+	for _, op := range ops {
+		if op.Action != diff.Delete && op.Nexthop.IsGroup() {
+			groups = append(groups, op)
+		} else {
+			singles = append(singles, op)
+		}
+	}
+	return singles, groups
+}
+
+// goneDev returns the name of a link route r goes out of that failed or
+// is blocked and does not exist (gone), "" when none.
+func (p *pass) goneDev(r Route, gone func(string) bool) string {
+	if r.Dev != "" && gone(r.Dev) {
+		return r.Dev
+	}
+	for _, nh := range r.NextHops {
+		if nh.Dev != "" && gone(nh.Dev) {
+			return nh.Dev
+		}
+	}
+	return ""
 }
 
 // heldDev returns the name of a held link (see pass.held) that desired
@@ -793,6 +1041,9 @@ func (p *pass) do(ops []diff.Op) error {
 		p.report.Applied = append(p.report.Applied, ops...)
 		return nil
 	}
+	if ops = p.skipBackingOff(ops); len(ops) == 0 {
+		return nil
+	}
 	// Ops are large (672 bytes): they are read in place and copied only
 	// where they must be kept. Route ops never touch the ledger (routes
 	// are owned by protocol), so they are not collected for it.
@@ -843,7 +1094,7 @@ func (p *pass) do(ops []diff.Op) error {
 	p.disown(unsent)
 	var (
 		applied, deleted, notOurs []diff.Op
-		first                     *Failure
+		refused                   []int
 	)
 	if len(failed) == 0 {
 		applied = ops[:done:done] // all of them: no copy
@@ -883,9 +1134,7 @@ func (p *pass) do(ops []diff.Op) error {
 			if op.Action == diff.Create && !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op) // the kernel refused it: nothing was created
 			}
-			if first == nil {
-				first = &Failure{Op: *op, Err: e}
-			}
+			refused = append(refused, i)
 		}
 	}
 	if len(p.report.Applied) == 0 {
@@ -903,9 +1152,22 @@ func (p *pass) do(ops []diff.Op) error {
 		return err
 	}
 	p.disown(notOurs)
-	if first != nil {
-		p.report.Failed = first
-		return first
+	if p.track {
+		for _, op := range applied {
+			p.follow(&op)
+		}
+	}
+	for _, i := range refused {
+		var err error = failed[i]
+		if failed[i] == nil {
+			err = errors.New("refused") // not reached: a refused op has the kernel's error
+		}
+		if p.o.Retries != nil {
+			p.tried = append(p.tried, triedOp{ref: RefOf(ops[i]), op: ops[i], err: err})
+		}
+		if err := p.fail(ops[i], "", err, false); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -939,7 +1201,7 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 	if slices.ContainsFunc(ops, peerElsewhere) {
 		return p.sendEach(ops)
 	}
-	stop := ops[0].Kind != diff.KindRoute
+	stop := p.o.FailFast && ops[0].Kind != diff.KindRoute
 	var b rtnl.Batch
 	for start := 0; start < len(ops); start += sendChunk {
 		chunk := ops[start:min(start+sendChunk, len(ops))]
@@ -982,8 +1244,9 @@ func peerElsewhere(op diff.Op) bool {
 
 // sendEach is send for link ops among which a veth's peer goes to another
 // namespace: one request at a time, those creates through
-// Socket.LinkAdd, stopping at the first failure. A pod's link ops are a
-// handful, so the lost pipelining costs nothing measurable.
+// Socket.LinkAdd, stopping at the first failure with Options.FailFast. A
+// pod's link ops are a handful, so the lost pipelining costs nothing
+// measurable.
 func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
 	var b rtnl.Batch
 	for i := range ops {
@@ -1001,13 +1264,28 @@ func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, er
 		if err == nil {
 			continue
 		}
-		var e *rtnl.Error
-		if !errors.As(err, &e) {
-			return i, nil, err
+		var (
+			e     *rtnl.Error
+			errno unix.Errno
+		)
+		switch {
+		case errors.As(err, &e):
+		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
+			// The peer's namespace could not be entered (gone, say): a
+			// failure of this link alone, not of the pass.
+			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
+		default:
+			return i, failed, err
 		}
-		return i + 1, map[int]*rtnl.Error{i: e}, nil
+		if failed == nil {
+			failed = make(map[int]*rtnl.Error)
+		}
+		failed[i] = e
+		if p.o.FailFast {
+			return i + 1, failed, nil
+		}
 	}
-	return len(ops), nil, nil
+	return len(ops), failed, nil
 }
 
 // addToBatch appends the request that carries out op.
@@ -1106,23 +1384,33 @@ func ruleDeletes(ops []diff.Op) bool {
 // a request matches, another writer's with more selectors perhaps, and a
 // batch cannot check that. RuleDelete sends nothing for a rule no longer
 // installed (ENOENT) or shadowed by another (EBUSY). Neither stops the
-// other deletes (do reports them as done and as a conflict); any other
-// failure does, as send stops for every kind but routes.
+// other deletes (do reports them as done and as a conflict); with
+// Options.FailFast any other failure does, as send stops then for every
+// kind but routes.
 func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
 	for i := range ops {
 		err := p.s.RuleDelete(ops[i].Rule)
 		if err == nil {
 			continue
 		}
-		var e *rtnl.Error
-		if !errors.As(err, &e) {
+		var (
+			e     *rtnl.Error
+			errno unix.Errno
+		)
+		switch {
+		case errors.As(err, &e):
+		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
+			// The peer's namespace could not be entered (gone, say): a
+			// failure of this link alone, not of the pass.
+			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
+		default:
 			return i, failed, err
 		}
 		if failed == nil {
 			failed = make(map[int]*rtnl.Error)
 		}
 		failed[i] = e
-		if !rtnl.IsNotExist(e) && !errors.Is(e, unix.EBUSY) {
+		if p.o.FailFast && !rtnl.IsNotExist(e) && !errors.Is(e, unix.EBUSY) {
 			return i + 1, failed, nil
 		}
 	}

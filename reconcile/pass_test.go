@@ -163,7 +163,7 @@ func TestFailFastUnknownInterface(t *testing.T) {
 	s := ns.Open()
 	d := desired()
 	d.Addresses = append([]reconcile.Address{{Link: "eth9", Prefix: netip.MustParsePrefix("10.9.0.1/24")}}, d.Addresses...)
-	r, err := reconcile.Pass(s, d, reconcile.NewLedger(), reconcile.Options{})
+	r, err := reconcile.Pass(s, d, reconcile.NewLedger(), reconcile.Options{FailFast: true})
 	var f *reconcile.Failure
 	if !errors.As(err, &f) || !strings.Contains(err.Error(), `no such interface "eth9"`) || r.Failed == nil {
 		t.Fatalf("want failure naming eth9, got %v", err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/internal/nstest"
 	"github.com/linx-net/linx/reconcile"
@@ -64,6 +66,8 @@ type scenario struct {
 	name  string
 	owned []diff.Op
 	steps []step
+	// opts are the options of every pass (FailFast, say).
+	opts reconcile.Options
 }
 
 var (
@@ -328,6 +332,7 @@ var scenarios = []scenario{{
 	}},
 }, {
 	name: "creates never sent after a refused one are not kept",
+	opts: reconcile.Options{FailFast: true},
 	steps: []step{{
 		before: func(t *testing.T, w world) {
 			w.apply(t, func(b *rtnl.Batch, index func(string) int) {
@@ -353,7 +358,133 @@ var scenarios = []scenario{{
 		want:   []string{"failed create address index=2 prefix=fd00::1/64: EACCES", "applied 62 create address index=3 prefix=fd00:1::3f/128", "owned address index=3 prefix=fd00:1::3f/128"},
 		absent: []string{"applied 63 ", "owned address index=3 prefix=fd00:1::40/128", "owned address index=2"},
 	}},
+}, {
+	name: "an impossible link holds back only what depends on it, and everything else converges in the same pass",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			// ifb links stand for existing links: the fake models no veth peer.
+			w.apply(t, func(b *rtnl.Batch, _ func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "v0", Kind: "ifb"})
+				b.LinkAdd(rtnl.Link{Name: "v1", Kind: "ifb"})
+			})
+		},
+		desired: impossibleLink(true),
+		want: []string{
+			"applied 0 create link br0", "applied 1 create address index=2 prefix=10.2.0.1/24",
+			"applied 2 create address index=4 prefix=10.0.0.1/24", "applied 3 create route family=inet table=254 dst=10.50.0.0/24",
+			"applied 4 create neighbour", "applied 5 create rule",
+			"failed create link d0: EOPNOTSUPP",
+			"blocked link v1 blocked by link d0",
+			"blocked address link=d0 prefix=10.1.0.1/24 blocked by link d0",
+			"blocked neighbour link=d0 ip=10.1.0.9 blocked by link d0",
+			"blocked route family=inet table=254 dst=10.52.0.0/24 tos=0 metric=0 blocked by link d0",
+			"blocked route family=inet table=254 dst=10.51.0.0/24 tos=0 metric=0 blocked by address link=d0 prefix=10.1.0.1/24",
+			"not converged",
+		},
+		absent: []string{"applied 6"},
+	}, {
+		// The same again: the failure is tried again, nothing else changes.
+		desired: impossibleLink(true),
+		want:    []string{"applied none", "failed create link d0: EOPNOTSUPP", "blocked link v1 blocked by link d0", "not converged"},
+	}, {
+		desired: impossibleLink(false),
+		want:    []string{"applied none", "converged"},
+		absent:  []string{"failed", "blocked"},
+	}},
+}, {
+	name: "a failed address blocks the routes only it reaches, not those another address reaches",
+	steps: []step{{
+		before: func(t *testing.T, w world) {
+			w.apply(t, func(b *rtnl.Batch, _ func(string) int) {
+				b.LinkAdd(rtnl.Link{Name: "a0", Kind: "bridge", Flags: net.FlagUp})
+			})
+			w.disableIPv6("a0")
+		},
+		desired: reconcile.Desired{
+			Links: []reconcile.Link{brUp, {Name: "a0"}},
+			Addresses: []reconcile.Address{{Link: "a0", Prefix: netip.MustParsePrefix("fd00::1/64")},
+				{Link: "br0", Prefix: netip.MustParsePrefix("fd01::1/64")}},
+			Routes: []reconcile.Route{
+				{Dst: netip.MustParsePrefix("fd50::/64"), Via: netip.MustParseAddr("fd00::fe")},
+				{Dst: netip.MustParsePrefix("fd51::/64"), Via: netip.MustParseAddr("fd01::fe")},
+			},
+		},
+		want: []string{"applied 0 create link br0", "applied 1 create address index=3 prefix=fd01::1/64",
+			"applied 2 create route family=inet6 table=254 dst=fd51::/64",
+			"failed create address index=2 prefix=fd00::1/64: EACCES",
+			"blocked route family=inet6 table=254 dst=fd50::/64 tos=0 metric=1024 blocked by address index=2 prefix=fd00::1/64",
+			"not converged"},
+		absent: []string{"applied 3"},
+	}},
+}, {
+	name: "a failed nexthop blocks the groups listing it and the routes through them",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Nexthops: []reconcile.Nexthop{{ID: 1, Via: netip.MustParseAddr("10.9.9.9"), Dev: "br0"},
+				{ID: 2, Via: gw, Dev: "br0"}, {ID: 10, Group: []rtnl.NexthopMember{{ID: 1}, {ID: 2}}}},
+			Routes: []reconcile.Route{{Dst: netip.MustParsePrefix("10.60.0.0/24"), Nexthop: 10},
+				{Dst: netip.MustParsePrefix("10.61.0.0/24"), Nexthop: 2}},
+		},
+		want: []string{"applied 2 create nexthop id=2", "applied 3 create route family=inet table=254 dst=10.61.0.0/24",
+			"failed create nexthop id=1: ",
+			"blocked nexthop id=10 blocked by nexthop id=1",
+			"blocked route family=inet table=254 dst=10.60.0.0/24 tos=0 metric=0 blocked by nexthop id=10",
+			"not converged"},
+		absent: []string{"applied 4"},
+	}},
+}, {
+	name: "a failed link does not stop the deletes of what is no longer desired",
+	steps: []step{{
+		desired: reconcile.Desired{
+			Links:     []reconcile.Link{brUp},
+			Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a}},
+			Rules:     []reconcile.Rule{{Priority: 200, Table: 100}},
+		},
+		want: []string{"converged"},
+	}, {
+		desired: reconcile.Desired{Links: []reconcile.Link{brUp, {Name: "d0", Kind: "dummy"}}},
+		want: []string{"applied 0 delete rule", "applied 1 delete address", "failed create link d0: EOPNOTSUPP",
+			"owned link br0", "not converged"},
+		absent: []string{"owned address", "owned rule", "owned link d0"},
+	}},
 }}
+
+// impossibleLink is a scope as a new user writes it on a kernel without
+// dummy: an impossible link d0 with an address, a port, a neighbour and
+// routes that depend on it, beside a bridge with an address, an existing
+// veth's address, a route through the bridge, a neighbour and a rule.
+// Without withD0, only what does not depend on d0.
+func impossibleLink(withD0 bool) reconcile.Desired {
+	d := reconcile.Desired{
+		Links: []reconcile.Link{brUp, {Name: "v0"}},
+		Addresses: []reconcile.Address{{Link: "br0", Prefix: v4a},
+			{Link: "v0", Prefix: netip.MustParsePrefix("10.2.0.1/24")}},
+		Routes:     []reconcile.Route{{Dst: netip.MustParsePrefix("10.50.0.0/24"), Via: gw}},
+		Neighbours: []reconcile.Neighbour{{Link: "br0", IP: nbr, MAC: nbMAC}},
+		Rules:      []reconcile.Rule{{Priority: 200, Table: 100}},
+	}
+	if withD0 {
+		d.Links = append([]reconcile.Link{{Name: "d0", Kind: "dummy", State: reconcile.LinkStateUp}}, d.Links...)
+		d.Links = append(d.Links, reconcile.Link{Name: "v1", Master: "d0"})
+		d.Addresses = append(d.Addresses, reconcile.Address{Link: "d0", Prefix: netip.MustParsePrefix("10.1.0.1/24")})
+		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{Link: "d0", IP: netip.MustParseAddr("10.1.0.9"), MAC: nbMAC})
+		d.Routes = append(d.Routes,
+			reconcile.Route{Dst: netip.MustParsePrefix("10.51.0.0/24"), Via: netip.MustParseAddr("10.1.0.254")},
+			reconcile.Route{Dst: netip.MustParsePrefix("10.52.0.0/24"), Dev: "d0"})
+	}
+	return d
+}
+
+// missingKinds refuses, in the fake kernel, the link kinds this
+// machine's kernel lacks, as it does: EOPNOTSUPP ("Unknown device type").
+func missingKinds(op string, obj any) *rtnl.Error {
+	if l, ok := obj.(rtnl.Link); ok && op == "link add" && slices.Contains([]string{"dummy", "vlan", "bond", "vrf"}, l.Kind) {
+		return fakekernel.Refuse(op, unix.EOPNOTSUPP, "Unknown device type")
+	}
+	return nil
+}
 
 // summary renders a pass as lines comparable between kernels: its applied
 // operations by key, conflicts, failure, convergence and the keys the
@@ -378,14 +509,19 @@ func summary(r reconcile.Report, err error, l *reconcile.Ledger) []string {
 	var f *reconcile.Failure
 	switch {
 	case errors.As(err, &f):
-		var e *rtnl.Error
-		name := "?"
-		if errors.As(f.Err, &e) {
-			name = e.Name()
+		for _, f := range r.Failures {
+			var e *rtnl.Error
+			name := "?"
+			if errors.As(f.Err, &e) {
+				name = e.Name()
+			}
+			out = append(out, fmt.Sprintf("failed %s %s %s: %s", f.Op.Action, f.Op.Kind, f.Op.Key(), name))
 		}
-		out = append(out, fmt.Sprintf("failed %s %s %s: %s", f.Op.Action, f.Op.Kind, f.Op.Key(), name))
 	case err != nil:
 		out = append(out, "error "+err.Error())
+	}
+	for _, b := range r.Blocked {
+		out = append(out, "blocked "+b.String())
 	}
 	if r.Converged {
 		out = append(out, "converged")
@@ -424,7 +560,7 @@ func (sc scenario) run(t *testing.T, w world) [][]string {
 		if st.before != nil {
 			st.before(t, w)
 		}
-		r, err := reconcile.Pass(w.k, st.desired, l, reconcile.Options{})
+		r, err := reconcile.Pass(w.k, st.desired, l, sc.opts)
 		got := summary(r, err, l)
 		out = append(out, got)
 		for _, want := range st.want {
@@ -482,6 +618,7 @@ func TestScenarios(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			fk := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 1})
+			fk.SetFault(missingKinds)
 			fake := sc.run(t, world{k: fk, disableIPv6: func(name string) {
 				if err := fk.DisableIPv6(name); err != nil {
 					t.Fatal(err)

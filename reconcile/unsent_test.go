@@ -41,7 +41,7 @@ func TestUnsentCreatesForgotten(t *testing.T) {
 			Prefix: netip.MustParsePrefix(fmt.Sprintf("10.1.%d.%d/32", i/250, 1+i%250))})
 	}
 	l := reconcile.NewLedger()
-	r, err := reconcile.Pass(s, d, l, reconcile.Options{})
+	r, err := reconcile.Pass(s, d, l, reconcile.Options{FailFast: true})
 	var f *reconcile.Failure
 	if !errors.As(err, &f) || f.Op.Kind != diff.KindAddress || f.Op.Address.Prefix != refused || !errors.Is(err, unix.EACCES) {
 		t.Fatalf("pass = %v; want the create of %s refused with EACCES", err, refused)

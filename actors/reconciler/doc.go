@@ -19,7 +19,12 @@
 // (capacity Config.Burst), so fighting another writer over the same object
 // costs at most Rate passes per second instead of a spinning CPU. A failed
 // pass is retried with exponential backoff (100 ms doubling, capped at the
-// interval), reset by the next success.
+// interval), reset by the next success. A degraded pass (its error wraps
+// source.ErrDegraded: it ran to its end, but some objects failed, are
+// blocked or are in conflict) is not a failed one: it is not retried
+// with that backoff, each failing object backing off on its own in the
+// source; the loop runs again when source.Report.RetryIn says the first
+// is due (capped at the interval), or on an event.
 //
 // After each pass the actor sends *PassDone to its parent. Passes are
 // numbered from a random point per incarnation, so a restarted reconciler

@@ -266,6 +266,19 @@ func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 	case errors.Is(err, source.ErrScopeGone):
 		// Nothing to retry: the supervisor stops the scope.
 		return
+	case errors.Is(err, source.ErrDegraded):
+		// Not a failed pass: each object that fails backs off on its own
+		// (the source keeps that state). Look again when the first is due,
+		// and otherwise on events and the interval, as a converged scope.
+		l.failures = 0
+		if l.cancelRetry != nil {
+			l.cancelRetry()
+			l.cancelRetry = nil
+		}
+		if d := m.Report.RetryIn; d > 0 {
+			l.retryGen++
+			l.cancelRetry = l.sched.SendOnce(min(d, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+		}
 	case errors.Is(err, source.ErrFighting):
 		// Converged, for now: look again soon, without backing off, so
 		// that the end of the fight shows as soon as it ends.

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -177,6 +178,31 @@ func TestFailedPassIsRetried(t *testing.T) {
 	next(t, done, time.Second)
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("retried after %v, want the 100 ms backoff", d)
+	}
+}
+
+// A degraded pass is not a failed one: the loop does not retry it with
+// the failure backoff (100 ms), only when the source says an object is due.
+func TestDegradedPassIsNotRetried(t *testing.T) {
+	src := fakesource.New()
+	src.Degrade = true
+	src.SetForeign("k", "theirs")
+	_, _, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: time.Hour})
+	if d := next(t, done, time.Second); !errors.Is(d.Report.Err, source.ErrDegraded) || len(d.Report.Objects) != 1 {
+		t.Fatalf("first pass: %+v, want degraded by the conflict", d)
+	}
+	none(t, done, 400*time.Millisecond) // a failed pass would have been retried twice
+}
+
+func TestDegradedPassRunsAgainWhenAnObjectIsDue(t *testing.T) {
+	src := fakesource.New()
+	src.Degrade, src.RetryIn = true, 20*time.Millisecond
+	src.SetForeign("k", "theirs")
+	_, _, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: time.Hour})
+	next(t, done, time.Second)
+	// No event, interval an hour away: the pass comes from RetryIn.
+	if d := next(t, done, time.Second); !errors.Is(d.Report.Err, source.ErrDegraded) {
+		t.Fatalf("second pass: %+v", d)
 	}
 }
 

@@ -36,6 +36,15 @@ type Source struct {
 	// id is the namespace's identity when New ran (zero if unknown): a
 	// path or pid that names another one since then is gone (see alive).
 	id rtnl.NamespaceID
+	// retries is the per-object backoff of the scope's passes, and
+	// standing the failures and conflicts of the last pass, to log each
+	// when it appears and when it clears; both are used by one pass at a
+	// time.
+	retries  *reconcile.Retries
+	retryCap time.Duration
+	standing map[standingKey]string
+	// name is the scope's, for the log ("" outside a node).
+	name string
 }
 
 // Option tunes a Source.
@@ -48,8 +57,18 @@ func WithMonitor(opts ...monitor.Option) Option {
 	return func(s *Source) { s.monitor = append(s.monitor, opts...) }
 }
 
+// WithRetryCap caps the backoff of an object that keeps failing at d,
+// the scope's pass interval (Factory gives each scope its own); zero or
+// less keeps reconcile.DefaultRetryMax, the default interval.
+func WithRetryCap(d time.Duration) Option {
+	return func(s *Source) { s.retryCap = d }
+}
+
 // New returns a Source for namespace ns that records what it creates in
-// ledger (which must not be nil) and owns routes as o says.
+// ledger (which must not be nil) and owns routes as o says. Its passes
+// hold back only what depends on a failure (o.FailFast is ignored) and
+// keep a per-object backoff (reconcile.Retries, from
+// reconcile.DefaultRetryFirst up to the cap of WithRetryCap).
 func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts ...Option) (*Source, error) {
 	if ledger == nil {
 		return nil, errors.New("rtnlsource: nil ledger")
@@ -59,6 +78,9 @@ func New(ns rtnl.Namespace, ledger *reconcile.Ledger, o reconcile.Options, opts 
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.options.FailFast = false
+	s.retries = reconcile.NewRetries(reconcile.DefaultRetryFirst, s.retryCap)
+	s.options.Retries = s.retries
 	return s, nil
 }
 
@@ -113,10 +135,14 @@ func Factory(stateDir string, opts ...Option) func(spec supervisor.Spec) (source
 		if n := set.MonitorBuffer; n > 0 {
 			scopeOpts = append(opts[:len(opts):len(opts)], WithMonitor(monitor.WithReceiveBuffer(n)))
 		}
+		if d := spec.Loop.Interval; d > 0 {
+			scopeOpts = append(scopeOpts[:len(scopeOpts):len(scopeOpts)], WithRetryCap(d))
+		}
 		src, err := New(ns, ledger, o, scopeOpts...)
 		if err != nil {
 			return nil, err
 		}
+		src.name = spec.Name
 		if dmg := ledger.Damaged(); dmg != nil && src.logger != nil {
 			src.logger.Warn("ledger damaged: moved aside, the scope starts with an empty ledger",
 				"scope", spec.Name, "ledger", dmg.Path, "moved_to", dmg.MovedTo, "err", dmg.Err)
@@ -210,6 +236,7 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 	)
 	if validated {
 		rep, err = reconcile.PassValidated(sock, valid, s.ledger, s.options)
+		d = valid.Desired()
 	} else {
 		rep, err = reconcile.Pass(sock, d, s.ledger, s.options)
 	}
@@ -227,6 +254,19 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		Err:       err,
 		Duration:  rep.Duration,
 	}
+	var failure *reconcile.Failure
+	if err == nil || errors.As(err, &failure) {
+		// The pass ran to its end: what did not converge is per object.
+		objects := rep.Objects()
+		out.Objects, out.Counts = objectsOf(objects), countsOf(d, objects)
+		s.logStanding(objects)
+		if next, ok := s.retries.Next(); ok {
+			out.RetryIn = max(time.Until(next), time.Millisecond)
+		}
+		if len(objects) > 0 {
+			out.Err = degraded(objects)
+		}
+	}
 	if out.Err != nil {
 		// The kernel answers ordinary requests with ENOENT and ESRCH too (a
 		// route that just vanished): only a fresh look at the namespace
@@ -234,9 +274,6 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		if goneErr := s.alive(); goneErr != nil {
 			out.Err = fmt.Errorf("%w (pass: %w)", goneErr, err)
 		}
-	}
-	if out.Err == nil && len(rep.Conflicts) > 0 {
-		out.Err = fmt.Errorf("%d desired objects held by foreign state, left alone (first: %v)", len(rep.Conflicts), rep.Conflicts[0])
 	}
 	return out
 }

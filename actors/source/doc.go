@@ -29,4 +29,10 @@
 //     ErrScopeAbsent as well: the scope then waits for it instead of
 //     stopping for good. A constructor that finds the scope not there yet
 //     returns an error wrapping ErrScopeAbsent alone.
+//     that reason instead of restarting.
+//  5. A pass that ran to its end but left some desired objects
+//     unconverged (failed, blocked by a failure, in conflict with another
+//     writer) lists them in Report.Objects and wraps ErrDegraded; it keeps
+//     the per-object retry state that spares an object that keeps failing
+//     (Report.RetryIn), since the loop does not back off a degraded pass.
 package source

@@ -31,6 +31,14 @@ var ErrScopeAbsent = errors.New("not there yet")
 // the fight.
 var ErrFighting = errors.New("fighting another writer")
 
+// ErrDegraded is wrapped by the error of a pass that ran to its end but
+// left some desired objects unconverged: failed, blocked by one that
+// failed, or held by another writer's object (Report.Objects lists them).
+// The scope is degraded, not failing: the loop does not back off, and
+// runs again when Report.RetryIn says the first backing-off object is due
+// (or on the next event or interval).
+var ErrDegraded = errors.New("degraded")
+
 // Handle is a scope's open resource (for rtnetlink, a socket inside the
 // namespace). Close releases it; it is called exactly once.
 type Handle = io.Closer
@@ -49,7 +57,67 @@ type Report struct {
 	Err error
 	// Duration is how long the pass took.
 	Duration time.Duration
+	// Objects lists every desired object the pass did not converge, in the
+	// order it met them; nil when all converged.
+	Objects []Object
+	// Counts counts, per kind, the desired objects of the pass and those
+	// of Objects in each state, so that the converged ones can be derived
+	// (Count.Converged); nil when the source does not count.
+	Counts []Count
+	// RetryIn is when the first object that backs off after failing is
+	// due to be tried again; zero when none backs off.
+	RetryIn time.Duration
 }
+
+// Object states, as Object.State spells them.
+const (
+	StateConverged = "converged"
+	StateFailed    = "failed"
+	StateBlocked   = "blocked"
+	StateConflict  = "conflict"
+)
+
+// Object is one desired object a pass did not converge, in terms common to
+// every source.
+type Object struct {
+	// Kind is the object's kind ("link", "address", "route", …).
+	Kind string
+	// Key names the object within its kind, as the source spells keys.
+	Key string
+	// State is StateFailed, StateBlocked or StateConflict.
+	State string
+	// Err is why a failed object failed (the kernel's error); "" otherwise.
+	Err string
+	// By is what holds the object back: for a blocked object the object it
+	// depends on ("link d0"), for a conflict the foreign object or reason.
+	By string
+	// RetryAt is when a failed object is tried again; zero when unknown.
+	RetryAt time.Time
+}
+
+// String returns "link d0 failed: …", "address … blocked by link d0" or
+// "route … conflict: …".
+func (o Object) String() string {
+	switch o.State {
+	case StateFailed:
+		return o.Kind + " " + o.Key + " failed: " + o.Err
+	case StateBlocked:
+		return o.Kind + " " + o.Key + " blocked by " + o.By
+	}
+	return o.Kind + " " + o.Key + " " + o.State + ": " + o.By
+}
+
+// Count is the number of desired objects of one kind in a pass, and how
+// many of them were failed, blocked or in conflict.
+type Count struct {
+	Kind                               string
+	Desired, Failed, Blocked, Conflict int
+}
+
+// Converged returns the desired objects of the kind that converged: the
+// rest of Desired, never below zero (a conflict may name an object that is
+// not desired, such as one the pass did not delete).
+func (c Count) Converged() int { return max(0, c.Desired-c.Failed-c.Blocked-c.Conflict) }
 
 // Event is what a Watch delivers.
 type Event uint8

@@ -403,7 +403,7 @@ func (n *nodeActor) update(ctx actor.Context, name string, d any) error {
 		return nil
 	}
 	ctx.Send(r.pid, &setDesired{desired: d})
-	if r.status.Phase == messages.Phase_PHASE_CONVERGED {
+	if r.status.Phase == messages.Phase_PHASE_CONVERGED || r.status.Phase == messages.Phase_PHASE_DEGRADED {
 		r.status.Phase = messages.Phase_PHASE_CONVERGING
 		n.publish(r)
 	}
@@ -477,10 +477,19 @@ func (n *nodeActor) pass(m *scopePass) {
 	if rep.Err != nil {
 		st.LastError = rep.Err.Error()
 	}
-	if rep.Converged && rep.Err == nil {
+	switch {
+	case rep.Converged && rep.Err == nil:
 		st.Phase = messages.Phase_PHASE_CONVERGED
-	} else {
+	case errors.Is(rep.Err, source.ErrDegraded):
+		st.Phase = messages.Phase_PHASE_DEGRADED
+	default:
 		st.Phase = messages.Phase_PHASE_CONVERGING
+	}
+	if rep.Err == nil || errors.Is(rep.Err, source.ErrDegraded) || errors.Is(rep.Err, source.ErrFighting) {
+		// The pass ran to its end: its objects replace the last ones. A
+		// pass that failed early says nothing of them.
+		st.Objects, st.ObjectsOmitted = objectStatuses(rep.Objects)
+		st.ObjectCounts = objectCounts(rep.Counts)
 	}
 	// A pass that changed nothing and found nothing new (the idle interval
 	// pass) is not news: subscribers hear of changes only.
@@ -493,7 +502,45 @@ func (n *nodeActor) pass(m *scopePass) {
 func quiet(st *messages.ScopeStatus) *messages.ScopeStatus {
 	c := proto.Clone(st).(*messages.ScopeStatus)
 	c.LastPass, c.LastPassDuration, c.Passes = nil, nil, 0
+	for _, o := range c.Objects {
+		o.RetryAt = nil
+	}
 	return c
+}
+
+// MaxStatusObjects bounds the unconverged objects a ScopeStatus lists;
+// ObjectsOmitted counts the rest. Twenty is a screenful, and enough to
+// show the failures that block the rest (they come first).
+const MaxStatusObjects = 20
+
+// objectStatuses returns the first MaxStatusObjects of objects as
+// messages, and how many were left out.
+func objectStatuses(objects []source.Object) ([]*messages.ObjectStatus, uint32) {
+	if len(objects) == 0 {
+		return nil, 0
+	}
+	n := min(len(objects), MaxStatusObjects)
+	out := make([]*messages.ObjectStatus, n)
+	for i, o := range objects[:n] {
+		out[i] = &messages.ObjectStatus{Kind: o.Kind, Key: o.Key, State: o.State, Error: o.Err, By: o.By}
+		if !o.RetryAt.IsZero() {
+			out[i].RetryAt = timestamppb.New(o.RetryAt)
+		}
+	}
+	return out, uint32(len(objects) - n)
+}
+
+// objectCounts returns counts as messages.
+func objectCounts(counts []source.Count) []*messages.ObjectCount {
+	if len(counts) == 0 {
+		return nil
+	}
+	out := make([]*messages.ObjectCount, len(counts))
+	for i, c := range counts {
+		out[i] = &messages.ObjectCount{Kind: c.Kind, Desired: uint32(c.Desired), Failed: uint32(c.Failed),
+			Blocked: uint32(c.Blocked), Conflict: uint32(c.Conflict)}
+	}
+	return out
 }
 
 // HandleFailure is the node's supervision of its scopes, run on the node's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -142,6 +143,32 @@ type statusRow struct {
 	Resyncs          uint32     `json:"resyncs"`
 	MonitorOverruns  uint32     `json:"monitor_overruns"`
 	LastError        string     `json:"last_error,omitempty"`
+	// Objects are the desired objects the last pass did not converge (at
+	// most 20; ObjectsOmitted counts the rest), Counts the desired objects
+	// per kind and how many of them did not converge.
+	Objects        []objectRow `json:"objects,omitempty"`
+	ObjectsOmitted uint32      `json:"objects_omitted,omitempty"`
+	Counts         []countRow  `json:"object_counts,omitempty"`
+}
+
+// objectRow is one unconverged object as `status -o json` prints it.
+type objectRow struct {
+	Kind    string     `json:"kind"`
+	Key     string     `json:"key"`
+	State   string     `json:"state"`
+	Error   string     `json:"error,omitempty"`
+	By      string     `json:"by,omitempty"`
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+}
+
+// countRow counts one kind's desired objects.
+type countRow struct {
+	Kind      string `json:"kind"`
+	Desired   uint32 `json:"desired"`
+	Converged uint32 `json:"converged"`
+	Failed    uint32 `json:"failed"`
+	Blocked   uint32 `json:"blocked"`
+	Conflict  uint32 `json:"conflict"`
 }
 
 // phaseName is a Phase without its PHASE_ prefix, in lower case.
@@ -168,6 +195,20 @@ func toRow(st *messages.ScopeStatus) statusRow {
 	}
 	if st.GetLastPassDuration() != nil {
 		r.LastPassDuration = st.GetLastPassDuration().AsDuration().String()
+	}
+	for _, o := range st.GetObjects() {
+		row := objectRow{Kind: o.GetKind(), Key: o.GetKey(), State: o.GetState(), Error: o.GetError(), By: o.GetBy()}
+		if o.GetRetryAt() != nil {
+			t := o.GetRetryAt().AsTime()
+			row.RetryAt = &t
+		}
+		r.Objects = append(r.Objects, row)
+	}
+	r.ObjectsOmitted = st.GetObjectsOmitted()
+	for _, c := range st.GetObjectCounts() {
+		bad := c.GetFailed() + c.GetBlocked() + c.GetConflict()
+		r.Counts = append(r.Counts, countRow{Kind: c.GetKind(), Desired: c.GetDesired(), Converged: c.GetDesired() - min(bad, c.GetDesired()),
+			Failed: c.GetFailed(), Blocked: c.GetBlocked(), Conflict: c.GetConflict()})
 	}
 	return r
 }
@@ -200,12 +241,65 @@ func (l statusLine) Cells() []string {
 
 func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
+// objectLine is an unconverged object as a table line.
+type objectLine struct {
+	objectRow
+	now time.Time
+}
+
+// Header implements cliout.Row.
+func (objectLine) Header() []string { return []string{"  STATE", "KIND", "KEY", "BY / ERROR"} }
+
+// Cells implements cliout.Row.
+func (l objectLine) Cells() []string {
+	why := l.By
+	if l.State == "failed" {
+		why = l.Error
+		if l.RetryAt != nil && l.RetryAt.After(l.now) {
+			why += " (retried in " + l.RetryAt.Sub(l.now).Round(time.Second).String() + ")"
+		}
+	}
+	return []string{"  " + l.State, l.Kind, l.Key, why}
+}
+
 // writeStatus prints list in format f; now dates the table's "last pass"
-// column as an age. It returns the first write error.
+// column as an age. A table is followed, for each scope with objects that
+// did not converge, by a line counting the converged ones per kind and a
+// table of the others. It returns the first write error.
 func writeStatus(w io.Writer, f cliout.Format, list []*messages.ScopeStatus, now time.Time) error {
 	lines := make([]statusLine, 0, len(list))
 	for _, st := range list {
 		lines = append(lines, statusLine{toRow(st), now})
 	}
-	return cliout.Write(w, f, lines)
+	if err := cliout.Write(w, f, lines); err != nil || f != cliout.FormatTable {
+		return err
+	}
+	for _, l := range lines {
+		if len(l.Objects) == 0 {
+			continue
+		}
+		var desired, converged uint32
+		var kinds []string
+		for _, c := range l.Counts {
+			desired += c.Desired
+			converged += c.Converged
+			kinds = append(kinds, fmt.Sprintf("%s %d/%d", c.Kind, c.Converged, c.Desired))
+		}
+		if _, err := fmt.Fprintf(w, "\n%s: %d of %d desired objects converged (%s)\n", l.Name, converged, desired, strings.Join(kinds, ", ")); err != nil {
+			return err
+		}
+		objs := make([]objectLine, len(l.Objects))
+		for i, o := range l.Objects {
+			objs[i] = objectLine{o, now}
+		}
+		if err := cliout.Write(w, f, objs); err != nil {
+			return err
+		}
+		if l.ObjectsOmitted > 0 {
+			if _, err := fmt.Fprintf(w, "  … and %d more\n", l.ObjectsOmitted); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

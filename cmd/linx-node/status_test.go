@@ -100,3 +100,48 @@ func TestWriteStatusWaiting(t *testing.T) {
 		t.Errorf("JSON %s (%v)", js.String(), err)
 	}
 }
+
+// TestWriteStatusDegraded checks that a degraded scope's unconverged
+// objects follow the table, with the converged counts per kind, and are
+// in its JSON row.
+func TestWriteStatusDegraded(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	list := []*messages.ScopeStatus{{
+		Name: "lab", Phase: messages.Phase_PHASE_DEGRADED, Passes: 2,
+		LastError: "degraded: 1 failed, 1 blocked (first: link d0 failed: …)",
+		Objects: []*messages.ObjectStatus{
+			{Kind: "link", Key: "d0", State: "failed", Error: "link add: EOPNOTSUPP: Unknown device type", RetryAt: timestamppb.New(now.Add(8 * time.Second))},
+			{Kind: "address", Key: "link=d0 prefix=10.1.0.1/24", State: "blocked", By: "link d0"},
+		},
+		ObjectsOmitted: 3,
+		ObjectCounts:   []*messages.ObjectCount{{Kind: "link", Desired: 2, Failed: 1}, {Kind: "address", Desired: 3, Blocked: 1}},
+	}}
+	var table bytes.Buffer
+	if err := writeStatus(&table, cliout.FormatTable, list, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"lab    degraded",
+		"lab: 3 of 5 desired objects converged (link 1/2, address 2/3)",
+		"  failed   link     d0                          link add: EOPNOTSUPP: Unknown device type (retried in 8s)",
+		"  blocked  address  link=d0 prefix=10.1.0.1/24  link d0",
+		"  … and 3 more",
+	} {
+		if !bytes.Contains(table.Bytes(), []byte(want)) {
+			t.Errorf("table has no %q:\n%s", want, table.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := writeStatus(&js, cliout.FormatJSON, list, now); err != nil {
+		t.Fatal(err)
+	}
+	var rows []statusRow
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil {
+		t.Fatalf("JSON %s: %v", js.String(), err)
+	}
+	r := rows[0]
+	if r.Phase != "degraded" || len(r.Objects) != 2 || r.Objects[0].Error == "" || r.Objects[1].By != "link d0" ||
+		r.ObjectsOmitted != 3 || len(r.Counts) != 2 || r.Counts[1].Converged != 2 {
+		t.Errorf("JSON row: %+v", r)
+	}
+}

@@ -267,7 +267,12 @@ func (s *observedSource) Pass(ctx context.Context, h source.Handle, desired any)
 func (a *Agent) passObserver(name string) func(reconcile.Report, error) {
 	return func(rep reconcile.Report, err error) {
 		a.metrics.observePass(name, rep, err)
-		a.ready.passed(name, rep.Converged && err == nil)
+		why := ""
+		var f *reconcile.Failure
+		if err == nil || errors.As(err, &f) {
+			why = degradedReason(rep.Objects()) // ran to its end
+		}
+		a.ready.passed(name, rep.Converged && err == nil, why)
 	}
 }
 
@@ -392,7 +397,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	if a.ln != nil {
 		srv := &http.Server{
-			Handler:           Handler(a.metrics, a.pending, a.waiting),
+			Handler:           Handler(a.metrics, a.pending, a.waiting, a.ready.degradedScopes),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 		}

@@ -121,13 +121,13 @@ func TestReadiness(t *testing.T) {
 	}
 	r.expect("b")
 	r.expect("a")
-	r.passed("a", false)
-	r.passed("stranger", true) // a scope spawned through the API: not counted
+	r.passed("a", false, "")
+	r.passed("stranger", true, "") // a scope spawned through the API: not counted
 	if p := r.pending(); !slices.Equal(p, []string{"a", "b"}) {
 		t.Fatalf("pending %v, want [a b]", p)
 	}
-	r.passed("a", true)
-	r.passed("a", false) // once converged, a later failing pass keeps it ready
+	r.passed("a", true, "")
+	r.passed("a", false, "") // once converged, a later failing pass keeps it ready
 	if p := r.pending(); !slices.Equal(p, []string{"b"}) {
 		t.Fatalf("pending %v, want [b]", p)
 	}
@@ -144,14 +144,15 @@ func TestReadiness(t *testing.T) {
 func TestHandler(t *testing.T) {
 	statuses := []*messages.ScopeStatus{
 		{Name: "a", Phase: messages.Phase_PHASE_CONVERGED, Restarts: 2, Resyncs: 3, MonitorOverruns: 1},
-		{Name: "b", Phase: messages.Phase_PHASE_CONVERGING},
+		{Name: "b", Phase: messages.Phase_PHASE_DEGRADED, ObjectCounts: []*messages.ObjectCount{
+			{Kind: "link", Desired: 3, Failed: 1, Blocked: 1}, {Kind: "route", Desired: 2, Conflict: 1}}},
 	}
 	var listErr error
 	m := NewMetrics(func() ([]*messages.ScopeStatus, error) { return statuses, listErr }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r := newReadiness()
 	r.expect("a")
 	r.expect("b")
-	srv := httptest.NewServer(Handler(m, r.pending, nil))
+	srv := httptest.NewServer(Handler(m, r.pending, nil, r.degradedScopes))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -170,8 +171,17 @@ func TestHandler(t *testing.T) {
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "a, b") {
 		t.Errorf("/readyz before convergence: %d %q", code, body)
 	}
-	r.passed("a", true)
-	r.passed("b", true)
+	r.passed("a", true, "")
+	r.passed("b", false, "") // a pass that failed early: still pending
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "b") || strings.Contains(body, "a,") {
+		t.Errorf("/readyz with b pending: %d %q", code, body)
+	}
+	// Degraded counts as ready, and /readyz says which scope and why.
+	r.passed("b", false, "1 conflict (first: route 10.60.0.0/24 conflict: another writer's)")
+	if code, body := get("/readyz"); code != 200 || body != "ready\ndegraded: b: 1 conflict (first: route 10.60.0.0/24 conflict: another writer's)\n" {
+		t.Errorf("/readyz with b degraded: %d %q", code, body)
+	}
+	r.passed("b", true, "")
 	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
 		t.Errorf("/readyz after convergence: %d %q", code, body)
 	}
@@ -187,6 +197,7 @@ func TestHandler(t *testing.T) {
 			{Kind: diff.KindRoute, Action: diff.Delete},
 		},
 		Failed:    &reconcile.Failure{Op: diff.Op{Kind: diff.KindLink, Action: diff.Update}, Err: errors.New("EPERM")},
+		Failures:  []reconcile.Failure{{Op: diff.Op{Kind: diff.KindLink, Action: diff.Update}, Err: errors.New("EPERM")}},
 		Conflicts: []diff.Conflict{{Kind: diff.KindRoute}},
 	}
 	m.observePass("a", rep, rep.Failed)
@@ -241,6 +252,11 @@ func TestHandler(t *testing.T) {
 		{"linx_scope_converged", map[string]string{"scope": "a"}, 1},
 		{"linx_scope_converged", map[string]string{"scope": "b"}, 0},
 		{"linx_scope_running", map[string]string{"scope": "b"}, 1},
+		{"linx_objects", map[string]string{"scope": "b", "kind": "link", "state": "converged"}, 1},
+		{"linx_objects", map[string]string{"scope": "b", "kind": "link", "state": "failed"}, 1},
+		{"linx_objects", map[string]string{"scope": "b", "kind": "link", "state": "blocked"}, 1},
+		{"linx_objects", map[string]string{"scope": "b", "kind": "route", "state": "conflict"}, 1},
+		{"linx_objects", map[string]string{"scope": "b", "kind": "route", "state": "converged"}, 1},
 		{"linx_scope_restarts_total", map[string]string{"scope": "a"}, 2},
 		{"linx_resyncs_total", map[string]string{"scope": "a"}, 3},
 		{"linx_monitor_overruns_total", map[string]string{"scope": "a"}, 1},

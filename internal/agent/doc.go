@@ -67,11 +67,14 @@
 //
 // Metrics are served from a private Prometheus registry on metrics.listen:
 // /metrics, /healthz (200 while the process runs) and /readyz (200 once
-// every configured scope has converged at least once and the fleet source,
-// if any, is in sync with etcd; 503 naming what is not, before). A scope
-// waiting for its namespace counts as ready and is named on a line of its
-// own: it has nothing to converge, and an agent whose configuration names
-// a namespace nobody made yet (the example's, on a fresh install) must
-// still become ready. Once the namespace appears the scope is pending
-// again until it has converged.
+// every configured scope has run a pass to its end at least once and the
+// fleet source, if any, is in sync with etcd; 503 naming what is not,
+// before). A scope waiting for its namespace counts as ready and is named
+// on a line of its own: it has nothing to converge, and an agent whose
+// configuration names a namespace nobody made yet (the example's, on a
+// fresh install) must still become ready; once the namespace appears the
+// scope is pending again until a pass has run. A degraded scope, whose
+// pass left some objects failed, blocked or in conflict, counts as ready
+// too: waiting would not fix them, and /readyz names it and why, while
+// linx_objects counts its objects by state for alerts.
 package agent

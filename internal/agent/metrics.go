@@ -89,8 +89,10 @@ func (m *Metrics) observePass(scope string, rep reconcile.Report, err error) {
 	for _, op := range rep.Applied {
 		m.ops.WithLabelValues(scope, op.Kind.String(), op.Action.String(), resultApplied).Inc()
 	}
-	if f := rep.Failed; f != nil {
-		m.ops.WithLabelValues(scope, f.Op.Kind.String(), f.Op.Action.String(), resultFailed).Inc()
+	for _, f := range rep.Failures {
+		if !f.Skipped { // one backing off was not sent
+			m.ops.WithLabelValues(scope, f.Op.Kind.String(), f.Op.Action.String(), resultFailed).Inc()
+		}
 	}
 	if err != nil {
 		m.errors.WithLabelValues(scope).Inc()
@@ -135,17 +137,20 @@ var (
 	descConverged = prometheus.NewDesc("linx_scope_converged",
 		"1 when the scope's last pass reached the desired state, 0 otherwise.", []string{"scope"}, nil)
 	descRunning = prometheus.NewDesc("linx_scope_running",
-		"1 while the scope's actors run (starting, converging or converged), 0 while it waits for its namespace and once stopped or failed.", []string{"scope"}, nil)
+		"1 while the scope's actors run (starting, converging, converged or degraded), 0 while it waits for its namespace and once stopped or failed.", []string{"scope"}, nil)
 	descRestarts = prometheus.NewDesc("linx_scope_restarts_total",
 		"Restarts of the scope's actors after a crash, since the scope was spawned.", []string{"scope"}, nil)
 	descResyncs = prometheus.NewDesc("linx_resyncs_total",
 		"Passes run from scratch (one per start, one per lost-event signal), since the scope was spawned.", []string{"scope"}, nil)
 	descOverruns = prometheus.NewDesc("linx_monitor_overruns_total",
 		"Times the scope's monitor lost events (ENOBUFS or a full queue), since the scope was spawned.", []string{"scope"}, nil)
+	descObjects = prometheus.NewDesc("linx_objects",
+		"Desired objects of the scope's last pass, by kind (link, address, route, neighbour, rule, nexthop) and state: converged, failed (the kernel refused it), blocked (held back by an object it depends on) or conflict (another writer's object holds its key).",
+		[]string{"scope", "kind", "state"}, nil)
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConverged, descRunning, descRestarts, descResyncs, descOverruns} {
+	for _, d := range []*prometheus.Desc{descConverged, descRunning, descRestarts, descResyncs, descOverruns, descObjects} {
 		ch <- d
 	}
 }
@@ -162,8 +167,17 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		switch st.GetPhase() {
 		case messages.Phase_PHASE_CONVERGED:
 			converged, running = 1, 1
-		case messages.Phase_PHASE_STARTING, messages.Phase_PHASE_CONVERGING:
+		case messages.Phase_PHASE_STARTING, messages.Phase_PHASE_CONVERGING, messages.Phase_PHASE_DEGRADED:
 			running = 1
+		}
+		for _, c := range st.GetObjectCounts() {
+			bad := c.GetFailed() + c.GetBlocked() + c.GetConflict()
+			for state, n := range map[string]uint32{
+				"converged": c.GetDesired() - min(bad, c.GetDesired()),
+				"failed":    c.GetFailed(), "blocked": c.GetBlocked(), "conflict": c.GetConflict(),
+			} {
+				ch <- prometheus.MustNewConstMetric(descObjects, prometheus.GaugeValue, float64(n), name, c.GetKind(), state)
+			}
 		}
 		ch <- prometheus.MustNewConstMetric(descConverged, prometheus.GaugeValue, converged, name)
 		ch <- prometheus.MustNewConstMetric(descRunning, prometheus.GaugeValue, running, name)

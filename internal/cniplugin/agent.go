@@ -171,8 +171,8 @@ func (a *agent) put(ctx context.Context, spec *messages.SpawnScope) (uint64, err
 
 // converged waits until the scope's status is converged after more than
 // passes passes. It returns a CNI error with code ErrConverge naming the
-// scope and its last error when the scope fails or stops, or ctx ends
-// first.
+// scope and its last error when the scope fails, stops or is degraded
+// after such a pass (objects failed or in conflict), or ctx ends first.
 func (a *agent) converged(ctx context.Context, name string, passes uint64) (*messages.ScopeStatus, error) {
 	delay := 10 * time.Millisecond
 	var last *messages.ScopeStatus
@@ -188,6 +188,12 @@ func (a *agent) converged(ctx context.Context, name string, passes uint64) (*mes
 				}
 			case messages.Phase_PHASE_FAILED, messages.Phase_PHASE_STOPPED:
 				return st, types.NewError(ErrConverge, fmt.Sprintf("linx-cni: scope %s is %s", name, phaseName(st)), describe(st))
+			case messages.Phase_PHASE_DEGRADED:
+				// Some objects failed or are in conflict: waiting would not
+				// make the attachment whole, the runtime's retry may.
+				if st.GetPasses() > passes {
+					return st, types.NewError(ErrConverge, fmt.Sprintf("linx-cni: scope %s is %s", name, phaseName(st)), describe(st))
+				}
 			}
 		} else {
 			lastErr = err

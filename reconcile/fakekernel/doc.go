@@ -58,6 +58,9 @@
 // It leaves out what a pass does not meet: the local table's routes,
 // IPv6 link-local addresses and prefix routes, the IPv6 addresses a link
 // loses when it goes down, and dynamic neighbours.
+// What it does not model, a test injects: SetFault makes chosen requests
+// fail as a real kernel refuses them (a link kind not built in, a value
+// out of range), and nothing changes for a refused request.
 //
 // The zero Kernel is not usable; New returns one holding only the
 // loopback device and the default rules. A Kernel is safe for concurrent

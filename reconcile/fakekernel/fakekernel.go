@@ -41,6 +41,41 @@ type Kernel struct {
 	// noPeer is set while LinkAdd creates a veth whose peer goes to
 	// another namespace, which the fake does not model.
 	noPeer bool
+	fault  Fault
+}
+
+// Fault decides whether the kernel refuses a request that it would
+// otherwise carry out, as a real kernel does for reasons the fake does not
+// model (a link kind not built in, a value out of range, a full table):
+// op is the request ("link add", "address add", "route add", "neighbour
+// add", "rule add", "nexthop add", or the "… delete" of each) and obj the
+// object it carries, decoded from the request (rtnl.Link, rtnl.Address,
+// rtnl.Route, rtnl.Neighbour, rtnl.Rule, rtnl.Nexthop). A non-nil error
+// is the kernel's answer; nothing changes then. Link updates are "link
+// add" requests too, without a Kind unless the update names one.
+type Fault func(op string, obj any) *rtnl.Error
+
+// SetFault makes the kernel consult f before every request of a batch
+// (and of LinkAdd and RuleDelete); nil removes it.
+func (k *Kernel) SetFault(f Fault) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.fault = f
+}
+
+// Refuse returns the *rtnl.Error a Fault answers with: op, errno and
+// the kernel's message.
+func Refuse(op string, errno unix.Errno, message string) *rtnl.Error {
+	return &rtnl.Error{Op: op, Errno: errno, Message: message}
+}
+
+// faulty returns the fault's answer to op on obj, nil when there is no
+// fault or it lets the request through.
+func (k *Kernel) faulty(op string, obj any) *rtnl.Error {
+	if k.fault == nil {
+		return nil
+	}
+	return k.fault(op, obj)
 }
 
 // New returns a kernel for the namespace ns, whose identity is id: it
@@ -242,6 +277,9 @@ func (k *Kernel) RuleDelete(r rtnl.Rule) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if f := k.faulty(op, r); f != nil {
+		return f
+	}
 	first := -1
 	for i, x := range k.rules {
 		if x.Family != req.Family {
@@ -305,11 +343,17 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 		if err != nil {
 			return fail("address add", unix.EINVAL, "%v", err)
 		}
+		if f := k.faulty("address add", a); f != nil {
+			return f
+		}
 		return k.newAddr(a, excl, replace)
 	case unix.RTM_DELADDR:
 		a, err := rtnl.DecodeAddress(e.Payload)
 		if err != nil {
 			return fail("address delete", unix.EINVAL, "%v", err)
+		}
+		if f := k.faulty("address delete", a); f != nil {
+			return f
 		}
 		return k.delAddr(a)
 	case unix.RTM_NEWROUTE:
@@ -317,11 +361,17 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 		if err != nil {
 			return fail("route add", unix.EINVAL, "%v", err)
 		}
+		if f := k.faulty("route add", r); f != nil {
+			return f
+		}
 		return k.newRoute(r, excl, replace)
 	case unix.RTM_DELROUTE:
 		r, _, err := rtnl.DecodeRoute(e.Payload)
 		if err != nil {
 			return fail("route delete", unix.EINVAL, "%v", err)
+		}
+		if f := k.faulty("route delete", r); f != nil {
+			return f
 		}
 		return k.delRoute(r)
 	case unix.RTM_NEWNEIGH:
@@ -329,11 +379,17 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 		if err != nil {
 			return fail("neighbour add", unix.EINVAL, "%v", err)
 		}
+		if f := k.faulty("neighbour add", n); f != nil {
+			return f
+		}
 		return k.newNeigh(n, excl, replace)
 	case unix.RTM_DELNEIGH:
 		n, _, err := rtnl.DecodeNeighbour(e.Payload)
 		if err != nil {
 			return fail("neighbour delete", unix.EINVAL, "%v", err)
+		}
+		if f := k.faulty("neighbour delete", n); f != nil {
+			return f
 		}
 		return k.delNeigh(n)
 	case unix.RTM_NEWRULE:
@@ -341,11 +397,17 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 		if err != nil {
 			return fail("rule add", unix.EINVAL, "%v", err)
 		}
+		if f := k.faulty("rule add", r); f != nil {
+			return f
+		}
 		return k.newRule(wireRule(r), excl)
 	case unix.RTM_DELRULE:
 		r, _, err := rtnl.DecodeRule(e.Payload)
 		if err != nil {
 			return fail("rule delete", unix.EINVAL, "%v", err)
+		}
+		if f := k.faulty("rule delete", r); f != nil {
+			return f
 		}
 		return k.delRule(wireRule(r))
 	case unix.RTM_NEWNEXTHOP:
@@ -353,11 +415,17 @@ func (k *Kernel) do(e rtnl.BatchEntry) *rtnl.Error {
 		if err != nil {
 			return fail("nexthop add", unix.EINVAL, "%v", err)
 		}
+		if f := k.faulty("nexthop add", n); f != nil {
+			return f
+		}
 		return k.newNexthop(n, excl, replace)
 	case unix.RTM_DELNEXTHOP:
 		n, err := rtnl.DecodeNexthop(e.Payload)
 		if err != nil {
 			return fail("nexthop delete", unix.EINVAL, "%v", err)
+		}
+		if f := k.faulty("nexthop delete", n); f != nil {
+			return f
 		}
 		return k.delNexthop(n.ID)
 	}
@@ -369,6 +437,9 @@ func (k *Kernel) newLink(payload []byte, create, excl bool) *rtnl.Error {
 	l, err := rtnl.DecodeLink(payload)
 	if err != nil {
 		return fail(op, unix.EINVAL, "%v", err)
+	}
+	if f := k.faulty(op, l); f != nil {
+		return f
 	}
 	if len(payload) < unix.SizeofIfInfomsg {
 		return fail(op, unix.EINVAL, "short ifinfomsg")
@@ -499,6 +570,11 @@ func (k *Kernel) delLink(payload []byte) *rtnl.Error {
 	}
 	index := int(int32(binary.NativeEndian.Uint32(payload[4:])))
 	l := k.linkByIndex(index)
+	if l != nil {
+		if f := k.faulty(op, *l); f != nil {
+			return f
+		}
+	}
 	switch {
 	case l == nil:
 		return fail(op, unix.ENODEV, "no such interface index %d", index)

@@ -24,6 +24,11 @@ type Desired map[string]string
 type Source struct {
 	// PassDelay is added to every pass (set before use).
 	PassDelay time.Duration
+	// Degrade reports conflicts as a degraded pass (source.ErrDegraded,
+	// one Object per conflict) instead of a failed one, with RetryIn as
+	// the report's (set before use).
+	Degrade bool
+	RetryIn time.Duration
 
 	mu      sync.Mutex
 	kernel  map[string]string
@@ -178,6 +183,7 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 			continue
 		} else if ok && !s.ledger[k] {
 			r.Conflicts++
+			r.Objects = append(r.Objects, source.Object{Kind: "key", Key: k, State: source.StateConflict, By: "value " + cur})
 			continue
 		}
 		s.ledger[k] = true
@@ -192,8 +198,11 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 		}
 	}
 	r.Converged = r.Conflicts == 0
-	if !r.Converged {
-		r.Err = fmt.Errorf("%d conflicts", r.Conflicts)
+	switch {
+	case !r.Converged && s.Degrade:
+		r.Err, r.RetryIn = fmt.Errorf("%w: %d conflicts", source.ErrDegraded, r.Conflicts), s.RetryIn
+	case !r.Converged:
+		r.Err, r.Objects = fmt.Errorf("%d conflicts", r.Conflicts), nil
 	}
 	r.Duration = time.Since(start)
 	return r
