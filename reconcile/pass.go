@@ -567,12 +567,14 @@ func (p *pass) rest() error {
 
 	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
 	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
-	var routeOps []diff.Op
+	var (
+		routeOps []diff.Op
+		obs      diff.ObservedRoutes
+	)
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
 		// size of the table.
-		obs, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})
-		if err != nil {
+		if err := listRoutes(p.s, proto, len(desired.Routes), &obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
 		want := desired.Routes
@@ -584,7 +586,7 @@ func (p *pass) rest() error {
 				}
 			}
 		}
-		ops, conflicts := diff.Routes(want, obs, proto)
+		ops, conflicts := diff.RoutesObserved(want, &obs)
 		if routeOps == nil {
 			routeOps = ops // one protocol, the usual case: no copy
 		} else {
