@@ -44,7 +44,8 @@ func genObserved(t *rapid.T, desired []rtnl.Route, proto rtnl.Protocol) []rtnl.R
 // added one at a time to an ObservedRoutes, through one reused value as
 // rtnl.Socket.EachRoute hands them out, gives exactly the ops and
 // conflicts of Routes on the list (deleted routes given back whole, flags
-// included), twice in a row and after a Reset.
+// included), twice in a row, after a Reset, and with the desired routes
+// read one at a time (RoutesFrom).
 func TestRoutesObservedMatchesRoutes(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		proto := rapid.SampledFrom([]rtnl.Protocol{modelProto, rtnl.ProtocolStatic}).Draw(t, "owner")
@@ -70,11 +71,17 @@ func TestRoutesObservedMatchesRoutes(t *testing.T) {
 		if o.Len() != len(observed) {
 			t.Fatalf("Len = %d, want %d", o.Len(), len(observed))
 		}
-		for round := range 3 {
+		for round := range 4 {
 			if round == 2 {
 				fill()
 			}
-			ops, cs := RoutesObserved(desired, &o)
+			var ops []Op
+			var cs []Conflict
+			if round == 3 {
+				ops, cs = RoutesFrom(routeSource(desired), &o)
+			} else {
+				ops, cs = RoutesObserved(desired, &o)
+			}
 			if !reflect.DeepEqual(ops, wantOps) {
 				t.Fatalf("round %d: ops:\n got %v\nwant %v", round, ops, wantOps)
 			}
@@ -104,4 +111,15 @@ func TestObservedRoutesCompact(t *testing.T) {
 	if len(ops) != 2 || !reflect.DeepEqual(ops[0].Route, r) || !reflect.DeepEqual(ops[1].Route, v6) {
 		t.Fatalf("ops = %v, want deletes of %v and %v", ops, r, v6)
 	}
+}
+
+// routeSource is a DesiredRoutes that hands out copies of a list, with
+// next hops of their own.
+type routeSource []rtnl.Route
+
+func (s routeSource) Len() int { return len(s) }
+
+func (s routeSource) Route(i int, r *rtnl.Route) {
+	*r = s[i]
+	r.NextHops = append([]rtnl.NextHop(nil), s[i].NextHops...)
 }

@@ -39,13 +39,60 @@ import (
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
 	var o ObservedRoutes
 	o.share(observed, proto)
-	return RoutesObserved(desired, &o)
+	return routesOps(desiredSide{list: desired}, &o)
 }
 
 // RoutesObserved is Routes with the observed routes collected in o (see
 // ObservedRoutes), as a dump streams them, owned by o's protocol. It
 // sorts o's records in place; o stays valid for another diff.
 func RoutesObserved(desired []rtnl.Route, o *ObservedRoutes) ([]Op, []Conflict) {
+	return routesOps(desiredSide{list: desired}, o)
+}
+
+// RoutesFrom is RoutesObserved with the desired routes read one at a time
+// from desired (see DesiredRoutes): a caller that holds them in another
+// form converts each as the diff reads it, rather than building a list of
+// them all for every diff.
+func RoutesFrom(desired DesiredRoutes, o *ObservedRoutes) ([]Op, []Conflict) {
+	return routesOps(desiredSide{src: desired}, o)
+}
+
+// DesiredRoutes is the desired side of a route diff (RoutesFrom), read
+// one route at a time.
+type DesiredRoutes interface {
+	// Len returns how many desired routes there are.
+	Len() int
+	// Route sets *r to desired route i, 0 ≤ i < Len(). The diff calls it
+	// once per route to key it, then again for the routes it compares in
+	// full, creates, updates or reports in a conflict: it must give the
+	// same route every time.
+	Route(i int, r *rtnl.Route)
+}
+
+// desiredSide is the desired routes of a diff: a list, or a source read
+// route by route.
+type desiredSide struct {
+	list []rtnl.Route
+	src  DesiredRoutes
+}
+
+func (d desiredSide) len() int {
+	if d.src != nil {
+		return d.src.Len()
+	}
+	return len(d.list)
+}
+
+// at returns desired route i: in the list, or read into scratch.
+func (d desiredSide) at(i int, scratch *rtnl.Route) *rtnl.Route {
+	if d.src == nil {
+		return &d.list[i]
+	}
+	d.src.Route(i, scratch)
+	return scratch
+}
+
+func routesOps(desired desiredSide, o *ObservedRoutes) ([]Op, []Conflict) {
 	r := routes(desired, o)
 	var ops []Op
 	if n := len(r.apply) + len(r.remove); n > 0 {
@@ -169,7 +216,7 @@ type routeApply struct {
 // An Op is 816 bytes: each is written once, in place, so dst's spare
 // capacity must be zero, as make leaves it (both callers size dst with
 // make).
-func (r *routeResult) appendOps(dst []Op, desired []rtnl.Route, obs *ObservedRoutes, apply, remove bool) []Op {
+func (r *routeResult) appendOps(dst []Op, desired desiredSide, obs *ObservedRoutes, apply, remove bool) []Op {
 	proto := obs.proto
 	next := func() *Op {
 		if len(dst) < cap(dst) {
@@ -183,7 +230,9 @@ func (r *routeResult) appendOps(dst []Op, desired []rtnl.Route, obs *ObservedRou
 		for _, a := range r.apply {
 			o := next()
 			o.Action, o.Kind = a.action, KindRoute
-			o.Route = desired[a.idx]
+			if d := desired.at(int(a.idx), &o.Route); d != &o.Route {
+				o.Route = *d
+			}
 			prepareRouteInPlace(&o.Route, proto)
 		}
 	}
@@ -207,12 +256,13 @@ func (r *routeResult) appendOps(dst []Op, desired []rtnl.Route, obs *ObservedRou
 // collections the scratch memory brings on). Key order is
 // RouteKey.Compare's, and ties keep input order, so the ops come out in
 // their final order.
-func routes(desired []rtnl.Route, obs *ObservedRoutes) routeResult {
+func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	proto := obs.proto
 	var r routeResult
 	var conflicts []routeConflict
 	conflict := func(phase uint8, i int, o any, reason string) {
-		d := desired[i]
+		var scratch rtnl.Route
+		d := *desired.at(i, &scratch)
 		k := KeyOfRoute(d)
 		conflicts = append(conflicts, routeConflict{k, phase, i, Conflict{
 			Kind: KindRoute, Key: k.String(), Desired: d, Observed: o, Reason: reason}})
@@ -222,9 +272,11 @@ func routes(desired []rtnl.Route, obs *ObservedRoutes) routeResult {
 	// provisional numbers (see srcRanks), turned into ranks in copies so
 	// that obs stays valid.
 	ranks := obs.ranks.clone()
-	drecs := make([]routeRec, 0, len(desired))
-	for i := range desired {
-		d := &desired[i]
+	n := desired.len()
+	drecs := make([]routeRec, 0, n)
+	var dscratch rtnl.Route
+	for i := range n {
+		d := desired.at(i, &dscratch)
 		switch {
 		case !d.Dst.IsValid():
 			conflict(0, i, nil, "the route has no destination")
@@ -343,10 +395,25 @@ type routePair struct {
 // turn. So they go by groups: a first tight loop reads a word of each route
 // of the group, letting the processor fetch them all at once, then a
 // second compares the routes, now cached.
-func comparePairs(apply []routeApply, pairs []routePair, desired []rtnl.Route, obs *ObservedRoutes, orecs []routeRec) []routeApply {
+func comparePairs(apply []routeApply, pairs []routePair, desired desiredSide, obs *ObservedRoutes, orecs []routeRec) []routeApply {
 	// A pair left undecided by its records has two routes that are not
 	// compact, kept whole: observed is never rebuilt into scratch.
-	var scratch rtnl.Route
+	var scratch, dscratch rtnl.Route
+	if desired.src != nil {
+		// Routes read from a source come into scratch space: no group to
+		// fetch ahead.
+		for _, p := range pairs {
+			switch {
+			case p.held < 0:
+				apply = append(apply, routeApply{Create, p.desired})
+			case p.verdict == verdictSame:
+			case p.verdict == verdictDiffers,
+				!routeSameDesired(desired.at(int(p.desired), &dscratch), obs.route(&orecs[p.held], &scratch)):
+				apply = append(apply, routeApply{Update, p.desired})
+			}
+		}
+		return apply
+	}
 	const group = 16
 	var touched uint
 	for len(pairs) > 0 {
@@ -356,7 +423,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired []rtnl.Route, o
 			if p.held < 0 || p.verdict != verdictUnknown {
 				continue
 			}
-			d, o := &desired[p.desired], obs.route(&orecs[p.held], &scratch)
+			d, o := &desired.list[p.desired], obs.route(&orecs[p.held], &scratch)
 			touched += uint(d.Src.BitLen()) + uint(d.OIF) + uint(len(d.NextHops))
 			touched += uint(o.Src.BitLen()) + uint(o.OIF) + uint(len(o.NextHops))
 		}
@@ -366,7 +433,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired []rtnl.Route, o
 				apply = append(apply, routeApply{Create, p.desired})
 			case p.verdict == verdictSame:
 			case p.verdict == verdictDiffers,
-				!routeSameDesired(&desired[p.desired], obs.route(&orecs[p.held], &scratch)):
+				!routeSameDesired(&desired.list[p.desired], obs.route(&orecs[p.held], &scratch)):
 				apply = append(apply, routeApply{Update, p.desired})
 			}
 		}

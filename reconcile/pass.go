@@ -455,38 +455,32 @@ func (p *pass) rest() error {
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
 	protos := p.o.routeProtocols(p.d)
-	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
-	for _, r := range p.d.Routes {
-		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
-			Protocol: r.Protocol, Type: r.Type, Src: r.Src, SrcPrefix: r.From, NHID: r.Nexthop}
-		if rt.Protocol == 0 {
-			rt.Protocol = p.o.protocol()
-		}
+	// The desired routes are checked here, and converted only as the diff
+	// reads them (passRoutes): a list of them all, made afresh by every
+	// pass, cost more than the rest of a converged pass.
+	routes := &passRoutes{p: p}
+	for i := range p.d.Routes {
+		r := &p.d.Routes[i]
 		if held := p.heldDev(r); held != "" {
+			rt := p.routeBase(r)
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, held))
 			continue
 		}
 		if r.Dev != "" {
-			idx, err := resolve("route", r.Dev)
-			if err != nil {
-				return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
+			if _, err := resolve("route", r.Dev); err != nil {
+				return fail(diff.Op{Kind: diff.KindRoute, Route: p.routeBase(r)}, err)
 			}
-			rt.OIF = idx
 		}
-		if len(r.NextHops) > 0 {
-			rt.NextHops = make([]rtnl.NextHop, len(r.NextHops))
-			for i, nh := range r.NextHops {
-				rt.NextHops[i] = rtnl.NextHop{Gateway: nh.Via, Weight: nh.Weight}
-				if nh.Dev != "" {
-					idx, err := resolve("route", nh.Dev)
-					if err != nil {
-						return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
-					}
-					rt.NextHops[i].OIF = idx
+		for _, nh := range r.NextHops {
+			if nh.Dev != "" {
+				if _, err := resolve("route", nh.Dev); err != nil {
+					rt := p.routeBase(r)
+					rt.OIF = p.index[r.Dev]
+					return fail(diff.Op{Kind: diff.KindRoute, Route: rt}, err)
 				}
 			}
 		}
-		desired.Routes = append(desired.Routes, rt)
+		routes.keep(i)
 	}
 	var (
 		desiredNexthops []rtnl.Nexthop
@@ -525,16 +519,16 @@ func (p *pass) rest() error {
 	if len(heldNexthops) > 0 {
 		// A route through a nexthop another writer's holds would go
 		// through that writer's nexthop: it is held back.
-		kept := desired.Routes[:0]
-		for _, r := range desired.Routes {
-			if heldNexthops[r.NHID] {
-				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(r).String(),
-					Desired: r, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", r.NHID)})
-				continue
+		routes = routes.filter(func(i int, r *Route) bool {
+			if !heldNexthops[r.Nexthop] {
+				return true
 			}
-			kept = append(kept, r)
-		}
-		desired.Routes = kept
+			var rt rtnl.Route
+			routes.Route(i, &rt)
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(rt).String(),
+				Desired: rt, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", rt.NHID)})
+			return false
+		})
 	}
 	for _, n := range p.d.Neighbours {
 		if p.held[n.Link] {
@@ -574,19 +568,14 @@ func (p *pass) rest() error {
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
 		// size of the table.
-		if err := listRoutes(p.s, proto, len(desired.Routes), &obs); err != nil {
+		want := routes
+		if len(protos) > 1 {
+			want = routes.filter(func(_ int, r *Route) bool { return p.routeProtocol(r) == proto })
+		}
+		if err := listRoutes(p.s, proto, want.Len(), &obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
-		want := desired.Routes
-		if len(protos) > 1 {
-			want = nil
-			for _, r := range desired.Routes {
-				if r.Protocol == proto {
-					want = append(want, r)
-				}
-			}
-		}
-		ops, conflicts := diff.RoutesObserved(want, &obs)
+		ops, conflicts := diff.RoutesFrom(want, &obs)
 		if routeOps == nil {
 			routeOps = ops // one protocol, the usual case: no copy
 		} else {
@@ -613,7 +602,10 @@ func (p *pass) rest() error {
 
 // heldDev returns the name of a held link (see pass.held) that desired
 // route r goes out of, "" when none.
-func (p *pass) heldDev(r Route) string {
+func (p *pass) heldDev(r *Route) string {
+	if len(p.held) == 0 {
+		return ""
+	}
 	if p.held[r.Dev] {
 		return r.Dev
 	}
