@@ -109,6 +109,10 @@ func routesOps(desired desiredSide, o *ObservedRoutes) ([]Op, []Conflict) {
 // table of gateway routes, the usual case, then costs its records alone,
 // not a decoded list of every route (200 bytes each) besides.
 //
+// An ObservedRoutes also keeps the memory of the desired side's records
+// from one diff to the next, so that a loop diffing a large table again
+// and again reuses it.
+//
 // The zero value holds no routes and is owned by protocol 0: call Reset
 // first. Methods are not safe for concurrent use.
 type ObservedRoutes struct {
@@ -118,6 +122,9 @@ type ObservedRoutes struct {
 	// route full[idx], the others are rebuilt from their record.
 	full  []rtnl.Route
 	ranks srcRanks
+	// drecs is the memory of the desired side's records, kept for the
+	// next diff.
+	drecs []routeRec
 }
 
 // Reset empties o, keeping its memory, for routes owned by proto: the
@@ -273,7 +280,11 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	// that obs stays valid.
 	ranks := obs.ranks.clone()
 	n := desired.len()
-	drecs := make([]routeRec, 0, n)
+	// The desired records go in the memory the last diff of obs left.
+	drecs := obs.drecs[:0]
+	if cap(drecs) < n {
+		drecs = make([]routeRec, 0, n)
+	}
 	var dscratch rtnl.Route
 	for i := range n {
 		d := desired.at(i, &dscratch)
@@ -294,6 +305,7 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	}
 	ranks.finish(drecs, orecs)
 	drecs = sortRouteRecs(drecs)
+	obs.drecs = drecs[:0]
 	orecs = sortRouteRecs(orecs)
 	if len(ranks.list) == 0 {
 		// Sorted in place, or in a buffer: either way obs keeps them
@@ -304,7 +316,7 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 
 	// Desired routes to create (held -1) or compare with the route of
 	// ours that holds their key, in key order.
-	pairs := make([]routePair, 0, len(drecs))
+	var pairs []routePair
 	for i, j := 0, 0; i < len(drecs) || j < len(orecs); {
 		c := 1
 		switch {
@@ -353,7 +365,11 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 		if heldRec != nil {
 			p.verdict = k.verdict(heldRec)
 		}
-		pairs = append(pairs, p)
+		if p.verdict != verdictSame {
+			// A route already as desired needs nothing: only the others
+			// are listed, so a converged table lists none.
+			pairs = append(pairs, p)
+		}
 	}
 	r.apply = comparePairs(r.apply, pairs, desired, obs, orecs)
 	r.orecs = orecs

@@ -108,7 +108,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // (Report.Failed); or the failure to list the kernel's state or to read
 // or save the ledger.
 func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, true, false)
+	return run(s, d, l, o, true, false, nil)
 }
 
 // PassValidated is Pass for a desired state already validated (see
@@ -117,21 +117,30 @@ func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 // that a long-lived loop validates once per change instead of once per
 // pass. Its errors are Pass's.
 func PassValidated(s Kernel, v Validated, l *Ledger, o Options) (Report, error) {
-	return run(s, v.d, l, o, true, true)
+	if v.scratch != nil && v.scratch.mu.TryLock() {
+		defer v.scratch.mu.Unlock()
+		return run(s, v.d, l, o, true, true, v.scratch)
+	}
+	return run(s, v.d, l, o, true, true, nil)
 }
 
 // Validated is a desired state that passed Validate, for PassValidated.
 // The zero value is the empty desired state. It shares its slices with
 // the Desired it was made from: changing them afterwards voids the check,
 // so a caller that changes its desired state validates it again.
-type Validated struct{ d Desired }
+type Validated struct {
+	d Desired
+	// scratch is the memory of the route diff, kept from one pass to the
+	// next (see routeScratch); nil in the zero value.
+	scratch *routeScratch
+}
 
 // Validated returns d as a Validated, or Validate's *InvalidError.
 func (d Desired) Validated() (Validated, error) {
 	if err := d.Validate(); err != nil {
 		return Validated{}, err
 	}
-	return Validated{d: d}, nil
+	return Validated{d: d, scratch: new(routeScratch)}, nil
 }
 
 // Desired returns the validated desired state.
@@ -144,7 +153,7 @@ func (v Validated) Desired() Desired { return v.d }
 //
 // PlaceholderIndex is above any index the kernel hands out in practice.
 func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, false, false)
+	return run(s, d, l, o, false, false, nil)
 }
 
 // PlaceholderIndex is the first index Plan gives links it would create.
@@ -158,6 +167,9 @@ type pass struct {
 	apply bool
 	// validated skips Validate: the caller has (PassValidated).
 	validated bool
+	// scratch, when not nil, lends the pass the route diff's memory from
+	// the pass before (PassValidated); the pass holds its lock.
+	scratch *routeScratch
 	owned     diff.Owned
 	report    Report
 	index     map[string]int // link name -> index (PlaceholderIndex on: to be created)
@@ -170,8 +182,8 @@ type pass struct {
 	held map[string]bool
 }
 
-func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, report: Report{Started: time.Now()}}
+func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) (Report, error) {
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, scratch: scratch, report: Report{Started: time.Now()}}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
 	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
@@ -561,10 +573,8 @@ func (p *pass) rest() error {
 
 	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
 	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
-	var (
-		routeOps []diff.Op
-		obs      diff.ObservedRoutes
-	)
+	var routeOps []diff.Op
+	obs := p.routeScratch()
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
 		// size of the table.
@@ -572,10 +582,10 @@ func (p *pass) rest() error {
 		if len(protos) > 1 {
 			want = routes.filter(func(_ int, r *Route) bool { return p.routeProtocol(r) == proto })
 		}
-		if err := listRoutes(p.s, proto, want.Len(), &obs); err != nil {
+		if err := listRoutes(p.s, proto, want.Len(), obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
-		ops, conflicts := diff.RoutesFrom(want, &obs)
+		ops, conflicts := diff.RoutesFrom(want, obs)
 		if routeOps == nil {
 			routeOps = ops // one protocol, the usual case: no copy
 		} else {

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"sync"
+
 	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/rtnl"
 )
@@ -114,4 +116,25 @@ func (p *pass) routeProtocol(r *Route) rtnl.Protocol {
 		return r.Protocol
 	}
 	return p.o.protocol()
+}
+
+// routeScratch is the memory of a pass's route diff (its records of the
+// observed and desired routes, 112 bytes a route), kept by a Validated
+// from one pass to the next: a loop converging a large table over and
+// over then fills the same memory each time rather than fresh memory,
+// which at a million routes cost as much as the dump itself. Passes of
+// one Validated that run at once take turns (mu); one that finds it
+// taken uses memory of its own.
+type routeScratch struct {
+	mu  sync.Mutex
+	obs diff.ObservedRoutes
+}
+
+// routeScratch returns the memory for the pass's route diff: the
+// Validated's, or fresh.
+func (p *pass) routeScratch() *diff.ObservedRoutes {
+	if p.scratch != nil {
+		return &p.scratch.obs
+	}
+	return new(diff.ObservedRoutes)
 }
