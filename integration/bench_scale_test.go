@@ -52,18 +52,20 @@ func rawInstallN(b *testing.B, n int) time.Duration {
 //     bring on), against raw_install_s, a raw batched install of the same
 //     routes in another namespace (rawRun: pre-encoded requests, 64 per
 //     sendmsg, the last of each acknowledged);
+//
 //   - idle_rss: the process's resident set (VmRSS after a GC that returns
 //     freed memory to the kernel, as rss_per_100k_routes reads it) once
 //     the scope is idle, minus the same reading before the spawn, the
 //     benchmark's own copy of the desired state dropped: what holding the
 //     scope costs;
+//
 //   - noop_ms: the duration of an interval pass of the converged scope
 //     (the scope status's last_pass_duration, the pass applying nothing),
 //     the best of scaleNoopPasses, against raw_dump_ms, the best of as
 //     many raw dumps of the owned routes (filtered by protocol in the
 //     kernel as the pass asks for them, nothing decoded).
 //
-//	scope_1m: converge_s=<s> raw_install_s=<s> ratio=<x> idle_rss=<MB> noop_ms=<ms> raw_dump_ms=<ms> noop_ratio=<x>
+//     scope_1m: converge_s=<s> raw_install_s=<s> ratio=<x> idle_rss=<MB> noop_ms=<ms> raw_dump_ms=<ms> noop_ratio=<x>
 //
 // Targets: converge ≤ 1.3x the raw install, idle RSS ≤ 400 MB, no-op ≤
 // 2x the raw dump.

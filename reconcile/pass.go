@@ -167,9 +167,6 @@ type pass struct {
 	apply bool
 	// validated skips Validate: the caller has (PassValidated).
 	validated bool
-	// scratch, when not nil, lends the pass the route diff's memory from
-	// the pass before (PassValidated); the pass holds its lock.
-	scratch *routeScratch
 	owned     diff.Owned
 	report    Report
 	index     map[string]int // link name -> index (PlaceholderIndex on: to be created)
@@ -180,6 +177,9 @@ type pass struct {
 	// held names the desired links whose name another writer's link holds
 	// (or whose parent is held): what is desired on them is held back.
 	held map[string]bool
+	// scratch, when not nil, lends the pass the route diff's memory from
+	// the pass before (PassValidated); the pass holds its lock.
+	scratch *routeScratch
 }
 
 func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) (Report, error) {
