@@ -472,7 +472,7 @@ func (p *pass) rest() error {
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
-	protos := p.o.routeProtocols(p.d)
+	protos := p.routeProtocols()
 	// The desired routes are checked here, and converted only as the diff
 	// reads them (passRoutes): a list of them all, made afresh by every
 	// pass, cost more than the rest of a converged pass.

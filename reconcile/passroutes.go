@@ -128,6 +128,23 @@ func (p *pass) routeProtocol(r *Route) rtnl.Protocol {
 type routeScratch struct {
 	mu  sync.Mutex
 	obs diff.ObservedRoutes
+	// protos are the route protocols the desired state owns with
+	// protosOf, the pass's protocol (Options.routeProtocols), found once:
+	// finding them reads every desired route, twice a pass.
+	protos   []rtnl.Protocol
+	protosOf rtnl.Protocol
+}
+
+// routeProtocols returns p.o.routeProtocols(p.d), from the scratch when
+// it holds them.
+func (p *pass) routeProtocols() []rtnl.Protocol {
+	if p.o.NoRoutes || p.scratch == nil {
+		return p.o.routeProtocols(p.d)
+	}
+	if own := p.o.protocol(); p.scratch.protos == nil || p.scratch.protosOf != own {
+		p.scratch.protos, p.scratch.protosOf = p.o.routeProtocols(p.d), own
+	}
+	return p.scratch.protos
 }
 
 // routeScratch returns the memory for the pass's route diff: the
