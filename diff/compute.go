@@ -30,7 +30,9 @@ import (
 func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
 	links := runLinks(desired.Links, observed.Links, owned.Links, desired.LinksDown, desired.LinksAdopted)
 	addrs := addressSpec.run(desired.Addresses, observed.Addresses, owned.Addresses, Mark{proto, observed.Marked.Addresses})
-	routes := routes(desired.Routes, observed.Routes, proto)
+	var obsRoutes ObservedRoutes
+	obsRoutes.share(observed.Routes, proto)
+	routes := routes(desiredSide{list: desired.Routes}, &obsRoutes)
 	neighs := neighbourSpec.run(desired.Neighbours, observed.Neighbours, owned.Neighbours, Mark{proto, observed.Marked.Neighbours})
 	rules := ruleSpec.run(desired.Rules, observed.Rules, owned.Rules, Mark{proto, observed.Marked.Rules})
 
@@ -43,12 +45,12 @@ func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
 	}
 	p.Ops = appendSorted(p.Ops, links.apply, LinkKey.Compare)
 	p.Ops = appendSorted(p.Ops, addrs.apply, AddressKey.Compare)
-	p.Ops = routes.appendOps(p.Ops, desired.Routes, observed.Routes, proto, true, false)
+	p.Ops = routes.appendOps(p.Ops, desiredSide{list: desired.Routes}, &obsRoutes, true, false)
 	p.Ops = appendSorted(p.Ops, neighs.apply, NeighbourKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.apply, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.remove, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, neighs.remove, NeighbourKey.Compare)
-	p.Ops = routes.appendOps(p.Ops, desired.Routes, observed.Routes, proto, false, true)
+	p.Ops = routes.appendOps(p.Ops, desiredSide{list: desired.Routes}, &obsRoutes, false, true)
 	p.Ops = appendSorted(p.Ops, addrs.remove, AddressKey.Compare)
 	p.Ops = appendSorted(p.Ops, links.remove, LinkKey.Compare)
 

@@ -50,6 +50,12 @@
 // round-trip through MarshalText and UnmarshalText, so the ledger can be
 // persisted as text.
 //
+// A large route table need not be held as lists: RoutesFrom reads the
+// desired routes one at a time (DesiredRoutes), and an ObservedRoutes
+// takes the observed ones as a dump streams them, holding each as a
+// compact record. A loop that keeps its ObservedRoutes from one diff to
+// the next reuses its memory.
+//
 // Addresses, neighbours and rules are owned three-way too, and the kernel
 // also keeps who created each: the writer's protocol (IFA_PROTO since Linux
 // 6.1, NDA_PROTOCOL since 5.0, FRA_PROTOCOL since 4.17). Every create

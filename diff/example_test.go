@@ -189,3 +189,33 @@ func ExampleMark() {
 	// 0 ops when desired; the key is held by another writer's neighbour (protocol 0); left untouched
 	// create Neighbour<10.1.0.9 -> 02:00:00:00:00:01 ifindex=2> carrying protocol 76
 }
+
+// Observed routes go into an ObservedRoutes one at a time, as a dump
+// (rtnl.Socket.EachRoute) hands them out in one reused value; the diff
+// then reads them from their compact records.
+func ExampleRoutesObserved() {
+	var obs diff.ObservedRoutes
+	obs.Reset(rtnl.DefaultProtocol)
+	var r rtnl.Route // reused for every route, as EachRoute does
+	for i := range 3 {
+		r = rtnl.Route{
+			Dst:      netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 60, byte(i), 0}), 24),
+			Gateway:  netip.MustParseAddr("10.0.0.1"),
+			OIF:      2,
+			Table:    rtnl.TableMain,
+			Protocol: rtnl.DefaultProtocol,
+			Type:     rtnl.RouteTypeUnicast,
+		}
+		obs.Add(&r)
+	}
+	desired := []rtnl.Route{
+		{Dst: netip.MustParsePrefix("10.60.0.0/24"), Gateway: netip.MustParseAddr("10.0.0.1")},
+		{Dst: netip.MustParsePrefix("10.60.1.0/24"), Gateway: netip.MustParseAddr("10.0.0.1")},
+	}
+	ops, _ := diff.RoutesObserved(desired, &obs)
+	for _, op := range ops {
+		fmt.Println(op)
+	}
+	// Output:
+	// delete Route<10.60.2.0/24 via 10.0.0.1 oif=2 proto=76>
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -36,12 +37,159 @@ import (
 // prefix (SrcPrefix) too: IPv6 routes to one destination from different
 // sources are different routes.
 func Routes(desired, observed []rtnl.Route, proto rtnl.Protocol) ([]Op, []Conflict) {
-	r := routes(desired, observed, proto)
+	var o ObservedRoutes
+	o.share(observed, proto)
+	return routesOps(desiredSide{list: desired}, &o)
+}
+
+// RoutesObserved is Routes with the observed routes collected in o (see
+// ObservedRoutes), as a dump streams them, owned by o's protocol. It
+// sorts o's records in place; o stays valid for another diff.
+func RoutesObserved(desired []rtnl.Route, o *ObservedRoutes) ([]Op, []Conflict) {
+	return routesOps(desiredSide{list: desired}, o)
+}
+
+// RoutesFrom is RoutesObserved with the desired routes read one at a time
+// from desired (see DesiredRoutes): a caller that holds them in another
+// form converts each as the diff reads it, rather than building a list of
+// them all for every diff.
+func RoutesFrom(desired DesiredRoutes, o *ObservedRoutes) ([]Op, []Conflict) {
+	return routesOps(desiredSide{src: desired}, o)
+}
+
+// DesiredRoutes is the desired side of a route diff (RoutesFrom), read
+// one route at a time.
+type DesiredRoutes interface {
+	// Len returns how many desired routes there are.
+	Len() int
+	// Route sets *r to desired route i, 0 ≤ i < Len(). The diff calls it
+	// once per route to key it, then again for the routes it compares in
+	// full, creates, updates or reports in a conflict: it must give the
+	// same route every time.
+	Route(i int, r *rtnl.Route)
+}
+
+// desiredSide is the desired routes of a diff: a list, or a source read
+// route by route.
+type desiredSide struct {
+	list []rtnl.Route
+	src  DesiredRoutes
+}
+
+func (d desiredSide) len() int {
+	if d.src != nil {
+		return d.src.Len()
+	}
+	return len(d.list)
+}
+
+// at returns desired route i: in the list, or read into scratch.
+func (d desiredSide) at(i int, scratch *rtnl.Route) *rtnl.Route {
+	if d.src == nil {
+		return &d.list[i]
+	}
+	d.src.Route(i, scratch)
+	return scratch
+}
+
+func routesOps(desired desiredSide, o *ObservedRoutes) ([]Op, []Conflict) {
+	r := routes(desired, o)
 	var ops []Op
 	if n := len(r.apply) + len(r.remove); n > 0 {
-		ops = r.appendOps(make([]Op, 0, n), desired, observed, proto, true, true)
+		ops = r.appendOps(make([]Op, 0, n), desired, o, true, true)
 	}
 	return ops, r.conflicts
+}
+
+// ObservedRoutes holds the observed routes of a diff (RoutesObserved)
+// compactly, added one at a time as a dump streams them: each as the
+// pointer-free record the diff sorts and compares (56 bytes), and only the
+// routes that their record cannot give back exactly (next hops, an IPv6
+// gateway or source, kernel flags, another protocol, …) also in full. A
+// table of gateway routes, the usual case, then costs its records alone,
+// not a decoded list of every route (200 bytes each) besides.
+//
+// An ObservedRoutes also keeps the memory of the desired side's records
+// from one diff to the next, so that a loop diffing a large table again
+// and again reuses it.
+//
+// The zero value holds no routes and is owned by protocol 0: call Reset
+// first. Methods are not safe for concurrent use.
+type ObservedRoutes struct {
+	proto rtnl.Protocol
+	recs  []routeRec
+	// full holds the routes kept whole; a record with kept set is the
+	// route full[idx], the others are rebuilt from their record.
+	full  []rtnl.Route
+	ranks srcRanks
+	// drecs is the memory of the desired side's records, kept for the
+	// next diff.
+	drecs []routeRec
+}
+
+// Reset empties o, keeping its memory, for routes owned by proto: the
+// others added are other writers' (see Routes).
+func (o *ObservedRoutes) Reset(proto rtnl.Protocol) {
+	o.proto = proto
+	o.recs = o.recs[:0]
+	clear(o.full)
+	o.full = o.full[:0]
+	o.ranks = srcRanks{}
+}
+
+// Grow makes room for n more routes, so that a listing of a known size
+// fills its memory once instead of regrowing it.
+func (o *ObservedRoutes) Grow(n int) { o.recs = slices.Grow(o.recs, n) }
+
+// Len returns how many routes were added since the last Reset.
+func (o *ObservedRoutes) Len() int { return len(o.recs) }
+
+// Add adds observed route r, copying what it keeps: r may be reused once
+// Add returns (rtnl.Socket.EachRoute hands out one value for every
+// route).
+func (o *ObservedRoutes) Add(r *rtnl.Route) {
+	if len(o.recs) == cap(o.recs) {
+		// Double: append grows a large slice by only 1.25x.
+		o.recs = slices.Grow(o.recs, max(len(o.recs), 64))
+	}
+	o.recs = o.recs[:len(o.recs)+1]
+	rec := &o.recs[len(o.recs)-1]
+	foreign := r.Protocol != o.proto
+	rec.setObserved(r, len(o.recs)-1, foreign, &o.ranks)
+	if !foreign && rec.meta&recCompact != 0 && recordable(r) && r.NextHops == nil {
+		var back rtnl.Route
+		rec.rebuild(&back, o.proto)
+		if sameRoute(&back, r) {
+			return
+		}
+	}
+	if len(o.full) == cap(o.full) {
+		o.full = slices.Grow(o.full, max(len(o.full), 16))
+	}
+	rec.idx, rec.kept = uint32(len(o.full)), true
+	o.full = append(o.full, *r)
+	o.full[len(o.full)-1].NextHops = slices.Clone(r.NextHops)
+}
+
+// share makes o hold observed, shared rather than copied: every record is
+// kept, indexing observed.
+func (o *ObservedRoutes) share(observed []rtnl.Route, proto rtnl.Protocol) {
+	o.proto = proto
+	o.full = observed
+	o.recs = make([]routeRec, len(observed))
+	for j := range observed {
+		o.recs[j].setObserved(&observed[j], j, observed[j].Protocol != proto, &o.ranks)
+		o.recs[j].kept = true
+	}
+}
+
+// route returns the observed route of record rec, in place when kept.
+func (o *ObservedRoutes) route(rec *routeRec, scratch *rtnl.Route) *rtnl.Route {
+	if rec.kept {
+		return &o.full[rec.idx]
+	}
+	rec.rebuild(scratch, o.proto)
+	return scratch
 }
 
 // routeConflict is a route conflict with what orders it: the key, then
@@ -56,11 +204,13 @@ type routeConflict struct {
 }
 
 // routeResult is the route diff before its ops are built: the desired
-// indices to create or update and the observed indices to delete, each in
-// key order, and the conflicts, sorted.
+// indices to create or update and the observed records to delete (indices
+// into the sorted ObservedRoutes.recs), each in key order, and the
+// conflicts, sorted.
 type routeResult struct {
 	apply     []routeApply
 	remove    []int32
+	orecs     []routeRec
 	conflicts []Conflict
 }
 
@@ -73,7 +223,8 @@ type routeApply struct {
 // An Op is 816 bytes: each is written once, in place, so dst's spare
 // capacity must be zero, as make leaves it (both callers size dst with
 // make).
-func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto rtnl.Protocol, apply, remove bool) []Op {
+func (r *routeResult) appendOps(dst []Op, desired desiredSide, obs *ObservedRoutes, apply, remove bool) []Op {
+	proto := obs.proto
 	next := func() *Op {
 		if len(dst) < cap(dst) {
 			dst = dst[:len(dst)+1]
@@ -86,7 +237,9 @@ func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto 
 		for _, a := range r.apply {
 			o := next()
 			o.Action, o.Kind = a.action, KindRoute
-			o.Route = desired[a.idx]
+			if d := desired.at(int(a.idx), &o.Route); d != &o.Route {
+				o.Route = *d
+			}
 			prepareRouteInPlace(&o.Route, proto)
 		}
 	}
@@ -94,7 +247,7 @@ func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto 
 		for _, j := range r.remove {
 			o := next()
 			o.Action, o.Kind = Delete, KindRoute
-			o.Route = observed[j]
+			o.Route = *obs.route(&r.orecs[j], &o.Route)
 		}
 	}
 	return dst
@@ -110,20 +263,31 @@ func (r *routeResult) appendOps(dst []Op, desired, observed []rtnl.Route, proto 
 // collections the scratch memory brings on). Key order is
 // RouteKey.Compare's, and ties keep input order, so the ops come out in
 // their final order.
-func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
+func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
+	proto := obs.proto
 	var r routeResult
 	var conflicts []routeConflict
 	conflict := func(phase uint8, i int, o any, reason string) {
-		d := desired[i]
+		var scratch rtnl.Route
+		d := *desired.at(i, &scratch)
 		k := KeyOfRoute(d)
 		conflicts = append(conflicts, routeConflict{k, phase, i, Conflict{
 			Kind: KindRoute, Key: k.String(), Desired: d, Observed: o, Reason: reason}})
 	}
 
-	var ranks srcRanks
-	drecs := make([]routeRec, 0, len(desired))
-	for i := range desired {
-		d := &desired[i]
+	// Source prefix ranks span both sides: the observed records hold
+	// provisional numbers (see srcRanks), turned into ranks in copies so
+	// that obs stays valid.
+	ranks := obs.ranks.clone()
+	n := desired.len()
+	// The desired records go in the memory the last diff of obs left.
+	drecs := obs.drecs[:0]
+	if cap(drecs) < n {
+		drecs = make([]routeRec, 0, n)
+	}
+	var dscratch rtnl.Route
+	for i := range n {
+		d := desired.at(i, &dscratch)
 		switch {
 		case !d.Dst.IsValid():
 			conflict(0, i, nil, "the route has no destination")
@@ -135,17 +299,24 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 		drecs = drecs[:len(drecs)+1]
 		drecs[len(drecs)-1].setDesired(d, i, &ranks)
 	}
-	orecs := make([]routeRec, len(observed))
-	for j := range observed {
-		orecs[j].setObserved(&observed[j], j, observed[j].Protocol != proto, &ranks)
+	orecs := obs.recs
+	if len(ranks.list) > 0 {
+		orecs = slices.Clone(orecs)
 	}
 	ranks.finish(drecs, orecs)
 	drecs = sortRouteRecs(drecs)
+	obs.drecs = drecs[:0]
 	orecs = sortRouteRecs(orecs)
+	if len(ranks.list) == 0 {
+		// Sorted in place, or in a buffer: either way obs keeps them
+		// sorted, and a second diff finds them so.
+		obs.recs = orecs
+	}
+	var scratch rtnl.Route
 
 	// Desired routes to create (held -1) or compare with the route of
 	// ours that holds their key, in key order.
-	pairs := make([]routePair, 0, len(drecs))
+	var pairs []routePair
 	for i, j := 0, 0; i < len(drecs) || j < len(orecs); {
 		c := 1
 		switch {
@@ -158,7 +329,7 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 		if c > 0 {
 			// An observed key that is not desired: ours is stale.
 			if !orecs[j].foreign {
-				r.remove = append(r.remove, int32(orecs[j].idx))
+				r.remove = append(r.remove, int32(j))
 			}
 			j++
 			continue
@@ -175,17 +346,17 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 			switch o := &orecs[j]; {
 			case o.foreign:
 				if foreign < 0 {
-					foreign = int(o.idx)
+					foreign = j
 				}
 			case held < 0:
-				held, heldRec = int(o.idx), o
+				held, heldRec = j, o
 			default:
 				// An extra route of ours with the key (ip route append).
-				r.remove = append(r.remove, int32(o.idx))
+				r.remove = append(r.remove, int32(j))
 			}
 		}
 		if foreign >= 0 {
-			o := observed[foreign]
+			o := *obs.route(&orecs[foreign], &scratch)
 			conflict(1, di, o, fmt.Sprintf(
 				"a route of protocol %s holds the key; replacing it would overwrite that route, whatever its protocol", o.Protocol))
 			continue
@@ -194,9 +365,14 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 		if heldRec != nil {
 			p.verdict = k.verdict(heldRec)
 		}
-		pairs = append(pairs, p)
+		if p.verdict != verdictSame {
+			// A route already as desired needs nothing: only the others
+			// are listed, so a converged table lists none.
+			pairs = append(pairs, p)
+		}
 	}
-	r.apply = comparePairs(r.apply, pairs, desired, observed)
+	r.apply = comparePairs(r.apply, pairs, desired, obs, orecs)
+	r.orecs = orecs
 
 	if len(conflicts) > 0 {
 		slices.SortFunc(conflicts, func(a, b routeConflict) int {
@@ -217,7 +393,8 @@ func routes(desired, observed []rtnl.Route, proto rtnl.Protocol) routeResult {
 }
 
 // routePair is a desired route and the observed route of the owner that
-// holds its key, by index; held is -1 for none. verdict is what the
+// holds its key, by index into the desired routes and the sorted observed
+// records; held is -1 for none. verdict is what the
 // records alone tell of the two (see routeRec.verdict).
 type routePair struct {
 	desired, held int32
@@ -234,7 +411,25 @@ type routePair struct {
 // turn. So they go by groups: a first tight loop reads a word of each route
 // of the group, letting the processor fetch them all at once, then a
 // second compares the routes, now cached.
-func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtnl.Route) []routeApply {
+func comparePairs(apply []routeApply, pairs []routePair, desired desiredSide, obs *ObservedRoutes, orecs []routeRec) []routeApply {
+	// A pair left undecided by its records has two routes that are not
+	// compact, kept whole: observed is never rebuilt into scratch.
+	var scratch, dscratch rtnl.Route
+	if desired.src != nil {
+		// Routes read from a source come into scratch space: no group to
+		// fetch ahead.
+		for _, p := range pairs {
+			switch {
+			case p.held < 0:
+				apply = append(apply, routeApply{Create, p.desired})
+			case p.verdict == verdictSame:
+			case p.verdict == verdictDiffers,
+				!routeSameDesired(desired.at(int(p.desired), &dscratch), obs.route(&orecs[p.held], &scratch)):
+				apply = append(apply, routeApply{Update, p.desired})
+			}
+		}
+		return apply
+	}
 	const group = 16
 	var touched uint
 	for len(pairs) > 0 {
@@ -244,7 +439,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 			if p.held < 0 || p.verdict != verdictUnknown {
 				continue
 			}
-			d, o := &desired[p.desired], &observed[p.held]
+			d, o := &desired.list[p.desired], obs.route(&orecs[p.held], &scratch)
 			touched += uint(d.Src.BitLen()) + uint(d.OIF) + uint(len(d.NextHops))
 			touched += uint(o.Src.BitLen()) + uint(o.OIF) + uint(len(o.NextHops))
 		}
@@ -254,7 +449,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired, observed []rtn
 				apply = append(apply, routeApply{Create, p.desired})
 			case p.verdict == verdictSame:
 			case p.verdict == verdictDiffers,
-				!routeSameDesired(&desired[p.desired], &observed[p.held]):
+				!routeSameDesired(&desired.list[p.desired], obs.route(&orecs[p.held], &scratch)):
 				apply = append(apply, routeApply{Update, p.desired})
 			}
 		}
@@ -284,6 +479,9 @@ type routeRec struct {
 	val, meta uint64
 	idx       uint32
 	foreign   bool
+	// kept says an observed route is kept whole, at idx in
+	// ObservedRoutes.full; otherwise rebuild gives it back.
+	kept bool
 }
 
 // The bits of routeRec.meta above the interface index (bits 0-31).
@@ -294,6 +492,11 @@ const (
 	recSource  = 1 << 49
 	// recCompact says val and meta hold the compared fields.
 	recCompact = 1 << 50
+	// recFlags holds an observed route's flags (rtnl.Route.Flags) when
+	// they fit 8 bits (the RTNH_F_* ones, linkdown or onlink say), for
+	// ObservedRoutes to rebuild the route; routes compare without them.
+	recFlags     = 51
+	recFlagsMask = 0xff << recFlags
 )
 
 // recValue returns the val and meta words of a route with gateway gw,
@@ -346,6 +549,54 @@ func (rec *routeRec) setDesired(d *rtnl.Route, idx int, ranks *srcRanks) {
 	rec.val, rec.meta = recValue(d.Gateway, d.Src, d.OIF, typ, scope)
 }
 
+// rebuild sets *r to the observed route of protocol proto whose record,
+// compact, is rec (see ObservedRoutes.Add): key, gateway, source,
+// interface, type and scope from the record, nothing else. It is exact
+// only for the routes Add checked it on.
+func (rec *routeRec) rebuild(r *rtnl.Route, proto rtnl.Protocol) {
+	*r = rtnl.Route{
+		Table:    uint32(rec.w[0] >> 24),
+		Protocol: proto,
+		Metric:   uint32(rec.w[3]),
+		TOS:      uint8(rec.w[3] >> 32),
+		OIF:      int(uint32(rec.meta)),
+		Type:     rtnl.RouteType(rec.meta >> recType),
+		Scope:    rtnl.Scope(rec.meta >> recScope),
+		Flags:    uint32((rec.meta & recFlagsMask) >> recFlags),
+	}
+	bits := int(rec.w[3]>>40&0xff) - 1
+	switch rtnl.Family(rec.w[0] >> 56) {
+	case rtnl.FamilyV4:
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], uint32(rec.w[2]))
+		r.Dst = netip.PrefixFrom(netip.AddrFrom4(a), bits)
+	case rtnl.FamilyV6:
+		var a [16]byte
+		binary.BigEndian.PutUint64(a[:8], rec.w[1])
+		binary.BigEndian.PutUint64(a[8:], rec.w[2])
+		r.Dst = netip.PrefixFrom(netip.AddrFrom16(a), bits)
+	}
+	if rec.meta&recGateway != 0 {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], uint32(rec.val>>32))
+		r.Gateway = netip.AddrFrom4(a)
+	}
+	if rec.meta&recSource != 0 {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], uint32(rec.val))
+		r.Src = netip.AddrFrom4(a)
+	}
+}
+
+// sameRoute reports whether a and b are the same route in every field;
+// next hops compare as a list (nil and empty alike).
+func sameRoute(a, b *rtnl.Route) bool {
+	return a.Dst == b.Dst && a.Src == b.Src && a.Gateway == b.Gateway && a.OIF == b.OIF &&
+		a.Table == b.Table && a.Protocol == b.Protocol && a.Metric == b.Metric &&
+		a.Type == b.Type && a.Scope == b.Scope && a.TOS == b.TOS && a.Flags == b.Flags &&
+		a.NHID == b.NHID && a.SrcPrefix == b.SrcPrefix && slices.Equal(a.NextHops, b.NextHops)
+}
+
 // recVerdict says what two records tell of their routes' compared fields.
 type recVerdict uint8
 
@@ -365,7 +616,7 @@ func (d *routeRec) verdict(o *routeRec) recVerdict {
 	switch {
 	case dc && oc:
 		oif := uint32(d.meta)
-		if d.val == o.val && d.meta>>32 == o.meta>>32 && (oif == 0 || oif == uint32(o.meta)) {
+		if d.val == o.val && (d.meta&^recFlagsMask)>>32 == (o.meta&^recFlagsMask)>>32 && (oif == 0 || oif == uint32(o.meta)) {
 			return verdictSame
 		}
 		return verdictDiffers
@@ -383,6 +634,9 @@ func (rec *routeRec) setObserved(r *rtnl.Route, idx int, foreign bool, ranks *sr
 	rec.val, rec.meta = 0, 0
 	if recordable(r) {
 		rec.val, rec.meta = recValue(r.Gateway, r.Src, r.OIF, r.Type, r.Scope)
+		if r.Flags <= 0xff {
+			rec.meta |= uint64(r.Flags) << recFlags
+		}
 	}
 }
 
@@ -438,7 +692,7 @@ func (rec *routeRec) setKey(r *rtnl.Route, idx int, foreign bool, ranks *srcRank
 	rec.w[1] = hi
 	rec.w[2] = lo
 	rec.w[3] = uint64(bits+1)<<40 | uint64(r.TOS)<<32 | uint64(metric)
-	rec.idx, rec.foreign = uint32(idx), foreign
+	rec.idx, rec.foreign, rec.kept = uint32(idx), foreign, false
 }
 
 func (a *routeRec) compare(b *routeRec) int {
@@ -672,6 +926,14 @@ type srcRanks struct {
 }
 
 const rankMask = 1<<24 - 1
+
+// clone returns a copy of s that numbers on without changing s.
+func (s *srcRanks) clone() srcRanks {
+	if len(s.list) == 0 {
+		return srcRanks{}
+	}
+	return srcRanks{ids: maps.Clone(s.ids), list: slices.Clone(s.list)}
+}
 
 // provisional returns p's provisional number, from 1.
 func (s *srcRanks) provisional(p netip.Prefix) uint64 {

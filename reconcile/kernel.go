@@ -109,3 +109,49 @@ func Classify(op *diff.Op, sent bool, err *rtnl.Error, blocked bool) Outcome {
 	}
 	return OutcomeRefused
 }
+
+// routeStreamer is a Kernel that also streams a route listing, as
+// *rtnl.Socket does (see rtnl.Socket.EachRoute).
+type routeStreamer interface {
+	EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error
+}
+
+// routeListAttempts bounds the listings of one protocol's routes that a
+// concurrent change interrupts (EINTR), as rtnl bounds the restarts of a
+// dump it holds whole.
+const routeListAttempts = 5
+
+// listRoutes puts the routes of protocol proto that s holds into obs,
+// reset for proto, with room for expect of them. A kernel that streams
+// its routes (routeStreamer) hands them over one at a time, so that obs
+// holds each compactly and no list of them all is made; a listing
+// interrupted by a concurrent change is started again, up to
+// routeListAttempts times.
+func listRoutes(s Kernel, proto rtnl.Protocol, expect int, obs *diff.ObservedRoutes) error {
+	f := rtnl.RouteFilter{Protocol: proto}
+	st, ok := s.(routeStreamer)
+	if !ok {
+		routes, err := s.RoutesFiltered(f)
+		if err != nil {
+			return err
+		}
+		obs.Reset(proto)
+		obs.Grow(len(routes))
+		for i := range routes {
+			obs.Add(&routes[i])
+		}
+		return nil
+	}
+	add := func(r *rtnl.Route) error {
+		obs.Add(r)
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		obs.Reset(proto)
+		obs.Grow(expect + expect/16)
+		err := st.EachRoute(f, add)
+		if err == nil || !errors.Is(err, unix.EINTR) || attempt == routeListAttempts {
+			return err
+		}
+	}
+}

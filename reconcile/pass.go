@@ -141,7 +141,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // Report.Failures and Report.Blocked say what did not converge); or the
 // failure to list the kernel's state or to read or save the ledger.
 func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, true, false)
+	return run(s, d, l, o, true, false, nil)
 }
 
 // PassValidated is Pass for a desired state already validated (see
@@ -150,21 +150,36 @@ func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 // that a long-lived loop validates once per change instead of once per
 // pass. Its errors are Pass's.
 func PassValidated(s Kernel, v Validated, l *Ledger, o Options) (Report, error) {
-	return run(s, v.d, l, o, true, true)
+	if v.scratch != nil && v.scratch.mu.TryLock() {
+		defer v.scratch.mu.Unlock()
+		return run(s, v.d, l, o, true, true, v.scratch)
+	}
+	return run(s, v.d, l, o, true, true, nil)
 }
 
 // Validated is a desired state that passed Validate, for PassValidated.
 // The zero value is the empty desired state. It shares its slices with
 // the Desired it was made from: changing them afterwards voids the check,
 // so a caller that changes its desired state validates it again.
-type Validated struct{ d Desired }
+//
+// A Validated made by Desired.Validated also keeps, from one of its
+// passes to the next, the memory of their route diff (about 112 bytes a
+// desired route), which a converged pass over a large table would
+// otherwise fill afresh each time; copies share it, and passes that run
+// at once take turns with it.
+type Validated struct {
+	d Desired
+	// scratch is the memory of the route diff, kept from one pass to the
+	// next (see routeScratch); nil in the zero value.
+	scratch *routeScratch
+}
 
 // Validated returns d as a Validated, or Validate's *InvalidError.
 func (d Desired) Validated() (Validated, error) {
 	if err := d.Validate(); err != nil {
 		return Validated{}, err
 	}
-	return Validated{d: d}, nil
+	return Validated{d: d, scratch: new(routeScratch)}, nil
 }
 
 // Desired returns the validated desired state.
@@ -239,6 +254,9 @@ type pass struct {
 	// says a link was marked since it was last cleared.
 	out        map[Ref]bool
 	badChanged bool
+	// scratch, when not nil, lends the pass the route diff's memory from
+	// the pass before (PassValidated); the pass holds its lock.
+	scratch *routeScratch
 }
 
 // badAddress is a desired address that failed or is blocked.
@@ -248,7 +266,7 @@ type badAddress struct {
 	ref    Ref
 }
 
-func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
+func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) (Report, error) {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -256,7 +274,7 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Repo
 	if o.FailFast || !apply {
 		o.Retries = nil
 	}
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, now: now, report: Report{Started: time.Now()},
+	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, scratch: scratch, now: now, report: Report{Started: time.Now()},
 		track: o.Retries.Len() > 0}
 	err := p.run()
 	p.report.Duration = time.Since(p.report.Started)
@@ -625,55 +643,49 @@ func (p *pass) rest() error {
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
-	protos := p.o.routeProtocols(p.d)
-	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
-	for _, r := range p.d.Routes {
-		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
-			Protocol: r.Protocol, Type: r.Type, Src: r.Src, SrcPrefix: r.From, NHID: r.Nexthop}
-		if rt.Protocol == 0 {
-			rt.Protocol = p.o.protocol()
-		}
+	protos := p.routeProtocols()
+	// The desired routes are checked here, and converted only as the diff
+	// reads them (passRoutes): a list of them all, made afresh by every
+	// pass, cost more than the rest of a converged pass.
+	routes := &passRoutes{p: p}
+	for i := range p.d.Routes {
+		r := &p.d.Routes[i]
 		if held := p.heldDev(r); held != "" {
+			rt := p.routeBase(r)
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindRoute, diff.KeyOfRoute(rt).String(), rt, held))
 			continue
 		}
-		op := diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: rt}
 		if dev := p.goneDev(r, gone); dev != "" {
+			op := diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: p.routeBase(r)}
 			p.block(RefOf(op), op, "", linkRef(dev))
 			continue
 		}
 		if r.Dev != "" {
-			idx, err := resolve("route", r.Dev)
-			if err != nil {
-				if err := fail(op, "", err); err != nil {
+			if _, err := resolve("route", r.Dev); err != nil {
+				if err := fail(diff.Op{Kind: diff.KindRoute, Route: p.routeBase(r)}, "", err); err != nil {
 					return err
 				}
 				continue
 			}
-			rt.OIF = idx
 		}
 		unknown := false
-		if len(r.NextHops) > 0 {
-			rt.NextHops = make([]rtnl.NextHop, len(r.NextHops))
-			for i, nh := range r.NextHops {
-				rt.NextHops[i] = rtnl.NextHop{Gateway: nh.Via, Weight: nh.Weight}
-				if nh.Dev != "" {
-					idx, err := resolve("route", nh.Dev)
-					if err != nil {
-						if err := fail(op, "", err); err != nil {
-							return err
-						}
-						unknown = true
-						break
+		for _, nh := range r.NextHops {
+			if nh.Dev != "" {
+				if _, err := resolve("route", nh.Dev); err != nil {
+					rt := p.routeBase(r)
+					rt.OIF = p.index[r.Dev]
+					if err := fail(diff.Op{Kind: diff.KindRoute, Route: rt}, "", err); err != nil {
+						return err
 					}
-					rt.NextHops[i].OIF = idx
+					unknown = true
+					break
 				}
 			}
 		}
 		if unknown {
 			continue
 		}
-		desired.Routes = append(desired.Routes, rt)
+		routes.keep(i)
 	}
 	var (
 		desiredNexthops []rtnl.Nexthop
@@ -724,16 +736,16 @@ func (p *pass) rest() error {
 	if len(heldNexthops) > 0 {
 		// A route through a nexthop another writer's holds would go
 		// through that writer's nexthop: it is held back.
-		kept := desired.Routes[:0]
-		for _, r := range desired.Routes {
-			if heldNexthops[r.NHID] {
-				p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(r).String(),
-					Desired: r, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", r.NHID)})
-				continue
+		routes = routes.filter(func(i int, r *Route) bool {
+			if !heldNexthops[r.Nexthop] {
+				return true
 			}
-			kept = append(kept, r)
-		}
-		desired.Routes = kept
+			var rt rtnl.Route
+			routes.Route(i, &rt)
+			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindRoute, Key: diff.KeyOfRoute(rt).String(),
+				Desired: rt, Foreign: true, Reason: fmt.Sprintf("nexthop %d is another writer's (see its conflict): the route is not sent through it", rt.NHID)})
+			return false
+		})
 	}
 	for _, n := range p.d.Neighbours {
 		if p.held[n.Link] {
@@ -782,23 +794,18 @@ func (p *pass) rest() error {
 	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
 	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
 	var routeOps []diff.Op
+	obs := p.routeScratch()
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
 		// size of the table.
-		obs, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})
-		if err != nil {
+		want := routes
+		if len(protos) > 1 {
+			want = routes.filter(func(_ int, r *Route) bool { return p.routeProtocol(r) == proto })
+		}
+		if err := listRoutes(p.s, proto, want.Len(), obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
-		want := desired.Routes
-		if len(protos) > 1 {
-			want = nil
-			for _, r := range desired.Routes {
-				if r.Protocol == proto {
-					want = append(want, r)
-				}
-			}
-		}
-		ops, conflicts := diff.Routes(want, obs, proto)
+		ops, conflicts := diff.RoutesFrom(want, obs)
 		if routeOps == nil {
 			routeOps = ops // one protocol, the usual case: no copy
 		} else {
@@ -858,7 +865,7 @@ func nexthopsByLevel(ops []diff.Op) (singles, groups []diff.Op) {
 
 // goneDev returns the name of a link route r goes out of that failed or
 // is blocked and does not exist (gone), "" when none.
-func (p *pass) goneDev(r Route, gone func(string) bool) string {
+func (p *pass) goneDev(r *Route, gone func(string) bool) string {
 	if r.Dev != "" && gone(r.Dev) {
 		return r.Dev
 	}
@@ -872,7 +879,10 @@ func (p *pass) goneDev(r Route, gone func(string) bool) string {
 
 // heldDev returns the name of a held link (see pass.held) that desired
 // route r goes out of, "" when none.
-func (p *pass) heldDev(r Route) string {
+func (p *pass) heldDev(r *Route) string {
+	if len(p.held) == 0 {
+		return ""
+	}
 	if p.held[r.Dev] {
 		return r.Dev
 	}

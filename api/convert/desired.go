@@ -137,6 +137,12 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		}
 		d.Addresses = append(d.Addresses, reconcile.Address{Link: a.GetLink(), Prefix: pfx})
 	}
+	// Sized once: a scope holds its routes for as long as it lives, and
+	// appending a million of them one by one copied them over and over
+	// into a list up to a quarter longer than needed.
+	if n := len(m.GetRoutes()); n > 0 {
+		d.Routes = make([]reconcile.Route, 0, n)
+	}
 	for i, r := range m.GetRoutes() {
 		e := fmt.Sprintf("routes[%d]", i)
 		route := reconcile.Route{
