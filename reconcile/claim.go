@@ -105,7 +105,7 @@ func (p *pass) begin() error {
 func (p *pass) claimProtocols(fresh bool) error {
 	unknown := !fresh && p.l.claimsUnknown()
 	var unclaimed []rtnl.Protocol
-	for _, proto := range p.o.routeProtocols(p.d) {
+	for _, proto := range p.routeProtocols() {
 		if fresh || !p.l.claimed(proto) {
 			unclaimed = append(unclaimed, proto)
 		}

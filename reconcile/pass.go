@@ -63,6 +63,9 @@ type Report struct {
 	// Started is when the pass began; Duration how long it took.
 	Started  time.Time
 	Duration time.Duration
+	// Narrowed says the pass looked at the routes only at the keys the
+	// kernel reported changed (see Narrowing.Pass); false for a full pass.
+	Narrowed bool
 }
 
 // Failure is the operation that stopped a pass and why.
@@ -124,14 +127,19 @@ func PassValidated(s Kernel, v Validated, l *Ledger, o Options) (Report, error) 
 // The zero value is the empty desired state. It shares its slices with
 // the Desired it was made from: changing them afterwards voids the check,
 // so a caller that changes its desired state validates it again.
-type Validated struct{ d Desired }
+type Validated struct {
+	d Desired
+	// narrow is the route index of narrowed passes, built on first use
+	// and shared by copies (see Narrowing); nil in the zero value.
+	narrow *narrowIndex
+}
 
 // Validated returns d as a Validated, or Validate's *InvalidError.
 func (d Desired) Validated() (Validated, error) {
 	if err := d.Validate(); err != nil {
 		return Validated{}, err
 	}
-	return Validated{d: d}, nil
+	return Validated{d: d, narrow: new(narrowIndex)}, nil
 }
 
 // Desired returns the validated desired state.
@@ -168,6 +176,19 @@ type pass struct {
 	// held names the desired links whose name another writer's link holds
 	// (or whose parent is held): what is desired on them is held back.
 	held map[string]bool
+	// narrow, when set, narrows the routes to the keys the kernel
+	// reported changed (see Narrowing.Pass).
+	narrow *narrowed
+}
+
+// routeProtocols returns the route protocols the pass owns: the index's
+// for a narrowed pass (computed once per desired state, not once per
+// pass), otherwise Options.routeProtocols.
+func (p *pass) routeProtocols() []rtnl.Protocol {
+	if p.narrow != nil {
+		return p.narrow.idx.protos
+	}
+	return p.o.routeProtocols(p.d)
 }
 
 func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
@@ -222,6 +243,10 @@ func (p *pass) run() error {
 		}
 		if !p.apply || !deletedAddress(p.report.Applied[before:]) {
 			break
+		}
+		if p.narrow != nil {
+			// The kernel may have flushed routes with the address.
+			return errUnsure
 		}
 	}
 	for i := len(linkDeletes) - 1; i >= 0; i-- {
@@ -454,9 +479,13 @@ func (p *pass) rest() error {
 		}
 		desired.Addresses = append(desired.Addresses, rtnl.Address{Index: idx, Prefix: a.Prefix})
 	}
-	protos := p.o.routeProtocols(p.d)
-	desired.Routes = make([]rtnl.Route, 0, len(p.d.Routes))
-	for _, r := range p.d.Routes {
+	protos := p.routeProtocols()
+	routes := p.d.Routes
+	if p.narrow != nil {
+		routes = p.narrow.desired
+	}
+	desired.Routes = make([]rtnl.Route, 0, len(routes))
+	for _, r := range routes {
 		rt := rtnl.Route{Dst: r.Dst, Gateway: r.Via, Table: r.Table, Metric: r.Metric,
 			Protocol: r.Protocol, Type: r.Type, Src: r.Src, SrcPrefix: r.From, NHID: r.Nexthop}
 		if rt.Protocol == 0 {
@@ -522,6 +551,11 @@ func (p *pass) rest() error {
 	if err != nil {
 		return err
 	}
+	if p.narrow != nil && (len(p.held) > 0 || len(heldNexthops) > 0 || len(nhOps) > 0) {
+		// Held links and nexthops hold back routes at keys the journal
+		// does not name, and a nexthop op changes routes through it.
+		return errUnsure
+	}
 	if len(heldNexthops) > 0 {
 		// A route through a nexthop another writer's holds would go
 		// through that writer's nexthop: it is held back.
@@ -571,8 +605,10 @@ func (p *pass) rest() error {
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
 		// size of the table.
-		obs, err := p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto})
-		if err != nil {
+		var obs []rtnl.Route
+		if p.narrow != nil {
+			obs = p.narrow.observed(proto)
+		} else if obs, err = p.s.RoutesFiltered(rtnl.RouteFilter{Protocol: proto}); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
 		want := desired.Routes
@@ -863,6 +899,9 @@ func (p *pass) do(ops []diff.Op) error {
 		case OutcomeHeld:
 			if !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op)
+			}
+			if p.narrow != nil && op.Kind == diff.KindRoute && !p.narrow.foreignAt(diff.KeyOfRoute(op.Route)) {
+				p.narrow.markUnsure("a route create was refused at a key the kernel did not report held")
 			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Desired: op.Object(), Foreign: true, Reason: "the kernel holds this key already (another writer's object); left untouched"})
