@@ -97,7 +97,7 @@ func (n *Narrowing) Pass(s Kernel, v Validated, l *Ledger, o Options, j *Journal
 		nr.markUnsure("a link or nexthop changed")
 	}
 	if err != nil || nr.unsure != "" {
-		// Unsure, or failed: the full pass decides. 
+		// Unsure, or failed: the full pass decides.
 		// What the narrowed part applied stays in the report, before the
 		// full pass's own operations.
 		applied := p.report.Applied

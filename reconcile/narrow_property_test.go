@@ -190,7 +190,9 @@ func TestPropertyNarrowedPassesMatchFullPasses(t *testing.T) {
 			case 4: // an address removed: the kernel may flush routes silently
 				addr := rapid.SampledFrom(narrowAddrs).Draw(t, "addr")
 				both(true, func(k reconcile.Kernel) {
-					apply(k, func(b *rtnl.Batch) { b.AddressDelete(rtnl.Address{Index: linkIndex(t, k, addr.Link), Prefix: addr.Prefix}) })
+					apply(k, func(b *rtnl.Batch) {
+						b.AddressDelete(rtnl.Address{Index: linkIndex(t, k, addr.Link), Prefix: addr.Prefix})
+					})
 				})
 			case 5: // another writer's address added
 				addr := rapid.SampledFrom(narrowAddrs).Draw(t, "addr")
