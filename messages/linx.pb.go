@@ -2018,7 +2018,14 @@ type ScopeStatus struct {
 	// monitor_overruns counts lost-event signals from the monitor.
 	MonitorOverruns uint32 `protobuf:"varint,11,opt,name=monitor_overruns,json=monitorOverruns,proto3" json:"monitor_overruns,omitempty"`
 	// passes counts passes run since the scope was spawned.
-	Passes        uint64 `protobuf:"varint,12,opt,name=passes,proto3" json:"passes,omitempty"`
+	Passes uint64 `protobuf:"varint,12,opt,name=passes,proto3" json:"passes,omitempty"`
+	// narrowed_passes counts the passes that looked only at what the
+	// kernel's events said changed, since the scope was spawned.
+	NarrowedPasses uint64 `protobuf:"varint,20,opt,name=narrowed_passes,json=narrowedPasses,proto3" json:"narrowed_passes,omitempty"`
+	// drift_repaired counts, by kind (route, address, …), the operations
+	// interval passes applied although no event had come since the pass
+	// before: what events, and so narrowed passes, missed. 0 when healthy.
+	DriftRepaired map[string]uint64 `protobuf:"bytes,21,rep,name=drift_repaired,json=driftRepaired,proto3" json:"drift_repaired,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2135,6 +2142,20 @@ func (x *ScopeStatus) GetPasses() uint64 {
 		return x.Passes
 	}
 	return 0
+}
+
+func (x *ScopeStatus) GetNarrowedPasses() uint64 {
+	if x != nil {
+		return x.NarrowedPasses
+	}
+	return 0
+}
+
+func (x *ScopeStatus) GetDriftRepaired() map[string]uint64 {
+	if x != nil {
+		return x.DriftRepaired
+	}
+	return nil
 }
 
 var File_linx_proto protoreflect.FileDescriptor
@@ -2288,7 +2309,7 @@ const file_linx_proto_rawDesc = "" +
 	".actor.PIDR\n" +
 	"subscriber\"\x1b\n" +
 	"\x03Ack\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xb8\x03\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xf3\x04\n" +
 	"\vScopeStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x0e.linx.v1.PhaseR\x05phase\x12\x16\n" +
@@ -2304,7 +2325,12 @@ const file_linx_proto_rawDesc = "" +
 	"\aresyncs\x18\n" +
 	" \x01(\rR\aresyncs\x12)\n" +
 	"\x10monitor_overruns\x18\v \x01(\rR\x0fmonitorOverruns\x12\x16\n" +
-	"\x06passes\x18\f \x01(\x04R\x06passes*\x82\x01\n" +
+	"\x06passes\x18\f \x01(\x04R\x06passes\x12'\n" +
+	"\x0fnarrowed_passes\x18\x14 \x01(\x04R\x0enarrowedPasses\x12N\n" +
+	"\x0edrift_repaired\x18\x15 \x03(\v2'.linx.v1.ScopeStatus.DriftRepairedEntryR\rdriftRepaired\x1a@\n" +
+	"\x12DriftRepairedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01*\x82\x01\n" +
 	"\x05Phase\x12\x15\n" +
 	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePHASE_STARTING\x10\x01\x12\x14\n" +
@@ -2326,7 +2352,7 @@ func file_linx_proto_rawDescGZIP() []byte {
 }
 
 var file_linx_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_linx_proto_goTypes = []any{
 	(Phase)(0),                    // 0: linx.v1.Phase
 	(*Namespace)(nil),             // 1: linx.v1.Namespace
@@ -2355,9 +2381,10 @@ var file_linx_proto_goTypes = []any{
 	(*Unsubscribe)(nil),           // 24: linx.v1.Unsubscribe
 	(*Ack)(nil),                   // 25: linx.v1.Ack
 	(*ScopeStatus)(nil),           // 26: linx.v1.ScopeStatus
-	(*durationpb.Duration)(nil),   // 27: google.protobuf.Duration
-	(*actor.PID)(nil),             // 28: actor.PID
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	nil,                           // 27: linx.v1.ScopeStatus.DriftRepairedEntry
+	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
+	(*actor.PID)(nil),             // 29: actor.PID
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
 }
 var file_linx_proto_depIdxs = []int32{
 	3,  // 0: linx.v1.Desired.links:type_name -> linx.v1.Link
@@ -2374,24 +2401,25 @@ var file_linx_proto_depIdxs = []int32{
 	1,  // 11: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
 	11, // 12: linx.v1.Route.paths:type_name -> linx.v1.NextHop
 	13, // 13: linx.v1.Nexthop.group:type_name -> linx.v1.NexthopMember
-	27, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
-	27, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
+	28, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
+	28, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
 	1,  // 16: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
 	2,  // 17: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
-	27, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
+	28, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
 	16, // 19: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
 	2,  // 20: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
 	26, // 21: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
-	28, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
-	28, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
+	29, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
+	29, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
 	0,  // 24: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
-	29, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
-	27, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	30, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
+	28, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
+	27, // 27: linx.v1.ScopeStatus.drift_repaired:type_name -> linx.v1.ScopeStatus.DriftRepairedEntry
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_linx_proto_init() }
@@ -2419,7 +2447,7 @@ func file_linx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_linx_proto_rawDesc), len(file_linx_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

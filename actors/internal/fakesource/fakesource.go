@@ -36,10 +36,12 @@ type Source struct {
 	// would, inside the monitor's reader goroutine.
 	PanicInOverruns atomic.Bool
 
-	Passes  atomic.Int64
-	Opens   atomic.Int64
-	Closes  atomic.Int64
-	Watches atomic.Int64
+	Passes atomic.Int64
+	// LastTrigger is the trigger the last pass's context carried.
+	LastTrigger atomic.Uint32
+	Opens       atomic.Int64
+	Closes      atomic.Int64
+	Watches     atomic.Int64
 }
 
 // New returns an empty fake.
@@ -153,6 +155,7 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 		time.Sleep(s.PassDelay)
 	}
 	s.Passes.Add(1)
+	s.LastTrigger.Store(uint32(source.TriggerOf(ctx)))
 	d, _ := desired.(Desired)
 	s.mu.Lock()
 	defer s.mu.Unlock()
