@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -56,8 +57,9 @@ func BenchmarkSelfHealScale(b *testing.B) {
 		b.Skip("SKIPPED: installs 1,000,000 routes; not under -short")
 	}
 	nstest.RequireRoot(b)
-	var heal, full []time.Duration
+	var heal, full, addrs, routes []time.Duration
 	var narrowed uint64
+	var gcs uint32
 	// The narrowed passes' own durations, apart from the loop's latency.
 	var (
 		mu      sync.Mutex
@@ -130,11 +132,21 @@ func BenchmarkSelfHealScale(b *testing.B) {
 		// routes: one deletion warms it up, untimed.
 		scaleRound(b, sock, m, -1)
 		before := scaleStatus(b, node).GetNarrowedPasses()
-		heal = heal[:0]
+		heal, addrs, routes = heal[:0], addrs[:0], routes[:0]
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
 		for i := range scaleRounds {
 			time.Sleep(20 * time.Millisecond)
-			heal = append(heal, scaleRound(b, sock, m, i))
+			took := scaleRound(b, sock, m, i)
+			heal = append(heal, took)
+			if i%2 == 0 {
+				addrs = append(addrs, took)
+			} else {
+				routes = append(routes, took)
+			}
 		}
+		runtime.ReadMemStats(&ms1)
+		gcs = ms1.NumGC - ms0.NumGC
 		narrowed = scaleStatus(b, node).GetNarrowedPasses() - before
 		m.Close()
 		if err := node.Stop("scale", true); err != nil {
@@ -150,6 +162,11 @@ func BenchmarkSelfHealScale(b *testing.B) {
 	b.ReportMetric(p99, "p99-ms")
 	b.ReportMetric(f50, "full-pass-p50-ms")
 	b.ReportMetric(float64(narrowed), "narrowed-passes")
+	b.ReportMetric(float64(gcs), "gcs-while-timed")
+	slices.Sort(addrs)
+	slices.Sort(routes)
+	b.ReportMetric(benchActorsPercentile(addrs, 0.99), "address-p99-ms")
+	b.ReportMetric(benchActorsPercentile(routes, 0.99), "route-p99-ms")
 	mu.Lock()
 	slices.Sort(passDur)
 	b.ReportMetric(benchActorsPercentile(passDur, 0.5), "narrowed-pass-p50-ms")
