@@ -24,6 +24,8 @@ type Narrowing struct {
 	o     Options
 	// conflicts are the route conflicts of the last pass.
 	conflicts []diff.Conflict
+	// v4 are the IPv4 addresses the last pass listed.
+	v4 []rtnl.Address
 }
 
 // Invalidate makes the next pass full.
@@ -32,18 +34,26 @@ func (n *Narrowing) Invalidate() { n.index = nil }
 // Full runs a full pass, PassValidated, and keeps what a narrowed pass
 // after it needs. Its report and error are PassValidated's.
 func (n *Narrowing) Full(s Kernel, v Validated, l *Ledger, o Options) (Report, error) {
-	rep, err := PassValidated(s, v, l, o)
-	n.after(v, o, rep, err)
-	return rep, err
+	p := &pass{s: s, d: v.d, l: l, o: o, apply: true, validated: true, report: Report{Started: time.Now()}}
+	err := p.finish(p.run())
+	n.after(v, o, p, err)
+	return p.report, err
 }
 
 // after keeps what the next pass needs: a narrowed pass may follow one
 // that reached its end without error.
-func (n *Narrowing) after(v Validated, o Options, rep Report, err error) {
+func (n *Narrowing) after(v Validated, o Options, p *pass, err error) {
 	n.index, n.o, n.conflicts = nil, o, nil
+	n.v4 = n.v4[:0]
 	if err != nil || v.narrow == nil {
 		return
 	}
+	for _, a := range p.addrs {
+		if a.Prefix.Addr().Is4() {
+			n.v4 = append(n.v4, a)
+		}
+	}
+	rep := p.report
 	n.index = v.narrow
 	for _, c := range rep.Conflicts {
 		if c.Kind == diff.KindRoute {
@@ -123,14 +133,21 @@ func (n *Narrowing) Pass(s Kernel, v Validated, l *Ledger, o Options, j *Journal
 		}
 	}
 	n.conflicts = append(kept, fresh...)
+	n.v4 = n.v4[:0]
+	for _, a := range p.addrs {
+		if a.Prefix.Addr().Is4() {
+			n.v4 = append(n.v4, a)
+		}
+	}
 	p.report.Conflicts = append(p.report.Conflicts, kept...)
 	p.report.Converged = len(p.report.Conflicts) == 0
 	return p.report, nil
 }
 
 // sure reports whether the addresses j saw deleted took no route with
-// them: a deleted IPv4 address's link kept an IPv4 address that no event
-// in j names (so it never had none: fib_disable_ip flushes every IPv4
+// them: a deleted IPv4 address's link kept an IPv4 address all along,
+// one the last pass listed, that no event in j names and that is there
+// now (so the link never had none: fib_disable_ip flushes every IPv4
 // route through a link whose last IPv4 address goes), and no desired
 // route prefers the address as its source (the kernel deletes such IPv4
 // routes, and clears the source of such IPv6 ones, without a message).
@@ -163,7 +180,8 @@ func (n *Narrowing) sure(s Kernel, idx *routeIndex, j *Journal) bool {
 			continue
 		}
 		kept := slices.ContainsFunc(addrs, func(x rtnl.Address) bool {
-			return x.Index == a.Index && x.Prefix.Addr().Is4() && !named(x)
+			return x.Index == a.Index && x.Prefix.Addr().Is4() && !named(x) &&
+				slices.ContainsFunc(n.v4, func(y rtnl.Address) bool { return y.Index == x.Index && y.Prefix == x.Prefix })
 		})
 		if !kept {
 			return false

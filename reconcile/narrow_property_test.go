@@ -175,7 +175,12 @@ func TestPropertyNarrowedPassesMatchFullPasses(t *testing.T) {
 				fn(b)
 			}
 			route := genEditRoute(t)
-			switch rapid.IntRange(0, 9).Draw(t, fmt.Sprintf("edit %d", i)) {
+			switch rapid.IntRange(0, 10).Draw(t, fmt.Sprintf("edit %d", i)) {
+			case 10: // a new desired state: the next pass must be full
+				d = genNarrowDesired(t)
+				if v, err = d.Validated(); err != nil {
+					t.Fatalf("desired: %v", err)
+				}
 			case 0: // a route deleted by hand, whoever's
 				both(false, func(k reconcile.Kernel) { apply(k, func(b *rtnl.Batch) { b.RouteDelete(route) }) })
 			case 1: // another writer replaces the route at a key

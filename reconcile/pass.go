@@ -179,6 +179,9 @@ type pass struct {
 	// narrow, when set, narrows the routes to the keys the kernel
 	// reported changed (see Narrowing.Pass).
 	narrow *narrowed
+	// addrs are the addresses the pass listed last, for the next
+	// narrowed pass (see Narrowing.sure).
+	addrs []rtnl.Address
 }
 
 // routeProtocols returns the route protocols the pass owns: the index's
@@ -193,10 +196,15 @@ func (p *pass) routeProtocols() []rtnl.Protocol {
 
 func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool) (Report, error) {
 	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, report: Report{Started: time.Now()}}
-	err := p.run()
+	err := p.finish(p.run())
+	return p.report, err
+}
+
+// finish completes the report of a pass that ended with err.
+func (p *pass) finish(err error) error {
 	p.report.Duration = time.Since(p.report.Started)
 	p.report.Converged = err == nil && len(p.report.Conflicts) == 0
-	return p.report, err
+	return err
 }
 
 func (p *pass) run() error {
@@ -588,6 +596,7 @@ func (p *pass) rest() error {
 	if observed.Addresses, err = p.s.Addresses(); err != nil {
 		return fmt.Errorf("listing addresses: %w", err)
 	}
+	p.addrs = observed.Addresses
 	if observed.Neighbours, err = p.s.Neighbours(); err != nil {
 		return fmt.Errorf("listing neighbours: %w", err)
 	}
