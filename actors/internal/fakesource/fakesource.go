@@ -31,6 +31,9 @@ type Source struct {
 	watches map[*Watch]bool
 	gone    error
 	openErr error
+	// silent counts the deletions no event reported since the last pass
+	// that looked at everything.
+	silent int
 
 	// PanicInOverruns makes Watch.Overruns panic, as a bug in a watch
 	// would, inside the monitor's reader goroutine.
@@ -77,6 +80,16 @@ func (s *Source) Delete(k string) {
 	delete(s.kernel, k)
 	s.mu.Unlock()
 	s.Emit(source.Wake)
+}
+
+// DeleteSilently removes k from the kernel with no event, as a kernel
+// flush nobody reports: only an interval pass repairs it, and reports it
+// as drift.
+func (s *Source) DeleteSilently(k string) {
+	s.mu.Lock()
+	delete(s.kernel, k)
+	s.silent++
+	s.mu.Unlock()
 }
 
 // SetOpenError makes Open fail with err (nil restores it).
@@ -180,6 +193,16 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 			delete(s.ledger, k)
 			r.Applied++
 		}
+	}
+	// Wake-ups are narrowed, as rtnlsource narrows them; an interval pass
+	// that repairs a silent deletion reports it as drift.
+	why := source.TriggerOf(ctx)
+	r.Narrowed = why == source.TriggerEvents
+	if why == source.TriggerCheck && s.silent > 0 && r.Applied > 0 {
+		r.Drift = map[string]int{"fake": r.Applied}
+	}
+	if why != source.TriggerEvents {
+		s.silent = 0
 	}
 	r.Converged = r.Conflicts == 0
 	if !r.Converged {
