@@ -23,8 +23,9 @@
 //
 // Each pass carries why it runs (socket.Pass.Trigger, which the source
 // reads with source.TriggerOf): source.TriggerFull at start, after a
-// Resync, for a new desired state and for a retry; source.TriggerCheck
-// for the interval; source.TriggerEvents when only wake-ups asked for it.
+// Resync, for a new desired state and for a retry after a failure;
+// source.TriggerCheck for the interval; source.TriggerEvents when only
+// wake-ups (or the look again after a fight) asked for it.
 // Reasons that meet in one pass give the one that looks at most. A source
 // may narrow a TriggerEvents pass to what the events said changed, and
 // counts what a TriggerCheck pass finds although no event came as drift;

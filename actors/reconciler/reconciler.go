@@ -103,7 +103,13 @@ func Props(cfg Config) (*actor.Props, error) {
 type (
 	tick  struct{}
 	fire  struct{ gen uint64 }
-	retry struct{ gen uint64 }
+	// retry carries why: a full pass after a failure; after a fight, one
+	// that may narrow (the fight's pass succeeded, and what goes on
+	// shows in the events).
+	retry struct {
+		gen uint64
+		why source.Trigger
+	}
 )
 
 type loop struct {
@@ -164,7 +170,7 @@ func (l *loop) Receive(ctx actor.Context) {
 	case retry:
 		if m.gen == l.retryGen && l.cancelRetry != nil {
 			l.cancelRetry = nil
-			l.want(ctx, 0, source.TriggerFull)
+			l.want(ctx, 0, m.why)
 		}
 	case *socket.PassResult:
 		l.done(ctx, m)
@@ -285,13 +291,13 @@ func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 		l.failures = 0
 		if l.cancelRetry == nil {
 			l.retryGen++
-			l.cancelRetry = l.sched.SendOnce(min(fightRecheck, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+			l.cancelRetry = l.sched.SendOnce(min(fightRecheck, l.cfg.Interval), l.self, retry{gen: l.retryGen, why: source.TriggerEvents})
 		}
 	default:
 		l.failures++
 		if l.cancelRetry == nil {
 			l.retryGen++
-			l.cancelRetry = l.sched.SendOnce(backoff(l.failures, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+			l.cancelRetry = l.sched.SendOnce(backoff(l.failures, l.cfg.Interval), l.self, retry{gen: l.retryGen, why: source.TriggerFull})
 		}
 	}
 	if l.pending {
