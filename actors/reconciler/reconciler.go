@@ -101,8 +101,8 @@ func Props(cfg Config) (*actor.Props, error) {
 // Timer messages. fire carries the generation of the timer that sent it,
 // so a fire from a cancelled timer that was already in flight is ignored.
 type (
-	tick  struct{}
-	fire  struct{ gen uint64 }
+	tick struct{}
+	fire struct{ gen uint64 }
 	// retry carries why: a full pass after a failure; after a fight, one
 	// that may narrow (the fight's pass succeeded, and what goes on
 	// shows in the events).
