@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/linx-net/linx/reconcile"
@@ -99,4 +100,40 @@ func ExampleNarrowing_Pass() {
 	// Output:
 	// full: 1000 ops <nil>
 	// narrowed: true [create Route<blackhole 10.0.7.0/24 proto=76>] <nil>
+}
+
+// A pass that recreates an object whose key the ledger holds already (an
+// address deleted by hand) does not rewrite the ledger file: nothing in
+// it changed, and a save waits for an fsync.
+func TestLedgerNotRewrittenForAKnownKey(t *testing.T) {
+	path := t.TempDir() + "/ledger"
+	l, err := reconcile.OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 3})
+	d := reconcile.Desired{Addresses: []reconcile.Address{{Link: "lo", Prefix: netip.MustParsePrefix("10.9.0.1/32")}}}
+	if _, err := reconcile.Pass(k, d, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b rtnl.Batch
+	b.AddressDelete(rtnl.Address{Index: 1, Prefix: d.Addresses[0].Prefix})
+	if err := k.ApplyWith(&b, rtnl.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reconcile.Pass(k, d, l, reconcile.Options{})
+	if err != nil || len(rep.Applied) != 1 {
+		t.Fatalf("second pass: %v %v, want the address back", rep.Applied, err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.ModTime().Equal(before.ModTime()) || !os.SameFile(before, after) {
+		t.Errorf("the ledger file was rewritten (%v, then %v)", before.ModTime(), after.ModTime())
+	}
 }
