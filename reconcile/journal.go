@@ -55,7 +55,9 @@ type RouteSeen struct {
 
 // AddressSeen is an address the kernel reported added or deleted.
 type AddressSeen struct {
+	// Address is the address as reported.
 	Address rtnl.Address
+	// Deleted says it was reported deleted; otherwise added or changed.
 	Deleted bool
 }
 

@@ -149,13 +149,6 @@ var (
 		"Times the scope's monitor lost events (ENOBUFS or a full queue), since the scope was spawned.", []string{"scope"}, nil)
 )
 
-// driftKinds are the kinds linx_drift_repaired_total is reported for,
-// 0 included, so that a dashboard sees the series before any drift.
-var driftKinds = []string{
-	diff.KindLink.String(), diff.KindAddress.String(), diff.KindRoute.String(),
-	diff.KindNeighbour.String(), diff.KindRule.String(), diff.KindNexthop.String(),
-}
-
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConverged, descRunning, descRestarts, descResyncs, descOverruns, descNarrowed, descDrift} {
 		ch <- d
@@ -183,7 +176,10 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descResyncs, prometheus.CounterValue, float64(st.GetResyncs()), name)
 		ch <- prometheus.MustNewConstMetric(descOverruns, prometheus.CounterValue, float64(st.GetMonitorOverruns()), name)
 		ch <- prometheus.MustNewConstMetric(descNarrowed, prometheus.CounterValue, float64(st.GetNarrowedPasses()), name)
-		for _, kind := range driftKinds {
+		// Every kind, 0 included, so that a dashboard sees the series
+		// before any drift.
+		for _, k := range []diff.Kind{diff.KindLink, diff.KindAddress, diff.KindRoute, diff.KindNeighbour, diff.KindRule, diff.KindNexthop} {
+			kind := k.String()
 			ch <- prometheus.MustNewConstMetric(descDrift, prometheus.CounterValue, float64(st.GetDriftRepaired()[kind]), name, kind)
 		}
 	}
