@@ -52,6 +52,17 @@ func soakVerdict(t *testing.T, part string, figures string) {
 	fmt.Printf("soak_%s: %s %s\n", part, v, figures)
 }
 
+// soakDrift returns the operations interval passes of the scope st
+// describes applied although no event had come since the pass before:
+// what narrowed passes missed (linx_drift_repaired_total, all kinds).
+func soakDrift(st *messages.ScopeStatus) uint64 {
+	var n uint64
+	for _, v := range st.GetDriftRepaired() {
+		n += v
+	}
+	return n
+}
+
 // soakCount returns the IPv4 routes of protocol proto in every table of
 // ns, as sorted "table dst" strings.
 func soakCount(t *testing.T, s *rtnl.Socket, proto rtnl.Protocol) []string {
@@ -143,9 +154,9 @@ func TestSoakOverrunStorms(t *testing.T) {
 	tailDeleted := 0
 	defer func() {
 		st, _ := node.Status("storm")
-		soakVerdict(t, "overrun_storms", fmt.Sprintf("bursts=%d changes_per_burst=%d owned_deleted_in_storms=%d worst_reconverge_ms=%d overruns=%d resyncs=%d passes=%d foreign_before=%d foreign_after=%d %s",
+		soakVerdict(t, "overrun_storms", fmt.Sprintf("bursts=%d changes_per_burst=%d owned_deleted_in_storms=%d worst_reconverge_ms=%d overruns=%d resyncs=%d passes=%d narrowed=%d drift_repaired=%d foreign_before=%d foreign_after=%d %s",
 			soakStormBursts, soakStormRoutes, tailDeleted, worst.Milliseconds(), st.GetMonitorOverruns(), st.GetResyncs(), st.GetPasses(),
-			len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
+			st.GetNarrowedPasses(), soakDrift(st), len(foreignBefore), len(soakCount(t, sock, soakForeignProto)), strings.Join(figures, " ")))
 	}()
 	// An hour's interval: the timer cannot repair what a lost event hid.
 	err := spawnMsg(node, &messages.SpawnScope{Name: "storm", Namespace: benchActorsPath(ns), Desired: d, Interval: durationpb.New(time.Hour)})
@@ -234,6 +245,9 @@ func TestSoakOverrunStorms(t *testing.T) {
 	if tailDeleted == 0 {
 		t.Error("no owned route was deleted during a storm: the scope's repair after an overrun was not tested")
 	}
+	if st, _ := node.Status("storm"); soakDrift(st) != 0 {
+		t.Errorf("interval passes repaired what narrowed passes missed: %v", st.GetDriftRepaired())
+	}
 }
 
 const (
@@ -243,13 +257,20 @@ const (
 	// soakFightCPU bounds the agent's CPU while fighting, in percent of
 	// one core: the rate limit is what keeps it low.
 	soakFightCPU = 25.0
+	// soakFightInterval is the fight scope's interval: its passes check
+	// what the narrowed ones did.
+	soakFightInterval = time.Second
 )
 
 // TestSoakFight has another writer (an `ip -batch` process, so that its
 // CPU is not the agent's) delete an address the scope owns every
 // millisecond for 10 s. The scope's passes must stay under its configured
 // limit (10 per second, burst 3) and the agent process's CPU must stay
-// bounded; when the writer stops, the scope converges again.
+// bounded; when the writer stops, the scope converges again. The link
+// keeps a second address, so that the kernel flushes nothing with the
+// first and the wake-ups' passes stay narrowed; the interval is a second,
+// so that passes checking everything run during and after the fight, and
+// must find nothing the narrowed passes missed (drift_repaired=0).
 func TestSoakFight(t *testing.T) {
 	nstest.RequireRoot(t)
 	ns := nstest.New(t)
@@ -261,13 +282,15 @@ func TestSoakFight(t *testing.T) {
 		rate, cpu float64
 	)
 	defer func() {
-		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f",
-			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU))
+		st, _ := node.Status("fight")
+		soakVerdict(t, "fight", fmt.Sprintf("seconds=%.1f deletes=%d passes=%d pass_rate=%.2f limit=%.0f cpu=%.2f cpu_bound=%.0f narrowed=%d drift_repaired=%d",
+			elapsed.Seconds(), deletes, passes, rate, soakFightRate, cpu, soakFightCPU, st.GetNarrowedPasses(), soakDrift(st)))
 	}()
 	err := spawnMsg(node, &messages.SpawnScope{
 		Name: "fight", Namespace: benchActorsPath(ns),
-		Desired: benchActorsVeth("f0", "f1", "10.0.0.1/24"),
-		Options: &messages.ScopeOptions{MaxPassesPerSecond: soakFightRate, Burst: soakFightBurst},
+		Desired:  benchActorsVeth("f0", "f1", "10.0.0.1/24", "10.0.1.1/24"),
+		Interval: durationpb.New(soakFightInterval),
+		Options:  &messages.ScopeOptions{MaxPassesPerSecond: soakFightRate, Burst: soakFightBurst},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -326,6 +349,19 @@ func TestSoakFight(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	benchActorsWait(t, node, 10*time.Second, "fight")
+	// A few interval passes after the fight: what they repair, the
+	// narrowed passes missed.
+	time.Sleep(3 * soakFightInterval)
+	st, err := node.Status("fight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GetNarrowedPasses() == 0 {
+		t.Error("no pass was narrowed during the fight")
+	}
+	if d := soakDrift(st); d != 0 {
+		t.Errorf("interval passes repaired %d operations the narrowed passes missed: %v", d, st.GetDriftRepaired())
+	}
 }
 
 const (

@@ -2038,7 +2038,14 @@ type ScopeStatus struct {
 	ObjectsOmitted uint32 `protobuf:"varint,14,opt,name=objects_omitted,json=objectsOmitted,proto3" json:"objects_omitted,omitempty"`
 	// object_counts counts, per kind, the desired objects of the last pass
 	// and how many of them failed, are blocked or are in conflict.
-	ObjectCounts  []*ObjectCount `protobuf:"bytes,15,rep,name=object_counts,json=objectCounts,proto3" json:"object_counts,omitempty"`
+	ObjectCounts []*ObjectCount `protobuf:"bytes,15,rep,name=object_counts,json=objectCounts,proto3" json:"object_counts,omitempty"`
+	// narrowed_passes counts the passes that looked only at what the
+	// kernel's events said changed, since the scope was spawned.
+	NarrowedPasses uint64 `protobuf:"varint,20,opt,name=narrowed_passes,json=narrowedPasses,proto3" json:"narrowed_passes,omitempty"`
+	// drift_repaired counts, by kind (route, address, …), the operations
+	// interval passes applied although no event had come since the pass
+	// before: what events, and so narrowed passes, missed. 0 when healthy.
+	DriftRepaired map[string]uint64 `protobuf:"bytes,21,rep,name=drift_repaired,json=driftRepaired,proto3" json:"drift_repaired,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2174,6 +2181,20 @@ func (x *ScopeStatus) GetObjectsOmitted() uint32 {
 func (x *ScopeStatus) GetObjectCounts() []*ObjectCount {
 	if x != nil {
 		return x.ObjectCounts
+	}
+	return nil
+}
+
+func (x *ScopeStatus) GetNarrowedPasses() uint64 {
+	if x != nil {
+		return x.NarrowedPasses
+	}
+	return 0
+}
+
+func (x *ScopeStatus) GetDriftRepaired() map[string]uint64 {
+	if x != nil {
+		return x.DriftRepaired
 	}
 	return nil
 }
@@ -2499,7 +2520,7 @@ const file_linx_proto_rawDesc = "" +
 	".actor.PIDR\n" +
 	"subscriber\"\x1b\n" +
 	"\x03Ack\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xcd\x04\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\x88\x06\n" +
 	"\vScopeStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
 	"\x05phase\x18\x02 \x01(\x0e2\x0e.linx.v1.PhaseR\x05phase\x12\x16\n" +
@@ -2518,7 +2539,12 @@ const file_linx_proto_rawDesc = "" +
 	"\x06passes\x18\f \x01(\x04R\x06passes\x12/\n" +
 	"\aobjects\x18\r \x03(\v2\x15.linx.v1.ObjectStatusR\aobjects\x12'\n" +
 	"\x0fobjects_omitted\x18\x0e \x01(\rR\x0eobjectsOmitted\x129\n" +
-	"\robject_counts\x18\x0f \x03(\v2\x14.linx.v1.ObjectCountR\fobjectCounts\"\xa7\x01\n" +
+	"\robject_counts\x18\x0f \x03(\v2\x14.linx.v1.ObjectCountR\fobjectCounts\x12'\n" +
+	"\x0fnarrowed_passes\x18\x14 \x01(\x04R\x0enarrowedPasses\x12N\n" +
+	"\x0edrift_repaired\x18\x15 \x03(\v2'.linx.v1.ScopeStatus.DriftRepairedEntryR\rdriftRepaired\x1a@\n" +
+	"\x12DriftRepairedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa7\x01\n" +
 	"\fObjectStatus\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -2555,7 +2581,7 @@ func file_linx_proto_rawDescGZIP() []byte {
 }
 
 var file_linx_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_linx_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_linx_proto_goTypes = []any{
 	(Phase)(0),                    // 0: linx.v1.Phase
 	(*Namespace)(nil),             // 1: linx.v1.Namespace
@@ -2586,9 +2612,10 @@ var file_linx_proto_goTypes = []any{
 	(*ScopeStatus)(nil),           // 26: linx.v1.ScopeStatus
 	(*ObjectStatus)(nil),          // 27: linx.v1.ObjectStatus
 	(*ObjectCount)(nil),           // 28: linx.v1.ObjectCount
-	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
-	(*actor.PID)(nil),             // 30: actor.PID
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	nil,                           // 29: linx.v1.ScopeStatus.DriftRepairedEntry
+	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(*actor.PID)(nil),             // 31: actor.PID
+	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
 }
 var file_linx_proto_depIdxs = []int32{
 	3,  // 0: linx.v1.Desired.links:type_name -> linx.v1.Link
@@ -2605,27 +2632,28 @@ var file_linx_proto_depIdxs = []int32{
 	1,  // 11: linx.v1.Veth.peer_namespace:type_name -> linx.v1.Namespace
 	11, // 12: linx.v1.Route.paths:type_name -> linx.v1.NextHop
 	13, // 13: linx.v1.Nexthop.group:type_name -> linx.v1.NexthopMember
-	29, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
-	29, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
+	30, // 14: linx.v1.ScopeOptions.debounce:type_name -> google.protobuf.Duration
+	30, // 15: linx.v1.ScopeOptions.pass_timeout:type_name -> google.protobuf.Duration
 	1,  // 16: linx.v1.SpawnScope.namespace:type_name -> linx.v1.Namespace
 	2,  // 17: linx.v1.SpawnScope.desired:type_name -> linx.v1.Desired
-	29, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
+	30, // 18: linx.v1.SpawnScope.interval:type_name -> google.protobuf.Duration
 	16, // 19: linx.v1.SpawnScope.options:type_name -> linx.v1.ScopeOptions
 	2,  // 20: linx.v1.UpdateDesired.desired:type_name -> linx.v1.Desired
 	26, // 21: linx.v1.ScopeList.scopes:type_name -> linx.v1.ScopeStatus
-	30, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
-	30, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
+	31, // 22: linx.v1.Subscribe.subscriber:type_name -> actor.PID
+	31, // 23: linx.v1.Unsubscribe.subscriber:type_name -> actor.PID
 	0,  // 24: linx.v1.ScopeStatus.phase:type_name -> linx.v1.Phase
-	31, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
-	29, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
+	32, // 25: linx.v1.ScopeStatus.last_pass:type_name -> google.protobuf.Timestamp
+	30, // 26: linx.v1.ScopeStatus.last_pass_duration:type_name -> google.protobuf.Duration
 	27, // 27: linx.v1.ScopeStatus.objects:type_name -> linx.v1.ObjectStatus
 	28, // 28: linx.v1.ScopeStatus.object_counts:type_name -> linx.v1.ObjectCount
-	31, // 29: linx.v1.ObjectStatus.retry_at:type_name -> google.protobuf.Timestamp
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	29, // 29: linx.v1.ScopeStatus.drift_repaired:type_name -> linx.v1.ScopeStatus.DriftRepairedEntry
+	32, // 30: linx.v1.ObjectStatus.retry_at:type_name -> google.protobuf.Timestamp
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_linx_proto_init() }
@@ -2653,7 +2681,7 @@ func file_linx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_linx_proto_rawDesc), len(file_linx_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -210,6 +210,46 @@
 // costs one request per backoff period; the backoff ends early when the
 // operation or the kernel's links or addresses change.
 //
+// # Narrowed passes
+//
+// A full pass costs the routes the scope owns: at a million routes, a
+// second or so to list and diff them, however little changed. A loop fed
+// with the kernel's events can do better between full passes. It keeps a
+// Journal of what the events reported since the last pass, and hands it
+// to Narrowing.Pass, which lists the small kinds (links, addresses,
+// neighbours, rules, nexthops) and diffs them as a full pass does, but for
+// routes looks only at the keys the journal names: the desired routes at
+// those keys (found through an index built once per Validated, 16 bytes a
+// route) against the kernel's routes there as the last event for each key
+// reported them. Ownership, conflicts and hold-backs follow the full
+// pass's rules, so a narrowed pass never touches what a full pass would
+// not. The route conflicts of keys it does not look at are reported as
+// the last pass found them.
+//
+// A narrowed pass is only as good as its journal, so it gives way to a
+// full pass whenever it cannot be sure:
+//
+//  1. the last pass did not reach its end, or ran with another desired
+//     state or options;
+//  2. the journal is full: events were lost, one could not be decoded or
+//     was a nexthop's (the kernel deletes the routes through a nexthop
+//     with it), a link went down or away (the kernel flushes its routes
+//     without a message per route), or more than Journal.Limit route keys
+//     changed;
+//  3. an address deleted may have taken routes with it: its link has no
+//     IPv4 address left that was there all along (fib_disable_ip), or a
+//     desired route prefers it as its source;
+//  4. on the way, an operation failed, a route create was refused at a
+//     key the journal does not show held by another writer, a link or
+//     nexthop changed, an address was deleted, or a held link or nexthop
+//     is in play. The full pass then follows at once, in the same call.
+//
+// Correctness rests on full passes: the loop runs one at start, after
+// lost events, on every new desired state and on its interval. What an
+// interval pass repairs although no event came since the pass before is
+// drift that events, and so narrowed passes, missed; package
+// actors/rtnlsource counts it (linx_drift_repaired_total).
+//
 // The package sits above rtnl and diff and below the actors: it imports
 // no actor and nothing of the configuration or the message API.
 package reconcile

@@ -446,13 +446,26 @@ func (l *Ledger) record(linkName func(index int) (string, bool), ops ...diff.Op)
 			}
 		}
 	}
+	// Only a change is saved: a pass that recreates an object whose key
+	// the ledger holds already (an address deleted by hand, say) writes
+	// nothing, and so waits for no fsync.
 	return l.change(func() (bool, error) {
+		changed := false
 		for _, op := range changes {
+			before := l.owned.Links.Len() + l.owned.Addresses.Len() + l.owned.Neighbours.Len() + l.owned.Rules.Len()
 			l.owned.Record(op)
+			if l.owned.Links.Len()+l.owned.Addresses.Len()+l.owned.Neighbours.Len()+l.owned.Rules.Len() != before {
+				changed = true
+			}
 			switch op.Kind {
 			case diff.KindLink:
 				// A created link has an index yet unknown; a deleted one none.
-				delete(l.index, diff.KeyOfLink(op.Link))
+				if k := diff.KeyOfLink(op.Link); l.index != nil {
+					if _, ok := l.index[k]; ok {
+						delete(l.index, k)
+						changed = true
+					}
+				}
 			case diff.KindAddress, diff.KindNeighbour:
 				idx := op.Address.Index
 				if op.Kind == diff.KindNeighbour {
@@ -465,11 +478,14 @@ func (l *Ledger) record(linkName func(index int) (string, bool), ops ...diff.Op)
 					if l.names == nil {
 						l.names = make(map[int]string)
 					}
-					l.names[idx] = name
+					if was, known := l.names[idx]; !known || was != name {
+						l.names[idx] = name
+						changed = true
+					}
 				}
 			}
 		}
-		return true, nil
+		return changed, nil
 	})
 }
 

@@ -88,6 +88,9 @@ type Report struct {
 	// Started is when the pass began; Duration how long it took.
 	Started  time.Time
 	Duration time.Duration
+	// Narrowed says the pass looked at the routes only at the keys the
+	// kernel reported changed (see Narrowing.Pass); false for a full pass.
+	Narrowed bool
 }
 
 // Failure is an operation that failed in a pass and why.
@@ -172,6 +175,9 @@ type Validated struct {
 	// scratch is the memory of the route diff, kept from one pass to the
 	// next (see routeScratch); nil in the zero value.
 	scratch *routeScratch
+	// narrow is the route index of narrowed passes, built on first use
+	// and shared by copies (see Narrowing); nil in the zero value.
+	narrow *narrowIndex
 }
 
 // Validated returns d as a Validated, or Validate's *InvalidError.
@@ -179,7 +185,7 @@ func (d Desired) Validated() (Validated, error) {
 	if err := d.Validate(); err != nil {
 		return Validated{}, err
 	}
-	return Validated{d: d, scratch: new(routeScratch)}, nil
+	return Validated{d: d, scratch: new(routeScratch), narrow: new(narrowIndex)}, nil
 }
 
 // Desired returns the validated desired state.
@@ -237,7 +243,8 @@ type pass struct {
 	badAddrs []badAddress
 	// badNexthops are the desired nexthop ids that failed or are blocked.
 	badNexthops map[uint32]Ref
-	// observedAddrs are the addresses of the last listing.
+	// observedAddrs are the addresses of the last listing (also for the
+	// narrowed pass that follows: see Narrowing.sure).
 	observedAddrs []rtnl.Address
 	// now is the pass's time for the retry state; tried and skipped
 	// collect what Options.Retries settles at the end.
@@ -257,6 +264,9 @@ type pass struct {
 	// scratch, when not nil, lends the pass the route diff's memory from
 	// the pass before (PassValidated); the pass holds its lock.
 	scratch *routeScratch
+	// narrow, when set, narrows the routes to the keys the kernel
+	// reported changed (see Narrowing.Pass).
+	narrow *narrowed
 }
 
 // badAddress is a desired address that failed or is blocked.
@@ -267,6 +277,13 @@ type badAddress struct {
 }
 
 func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) (Report, error) {
+	p := newPass(s, d, l, o, apply, validated, scratch)
+	err := p.finish(p.run())
+	return p.report, err
+}
+
+// newPass returns a pass of d over s with o, ready to run.
+func newPass(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) *pass {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -274,15 +291,20 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scrat
 	if o.FailFast || !apply {
 		o.Retries = nil
 	}
-	p := &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, scratch: scratch, now: now, report: Report{Started: time.Now()},
-		track: o.Retries.Len() > 0}
-	err := p.run()
+	return &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, scratch: scratch, now: now,
+		report: Report{Started: time.Now()}, track: o.Retries.Len() > 0}
+}
+
+// finish completes the report of a pass that ended with err, settles the
+// retry state (Options.Retries) and returns the pass's error: err, or
+// else the first failure.
+func (p *pass) finish(err error) error {
 	p.report.Duration = time.Since(p.report.Started)
 	if err == nil && p.report.Failed != nil {
 		err = p.report.Failed
 	}
 	var ferr *Failure
-	if o.Retries != nil && (err == nil || errors.As(err, &ferr)) {
+	if r := p.o.Retries; r != nil && (err == nil || errors.As(err, &ferr)) {
 		// Retry state follows a pass that ran, not one whose listing or
 		// ledger failed: nothing is known then. A failure is remembered
 		// against the kernel state the pass left, which the next pass
@@ -293,9 +315,9 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scrat
 		for i := range p.tried {
 			p.tried[i].fp = fingerprint(&p.tried[i].op, p.sig(p.tried[i].op.Kind))
 		}
-		o.Retries.settle(now, p.tried, p.skipped)
+		r.settle(p.now, p.tried, p.skipped)
 		for i := range p.report.Failures {
-			if e, ok := o.Retries.m[RefOf(p.report.Failures[i].Op)]; ok {
+			if e, ok := r.m[RefOf(p.report.Failures[i].Op)]; ok {
 				p.report.Failures[i].RetryAt = e.next
 			}
 		}
@@ -304,7 +326,7 @@ func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scrat
 		}
 	}
 	p.report.Converged = err == nil && len(p.report.Conflicts) == 0 && len(p.report.Blocked) == 0
-	return p.report, err
+	return err
 }
 
 func (p *pass) run() error {
@@ -351,6 +373,10 @@ func (p *pass) run() error {
 		}
 		if !p.apply || !deletedAddress(p.report.Applied[before:]) {
 			break
+		}
+		if p.narrow != nil {
+			// The kernel may have flushed routes with the address.
+			return errUnsure
 		}
 	}
 	for i := len(linkDeletes) - 1; i >= 0; i-- {
@@ -646,9 +672,18 @@ func (p *pass) rest() error {
 	protos := p.routeProtocols()
 	// The desired routes are checked here, and converted only as the diff
 	// reads them (passRoutes): a list of them all, made afresh by every
-	// pass, cost more than the rest of a converged pass.
+	// pass, cost more than the rest of a converged pass. A narrowed pass
+	// reads only those at the keys the kernel reported changed.
 	routes := &passRoutes{p: p}
-	for i := range p.d.Routes {
+	count := len(p.d.Routes)
+	if p.narrow != nil {
+		count = len(p.narrow.positions)
+	}
+	for k := range count {
+		i := k
+		if p.narrow != nil {
+			i = int(p.narrow.positions[k])
+		}
 		r := &p.d.Routes[i]
 		if held := p.heldDev(r); held != "" {
 			rt := p.routeBase(r)
@@ -733,6 +768,11 @@ func (p *pass) rest() error {
 	if err != nil {
 		return err
 	}
+	if p.narrow != nil && (len(p.held) > 0 || len(heldNexthops) > 0 || len(nhOps) > 0) {
+		// Held links and nexthops hold back routes at keys the journal
+		// does not name, and a nexthop op changes routes through it.
+		return errUnsure
+	}
 	if len(heldNexthops) > 0 {
 		// A route through a nexthop another writer's holds would go
 		// through that writer's nexthop: it is held back.
@@ -802,7 +842,9 @@ func (p *pass) rest() error {
 		if len(protos) > 1 {
 			want = routes.filter(func(_ int, r *Route) bool { return p.routeProtocol(r) == proto })
 		}
-		if err := listRoutes(p.s, proto, want.Len(), obs); err != nil {
+		if p.narrow != nil {
+			p.narrow.observe(proto, obs)
+		} else if err := listRoutes(p.s, proto, want.Len(), obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
 		ops, conflicts := diff.RoutesFrom(want, obs)
@@ -1137,6 +1179,9 @@ func (p *pass) do(ops []diff.Op) error {
 		case OutcomeHeld:
 			if !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op)
+			}
+			if p.narrow != nil && op.Kind == diff.KindRoute && !p.narrow.foreignAt(diff.KeyOfRoute(op.Route)) {
+				p.narrow.markUnsure("a route create was refused at a key the kernel did not report held")
 			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
 				Desired: op.Object(), Foreign: true, Reason: "the kernel holds this key already (another writer's object); left untouched"})

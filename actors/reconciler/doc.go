@@ -26,6 +26,16 @@
 // source; the loop runs again when source.Report.RetryIn says the first
 // is due (capped at the interval), or on an event.
 //
+// Each pass carries why it runs (socket.Pass.Trigger, which the source
+// reads with source.TriggerOf): source.TriggerFull at start, after a
+// Resync, for a new desired state and for a retry after a failure;
+// source.TriggerCheck for the interval; source.TriggerEvents when only
+// wake-ups (or the look again after a fight) asked for it.
+// Reasons that meet in one pass give the one that looks at most. A source
+// may narrow a TriggerEvents pass to what the events said changed, and
+// counts what a TriggerCheck pass finds although no event came as drift;
+// the full passes stay the source of truth.
+//
 // After each pass the actor sends *PassDone to its parent. Passes are
 // numbered from a random point per incarnation, so a restarted reconciler
 // never takes the socket actor's reply to its predecessor's pass for its

@@ -70,6 +70,8 @@ type PassDone struct {
 	// Resync reports a pass from scratch: the first of this incarnation or
 	// one asked for by a source.Resync.
 	Resync bool
+	// Trigger is why the pass ran (see source.Trigger).
+	Trigger source.Trigger
 }
 
 // Props returns the props of a reconciler actor for cfg, or an error when
@@ -99,9 +101,15 @@ func Props(cfg Config) (*actor.Props, error) {
 // Timer messages. fire carries the generation of the timer that sent it,
 // so a fire from a cancelled timer that was already in flight is ignored.
 type (
-	tick  struct{}
-	fire  struct{ gen uint64 }
-	retry struct{ gen uint64 }
+	tick struct{}
+	fire struct{ gen uint64 }
+	// retry carries why: a full pass after a failure; after a fight, one
+	// that may narrow (the fight's pass succeeded, and what goes on
+	// shows in the events).
+	retry struct {
+		gen uint64
+		why source.Trigger
+	}
 )
 
 type loop struct {
@@ -112,6 +120,9 @@ type loop struct {
 	bucket  *bucket
 
 	pending bool // a pass is wanted
+	// trigger is why the pending pass is wanted: the lowest (the one
+	// that must look at most) of the reasons that asked for it.
+	trigger source.Trigger
 	resync  bool // the next pass is from scratch
 	waiting bool // the first pass waits for a Resync
 
@@ -119,6 +130,7 @@ type loop struct {
 	seq      uint64
 	started  time.Time
 	passRes  bool // the in-flight pass is a resync
+	passWhy  source.Trigger
 
 	timerGen    uint64
 	cancelTimer scheduler.CancelFunc // debounce or rate-limit delay
@@ -144,11 +156,11 @@ func (l *loop) Receive(ctx actor.Context) {
 	case *SetDesired:
 		l.desired = m.Desired
 		if !l.waiting {
-			l.want(ctx, 0)
+			l.want(ctx, 0, source.TriggerFull)
 		}
 	case tick:
 		if !l.waiting {
-			l.want(ctx, 0)
+			l.want(ctx, 0, source.TriggerCheck)
 		}
 	case fire:
 		if m.gen == l.timerGen && l.cancelTimer != nil {
@@ -158,7 +170,7 @@ func (l *loop) Receive(ctx actor.Context) {
 	case retry:
 		if m.gen == l.retryGen && l.cancelRetry != nil {
 			l.cancelRetry = nil
-			l.want(ctx, 0)
+			l.want(ctx, 0, m.why)
 		}
 	case *socket.PassResult:
 		l.done(ctx, m)
@@ -173,14 +185,14 @@ func (l *loop) event(ctx actor.Context, ev source.Event) {
 		l.resync = true
 		if l.waiting {
 			l.waiting = false
-			l.want(ctx, 0)
+			l.want(ctx, 0, source.TriggerFull)
 			return
 		}
 	}
 	if l.waiting {
 		return // the first Resync will cover it
 	}
-	l.want(ctx, l.cfg.Debounce)
+	l.want(ctx, l.cfg.Debounce, source.TriggerEvents)
 }
 
 func (l *loop) start(ctx actor.Context) {
@@ -199,7 +211,7 @@ func (l *loop) start(ctx actor.Context) {
 		l.waiting = true
 		return
 	}
-	l.want(ctx, 0)
+	l.want(ctx, 0, source.TriggerFull)
 }
 
 func (l *loop) stopTimers() {
@@ -211,10 +223,13 @@ func (l *loop) stopTimers() {
 	l.cancelTick, l.cancelTimer, l.cancelRetry = nil, nil, nil
 }
 
-// want records that a pass is needed and runs it after delay (zero: now),
-// unless a pass is running (it will follow that one) or a timer is already
-// armed (it will serve this request too).
-func (l *loop) want(ctx actor.Context, delay time.Duration) {
+// want records that a pass is needed, for why, and runs it after delay
+// (zero: now), unless a pass is running (it will follow that one) or a
+// timer is already armed (it will serve this request too).
+func (l *loop) want(ctx actor.Context, delay time.Duration, why source.Trigger) {
+	if !l.pending || why < l.trigger {
+		l.trigger = why
+	}
 	l.pending = true
 	if l.inFlight || l.cancelTimer != nil {
 		return
@@ -244,10 +259,14 @@ func (l *loop) run(ctx actor.Context) {
 	}
 	l.pending = false
 	l.passRes, l.resync = l.resync, false
+	l.passWhy = l.trigger
+	if l.passRes {
+		l.passWhy = source.TriggerFull // from scratch
+	}
 	l.seq++
 	l.inFlight = true
 	l.started = now
-	ctx.Request(l.cfg.Socket, &socket.Pass{Seq: l.seq, Desired: l.desired})
+	ctx.Request(l.cfg.Socket, &socket.Pass{Seq: l.seq, Desired: l.desired, Trigger: l.passWhy})
 }
 
 func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
@@ -255,7 +274,7 @@ func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 		return // a reply to an earlier incarnation's request (see start)
 	}
 	l.inFlight = false
-	ctx.Send(ctx.Parent(), &PassDone{Report: m.Report, Started: l.started, Resync: l.passRes})
+	ctx.Send(ctx.Parent(), &PassDone{Report: m.Report, Started: l.started, Resync: l.passRes, Trigger: l.passWhy})
 	switch err := m.Report.Err; {
 	case err == nil:
 		l.failures = 0
@@ -285,13 +304,13 @@ func (l *loop) done(ctx actor.Context, m *socket.PassResult) {
 		l.failures = 0
 		if l.cancelRetry == nil {
 			l.retryGen++
-			l.cancelRetry = l.sched.SendOnce(min(fightRecheck, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+			l.cancelRetry = l.sched.SendOnce(min(fightRecheck, l.cfg.Interval), l.self, retry{gen: l.retryGen, why: source.TriggerEvents})
 		}
 	default:
 		l.failures++
 		if l.cancelRetry == nil {
 			l.retryGen++
-			l.cancelRetry = l.sched.SendOnce(backoff(l.failures, l.cfg.Interval), l.self, retry{gen: l.retryGen})
+			l.cancelRetry = l.sched.SendOnce(backoff(l.failures, l.cfg.Interval), l.self, retry{gen: l.retryGen, why: source.TriggerFull})
 		}
 	}
 	if l.pending {

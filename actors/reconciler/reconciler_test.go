@@ -269,3 +269,27 @@ func TestWakeupsAreTaken(t *testing.T) {
 		t.Fatalf("pass after a Resync: %+v", d)
 	}
 }
+
+// TestTriggers: the loop tells the source why each pass runs. Start,
+// a new desired state and a Resync ask for a full pass, the interval for
+// a check, and wake-ups alone for a pass that may narrow to what changed.
+func TestTriggers(t *testing.T) {
+	src := fakesource.New()
+	system, recon, done := startLoop(t, src, Config{Desired: fakesource.Desired{"k": "v"}, Interval: time.Hour})
+	check := func(what string, want source.Trigger) {
+		t.Helper()
+		d := next(t, done, time.Second)
+		if d.Trigger != want || source.Trigger(src.LastTrigger.Load()) != want {
+			t.Errorf("%s: PassDone.Trigger %v, source saw %v; want %v", what, d.Trigger, source.Trigger(src.LastTrigger.Load()), want)
+		}
+	}
+	check("start", source.TriggerFull)
+	system.Root.Send(recon, source.Wake)
+	check("wake", source.TriggerEvents)
+	system.Root.Send(recon, tick{})
+	check("interval", source.TriggerCheck)
+	system.Root.Send(recon, &SetDesired{Desired: fakesource.Desired{"k": "w"}})
+	check("new desired state", source.TriggerFull)
+	system.Root.Send(recon, source.Resync)
+	check("resync", source.TriggerFull)
+}

@@ -34,6 +34,19 @@
 // and namespace under the state directory: reconcile.OpenScopeLedger); a
 // damaged one is moved aside and logged (WithLogger).
 //
+// The watch feeds every event it decodes into a reconcile.Journal the
+// Source keeps, and each pass takes it. A pass the loop runs for wake-ups
+// alone (source.TriggerEvents) on a validated desired state is narrowed to
+// the route keys the journal names (reconcile.Narrowing.Pass), unless no
+// watch ran all along or the journal says only a full pass will do. An
+// interval pass (source.TriggerCheck) that applies operations although
+// the journal stayed empty since the pass before, which ended without
+// error, reports them as drift (source.Report.Drift, by kind): what the
+// events, and so the narrowed passes, missed. An event that was sent
+// before the check began but not yet read counts too, so drift may show
+// a repair the next narrowed pass would have made; in a healthy scope it
+// stays at 0.
+//
 // A scope is a supervisor.Spec whose Desired is a reconcile.Desired and
 // whose Source is a Settings (route protocol, adoption, route management,
 // monitor buffer). Check validates its desired state once per spawn or

@@ -60,6 +60,12 @@ func (e *FightError) Error() string {
 type fights struct {
 	seed maphash.Seed
 	keys map[uint64]keyWindow
+	// swept is when ended windows were last dropped (UnixNano): at most
+	// once per FightWindow, since a sweep walks every key, and a
+	// narrowed pass of one op must not cost the 100,000 keys a first
+	// pass recorded. An ended window left in place until then is
+	// restarted when its key comes again.
+	swept int64
 }
 
 type keyWindow struct {
@@ -93,9 +99,12 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 			fighting = append(fighting, text)
 		}
 	}
-	for k, w := range f.keys {
-		if t-w.start >= int64(FightWindow) {
-			delete(f.keys, k)
+	if t-f.swept >= int64(FightWindow) {
+		f.swept = t
+		for k, w := range f.keys {
+			if t-w.start >= int64(FightWindow) {
+				delete(f.keys, k)
+			}
 		}
 	}
 	if len(fighting) == 0 {

@@ -45,6 +45,19 @@ type Source struct {
 	standing map[standingKey]string
 	// name is the scope's, for the log ("" outside a node).
 	name string
+
+	// mu guards journal and watching: the watch goroutine feeds the
+	// journal with the kernel's events, and each pass takes it.
+	mu      sync.Mutex
+	journal reconcile.Journal
+	// watching counts the live watches: a journal is whole only while one
+	// is.
+	watching int
+	// narrowing and lastOK are the passes' own (one at a time): what a
+	// narrowed pass needs of the pass before, and whether that pass
+	// reached its end without error.
+	narrowing reconcile.Narrowing
+	lastOK    bool
 }
 
 // Option tunes a Source.
@@ -204,7 +217,15 @@ func (s *Source) Open(context.Context) (source.Handle, error) {
 // reconcile.Desired, a *reconcile.Desired or nil (nothing desired: delete
 // what the ledger owns), validated by every pass; or a reconcile.Validated
 // (see Check), which the pass does not validate again.
-func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Report {
+//
+// With a reconcile.Validated, a pass of source.TriggerEvents is narrowed
+// (reconcile.Narrowing.Pass) to the route keys the source's watch saw
+// change since the pass before, unless the journal of events cannot be
+// trusted: no watch ran all along, events were lost, or one came that
+// says routes may have gone silently. A pass of source.TriggerCheck that
+// applies operations although no event came since the pass before (which
+// ended without error) reports them as Report.Drift.
+func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.Report {
 	sock, ok := h.(*rtnl.Socket)
 	if !ok {
 		return source.Report{Err: fmt.Errorf("rtnlsource: handle is %T, not *rtnl.Socket", h)}
@@ -234,12 +255,34 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		rep reconcile.Report
 		err error
 	)
-	if validated {
-		rep, err = reconcile.PassValidated(sock, valid, s.ledger, s.options)
-		d = valid.Desired()
-	} else {
+	why := source.TriggerOf(ctx)
+	s.mu.Lock()
+	j := s.journal.Take()
+	live := s.watching > 0
+	s.mu.Unlock()
+	if !live {
+		j.Lost("no watch")
+	}
+	switch {
+	case validated && why == source.TriggerEvents:
+		rep, err = s.narrowing.Pass(sock, valid, s.ledger, s.options, &j)
+	case validated:
+		rep, err = s.narrowing.Full(sock, valid, s.ledger, s.options)
+	default:
+		s.narrowing.Invalidate()
 		rep, err = reconcile.Pass(sock, d, s.ledger, s.options)
 	}
+	if validated {
+		d = valid.Desired()
+	}
+	var drift map[string]int
+	if why == source.TriggerCheck && s.lastOK && j.Empty() && len(rep.Applied) > 0 {
+		drift = make(map[string]int)
+		for i := range rep.Applied {
+			drift[rep.Applied[i].Kind.String()]++
+		}
+	}
+	s.lastOK = err == nil
 	if fight := s.fights.observe(time.Now(), rep.Applied); fight != nil && err == nil {
 		// Converged, but only for now: report the fight instead.
 		rep.Converged, err = false, fight
@@ -253,6 +296,8 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 		Conflicts: len(rep.Conflicts),
 		Err:       err,
 		Duration:  rep.Duration,
+		Narrowed:  rep.Narrowed,
+		Drift:     drift,
 	}
 	var failure *reconcile.Failure
 	if err == nil || errors.As(err, &failure) {
@@ -282,6 +327,7 @@ func (s *Source) Pass(_ context.Context, h source.Handle, desired any) source.Re
 // namespace's process when it is named by one.
 func (s *Source) Watch(context.Context) (source.Watch, error) {
 	w := &watch{
+		src:    s,
 		ch:     make(chan source.Event, 1),
 		done:   make(chan struct{}),
 		stop:   make(chan struct{}),
@@ -304,12 +350,52 @@ func (s *Source) Watch(context.Context) (source.Watch, error) {
 	}
 	w.m = m
 	w.file = s.watchFile()
+	s.mu.Lock()
+	s.watching++
+	// What happened before the subscription is not in the journal.
+	s.journal.Lost("watch started")
+	s.mu.Unlock()
 	go w.run()
 	return w, nil
 }
 
+// record feeds the journal with ev.
+func (s *Source) record(ev monitor.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := &s.journal
+	switch {
+	case ev.Op == monitor.ResyncNeeded:
+		j.Lost("events lost")
+	case ev.Err != nil:
+		j.Lost("an event could not be decoded")
+	case ev.Route != nil:
+		j.Route(*ev.Route, ev.Op.IsDelete())
+	case ev.Address != nil:
+		j.Address(*ev.Address, ev.Op.IsDelete())
+	case ev.Link != nil:
+		j.Link(*ev.Link, ev.Op.IsDelete())
+	case ev.Nexthop != nil:
+		j.Nexthop()
+	case ev.Neighbour != nil, ev.Rule != nil:
+		j.Other()
+	default:
+		j.Lost("an event of an unknown kind")
+	}
+}
+
+// unwatched records that a watch ended: until another starts, the
+// journal misses events.
+func (s *Source) unwatched() {
+	s.mu.Lock()
+	s.watching--
+	s.journal.Lost("watch ended")
+	s.mu.Unlock()
+}
+
 // watch adapts a *monitor.Monitor (and a pidfd) to source.Watch.
 type watch struct {
+	src   *Source
 	m     *monitor.Monitor
 	pidfd *os.File
 	pid   int
@@ -332,6 +418,7 @@ type watch struct {
 func (w *watch) run() {
 	defer close(w.done)
 	defer close(w.ch)
+	defer w.src.unwatched()
 	exited := make(chan struct{})
 	if w.pidfd != nil {
 		go func() {
@@ -354,6 +441,7 @@ func (w *watch) run() {
 				w.fail(errors.New("rtnetlink monitor ended unexpectedly"))
 				return
 			}
+			w.src.record(ev)
 			out := source.Wake
 			if ev.Op == monitor.ResyncNeeded {
 				out = source.Resync

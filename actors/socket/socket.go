@@ -45,6 +45,9 @@ type Config struct {
 type Pass struct {
 	Seq     uint64
 	Desired any
+	// Trigger says why the pass runs; the Source reads it from its
+	// context (source.TriggerOf). The zero value asks for a full pass.
+	Trigger source.Trigger
 }
 
 // PassResult answers a Pass. Report.Err wraps source.ErrScopeGone when the
@@ -115,7 +118,7 @@ func (a *socketActor) Receive(ctx actor.Context) {
 	case *actor.Restarting, *actor.Stopping:
 		a.close()
 	case *Pass:
-		ctx.Respond(&PassResult{Seq: m.Seq, Report: a.pass(ctx, m.Desired)})
+		ctx.Respond(&PassResult{Seq: m.Seq, Report: a.pass(ctx, m.Desired, m.Trigger)})
 		a.reopenAfterTimeout(ctx)
 	case *Do:
 		ctx.Respond(a.do(m))
@@ -154,14 +157,14 @@ func (a *socketActor) close() {
 	a.h, a.err = nil, ErrNotOpen
 }
 
-func (a *socketActor) pass(ctx actor.Context, desired any) source.Report {
+func (a *socketActor) pass(ctx actor.Context, desired any, why source.Trigger) source.Report {
 	if a.h == nil {
 		return source.Report{Err: a.notOpen()}
 	}
 	start := time.Now()
 	var r source.Report
 	if err := a.bounded("pass", func(c context.Context, h source.Handle) {
-		r = a.cfg.Source.Pass(c, h, desired)
+		r = a.cfg.Source.Pass(source.WithTrigger(c, why), h, desired)
 	}); err != nil {
 		return source.Report{Err: err, Duration: time.Since(start)}
 	}

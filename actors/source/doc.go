@@ -18,8 +18,11 @@
 //
 //  1. Open returns a fresh Handle each call; the handle is used by one
 //     goroutine at a time and closed exactly once.
-//  2. Pass is safe to repeat: every pass re-observes everything, so an
-//     interrupted or failed pass is repaired by the next one.
+//  2. Pass is safe to repeat: a pass re-observes everything, so an
+//     interrupted or failed pass is repaired by the next one. Only a pass
+//     whose context says source.TriggerEvents may look at less (what its
+//     events said changed), and only when it can be sure nothing else
+//     changed; a pass after a failed one looks at everything.
 //  3. Watch is subscribed before it returns, so a pass started after Watch
 //     returns observes everything the watch has not reported.
 //  4. Errors meaning the scope no longer exists (its process exited, its

@@ -67,6 +67,59 @@ type Report struct {
 	// RetryIn is when the first object that backs off after failing is
 	// due to be tried again; zero when none backs off.
 	RetryIn time.Duration
+	// Narrowed says the pass looked only at what the scope's events said
+	// changed (see TriggerEvents); false for a full pass.
+	Narrowed bool
+	// Drift counts, by kind ("route", "address", …), the operations a
+	// checking pass (TriggerCheck) applied although no event had come
+	// since the pass before: differences the events, and so the narrowed
+	// passes, missed. Nil when there were none or the pass was not such a
+	// check.
+	Drift map[string]int
+}
+
+// Trigger says why a pass runs, which bounds what it may skip. The zero
+// value, TriggerFull, asks for a full pass.
+type Trigger uint8
+
+const (
+	// TriggerFull: the scope starts, events were lost, the desired state
+	// changed or a failed pass is retried; the pass looks at everything.
+	TriggerFull Trigger = iota
+	// TriggerCheck: the interval came round; the pass looks at
+	// everything, and what it finds although no event came is drift
+	// (Report.Drift).
+	TriggerCheck
+	// TriggerEvents: only wake-ups asked for the pass; it may look only
+	// at what the events said changed (Report.Narrowed).
+	TriggerEvents
+)
+
+// String returns "full", "check", "events" or "trigger(N)".
+func (t Trigger) String() string {
+	switch t {
+	case TriggerFull:
+		return "full"
+	case TriggerCheck:
+		return "check"
+	case TriggerEvents:
+		return "events"
+	}
+	return "trigger(" + strconv.Itoa(int(t)) + ")"
+}
+
+type triggerKey struct{}
+
+// WithTrigger returns ctx carrying t, for Source.Pass.
+func WithTrigger(ctx context.Context, t Trigger) context.Context {
+	return context.WithValue(ctx, triggerKey{}, t)
+}
+
+// TriggerOf returns the trigger ctx carries: TriggerFull when none, so
+// that a pass whose caller did not say is a full one.
+func TriggerOf(ctx context.Context) Trigger {
+	t, _ := ctx.Value(triggerKey{}).(Trigger)
+	return t
 }
 
 // Object states, as Object.State spells them.
@@ -169,6 +222,8 @@ type Source interface {
 	Watch(ctx context.Context) (Watch, error)
 	// Pass observes the scope through h, diffs it against desired with the
 	// ledger the source owns, applies the difference and reports. desired
-	// is whatever the scope was given (nil means nothing desired).
+	// is whatever the scope was given (nil means nothing desired). ctx
+	// carries why the pass runs (TriggerOf): a source may narrow a pass
+	// of TriggerEvents to what its events said changed.
 	Pass(ctx context.Context, h Handle, desired any) Report
 }

@@ -473,6 +473,15 @@ func (n *nodeActor) pass(m *scopePass) {
 	if m.done.Resync {
 		st.Resyncs++
 	}
+	if rep.Narrowed {
+		st.NarrowedPasses++
+	}
+	for kind, n := range rep.Drift {
+		if st.DriftRepaired == nil {
+			st.DriftRepaired = make(map[string]uint64)
+		}
+		st.DriftRepaired[kind] += uint64(n)
+	}
 	st.LastError = ""
 	if rep.Err != nil {
 		st.LastError = rep.Err.Error()
@@ -501,7 +510,7 @@ func (n *nodeActor) pass(m *scopePass) {
 // quiet returns a copy of st without the fields every pass changes.
 func quiet(st *messages.ScopeStatus) *messages.ScopeStatus {
 	c := proto.Clone(st).(*messages.ScopeStatus)
-	c.LastPass, c.LastPassDuration, c.Passes = nil, nil, 0
+	c.LastPass, c.LastPassDuration, c.Passes, c.NarrowedPasses = nil, nil, 0, 0
 	for _, o := range c.Objects {
 		o.RetryAt = nil
 	}

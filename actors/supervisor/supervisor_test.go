@@ -513,3 +513,19 @@ func TestSilentWatchEndRestartsScope(t *testing.T) {
 		t.Errorf("%d watches open after the restart; want 1", n)
 	}
 }
+
+// TestNarrowedAndDrift: the status counts the passes the source narrowed
+// (those only wake-ups asked for) and, by kind, what interval passes
+// repaired that no event had reported.
+func TestNarrowedAndDrift(t *testing.T) {
+	h := newHarness(t, Config{})
+	src := h.spawn(&messages.SpawnScope{Name: "a", Desired: desired("10.0.0.2/24"), Interval: durationpb.New(100 * time.Millisecond)})
+	h.waitFor("a", "converged", converged)
+	src.Delete("eth0/10.0.0.2/24")
+	h.waitFor("a", "a narrowed pass", func(st *messages.ScopeStatus) bool { return st.NarrowedPasses > 0 && converged(st) })
+	if st := h.status("a"); len(st.DriftRepaired) != 0 {
+		t.Fatalf("drift without a silent change: %v", st)
+	}
+	src.DeleteSilently("eth0/10.0.0.2/24")
+	h.waitFor("a", "drift repaired", func(st *messages.ScopeStatus) bool { return st.DriftRepaired["fake"] == 1 && converged(st) })
+}

@@ -143,7 +143,8 @@ func TestReadiness(t *testing.T) {
 
 func TestHandler(t *testing.T) {
 	statuses := []*messages.ScopeStatus{
-		{Name: "a", Phase: messages.Phase_PHASE_CONVERGED, Restarts: 2, Resyncs: 3, MonitorOverruns: 1},
+		{Name: "a", Phase: messages.Phase_PHASE_CONVERGED, Restarts: 2, Resyncs: 3, MonitorOverruns: 1,
+			NarrowedPasses: 4, DriftRepaired: map[string]uint64{"route": 5}},
 		{Name: "b", Phase: messages.Phase_PHASE_DEGRADED, ObjectCounts: []*messages.ObjectCount{
 			{Kind: "link", Desired: 3, Failed: 1, Blocked: 1}, {Kind: "route", Desired: 2, Conflict: 1}}},
 	}
@@ -260,6 +261,9 @@ func TestHandler(t *testing.T) {
 		{"linx_scope_restarts_total", map[string]string{"scope": "a"}, 2},
 		{"linx_resyncs_total", map[string]string{"scope": "a"}, 3},
 		{"linx_monitor_overruns_total", map[string]string{"scope": "a"}, 1},
+		{"linx_narrowed_passes_total", map[string]string{"scope": "a"}, 4},
+		{"linx_drift_repaired_total", map[string]string{"scope": "a", "kind": "route"}, 5},
+		{"linx_drift_repaired_total", map[string]string{"scope": "a", "kind": "address"}, 0},
 	} {
 		if got := value(tc.name, tc.labels); got != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)

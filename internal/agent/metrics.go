@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
+	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 )
@@ -142,6 +143,10 @@ var (
 		"Restarts of the scope's actors after a crash, since the scope was spawned.", []string{"scope"}, nil)
 	descResyncs = prometheus.NewDesc("linx_resyncs_total",
 		"Passes run from scratch (one per start, one per lost-event signal), since the scope was spawned.", []string{"scope"}, nil)
+	descNarrowed = prometheus.NewDesc("linx_narrowed_passes_total",
+		"Passes that looked only at what the kernel's events said changed, since the scope was spawned.", []string{"scope"}, nil)
+	descDrift = prometheus.NewDesc("linx_drift_repaired_total",
+		"Operations, by kind, that interval passes applied although no event had come since the pass before: differences the events, and so narrowed passes, missed. 0 in a healthy scope.", []string{"scope", "kind"}, nil)
 	descOverruns = prometheus.NewDesc("linx_monitor_overruns_total",
 		"Times the scope's monitor lost events (ENOBUFS or a full queue), since the scope was spawned.", []string{"scope"}, nil)
 	descObjects = prometheus.NewDesc("linx_objects",
@@ -150,7 +155,7 @@ var (
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConverged, descRunning, descRestarts, descResyncs, descOverruns, descObjects} {
+	for _, d := range []*prometheus.Desc{descConverged, descRunning, descRestarts, descResyncs, descOverruns, descNarrowed, descDrift, descObjects} {
 		ch <- d
 	}
 }
@@ -184,6 +189,13 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(st.GetRestarts()), name)
 		ch <- prometheus.MustNewConstMetric(descResyncs, prometheus.CounterValue, float64(st.GetResyncs()), name)
 		ch <- prometheus.MustNewConstMetric(descOverruns, prometheus.CounterValue, float64(st.GetMonitorOverruns()), name)
+		ch <- prometheus.MustNewConstMetric(descNarrowed, prometheus.CounterValue, float64(st.GetNarrowedPasses()), name)
+		// Every kind, 0 included, so that a dashboard sees the series
+		// before any drift.
+		for _, k := range []diff.Kind{diff.KindLink, diff.KindAddress, diff.KindRoute, diff.KindNeighbour, diff.KindRule, diff.KindNexthop} {
+			kind := k.String()
+			ch <- prometheus.MustNewConstMetric(descDrift, prometheus.CounterValue, float64(st.GetDriftRepaired()[kind]), name, kind)
+		}
 	}
 }
 

@@ -36,15 +36,20 @@ type Source struct {
 	watches map[*Watch]bool
 	gone    error
 	openErr error
+	// silent counts the deletions no event reported since the last pass
+	// that looked at everything.
+	silent int
 
 	// PanicInOverruns makes Watch.Overruns panic, as a bug in a watch
 	// would, inside the monitor's reader goroutine.
 	PanicInOverruns atomic.Bool
 
-	Passes  atomic.Int64
-	Opens   atomic.Int64
-	Closes  atomic.Int64
-	Watches atomic.Int64
+	Passes atomic.Int64
+	// LastTrigger is the trigger the last pass's context carried.
+	LastTrigger atomic.Uint32
+	Opens       atomic.Int64
+	Closes      atomic.Int64
+	Watches     atomic.Int64
 }
 
 // New returns an empty fake.
@@ -80,6 +85,16 @@ func (s *Source) Delete(k string) {
 	delete(s.kernel, k)
 	s.mu.Unlock()
 	s.Emit(source.Wake)
+}
+
+// DeleteSilently removes k from the kernel with no event, as a kernel
+// flush nobody reports: only an interval pass repairs it, and reports it
+// as drift.
+func (s *Source) DeleteSilently(k string) {
+	s.mu.Lock()
+	delete(s.kernel, k)
+	s.silent++
+	s.mu.Unlock()
 }
 
 // SetOpenError makes Open fail with err (nil restores it).
@@ -171,6 +186,7 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 		time.Sleep(s.PassDelay)
 	}
 	s.Passes.Add(1)
+	s.LastTrigger.Store(uint32(source.TriggerOf(ctx)))
 	d, _ := desired.(Desired)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -196,6 +212,16 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 			delete(s.ledger, k)
 			r.Applied++
 		}
+	}
+	// Wake-ups are narrowed, as rtnlsource narrows them; an interval pass
+	// that repairs a silent deletion reports it as drift.
+	why := source.TriggerOf(ctx)
+	r.Narrowed = why == source.TriggerEvents
+	if why == source.TriggerCheck && s.silent > 0 && r.Applied > 0 {
+		r.Drift = map[string]int{"fake": r.Applied}
+	}
+	if why != source.TriggerEvents {
+		s.silent = 0
 	}
 	r.Converged = r.Conflicts == 0
 	switch {
