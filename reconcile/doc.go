@@ -195,6 +195,12 @@
 //   - rules depend on nothing a pass creates (their interface names need
 //     no interface).
 //
+// A desired link without a Kind that the kernel does not hold cannot be
+// created by the pass: another program is to make it (a container
+// runtime moving an interface in, say). It is reported as a conflict
+// with Status.Absent set, and what is desired on it is blocked by it
+// until it appears; it fails nothing.
+//
 // An object that already is as desired is converged whatever its
 // dependencies: only a pending create or update is held back. A failed
 // or blocked object is sent at most once per pass, even when the pass

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/linx-net/linx/diff"
+	"github.com/linx-net/linx/rtnl"
 )
 
 // Ref names one kernel object of a pass: its kind and the string form of
@@ -87,6 +88,11 @@ type Status struct {
 	// RetryAt is when a failed object is tried again (see Retries); zero
 	// when the pass keeps no retry state or the object is not failed.
 	RetryAt time.Time
+	// Absent is set on the conflict of a desired link that is not there
+	// and that the pass cannot create, having no Kind: another program
+	// is expected to make it (a container runtime moving an interface
+	// into the namespace, say). What is desired on it is blocked by it.
+	Absent bool
 }
 
 // String returns `link d0 failed: …`, `address … blocked by link d0` or
@@ -127,7 +133,14 @@ func (r Report) Objects() []Status {
 		add(Status{Ref: b.Ref, State: StateBlocked, By: b.By.String()})
 	}
 	for _, c := range r.Conflicts {
-		add(Status{Ref: Ref{Kind: c.Kind, Key: c.Key}, State: StateConflict, By: c.Reason})
+		add(Status{Ref: Ref{Kind: c.Kind, Key: c.Key}, State: StateConflict, By: c.Reason, Absent: absentLink(c)})
 	}
 	return out
+}
+
+// absentLink reports whether c is about a desired link that is not there
+// and has no Kind to create it from.
+func absentLink(c diff.Conflict) bool {
+	l, ok := c.Desired.(rtnl.Link)
+	return ok && c.Kind == diff.KindLink && c.Observed == nil && l.Kind == "" && l.Data == nil
 }

@@ -642,10 +642,14 @@ func (p *pass) rest() error {
 	// does not exist: what is desired on it is blocked and left out (it
 	// cannot exist either). One that exists stays desired, so that what
 	// is on it is not deleted; its ops are held back by keep.
+	// A desired link without a kind that is not there (another program
+	// is to make it: a container runtime, say) blocks what is on it too,
+	// until it appears.
+	absent := p.absentLinks()
 	gone := func(name string) bool {
 		_, bad := p.bad[name]
 		_, exists := p.index[name]
-		return bad && !exists
+		return (bad || absent[name]) && !exists
 	}
 
 	var desired diff.State
@@ -903,6 +907,23 @@ func nexthopsByLevel(ops []diff.Op) (singles, groups []diff.Op) {
 		}
 	}
 	return singles, groups
+}
+
+// absentLinks returns the names of the desired links that have no kind
+// to create them from and that the kernel does not hold: the pass reports
+// each as a conflict and blocks what is desired on it.
+func (p *pass) absentLinks() map[string]bool {
+	var out map[string]bool
+	for _, l := range p.d.Links {
+		if _, exists := p.index[l.Name]; exists || l.Kind != "" || l.Data != nil {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]bool)
+		}
+		out[l.Name] = true
+	}
+	return out
 }
 
 // goneDev returns the name of a link route r goes out of that failed or

@@ -2,6 +2,7 @@ package rtnlsource
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/linx-net/linx/actors/source"
@@ -61,8 +62,28 @@ func countsOf(d reconcile.Desired, objects []reconcile.Status) []source.Count {
 }
 
 // degraded returns the error of a pass that left objects unconverged:
-// how many in each state, and the first.
+// how many in each state, and the first, wrapping source.ErrDegraded. A
+// pass whose only unconverged objects are desired links without a kind
+// that are not there, and what is on them, is not degraded: it waits for
+// another program to create them (a container runtime moving an
+// interface in), and its error says so without ErrDegraded, so that the
+// scope reads converging until they appear.
 func degraded(objects []reconcile.Status) error {
+	// Links another program is to create, with only what is on them
+	// waiting: the scope is converging, not degraded.
+	var absent []string
+	waiting := true
+	for _, o := range objects {
+		switch {
+		case o.State == reconcile.StateConflict && o.Absent:
+			absent = append(absent, strconv.Quote(o.Key))
+		case o.State != reconcile.StateBlocked:
+			waiting = false
+		}
+	}
+	if waiting && len(absent) > 0 {
+		return fmt.Errorf("waiting for link %s: desired without a kind, so another program is to create it; what is desired on it waits too", strings.Join(absent, ", "))
+	}
 	var n [4]int
 	for _, o := range objects {
 		if int(o.State) < len(n) {
@@ -105,6 +126,9 @@ func (s *Source) logStanding(objects []reconcile.Status) {
 		if o.State == reconcile.StateFailed {
 			s.logger.Warn("object failed; what depends on it is held back, the rest converges", "scope", s.name, "namespace", s.ns.String(),
 				"kind", o.Kind.String(), "key", o.Key, "err", why)
+		} else if o.Absent {
+			s.logger.Warn("waiting for a link the desired state names without a kind (another program is to create it)", "scope", s.name, "namespace", s.ns.String(),
+				"kind", o.Kind.String(), "key", o.Key)
 		} else {
 			s.logger.Warn("conflict: another writer's object holds a desired key; left alone", "scope", s.name, "namespace", s.ns.String(),
 				"kind", o.Kind.String(), "key", o.Key, "reason", why)

@@ -181,3 +181,49 @@ func TestScopeDegraded(t *testing.T) {
 	ns.IP("route", "del", "10.60.0.0/24", "dev", "br0", "proto", "static")
 	waitPhase(t, node, "a", messages.Phase_PHASE_CONVERGED)
 }
+
+// A desired link without a kind that is not there (a container runtime
+// is to move it in) keeps the scope converging, not degraded: the link
+// is reported as absent and what is on it as blocked by it, and once the
+// link appears everything converges.
+func TestAbsentLinkIsWaitedFor(t *testing.T) {
+	ns := nstest.New(t)
+	src, err := rtnlsource.New(ns.Namespace(), reconcile.NewLedger(), reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := src.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	d := reconcile.Desired{
+		Links:     []reconcile.Link{{Name: "up0", State: reconcile.LinkStateUp}},
+		Addresses: []reconcile.Address{{Link: "up0", Prefix: netip.MustParsePrefix("10.7.0.1/24")}},
+		Routes:    []reconcile.Route{{Dst: netip.MustParsePrefix("10.70.0.0/24"), Dev: "up0"}},
+	}
+	r := src.Pass(context.Background(), h, d)
+	if r.Err == nil || errors.Is(r.Err, source.ErrDegraded) || !strings.Contains(r.Err.Error(), `waiting for link "up0"`) {
+		t.Fatalf("before up0 exists: err %v; want a wait for up0, not degraded", r.Err)
+	}
+	if len(r.Objects) != 3 {
+		t.Fatalf("objects %v; want up0 and the two objects blocked by it", r.Objects)
+	}
+	for _, o := range r.Objects {
+		switch {
+		case o.Kind == "link":
+			if o.Key != "up0" || o.State != source.StateConflict {
+				t.Errorf("object %v; want up0 in conflict (absent)", o)
+			}
+		case o.State != source.StateBlocked || o.By != "link up0":
+			t.Errorf("object %v; want blocked by link up0", o)
+		}
+	}
+	ns.IP("link", "add", "up0", "type", "veth", "peer", "name", "up1")
+	if r = src.Pass(context.Background(), h, d); r.Err != nil || !r.Converged {
+		t.Fatalf("once up0 exists: %+v", r)
+	}
+	if !hasAddr(ns, "up0", "10.7.0.1/24") {
+		t.Error("up0's address did not converge once up0 appeared")
+	}
+}
