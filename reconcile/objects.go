@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linx-net/linx/diff"
@@ -136,6 +137,44 @@ func (r Report) Objects() []Status {
 		add(Status{Ref: Ref{Kind: c.Kind, Key: c.Key}, State: StateConflict, By: c.Reason, Absent: absentLink(c)})
 	}
 	return out
+}
+
+// Waiting returns the names of the absent links (Status.Absent) among
+// objects when they and what they block are all that did not converge:
+// the pass then waits for another program to create those links, and is
+// not degraded. It returns nil when anything else did not converge.
+func Waiting(objects []Status) []string {
+	var absent []string
+	for _, o := range objects {
+		switch {
+		case o.State == StateConflict && o.Absent:
+			absent = append(absent, o.Key)
+		case o.State != StateBlocked:
+			return nil
+		}
+	}
+	return absent
+}
+
+// Summary returns how many of objects are in each state and the first,
+// as "1 failed, 2 blocked (first: link d0 failed: …)"; "" for none.
+func Summary(objects []Status) string {
+	if len(objects) == 0 {
+		return ""
+	}
+	var n [StateConflict + 1]int
+	for _, o := range objects {
+		if o.State <= StateConflict {
+			n[o.State]++
+		}
+	}
+	var parts []string
+	for _, st := range []State{StateFailed, StateBlocked, StateConflict} {
+		if n[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
+		}
+	}
+	return fmt.Sprintf("%s (first: %v)", strings.Join(parts, ", "), objects[0])
 }
 
 // absentLink reports whether c is about a desired link that is not there

@@ -1308,6 +1308,22 @@ func (p *pass) send(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err er
 	return len(ops), failed, nil
 }
 
+// opError returns err, the failure of op, as the kernel's *rtnl.Error
+// that fails op alone; ok is false when err is not op's own failure but
+// the pass's (a socket that broke, say).
+func (p *pass) opError(op diff.Op, err error) (e *rtnl.Error, ok bool) {
+	var errno unix.Errno
+	switch {
+	case errors.As(err, &e):
+		return e, true
+	case !p.o.FailFast && peerElsewhere(op) && errors.As(err, &errno):
+		// The peer's namespace could not be entered (gone, say): a
+		// failure of this link alone, not of the pass.
+		return &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}, true
+	}
+	return nil, false
+}
+
 // peerElsewhere reports whether op creates a veth whose peer is created
 // in another namespace, which a Batch cannot carry (rtnl.Batch.LinkAdd).
 func peerElsewhere(op diff.Op) bool {
@@ -1340,17 +1356,8 @@ func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, er
 		if err == nil {
 			continue
 		}
-		var (
-			e     *rtnl.Error
-			errno unix.Errno
-		)
-		switch {
-		case errors.As(err, &e):
-		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
-			// The peer's namespace could not be entered (gone, say): a
-			// failure of this link alone, not of the pass.
-			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
-		default:
+		e, ok := p.opError(ops[i], err)
+		if !ok {
 			return i, failed, err
 		}
 		if failed == nil {
@@ -1469,17 +1476,8 @@ func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error,
 		if err == nil {
 			continue
 		}
-		var (
-			e     *rtnl.Error
-			errno unix.Errno
-		)
-		switch {
-		case errors.As(err, &e):
-		case !p.o.FailFast && peerElsewhere(ops[i]) && errors.As(err, &errno):
-			// The peer's namespace could not be entered (gone, say): a
-			// failure of this link alone, not of the pass.
-			e = &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}
-		default:
+		e, ok := p.opError(ops[i], err)
+		if !ok {
 			return i, failed, err
 		}
 		if failed == nil {

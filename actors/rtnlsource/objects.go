@@ -69,34 +69,13 @@ func countsOf(d reconcile.Desired, objects []reconcile.Status) []source.Count {
 // interface in), and its error says so without ErrDegraded, so that the
 // scope reads converging until they appear.
 func degraded(objects []reconcile.Status) error {
-	// Links another program is to create, with only what is on them
-	// waiting: the scope is converging, not degraded.
-	var absent []string
-	waiting := true
-	for _, o := range objects {
-		switch {
-		case o.State == reconcile.StateConflict && o.Absent:
-			absent = append(absent, strconv.Quote(o.Key))
-		case o.State != reconcile.StateBlocked:
-			waiting = false
+	if absent := reconcile.Waiting(objects); absent != nil {
+		for i, name := range absent {
+			absent[i] = strconv.Quote(name)
 		}
-	}
-	if waiting && len(absent) > 0 {
 		return fmt.Errorf("waiting for link %s: desired without a kind, so another program is to create it; what is desired on it waits too", strings.Join(absent, ", "))
 	}
-	var n [4]int
-	for _, o := range objects {
-		if int(o.State) < len(n) {
-			n[o.State]++
-		}
-	}
-	var parts []string
-	for _, st := range []reconcile.State{reconcile.StateFailed, reconcile.StateBlocked, reconcile.StateConflict} {
-		if n[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
-		}
-	}
-	return fmt.Errorf("%w: %s (first: %v)", source.ErrDegraded, strings.Join(parts, ", "), objects[0])
+	return fmt.Errorf("%w: %s", source.ErrDegraded, reconcile.Summary(objects))
 }
 
 // standingKey names one failure or conflict for the log.

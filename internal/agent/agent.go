@@ -269,8 +269,8 @@ func (a *Agent) passObserver(name string) func(reconcile.Report, error) {
 		a.metrics.observePass(name, rep, err)
 		why := ""
 		var f *reconcile.Failure
-		if err == nil || errors.As(err, &f) {
-			why = degradedReason(rep.Objects()) // ran to its end
+		if objects := rep.Objects(); (err == nil || errors.As(err, &f)) && reconcile.Waiting(objects) == nil {
+			why = reconcile.Summary(objects) // ran to its end, and waits for no link
 		}
 		a.ready.passed(name, rep.Converged && err == nil, why)
 	}

@@ -1,12 +1,8 @@
 package agent
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 	"sync"
-
-	"github.com/linx-net/linx/reconcile"
 )
 
 // readiness tracks which configured scopes have run a pass to its end at
@@ -90,25 +86,4 @@ func (r *readiness) degradedScopes() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// degradedReason summarises the objects a pass did not converge: how many
-// in each state and the first, "" when there are none.
-func degradedReason(objects []reconcile.Status) string {
-	if len(objects) == 0 {
-		return ""
-	}
-	var n [4]int
-	for _, o := range objects {
-		if int(o.State) < len(n) {
-			n[o.State]++
-		}
-	}
-	var parts []string
-	for _, st := range []reconcile.State{reconcile.StateFailed, reconcile.StateBlocked, reconcile.StateConflict} {
-		if n[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
-		}
-	}
-	return fmt.Sprintf("%s (first: %v)", strings.Join(parts, ", "), objects[0])
 }
