@@ -135,9 +135,13 @@ type routeScratch struct {
 	protosOf rtnl.Protocol
 }
 
-// routeProtocols returns p.o.routeProtocols(p.d), from the scratch when
-// it holds them.
+// routeProtocols returns p.o.routeProtocols(p.d): for a narrowed pass
+// the index's (found once per desired state), otherwise from the scratch
+// when it holds them. Finding them reads every desired route.
 func (p *pass) routeProtocols() []rtnl.Protocol {
+	if p.narrow != nil {
+		return p.narrow.idx.protos
+	}
 	if p.o.NoRoutes || p.scratch == nil {
 		return p.o.routeProtocols(p.d)
 	}
