@@ -80,17 +80,42 @@ func Copy(src Source, o CopyOptions) (*Kernel, error) {
 	if o.NoRoutes {
 		return k, nil
 	}
-	routes, err := src.RoutesFiltered(rtnl.RouteFilter{})
-	if err != nil {
+	if err := k.copyRoutes(src); err != nil {
 		return nil, fmt.Errorf("copying routes: %w", err)
-	}
-	k.routes = newRouteTable(len(routes))
-	for _, r := range routes {
-		k.routes.add(r)
 	}
 	k.nhs, err = src.Nexthops()
 	if err != nil && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
 		return nil, fmt.Errorf("copying nexthops: %w", err)
 	}
 	return k, nil
+}
+
+// copyRoutes fills k's route table with every route of src: as a dump
+// streams them when src can (an *rtnl.Socket), without a list of them
+// all, retrying a dump a concurrent change interrupted (EINTR).
+func (k *Kernel) copyRoutes(src Source) error {
+	st, ok := src.(interface {
+		EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error
+	})
+	if !ok {
+		routes, err := src.RoutesFiltered(rtnl.RouteFilter{})
+		if err != nil {
+			return err
+		}
+		k.routes = newRouteTable(len(routes))
+		for _, r := range routes {
+			k.routes.add(r)
+		}
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		k.routes = newRouteTable(0)
+		err := st.EachRoute(rtnl.RouteFilter{}, func(r *rtnl.Route) error {
+			k.routes.add(*r)
+			return nil
+		})
+		if err == nil || !errors.Is(err, unix.EINTR) || attempt == 5 {
+			return err
+		}
+	}
 }

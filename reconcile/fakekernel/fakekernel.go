@@ -178,6 +178,41 @@ func (k *Kernel) RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error) {
 	}), nil
 }
 
+// EachRoute calls fn with each route f selects, as RoutesFiltered lists
+// them but in no particular order (as a dump streams them: the pass
+// sorts what it reads), without a list of them all; it stops at and
+// returns fn's first error. The *rtnl.Route is valid only during the
+// call. fn must not call k.
+func (k *Kernel) EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	each := func(e *routeEntry) error {
+		r := e.r
+		switch {
+		case f.Family != 0 && familyOf(r.Dst.Addr()) != f.Family,
+			f.Table != 0 && r.Table != f.Table,
+			f.Protocol != 0 && r.Protocol != f.Protocol,
+			f.OIF != 0 && r.OIF != f.OIF:
+			return nil
+		}
+		r.NextHops = slices.Clone(r.NextHops)
+		return fn(&r)
+	}
+	for _, e := range k.routes.first {
+		if err := each(&e); err != nil {
+			return err
+		}
+	}
+	for _, more := range k.routes.more {
+		for i := range more {
+			if err := each(&more[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Nexthops returns every nexthop object, groups included, by id.
 func (k *Kernel) Nexthops() ([]rtnl.Nexthop, error) {
 	k.mu.Lock()
@@ -894,12 +929,30 @@ func (t *routeTable) list(keep func(*rtnl.Route) bool) []rtnl.Route {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(seqs[a], seqs[b]) })
-	out := make([]rtnl.Route, len(found))
-	for i, j := range order {
-		out[i] = found[j]
-		out[i].NextHops = slices.Clone(out[i].NextHops)
+	// Put found in that order in place, cycle by cycle (found[i] becomes
+	// the route at order[i]): a second list of them all would double
+	// what a listing of a large table costs.
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		first := found[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				found[j] = first
+				break
+			}
+			found[j] = found[k]
+			j = k
+		}
 	}
-	return out
+	for i := range found {
+		found[i].NextHops = slices.Clone(found[i].NextHops)
+	}
+	return found
 }
 
 func keyOfRoute(r rtnl.Route) routeKey {
