@@ -142,7 +142,12 @@ type statusRow struct {
 	Restarts         uint32     `json:"restarts"`
 	Resyncs          uint32     `json:"resyncs"`
 	MonitorOverruns  uint32     `json:"monitor_overruns"`
-	LastError        string     `json:"last_error,omitempty"`
+	// NarrowedPasses counts the passes that looked only at what the
+	// kernel's events said changed; DriftRepaired, by kind, what interval
+	// passes repaired although no event had come (0 when healthy).
+	NarrowedPasses uint64            `json:"narrowed_passes"`
+	DriftRepaired  map[string]uint64 `json:"drift_repaired,omitempty"`
+	LastError      string            `json:"last_error,omitempty"`
 	// Objects are the desired objects the last pass did not converge (at
 	// most 20; ObjectsOmitted counts the rest), Counts the desired objects
 	// per kind and how many of them did not converge.
@@ -187,6 +192,8 @@ func toRow(st *messages.ScopeStatus) statusRow {
 		Restarts:        st.GetRestarts(),
 		Resyncs:         st.GetResyncs(),
 		MonitorOverruns: st.GetMonitorOverruns(),
+		NarrowedPasses:  st.GetNarrowedPasses(),
+		DriftRepaired:   st.GetDriftRepaired(),
 		LastError:       st.GetLastError(),
 	}
 	if st.GetLastPass() != nil {
@@ -222,7 +229,7 @@ type statusLine struct {
 
 // Header implements cliout.Row.
 func (statusLine) Header() []string {
-	return []string{"SCOPE", "PHASE", "LAST PASS", "TOOK", "PASSES", "OPS", "CONFLICTS", "RESTARTS", "RESYNCS", "OVERRUNS", "ERROR"}
+	return []string{"SCOPE", "PHASE", "LAST PASS", "TOOK", "PASSES", "NARROWED", "OPS", "CONFLICTS", "RESTARTS", "RESYNCS", "OVERRUNS", "DRIFT", "ERROR"}
 }
 
 // Cells implements cliout.Row.
@@ -235,8 +242,12 @@ func (l statusLine) Cells() []string {
 	if msg == "" || l.Phase == phaseName(messages.Phase_PHASE_WAITING) {
 		msg = l.Reason // what a waiting scope waits for
 	}
-	return []string{l.Name, l.Phase, last, l.LastPassDuration, strconv.FormatUint(l.Passes, 10),
-		u32(l.OpsApplied), u32(l.Conflicts), u32(l.Restarts), u32(l.Resyncs), u32(l.MonitorOverruns), msg}
+	var drift uint64
+	for _, n := range l.DriftRepaired {
+		drift += n
+	}
+	return []string{l.Name, l.Phase, last, l.LastPassDuration, strconv.FormatUint(l.Passes, 10), strconv.FormatUint(l.NarrowedPasses, 10),
+		u32(l.OpsApplied), u32(l.Conflicts), u32(l.Restarts), u32(l.Resyncs), u32(l.MonitorOverruns), strconv.FormatUint(drift, 10), msg}
 }
 
 func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

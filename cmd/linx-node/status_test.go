@@ -25,6 +25,7 @@ func TestWriteStatus(t *testing.T) {
 			LastPass:         timestamppb.New(now.Add(-90 * time.Second)),
 			LastPassDuration: durationpb.New(1500 * time.Microsecond),
 			Passes:           7, OpsApplied: 3, Conflicts: 1, Restarts: 2, Resyncs: 4, MonitorOverruns: 5,
+			NarrowedPasses: 6, DriftRepaired: map[string]uint64{"route": 2, "address": 1},
 		},
 		{Name: "db", Phase: messages.Phase_PHASE_STOPPED, Reason: "stopped by request"},
 	}
@@ -34,9 +35,9 @@ func TestWriteStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "" +
-		"SCOPE  PHASE      LAST PASS  TOOK   PASSES  OPS  CONFLICTS  RESTARTS  RESYNCS  OVERRUNS  ERROR\n" +
-		"web    converged  1m30s ago  1.5ms  7       3    1          2         4        5         -\n" +
-		"db     stopped    -          -      0       0    0          0         0        0         stopped by request\n"
+		"SCOPE  PHASE      LAST PASS  TOOK   PASSES  NARROWED  OPS  CONFLICTS  RESTARTS  RESYNCS  OVERRUNS  DRIFT  ERROR\n" +
+		"web    converged  1m30s ago  1.5ms  7       6         3    1          2         4        5         3      -\n" +
+		"db     stopped    -          -      0       0         0    0          0         0        0         0      stopped by request\n"
 	if table.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", table.String(), want)
 	}
@@ -55,13 +56,17 @@ func TestWriteStatus(t *testing.T) {
 	for key, v := range map[string]any{
 		"name": "web", "phase": "converged", "last_pass": "2025-01-02T03:02:35Z", "last_pass_duration": "1.5ms",
 		"passes": 7.0, "ops_applied": 3.0, "conflicts": 1.0, "restarts": 2.0, "resyncs": 4.0, "monitor_overruns": 5.0,
+		"narrowed_passes": 6.0,
 	} {
 		if rows[0][key] != v {
 			t.Errorf("JSON row 0 %q = %v, want %v", key, rows[0][key], v)
 		}
 	}
-	if len(rows[0]) != 10 {
-		t.Errorf("JSON row 0 has keys %v, want 10", rows[0])
+	if drift, _ := rows[0]["drift_repaired"].(map[string]any); drift["route"] != 2.0 || drift["address"] != 1.0 {
+		t.Errorf("JSON row 0 drift_repaired = %v, want route 2 and address 1", rows[0]["drift_repaired"])
+	}
+	if len(rows[0]) != 12 {
+		t.Errorf("JSON row 0 has keys %v, want 12", rows[0])
 	}
 	if rows[1]["reason"] != "stopped by request" || rows[1]["last_pass"] != nil {
 		t.Errorf("JSON row 1 = %v, want a reason and no last_pass", rows[1])
