@@ -2,11 +2,8 @@ package rtnlsource
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,31 +16,6 @@ import (
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 )
-
-// netnsName returns a unique name for a namespace the test adds itself
-// with `ip netns add`, removed in Cleanup if it exists then.
-func netnsName(t *testing.T) string {
-	t.Helper()
-	nstest.RequireRoot(t)
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	name := nstest.Prefix + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		if _, err := os.Stat("/var/run/netns/" + name); err == nil {
-			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", name, err, out)
-			}
-		}
-	})
-	return name
-}
-
-func ipNetns(t *testing.T, verb, name string) {
-	t.Helper()
-	if out, err := exec.Command("ip", "netns", verb, name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns %s %s: %v: %s", verb, name, err, out)
-	}
-}
 
 // Factory tells a path: namespace that is not there yet (no file, or the
 // empty file `ip netns add` mounts the namespace on) from one that is
@@ -176,8 +148,8 @@ func TestAliveNamesIdentity(t *testing.T) {
 // its file, with an error that is gone and absent, although the
 // namespace, held by the watch's own socket, sends no event.
 func TestWatchEndsWhenNamespaceDeleted(t *testing.T) {
-	name := netnsName(t)
-	ipNetns(t, "add", name)
+	name := nstest.Name(t)
+	nstest.Netns(t, "add", name)
 	src, err := New(rtnl.NamespaceAt("/var/run/netns/"+name), reconcile.NewLedger(), reconcile.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +159,7 @@ func TestWatchEndsWhenNamespaceDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	ipNetns(t, "del", name)
+	nstest.Netns(t, "del", name)
 	deadline := time.After(10 * time.Second)
 	for open := true; open; {
 		select {

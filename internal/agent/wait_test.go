@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,32 +54,6 @@ func newLoggedAgent(t *testing.T, path string) (*Agent, *syncBuf) {
 	return a, logs
 }
 
-// netnsName returns a unique name for a namespace the test adds itself
-// with `ip netns add`; whatever has that name when the test ends is
-// removed, failed test or not.
-func netnsName(t *testing.T) string {
-	t.Helper()
-	nstest.RequireRoot(t)
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	name := nstest.Prefix + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		if _, err := os.Stat("/var/run/netns/" + name); err == nil {
-			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", name, err, out)
-			}
-		}
-	})
-	return name
-}
-
-func ipNetns(t *testing.T, verb, name string) {
-	t.Helper()
-	if out, err := exec.Command("ip", "netns", verb, name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns %s %s: %v: %s", verb, name, err, out)
-	}
-}
-
 func phaseOf(a *Agent, name string) messages.Phase {
 	st, err := a.Node().Status(name)
 	if err != nil {
@@ -121,7 +92,7 @@ func ledgerCookie(t *testing.T, path string) uint64 {
 // ledger of its own. The time from the end of `ip netns add` to the
 // address being there is logged, not asserted.
 func TestScopeWaitsForItsNamespace(t *testing.T) {
-	name := netnsName(t)
+	name := nstest.Name(t)
 	nsPath := "/var/run/netns/" + name
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
@@ -155,7 +126,7 @@ func TestScopeWaitsForItsNamespace(t *testing.T) {
 
 	converge := func(round string) (time.Duration, rtnl.NamespaceID) {
 		t.Helper()
-		ipNetns(t, "add", name)
+		nstest.Netns(t, "add", name)
 		added := time.Now()
 		ns := &nstest.NS{Name: name}
 		eventually(t, round+": converged", func() bool {
@@ -176,7 +147,7 @@ func TestScopeWaitsForItsNamespace(t *testing.T) {
 		t.Errorf("ledger %s bound to cookie %d, want the namespace's %d", ledger1, c, id1.Cookie)
 	}
 
-	ipNetns(t, "del", name)
+	nstest.Netns(t, "del", name)
 	eventually(t, "a waiting again", func() bool { return phaseOf(a, "a") == messages.Phase_PHASE_WAITING })
 	took2, id2 := converge("second namespace")
 	t.Logf("converged %v after ip netns add of a name deleted before", took2)

@@ -41,9 +41,7 @@ type NS struct {
 func New(tb testing.TB) *NS {
 	tb.Helper()
 	RequireRoot(tb)
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	name := Prefix + hex.EncodeToString(b[:])
+	name := uniqueName()
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		tb.Fatalf("ip netns add %s: %v: %s", name, err, out)
 	}
@@ -55,6 +53,40 @@ func New(tb testing.TB) *NS {
 	})
 	ns.IP("link", "set", "lo", "up")
 	return ns
+}
+
+// uniqueName returns a namespace name of this package's, unused in
+// practice: Prefix and ten random hex digits.
+func uniqueName() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return Prefix + hex.EncodeToString(b[:])
+}
+
+// Name returns a unique name for a namespace the test adds and deletes
+// itself (see Netns), for code that must meet a namespace that is not
+// there yet or goes away. Whatever has that name when the test ends is
+// removed, failed test or not. It skips tb without root.
+func Name(tb testing.TB) string {
+	tb.Helper()
+	RequireRoot(tb)
+	name := uniqueName()
+	tb.Cleanup(func() {
+		if _, err := os.Stat("/var/run/netns/" + name); err == nil {
+			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+				tb.Errorf("ip netns del %s: %v: %s", name, err, out)
+			}
+		}
+	})
+	return name
+}
+
+// Netns runs `ip netns VERB NAME` (add or del) and fails tb if it fails.
+func Netns(tb testing.TB, verb, name string) {
+	tb.Helper()
+	if out, err := exec.Command("ip", "netns", verb, name).CombinedOutput(); err != nil {
+		tb.Fatalf("ip netns %s %s: %v: %s", verb, name, err, out)
+	}
 }
 
 // Namespace returns the rtnl.Namespace naming ns by path.
