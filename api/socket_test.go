@@ -14,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/agent"
@@ -265,7 +262,7 @@ scopes: []
 // until the test ends.
 func runAgent(t *testing.T, cfg *config.Config, path string, logs io.Writer) *agent.Agent {
 	t.Helper()
-	a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: slog.New(slog.NewJSONHandler(logs, nil)), API: serveForAgent, NoSignals: true})
+	a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: slog.New(slog.NewJSONHandler(logs, nil)), API: agent.ServeAPI, NoSignals: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,15 +276,6 @@ func runAgent(t *testing.T, cfg *config.Config, path string, logs io.Writer) *ag
 		}
 	})
 	return a
-}
-
-// serveForAgent is the agent's APIFunc, as linx-node run wires it.
-func serveForAgent(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
-	s, err := api.ServeWith(system, node, cfg, api.Options{Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 func waitForFile(t *testing.T, path string) {

@@ -10,11 +10,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/spf13/cobra"
 
-	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/agent"
 	"github.com/linx-net/linx/internal/sdnotify"
@@ -92,7 +89,7 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 			if err != nil {
 				return failed(err)
 			}
-			a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: logger, API: apiServe, Notifier: notifier})
+			a, err := agent.New(agent.Options{Path: path, Config: cfg, Logger: logger, API: agent.ServeAPI, Notifier: notifier})
 			if err != nil {
 				return failed(err)
 			}
@@ -102,18 +99,6 @@ Logs go to standard error: coloured text on a terminal, JSON otherwise.`,
 	cmd.Flags().StringVarP(&path, "config", "c", defaultConfig, "configuration file (YAML; see config/examples/linx.yaml)")
 	cmd.Flags().StringVar(&level, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	return cmd
-}
-
-// apiServe starts the message API of package api for the agent.
-func apiServe(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
-	s, err := api.ServeWith(system, node, cfg, api.Options{
-		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
-		Accepted: hooks.Accepted, Owned: ownedScopes(hooks.Owned),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // loadConfig loads the file named by --config. Every problem of an invalid
@@ -152,13 +137,4 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && agent.IsTerminal(f)
-}
-
-// ownedScopes hands the agent's recorded API scopes to package api.
-func ownedScopes(in []agent.OwnedScope) []api.OwnedScope {
-	out := make([]api.OwnedScope, len(in))
-	for i, o := range in {
-		out[i] = api.OwnedScope{Name: o.Name, Identity: o.Identity, Namespace: o.Namespace, Stopped: o.Stopped}
-	}
-	return out
 }

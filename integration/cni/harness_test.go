@@ -15,14 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/version"
 	"golang.org/x/sys/unix"
 
-	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/agent"
 	"github.com/linx-net/linx/internal/nstest"
@@ -101,7 +98,7 @@ scopes: []
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(agentLog(t), nil)), API: serve, NoSignals: true})
+	a, err := agent.New(agent.Options{Config: cfg, Logger: slog.New(slog.NewJSONHandler(agentLog(t), nil)), API: agent.ServeAPI, NoSignals: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +124,6 @@ scopes: []
 	}
 	n.cni = newCNI([]string{linxCNIDir, pluginDir}, filepath.Join(dir, "cache"))
 	return n
-}
-
-// serve is the agent's APIFunc, as linx-node run wires it.
-func serve(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks agent.APIHooks) (agent.APIServer, error) {
-	return api.ServeWith(system, node, cfg, api.Options{Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe})
 }
 
 // linxList is the network configuration list of linx-cni on n.

@@ -20,11 +20,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/oklog/run"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-net/linx/actors/rtnlsource"
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/scopestore"
@@ -49,29 +49,18 @@ const (
 // stop its scopes: a scope a reload started then would never be stopped.
 var ErrStopping = errors.New("the agent is stopping")
 
-// APIFunc starts the message API for a node, as api.ServeWith does, with
-// the agent's hooks. The returned APIServer's Close stops it.
-type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks APIHooks) (APIServer, error)
+// APIFunc starts the message API for a node with the agent's hooks, as
+// ServeAPI does. The returned APIServer's Close stops it.
+type APIFunc func(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks api.Options) (APIServer, error)
 
-// APIHooks are what the agent gives its message API.
-type APIHooks struct {
-	// Logger receives the API's logs and audit lines.
-	Logger *slog.Logger
-	// Configured returns the namespace of the configuration file's scope
-	// name, false when the file has none of that name.
-	Configured func(name string) (*messages.Namespace, bool)
-	// Touched is told of every change the API made to a configured scope:
-	// the next reload re-asserts the file's desired state for it.
-	Touched func(name string)
-	// Accepted is told of every spawn, update or stop the node accepted
-	// through the API, with the identity that made it: the agent records
-	// them (durable scopes).
-	Accepted func(identity string, m proto.Message)
-	// Owned are the recorded API scopes, with their owners, for the API
-	// to go on judging requests about them as before the restart.
-	Owned []OwnedScope
-	// Observe counts requests (linx_api_requests_total).
-	Observe func(verb, result string)
+// ServeAPI is the APIFunc of package api's message API (api.ServeWith),
+// the one linx-node runs. Its errors are api.ServeWith's.
+func ServeAPI(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks api.Options) (APIServer, error) {
+	s, err := api.ServeWith(system, node, cfg, hooks)
+	if err != nil {
+		return nil, err // not a nil *api.Server in a non-nil APIServer
+	}
+	return s, nil
 }
 
 // APIServer is a running message API.
@@ -356,7 +345,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.opts.API == nil {
 			a.logger.Warn("the message API is configured but this build has none; not serving it", "listen", apiCfg.Listen, "socket", apiCfg.Socket)
 		} else {
-			srv, err := a.opts.API(a.system, a.node, apiCfg, APIHooks{
+			srv, err := a.opts.API(a.system, a.node, apiCfg, api.Options{
 				Logger:     a.logger,
 				Configured: a.configuredNamespace,
 				Touched:    a.touch,
@@ -818,7 +807,7 @@ func (a *Agent) setConfigured(scopes []config.Scope) {
 	a.configured.Store(&m)
 }
 
-// configuredNamespace is the API's APIHooks.Configured.
+// configuredNamespace is the API's api.Options.Configured.
 func (a *Agent) configuredNamespace(name string) (*messages.Namespace, bool) {
 	m := a.configured.Load()
 	if m == nil {

@@ -213,7 +213,7 @@ func BenchmarkFleetResume(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true, API: serveAPI})
+		a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true, API: ServeAPI})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/linx-net/linx/actors/supervisor"
-	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/client"
 	"github.com/linx-net/linx/config"
 	"github.com/linx-net/linx/internal/nstest"
@@ -25,25 +22,6 @@ import (
 )
 
 // serveAPI is the message API of package api, as linx-node run wires it.
-func serveAPI(system *actor.ActorSystem, node *supervisor.Node, cfg config.API, hooks APIHooks) (APIServer, error) {
-	s, err := api.ServeWith(system, node, cfg, api.Options{
-		Logger: hooks.Logger, Configured: hooks.Configured, Touched: hooks.Touched, Observe: hooks.Observe,
-		Accepted: hooks.Accepted, Owned: ownedScopes(hooks.Owned),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func ownedScopes(in []OwnedScope) []api.OwnedScope {
-	out := make([]api.OwnedScope, len(in))
-	for i, o := range in {
-		out[i] = api.OwnedScope{Name: o.Name, Identity: o.Identity, Namespace: o.Namespace, Stopped: o.Stopped}
-	}
-	return out
-}
-
 // newAPIAgent is newAgent with the message API of package api.
 func newAPIAgent(t *testing.T, path string) *Agent {
 	t.Helper()
@@ -51,7 +29,7 @@ func newAPIAgent(t *testing.T, path string) *Agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true, API: serveAPI})
+	a, err := New(Options{Path: path, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoSignals: true, API: ServeAPI})
 	if err != nil {
 		t.Fatal(err)
 	}

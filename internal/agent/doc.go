@@ -15,7 +15,7 @@
 //  3. Run spawns one scope per configured scope and runs, as one
 //     github.com/oklog/run group, the actor system, the message API (when
 //     Options.API is set and the file enables a socket or a listen
-//     address; the API learns the file's scopes through APIHooks and
+//     address; the API learns the file's scopes through api.Options and
 //     counts its requests in linx_api_requests_total), the HTTP server and
 //     the signal handler. The first to end ends
 //     them all: SIGINT or SIGTERM, a cancelled context, a server failure.
@@ -35,7 +35,7 @@
 // the old namespace and taken back if the scope returns to it);
 // one whose desired state changed gets it with UpdateDesired; the others
 // are not touched, except those the message API changed since the last
-// reload (APIHooks.Touched): the file's scopes belong to the file, so each
+// reload (api.Options.Touched): the file's scopes belong to the file, so each
 // of those is stopped and spawned again as the file says; and those that
 // stopped or failed, which are spawned again (a reload is how an operator
 // says "try again"), but for a pid: scope whose process is gone or whose

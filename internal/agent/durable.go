@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/api"
 	"github.com/linx-net/linx/api/convert"
 	"github.com/linx-net/linx/internal/scopestore"
 	"github.com/linx-net/linx/messages"
@@ -20,7 +21,7 @@ import (
 // next start. A scope of the configuration file is not recorded: the file
 // is its record, and it wins over a record of the same name.
 
-// recordAPI is the API's APIHooks.Accepted: it records m, which the node
+// recordAPI is the API's api.Options.Accepted: it records m, which the node
 // accepted. A failure to record is logged: the change is made, but would
 // not survive a restart.
 func (a *Agent) recordAPI(identity string, m proto.Message) {
@@ -141,20 +142,11 @@ func processGone(r scopestore.Record) string {
 	return ""
 }
 
-// OwnedScope is a recorded API scope and the identity that spawned it
-// (see api.OwnedScope).
-type OwnedScope struct {
-	Name      string
-	Identity  string
-	Namespace *messages.Namespace
-	Stopped   bool
-}
-
 // owned returns the recorded API scopes with their owners. A record the
 // file's scope of the same name overrides is left out.
-func (a *Agent) owned() []OwnedScope {
+func (a *Agent) owned() []api.OwnedScope {
 	records, _ := a.store.Load() // resume logged the damaged ones
-	var out []OwnedScope
+	var out []api.OwnedScope
 	for _, r := range records {
 		if _, ok := a.configuredNamespace(r.Name()); ok || r.Owner == "" {
 			continue
@@ -163,7 +155,7 @@ func (a *Agent) owned() []OwnedScope {
 		if ns == nil {
 			ns = &messages.Namespace{Kind: &messages.Namespace_Host{Host: true}}
 		}
-		out = append(out, OwnedScope{Name: r.Name(), Identity: r.Owner, Namespace: ns, Stopped: r.Stopped})
+		out = append(out, api.OwnedScope{Name: r.Name(), Identity: r.Owner, Namespace: ns, Stopped: r.Stopped})
 	}
 	return out
 }
