@@ -65,22 +65,9 @@ type Ledger struct {
 	// Clone), named in its errors; it is never written.
 	from string
 
-	mu    sync.Mutex
-	owned diff.Owned
-	// index holds the interface index of owned links whose index is
-	// known; every key in it is in owned.Links.
-	index map[diff.LinkKey]int
-	// names holds, by interface index, the name of the link the address
-	// and neighbour keys on that index were recorded with.
-	names map[int]string
-	// ns is the namespace the ledger was written for (zero: not yet).
-	ns ledgerNamespace
-	// protocols are the route protocols the scope claimed in ns.
-	protocols []rtnl.Protocol
-	// inherited is true when the claims are unknown (a version 1 file, or
-	// one moved aside as damaged): the protocols the scope uses are taken
-	// as its own, as before claims were recorded.
-	inherited bool
+	mu sync.Mutex
+	// ledgerState is what the file holds, as last loaded or recorded.
+	ledgerState
 	// damaged is what the last load found wrong, nil when nothing.
 	damaged *DamagedError
 }
@@ -161,8 +148,7 @@ func ReadLedger(path string) (*Ledger, error) {
 		l.damaged = &DamagedError{Path: path, Err: fmt.Errorf("ledger %s: %w", path, err)}
 		return l, nil
 	}
-	l.owned, l.index, l.names, l.ns = st.owned, st.index, st.names, st.ns
-	l.protocols, l.inherited = st.protocols, st.inherited
+	l.ledgerState = st
 	return l, nil
 }
 
@@ -174,25 +160,7 @@ func (l *Ledger) Clone() *Ledger {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := &Ledger{
-		from: cmp.Or(l.path, l.from),
-		owned: diff.Owned{
-			Links:      l.owned.Links.Clone(),
-			Addresses:  l.owned.Addresses.Clone(),
-			Neighbours: l.owned.Neighbours.Clone(),
-			Rules:      l.owned.Rules.Clone(),
-		},
-		ns:        l.ns,
-		protocols: slices.Clone(l.protocols),
-		inherited: l.inherited,
-		damaged:   l.damaged,
-	}
-	if l.index != nil {
-		c.index = maps.Clone(l.index)
-	}
-	if l.names != nil {
-		c.names = maps.Clone(l.names)
-	}
+	c := &Ledger{from: cmp.Or(l.path, l.from), ledgerState: l.ledgerState.clone(), damaged: l.damaged}
 	return c
 }
 
@@ -253,27 +221,51 @@ func (l *Ledger) loadLocked() error {
 		l.damaged = &DamagedError{Path: l.path, MovedTo: moved, Err: fmt.Errorf("ledger %s: %w", l.path, err)}
 		return nil
 	}
-	l.owned, l.index, l.names, l.ns = st.owned, st.index, st.names, st.ns
-	l.protocols, l.inherited = st.protocols, st.inherited
+	l.ledgerState = st
 	return nil
 }
 
 // resetLocked empties l, keeping its path and what Damaged says.
 func (l *Ledger) resetLocked() {
-	l.owned = diff.Owned{}
-	l.index, l.names, l.protocols = nil, nil, nil
-	l.ns = ledgerNamespace{}
-	l.inherited = false
+	l.ledgerState = ledgerState{}
 }
 
-// ledgerState is a parsed file.
+// ledgerState is what a ledger file holds.
 type ledgerState struct {
-	owned     diff.Owned
-	index     map[diff.LinkKey]int
-	names     map[int]string
-	ns        ledgerNamespace
+	owned diff.Owned
+	// index holds the interface index of owned links whose index is
+	// known; every key in it is in owned.Links.
+	index map[diff.LinkKey]int
+	// names holds, by interface index, the name of the link the address
+	// and neighbour keys on that index were recorded with.
+	names map[int]string
+	// ns is the namespace the ledger was written for (zero: not yet).
+	ns ledgerNamespace
+	// protocols are the route protocols the scope claimed in ns.
 	protocols []rtnl.Protocol
+	// inherited is true when the claims are unknown (a version 1 file, or
+	// one moved aside as damaged): the protocols the scope uses are taken
+	// as its own, as before claims were recorded.
 	inherited bool
+}
+
+// clone returns a copy of st that shares nothing with it.
+func (st ledgerState) clone() ledgerState {
+	c := st
+	c.owned = diff.Owned{
+		Links:      st.owned.Links.Clone(),
+		Addresses:  st.owned.Addresses.Clone(),
+		Neighbours: st.owned.Neighbours.Clone(),
+		Rules:      st.owned.Rules.Clone(),
+	}
+	c.protocols = slices.Clone(st.protocols)
+	if st.index != nil {
+		c.index = maps.Clone(st.index)
+	}
+	if st.names != nil {
+		c.names = maps.Clone(st.names)
+	}
+	return c
 }
 
 // newerError is a file of a version this Linx does not know.
