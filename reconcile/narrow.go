@@ -53,11 +53,7 @@ func (n *Narrowing) after(v Validated, o Options, p *pass, err error) {
 	if err != nil || v.narrow == nil {
 		return
 	}
-	for _, a := range p.observedAddrs {
-		if a.Prefix.Addr().Is4() {
-			n.v4 = append(n.v4, a)
-		}
-	}
+	n.keepV4(p.observedAddrs)
 	rep := p.report
 	n.index = v.narrow
 	for _, c := range rep.Conflicts {
@@ -144,15 +140,21 @@ func (n *Narrowing) Pass(s Kernel, v Validated, l *Ledger, o Options, j *Journal
 		}
 	}
 	n.conflicts = append(kept, fresh...)
+	n.keepV4(p.observedAddrs)
+	p.report.Conflicts = append(p.report.Conflicts, kept...)
+	p.report.Converged = len(p.report.Conflicts) == 0
+	return p.report, nil
+}
+
+// keepV4 keeps the IPv4 addresses of addrs, a pass's listing, for the
+// next narrowed pass (see sure).
+func (n *Narrowing) keepV4(addrs []rtnl.Address) {
 	n.v4 = n.v4[:0]
-	for _, a := range p.observedAddrs {
+	for _, a := range addrs {
 		if a.Prefix.Addr().Is4() {
 			n.v4 = append(n.v4, a)
 		}
 	}
-	p.report.Conflicts = append(p.report.Conflicts, kept...)
-	p.report.Converged = len(p.report.Conflicts) == 0
-	return p.report, nil
 }
 
 // sure reports whether the addresses j saw deleted took no route with

@@ -246,13 +246,16 @@ func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
 		status:  &messages.ScopeStatus{Name: name, Phase: messages.Phase_PHASE_STARTING},
 	}
 	// Checked before NewSource, which may touch the namespace.
-	claim, err := n.claimOf(spec)
-	if err != nil && errors.Is(err, source.ErrScopeAbsent) {
-		// What it claims is known once its namespace is there: checked
-		// then.
+	// A namespace not there yet is accepted and waited for; what the
+	// scope claims is checked once it is there.
+	wait := func(err error) error {
 		n.scopes[name] = r
 		n.await(r, err, nil, nil)
 		return nil
+	}
+	claim, err := n.claimOf(spec)
+	if errors.Is(err, source.ErrScopeAbsent) {
+		return wait(err)
 	}
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
@@ -262,11 +265,8 @@ func (n *nodeActor) spawn(ctx actor.Context, spec Spec) error {
 	}
 	r.claim = claim
 	src, err := n.cfg.NewSource(spec)
-	if err != nil && errors.Is(err, source.ErrScopeAbsent) {
-		// Not there yet: accepted, and waited for.
-		n.scopes[name] = r
-		n.await(r, err, nil, nil)
-		return nil
+	if errors.Is(err, source.ErrScopeAbsent) {
+		return wait(err)
 	}
 	if err != nil {
 		return fmt.Errorf("spawning scope %q: %w", name, err)
