@@ -166,16 +166,7 @@ func (k *Kernel) Rules() ([]rtnl.Rule, error) {
 func (k *Kernel) RoutesFiltered(f rtnl.RouteFilter) ([]rtnl.Route, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.routes.list(func(r *rtnl.Route) bool {
-		switch {
-		case f.Family != 0 && familyOf(r.Dst.Addr()) != f.Family,
-			f.Table != 0 && r.Table != f.Table,
-			f.Protocol != 0 && r.Protocol != f.Protocol,
-			f.OIF != 0 && r.OIF != f.OIF:
-			return false
-		}
-		return true
-	}), nil
+	return k.routes.list(func(r *rtnl.Route) bool { return selects(f, r) }), nil
 }
 
 // EachRoute calls fn with each route f selects, as RoutesFiltered lists
@@ -187,14 +178,10 @@ func (k *Kernel) EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	each := func(e *routeEntry) error {
-		r := e.r
-		switch {
-		case f.Family != 0 && familyOf(r.Dst.Addr()) != f.Family,
-			f.Table != 0 && r.Table != f.Table,
-			f.Protocol != 0 && r.Protocol != f.Protocol,
-			f.OIF != 0 && r.OIF != f.OIF:
+		if !selects(f, &e.r) {
 			return nil
 		}
+		r := e.r
 		r.NextHops = slices.Clone(r.NextHops)
 		return fn(&r)
 	}
@@ -211,6 +198,15 @@ func (k *Kernel) EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error
 		}
 	}
 	return nil
+}
+
+// selects reports whether filter f selects route r (a zero field selects
+// any).
+func selects(f rtnl.RouteFilter, r *rtnl.Route) bool {
+	return (f.Family == 0 || familyOf(r.Dst.Addr()) == f.Family) &&
+		(f.Table == 0 || r.Table == f.Table) &&
+		(f.Protocol == 0 || r.Protocol == f.Protocol) &&
+		(f.OIF == 0 || r.OIF == f.OIF)
 }
 
 // Nexthops returns every nexthop object, groups included, by id.
