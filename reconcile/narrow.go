@@ -39,7 +39,7 @@ func (n *Narrowing) Full(s Kernel, v Validated, l *Ledger, o Options) (Report, e
 		defer v.scratch.mu.Unlock()
 		scratch = v.scratch
 	}
-	p := newPass(s, v.d, l, o, true, true, scratch)
+	p := newPass(s, v.d, l, o, true, scratch)
 	err := p.finish(p.run())
 	n.after(v, o, p, err)
 	return p.report, err
@@ -98,7 +98,7 @@ func (n *Narrowing) Pass(s Kernel, v Validated, l *Ledger, o Options, j *Journal
 	for _, k := range nr.keys {
 		nr.positions = append(nr.positions, idx.lookup(v.d.Routes, k)...)
 	}
-	p := newPass(s, v.d, l, o, true, true, nil)
+	p := newPass(s, v.d, l, o, true, nil)
 	p.narrow = nr
 	err := p.run()
 	if err == nil && (p.report.Failed != nil || len(p.report.Blocked) > 0) {

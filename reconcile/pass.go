@@ -144,7 +144,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // Report.Failures and Report.Blocked say what did not converge); or the
 // failure to list the kernel's state or to read or save the ledger.
 func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
-	return run(s, d, l, o, true, false, nil)
+	return run(s, d, l, o, false, nil)
 }
 
 // PassValidated is Pass for a desired state already validated (see
@@ -155,9 +155,9 @@ func Pass(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 func PassValidated(s Kernel, v Validated, l *Ledger, o Options) (Report, error) {
 	if v.scratch != nil && v.scratch.mu.TryLock() {
 		defer v.scratch.mu.Unlock()
-		return run(s, v.d, l, o, true, true, v.scratch)
+		return run(s, v.d, l, o, true, v.scratch)
 	}
-	return run(s, v.d, l, o, true, true, nil)
+	return run(s, v.d, l, o, true, nil)
 }
 
 // Validated is a desired state that passed Validate, for PassValidated.
@@ -212,21 +212,19 @@ func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	return Pass(k, d, l.Clone(), o)
 }
 
-// PlaceholderIndex is the first index a pass that only looks gives links it
-// would create, above any index the kernel hands out in practice.
-const PlaceholderIndex = 1 << 30
-
 type pass struct {
-	s     Kernel
-	d     Desired
-	l     *Ledger
-	o     Options
+	s Kernel
+	d Desired
+	l *Ledger
+	o Options
+	// apply is set on every pass; only CheckClaim's look at the ledger
+	// and the protocols leaves it unset, to record nothing.
 	apply bool
 	// validated skips Validate: the caller has (PassValidated).
 	validated bool
 	owned     diff.Owned
 	report    Report
-	index     map[string]int // link name -> index (PlaceholderIndex on: to be created)
+	index     map[string]int // link name -> index
 	deletes   [][]diff.Op    // per kind, applied in reverse after all creates
 	// listed holds the links of the last listing by index: what a link
 	// update changes is sent, and nothing else (see linkChanges).
@@ -276,22 +274,22 @@ type badAddress struct {
 	ref    Ref
 }
 
-func run(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) (Report, error) {
-	p := newPass(s, d, l, o, apply, validated, scratch)
+func run(s Kernel, d Desired, l *Ledger, o Options, validated bool, scratch *routeScratch) (Report, error) {
+	p := newPass(s, d, l, o, validated, scratch)
 	err := p.finish(p.run())
 	return p.report, err
 }
 
 // newPass returns a pass of d over s with o, ready to run.
-func newPass(s Kernel, d Desired, l *Ledger, o Options, apply, validated bool, scratch *routeScratch) *pass {
+func newPass(s Kernel, d Desired, l *Ledger, o Options, validated bool, scratch *routeScratch) *pass {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if o.FailFast || !apply {
+	if o.FailFast {
 		o.Retries = nil
 	}
-	return &pass{s: s, d: d, l: l, o: o, apply: apply, validated: validated, scratch: scratch, now: now,
+	return &pass{s: s, d: d, l: l, o: o, apply: true, validated: validated, scratch: scratch, now: now,
 		report: Report{Started: time.Now()}, track: o.Retries.Len() > 0}
 }
 
@@ -371,7 +369,7 @@ func (p *pass) run() error {
 				return err
 			}
 		}
-		if !p.apply || !deletedAddress(p.report.Applied[before:]) {
+		if !deletedAddress(p.report.Applied[before:]) {
 			break
 		}
 		if p.narrow != nil {
@@ -454,20 +452,9 @@ func (p *pass) links() error {
 		}
 		ops = p.keep(ops)
 		creates, deletes := split(ops)
-		if round == 0 || !p.apply {
+		if round == 0 {
 			p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 			p.report.Conflicts = append(p.report.Conflicts, heldBack...)
-		}
-		if !p.apply {
-			// Links to be created get placeholder indices for the plan.
-			for i, op := range creates {
-				if op.Action == diff.Create {
-					p.index[op.Link.Name] = PlaceholderIndex + i
-				}
-			}
-			p.report.Applied = append(p.report.Applied, creates...)
-			p.deletes = append(p.deletes, deletes)
-			return nil
 		}
 		if len(creates) > 0 && round == linkRounds {
 			for _, op := range creates {
@@ -1108,10 +1095,6 @@ func recreated(ops []diff.Op, i int) bool {
 // because a foreign route holds its key is a conflict, not a failure.
 func (p *pass) do(ops []diff.Op) error {
 	if len(ops) == 0 {
-		return nil
-	}
-	if !p.apply {
-		p.report.Applied = append(p.report.Applied, ops...)
 		return nil
 	}
 	if ops = p.skipBackingOff(ops); len(ops) == 0 {

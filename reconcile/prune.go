@@ -137,7 +137,7 @@ func (p *pass) prune() error {
 	removeAll(o.Addresses, stale.Addresses)
 	removeAll(o.Neighbours, stale.Neighbours)
 	removeAll(o.Rules, stale.Rules)
-	if !p.apply || (stale.Links.Len()+stale.Addresses.Len()+stale.Neighbours.Len()+stale.Rules.Len() == 0 && len(adopt) == 0) {
+	if stale.Links.Len()+stale.Addresses.Len()+stale.Neighbours.Len()+stale.Rules.Len() == 0 && len(adopt) == 0 {
 		return nil
 	}
 	return p.l.prune(stale, adopt)
