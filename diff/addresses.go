@@ -33,7 +33,7 @@ var addressSpec = &threeWay[rtnl.Address, AddressKey]{
 	key:     KeyOfAddress,
 	prepare: prepareAddress,
 	compare: compareAddress,
-	wrap:    func(a Action, x rtnl.Address) Op { return Op{Action: a, Kind: KindAddress, Address: x} },
+	wrap:    func(a Action, x rtnl.Address) Op { return Op{Action: a, Kind: KindAddress, Address: &x} },
 	proto:   func(a rtnl.Address) rtnl.Protocol { return rtnl.Protocol(a.Protocol) },
 	mark: func(a rtnl.Address, p rtnl.Protocol) rtnl.Address {
 		a.Protocol = rtnl.AddressProtocol(p)

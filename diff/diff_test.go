@@ -662,22 +662,22 @@ func TestComputeOrder(t *testing.T) {
 func TestOwnedRecord(t *testing.T) {
 	var o Owned
 	l := rtnl.Link{Name: "br0", Kind: "bridge"}
-	o.Record(Op{Action: Create, Kind: KindLink, Link: l})
+	o.Record(Op{Action: Create, Kind: KindLink, Link: &l})
 	if !o.Links.Has(LinkKey{"br0"}) {
 		t.Fatal("create did not record the key")
 	}
-	o.Record(Op{Action: Update, Kind: KindLink, Link: rtnl.Link{Name: "eth0"}})
+	o.Record(Op{Action: Update, Kind: KindLink, Link: &rtnl.Link{Name: "eth0"}})
 	if o.Links.Has(LinkKey{"eth0"}) {
 		t.Error("an update recorded ownership")
 	}
-	o.Record(Op{Action: Create, Kind: KindRoute, Route: rtnl.Route{Dst: pfx("10.0.0.0/8")}})
-	o.Record(Op{Action: Create, Kind: KindRule, Rule: rtnl.Rule{Priority: 9}})
-	o.Record(Op{Action: Create, Kind: KindNeighbour, Neighbour: rtnl.Neighbour{Index: 1, IP: ip("10.0.0.1")}})
-	o.Record(Op{Action: Create, Kind: KindAddress, Address: rtnl.Address{Index: 1, Prefix: pfx("10.0.0.1/8")}})
+	o.Record(Op{Action: Create, Kind: KindRoute, Route: &rtnl.Route{Dst: pfx("10.0.0.0/8")}})
+	o.Record(Op{Action: Create, Kind: KindRule, Rule: &rtnl.Rule{Priority: 9}})
+	o.Record(Op{Action: Create, Kind: KindNeighbour, Neighbour: &rtnl.Neighbour{Index: 1, IP: ip("10.0.0.1")}})
+	o.Record(Op{Action: Create, Kind: KindAddress, Address: &rtnl.Address{Index: 1, Prefix: pfx("10.0.0.1/8")}})
 	if o.Rules.Len() != 1 || o.Neighbours.Len() != 1 || o.Addresses.Len() != 1 {
 		t.Errorf("ledger after creates: %+v", o)
 	}
-	o.Record(Op{Action: Delete, Kind: KindLink, Link: rtnl.Link{Index: 4, Name: "br0"}})
+	o.Record(Op{Action: Delete, Kind: KindLink, Link: &rtnl.Link{Index: 4, Name: "br0"}})
 	if o.Links.Has(LinkKey{"br0"}) {
 		t.Error("delete did not remove the key")
 	}

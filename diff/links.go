@@ -65,7 +65,7 @@ func runLinks(desired, observed []rtnl.Link, owned, down, adopt Set[LinkKey]) re
 		compare: func(d, o rtnl.Link) (verdict, rtnl.Link, string) {
 			return compareLink(d, o, down.Has(KeyOfLink(d)))
 		},
-		wrap: func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: l} },
+		wrap: func(a Action, l rtnl.Link) Op { return Op{Action: a, Kind: KindLink, Link: &l} },
 		configure: func(l rtnl.Link) bool {
 			return l.Kind == "" || adopt.Has(KeyOfLink(l))
 		},

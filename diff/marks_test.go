@@ -91,8 +91,8 @@ func TestMarkWrittenOnCreates(t *testing.T) {
 	}
 	foreign := p.Ops[0].Rule
 	foreign.Protocol = 12
-	observed := State{Rules: []rtnl.Rule{foreign}, Marked: Marks{Rules: true}}
-	owned := Owned{Rules: NewSet(KeyOfRule(foreign))}
+	observed := State{Rules: []rtnl.Rule{*foreign}, Marked: Marks{Rules: true}}
+	owned := Owned{Rules: NewSet(KeyOfRule(*foreign))}
 	if p := Compute(State{}, observed, owned, 77); len(p.Ops) != 0 {
 		t.Errorf("a rule of protocol 12 under an owned key is deleted: %v", p.Ops)
 	}
@@ -126,7 +126,7 @@ func TestZeroLengthRuleSelectors(t *testing.T) {
 		if len(ops) != 1 || len(cs) != 0 || ops[0].Rule.From.IsValid() || ops[0].Rule.To.IsValid() || ops[0].Rule.Family != tt.kernel.Family {
 			t.Fatalf("create of %v: %v %v; want one create with no selector, family %s", tt.desired, ops, cs, tt.kernel.Family)
 		}
-		owned := NewSet(KeyOfRule(ops[0].Rule))
+		owned := NewSet(KeyOfRule(*ops[0].Rule))
 		if ops, cs := Rules([]rtnl.Rule{tt.desired}, []rtnl.Rule{tt.kernel}, owned, Mark{Protocol: 76, Kept: true}); len(ops) != 0 || len(cs) != 0 {
 			t.Errorf("%v created: next diff %v %v, want converged", tt.desired, ops, cs)
 		}

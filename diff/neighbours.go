@@ -39,7 +39,7 @@ var neighbourSpec = &threeWay[rtnl.Neighbour, NeighbourKey]{
 	key:     KeyOfNeighbour,
 	prepare: prepareNeighbour,
 	compare: compareNeighbour,
-	wrap:    func(a Action, n rtnl.Neighbour) Op { return Op{Action: a, Kind: KindNeighbour, Neighbour: n} },
+	wrap:    func(a Action, n rtnl.Neighbour) Op { return Op{Action: a, Kind: KindNeighbour, Neighbour: &n} },
 	proto:   func(n rtnl.Neighbour) rtnl.Protocol { return n.Protocol },
 	cache:   learned,
 	mark: func(n rtnl.Neighbour, p rtnl.Protocol) rtnl.Neighbour {

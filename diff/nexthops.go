@@ -100,18 +100,18 @@ func Nexthops(desired, observed []rtnl.Nexthop, proto rtnl.Protocol) ([]Op, []Co
 		switch {
 		case !ok:
 			if o.Protocol == proto {
-				ops = append(ops, Op{Action: Delete, Kind: KindNexthop, Nexthop: o})
+				ops = append(ops, Op{Action: Delete, Kind: KindNexthop, Nexthop: &o})
 			}
 		case o.Protocol != proto:
 			conflict(d, o, true, fmt.Sprintf(
 				"a nexthop of protocol %s holds the id; replacing it would take it over, with the routes through it", o.Protocol))
 		case !nexthopSame(&d, &o):
-			ops = append(ops, Op{Action: Update, Kind: KindNexthop, Nexthop: prepareNexthop(d, proto)})
+			ops = append(ops, Op{Action: Update, Kind: KindNexthop, Nexthop: new(prepareNexthop(d, proto))})
 		}
 	}
 	for id, d := range want {
 		if !seen[id] {
-			ops = append(ops, Op{Action: Create, Kind: KindNexthop, Nexthop: prepareNexthop(d, proto)})
+			ops = append(ops, Op{Action: Create, Kind: KindNexthop, Nexthop: new(prepareNexthop(d, proto))})
 		}
 	}
 	slices.SortFunc(ops, func(a, b Op) int {

@@ -108,7 +108,7 @@ func TestObservedRoutesCompact(t *testing.T) {
 		t.Fatalf("%d routes kept whole, want 0: %v", len(o.full), o.full)
 	}
 	ops, _ := RoutesObserved(nil, &o)
-	if len(ops) != 2 || !reflect.DeepEqual(ops[0].Route, r) || !reflect.DeepEqual(ops[1].Route, v6) {
+	if len(ops) != 2 || !reflect.DeepEqual(*ops[0].Route, r) || !reflect.DeepEqual(*ops[1].Route, v6) {
 		t.Fatalf("ops = %v, want deletes of %v and %v", ops, r, v6)
 	}
 }

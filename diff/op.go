@@ -78,8 +78,8 @@ func (k Kind) String() string {
 }
 
 // Op is one create, update or delete of one kernel object. Kind says which
-// of the six object fields holds it; the other five are zero. A consumer
-// switches on Kind and reads the typed field:
+// of the six object fields points to it; the other five are nil. A
+// consumer switches on Kind and reads the typed field:
 //
 //	switch op.Kind {
 //	case diff.KindRoute:
@@ -105,50 +105,57 @@ type Op struct {
 	Action Action
 	Kind   Kind
 
-	Link      rtnl.Link
-	Address   rtnl.Address
-	Route     rtnl.Route
-	Neighbour rtnl.Neighbour
-	Rule      rtnl.Rule
-	Nexthop   rtnl.Nexthop
+	// The object, by pointer: an op is small (56 bytes) whatever its
+	// kind, so that a diff of a million routes is a million small ops and
+	// one array of routes, not a million ops each as large as all six
+	// kinds together. Ops made by this package point into arrays of their
+	// own and share them with no one; a copy of an Op shares the object,
+	// so change the object of a copy only through a copy of the object.
+	Link      *rtnl.Link
+	Address   *rtnl.Address
+	Route     *rtnl.Route
+	Neighbour *rtnl.Neighbour
+	Rule      *rtnl.Rule
+	Nexthop   *rtnl.Nexthop
 }
 
 // Key returns the string form of the key of the object the op carries, as
 // the key's String method gives it, or "" for an op of no valid Kind.
 func (o Op) Key() string {
-	switch o.Kind {
-	case KindLink:
-		return KeyOfLink(o.Link).String()
-	case KindAddress:
-		return KeyOfAddress(o.Address).String()
-	case KindRoute:
-		return KeyOfRoute(o.Route).String()
-	case KindNeighbour:
-		return KeyOfNeighbour(o.Neighbour).String()
-	case KindRule:
-		return KeyOfRule(o.Rule).String()
-	case KindNexthop:
-		return KeyOfNexthop(o.Nexthop).String()
+	switch {
+	case o.Kind == KindLink && o.Link != nil:
+		return KeyOfLink(*o.Link).String()
+	case o.Kind == KindAddress && o.Address != nil:
+		return KeyOfAddress(*o.Address).String()
+	case o.Kind == KindRoute && o.Route != nil:
+		return KeyOfRoute(*o.Route).String()
+	case o.Kind == KindNeighbour && o.Neighbour != nil:
+		return KeyOfNeighbour(*o.Neighbour).String()
+	case o.Kind == KindRule && o.Rule != nil:
+		return KeyOfRule(*o.Rule).String()
+	case o.Kind == KindNexthop && o.Nexthop != nil:
+		return KeyOfNexthop(*o.Nexthop).String()
 	}
 	return ""
 }
 
-// Object returns the object the op carries, as a value of its rtnl type
-// (rtnl.Link, rtnl.Address, …), or nil for an op of no valid Kind.
+// Object returns a copy of the object the op carries, as a value of its
+// rtnl type (rtnl.Link, rtnl.Address, …), or nil for an op of no valid
+// Kind or whose object is missing.
 func (o Op) Object() any {
-	switch o.Kind {
-	case KindLink:
-		return o.Link
-	case KindAddress:
-		return o.Address
-	case KindRoute:
-		return o.Route
-	case KindNeighbour:
-		return o.Neighbour
-	case KindRule:
-		return o.Rule
-	case KindNexthop:
-		return o.Nexthop
+	switch {
+	case o.Kind == KindLink && o.Link != nil:
+		return *o.Link
+	case o.Kind == KindAddress && o.Address != nil:
+		return *o.Address
+	case o.Kind == KindRoute && o.Route != nil:
+		return *o.Route
+	case o.Kind == KindNeighbour && o.Neighbour != nil:
+		return *o.Neighbour
+	case o.Kind == KindRule && o.Rule != nil:
+		return *o.Rule
+	case o.Kind == KindNexthop && o.Nexthop != nil:
+		return *o.Nexthop
 	}
 	return nil
 }
@@ -308,13 +315,13 @@ type Owned struct {
 func (o *Owned) Record(op Op) {
 	switch op.Kind {
 	case KindLink:
-		record(&o.Links, op.Action, KeyOfLink(op.Link))
+		record(&o.Links, op.Action, KeyOfLink(*op.Link))
 	case KindAddress:
-		record(&o.Addresses, op.Action, KeyOfAddress(op.Address))
+		record(&o.Addresses, op.Action, KeyOfAddress(*op.Address))
 	case KindNeighbour:
-		record(&o.Neighbours, op.Action, KeyOfNeighbour(op.Neighbour))
+		record(&o.Neighbours, op.Action, KeyOfNeighbour(*op.Neighbour))
 	case KindRule:
-		record(&o.Rules, op.Action, KeyOfRule(op.Rule))
+		record(&o.Rules, op.Action, KeyOfRule(*op.Rule))
 	}
 }
 

@@ -85,7 +85,7 @@ func (m *model) apply(op Op) error {
 	switch op.Kind {
 	case KindLink:
 		l := op.Link
-		k := KeyOfLink(l)
+		k := KeyOfLink(*l)
 		switch op.Action {
 		case Create:
 			l.Index = m.nextIndex
@@ -95,19 +95,19 @@ func (m *model) apply(op Op) error {
 				return fmt.Errorf("%v: index %d, the kernel's is %d", op, l.Index, o.Index)
 			}
 		}
-		return apply(m.links, op.Action, k, l, "link")
+		return apply(m.links, op.Action, k, *l, "link")
 	case KindAddress:
-		return apply(m.addrs, op.Action, KeyOfAddress(op.Address), op.Address, "address")
+		return apply(m.addrs, op.Action, KeyOfAddress(*op.Address), *op.Address, "address")
 	case KindRoute:
-		k := KeyOfRoute(op.Route)
+		k := KeyOfRoute(*op.Route)
 		if o, ok := m.routes[k]; ok && op.Action != Create && o.Protocol != modelProto {
 			return fmt.Errorf("%v touches a foreign route %v", op, o)
 		}
-		return apply(m.routes, op.Action, k, op.Route, "route")
+		return apply(m.routes, op.Action, k, *op.Route, "route")
 	case KindNeighbour:
-		return apply(m.neighs, op.Action, KeyOfNeighbour(op.Neighbour), op.Neighbour, "neighbour")
+		return apply(m.neighs, op.Action, KeyOfNeighbour(*op.Neighbour), *op.Neighbour, "neighbour")
 	case KindRule:
-		return apply(m.rules, op.Action, KeyOfRule(op.Rule), op.Rule, "rule")
+		return apply(m.rules, op.Action, KeyOfRule(*op.Rule), *op.Rule, "rule")
 	}
 	return fmt.Errorf("op of kind %v", op.Kind)
 }
@@ -393,7 +393,7 @@ func TestPropertyConverges(t *testing.T) {
 		recreated := make(map[LinkKey]bool)
 		for _, op := range plan.Ops {
 			if op.Kind == KindLink && op.Action == Delete {
-				recreated[KeyOfLink(op.Link)] = true
+				recreated[KeyOfLink(*op.Link)] = true
 			}
 		}
 		for _, d := range desired.Links {
@@ -466,7 +466,7 @@ func touchesOnlyOwn(m *model, op Op, desired State, mk Marks, owned Owned) error
 	mine := func(owned, marked bool, p rtnl.Protocol) bool { return owned && (!marked || p == modelProto) }
 	switch op.Kind {
 	case KindLink:
-		if op.Action == Create || owned.Links.Has(KeyOfLink(op.Link)) {
+		if op.Action == Create || owned.Links.Has(KeyOfLink(*op.Link)) {
 			return nil
 		}
 		for _, d := range desired.Links {
@@ -474,9 +474,9 @@ func touchesOnlyOwn(m *model, op Op, desired State, mk Marks, owned Owned) error
 				return nil
 			}
 		}
-		return fmt.Errorf("%v touches a foreign link %v", op, m.links[KeyOfLink(op.Link)])
+		return fmt.Errorf("%v touches a foreign link %v", op, m.links[KeyOfLink(*op.Link)])
 	case KindAddress:
-		k := KeyOfAddress(op.Address)
+		k := KeyOfAddress(*op.Address)
 		if op.Action == Create {
 			if op.Address.Protocol != rtnl.AddressProtocol(modelProto) {
 				return fmt.Errorf("%v does not carry the owner's protocol", op)
@@ -487,7 +487,7 @@ func touchesOnlyOwn(m *model, op Op, desired State, mk Marks, owned Owned) error
 			return fmt.Errorf("%v touches a foreign address %+v", op, o)
 		}
 	case KindNeighbour:
-		k := KeyOfNeighbour(op.Neighbour)
+		k := KeyOfNeighbour(*op.Neighbour)
 		if op.Action == Create {
 			if op.Neighbour.Protocol != modelProto {
 				return fmt.Errorf("%v does not carry the owner's protocol", op)
@@ -502,7 +502,7 @@ func touchesOnlyOwn(m *model, op Op, desired State, mk Marks, owned Owned) error
 			return fmt.Errorf("%v touches a foreign neighbour %+v", op, o)
 		}
 	case KindRule:
-		k := KeyOfRule(op.Rule)
+		k := KeyOfRule(*op.Rule)
 		if op.Action == Create {
 			if op.Rule.Protocol != modelProto {
 				return fmt.Errorf("%v does not carry the owner's protocol", op)

@@ -220,34 +220,40 @@ type routeApply struct {
 }
 
 // appendOps appends the ops of r to dst: creates and updates, then deletes.
-// An Op is 816 bytes: each is written once, in place, so dst's spare
-// capacity must be zero, as make leaves it (both callers size dst with
-// make).
+// The routes the ops point to are written once, in place, into one array
+// made for them.
 func (r *routeResult) appendOps(dst []Op, desired desiredSide, obs *ObservedRoutes, apply, remove bool) []Op {
 	proto := obs.proto
-	next := func() *Op {
-		if len(dst) < cap(dst) {
-			dst = dst[:len(dst)+1]
-			return &dst[len(dst)-1]
-		}
-		dst = append(dst, Op{})
-		return &dst[len(dst)-1]
+	n := 0
+	if apply {
+		n += len(r.apply)
 	}
+	if remove {
+		n += len(r.remove)
+	}
+	if n == 0 {
+		return dst
+	}
+	dst = slices.Grow(dst, n)
+	routes := make([]rtnl.Route, n)
+	k := 0
 	if apply {
 		for _, a := range r.apply {
-			o := next()
-			o.Action, o.Kind = a.action, KindRoute
-			if d := desired.at(int(a.idx), &o.Route); d != &o.Route {
-				o.Route = *d
+			rt := &routes[k]
+			k++
+			if d := desired.at(int(a.idx), rt); d != rt {
+				*rt = *d
 			}
-			prepareRouteInPlace(&o.Route, proto)
+			prepareRouteInPlace(rt, proto)
+			dst = append(dst, Op{Action: a.action, Kind: KindRoute, Route: rt})
 		}
 	}
 	if remove {
 		for _, j := range r.remove {
-			o := next()
-			o.Action, o.Kind = Delete, KindRoute
-			o.Route = *obs.route(&r.orecs[j], &o.Route)
+			rt := &routes[k]
+			k++
+			*rt = *obs.route(&r.orecs[j], rt)
+			dst = append(dst, Op{Action: Delete, Kind: KindRoute, Route: rt})
 		}
 	}
 	return dst

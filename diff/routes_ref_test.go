@@ -71,12 +71,12 @@ func routesReferenceResult(desired, observed []rtnl.Route, proto rtnl.Protocol) 
 				foreign[i] = int32(j)
 			}
 		case !desiredKey:
-			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: *o}})
+			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: new(*o)}})
 		case held[i] < 0:
 			held[i] = int32(j)
 		default:
 			// An extra route of ours with the key (ip route append).
-			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: *o}})
+			r.remove = append(r.remove, keyed[RouteKey]{k, Op{Action: Delete, Kind: KindRoute, Route: new(*o)}})
 		}
 	}
 
@@ -94,9 +94,9 @@ func routesReferenceResult(desired, observed []rtnl.Route, proto rtnl.Protocol) 
 		w := prepareRoute(*d, proto)
 		switch {
 		case held[i] < 0:
-			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Create, Kind: KindRoute, Route: w}})
+			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Create, Kind: KindRoute, Route: &w}})
 		case !refRouteSame(&w, &observed[held[i]]):
-			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Update, Kind: KindRoute, Route: w}})
+			r.apply = append(r.apply, keyed[RouteKey]{KeyOfRoute(w), Op{Action: Update, Kind: KindRoute, Route: &w}})
 		}
 	}
 	return r

@@ -109,11 +109,11 @@ func TestRulesSelectorTwins(t *testing.T) {
 	tcp := rtnl.Rule{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable, IPProto: 6, DPort: rtnl.PortRange{Start: 443, End: 443}}
 	plain := rtnl.Rule{Family: rtnl.FamilyV4, Priority: 330, Table: 13, Action: rtnl.RuleToTable}
 	ops, cs := Rules(nil, []rtnl.Rule{tcp, plain}, NewSet(KeyOfRule(plain)), Mark{})
-	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || ops[0].Rule != plain {
+	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || *ops[0].Rule != plain {
 		t.Fatalf("ops %v, conflicts %v: want the delete of %v alone", ops, cs, plain)
 	}
 	ops, cs = Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{tcp}, nil, Mark{})
-	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || ops[0].Rule != plain {
+	if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || *ops[0].Rule != plain {
 		t.Fatalf("ops %v, conflicts %v: want the creation of %v", ops, cs, plain)
 	}
 	l3 := rtnl.Rule{Priority: 380, L3MDev: true}
@@ -235,12 +235,12 @@ func TestRulesUnmodelledTwin(t *testing.T) {
 	} {
 		for _, observed := range [][]rtnl.Rule{{plain, twin}, {twin, plain}} {
 			ops, cs := Rules(nil, observed, NewSet(KeyOfRule(plain)), Mark{})
-			if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || ops[0].Rule != plain {
+			if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Delete || *ops[0].Rule != plain {
 				t.Errorf("observed %v: ops %v, conflicts %v; want the delete of %v alone", observed, ops, cs, plain)
 			}
 		}
 		ops, cs := Rules([]rtnl.Rule{{Priority: 330, Table: 13}}, []rtnl.Rule{twin}, nil, Mark{})
-		if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || ops[0].Rule != plain {
+		if len(cs) != 0 || len(ops) != 1 || ops[0].Action != Create || *ops[0].Rule != plain {
 			t.Errorf("beside %v: ops %v, conflicts %v; want the creation of %v", twin, ops, cs, plain)
 		}
 	}

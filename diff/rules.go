@@ -30,7 +30,7 @@ var ruleSpec = &threeWay[rtnl.Rule, RuleKey]{
 	key:     KeyOfRule,
 	prepare: prepareRule,
 	compare: func(d, o rtnl.Rule) (verdict, rtnl.Rule, string) { return same, o, "" },
-	wrap:    func(a Action, r rtnl.Rule) Op { return Op{Action: a, Kind: KindRule, Rule: r} },
+	wrap:    func(a Action, r rtnl.Rule) Op { return Op{Action: a, Kind: KindRule, Rule: &r} },
 	proto:   func(r rtnl.Rule) rtnl.Protocol { return r.Protocol },
 	mark: func(r rtnl.Rule, p rtnl.Protocol) rtnl.Rule {
 		r.Protocol = p

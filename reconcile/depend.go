@@ -150,7 +150,7 @@ func (p *pass) blocker(op *diff.Op) (Ref, bool) {
 	case diff.KindNeighbour:
 		return link(op.Neighbour.Index)
 	case diff.KindNexthop:
-		n := &op.Nexthop
+		n := op.Nexthop
 		if r, ok := link(n.OIF); ok {
 			return r, true
 		}
@@ -161,7 +161,7 @@ func (p *pass) blocker(op *diff.Op) (Ref, bool) {
 		}
 		return p.gatewayBlocked(n.Gateway, n.OIF)
 	case diff.KindRoute:
-		r := &op.Route
+		r := op.Route
 		if ref, ok := link(r.OIF); ok {
 			return ref, true
 		}

@@ -45,10 +45,10 @@ func FuzzDesiredNames(f *testing.F) {
 		}
 		idx := int(index%(1<<20)) + 1
 		ops := []diff.Op{
-			{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: link, Kind: "bridge"}},
-			{Action: diff.Create, Kind: diff.KindAddress, Address: rtnl.Address{Index: idx, Prefix: d.Addresses[0].Prefix}},
-			{Action: diff.Create, Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{Index: idx, IP: d.Neighbours[0].IP}},
-			{Action: diff.Create, Kind: diff.KindRule, Rule: d.Rules[0]},
+			{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: link, Kind: "bridge"}},
+			{Action: diff.Create, Kind: diff.KindAddress, Address: &rtnl.Address{Index: idx, Prefix: d.Addresses[0].Prefix}},
+			{Action: diff.Create, Kind: diff.KindNeighbour, Neighbour: &rtnl.Neighbour{Index: idx, IP: d.Neighbours[0].IP}},
+			{Action: diff.Create, Kind: diff.KindRule, Rule: &d.Rules[0]},
 		}
 		n++
 		path := filepath.Join(dir, strconv.Itoa(n)+".ledger") // a failure leaves its file behind
@@ -68,13 +68,13 @@ func FuzzDesiredNames(f *testing.F) {
 			var ok bool
 			switch op.Kind {
 			case diff.KindLink:
-				ok = got.Links.Has(diff.KeyOfLink(op.Link)) && want.Links.Has(diff.KeyOfLink(op.Link))
+				ok = got.Links.Has(diff.KeyOfLink(*op.Link)) && want.Links.Has(diff.KeyOfLink(*op.Link))
 			case diff.KindAddress:
-				ok = got.Addresses.Has(diff.KeyOfAddress(op.Address))
+				ok = got.Addresses.Has(diff.KeyOfAddress(*op.Address))
 			case diff.KindNeighbour:
-				ok = got.Neighbours.Has(diff.KeyOfNeighbour(op.Neighbour))
+				ok = got.Neighbours.Has(diff.KeyOfNeighbour(*op.Neighbour))
 			case diff.KindRule:
-				ok = got.Rules.Has(diff.KeyOfRule(op.Rule))
+				ok = got.Rules.Has(diff.KeyOfRule(*op.Rule))
 			}
 			if !ok {
 				t.Fatalf("key of %v lost in the round trip: %+v", op, got)

@@ -452,15 +452,17 @@ func (l *Ledger) record(linkName func(index int) (string, bool), ops ...diff.Op)
 			switch op.Kind {
 			case diff.KindLink:
 				// A created link has an index yet unknown; a deleted one none.
-				if k := diff.KeyOfLink(op.Link); l.index != nil {
+				if k := diff.KeyOfLink(*op.Link); l.index != nil {
 					if _, ok := l.index[k]; ok {
 						delete(l.index, k)
 						changed = true
 					}
 				}
 			case diff.KindAddress, diff.KindNeighbour:
-				idx := op.Address.Index
-				if op.Kind == diff.KindNeighbour {
+				var idx int
+				if op.Kind == diff.KindAddress {
+					idx = op.Address.Index
+				} else {
 					idx = op.Neighbour.Index
 				}
 				if op.Action != diff.Create || linkName == nil {
@@ -486,13 +488,13 @@ func checkKey(op diff.Op) error {
 	var err error
 	switch op.Kind {
 	case diff.KindLink:
-		_, err = diff.KeyOfLink(op.Link).MarshalText()
+		_, err = diff.KeyOfLink(*op.Link).MarshalText()
 	case diff.KindAddress:
-		_, err = diff.KeyOfAddress(op.Address).MarshalText()
+		_, err = diff.KeyOfAddress(*op.Address).MarshalText()
 	case diff.KindNeighbour:
-		_, err = diff.KeyOfNeighbour(op.Neighbour).MarshalText()
+		_, err = diff.KeyOfNeighbour(*op.Neighbour).MarshalText()
 	case diff.KindRule:
-		_, err = diff.KeyOfRule(op.Rule).MarshalText()
+		_, err = diff.KeyOfRule(*op.Rule).MarshalText()
 	}
 	return err
 }

@@ -107,7 +107,7 @@ func TestLedgerClone(t *testing.T) {
 	if err := l.Record(addrOp(diff.Create, 3)); err != nil {
 		t.Fatal(err)
 	}
-	if c.Len() != 2 || l.Len() != 2 || c.Owned().Addresses.Has(diff.KeyOfAddress(addrOp(diff.Create, 3).Address)) {
+	if c.Len() != 2 || l.Len() != 2 || c.Owned().Addresses.Has(diff.KeyOfAddress(*addrOp(diff.Create, 3).Address)) {
 		t.Fatalf("clone %v, ledger %v: not independent", c.Owned().Addresses, l.Owned().Addresses)
 	}
 	if again, _ := os.ReadFile(path); string(again) == string(data) {

@@ -13,7 +13,7 @@ import (
 )
 
 func addrOp(a diff.Action, i int) diff.Op {
-	return diff.Op{Action: a, Kind: diff.KindAddress, Address: rtnl.Address{Index: 2,
+	return diff.Op{Action: a, Kind: diff.KindAddress, Address: &rtnl.Address{Index: 2,
 		Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 24)}}
 }
 
@@ -126,7 +126,7 @@ func TestLedgerLinkIndexFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := diff.LinkKey{Name: "x0"}
-	create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "x0"}}
+	create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: "x0"}}
 	if err := l.Record(create); err != nil {
 		t.Fatal(err)
 	}

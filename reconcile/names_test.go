@@ -59,14 +59,14 @@ func TestBadNamesRefusedEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := diff.Op{Action: diff.Create, Kind: diff.KindRule, Rule: rtnl.Rule{IIF: "eth0", Table: 100, Priority: 10}}
+	good := diff.Op{Action: diff.Create, Kind: diff.KindRule, Rule: &rtnl.Rule{IIF: "eth0", Table: 100, Priority: 10}}
 	if err := l.Record(good); err != nil {
 		t.Fatal(err)
 	}
 	for _, op := range []diff.Op{
-		{Action: diff.Create, Kind: diff.KindRule, Rule: rtnl.Rule{IIF: "a b", Table: 100, Priority: 11}},
-		{Action: diff.Create, Kind: diff.KindRule, Rule: rtnl.Rule{OIF: "a\nb", Table: 100, Priority: 12}},
-		{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "br\r0"}},
+		{Action: diff.Create, Kind: diff.KindRule, Rule: &rtnl.Rule{IIF: "a b", Table: 100, Priority: 11}},
+		{Action: diff.Create, Kind: diff.KindRule, Rule: &rtnl.Rule{OIF: "a\nb", Table: 100, Priority: 12}},
+		{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: "br\r0"}},
 	} {
 		if err := l.Record(good, op); err == nil {
 			t.Errorf("Record(%v) = nil, want its key's encoding error", op)

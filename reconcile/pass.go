@@ -470,7 +470,7 @@ func (p *pass) links() error {
 			if pending != "" {
 				// A link whose parent is neither present nor desired fails;
 				// the links on it are then blocked by it.
-				op := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: pending}}
+				op := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: pending}}
 				if err := p.fail(op, "", fmt.Errorf("no such interface %q (neither present nor desired)", p.pendingName(pending)), false); err != nil {
 					return err
 				}
@@ -557,7 +557,7 @@ func (p *pass) desiredLinks() (out []rtnl.Link, down, adopt diff.Set[diff.LinkKe
 			continue
 		}
 		if _, bad := p.bad[dl.Name]; !bad && len(p.bad) > 0 {
-			create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: l}
+			create := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: new(l)}
 			if _, pb := p.bad[dl.Parent]; pb && dl.Parent != "" {
 				p.block(linkRef(dl.Name), create, "", linkRef(dl.Parent))
 			} else if _, mb := p.bad[dl.Master]; mb && dl.Master != "" && !p.enslaved(dl.Name, dl.Master) {
@@ -646,7 +646,7 @@ func (p *pass) rest() error {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindAddress, diff.KeyOfAddress(x).String(), x, a.Link))
 			continue
 		}
-		op := diff.Op{Action: diff.Create, Kind: diff.KindAddress, Address: rtnl.Address{Prefix: a.Prefix}}
+		op := diff.Op{Action: diff.Create, Kind: diff.KindAddress, Address: &rtnl.Address{Prefix: a.Prefix}}
 		if gone(a.Link) {
 			p.block(Ref{Kind: diff.KindAddress, Key: onLink(a.Link, "prefix", a.Prefix)}, op, a.Link, linkRef(a.Link))
 			continue
@@ -682,13 +682,13 @@ func (p *pass) rest() error {
 			continue
 		}
 		if dev := p.goneDev(r, gone); dev != "" {
-			op := diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: p.routeBase(r)}
+			op := diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: new(p.routeBase(r))}
 			p.block(RefOf(op), op, "", linkRef(dev))
 			continue
 		}
 		if r.Dev != "" {
 			if _, err := resolve("route", r.Dev); err != nil {
-				if err := fail(diff.Op{Kind: diff.KindRoute, Route: p.routeBase(r)}, "", err); err != nil {
+				if err := fail(diff.Op{Kind: diff.KindRoute, Route: new(p.routeBase(r))}, "", err); err != nil {
 					return err
 				}
 				continue
@@ -700,7 +700,7 @@ func (p *pass) rest() error {
 				if _, err := resolve("route", nh.Dev); err != nil {
 					rt := p.routeBase(r)
 					rt.OIF = p.index[r.Dev]
-					if err := fail(diff.Op{Kind: diff.KindRoute, Route: rt}, "", err); err != nil {
+					if err := fail(diff.Op{Kind: diff.KindRoute, Route: new(rt)}, "", err); err != nil {
 						return err
 					}
 					unknown = true
@@ -735,7 +735,7 @@ func (p *pass) rest() error {
 			continue
 		}
 		if n.Dev != "" {
-			op := diff.Op{Action: diff.Create, Kind: diff.KindNexthop, Nexthop: nh}
+			op := diff.Op{Action: diff.Create, Kind: diff.KindNexthop, Nexthop: new(nh)}
 			idx, err := resolve("nexthop", n.Dev)
 			switch {
 			case gone(n.Dev):
@@ -784,7 +784,7 @@ func (p *pass) rest() error {
 			p.report.Conflicts = append(p.report.Conflicts, heldConflict(diff.KindNeighbour, diff.KeyOfNeighbour(x).String(), x, n.Link))
 			continue
 		}
-		op := diff.Op{Action: diff.Create, Kind: diff.KindNeighbour, Neighbour: rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}}
+		op := diff.Op{Action: diff.Create, Kind: diff.KindNeighbour, Neighbour: &rtnl.Neighbour{IP: n.IP, HardwareAddr: n.MAC, State: rtnl.NeighPermanent}}
 		if gone(n.Link) {
 			p.block(Ref{Kind: diff.KindNeighbour, Key: onLink(n.Link, "ip", n.IP)}, op, n.Link, linkRef(n.Link))
 			continue
@@ -1034,7 +1034,7 @@ func (p *pass) nexthops(desired []rtnl.Nexthop, held map[uint32]bool, protos []r
 		why, used := users[op.Nexthop.ID]
 		if op.Action == diff.Delete && used {
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: diff.KindNexthop,
-				Key: op.Key(), Observed: op.Nexthop,
+				Key: op.Key(), Observed: *op.Nexthop,
 				Reason: "not deleted: " + why + ", and the kernel would delete or change it with the nexthop"})
 			continue
 		}
@@ -1184,7 +1184,7 @@ func (p *pass) do(ops []diff.Op) error {
 			if !byProtocol(op.Kind) {
 				notOurs = append(notOurs, *op)
 			}
-			if p.narrow != nil && op.Kind == diff.KindRoute && !p.narrow.foreignAt(diff.KeyOfRoute(op.Route)) {
+			if p.narrow != nil && op.Kind == diff.KindRoute && !p.narrow.foreignAt(diff.KeyOfRoute(*op.Route)) {
 				p.narrow.markUnsure("a route create was refused at a key the kernel did not report held")
 			}
 			p.report.Conflicts = append(p.report.Conflicts, diff.Conflict{Kind: op.Kind, Key: op.Key(),
@@ -1326,7 +1326,7 @@ func (p *pass) sendEach(ops []diff.Op) (done int, failed map[int]*rtnl.Error, er
 	var b rtnl.Batch
 	for i := range ops {
 		if peerElsewhere(ops[i]) {
-			err = p.s.LinkAdd(ops[i].Link)
+			err = p.s.LinkAdd(*ops[i].Link)
 		} else {
 			b.Reset()
 			p.addToBatch(&b, &ops[i])
@@ -1360,52 +1360,52 @@ func (p *pass) addToBatch(b *rtnl.Batch, op *diff.Op) {
 	case diff.KindLink:
 		switch op.Action {
 		case diff.Create:
-			b.LinkAdd(op.Link)
+			b.LinkAdd(*op.Link)
 		case diff.Update:
-			b.LinkModify(linkChanges(op.Link, p.listed[op.Link.Index]))
+			b.LinkModify(linkChanges(*op.Link, p.listed[op.Link.Index]))
 		case diff.Delete:
 			b.LinkDelete(op.Link.Index)
 		}
 	case diff.KindAddress:
 		switch op.Action {
 		case diff.Create:
-			b.AddressAdd(op.Address)
+			b.AddressAdd(*op.Address)
 		case diff.Update:
-			b.AddressReplace(op.Address)
+			b.AddressReplace(*op.Address)
 		case diff.Delete:
-			b.AddressDelete(op.Address)
+			b.AddressDelete(*op.Address)
 		}
 	case diff.KindRoute:
 		switch op.Action {
 		case diff.Create:
-			b.RouteAdd(op.Route)
+			b.RouteAdd(*op.Route)
 		case diff.Update:
-			b.RouteReplace(op.Route)
+			b.RouteReplace(*op.Route)
 		case diff.Delete:
-			b.RouteDelete(op.Route)
+			b.RouteDelete(*op.Route)
 		}
 	case diff.KindNeighbour:
 		switch op.Action {
 		case diff.Create:
-			b.NeighbourAdd(op.Neighbour)
+			b.NeighbourAdd(*op.Neighbour)
 		case diff.Update:
-			b.NeighbourReplace(op.Neighbour)
+			b.NeighbourReplace(*op.Neighbour)
 		case diff.Delete:
-			b.NeighbourDelete(op.Neighbour)
+			b.NeighbourDelete(*op.Neighbour)
 		}
 	case diff.KindRule:
 		switch op.Action {
 		case diff.Create:
-			b.RuleAdd(op.Rule)
+			b.RuleAdd(*op.Rule)
 		case diff.Delete:
-			b.RuleDelete(op.Rule)
+			b.RuleDelete(*op.Rule)
 		}
 	case diff.KindNexthop:
 		switch op.Action {
 		case diff.Create:
-			b.NexthopAdd(op.Nexthop)
+			b.NexthopAdd(*op.Nexthop)
 		case diff.Update:
-			b.NexthopReplace(op.Nexthop)
+			b.NexthopReplace(*op.Nexthop)
 		case diff.Delete:
 			b.NexthopDelete(op.Nexthop.ID)
 		}
@@ -1455,7 +1455,7 @@ func ruleDeletes(ops []diff.Op) bool {
 // kind but routes.
 func (p *pass) deleteRules(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
 	for i := range ops {
-		err := p.s.RuleDelete(ops[i].Rule)
+		err := p.s.RuleDelete(*ops[i].Rule)
 		if err == nil {
 			continue
 		}

@@ -43,22 +43,29 @@ func canonical(op diff.Op, names map[int]string) string {
 		}
 		*i = 0
 	}
+	// The object is copied before its indices are replaced: op shares it
+	// with the report.
 	switch op.Kind {
 	case diff.KindLink:
+		op.Link = new(*op.Link)
 		dev(&op.Link.Index)
 		dev(&op.Link.MasterIndex)
 		dev(&op.Link.ParentIndex)
 	case diff.KindAddress:
+		op.Address = new(*op.Address)
 		dev(&op.Address.Index)
 	case diff.KindRoute:
+		op.Route = new(*op.Route)
 		dev(&op.Route.OIF)
 		op.Route.NextHops = slices.Clone(op.Route.NextHops)
 		for i := range op.Route.NextHops {
 			dev(&op.Route.NextHops[i].OIF)
 		}
 	case diff.KindNeighbour:
+		op.Neighbour = new(*op.Neighbour)
 		dev(&op.Neighbour.Index)
 	case diff.KindNexthop:
+		op.Nexthop = new(*op.Nexthop)
 		dev(&op.Nexthop.OIF)
 	}
 	return op.String() + " dev=" + strings.Join(devs, ",")

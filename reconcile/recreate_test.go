@@ -87,7 +87,7 @@ func TestRecreateRefusedKeepsOwnership(t *testing.T) {
 	s := ns.Open()
 	l := reconcile.NewLedger()
 	lo := diff.LinkKey{Name: "lo"}
-	if err := l.Record(diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "lo"}}); err != nil {
+	if err := l.Record(diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: "lo"}}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := reconcile.Pass(s, reconcile.Desired{Links: []reconcile.Link{{Name: "lo", Kind: "bridge"}}}, l, reconcile.Options{})

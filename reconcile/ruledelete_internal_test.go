@@ -25,8 +25,8 @@ func TestDeleteRulesSkipsVanished(t *testing.T) {
 
 	p := &pass{s: s}
 	done, failed, err := p.deleteRules([]diff.Op{
-		{Action: diff.Delete, Kind: diff.KindRule, Rule: gone},
-		{Action: diff.Delete, Kind: diff.KindRule, Rule: there},
+		{Action: diff.Delete, Kind: diff.KindRule, Rule: &gone},
+		{Action: diff.Delete, Kind: diff.KindRule, Rule: &there},
 	})
 	if err != nil || done != 2 || len(failed) != 1 || failed[0] == nil || failed[0].Errno != unix.ENOENT {
 		t.Fatalf("deleteRules = %d, %v, %v; want both handled, the vanished one ENOENT", done, failed, err)

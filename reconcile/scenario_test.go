@@ -325,7 +325,7 @@ var scenarios = []scenario{{
 	}},
 }, {
 	name:  "a recreate whose delete is refused blocks its create and keeps ownership",
-	owned: []diff.Op{{Action: diff.Create, Kind: diff.KindLink, Link: rtnl.Link{Name: "lo"}}},
+	owned: []diff.Op{{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: "lo"}}},
 	steps: []step{{
 		desired: reconcile.Desired{Links: []reconcile.Link{{Name: "lo", Kind: "bridge"}}},
 		want:    []string{"failed delete link lo: EOPNOTSUPP", "applied none", "owned link lo"},

@@ -54,7 +54,7 @@ func TestUnsentCreatesForgotten(t *testing.T) {
 	owned := l.Owned().Addresses
 	applied := map[diff.AddressKey]bool{}
 	for _, op := range r.Applied {
-		applied[diff.KeyOfAddress(op.Address)] = true
+		applied[diff.KeyOfAddress(*op.Address)] = true
 	}
 	sent, unsent := 0, 0
 	for _, op := range r.Applied {

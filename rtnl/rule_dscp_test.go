@@ -117,10 +117,10 @@ func TestRuleDiffSpareForeignTwin(t *testing.T) {
 			wMust(t, err)
 			plain := rtnl.Rule{Family: c.fam, Priority: 330, Table: 13, Action: rtnl.RuleToTable}
 			ops, conflicts := diff.Rules(nil, observed, diff.NewSet(diff.KeyOfRule(plain)), diff.Mark{})
-			if len(conflicts) != 0 || len(ops) != 1 || ops[0].Action != diff.Delete || ops[0].Rule != plain {
+			if len(conflicts) != 0 || len(ops) != 1 || ops[0].Action != diff.Delete || *ops[0].Rule != plain {
 				t.Fatalf("ops %v, conflicts %v: want the delete of %v alone", ops, conflicts, plain)
 			}
-			wMust(t, s.RuleDelete(ops[0].Rule))
+			wMust(t, s.RuleDelete(*ops[0].Rule))
 			left := selectorRules(t, s, c.fam, 330)
 			if len(left) != 1 || left[0] == plain || (!left[0].DSCP.Set && left[0].Unmodelled == "") {
 				t.Fatalf("after the delete, %v left; want the foreign rule alone", left)

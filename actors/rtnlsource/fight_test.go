@@ -13,7 +13,7 @@ import (
 
 func TestFights(t *testing.T) {
 	route := func(a diff.Action) diff.Op {
-		return diff.Op{Action: a, Kind: diff.KindRoute, Route: rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), Protocol: 76}}
+		return diff.Op{Action: a, Kind: diff.KindRoute, Route: &rtnl.Route{Dst: netip.MustParsePrefix("10.9.0.0/24"), Protocol: 76}}
 	}
 	t0 := time.Unix(1000, 0)
 	var f fights

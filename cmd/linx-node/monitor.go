@@ -235,18 +235,18 @@ func (p *eventPrinter) print(ev monitor.Event, t time.Time) error {
 		op := diff.Op{Kind: kind, Action: diff.Create}
 		switch {
 		case ev.Link != nil:
-			op.Link = *ev.Link
+			op.Link = ev.Link
 			b.WriteString(" " + strconv.Itoa(ev.Link.Index) + ":")
 		case ev.Address != nil:
-			op.Address = *ev.Address
+			op.Address = ev.Address
 		case ev.Route != nil:
-			op.Route = *ev.Route
+			op.Route = ev.Route
 		case ev.Neighbour != nil:
-			op.Neighbour = *ev.Neighbour
+			op.Neighbour = ev.Neighbour
 		case ev.Rule != nil:
-			op.Rule = *ev.Rule
+			op.Rule = ev.Rule
 		case ev.Nexthop != nil:
-			op.Nexthop = *ev.Nexthop
+			op.Nexthop = ev.Nexthop
 		}
 		b.WriteString(" " + describe(op, named))
 	}

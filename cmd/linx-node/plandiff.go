@@ -63,12 +63,19 @@ func describeOps(s *rtnl.Socket, ops []diff.Op, n cliout.Names, compare bool) []
 	for _, op := range ops {
 		c := change{Action: op.Action.String(), Kind: op.Kind.String(), Object: describe(op, n), Key: identify(op, n)}
 		if op.Kind == diff.KindLink && op.Action == diff.Create {
-			created[op.Link.Name] = op.Link
+			created[op.Link.Name] = *op.Link
 		}
-		if l, ok := created[op.Link.Name]; ok && compare && op.Kind == diff.KindLink && op.Action == diff.Update {
+		var l rtnl.Link
+		var made bool
+		if op.Kind == diff.KindLink {
+			l, made = created[op.Link.Name]
+		}
+		if made && compare && op.Action == diff.Update {
 			// A plan's update of a link it creates: the address and MTU
 			// the copy gave it are the copy's guesses, not the kernel's.
+			// The link is copied: the op shares it with the report.
 			u := op
+			u.Link = new(*op.Link)
 			if l.HardwareAddr == nil {
 				u.Link.HardwareAddr = nil
 			}
@@ -166,7 +173,7 @@ func describe(op diff.Op, n cliout.Names) string {
 			add("nud", strings.ToLower(nb.State.String()))
 		}
 	case diff.KindRule:
-		c := cliout.RuleOf(&op.Rule).Cells()
+		c := cliout.RuleOf(op.Rule).Cells()
 		// PRIORITY, FAMILY, FROM, TO, FWMARK, IIF, OIF, ACTION
 		b.WriteString(c[0] + ":")
 		add("family", c[1])
@@ -236,7 +243,7 @@ func identify(op diff.Op, n cliout.Names) string {
 	case diff.KindNeighbour:
 		return op.Neighbour.IP.String() + " dev " + n.Name(op.Neighbour.Index)
 	case diff.KindRule:
-		c := cliout.RuleOf(&op.Rule).Cells()
+		c := cliout.RuleOf(op.Rule).Cells()
 		return c[0] + ": family " + c[1]
 	case diff.KindNexthop:
 		return "id " + strconv.FormatUint(uint64(op.Nexthop.ID), 10)
@@ -252,46 +259,48 @@ func observedOf(s *rtnl.Socket, op diff.Op) (diff.Op, bool) {
 	var err error
 	switch op.Kind {
 	case diff.KindLink:
-		old.Link, err = s.LinkByName(op.Link.Name)
-		found = err == nil
+		var l rtnl.Link
+		l, err = s.LinkByName(op.Link.Name)
+		old.Link, found = &l, err == nil
 	case diff.KindAddress:
-		key := diff.KeyOfAddress(op.Address)
+		key := diff.KeyOfAddress(*op.Address)
 		err = s.EachAddress(rtnl.AddressFilter{Family: op.Address.Family(), Index: op.Address.Index}, func(a *rtnl.Address) error {
 			if !found && diff.KeyOfAddress(*a) == key {
-				old.Address, found = *a, true
+				old.Address, found = new(*a), true
 			}
 			return nil
 		})
 	case diff.KindRoute:
-		key := diff.KeyOfRoute(op.Route)
+		key := diff.KeyOfRoute(*op.Route)
 		f := rtnl.RouteFilter{Family: op.Route.Family(), Table: op.Route.Table, Root: op.Route.Dst, Match: op.Route.Dst}
 		err = s.EachRoute(f, func(r *rtnl.Route) error {
 			if !found && diff.KeyOfRoute(*r) == key {
-				old.Route, found = *r, true
+				old.Route, found = new(*r), true
 				old.Route.NextHops = append([]rtnl.NextHop(nil), r.NextHops...)
 			}
 			return nil
 		})
 	case diff.KindNeighbour:
-		key := diff.KeyOfNeighbour(op.Neighbour)
+		key := diff.KeyOfNeighbour(*op.Neighbour)
 		err = s.EachNeighbour(rtnl.NeighbourFilter{Family: op.Neighbour.Family(), Index: op.Neighbour.Index}, func(nb *rtnl.Neighbour) error {
 			if !found && diff.KeyOfNeighbour(*nb) == key {
-				old.Neighbour, found = *nb, true
+				old.Neighbour, found = new(*nb), true
 				old.Neighbour.HardwareAddr = append([]byte(nil), nb.HardwareAddr...)
 			}
 			return nil
 		})
 	case diff.KindRule:
-		key := diff.KeyOfRule(op.Rule)
+		key := diff.KeyOfRule(*op.Rule)
 		err = s.EachRule(op.Rule.Family, func(r *rtnl.Rule) error {
 			if !found && diff.KeyOfRule(*r) == key {
-				old.Rule, found = *r, true
+				old.Rule, found = new(*r), true
 			}
 			return nil
 		})
 	case diff.KindNexthop:
-		old.Nexthop, err = s.Nexthop(op.Nexthop.ID)
-		found = err == nil
+		var nh rtnl.Nexthop
+		nh, err = s.Nexthop(op.Nexthop.ID)
+		old.Nexthop, found = &nh, err == nil
 	}
 	return old, found && err == nil
 }
@@ -302,17 +311,17 @@ func viewOf(op diff.Op, n cliout.Names) map[string]any {
 	var v any
 	switch op.Kind {
 	case diff.KindLink:
-		v = cliout.LinkOf(&op.Link, n)
+		v = cliout.LinkOf(op.Link, n)
 	case diff.KindAddress:
-		v = cliout.AddressOf(&op.Address, n)
+		v = cliout.AddressOf(op.Address, n)
 	case diff.KindRoute:
-		v = cliout.RouteOf(&op.Route, n)
+		v = cliout.RouteOf(op.Route, n)
 	case diff.KindNeighbour:
-		v = cliout.NeighbourOf(&op.Neighbour, n)
+		v = cliout.NeighbourOf(op.Neighbour, n)
 	case diff.KindRule:
-		v = cliout.RuleOf(&op.Rule)
+		v = cliout.RuleOf(op.Rule)
 	case diff.KindNexthop:
-		v = cliout.NexthopOf(&op.Nexthop, n)
+		v = cliout.NexthopOf(op.Nexthop, n)
 	}
 	var m map[string]any
 	if j, err := json.Marshal(v); err == nil {
