@@ -1100,9 +1100,8 @@ func (p *pass) do(ops []diff.Op) error {
 	if ops = p.skipBackingOff(ops); len(ops) == 0 {
 		return nil
 	}
-	// Ops are large (672 bytes): they are read in place and copied only
-	// where they must be kept. Route ops never touch the ledger (routes
-	// are owned by protocol), so they are not collected for it.
+	// Route ops never touch the ledger (routes are owned by protocol), so
+	// they are not collected for it.
 	var creates []diff.Op
 	for i := range ops {
 		if ops[i].Action == diff.Create && !byProtocol(ops[i].Kind) {
