@@ -614,3 +614,98 @@ func TestCloseWhileConsumed(t *testing.T) {
 		<-consumed
 	}
 }
+
+// TestMuteRoutes: while routes are muted, route changes bring no event
+// but other changes do; unmuting delivers a ResyncNeeded, after which
+// route changes bring events again. Mutes nest, and an unmute called
+// twice counts once.
+func TestMuteRoutes(t *testing.T) {
+	ns := nstest.New(t)
+	s := ns.Open()
+	vethUp(ns)
+	m := open(t, ns)
+
+	outer, err := m.MuteRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := m.MuteRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.IP("route", "add", "10.9.0.0/24", "dev", "va")
+	ns.IP("-6", "route", "add", "2001:db8:9::/64", "dev", "va")
+	ns.IP("address", "add", "10.0.0.1/24", "dev", "va")
+	addrs, err := s.Addresses()
+	added := find(t, "address 10.0.0.1/24", addrs, err, func(a rtnl.Address) bool { return a.Prefix.String() == "10.0.0.1/24" })
+	inner()
+	inner() // counts once: the outer mute still holds
+	ns.IP("route", "add", "10.9.1.0/24", "dev", "va")
+	// The address event comes after the routes' changes: any route event
+	// they brought would have come before it. The address's own prefix
+	// route (10.0.0.0/24, proto kernel) is muted too, as is the route
+	// added after it: none may come, until the last unmute.
+	timer := time.NewTimer(eventTimeout)
+	defer timer.Stop()
+	for seen := false; !seen; {
+		select {
+		case ev := <-m.Events():
+			if ev.Route != nil {
+				t.Fatalf("route event while muted: %s %v", ev.Op, ev.Route)
+			}
+			seen = ev.Op == monitor.NewAddress && reflect.DeepEqual(ev.Resource(), added)
+		case <-timer.C:
+			t.Fatal("no address event while routes were muted")
+		}
+	}
+	drain := func() {
+		for {
+			select {
+			case ev := <-m.Events():
+				if ev.Route != nil {
+					t.Fatalf("route event while muted: %s %v", ev.Op, ev.Route)
+				}
+				if ev.Op == monitor.ResyncNeeded {
+					t.Fatalf("ResyncNeeded before the last unmute")
+				}
+			case <-time.After(200 * time.Millisecond):
+				return
+			}
+		}
+	}
+	drain()
+
+	outer()
+	if ev := waitFor(t, m, monitor.ResyncNeeded, nil); ev.Err != nil {
+		t.Fatalf("ResyncNeeded after unmute carries %v", ev.Err)
+	}
+	ns.IP("route", "add", "10.9.2.0/24", "dev", "va")
+	routes, err := s.Routes()
+	back := find(t, "route 10.9.2.0/24", routes, err, func(r rtnl.Route) bool { return r.Dst.String() == "10.9.2.0/24" })
+	waitFor(t, m, monitor.NewRoute, back)
+	outer() // once only: no second ResyncNeeded, and the mute count stays sane
+	if _, err := m.MuteRoutes(); err != nil {
+		t.Fatalf("muting again: %v", err)
+	}
+}
+
+// TestMuteRoutesAfterClose: a closed monitor refuses to mute, and an
+// unmute after Close neither panics nor delivers.
+func TestMuteRoutesAfterClose(t *testing.T) {
+	ns := nstest.New(t)
+	m, err := monitor.Open(ns.Namespace())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unmute, err := m.MuteRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	unmute()
+	if _, err := m.MuteRoutes(); err == nil {
+		t.Fatal("MuteRoutes after Close succeeded")
+	}
+}
