@@ -46,7 +46,20 @@ type Options struct {
 	// Now is the time the pass takes as its start, for Retries; the zero
 	// value means time.Now().
 	Now time.Time
+	// MuteRoutes, when set, is called before the pass sends a batch of at
+	// least BulkRoutes route operations, and the function it returns once
+	// the batch is done. A caller that watches the namespace's route
+	// notifications (monitor.Monitor.MuteRoutes) thus stops hearing the
+	// echo of the pass's own changes, which costs the kernel about a third
+	// of a bulk install to deliver; it must then re-list, since another
+	// writer's changes went unheard too. Plan does not call it.
+	MuteRoutes func() (unmute func())
 }
+
+// BulkRoutes is the number of route operations in one batch from which a
+// pass calls Options.MuteRoutes: below it, hearing the echo of its own
+// changes costs less than the full listing that muting brings on.
+const BulkRoutes = 10_000
 
 // routeProtocols returns the route protocols a pass with o owns for d:
 // none with NoRoutes, otherwise d.Protocols(o.protocol()).
@@ -209,6 +222,7 @@ func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile: planning: %w", err)
 	}
+	o.MuteRoutes = nil // nothing to mute: the pass changes the copy
 	return Pass(k, d, l.Clone(), o)
 }
 
@@ -1116,7 +1130,7 @@ func (p *pass) do(ops []diff.Op) error {
 	for i := range creates {
 		p.owned.Record(creates[i])
 	}
-	done, failed, err := p.send(ops)
+	done, failed, err := p.sendMuted(ops)
 	if err != nil {
 		// Nothing is known of these ops; the next pass re-lists. Their keys
 		// stay recorded: forgetting a key whose object was created would
@@ -1304,6 +1318,16 @@ func (p *pass) opError(op diff.Op, err error) (e *rtnl.Error, ok bool) {
 		return &rtnl.Error{Op: "link add", Errno: errno, Message: err.Error()}, true
 	}
 	return nil, false
+}
+
+// sendMuted is send, with the echo of route ops muted around a bulk
+// batch (Options.MuteRoutes).
+func (p *pass) sendMuted(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
+	if p.o.MuteRoutes != nil && len(ops) >= BulkRoutes && ops[0].Kind == diff.KindRoute {
+		unmute := p.o.MuteRoutes()
+		defer unmute()
+	}
+	return p.send(ops)
 }
 
 // peerElsewhere reports whether op creates a veth whose peer is created

@@ -186,3 +186,71 @@ func TestNarrowedPasses(t *testing.T) {
 		t.Fatalf("interval pass: %+v, want no op and no drift", rep)
 	}
 }
+
+// TestBulkPassMutesItsEcho: a pass that installs reconcile.BulkRoutes
+// routes does not hear their echo; its watch reports a Resync once the
+// batch is sent, after which the pass is full, and a route deleted by
+// hand is heard of and restored by a narrowed pass again.
+func TestBulkPassMutesItsEcho(t *testing.T) {
+	ns := nstest.New(t)
+	src, err := rtnlsource.New(ns.Namespace(), reconcile.NewLedger(), reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := src.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	h, err := src.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	d := reconcile.Desired{
+		Links:     []reconcile.Link{{Name: "n0", Kind: "veth", Data: rtnl.Veth{Peer: "n1"}, State: reconcile.LinkStateUp}},
+		Addresses: []reconcile.Address{{Link: "n0", Prefix: netip.MustParsePrefix("10.0.0.1/24")}},
+	}
+	for i := range reconcile.BulkRoutes {
+		d.Routes = append(d.Routes, reconcile.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 64, byte(i >> 8), byte(i)}), 32), Dev: "n0"})
+	}
+	v, err := d.Validated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := func(why source.Trigger) source.Report {
+		t.Helper()
+		return src.Pass(source.WithTrigger(ctx, why), h, v)
+	}
+	if rep := pass(source.TriggerFull); rep.Err != nil || !rep.Converged || rep.Applied < reconcile.BulkRoutes {
+		t.Fatalf("bulk pass: %+v", rep)
+	}
+	// The link's and the address's events come as wake-ups; the routes'
+	// are muted, and their unmute asks for a full pass.
+	deadline := time.After(5 * time.Second)
+	for resync := false; !resync; {
+		select {
+		case ev := <-w.Events():
+			resync = ev == source.Resync
+		case <-deadline:
+			t.Fatal("no Resync within 5 s of the bulk pass")
+		}
+	}
+	if rep := pass(source.TriggerEvents); rep.Err != nil || rep.Narrowed || rep.Applied != 0 {
+		t.Fatalf("pass after the bulk pass's Resync: %+v, want a full pass applying nothing", rep)
+	}
+	ns.IP("route", "del", "10.64.0.7/32", "dev", "n0")
+	select {
+	case <-w.Events():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event for a route deleted by hand after the bulk pass")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if rep := pass(source.TriggerEvents); rep.Err != nil || !rep.Narrowed || rep.Applied != 1 {
+		t.Fatalf("pass over a route deleted by hand: %+v, want narrowed, applying 1", rep)
+	}
+	if got := routeProtocols(ns)["10.64.0.7"]; got != "76" {
+		t.Fatalf("route deleted by hand: protocol %q per ip -j after the pass, want 76", got)
+	}
+}

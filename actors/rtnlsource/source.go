@@ -46,13 +46,16 @@ type Source struct {
 	// name is the scope's, for the log ("" outside a node).
 	name string
 
-	// mu guards journal and watching: the watch goroutine feeds the
+	// mu guards journal, watching and live: the watch goroutine feeds the
 	// journal with the kernel's events, and each pass takes it.
 	mu      sync.Mutex
 	journal reconcile.Journal
 	// watching counts the live watches: a journal is whole only while one
 	// is.
 	watching int
+	// live is the monitor of the latest live watch, muted around a bulk
+	// batch of the pass's own routes (see muteRoutes); nil when none.
+	live *monitor.Monitor
 	// narrowing and lastOK are the passes' own (one at a time): what a
 	// narrowed pass needs of the pass before, and whether that pass
 	// reached its end without error.
@@ -263,14 +266,16 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 	if !live {
 		j.Lost("no watch")
 	}
+	o := s.options
+	o.MuteRoutes = s.muteRoutes
 	switch {
 	case validated && why == source.TriggerEvents:
-		rep, err = s.narrowing.Pass(sock, valid, s.ledger, s.options, &j)
+		rep, err = s.narrowing.Pass(sock, valid, s.ledger, o, &j)
 	case validated:
-		rep, err = s.narrowing.Full(sock, valid, s.ledger, s.options)
+		rep, err = s.narrowing.Full(sock, valid, s.ledger, o)
 	default:
 		s.narrowing.Invalidate()
-		rep, err = reconcile.Pass(sock, d, s.ledger, s.options)
+		rep, err = reconcile.Pass(sock, d, s.ledger, o)
 	}
 	if validated {
 		d = valid.Desired()
@@ -352,6 +357,7 @@ func (s *Source) Watch(context.Context) (source.Watch, error) {
 	w.file = s.watchFile()
 	s.mu.Lock()
 	s.watching++
+	s.live = m
 	// What happened before the subscription is not in the journal.
 	s.journal.Lost("watch started")
 	s.mu.Unlock()
@@ -384,10 +390,31 @@ func (s *Source) record(ev monitor.Event) {
 	}
 }
 
-// unwatched records that a watch ended: until another starts, the
-// journal misses events.
-func (s *Source) unwatched() {
+// muteRoutes implements reconcile.Options.MuteRoutes with the monitor of
+// the live watch: the pass's own bulk batch brings no notification, and
+// the unmute a ResyncNeeded, which marks the journal lost (record) and
+// wakes the scope for a full pass that sees what else changed meanwhile.
+// Without a live watch, or if the monitor cannot mute, the batch is sent
+// as it is: hearing its echo is only slower.
+func (s *Source) muteRoutes() (unmute func()) {
 	s.mu.Lock()
+	m := s.live
+	s.mu.Unlock()
+	if m != nil {
+		if unmute, err := m.MuteRoutes(); err == nil {
+			return unmute
+		}
+	}
+	return func() {}
+}
+
+// unwatched records that the watch of m ended: until another starts, the
+// journal misses events.
+func (s *Source) unwatched(m *monitor.Monitor) {
+	s.mu.Lock()
+	if s.live == m {
+		s.live = nil
+	}
 	s.watching--
 	s.journal.Lost("watch ended")
 	s.mu.Unlock()
@@ -418,7 +445,7 @@ type watch struct {
 func (w *watch) run() {
 	defer close(w.done)
 	defer close(w.ch)
-	defer w.src.unwatched()
+	defer w.src.unwatched(w.m)
 	exited := make(chan struct{})
 	if w.pidfd != nil {
 		go func() {
