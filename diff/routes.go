@@ -374,6 +374,11 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 		if p.verdict != verdictSame {
 			// A route already as desired needs nothing: only the others
 			// are listed, so a converged table lists none.
+			if len(pairs) == cap(pairs) {
+				// Double: a million creates grew by 1.25x copied them over
+				// and over.
+				pairs = slices.Grow(pairs, max(len(pairs), 64))
+			}
 			pairs = append(pairs, p)
 		}
 	}
@@ -421,6 +426,7 @@ func comparePairs(apply []routeApply, pairs []routePair, desired desiredSide, ob
 	// A pair left undecided by its records has two routes that are not
 	// compact, kept whole: observed is never rebuilt into scratch.
 	var scratch, dscratch rtnl.Route
+	apply = slices.Grow(apply, len(pairs)) // at most one op a pair
 	if desired.src != nil {
 		// Routes read from a source come into scratch space: no group to
 		// fetch ahead.
