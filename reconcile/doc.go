@@ -250,6 +250,11 @@
 //     nexthop changed, an address was deleted, or a held link or nexthop
 //     is in play. The full pass then follows at once, in the same call.
 //
+// A pass that sends BulkRoutes route operations or more in one batch
+// calls Options.MuteRoutes around it, so that a watcher may stop hearing
+// the echo of the pass's own changes; it then treats its events as lost,
+// and the full pass that follows sees what else changed meanwhile.
+//
 // Correctness rests on full passes: the loop runs one at start, after
 // lost events, on every new desired state and on its interval. What an
 // interval pass repairs although no event came since the pass before is

@@ -45,7 +45,10 @@
 // events, and so the narrowed passes, missed. An event that was sent
 // before the check began but not yet read counts too, so drift may show
 // a repair the next narrowed pass would have made; in a healthy scope it
-// stays at 0.
+// stays at 0. Around a bulk batch of the pass's own routes
+// (reconcile.BulkRoutes), the watch's monitor leaves the route groups
+// (monitor.Monitor.MuteRoutes); rejoining delivers a Resync, and the
+// journal, lost, makes the next pass a full one.
 //
 // A scope is a supervisor.Spec whose Desired is a reconcile.Desired and
 // whose Source is a Settings (route protocol, adoption, route management,
