@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/linx-net/linx/actors/source"
@@ -84,10 +85,9 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 		f.seed = maphash.MakeSeed()
 	}
 	t := now.UnixNano()
-	var fighting []string
+	var fighting []*diff.Op
 	for i := range ops {
-		text := ops[i].Kind.String() + " " + ops[i].Key()
-		k := maphash.String(f.seed, text)
+		k := f.hash(&ops[i])
 		w, ok := f.keys[k]
 		if !ok || w.last != ops[i].Action || t-w.start >= int64(FightWindow) {
 			f.keys[k] = keyWindow{start: t, count: 1, last: ops[i].Action}
@@ -96,7 +96,7 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 		w.count++
 		f.keys[k] = w
 		if w.count >= FightRepeats {
-			fighting = append(fighting, text)
+			fighting = append(fighting, &ops[i])
 		}
 	}
 	if t-f.swept >= int64(FightWindow) {
@@ -110,7 +110,41 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 	if len(fighting) == 0 {
 		return nil
 	}
-	slices.Sort(fighting)
-	w := f.keys[maphash.String(f.seed, fighting[0])]
-	return &FightError{Keys: fighting, Op: w.last, Repeats: int(w.count), Window: FightWindow}
+	// Named only now: the string of a key costs more than its hash, and
+	// a first pass records a million.
+	text := func(op *diff.Op) string { return op.Kind.String() + " " + op.Key() }
+	slices.SortFunc(fighting, func(a, b *diff.Op) int { return strings.Compare(text(a), text(b)) })
+	keys := make([]string, len(fighting))
+	for i, op := range fighting {
+		keys[i] = text(op)
+	}
+	w := f.keys[f.hash(fighting[0])]
+	return &FightError{Keys: keys, Op: w.last, Repeats: int(w.count), Window: FightWindow}
+}
+
+// hash returns the hash of the kind and key of the object op carries.
+func (f *fights) hash(op *diff.Op) uint64 {
+	switch {
+	case op.Kind == diff.KindRoute && op.Route != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfRoute(*op.Route))
+	case op.Kind == diff.KindLink && op.Link != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfLink(*op.Link))
+	case op.Kind == diff.KindAddress && op.Address != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfAddress(*op.Address))
+	case op.Kind == diff.KindNeighbour && op.Neighbour != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfNeighbour(*op.Neighbour))
+	case op.Kind == diff.KindRule && op.Rule != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfRule(*op.Rule))
+	case op.Kind == diff.KindNexthop && op.Nexthop != nil:
+		return keyHash(f.seed, op.Kind, diff.KeyOfNexthop(*op.Nexthop))
+	}
+	return keyHash(f.seed, op.Kind, struct{}{})
+}
+
+// keyHash hashes a kind and a key of that kind.
+func keyHash[K comparable](seed maphash.Seed, kind diff.Kind, key K) uint64 {
+	return maphash.Comparable(seed, struct {
+		kind diff.Kind
+		key  K
+	}{kind, key})
 }
