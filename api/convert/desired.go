@@ -29,9 +29,19 @@ func DesiredFromProto(m *messages.Desired) (any, error) {
 
 type problems []error
 
+// entry names an entry of a list of the message (routes[3]) in an error;
+// its name is built only then.
+type entry struct {
+	list  string
+	index int
+}
+
+// String returns "routes[3]".
+func (e entry) String() string { return e.list + "[" + strconv.Itoa(e.index) + "]" }
+
 func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
 
-func (p *problems) prefix(entry, field, s string) netip.Prefix {
+func (p *problems) prefix(e entry, field, s string) netip.Prefix {
 	if s == "" {
 		return netip.Prefix{}
 	}
@@ -43,18 +53,18 @@ func (p *problems) prefix(entry, field, s string) netip.Prefix {
 		if a, aerr := netip.ParseAddr(s); aerr == nil {
 			return netip.PrefixFrom(a, a.BitLen())
 		}
-		p.addf("%s.%s: %q is not a prefix", entry, field, s)
+		p.addf("%s.%s: %q is not a prefix", e, field, s)
 	}
 	return v
 }
 
-func (p *problems) addr(entry, field, s string) netip.Addr {
+func (p *problems) addr(e entry, field, s string) netip.Addr {
 	if s == "" {
 		return netip.Addr{}
 	}
 	v, err := netip.ParseAddr(s)
 	if err != nil {
-		p.addf("%s.%s: %q is not an IP address", entry, field, s)
+		p.addf("%s.%s: %q is not an IP address", e, field, s)
 	}
 	return v
 }
@@ -71,7 +81,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 	var d reconcile.Desired
 	var p problems
 	for i, l := range m.GetLinks() {
-		e := fmt.Sprintf("links[%d]", i)
+		e := entry{"links", i}
 		link := reconcile.Link{
 			Name: l.GetName(), Kind: l.GetKind(), Parent: l.GetParent(),
 			Master: l.GetMaster(), MTU: int(l.GetMtu()), Adopt: l.GetAdopt(),
@@ -130,7 +140,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		d.Links = append(d.Links, link)
 	}
 	for i, a := range m.GetAddresses() {
-		e := fmt.Sprintf("addresses[%d]", i)
+		e := entry{"addresses", i}
 		pfx, err := netip.ParsePrefix(a.GetAddress())
 		if err != nil {
 			p.addf("%s.address: %q is not an address with a prefix length (10.0.0.2/24)", e, a.GetAddress())
@@ -144,7 +154,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		d.Routes = make([]reconcile.Route, 0, n)
 	}
 	for i, r := range m.GetRoutes() {
-		e := "routes[" + strconv.Itoa(i) + "]" // a tenth of Sprintf's cost, a million times over
+		e := entry{"routes", i} // named only in an error: a million names cost a third of the conversion
 		route := reconcile.Route{
 			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
 			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
@@ -183,7 +193,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		d.Routes = append(d.Routes, route)
 	}
 	for i, n := range m.GetNeighbours() {
-		e := fmt.Sprintf("neighbours[%d]", i)
+		e := entry{"neighbours", i}
 		mac, err := rtnl.ParseMAC(n.GetMac())
 		if err != nil {
 			p.addf("%s.mac: %v", e, err)
@@ -191,7 +201,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		d.Neighbours = append(d.Neighbours, reconcile.Neighbour{Link: n.GetLink(), IP: p.addr(e, "ip", n.GetIp()), MAC: mac})
 	}
 	for i, r := range m.GetRules() {
-		e := fmt.Sprintf("rules[%d]", i)
+		e := entry{"rules", i}
 		fam, err := family(r.GetFamily())
 		if err != nil {
 			p.addf("%s.family: %v", e, err)
@@ -217,7 +227,7 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		})
 	}
 	for i, n := range m.GetNexthops() {
-		e := fmt.Sprintf("nexthops[%d]", i)
+		e := entry{"nexthops", i}
 		nh := reconcile.Nexthop{ID: n.GetId(), Via: p.addr(e, "via", n.GetVia()), Dev: n.GetDev(), Blackhole: n.GetBlackhole()}
 		if g := n.GetGroup(); g != nil {
 			nh.Group = make([]rtnl.NexthopMember, len(g))

@@ -297,3 +297,29 @@ func TestDesiredFromProtoBadNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDesiredFromProtoNamesEntries: an error names the entry and field at
+// fault, whichever list it is in.
+func TestDesiredFromProtoNamesEntries(t *testing.T) {
+	_, err := convert.DesiredFromProto(&messages.Desired{
+		Addresses: []*messages.Address{{Link: "a", Address: "10.0.0.1/24"}},
+		Routes: []*messages.Route{
+			{Dst: "10.1.0.0/24", Dev: "a"},
+			{Dst: "10.2.0.0/24", Dev: "a"},
+			{Dst: "10.3.0.0/24", Via: "10.0.0.300"},
+			{Dst: "10.4.0.0/33", Dev: "a"},
+		},
+		Nexthops: []*messages.Nexthop{{Id: 1, Via: "nope"}},
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`routes[2].via: "10.0.0.300" is not an IP address`, `routes[3].dst: "10.4.0.0/33" is not a prefix`, "nexthops[0].via"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %s: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "routes[0]") || strings.Contains(err.Error(), "routes[1]") {
+		t.Errorf("error names a valid route: %v", err)
+	}
+}
