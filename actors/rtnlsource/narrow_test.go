@@ -31,14 +31,10 @@ func routeProtocols(ns *nstest.NS) map[string]string {
 	return out
 }
 
-// TestNarrowedPasses drives a Source by hand against the kernel: the
-// passes its watch's events ask for are narrowed to the routes the kernel
-// reported changed, restore a route deleted by hand, leave another
-// writer's route at a desired key alone (a conflict), and fall back to a
-// full pass when the kernel may have flushed routes without a message (an
-// address flush, a link taken down).
-func TestNarrowedPasses(t *testing.T) {
-	ns := nstest.New(t)
+// watched returns a Source of ns with a new ledger, its watch and a
+// handle, closed in t.Cleanup.
+func watched(t *testing.T, ns *nstest.NS) (*rtnlsource.Source, source.Watch, source.Handle) {
+	t.Helper()
 	src, err := rtnlsource.New(ns.Namespace(), reconcile.NewLedger(), reconcile.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,12 +44,25 @@ func TestNarrowedPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	h, err := src.Open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(func() { h.Close() })
+	return src, w, h
+}
+
+// TestNarrowedPasses drives a Source by hand against the kernel: the
+// passes its watch's events ask for are narrowed to the routes the kernel
+// reported changed, restore a route deleted by hand, leave another
+// writer's route at a desired key alone (a conflict), and fall back to a
+// full pass when the kernel may have flushed routes without a message (an
+// address flush, a link taken down).
+func TestNarrowedPasses(t *testing.T) {
+	ns := nstest.New(t)
+	src, w, h := watched(t, ns)
+	ctx := context.Background()
 
 	d := reconcile.Desired{
 		Links: []reconcile.Link{{Name: "n0", Kind: "veth", Data: rtnl.Veth{Peer: "n1"}, State: reconcile.LinkStateUp}},
@@ -193,21 +202,8 @@ func TestNarrowedPasses(t *testing.T) {
 // hand is heard of and restored by a narrowed pass again.
 func TestBulkPassMutesItsEcho(t *testing.T) {
 	ns := nstest.New(t)
-	src, err := rtnlsource.New(ns.Namespace(), reconcile.NewLedger(), reconcile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, w, h := watched(t, ns)
 	ctx := context.Background()
-	w, err := src.Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	h, err := src.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	d := reconcile.Desired{
 		Links:     []reconcile.Link{{Name: "n0", Kind: "veth", Data: rtnl.Veth{Peer: "n1"}, State: reconcile.LinkStateUp}},
 		Addresses: []reconcile.Address{{Link: "n0", Prefix: netip.MustParsePrefix("10.0.0.1/24")}},
