@@ -125,6 +125,9 @@ type ObservedRoutes struct {
 	// drecs is the memory of the desired side's records, kept for the
 	// next diff.
 	drecs []routeRec
+	// expect is how many routes Grow was told to expect in all; the room
+	// is made at the first Add.
+	expect int
 }
 
 // Reset empties o, keeping its memory, for routes owned by proto: the
@@ -135,11 +138,14 @@ func (o *ObservedRoutes) Reset(proto rtnl.Protocol) {
 	clear(o.full)
 	o.full = o.full[:0]
 	o.ranks = srcRanks{}
+	o.expect = 0
 }
 
 // Grow makes room for n more routes, so that a listing of a known size
-// fills its memory once instead of regrowing it.
-func (o *ObservedRoutes) Grow(n int) { o.recs = slices.Grow(o.recs, n) }
+// fills its memory once instead of regrowing it. The room is made when
+// the first of them is added: a listing that finds none (a table's first
+// install) takes none.
+func (o *ObservedRoutes) Grow(n int) { o.expect = len(o.recs) + n }
 
 // Len returns how many routes were added since the last Reset.
 func (o *ObservedRoutes) Len() int { return len(o.recs) }
@@ -149,8 +155,9 @@ func (o *ObservedRoutes) Len() int { return len(o.recs) }
 // route).
 func (o *ObservedRoutes) Add(r *rtnl.Route) {
 	if len(o.recs) == cap(o.recs) {
-		// Double: append grows a large slice by only 1.25x.
-		o.recs = slices.Grow(o.recs, max(len(o.recs), 64))
+		// Double, or take the room Grow asked for: append grows a large
+		// slice by only 1.25x.
+		o.recs = slices.Grow(o.recs, max(len(o.recs), 64, o.expect-len(o.recs)))
 	}
 	o.recs = o.recs[:len(o.recs)+1]
 	rec := &o.recs[len(o.recs)-1]
