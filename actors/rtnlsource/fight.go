@@ -81,8 +81,12 @@ type keyWindow struct {
 // ends a fight).
 func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 	if f.keys == nil {
-		f.keys = map[uint64]keyWindow{}
 		f.seed = maphash.MakeSeed()
+	}
+	if len(f.keys) == 0 && len(ops) > 0 {
+		// Sized for the pass: a first pass of a million ops grew the map
+		// a dozen times over.
+		f.keys = make(map[uint64]keyWindow, len(ops))
 	}
 	t := now.UnixNano()
 	var fighting []*diff.Op
