@@ -1,6 +1,7 @@
 package rtnlsource
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -130,7 +131,7 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 func (f *fights) hash(op *diff.Op) uint64 {
 	switch {
 	case op.Kind == diff.KindRoute && op.Route != nil:
-		return keyHash(f.seed, op.Kind, diff.KeyOfRoute(*op.Route))
+		return routeHash(f.seed, diff.KeyOfRoute(*op.Route))
 	case op.Kind == diff.KindLink && op.Link != nil:
 		return keyHash(f.seed, op.Kind, diff.KeyOfLink(*op.Link))
 	case op.Kind == diff.KindAddress && op.Address != nil:
@@ -151,4 +152,22 @@ func keyHash[K comparable](seed maphash.Seed, kind diff.Kind, key K) uint64 {
 		kind diff.Kind
 		key  K
 	}{kind, key})
+}
+
+// routeHash hashes a route key, with its kind, from its bytes: faster
+// than keyHash's field by field, for the kind a pass may apply a million
+// of.
+func routeHash(seed maphash.Seed, k diff.RouteKey) uint64 {
+	var b [45]byte
+	dst, src := k.Dst.Addr().As16(), k.Src.Addr().As16()
+	copy(b[0:16], dst[:])
+	copy(b[16:32], src[:])
+	binary.LittleEndian.PutUint32(b[32:], k.Table)
+	binary.LittleEndian.PutUint32(b[36:], k.Metric)
+	b[40] = byte(k.Dst.Bits() + 1) // -1 (no prefix) is 0
+	b[41] = byte(k.Src.Bits() + 1)
+	b[42] = k.TOS
+	b[43] = byte(k.Family)
+	b[44] = byte(diff.KindRoute)
+	return maphash.Bytes(seed, b[:])
 }
