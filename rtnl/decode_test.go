@@ -462,6 +462,9 @@ func TestDecodeMalformed(t *testing.T) {
 		{"route", "short header", route[:11], "rtmsg: 11 bytes, want 12"},
 		{"route", "prefix length 40", func() []byte { c := append([]byte(nil), route...); c[1] = 40; return c }(), "route: prefix length 40 for 10.0.0.0"},
 		{"route", "truncated table", attr(route, 12, 6, unix.RTA_TABLE), "route: attribute 15: want 4 bytes, got 2 bytes"},
+		{"route", "attribute past the end", attr(route, 12, 200, unix.RTA_TABLE), "route: attribute length 200 out of range"},
+		{"route", "attribute shorter than its header", attr(route, 12, 2, unix.RTA_TABLE), "route: attribute length 2 out of range"},
+		{"route", "5-byte gateway", attr(route, 12, 9, unix.RTA_GATEWAY), "route: attribute 5: want a 4- or 16-byte address, got 5 bytes"},
 		{"route", "bad nexthop length", func() []byte {
 			var e encoder
 			e.begin(unix.RTM_NEWROUTE, 0)
