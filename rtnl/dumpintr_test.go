@@ -145,7 +145,6 @@ func TestDumpInterruptedRetried(t *testing.T) {
 	before := rtnl.DumpRestarts(s)
 	deadline := time.Now().Add(maxDuration)
 	dumps := 0
-	var last []rtnl.Address
 	for dumps < maxDumps && time.Now().Before(deadline) && rtnl.DumpRestarts(s)-before < enough {
 		run <- struct{}{}
 		addrs, err := s.Addresses()
@@ -159,16 +158,20 @@ func TestDumpInterruptedRetried(t *testing.T) {
 		if err := diCheck(addrs, index); err != nil {
 			t.Fatalf("listing %d: %v", dumps, err)
 		}
-		last = addrs
 	}
 	restarts := rtnl.DumpRestarts(s) - before
 	if restarts == 0 {
 		t.Fatalf("the kernel marked none of %d address dumps interrupted (NLM_F_DUMP_INTR) in %v: the retry was never exercised", dumps, time.Since(deadline.Add(-maxDuration)).Round(time.Millisecond))
 	}
 	t.Logf("%d listings, %d restarted after NLM_F_DUMP_INTR", dumps, restarts)
-	// The churn address is gone between rounds: the last listing is the
-	// table ip shows now.
-	diCrossCheck(t, ns, last, index)
+	// Each listing raced the churn address's add and delete, so it may hold
+	// it (a consistent table of the moment between them); one taken now,
+	// with the churn over, is the table ip shows.
+	still, err := s.Addresses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	diCrossCheck(t, ns, still, index)
 }
 
 // TestDumpInterruptedBounded interrupts chosen attempts of a dump by
