@@ -89,10 +89,10 @@ func TestMarkWrittenOnCreates(t *testing.T) {
 	if len(p.Ops) != 1 || p.Ops[0].Rule.Protocol != 77 {
 		t.Fatalf("Compute: %v", p.Ops)
 	}
-	foreign := p.Ops[0].Rule
+	foreign := *p.Ops[0].Rule // a copy: the op is the plan's
 	foreign.Protocol = 12
-	observed := State{Rules: []rtnl.Rule{*foreign}, Marked: Marks{Rules: true}}
-	owned := Owned{Rules: NewSet(KeyOfRule(*foreign))}
+	observed := State{Rules: []rtnl.Rule{foreign}, Marked: Marks{Rules: true}}
+	owned := Owned{Rules: NewSet(KeyOfRule(foreign))}
 	if p := Compute(State{}, observed, owned, 77); len(p.Ops) != 0 {
 		t.Errorf("a rule of protocol 12 under an owned key is deleted: %v", p.Ops)
 	}

@@ -119,6 +119,26 @@ type Op struct {
 	Nexthop   *rtnl.Nexthop
 }
 
+// Valid reports whether o's Kind is one of the six and the field of that
+// kind points to its object, as in every op this package makes.
+func (o Op) Valid() bool {
+	switch o.Kind {
+	case KindLink:
+		return o.Link != nil
+	case KindAddress:
+		return o.Address != nil
+	case KindRoute:
+		return o.Route != nil
+	case KindNeighbour:
+		return o.Neighbour != nil
+	case KindRule:
+		return o.Rule != nil
+	case KindNexthop:
+		return o.Nexthop != nil
+	}
+	return false
+}
+
 // Key returns the string form of the key of the object the op carries, as
 // the key's String method gives it, or "" for an op of no valid Kind.
 func (o Op) Key() string {
@@ -307,12 +327,16 @@ type Owned struct {
 // Record applies op to the ledger: a Create records the key of the object
 // it carries, a Delete removes it. An Update changes nothing (updating a
 // foreign link's MTU does not make it ours), nor does a route op (routes
-// are owned by protocol). Nil sets are allocated as needed.
+// are owned by protocol), nor does an op that is not Valid. Nil sets are
+// allocated as needed.
 //
 // A persistent ledger records a create's key before applying it and
 // removes a delete's key after, so that a crash in between never leaves an
 // object the ledger forgot; Record is the in-memory half of that.
 func (o *Owned) Record(op Op) {
+	if !op.Valid() {
+		return // an op without its object names no key
+	}
 	switch op.Kind {
 	case KindLink:
 		record(&o.Links, op.Action, KeyOfLink(*op.Link))

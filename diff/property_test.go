@@ -84,8 +84,8 @@ func apply[K comparable, T any](objs map[K]T, a Action, k K, v T, what string) e
 func (m *model) apply(op Op) error {
 	switch op.Kind {
 	case KindLink:
-		l := op.Link
-		k := KeyOfLink(*l)
+		l := *op.Link // a copy: the op is the plan's
+		k := KeyOfLink(l)
 		switch op.Action {
 		case Create:
 			l.Index = m.nextIndex
@@ -95,7 +95,7 @@ func (m *model) apply(op Op) error {
 				return fmt.Errorf("%v: index %d, the kernel's is %d", op, l.Index, o.Index)
 			}
 		}
-		return apply(m.links, op.Action, k, *l, "link")
+		return apply(m.links, op.Action, k, l, "link")
 	case KindAddress:
 		return apply(m.addrs, op.Action, KeyOfAddress(*op.Address), *op.Address, "address")
 	case KindRoute:

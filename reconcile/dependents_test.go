@@ -135,7 +135,7 @@ func TestVethPeerNamespaceGoneFailsAlone(t *testing.T) {
 		{Name: "a0", Kind: "veth", Data: rtnl.Veth{Peer: "b0", PeerNamespace: rtnl.NamespaceAt("/run/netns/linx-t-no-such-namespace")}},
 	}}
 	r, err := reconcile.Pass(s, d, reconcile.NewLedger(), reconcile.Options{})
-	if len(r.Failures) != 1 || r.Failures[0].Op.Link.Name != "a0" || !errors.Is(r.Failures[0].Err, unix.ENOENT) {
+	if len(r.Failures) != 1 || r.Failures[0].Op.Kind != diff.KindLink || r.Failures[0].Op.Link.Name != "a0" || !errors.Is(r.Failures[0].Err, unix.ENOENT) {
 		t.Fatalf("failures %v (err %v), want a0 with ENOENT", r.Failures, err)
 	}
 	var links []struct {

@@ -414,9 +414,10 @@ func (l *Ledger) Len() int {
 
 // Record applies ops (creates add keys, deletes remove them; updates and
 // route ops change nothing) and saves the ledger. It fails, changing
-// nothing, when the key of a create cannot be saved (a rule's iif naming
-// no possible interface, say: see rtnl.CheckLinkName), or when the file
-// cannot be locked, read or written.
+// nothing, when an op is not Valid (carries no object), when the key of a
+// create cannot be saved (a rule's iif naming no possible interface, say:
+// see rtnl.CheckLinkName), or when the file cannot be locked, read or
+// written.
 func (l *Ledger) Record(ops ...diff.Op) error { return l.record(nil, ops...) }
 
 // record is Record, also noting for each address and neighbour create the
@@ -432,6 +433,9 @@ func (l *Ledger) record(linkName func(index int) (string, bool), ops ...diff.Op)
 		return nil
 	}
 	for i := range changes {
+		if !changes[i].Valid() {
+			return fmt.Errorf("recording a %s op in the ledger: the op carries no %s", changes[i].Kind, changes[i].Kind)
+		}
 		if changes[i].Action == diff.Create {
 			if err := checkKey(changes[i]); err != nil {
 				return fmt.Errorf("recording %v in the ledger: %w", changes[i], err)

@@ -179,3 +179,27 @@ func TestLedgerLinkIndexFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerRefusesOpsWithoutObject: an op whose kind's object is missing
+// is refused with an error, and the ledger is unchanged; diff.Owned
+// ignores it.
+func TestLedgerRefusesOpsWithoutObject(t *testing.T) {
+	l := NewLedger()
+	good := diff.Op{Action: diff.Create, Kind: diff.KindLink, Link: &rtnl.Link{Name: "x0", Kind: "bridge"}}
+	for _, bad := range []diff.Op{
+		{Action: diff.Create, Kind: diff.KindLink},
+		{Action: diff.Delete, Kind: diff.KindAddress},
+	} {
+		if err := l.Record(good, bad); err == nil {
+			t.Fatalf("Record(%v) without its object succeeded", bad)
+		}
+		if l.Len() != 0 {
+			t.Fatalf("a refused Record left %d keys", l.Len())
+		}
+		var o diff.Owned
+		o.Record(bad)
+		if o.Links.Len()+o.Addresses.Len() != 0 {
+			t.Fatalf("Owned.Record(%v) recorded a key", bad)
+		}
+	}
+}

@@ -89,7 +89,7 @@ func TestForeignLinkOfOwnedName(t *testing.T) {
 	}
 
 	r := mustPass(t, s, reconcile.Desired{}, l)
-	if len(r.Applied) != 1 || r.Applied[0].Action != diff.Delete || r.Applied[0].Link.Name != "y0" {
+	if len(r.Applied) != 1 || r.Applied[0].Action != diff.Delete || r.Applied[0].Kind != diff.KindLink || r.Applied[0].Link.Name != "y0" {
 		t.Errorf("teardown applied %v, want y0 deleted alone", r.Applied)
 	}
 	if got := ipIndex(t, ns, "x0"); got != foreign {
@@ -179,7 +179,7 @@ func TestLedgerWithoutLinkIndices(t *testing.T) {
 	}
 
 	r := mustPass(t, s, reconcile.Desired{Links: []reconcile.Link{{Name: "y0", Kind: "bridge"}}}, l)
-	if len(r.Applied) != 1 || r.Applied[0].Action != diff.Delete || r.Applied[0].Link.Name != "x0" {
+	if len(r.Applied) != 1 || r.Applied[0].Action != diff.Delete || r.Applied[0].Kind != diff.KindLink || r.Applied[0].Link.Name != "x0" {
 		t.Errorf("pass applied %v, want owned x0 deleted alone", r.Applied)
 	}
 	if got := ipIndex(t, ns, "x0"); got != 0 {

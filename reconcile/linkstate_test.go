@@ -52,7 +52,7 @@ func TestLinkStateDown(t *testing.T) {
 		t.Fatalf("down pass: converged=%v applied=%v conflicts=%v", r.Converged, r.Applied, r.Conflicts)
 	}
 	for _, op := range r.Applied {
-		if op.Action != diff.Update || op.Link.Up() {
+		if op.Action != diff.Update || op.Kind != diff.KindLink || op.Link.Up() {
 			t.Errorf("down pass applied %v, want an update without UP", op)
 		}
 	}
@@ -70,7 +70,7 @@ func TestLinkStateDown(t *testing.T) {
 	ns.IP("link", "set", "o0", "up")
 	down.Links[1].State = reconcile.LinkStateAny
 	r = mustPass(t, s, down, l)
-	if len(r.Applied) != 1 || r.Applied[0].Link.Name != "f0" {
+	if len(r.Applied) != 1 || r.Applied[0].Kind != diff.KindLink || r.Applied[0].Link.Name != "f0" {
 		t.Fatalf("heal pass applied %v, want f0 taken down alone", r.Applied)
 	}
 	if ipUp(t, ns, "f0") || !ipUp(t, ns, "o0") {

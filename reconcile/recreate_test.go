@@ -92,7 +92,7 @@ func TestRecreateRefusedKeepsOwnership(t *testing.T) {
 	}
 	r, err := reconcile.Pass(s, reconcile.Desired{Links: []reconcile.Link{{Name: "lo", Kind: "bridge"}}}, l, reconcile.Options{})
 	var f *reconcile.Failure
-	if !errors.As(err, &f) || f.Op.Action != diff.Delete || f.Op.Link.Name != "lo" {
+	if !errors.As(err, &f) || f.Op.Action != diff.Delete || f.Op.Kind != diff.KindLink || f.Op.Link.Name != "lo" {
 		t.Fatalf("pass: %v; want the failure of deleting lo", err)
 	}
 	if len(r.Conflicts) != 0 {
