@@ -140,41 +140,47 @@ func (o Op) Valid() bool {
 }
 
 // Key returns the string form of the key of the object the op carries, as
-// the key's String method gives it, or "" for an op of no valid Kind.
+// the key's String method gives it, or "" for an op that is not Valid.
 func (o Op) Key() string {
-	switch {
-	case o.Kind == KindLink && o.Link != nil:
+	if !o.Valid() {
+		return ""
+	}
+	switch o.Kind {
+	case KindLink:
 		return KeyOfLink(*o.Link).String()
-	case o.Kind == KindAddress && o.Address != nil:
+	case KindAddress:
 		return KeyOfAddress(*o.Address).String()
-	case o.Kind == KindRoute && o.Route != nil:
+	case KindRoute:
 		return KeyOfRoute(*o.Route).String()
-	case o.Kind == KindNeighbour && o.Neighbour != nil:
+	case KindNeighbour:
 		return KeyOfNeighbour(*o.Neighbour).String()
-	case o.Kind == KindRule && o.Rule != nil:
+	case KindRule:
 		return KeyOfRule(*o.Rule).String()
-	case o.Kind == KindNexthop && o.Nexthop != nil:
+	case KindNexthop:
 		return KeyOfNexthop(*o.Nexthop).String()
 	}
 	return ""
 }
 
 // Object returns a copy of the object the op carries, as a value of its
-// rtnl type (rtnl.Link, rtnl.Address, …), or nil for an op of no valid
-// Kind or whose object is missing.
+// rtnl type (rtnl.Link, rtnl.Address, …), or nil for an op that is not
+// Valid.
 func (o Op) Object() any {
-	switch {
-	case o.Kind == KindLink && o.Link != nil:
+	if !o.Valid() {
+		return nil
+	}
+	switch o.Kind {
+	case KindLink:
 		return *o.Link
-	case o.Kind == KindAddress && o.Address != nil:
+	case KindAddress:
 		return *o.Address
-	case o.Kind == KindRoute && o.Route != nil:
+	case KindRoute:
 		return *o.Route
-	case o.Kind == KindNeighbour && o.Neighbour != nil:
+	case KindNeighbour:
 		return *o.Neighbour
-	case o.Kind == KindRule && o.Rule != nil:
+	case KindRule:
 		return *o.Rule
-	case o.Kind == KindNexthop && o.Nexthop != nil:
+	case KindNexthop:
 		return *o.Nexthop
 	}
 	return nil

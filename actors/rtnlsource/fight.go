@@ -129,18 +129,21 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 
 // hash returns the hash of the kind and key of the object op carries.
 func (f *fights) hash(op *diff.Op) uint64 {
-	switch {
-	case op.Kind == diff.KindRoute && op.Route != nil:
+	if !op.Valid() {
+		return keyHash(f.seed, op.Kind, struct{}{})
+	}
+	switch op.Kind {
+	case diff.KindRoute:
 		return routeHash(f.seed, diff.KeyOfRoute(*op.Route))
-	case op.Kind == diff.KindLink && op.Link != nil:
+	case diff.KindLink:
 		return keyHash(f.seed, op.Kind, diff.KeyOfLink(*op.Link))
-	case op.Kind == diff.KindAddress && op.Address != nil:
+	case diff.KindAddress:
 		return keyHash(f.seed, op.Kind, diff.KeyOfAddress(*op.Address))
-	case op.Kind == diff.KindNeighbour && op.Neighbour != nil:
+	case diff.KindNeighbour:
 		return keyHash(f.seed, op.Kind, diff.KeyOfNeighbour(*op.Neighbour))
-	case op.Kind == diff.KindRule && op.Rule != nil:
+	case diff.KindRule:
 		return keyHash(f.seed, op.Kind, diff.KeyOfRule(*op.Rule))
-	case op.Kind == diff.KindNexthop && op.Nexthop != nil:
+	case diff.KindNexthop:
 		return keyHash(f.seed, op.Kind, diff.KeyOfNexthop(*op.Nexthop))
 	}
 	return keyHash(f.seed, op.Kind, struct{}{})
