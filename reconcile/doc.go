@@ -251,7 +251,7 @@
 //     is in play. The full pass then follows at once, in the same call.
 //
 // A pass that sends BulkRoutes route operations or more in one batch
-// calls Options.MuteRoutes around it, so that a watcher may stop hearing
+// mutes their echo around it when its Kernel is a RouteMuter, so that a watcher may stop hearing
 // the echo of the pass's own changes; it then treats its events as lost,
 // and the full pass that follows sees what else changed meanwhile.
 //

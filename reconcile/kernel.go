@@ -116,6 +116,18 @@ type routeStreamer interface {
 	EachRoute(f rtnl.RouteFilter, fn func(*rtnl.Route) error) error
 }
 
+// RouteMuter is a Kernel whose caller watches the namespace's route
+// notifications and can stop hearing the echo of a pass's own changes: a
+// pass that sends BulkRoutes route operations or more in one batch calls
+// MuteRoutes before it and the returned unmute once it is sent. Delivering
+// that echo costs the kernel about a third of a bulk install; the caller
+// must then re-list, since another writer's changes went unheard too
+// (monitor.Monitor.MuteRoutes does both). Plan's copy is no RouteMuter.
+type RouteMuter interface {
+	Kernel
+	MuteRoutes() (unmute func())
+}
+
 // routeListAttempts bounds the listings of one protocol's routes that a
 // concurrent change interrupts (EINTR), as rtnl bounds the restarts of a
 // dump it holds whole.

@@ -8,15 +8,24 @@ import (
 	"github.com/linx-net/linx/rtnl"
 )
 
-// TestMuteRoutes: a pass calls Options.MuteRoutes around a batch of at
+// mutingKernel is a fake kernel that is a reconcile.RouteMuter, with
+// mute as its MuteRoutes.
+type mutingKernel struct {
+	*fakekernel.Kernel
+	mute func() func()
+}
+
+func (k mutingKernel) MuteRoutes() func() { return k.mute() }
+
+// TestMuteRoutes: a pass over a RouteMuter mutes around a batch of at
 // least BulkRoutes route operations, creates and deletes alike, and
 // unmutes once they are all sent; not for a smaller batch, and never in a
 // Plan.
 func TestMuteRoutes(t *testing.T) {
-	k := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 1})
+	fk := fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 1})
 	l := reconcile.NewLedger()
 	own := func() int {
-		rs, err := k.RoutesFiltered(rtnl.RouteFilter{Protocol: rtnl.DefaultProtocol})
+		rs, err := fk.RoutesFiltered(rtnl.RouteFilter{Protocol: rtnl.DefaultProtocol})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,11 +33,12 @@ func TestMuteRoutes(t *testing.T) {
 	}
 	type mute struct{ before, after int }
 	var mutes []mute
-	o := reconcile.Options{MuteRoutes: func() func() {
+	k := mutingKernel{fk, func() func() {
 		mutes = append(mutes, mute{before: own(), after: -1})
 		i := len(mutes) - 1
 		return func() { mutes[i].after = own() }
 	}}
+	var o reconcile.Options
 	pass := func(d reconcile.Desired) {
 		t.Helper()
 		if _, err := reconcile.Pass(k, d, l, o); err != nil {

@@ -21,7 +21,7 @@ type Narrowing struct {
 	// index is the desired state's (Validated.narrow) the last pass ran
 	// with; nil when the next pass must be full.
 	index *narrowIndex
-	o     narrowKey
+	o     Options
 	// conflicts are the route conflicts of the last pass.
 	conflicts []diff.Conflict
 	// v4 are the IPv4 addresses the last pass listed.
@@ -229,18 +229,11 @@ func (nr *narrowed) observe(proto rtnl.Protocol, obs *diff.ObservedRoutes) {
 	}
 }
 
-// narrowKey is what of a pass's Options a narrowed pass must share with
-// the full pass before it: not the time of the pass, which differs every
-// time, nor the MuteRoutes hook, which changes nothing the pass finds.
-type narrowKey struct {
-	protocol                      rtnl.Protocol
-	adoptProtocol, noRoutes, fail bool
-	retries                       *Retries
-}
-
-// sameOptions returns the narrowKey of o.
-func sameOptions(o Options) narrowKey {
-	return narrowKey{protocol: o.Protocol, adoptProtocol: o.AdoptProtocol, noRoutes: o.NoRoutes, fail: o.FailFast, retries: o.Retries}
+// sameOptions returns o as Narrowing compares the options of passes:
+// without the time of the pass, which differs every time.
+func sameOptions(o Options) Options {
+	o.Now = time.Time{}
+	return o
 }
 
 // foreignAt reports whether the journal shows a route of a protocol the

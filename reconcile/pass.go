@@ -46,18 +46,10 @@ type Options struct {
 	// Now is the time the pass takes as its start, for Retries; the zero
 	// value means time.Now().
 	Now time.Time
-	// MuteRoutes, when set, is called before the pass sends a batch of at
-	// least BulkRoutes route operations, and the function it returns once
-	// the batch is done. A caller that watches the namespace's route
-	// notifications (monitor.Monitor.MuteRoutes) thus stops hearing the
-	// echo of the pass's own changes, which costs the kernel about a third
-	// of a bulk install to deliver; it must then re-list, since another
-	// writer's changes went unheard too. Plan does not call it.
-	MuteRoutes func() (unmute func())
 }
 
 // BulkRoutes is the number of route operations in one batch from which a
-// pass calls Options.MuteRoutes: below it, hearing the echo of its own
+// pass mutes their echo (RouteMuter): below it, hearing the echo of its own
 // changes costs less than the full listing that muting brings on.
 const BulkRoutes = 10_000
 
@@ -222,7 +214,6 @@ func Plan(s Kernel, d Desired, l *Ledger, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile: planning: %w", err)
 	}
-	o.MuteRoutes = nil // nothing to mute: the pass changes the copy
 	return Pass(k, d, l.Clone(), o)
 }
 
@@ -1321,10 +1312,10 @@ func (p *pass) opError(op diff.Op, err error) (e *rtnl.Error, ok bool) {
 }
 
 // sendMuted is send, with the echo of route ops muted around a bulk
-// batch (Options.MuteRoutes).
+// batch when the kernel is a RouteMuter.
 func (p *pass) sendMuted(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
-	if p.o.MuteRoutes != nil && len(ops) >= BulkRoutes && ops[0].Kind == diff.KindRoute {
-		unmute := p.o.MuteRoutes()
+	if m, ok := p.s.(RouteMuter); ok && len(ops) >= BulkRoutes && ops[0].Kind == diff.KindRoute {
+		unmute := m.MuteRoutes()
 		defer unmute()
 	}
 	return p.send(ops)

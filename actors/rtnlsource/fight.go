@@ -90,7 +90,15 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 		f.keys = make(map[uint64]keyWindow, len(ops))
 	}
 	t := now.UnixNano()
-	var fighting []*diff.Op
+	// fought is a key this pass redid FightRepeats times, by its hash;
+	// it is named only at the end, the string of a key costing more than
+	// its hash, and a first pass recording a million.
+	type fought struct {
+		op   *diff.Op
+		h    uint64
+		name string
+	}
+	var fighting []fought
 	for i := range ops {
 		k := f.hash(&ops[i])
 		w, ok := f.keys[k]
@@ -101,7 +109,7 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 		w.count++
 		f.keys[k] = w
 		if w.count >= FightRepeats {
-			fighting = append(fighting, &ops[i])
+			fighting = append(fighting, fought{op: &ops[i], h: k})
 		}
 	}
 	if t-f.swept >= int64(FightWindow) {
@@ -115,36 +123,35 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 	if len(fighting) == 0 {
 		return nil
 	}
-	// Named only now: the string of a key costs more than its hash, and
-	// a first pass records a million.
-	text := func(op *diff.Op) string { return op.Kind.String() + " " + op.Key() }
-	slices.SortFunc(fighting, func(a, b *diff.Op) int { return strings.Compare(text(a), text(b)) })
-	keys := make([]string, len(fighting))
-	for i, op := range fighting {
-		keys[i] = text(op)
+	for i := range fighting {
+		fighting[i].name = fighting[i].op.Kind.String() + " " + fighting[i].op.Key()
 	}
-	w := f.keys[f.hash(fighting[0])]
+	slices.SortFunc(fighting, func(a, b fought) int { return strings.Compare(a.name, b.name) })
+	keys := make([]string, len(fighting))
+	for i := range fighting {
+		keys[i] = fighting[i].name
+	}
+	w := f.keys[fighting[0].h]
 	return &FightError{Keys: keys, Op: w.last, Repeats: int(w.count), Window: FightWindow}
 }
 
 // hash returns the hash of the kind and key of the object op carries.
 func (f *fights) hash(op *diff.Op) uint64 {
-	if !op.Valid() {
-		return keyHash(f.seed, op.Kind, struct{}{})
-	}
-	switch op.Kind {
-	case diff.KindRoute:
-		return routeHash(f.seed, diff.KeyOfRoute(*op.Route))
-	case diff.KindLink:
-		return keyHash(f.seed, op.Kind, diff.KeyOfLink(*op.Link))
-	case diff.KindAddress:
-		return keyHash(f.seed, op.Kind, diff.KeyOfAddress(*op.Address))
-	case diff.KindNeighbour:
-		return keyHash(f.seed, op.Kind, diff.KeyOfNeighbour(*op.Neighbour))
-	case diff.KindRule:
-		return keyHash(f.seed, op.Kind, diff.KeyOfRule(*op.Rule))
-	case diff.KindNexthop:
-		return keyHash(f.seed, op.Kind, diff.KeyOfNexthop(*op.Nexthop))
+	if op.Valid() {
+		switch op.Kind {
+		case diff.KindRoute:
+			return routeHash(f.seed, diff.KeyOfRoute(*op.Route))
+		case diff.KindLink:
+			return keyHash(f.seed, op.Kind, diff.KeyOfLink(*op.Link))
+		case diff.KindAddress:
+			return keyHash(f.seed, op.Kind, diff.KeyOfAddress(*op.Address))
+		case diff.KindNeighbour:
+			return keyHash(f.seed, op.Kind, diff.KeyOfNeighbour(*op.Neighbour))
+		case diff.KindRule:
+			return keyHash(f.seed, op.Kind, diff.KeyOfRule(*op.Rule))
+		case diff.KindNexthop:
+			return keyHash(f.seed, op.Kind, diff.KeyOfNexthop(*op.Nexthop))
+		}
 	}
 	return keyHash(f.seed, op.Kind, struct{}{})
 }

@@ -54,7 +54,7 @@ type Source struct {
 	// is.
 	watching int
 	// live is the monitor of the latest live watch, muted around a bulk
-	// batch of the pass's own routes (see muteRoutes); nil when none.
+	// batch of the pass's own routes (see muting); nil when none.
 	live *monitor.Monitor
 	// narrowing and lastOK are the passes' own (one at a time): what a
 	// narrowed pass needs of the pass before, and whether that pass
@@ -266,16 +266,15 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 	if !live {
 		j.Lost("no watch")
 	}
-	o := s.options
-	o.MuteRoutes = s.muteRoutes
+	k := muting{sock, s}
 	switch {
 	case validated && why == source.TriggerEvents:
-		rep, err = s.narrowing.Pass(sock, valid, s.ledger, o, &j)
+		rep, err = s.narrowing.Pass(k, valid, s.ledger, s.options, &j)
 	case validated:
-		rep, err = s.narrowing.Full(sock, valid, s.ledger, o)
+		rep, err = s.narrowing.Full(k, valid, s.ledger, s.options)
 	default:
 		s.narrowing.Invalidate()
-		rep, err = reconcile.Pass(sock, d, s.ledger, o)
+		rep, err = reconcile.Pass(k, d, s.ledger, s.options)
 	}
 	if validated {
 		d = valid.Desired()
@@ -390,13 +389,21 @@ func (s *Source) record(ev monitor.Event) {
 	}
 }
 
-// muteRoutes implements reconcile.Options.MuteRoutes with the monitor of
-// the live watch: the pass's own bulk batch brings no notification, and
-// the unmute a ResyncNeeded, which marks the journal lost (record) and
-// wakes the scope for a full pass that sees what else changed meanwhile.
-// Without a live watch, or if the monitor cannot mute, the batch is sent
-// as it is: hearing its echo is only slower.
-func (s *Source) muteRoutes() (unmute func()) {
+// muting is the Kernel of a pass: the scope's socket, as a
+// reconcile.RouteMuter that mutes the live watch's monitor.
+type muting struct {
+	*rtnl.Socket
+	s *Source
+}
+
+// MuteRoutes implements reconcile.RouteMuter with the monitor of the live
+// watch: the pass's own bulk batch brings no notification, and the unmute
+// a ResyncNeeded, which marks the journal lost (record) and wakes the
+// scope for a full pass that sees what else changed meanwhile. Without a
+// live watch, or if the monitor cannot mute, the batch is sent as it is:
+// hearing its echo is only slower.
+func (k muting) MuteRoutes() (unmute func()) {
+	s := k.s
 	s.mu.Lock()
 	m := s.live
 	s.mu.Unlock()
