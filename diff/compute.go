@@ -45,12 +45,12 @@ func Compute(desired, observed State, owned Owned, proto rtnl.Protocol) Plan {
 	}
 	p.Ops = appendSorted(p.Ops, links.apply, LinkKey.Compare)
 	p.Ops = appendSorted(p.Ops, addrs.apply, AddressKey.Compare)
-	p.Ops = routes.appendOps(p.Ops, desiredSide{list: desired.Routes}, &obsRoutes, true, false)
+	p.Ops = routes.changes(desiredSide{list: desired.Routes}, &obsRoutes).Append(p.Ops, 0, len(routes.apply))
 	p.Ops = appendSorted(p.Ops, neighs.apply, NeighbourKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.apply, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, rules.remove, RuleKey.Compare)
 	p.Ops = appendSorted(p.Ops, neighs.remove, NeighbourKey.Compare)
-	p.Ops = routes.appendOps(p.Ops, desiredSide{list: desired.Routes}, &obsRoutes, false, true)
+	p.Ops = routes.appendDeletes(p.Ops, &obsRoutes)
 	p.Ops = appendSorted(p.Ops, addrs.remove, AddressKey.Compare)
 	p.Ops = appendSorted(p.Ops, links.remove, LinkKey.Compare)
 

@@ -54,7 +54,9 @@
 // desired routes one at a time (DesiredRoutes), and an ObservedRoutes
 // takes the observed ones as a dump streams them, holding each as a
 // compact record. A loop that keeps its ObservedRoutes from one diff to
-// the next reuses its memory.
+// the next reuses its memory. RoutesInParts leaves the creates and
+// updates to be built when asked for (RouteChanges), so that a caller
+// can send the first while it builds the rest.
 //
 // Addresses, neighbours and rules are owned three-way too, and the kernel
 // also keeps who created each: the writer's protocol (IFA_PROTO since Linux

@@ -45,7 +45,8 @@ func genObserved(t *rapid.T, desired []rtnl.Route, proto rtnl.Protocol) []rtnl.R
 // rtnl.Socket.EachRoute hands them out, gives exactly the ops and
 // conflicts of Routes on the list (deleted routes given back whole, flags
 // included), twice in a row, after a Reset, and with the desired routes
-// read one at a time (RoutesFrom).
+// read one at a time (RoutesFrom), and with the creates and updates built
+// in parts (RoutesInParts, in chunks of a drawn size).
 func TestRoutesObservedMatchesRoutes(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		proto := rapid.SampledFrom([]rtnl.Protocol{modelProto, rtnl.ProtocolStatic}).Draw(t, "owner")
@@ -71,15 +72,24 @@ func TestRoutesObservedMatchesRoutes(t *testing.T) {
 		if o.Len() != len(observed) {
 			t.Fatalf("Len = %d, want %d", o.Len(), len(observed))
 		}
-		for round := range 4 {
+		chunk := rapid.IntRange(1, 8).Draw(t, "chunk")
+		for round := range 5 {
 			if round == 2 {
 				fill()
 			}
 			var ops []Op
 			var cs []Conflict
-			if round == 3 {
+			switch round {
+			case 3:
 				ops, cs = RoutesFrom(routeSource(desired), &o)
-			} else {
+			case 4:
+				changes, deletes, conflicts := RoutesInParts(routeSource(desired), &o)
+				o.Reset(rtnl.ProtocolBoot) // changes must not read o
+				for from := 0; from < changes.Len(); from += chunk {
+					ops = changes.Append(ops, from, min(from+chunk, changes.Len()))
+				}
+				ops, cs = append(ops, deletes...), conflicts
+			default:
 				ops, cs = RoutesObserved(desired, &o)
 			}
 			if !reflect.DeepEqual(ops, wantOps) {

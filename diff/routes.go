@@ -96,9 +96,60 @@ func routesOps(desired desiredSide, o *ObservedRoutes) ([]Op, []Conflict) {
 	r := routes(desired, o)
 	var ops []Op
 	if n := len(r.apply) + len(r.remove); n > 0 {
-		ops = r.appendOps(make([]Op, 0, n), desired, o, true, true)
+		ops = r.changes(desired, o).Append(make([]Op, 0, n), 0, len(r.apply))
+		ops = r.appendDeletes(ops, o)
 	}
 	return ops, r.conflicts
+}
+
+// RoutesInParts is RoutesFrom with the creates and updates left to be
+// built: it returns them as a RouteChanges, which builds them when asked,
+// and the deletes and conflicts as RoutesFrom does. A caller sending a
+// million creates builds and sends them a chunk at a time (the kernel
+// applying one while the next is built) rather than building them all
+// first. changes reads desired, which must stay unchanged while changes
+// is in use; o can be reset and reused at once.
+func RoutesInParts(desired DesiredRoutes, o *ObservedRoutes) (changes RouteChanges, deletes []Op, conflicts []Conflict) {
+	side := desiredSide{src: desired}
+	r := routes(side, o)
+	if len(r.remove) > 0 {
+		deletes = r.appendDeletes(make([]Op, 0, len(r.remove)), o)
+	}
+	return r.changes(side, o), deletes, r.conflicts
+}
+
+// RouteChanges is the creates and updates of a route diff
+// (RoutesInParts), in key order, each built when asked for. The zero
+// value holds none.
+type RouteChanges struct {
+	apply   []routeApply
+	desired desiredSide
+	proto   rtnl.Protocol
+}
+
+// Len returns how many creates and updates c holds.
+func (c RouteChanges) Len() int { return len(c.apply) }
+
+// Append appends creates and updates from to to-1 of c to dst and returns
+// the extended slice, as RoutesFrom would give them: their routes are
+// written into one array made for them. It panics if the range is out of
+// bounds.
+func (c RouteChanges) Append(dst []Op, from, to int) []Op {
+	apply := c.apply[from:to]
+	if len(apply) == 0 {
+		return dst
+	}
+	dst = slices.Grow(dst, len(apply))
+	routes := make([]rtnl.Route, len(apply))
+	for k, a := range apply {
+		rt := &routes[k]
+		if d := c.desired.at(int(a.idx), rt); d != rt {
+			*rt = *d
+		}
+		prepareRouteInPlace(rt, c.proto)
+		dst = append(dst, Op{Action: a.action, Kind: KindRoute, Route: rt})
+	}
+	return dst
 }
 
 // ObservedRoutes holds the observed routes of a diff (RoutesObserved)
@@ -226,42 +277,24 @@ type routeApply struct {
 	idx    int32
 }
 
-// appendOps appends the ops of r to dst: creates and updates, then deletes.
-// The routes the ops point to are written once, in place, into one array
-// made for them.
-func (r *routeResult) appendOps(dst []Op, desired desiredSide, obs *ObservedRoutes, apply, remove bool) []Op {
-	proto := obs.proto
-	n := 0
-	if apply {
-		n += len(r.apply)
-	}
-	if remove {
-		n += len(r.remove)
-	}
-	if n == 0 {
+// changes returns the creates and updates of r, of routes read from
+// desired.
+func (r *routeResult) changes(desired desiredSide, obs *ObservedRoutes) RouteChanges {
+	return RouteChanges{apply: r.apply, desired: desired, proto: obs.proto}
+}
+
+// appendDeletes appends the deletes of r to dst, their routes written
+// into one array made for them.
+func (r *routeResult) appendDeletes(dst []Op, obs *ObservedRoutes) []Op {
+	if len(r.remove) == 0 {
 		return dst
 	}
-	dst = slices.Grow(dst, n)
-	routes := make([]rtnl.Route, n)
-	k := 0
-	if apply {
-		for _, a := range r.apply {
-			rt := &routes[k]
-			k++
-			if d := desired.at(int(a.idx), rt); d != rt {
-				*rt = *d
-			}
-			prepareRouteInPlace(rt, proto)
-			dst = append(dst, Op{Action: a.action, Kind: KindRoute, Route: rt})
-		}
-	}
-	if remove {
-		for _, j := range r.remove {
-			rt := &routes[k]
-			k++
-			*rt = *obs.route(&r.orecs[j], rt)
-			dst = append(dst, Op{Action: Delete, Kind: KindRoute, Route: rt})
-		}
+	dst = slices.Grow(dst, len(r.remove))
+	routes := make([]rtnl.Route, len(r.remove))
+	for k, j := range r.remove {
+		rt := &routes[k]
+		*rt = *obs.route(&r.orecs[j], rt)
+		dst = append(dst, Op{Action: Delete, Kind: KindRoute, Route: rt})
 	}
 	return dst
 }
