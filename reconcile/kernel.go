@@ -128,6 +128,19 @@ type RouteMuter interface {
 	MuteRoutes() (unmute func())
 }
 
+// AppliedObserver is a Kernel whose caller follows what a pass applies
+// as it goes: the pass calls Applied with the ops of each batch the
+// kernel applied, once it has taken in their outcome, so that a caller
+// tracking them (a fight detector, say) does its share while the kernel
+// is still busy with the next batch of a large install, rather than
+// reading Report.Applied after the pass. Over a pass, the ops given are
+// those of Report.Applied. Applied is called from the pass's goroutine;
+// it must not modify ops or keep the slice.
+type AppliedObserver interface {
+	Kernel
+	Applied(ops []diff.Op)
+}
+
 // routeListAttempts bounds the listings of one protocol's routes that a
 // concurrent change interrupts (EINTR), as rtnl bounds the restarts of a
 // dump it holds whole.

@@ -829,7 +829,10 @@ func (p *pass) rest() error {
 
 	addrOps, addrConflicts := diff.Addresses(desired.Addresses, observed.Addresses, p.owned.Addresses, diff.Mark{Protocol: own, Kept: marked.Addresses})
 	p.report.Conflicts = append(p.report.Conflicts, addrConflicts...)
-	var routeOps []diff.Op
+	var (
+		routeChanges []diff.RouteChanges
+		routeDeletes []diff.Op
+	)
 	obs := p.routeScratch()
 	for _, proto := range protos {
 		// Kernel-side filtering: the pass costs the routes it owns, not the
@@ -843,12 +846,9 @@ func (p *pass) rest() error {
 		} else if err := listRoutes(p.s, proto, want.Len(), obs); err != nil {
 			return fmt.Errorf("listing routes of protocol %s: %w", proto, err)
 		}
-		ops, conflicts := diff.RoutesFrom(want, obs)
-		if routeOps == nil {
-			routeOps = ops // one protocol, the usual case: no copy
-		} else {
-			routeOps = append(routeOps, ops...)
-		}
+		changes, deletes, conflicts := diff.RoutesInParts(want, obs)
+		routeChanges = append(routeChanges, changes)
+		routeDeletes = append(routeDeletes, deletes...)
 		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	}
 	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours, diff.Mark{Protocol: own, Kept: marked.Neighbours})
@@ -861,7 +861,21 @@ func (p *pass) rest() error {
 	// groups that list them, in a batch of their own, so that a group
 	// whose member failed is blocked rather than refused.
 	singles, groups := nexthopsByLevel(nhOps)
-	for _, ops := range [][]diff.Op{addrOps, singles, groups, routeOps, neighOps, ruleOps} {
+	if err := p.doKinds(addrOps, singles, groups); err != nil {
+		return err
+	}
+	p.deletes = append(p.deletes, routeDeletes)
+	if err := p.doRoutes(routeChanges); err != nil {
+		return err
+	}
+	return p.doKinds(neighOps, ruleOps)
+}
+
+// doKinds applies the creates and updates of each list of ops in turn,
+// each of one kind, and keeps their deletes (p.deletes) for the end of
+// the pass.
+func (p *pass) doKinds(kinds ...[]diff.Op) error {
+	for _, ops := range kinds {
 		creates, deletes := split(ops)
 		p.deletes = append(p.deletes, deletes)
 		// What depends on an object that failed in an earlier batch is
@@ -1099,11 +1113,28 @@ func recreated(ops []diff.Op, i int) bool {
 // Deleting what is already gone counts as done; a route create refused
 // because a foreign route holds its key is a conflict, not a failure.
 func (p *pass) do(ops []diff.Op) error {
+	ops, err := p.prepare(ops)
+	if err != nil || len(ops) == 0 {
+		return err
+	}
+	done, failed, err := p.sendMuted(ops)
+	if err != nil {
+		// Nothing is known of these ops; the next pass re-lists. Their keys
+		// stay recorded: forgetting a key whose object was created would
+		// leave it unowned for good.
+		return err
+	}
+	return p.settle(ops, done, failed)
+}
+
+// prepare returns ops without those that back off, having recorded the
+// keys of the creates in the ledger: the first half of do.
+func (p *pass) prepare(ops []diff.Op) ([]diff.Op, error) {
 	if len(ops) == 0 {
-		return nil
+		return nil, nil
 	}
 	if ops = p.skipBackingOff(ops); len(ops) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Route ops never touch the ledger (routes are owned by protocol), so
 	// they are not collected for it.
@@ -1114,20 +1145,20 @@ func (p *pass) do(ops []diff.Op) error {
 		}
 	}
 	if err := p.l.record(p.linkName, creates...); err != nil {
-		return err
+		return nil, err
 	}
 	// The pass's own copy of the ledger follows, so that a later link
 	// round sees what this one created as the scope's.
 	for i := range creates {
 		p.owned.Record(creates[i])
 	}
-	done, failed, err := p.sendMuted(ops)
-	if err != nil {
-		// Nothing is known of these ops; the next pass re-lists. Their keys
-		// stay recorded: forgetting a key whose object was created would
-		// leave it unowned for good.
-		return err
-	}
+	return ops, nil
+}
+
+// settle takes in what the kernel made of ops, the first done of which
+// were sent, failed by index: the ledger, the report and the failures.
+// It is the second half of do.
+func (p *pass) settle(ops []diff.Op, done int, failed map[int]*rtnl.Error) error {
 	// blocked reports whether ops[i] is the create half of a recreate
 	// whose delete did not take effect: the owned object is still there,
 	// its key stays owned, and the delete's failure is what is reported.
@@ -1200,7 +1231,10 @@ func (p *pass) do(ops []diff.Op) error {
 			refused = append(refused, i)
 		}
 	}
-	if len(p.report.Applied) == 0 {
+	if o, ok := p.s.(AppliedObserver); ok && len(applied) > 0 {
+		o.Applied(applied)
+	}
+	if cap(p.report.Applied) == 0 {
 		// Shared, not copied: neither ops nor the report is written to
 		// again, and a later append reallocates (len == cap).
 		p.report.Applied = slices.Clip(applied)
