@@ -68,6 +68,15 @@ type fights struct {
 	// pass recorded. An ended window left in place until then is
 	// restarted when its key comes again.
 	swept int64
+	// now is when the pass being observed began (UnixNano), fighting the
+	// keys it redid FightRepeats times so far, and fresh those it applied
+	// that keys does not hold: they are recorded at its end.
+	now      int64
+	fighting []fought
+	fresh    []freshKey
+	// recorded is closed once the fresh keys of the last pass are in
+	// keys; nil when they were recorded at once.
+	recorded chan struct{}
 }
 
 type keyWindow struct {
@@ -76,42 +85,86 @@ type keyWindow struct {
 	last  diff.Action
 }
 
+// freshKey is a key a pass applied that had no window yet, by its hash.
+type freshKey struct {
+	h    uint64
+	last diff.Action
+}
+
+// fought is a key a pass redid FightRepeats times, by its hash; it is
+// named only at the end of the pass, the string of a key costing more
+// than its hash, and a first pass recording a million.
+type fought struct {
+	kind diff.Kind
+	key  string
+	h    uint64
+	name string
+}
+
+// backgroundKeys is how many fresh keys a pass must bring for them to be
+// recorded in the background (see end).
+const backgroundKeys = 4096
+
 // observe records the ops of a pass at now and returns a *FightError when
 // the pass redid a key that has now seen the same action FightRepeats
 // times within one FightWindow, nil otherwise (a pass that redid nothing
-// ends a fight).
+// ends a fight). It is begin, add and end in one.
 func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
+	f.begin(now)
+	f.add(ops)
+	return f.end()
+}
+
+// begin starts observing a pass that began at now: its ops are given to
+// add, batch by batch as the pass applies them, and end returns what
+// observe would of them all. It waits for the recording of the last
+// pass's keys.
+func (f *fights) begin(now time.Time) {
+	if f.recorded != nil {
+		<-f.recorded
+		f.recorded = nil
+	}
 	if f.keys == nil {
 		f.seed = maphash.MakeSeed()
+		f.keys = make(map[uint64]keyWindow)
 	}
-	if len(f.keys) == 0 && len(ops) > 0 {
-		// Sized for the pass: a first pass of a million ops grew the map
-		// a dozen times over.
-		f.keys = make(map[uint64]keyWindow, len(ops))
-	}
-	t := now.UnixNano()
-	// fought is a key this pass redid FightRepeats times, by its hash;
-	// it is named only at the end, the string of a key costing more than
-	// its hash, and a first pass recording a million.
-	type fought struct {
-		op   *diff.Op
-		h    uint64
-		name string
-	}
-	var fighting []fought
+	f.now, f.fighting, f.fresh = now.UnixNano(), nil, f.fresh[:0]
+}
+
+// add records ops of the pass begun last. A key with a window is updated
+// at once; a fresh key cannot be redone FightRepeats times by one pass,
+// so it only waits in a list for end, which a first pass of a million
+// routes fills in sequence while the kernel installs them, instead of
+// inserting at random into a map of a million keys.
+func (f *fights) add(ops []diff.Op) {
+	t := f.now
 	for i := range ops {
 		k := f.hash(&ops[i])
 		w, ok := f.keys[k]
-		if !ok || w.last != ops[i].Action || t-w.start >= int64(FightWindow) {
+		if !ok {
+			f.fresh = append(f.fresh, freshKey{h: k, last: ops[i].Action})
+			continue
+		}
+		if w.last != ops[i].Action || t-w.start >= int64(FightWindow) {
 			f.keys[k] = keyWindow{start: t, count: 1, last: ops[i].Action}
 			continue
 		}
 		w.count++
 		f.keys[k] = w
 		if w.count >= FightRepeats {
-			fighting = append(fighting, fought{op: &ops[i], h: k})
+			f.fighting = append(f.fighting, fought{kind: ops[i].Kind, key: ops[i].Key(), h: k})
 		}
 	}
+}
+
+// end ends the pass begun last, returning a *FightError when it redid a
+// key FightRepeats times within one FightWindow, nil otherwise. The
+// pass's fresh keys are recorded before it returns, or, when there are
+// backgroundKeys of them or more, by a goroutine of their own that the
+// next begin waits for: the scope reports a large install as soon as the
+// kernel has it.
+func (f *fights) end() *FightError {
+	t := f.now
 	if t-f.swept >= int64(FightWindow) {
 		f.swept = t
 		for k, w := range f.keys {
@@ -120,11 +173,50 @@ func (f *fights) observe(now time.Time, ops []diff.Op) *FightError {
 			}
 		}
 	}
+	err := f.fight()
+	if len(f.fresh) < backgroundKeys {
+		f.record(f.fresh, t)
+		return err
+	}
+	done := make(chan struct{})
+	go func(fresh []freshKey) {
+		defer close(done)
+		f.record(fresh, t)
+	}(f.fresh)
+	f.recorded, f.fresh = done, nil
+	return err
+}
+
+// record gives each of fresh a window begun at t. A key that comes twice
+// (a delete and a create in one pass) ends with the last. Nothing else
+// reads or writes f while it runs in the background: begin waits for it.
+func (f *fights) record(fresh []freshKey, t int64) {
+	if len(f.keys) == 0 && len(fresh) > 0 {
+		// Sized for the pass: a first pass of a million ops grew the map
+		// a dozen times over.
+		f.keys = make(map[uint64]keyWindow, len(fresh))
+	}
+	for _, k := range fresh {
+		w, ok := f.keys[k.h]
+		if ok && w.last == k.last {
+			w.count++
+		} else {
+			w = keyWindow{start: t, count: 1, last: k.last}
+		}
+		f.keys[k.h] = w
+	}
+}
+
+// fight returns the *FightError of the pass's fighting keys, nil with
+// none.
+func (f *fights) fight() *FightError {
+	fighting := f.fighting
+	f.fighting = nil
 	if len(fighting) == 0 {
 		return nil
 	}
 	for i := range fighting {
-		fighting[i].name = fighting[i].op.Kind.String() + " " + fighting[i].op.Key()
+		fighting[i].name = fighting[i].kind.String() + " " + fighting[i].key
 	}
 	slices.SortFunc(fighting, func(a, b fought) int { return strings.Compare(a.name, b.name) })
 	keys := make([]string, len(fighting))

@@ -55,3 +55,47 @@ func TestFights(t *testing.T) {
 		t.Errorf("keys kept after the window: %v", f.keys)
 	}
 }
+
+// TestFightsBulkPass: the keys of a pass large enough to be recorded in
+// the background, fed batch by batch as a pass applies them, count as
+// the first application of each: the next passes find them, and a fight
+// over one of them is reported at its FightRepeats-th create, as after a
+// small pass. A key the bulk pass applied twice (a delete, then a create)
+// ends with its last action.
+func TestFightsBulkPass(t *testing.T) {
+	const n = backgroundKeys + 1000
+	ops := make([]diff.Op, n)
+	routes := make([]rtnl.Route, n)
+	for i := range ops {
+		routes[i] = rtnl.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 32), Protocol: 76}
+		ops[i] = diff.Op{Action: diff.Create, Kind: diff.KindRoute, Route: &routes[i]}
+	}
+	// The last key is deleted, then created, in one pass.
+	ops = append(ops, diff.Op{Action: diff.Delete, Kind: diff.KindRoute, Route: &routes[n-1]}, ops[n-1])
+	t0 := time.Unix(1000, 0)
+	var f fights
+	f.begin(t0)
+	for i := 0; i < len(ops); i += 1000 {
+		f.add(ops[i:min(i+1000, len(ops))])
+	}
+	if e := f.end(); e != nil {
+		t.Fatalf("first pass: %v", e)
+	}
+	if f.recorded == nil {
+		t.Fatalf("a pass of %d fresh keys was recorded before end returned", len(ops))
+	}
+	for _, i := range []int{7, n - 1} {
+		for k := 2; k < FightRepeats; k++ {
+			if e := f.observe(t0.Add(time.Duration(k)*time.Second), []diff.Op{ops[i]}); e != nil {
+				t.Fatalf("key %d, create %d: %v", i, k, e)
+			}
+		}
+		e := f.observe(t0.Add(FightRepeats*time.Second), []diff.Op{ops[i]})
+		if e == nil || e.Repeats != FightRepeats || len(e.Keys) != 1 {
+			t.Fatalf("key %d, create %d: %v, want a fight over it", i, FightRepeats, e)
+		}
+	}
+	if len(f.keys) != n {
+		t.Errorf("%d keys recorded, want %d", len(f.keys), n)
+	}
+}

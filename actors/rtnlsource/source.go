@@ -15,6 +15,7 @@ import (
 
 	"github.com/linx-net/linx/actors/source"
 	"github.com/linx-net/linx/actors/supervisor"
+	"github.com/linx-net/linx/diff"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
 	"github.com/linx-net/linx/rtnl/monitor"
@@ -54,7 +55,7 @@ type Source struct {
 	// is.
 	watching int
 	// live is the monitor of the latest live watch, muted around a bulk
-	// batch of the pass's own routes (see muting); nil when none.
+	// batch of the pass's own routes (see passKernel); nil when none.
 	live *monitor.Monitor
 	// narrowing and lastOK are the passes' own (one at a time): what a
 	// narrowed pass needs of the pass before, and whether that pass
@@ -266,7 +267,8 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 	if !live {
 		j.Lost("no watch")
 	}
-	k := muting{sock, s}
+	s.fights.begin(time.Now())
+	k := passKernel{sock, s}
 	switch {
 	case validated && why == source.TriggerEvents:
 		rep, err = s.narrowing.Pass(k, valid, s.ledger, s.options, &j)
@@ -287,7 +289,8 @@ func (s *Source) Pass(ctx context.Context, h source.Handle, desired any) source.
 		}
 	}
 	s.lastOK = err == nil
-	if fight := s.fights.observe(time.Now(), rep.Applied); fight != nil && err == nil {
+	fight := s.fights.end()
+	if fight != nil && err == nil {
 		// Converged, but only for now: report the fight instead.
 		rep.Converged, err = false, fight
 	}
@@ -389,9 +392,10 @@ func (s *Source) record(ev monitor.Event) {
 	}
 }
 
-// muting is the Kernel of a pass: the scope's socket, as a
-// reconcile.RouteMuter that mutes the live watch's monitor.
-type muting struct {
+// passKernel is the Kernel of a pass: the scope's socket, as a
+// reconcile.RouteMuter that mutes the live watch's monitor and a
+// reconcile.AppliedObserver that feeds the fight detector.
+type passKernel struct {
 	*rtnl.Socket
 	s *Source
 }
@@ -402,7 +406,7 @@ type muting struct {
 // scope for a full pass that sees what else changed meanwhile. Without a
 // live watch, or if the monitor cannot mute, the batch is sent as it is:
 // hearing its echo is only slower.
-func (k muting) MuteRoutes() (unmute func()) {
+func (k passKernel) MuteRoutes() (unmute func()) {
 	s := k.s
 	s.mu.Lock()
 	m := s.live
@@ -414,6 +418,11 @@ func (k muting) MuteRoutes() (unmute func()) {
 	}
 	return func() {}
 }
+
+// Applied implements reconcile.AppliedObserver: the fight detector
+// takes in each batch the pass applied, a bulk install's while the
+// kernel applies the next.
+func (k passKernel) Applied(ops []diff.Op) { k.s.fights.add(ops) }
 
 // unwatched records that the watch of m ended: until another starts, the
 // journal misses events.
