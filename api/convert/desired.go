@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/linx-net/linx/messages"
@@ -67,6 +69,51 @@ func (p *problems) addr(e entry, field, s string) netip.Addr {
 		p.addf("%s.%s: %q is not an IP address", e, field, s)
 	}
 	return v
+}
+
+// parallelRoutes is how many routes a desired state must have for them
+// to be converted in parallel.
+const parallelRoutes = 1 << 15
+
+// route converts r, the route at index i of a message, into *route,
+// which is zero: field by field, since copying a whole route into a
+// large table while the garbage collector runs costs more than parsing
+// it.
+func (p *problems) route(i int, r *messages.Route, route *reconcile.Route) {
+	e := entry{"routes", i} // named only in an error: a million names cost a third of the conversion
+	route.Via, route.Dev, route.Table = p.addr(e, "via", r.GetVia()), r.GetDev(), r.GetTable()
+	route.Metric, route.Protocol = r.GetMetric(), rtnl.Protocol(r.GetProtocol())
+	route.Src, route.Nexthop = p.addr(e, "src", r.GetSrc()), r.GetNexthop()
+	route.From = p.prefix(e, "from", r.GetFrom())
+	if paths := r.GetPaths(); paths != nil {
+		route.NextHops = make([]reconcile.NextHop, len(paths))
+		for j, h := range paths {
+			f := fmt.Sprintf("paths[%d]", j)
+			if h.GetWeight() > 256 {
+				p.addf("%s.%s.weight: %d out of range (1 to 256)", e, f, h.GetWeight())
+			}
+			route.NextHops[j] = reconcile.NextHop{Via: p.addr(e, f+".via", h.GetVia()), Dev: h.GetDev(), Weight: int(h.GetWeight())}
+		}
+	}
+	if r.GetType() != "" {
+		t, err := parseRouteType(r.GetType())
+		if err != nil {
+			p.addf("%s.type: %v", e, err)
+		}
+		route.Type = t
+	}
+	if r.GetProtocol() > 255 {
+		p.addf("%s.protocol: %d out of range (0 to 255)", e, r.GetProtocol())
+	}
+	if r.GetDst() == "default" || r.GetDst() == "" {
+		fam, err := family(r.GetFamily())
+		if err != nil {
+			p.addf("%s.family: %v", e, err)
+		}
+		route.Dst = reconcile.DefaultDst(fam, route.Via, route.Src)
+	} else {
+		route.Dst = p.prefix(e, "dst", r.GetDst())
+	}
 }
 
 // family parses a message's family: empty means FamilyAll (unset).
@@ -147,50 +194,30 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 		}
 		d.Addresses = append(d.Addresses, reconcile.Address{Link: a.GetLink(), Prefix: pfx})
 	}
-	// Sized once: a scope holds its routes for as long as it lives, and
-	// appending a million of them one by one copied them over and over
-	// into a list up to a quarter longer than needed.
-	if n := len(m.GetRoutes()); n > 0 {
-		d.Routes = make([]reconcile.Route, 0, n)
-	}
-	for i, r := range m.GetRoutes() {
-		e := entry{"routes", i} // named only in an error: a million names cost a third of the conversion
-		route := reconcile.Route{
-			Via: p.addr(e, "via", r.GetVia()), Dev: r.GetDev(), Table: r.GetTable(),
-			Metric: r.GetMetric(), Protocol: rtnl.Protocol(r.GetProtocol()),
-			Src: p.addr(e, "src", r.GetSrc()), Nexthop: r.GetNexthop(),
-			From: p.prefix(e, "from", r.GetFrom()),
+	// Sized once: a scope holds its routes for as long as it lives. A
+	// large table is converted in parts, one per processor: parsing a
+	// million routes is most of the work of taking them in, done before
+	// the scope can send the first.
+	if routes := m.GetRoutes(); len(routes) > 0 {
+		d.Routes = make([]reconcile.Route, len(routes))
+		parts := 1
+		if len(routes) >= parallelRoutes {
+			parts = runtime.GOMAXPROCS(0)
 		}
-		if paths := r.GetPaths(); paths != nil {
-			route.NextHops = make([]reconcile.NextHop, len(paths))
-			for j, h := range paths {
-				f := fmt.Sprintf("paths[%d]", j)
-				if h.GetWeight() > 256 {
-					p.addf("%s.%s.weight: %d out of range (1 to 256)", e, f, h.GetWeight())
+		found := make([]problems, parts)
+		var wg sync.WaitGroup
+		for k := range parts {
+			lo, hi := k*len(routes)/parts, (k+1)*len(routes)/parts
+			wg.Go(func() {
+				for i := lo; i < hi; i++ {
+					found[k].route(i, routes[i], &d.Routes[i])
 				}
-				route.NextHops[j] = reconcile.NextHop{Via: p.addr(e, f+".via", h.GetVia()), Dev: h.GetDev(), Weight: int(h.GetWeight())}
-			}
+			})
 		}
-		if r.GetType() != "" {
-			t, err := parseRouteType(r.GetType())
-			if err != nil {
-				p.addf("%s.type: %v", e, err)
-			}
-			route.Type = t
+		wg.Wait()
+		for _, q := range found {
+			p = append(p, q...) // in the order of the routes
 		}
-		if r.GetProtocol() > 255 {
-			p.addf("%s.protocol: %d out of range (0 to 255)", e, r.GetProtocol())
-		}
-		if r.GetDst() == "default" || r.GetDst() == "" {
-			fam, err := family(r.GetFamily())
-			if err != nil {
-				p.addf("%s.family: %v", e, err)
-			}
-			route.Dst = reconcile.DefaultDst(fam, route.Via, route.Src)
-		} else {
-			route.Dst = p.prefix(e, "dst", r.GetDst())
-		}
-		d.Routes = append(d.Routes, route)
 	}
 	for i, n := range m.GetNeighbours() {
 		e := entry{"neighbours", i}

@@ -323,3 +323,40 @@ func TestDesiredFromProtoNamesEntries(t *testing.T) {
 		t.Errorf("error names a valid route: %v", err)
 	}
 }
+
+// TestDesiredFromProtoLargeTable: a table large enough to be converted in
+// parts comes out whole and in order, and its errors are listed in the
+// order of the routes, whichever part found them.
+func TestDesiredFromProtoLargeTable(t *testing.T) {
+	const n = 100_000
+	routes := make([]*messages.Route, n)
+	for i := range routes {
+		routes[i] = &messages.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32).String(), Dev: "a"}
+	}
+	m := &messages.Desired{Links: []*messages.Link{{Name: "a", Kind: "bridge"}}, Routes: routes}
+	d, err := convert.DesiredForNode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.(reconcile.Desired).Routes
+	if len(got) != n {
+		t.Fatalf("%d routes, want %d", len(got), n)
+	}
+	for i, r := range got {
+		if r.Dst.String() != routes[i].Dst || r.Dev != "a" {
+			t.Fatalf("route %d is %v, want %s dev a", i, r, routes[i].Dst)
+		}
+	}
+
+	routes[n-1].Via, routes[7].Via, routes[n/2].Dst = "nope", "nope", "10.0.0.0/40"
+	_, err = convert.DesiredForNode(m)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := fmt.Sprintf(`routes[7].via: "nope" is not an IP address
+routes[%d].dst: "10.0.0.0/40" is not a prefix
+routes[%d].via: "nope" is not an IP address`, n/2, n-1)
+	if err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
