@@ -32,8 +32,13 @@ func (p *pass) doRoutes(parts []diff.RouteChanges) error {
 		unmute := m.MuteRoutes()
 		defer unmute()
 	}
-	// The report's room is made once, not grown chunk by chunk.
+	// The report's room is made once, not grown chunk by chunk, and each
+	// chunk is built in it, past its end (at next), where settling leaves
+	// the ops in place: a million of them are not built in lists of
+	// their own and copied. Settling a chunk appends at most its own ops,
+	// so it never writes over a chunk still in the kernel.
 	p.report.Applied = slices.Grow(p.report.Applied, n)
+	next := len(p.report.Applied)
 
 	var (
 		batches = make([]rtnl.Batch, routeQueue+2)
@@ -66,7 +71,8 @@ func (p *pass) doRoutes(parts []diff.RouteChanges) error {
 	k := 0
 	for _, c := range parts {
 		for from := 0; from < c.Len(); from += sendChunk {
-			ops := c.Append(nil, from, min(from+sendChunk, c.Len()))
+			ops := c.Append(p.report.Applied[next:next], from, min(from+sendChunk, c.Len()))
+			next += len(ops)
 			if ops = p.keep(ops); len(ops) == 0 {
 				continue
 			}
@@ -135,6 +141,11 @@ func (c *routeChunk) apply(k Kernel) {
 func (p *pass) settleChunk(c *routeChunk) error {
 	if c.err != nil {
 		return c.err
+	}
+	if len(c.failed) > 0 {
+		// The ops were built in the report's room: the applied ones, moved
+		// down over the refused, would overwrite the ops settle still reads.
+		c.ops = slices.Clone(c.ops)
 	}
 	return p.settle(c.ops, c.done, c.failed)
 }

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"errors"
+	"net/netip"
 	"sync"
 	"testing"
 
@@ -198,5 +199,66 @@ func TestRoutePipelineFailFast(t *testing.T) {
 	}
 	if got := ownRoutes(t, k.Kernel); got != routes {
 		t.Errorf("kernel holds %d routes, the report lists %d applied", got, routes)
+	}
+}
+
+// TestRoutePipelineRefusals: routes the kernel refuses in several chunks
+// are reported as failures, each once, and Report.Applied lists exactly
+// the routes the kernel holds, in key order.
+func TestRoutePipelineRefusals(t *testing.T) {
+	k := &pipeKernel{Kernel: fakekernel.New(rtnl.Host(), rtnl.NamespaceID{Dev: 1, Inode: 1})}
+	d := validatedDesired(pipeRoutes)
+	bad := map[netip.Prefix]bool{}
+	for _, i := range []int{0, 8191, 8192, 20000, 20001, pipeRoutes - 1} {
+		bad[d.Routes[i].Dst] = true
+	}
+	k.SetFault(func(op string, obj any) *rtnl.Error {
+		if r, ok := obj.(rtnl.Route); ok && bad[r.Dst] {
+			return fakekernel.Refuse(op, unix.EINVAL, "invalid argument")
+		}
+		return nil
+	})
+	rep, err := reconcile.Pass(k, d, reconcile.NewLedger(), reconcile.Options{})
+	var f *reconcile.Failure
+	if !errors.As(err, &f) {
+		t.Fatalf("pass error %v, want a *Failure", err)
+	}
+	failed := map[netip.Prefix]int{}
+	for _, f := range rep.Failures {
+		failed[f.Op.Route.Dst]++
+	}
+	if len(failed) != len(bad) {
+		t.Errorf("failures %v, want one for each of %v", failed, bad)
+	}
+	for dst, n := range failed {
+		if !bad[dst] || n != 1 {
+			t.Errorf("route to %s failed %d times; refused: %v", dst, n, bad[dst])
+		}
+	}
+	held, err := k.RoutesFiltered(rtnl.RouteFilter{Protocol: rtnl.DefaultProtocol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inKernel := map[netip.Prefix]bool{}
+	for _, r := range held {
+		inKernel[r.Dst] = true
+	}
+	var last *rtnl.Route
+	applied := 0
+	for _, op := range rep.Applied {
+		if op.Kind != diff.KindRoute {
+			continue
+		}
+		applied++
+		if !inKernel[op.Route.Dst] {
+			t.Fatalf("report lists %v, which the kernel does not hold", op)
+		}
+		if last != nil && diff.KeyOfRoute(*last).Compare(diff.KeyOfRoute(*op.Route)) >= 0 {
+			t.Fatalf("route ops out of key order: %v, %v", last, op.Route)
+		}
+		last = op.Route
+	}
+	if applied != len(held) || len(held) != pipeRoutes-len(bad) {
+		t.Errorf("report lists %d route ops, kernel holds %d, want %d", applied, len(held), pipeRoutes-len(bad))
 	}
 }
