@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/linx-net/linx/rtnl"
 )
@@ -65,7 +67,8 @@ type DesiredRoutes interface {
 	// Route sets *r to desired route i, 0 ≤ i < Len(). The diff calls it
 	// once per route to key it, then again for the routes it compares in
 	// full, creates, updates or reports in a conflict: it must give the
-	// same route every time.
+	// same route every time. A diff of a large table keys it in parts,
+	// calling Route from several goroutines at once, each with its own r.
 	Route(i int, r *rtnl.Route)
 }
 
@@ -331,8 +334,16 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	if cap(drecs) < n {
 		drecs = make([]routeRec, 0, n)
 	}
+	// A large table is keyed in parts, one per processor, as far as the
+	// first route that needs more than its own record; the rest, if any,
+	// in order.
+	start := 0
+	if n >= parallelKeys {
+		start = keyInParts(desired, drecs[:n], proto)
+		drecs = drecs[:start]
+	}
 	var dscratch rtnl.Route
-	for i := range n {
+	for i := start; i < n; i++ {
 		d := desired.at(i, &dscratch)
 		switch {
 		case !d.Dst.IsValid():
@@ -441,6 +452,44 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 		}
 	}
 	return r
+}
+
+// parallelKeys is how many desired routes a diff must have for them to
+// be keyed in parts (keyInParts).
+const parallelKeys = 1 << 15
+
+// keyInParts sets recs[i] to the record of desired route i, splitting
+// the routes into one part per processor, each keyed by a goroutine of
+// its own. It stops at the first route that is not plain: one without a
+// destination, of another protocol than proto, or with a source prefix
+// (whose rank the records share). It returns how many leading records it
+// set: len(recs) when every route is plain.
+func keyInParts(desired desiredSide, recs []routeRec, proto rtnl.Protocol) int {
+	parts := runtime.GOMAXPROCS(0)
+	stops := make([]int, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(recs)/parts, (k+1)*len(recs)/parts
+		stops[k] = hi
+		wg.Go(func() {
+			var scratch rtnl.Route
+			for i := lo; i < hi; i++ {
+				d := desired.at(i, &scratch)
+				if !d.Dst.IsValid() || (d.Protocol != 0 && d.Protocol != proto) || d.SrcPrefix.IsValid() {
+					stops[k] = i
+					return
+				}
+				recs[i].setDesired(d, i, nil)
+			}
+		})
+	}
+	wg.Wait()
+	for k := range parts {
+		if hi := (k + 1) * len(recs) / parts; stops[k] < hi {
+			return stops[k]
+		}
+	}
+	return len(recs)
 }
 
 // routePair is a desired route and the observed route of the owner that

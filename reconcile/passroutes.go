@@ -22,10 +22,6 @@ type passRoutes struct {
 	n      int
 	listed bool
 	idx    []int32
-	// The last interface name resolved, and its index: the routes of a
-	// large table mostly go out of one interface.
-	lastDev string
-	lastIdx int
 }
 
 var _ diff.DesiredRoutes = (*passRoutes)(nil)
@@ -75,31 +71,23 @@ func (d *passRoutes) Len() int {
 	return d.n
 }
 
-// Route sets *rt to route i as the pass sends it.
+// Route sets *rt to route i as the pass sends it. It only reads the
+// pass, so the diff may call it from several goroutines at once.
 func (d *passRoutes) Route(i int, rt *rtnl.Route) {
 	r := &d.p.d.Routes[d.at(i)]
 	*rt = d.p.routeBase(r)
 	if r.Dev != "" {
-		rt.OIF = d.index(r.Dev)
+		rt.OIF = d.p.index[r.Dev] // the pass checked it holds the name
 	}
 	if len(r.NextHops) > 0 {
 		rt.NextHops = make([]rtnl.NextHop, len(r.NextHops))
 		for k, nh := range r.NextHops {
 			rt.NextHops[k] = rtnl.NextHop{Gateway: nh.Via, Weight: nh.Weight}
 			if nh.Dev != "" {
-				rt.NextHops[k].OIF = d.index(nh.Dev)
+				rt.NextHops[k].OIF = d.p.index[nh.Dev]
 			}
 		}
 	}
-}
-
-// index returns the index of the interface named name, which the pass
-// checked it holds.
-func (d *passRoutes) index(name string) int {
-	if name != d.lastDev {
-		d.lastDev, d.lastIdx = name, d.p.index[name]
-	}
-	return d.lastIdx
 }
 
 // routeBase returns desired route r as the pass sends it, but for its
