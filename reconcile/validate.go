@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/linx-net/linx/rtnl"
 )
@@ -53,19 +56,7 @@ var kinds = map[string]bool{
 // that disagree, and duplicate keys.
 func (d Desired) Validate() error {
 	var p []Problem
-	add := func(where entry, field, format string, args ...any) {
-		p = append(p, Problem{Entry: where.String(), Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	checkName := func(where entry, field, name string, required bool) {
-		switch {
-		case name == "" && required:
-			add(where, field, "%s is required", field)
-		case name != "":
-			if err := rtnl.CheckLinkName(name); err != nil {
-				add(where, field, "%v", err)
-			}
-		}
-	}
+	add, checkName := problemsTo(&p)
 
 	// names holds each link name's first entry.
 	names := make(map[string]int, len(d.Links))
@@ -228,101 +219,62 @@ func (d Desired) Validate() error {
 			table, r.Metric, int16(r.Dst.Bits()), int16(r.From.Bits()), r.Dst.Addr().Is4()}
 	}
 	// Routes whose keys strictly increase (as generated state usually
-	// comes) hold no duplicate: then no map of every route is needed.
-	var routes map[routeKey]int
-	var (
-		prev    routeKey
-		started bool
-	)
-	for i := range d.Routes {
-		r := &d.Routes[i]
-		if !r.Dst.IsValid() {
-			continue
-		}
-		k := keyOf(r)
-		if started && !prev.less(k) {
-			routes = make(map[routeKey]int, len(d.Routes))
-			break
-		}
-		prev, started = k, true
+	// comes) hold no duplicate: then no map of every route is needed. A
+	// large table is checked in parts, one per processor.
+	parts := 1
+	if len(d.Routes) >= parallelChecks {
+		parts = runtime.GOMAXPROCS(0)
 	}
-	for i, r := range d.Routes {
-		w := entry{"routes", i}
-		if !r.Dst.IsValid() {
-			add(w, "dst", "destination is not a valid prefix (want e.g. 10.1.0.0/16 or default)")
-			continue
+	sorted := inParts(len(d.Routes), parts, func(_, lo, hi int) bool {
+		// Each part from the last route with a key before it, if any, so
+		// that every pair of neighbours is compared.
+		from := lo - 1
+		for from >= 0 && !d.Routes[from].Dst.IsValid() {
+			from--
 		}
-		if r.Dst.Masked() != r.Dst {
-			add(w, "dst", "destination %s has host bits set (did you mean %s?)", r.Dst, r.Dst.Masked())
-		}
-		if r.Via.IsValid() && r.Via.Is4() != r.Dst.Addr().Is4() {
-			add(w, "via", "gateway %s and destination %s are of different families", r.Via, r.Dst)
-		}
-		if r.Src.IsValid() && r.Src.Is4() != r.Dst.Addr().Is4() {
-			add(w, "src", "source %s and destination %s are of different families", r.Src, r.Dst)
-		}
-		checkName(w, "dev", r.Dev, false)
-		if r.Protocol != 0 {
-			if err := CheckProtocol(r.Protocol); err != nil {
-				add(w, "protocol", "%v", err)
+		var (
+			prev    routeKey
+			started bool
+		)
+		for i := max(from, 0); i < hi; i++ {
+			r := &d.Routes[i]
+			if !r.Dst.IsValid() {
+				continue
 			}
+			k := keyOf(r)
+			if started && !prev.less(k) {
+				return false
+			}
+			prev, started = k, true
 		}
-		if r.From.IsValid() {
-			switch {
-			case r.Dst.Addr().Is4() || r.From.Addr().Is4():
-				add(w, "from", "source prefix %s: only IPv6 routes take a source prefix", r.From)
-			case r.From.Bits() == 0:
-				add(w, "from", "source prefix %s is every source: leave from out", r.From)
-			case r.From.Masked() != r.From:
-				add(w, "from", "source prefix %s has host bits set (did you mean %s?)", r.From, r.From.Masked())
+		return true
+	})
+	if sorted {
+		found := make([][]Problem, parts)
+		inParts(len(d.Routes), parts, func(k, lo, hi int) bool {
+			add, checkName := problemsTo(&found[k])
+			for i := lo; i < hi; i++ {
+				checkRoute(i, &d.Routes[i], nexthopIDs, add, checkName)
 			}
+			return true
+		})
+		for _, f := range found {
+			p = append(p, f...)
 		}
-		paths := r.Via.IsValid() || r.Dev != ""
-		if len(r.NextHops) > 0 || r.Nexthop != 0 {
-			if paths {
-				add(w, "via", "a route through several next hops or a nexthop object takes no single gateway or device")
+	} else {
+		routes := make(map[routeKey]int, len(d.Routes))
+		for i := range d.Routes {
+			r := &d.Routes[i]
+			if !checkRoute(i, r, nexthopIDs, add, checkName) {
+				continue
 			}
-			if len(r.NextHops) > 0 && r.Nexthop != 0 {
-				add(w, "nexthop", "a route takes either next hops or a nexthop object, not both")
+			table := r.Table
+			if table == 0 {
+				table = rtnl.TableMain
 			}
-			if r.Nexthop != 0 && !nexthopIDs[r.Nexthop] {
-				add(w, "nexthop", "nexthop %d is not among the desired nexthops", r.Nexthop)
-			}
-			for j, nh := range r.NextHops {
-				f := "via[" + strconv.Itoa(j) + "]"
-				if !nh.Via.IsValid() && nh.Dev == "" {
-					add(w, f, "a next hop needs a gateway (via) or a device (dev)")
-				}
-				if nh.Via.IsValid() && nh.Via.Is4() != r.Dst.Addr().Is4() {
-					add(w, f, "gateway %s and destination %s are of different families", nh.Via, r.Dst)
-				}
-				if nh.Weight < 0 || nh.Weight > 256 {
-					add(w, f, "weight %d out of range (1 to 256)", nh.Weight)
-				}
-				checkName(w, f, nh.Dev, false)
-			}
-			paths = true
-		}
-		switch r.Type {
-		case rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast:
-			if !paths {
-				add(w, "via", "route to %s needs a gateway (via) or a device (dev)", r.Dst)
-			}
-		case rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit:
-			if paths {
-				add(w, "via", "a %s route takes no gateway or device", r.Type)
-			}
-		default:
-			add(w, "type", "route type %s is not supported in desired state", r.Type)
-		}
-		table := r.Table
-		if table == 0 {
-			table = rtnl.TableMain
-		}
-		if routes != nil {
-			k := keyOf(&d.Routes[i])
+			k := keyOf(r)
 			if j, dup := routes[k]; dup {
-				add(w, "dst", "duplicate route %s%s table %d metric %d (also routes[%d])", r.Dst, fromText(r.From), table, r.Metric, j)
+				add(entry{"routes", i}, "dst", "duplicate route %s%s table %d metric %d (also routes[%d])", r.Dst, fromText(r.From), table, r.Metric, j)
 			}
 			routes[k] = i
 		}
@@ -434,4 +386,127 @@ func fromText(p netip.Prefix) string {
 		return ""
 	}
 	return " from " + p.String()
+}
+
+// parallelChecks is how many routes a desired state must have for
+// Validate to check them in parts.
+const parallelChecks = 1 << 15
+
+// addProblem records a problem of an entry's field.
+type addProblem func(where entry, field, format string, args ...any)
+
+// nameCheck checks an interface name of an entry's field, recording a
+// problem if it is bad, or missing and required.
+type nameCheck func(where entry, field, name string, required bool)
+
+// problemsTo returns Validate's two ways of recording a problem, both
+// appending to *p.
+func problemsTo(p *[]Problem) (add addProblem, checkName nameCheck) {
+	add = func(where entry, field, format string, args ...any) {
+		*p = append(*p, Problem{Entry: where.String(), Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	checkName = func(where entry, field, name string, required bool) {
+		switch {
+		case name == "" && required:
+			add(where, field, "%s is required", field)
+		case name != "":
+			if err := rtnl.CheckLinkName(name); err != nil {
+				add(where, field, "%v", err)
+			}
+		}
+	}
+	return add, checkName
+}
+
+// inParts splits [0, n) into parts consecutive ranges, calls f with each
+// part's number k and range in a goroutine of its own (or in this one,
+// for one part) and reports whether every call returned true. Part k is
+// [k*n/parts, (k+1)*n/parts).
+func inParts(n, parts int, f func(k, lo, hi int) bool) bool {
+	if parts <= 1 {
+		return f(0, 0, n)
+	}
+	ok := make([]bool, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Go(func() { ok[k] = f(k, k*n/parts, (k+1)*n/parts) })
+	}
+	wg.Wait()
+	return !slices.Contains(ok, false)
+}
+
+// checkRoute records the problems of desired route r, at index i, that
+// it has alone (every check but duplicates) with add and checkName;
+// nexthopIDs are the desired nexthops. It reports whether r has a valid
+// destination, and so a key.
+func checkRoute(i int, r *Route, nexthopIDs map[uint32]bool, add addProblem, checkName nameCheck) bool {
+	w := entry{"routes", i}
+	if !r.Dst.IsValid() {
+		add(w, "dst", "destination is not a valid prefix (want e.g. 10.1.0.0/16 or default)")
+		return false
+	}
+	if r.Dst.Masked() != r.Dst {
+		add(w, "dst", "destination %s has host bits set (did you mean %s?)", r.Dst, r.Dst.Masked())
+	}
+	if r.Via.IsValid() && r.Via.Is4() != r.Dst.Addr().Is4() {
+		add(w, "via", "gateway %s and destination %s are of different families", r.Via, r.Dst)
+	}
+	if r.Src.IsValid() && r.Src.Is4() != r.Dst.Addr().Is4() {
+		add(w, "src", "source %s and destination %s are of different families", r.Src, r.Dst)
+	}
+	checkName(w, "dev", r.Dev, false)
+	if r.Protocol != 0 {
+		if err := CheckProtocol(r.Protocol); err != nil {
+			add(w, "protocol", "%v", err)
+		}
+	}
+	if r.From.IsValid() {
+		switch {
+		case r.Dst.Addr().Is4() || r.From.Addr().Is4():
+			add(w, "from", "source prefix %s: only IPv6 routes take a source prefix", r.From)
+		case r.From.Bits() == 0:
+			add(w, "from", "source prefix %s is every source: leave from out", r.From)
+		case r.From.Masked() != r.From:
+			add(w, "from", "source prefix %s has host bits set (did you mean %s?)", r.From, r.From.Masked())
+		}
+	}
+	paths := r.Via.IsValid() || r.Dev != ""
+	if len(r.NextHops) > 0 || r.Nexthop != 0 {
+		if paths {
+			add(w, "via", "a route through several next hops or a nexthop object takes no single gateway or device")
+		}
+		if len(r.NextHops) > 0 && r.Nexthop != 0 {
+			add(w, "nexthop", "a route takes either next hops or a nexthop object, not both")
+		}
+		if r.Nexthop != 0 && !nexthopIDs[r.Nexthop] {
+			add(w, "nexthop", "nexthop %d is not among the desired nexthops", r.Nexthop)
+		}
+		for j, nh := range r.NextHops {
+			f := "via[" + strconv.Itoa(j) + "]"
+			if !nh.Via.IsValid() && nh.Dev == "" {
+				add(w, f, "a next hop needs a gateway (via) or a device (dev)")
+			}
+			if nh.Via.IsValid() && nh.Via.Is4() != r.Dst.Addr().Is4() {
+				add(w, f, "gateway %s and destination %s are of different families", nh.Via, r.Dst)
+			}
+			if nh.Weight < 0 || nh.Weight > 256 {
+				add(w, f, "weight %d out of range (1 to 256)", nh.Weight)
+			}
+			checkName(w, f, nh.Dev, false)
+		}
+		paths = true
+	}
+	switch r.Type {
+	case rtnl.RouteTypeUnspec, rtnl.RouteTypeUnicast:
+		if !paths {
+			add(w, "via", "route to %s needs a gateway (via) or a device (dev)", r.Dst)
+		}
+	case rtnl.RouteTypeBlackhole, rtnl.RouteTypeUnreachable, rtnl.RouteTypeProhibit:
+		if paths {
+			add(w, "via", "a %s route takes no gateway or device", r.Type)
+		}
+	default:
+		add(w, "type", "route type %s is not supported in desired state", r.Type)
+	}
+	return true
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/linx-net/linx/reconcile"
@@ -111,6 +113,52 @@ func TestValidateManyRoutes(t *testing.T) {
 	}
 	if got := problems(t, d); !reflect.DeepEqual(got, want) {
 		t.Fatalf("problems:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestValidateLargeTable: a table large enough to be checked in parts
+// (one per processor) gives the problems, in entry order, and the
+// duplicates that checking it in one piece gives, including a duplicate
+// that straddles two parts, with or without a route of no key between.
+func TestValidateLargeTable(t *testing.T) {
+	const n = 40_000 // parts of 20,000 on two processors
+	gw := netip.MustParseAddr("10.0.0.2")
+	table := func() reconcile.Desired {
+		d := reconcile.Desired{Routes: make([]reconcile.Route, n)}
+		for i := range d.Routes {
+			d.Routes[i] = reconcile.Route{Dst: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32), Via: gw}
+		}
+		return d
+	}
+	if p := problems(t, table()); p != nil {
+		t.Fatalf("sorted distinct routes: %q", p)
+	}
+
+	d := table()
+	d.Routes[5].Dst = netip.MustParsePrefix("10.9.9.9/24")
+	d.Routes[19_999].Dev = "a/b"
+	d.Routes[30_000].Via = netip.MustParseAddr("2001:db8::1")
+	want := []string{
+		"routes[5].dst: destination 10.9.9.9/24 has host bits set (did you mean 10.9.9.0/24?)",
+		`routes[19999].dev: interface name "a/b" has a '/' (invalid)`,
+		"routes[30000].via: gateway 2001:db8::1 and destination 10.0.117.48/32 are of different families",
+	}
+	got := problems(t, d)
+	if len(got) != len(want) || got[0] != want[0] || got[2] != want[2] || !strings.HasPrefix(got[1], "routes[19999].dev: ") {
+		t.Fatalf("problems:\n got %q\nwant %q", got, want)
+	}
+
+	for _, gap := range []bool{false, true} {
+		d := table()
+		d.Routes[20_000] = d.Routes[19_998]
+		if gap {
+			d.Routes[19_999] = reconcile.Route{}
+		}
+		got := problems(t, d)
+		dup := "routes[20000].dst: duplicate route 10.0.78.30/32 table 254 metric 0 (also routes[19998])"
+		if !slices.Contains(got, dup) {
+			t.Errorf("route with no key between: %v; problems %q lack %q", gap, got, dup)
+		}
 	}
 }
 
