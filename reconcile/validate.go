@@ -213,7 +213,11 @@ func (d Desired) Validate() error {
 			table = rtnl.TableMain
 		}
 		a := r.Dst.Addr().As16()
-		f := r.From.Masked().Addr().As16()
+		var f [16]byte
+		if r.From.IsValid() {
+			// Masking the unset prefix would allocate an error in netip.
+			f = r.From.Masked().Addr().As16()
+		}
 		return routeKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]),
 			binary.BigEndian.Uint64(f[:8]), binary.BigEndian.Uint64(f[8:]),
 			table, r.Metric, int16(r.Dst.Bits()), int16(r.From.Bits()), r.Dst.Addr().Is4()}
