@@ -73,7 +73,7 @@ type fights struct {
 	// that keys does not hold: they are recorded at its end.
 	now      int64
 	fighting []fought
-	fresh    []freshKey
+	fresh    freshKeys
 	// recorded is closed once the fresh keys of the last pass are in
 	// keys; nil when they were recorded at once.
 	recorded chan struct{}
@@ -89,6 +89,26 @@ type keyWindow struct {
 type freshKey struct {
 	h    uint64
 	last diff.Action
+}
+
+// freshKeys is a list of fresh keys in blocks of a fixed size: a million
+// of them are written once, not copied from one doubled list to the next.
+type freshKeys struct {
+	blocks [][]freshKey
+	n      int
+}
+
+// freshBlock is how many keys a block of freshKeys holds (128 KiB).
+const freshBlock = 1 << 13
+
+// add appends k.
+func (l *freshKeys) add(k freshKey) {
+	if l.n%freshBlock == 0 {
+		l.blocks = append(l.blocks, make([]freshKey, 0, freshBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, k)
+	l.n++
 }
 
 // fought is a key a pass redid FightRepeats times, by its hash; it is
@@ -128,7 +148,7 @@ func (f *fights) begin(now time.Time) {
 		f.seed = maphash.MakeSeed()
 		f.keys = make(map[uint64]keyWindow)
 	}
-	f.now, f.fighting, f.fresh = now.UnixNano(), nil, f.fresh[:0]
+	f.now, f.fighting, f.fresh = now.UnixNano(), nil, freshKeys{}
 }
 
 // add records ops of the pass begun last. A key with a window is updated
@@ -142,7 +162,7 @@ func (f *fights) add(ops []diff.Op) {
 		k := f.hash(&ops[i])
 		w, ok := f.keys[k]
 		if !ok {
-			f.fresh = append(f.fresh, freshKey{h: k, last: ops[i].Action})
+			f.fresh.add(freshKey{h: k, last: ops[i].Action})
 			continue
 		}
 		if w.last != ops[i].Action || t-w.start >= int64(FightWindow) {
@@ -174,36 +194,38 @@ func (f *fights) end() *FightError {
 		}
 	}
 	err := f.fight()
-	if len(f.fresh) < backgroundKeys {
+	if f.fresh.n < backgroundKeys {
 		f.record(f.fresh, t)
 		return err
 	}
 	done := make(chan struct{})
-	go func(fresh []freshKey) {
+	go func(fresh freshKeys) {
 		defer close(done)
 		f.record(fresh, t)
 	}(f.fresh)
-	f.recorded, f.fresh = done, nil
+	f.recorded, f.fresh = done, freshKeys{}
 	return err
 }
 
 // record gives each of fresh a window begun at t. A key that comes twice
 // (a delete and a create in one pass) ends with the last. Nothing else
 // reads or writes f while it runs in the background: begin waits for it.
-func (f *fights) record(fresh []freshKey, t int64) {
-	if len(f.keys) == 0 && len(fresh) > 0 {
+func (f *fights) record(fresh freshKeys, t int64) {
+	if len(f.keys) == 0 && fresh.n > 0 {
 		// Sized for the pass: a first pass of a million ops grew the map
 		// a dozen times over.
-		f.keys = make(map[uint64]keyWindow, len(fresh))
+		f.keys = make(map[uint64]keyWindow, fresh.n)
 	}
-	for _, k := range fresh {
-		w, ok := f.keys[k.h]
-		if ok && w.last == k.last {
-			w.count++
-		} else {
-			w = keyWindow{start: t, count: 1, last: k.last}
+	for _, b := range fresh.blocks {
+		for _, k := range b {
+			w, ok := f.keys[k.h]
+			if ok && w.last == k.last {
+				w.count++
+			} else {
+				w = keyWindow{start: t, count: 1, last: k.last}
+			}
+			f.keys[k.h] = w
 		}
-		f.keys[k.h] = w
 	}
 }
 

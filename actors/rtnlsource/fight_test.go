@@ -63,7 +63,7 @@ func TestFights(t *testing.T) {
 // small pass. A key the bulk pass applied twice (a delete, then a create)
 // ends with its last action.
 func TestFightsBulkPass(t *testing.T) {
-	const n = backgroundKeys + 1000
+	const n = max(backgroundKeys, freshBlock) + 1000 // two blocks of fresh keys
 	ops := make([]diff.Op, n)
 	routes := make([]rtnl.Route, n)
 	for i := range ops {
