@@ -131,6 +131,18 @@ func benchActorsWait(tb testing.TB, node *supervisor.Node, timeout time.Duration
 	}
 }
 
+// benchRoutesDesired returns a desired state of a veth pair r0/r1 with
+// 10.0.0.1/24 on r0 and n routes through it (installDst via
+// installGateway), as a message.
+func benchRoutesDesired(n int) *messages.Desired {
+	d := benchActorsVeth("r0", "r1", "10.0.0.1/24")
+	d.Routes = make([]*messages.Route, n)
+	for i := range d.Routes {
+		d.Routes[i] = &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "r0"}
+	}
+	return d
+}
+
 // benchActorsRSS returns the process's resident set size in MiB, read from
 // VmRSS in /proc/self/status, after a GC that returns freed memory to the
 // kernel (so that garbage left by earlier work does not count).
@@ -419,11 +431,7 @@ func BenchmarkRSSPer100kRoutes(b *testing.B) {
 		var ms0 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
 
-		d := benchActorsVeth("r0", "r1", "10.0.0.1/24")
-		d.Routes = make([]*messages.Route, rssRoutes)
-		for i := range d.Routes {
-			d.Routes[i] = &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "r0"}
-		}
+		d := benchRoutesDesired(rssRoutes)
 		start := time.Now()
 		err := spawnMsg(node, &messages.SpawnScope{
 			Name:      "routes",

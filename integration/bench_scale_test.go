@@ -122,11 +122,7 @@ func BenchmarkScope1M(b *testing.B) {
 			var ms0, ms1 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
 
-			d := benchActorsVeth("r0", "r1", "10.0.0.1/24")
-			d.Routes = make([]*messages.Route, scaleRoutes)
-			for i := range d.Routes {
-				d.Routes[i] = &messages.Route{Dst: installDst(i).String(), Via: installGateway.String(), Dev: "r0"}
-			}
+			d := benchRoutesDesired(scaleRoutes)
 			start := time.Now()
 			err := spawnMsg(node, &messages.SpawnScope{
 				Name:      scope,
