@@ -93,15 +93,18 @@ func TestMessageSizeCap(t *testing.T) {
 	if !errors.Is(err, client.ErrTooLarge) || !strings.Contains(err.Error(), "over the agent's message cap of 4096") {
 		t.Errorf("a message over the cap: %v; want client.ErrTooLarge naming the cap", err)
 	}
-	// A client that assumes the default cap sends it; the agent drops it.
+	// A client that assumes the default cap sends it; the agent drops the
+	// connection, and the client says why that may be.
 	c2, err := client.Dial(ctx, srv.Addr(), tlsOpt(t), client.WithTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	if err := c2.Spawn(ctx, big); err == nil {
-		t.Fatal("a message over the cap was accepted")
+	err = c2.Spawn(ctx, big)
+	if !errors.Is(err, client.ErrConnectionBroke) || !strings.Contains(err.Error(), "over its message cap (api.limits.max_message_bytes), and this one was") {
+		t.Fatalf("a message over the cap: %v; want client.ErrConnectionBroke naming the cap and the size", err)
 	}
+	t.Log(err)
 	if list, err := node.List(); err != nil || len(list) != 0 {
 		t.Errorf("scopes: %v %v; want none", list, err)
 	}

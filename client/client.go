@@ -99,10 +99,45 @@ type Endpoint struct {
 	timeout  time.Duration
 	binds    *bindings
 	max      int // the agent's message cap, in bytes
+	broken   *brokenConns
 
 	mu     sync.Mutex
 	closed bool
 }
+
+// brokenConns counts, per agent address, the connections to it that
+// broke (protoactor's EndpointTerminatedEvent). An agent whose cap is
+// below the client's (WithMaxMessageBytes) drops the connection of a
+// request over it, and protoactor then only lets the request time out:
+// the count tells the request that this happened while it waited.
+type brokenConns struct {
+	mu sync.Mutex
+	n  map[string]uint64
+}
+
+// count returns how many connections to addr broke so far.
+func (b *brokenConns) count(addr string) uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n[addr]
+}
+
+// observe counts evt if it is a connection that broke.
+func (b *brokenConns) observe(evt any) {
+	if e, ok := evt.(*remote.EndpointTerminatedEvent); ok {
+		b.mu.Lock()
+		b.n[e.Address]++
+		b.mu.Unlock()
+	}
+}
+
+// ErrConnectionBroke is returned (wrapped) for a request that got no
+// reply while the connection to the agent broke: an agent drops the
+// connection of a request over its message cap
+// (api.limits.max_message_bytes), which the error then names with the
+// request's size; the agent restarting or the network failing does the
+// same.
+var ErrConnectionBroke = errors.New("the connection to the agent broke before it replied")
 
 // NewEndpoint starts a reply endpoint as opts say (WithListen, WithTLS,
 // WithTimeout, WithLogger). It returns an error when an option is invalid,
@@ -175,7 +210,9 @@ func (st *setup) start() (*Endpoint, error) {
 		system.Shutdown()
 		return nil, fmt.Errorf("client: reply endpoint %q: %w", o.listen, err)
 	}
-	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout, binds: binds, max: o.maxMessage}, nil
+	broken := &brokenConns{n: map[string]uint64{}}
+	system.EventStream.Subscribe(broken.observe) // ends with the system
+	return &Endpoint{system: system, remote: r, probeTLS: st.probeTLS, timeout: o.timeout, binds: binds, max: o.maxMessage, broken: broken}, nil
 }
 
 // replyPolicy is what a reply endpoint on system accepts from agents: the
@@ -490,12 +527,15 @@ func (c *Client) send(ctx context.Context, msg any) (any, error) {
 	if c.sock != nil {
 		return c.sock.roundTrip(ctx, msg, c.timeout)
 	}
-	if m, ok := msg.(proto.Message); ok && c.ep.max > 0 {
-		if n := proto.Size(m); n+envelopeBytes > c.ep.max {
-			return nil, fmt.Errorf("client: %T to %s: %d bytes, over the agent's message cap of %d (api.limits.max_message_bytes, less %d for the envelope): %w",
-				msg, c.node.Address, n, c.ep.max, envelopeBytes, ErrTooLarge)
-		}
+	size := 0
+	if m, ok := msg.(proto.Message); ok {
+		size = proto.Size(m)
 	}
+	if c.ep.max > 0 && size+envelopeBytes > c.ep.max {
+		return nil, fmt.Errorf("client: %T to %s: %d bytes, over the agent's message cap of %d (api.limits.max_message_bytes, less %d for the envelope): %w",
+			msg, c.node.Address, size, c.ep.max, envelopeBytes, ErrTooLarge)
+	}
+	broke := c.ep.broken.count(c.node.Address)
 	timeout := c.ep.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
@@ -521,6 +561,10 @@ func (c *Client) send(ctx context.Context, msg any) (any, error) {
 	case <-done:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, ctx.Err())
+	}
+	if errors.Is(err, actor.ErrTimeout) && c.ep.broken.count(c.node.Address) != broke {
+		return nil, fmt.Errorf("client: %T to %s: %w (%v): an agent drops the connection of a request over its message cap (api.limits.max_message_bytes), and this one was %d bytes; this client assumes a cap of %d (WithMaxMessageBytes)",
+			msg, c.node.Address, ErrConnectionBroke, err, size+envelopeBytes, c.ep.max)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("client: %T to %s: %w", msg, c.node.Address, err)
