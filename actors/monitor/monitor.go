@@ -198,6 +198,9 @@ func (r *reader) run(done chan<- struct{}) {
 	}()
 	var seen uint64
 	for ev := range r.w.Events() {
+		// Recorded first, so that whoever hears of an Overrun finds the
+		// Resync in the untaken Wakeup.
+		wake := r.box.put(ev)
 		if ev == source.Resync {
 			n := r.w.Overruns()
 			d := n - seen
@@ -207,7 +210,7 @@ func (r *reader) run(done chan<- struct{}) {
 			seen = max(n, seen+1)
 			r.system.Root.Send(r.parent, &Overrun{N: d})
 		}
-		if r.box.put(ev) {
+		if wake {
 			r.system.Root.Send(r.target, &Wakeup{box: r.box})
 		}
 	}
