@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/linx-net/linx/internal/parts"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -338,8 +337,8 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	// first route that needs more than its own record; the rest, if any,
 	// in order.
 	start := 0
-	if n >= parallelKeys {
-		start = keyInParts(desired, drecs[:n], proto)
+	if k := parts.Of(n); k > 1 {
+		start = keyInParts(desired, drecs[:n], proto, k)
 		drecs = drecs[:start]
 	}
 	var dscratch rtnl.Route
@@ -454,42 +453,35 @@ func routes(desired desiredSide, obs *ObservedRoutes) routeResult {
 	return r
 }
 
-// parallelKeys is how many desired routes a diff must have for them to
-// be keyed in parts (keyInParts).
-const parallelKeys = 1 << 15
-
-// keyInParts sets recs[i] to the record of desired route i, splitting
-// the routes into one part per processor, each keyed by a goroutine of
-// its own. It stops at the first route that is not plain: one without a
-// destination, of another protocol than proto, or with a source prefix
-// (whose rank the records share). It returns how many leading records it
-// set: len(recs) when every route is plain.
-func keyInParts(desired desiredSide, recs []routeRec, proto rtnl.Protocol) int {
-	parts := runtime.GOMAXPROCS(0)
-	stops := make([]int, parts)
-	var wg sync.WaitGroup
-	for k := range parts {
-		lo, hi := k*len(recs)/parts, (k+1)*len(recs)/parts
-		stops[k] = hi
-		wg.Go(func() {
-			var scratch rtnl.Route
-			for i := lo; i < hi; i++ {
-				d := desired.at(i, &scratch)
-				if !d.Dst.IsValid() || (d.Protocol != 0 && d.Protocol != proto) || d.SrcPrefix.IsValid() {
-					stops[k] = i
-					return
-				}
-				recs[i].setDesired(d, i, nil)
+// keyInParts sets recs[i] to the record of desired route i, in n parts
+// keyed at once (parts.Run). It stops at the first route that is not
+// plain: one without a destination, of another protocol than proto, or
+// with a source prefix (whose rank the records share). It returns how
+// many leading records it set: len(recs) when every route is plain.
+func keyInParts(desired desiredSide, recs []routeRec, proto rtnl.Protocol, n int) int {
+	stops := make([]int, n) // where part k stopped, if it did
+	if parts.Run(len(recs), n, func(k, lo, hi int) bool {
+		var scratch rtnl.Route
+		for i := lo; i < hi; i++ {
+			d := desired.at(i, &scratch)
+			if !d.Dst.IsValid() || (d.Protocol != 0 && d.Protocol != proto) || d.SrcPrefix.IsValid() {
+				stops[k] = i
+				return false
 			}
-		})
+			recs[i].setDesired(d, i, nil)
+		}
+		stops[k] = hi
+		return true
+	}) {
+		return len(recs)
 	}
-	wg.Wait()
-	for k := range parts {
-		if hi := (k + 1) * len(recs) / parts; stops[k] < hi {
+	// The first part that stopped: every part before it keyed its all.
+	for k := range n {
+		if stops[k] < (k+1)*len(recs)/n {
 			return stops[k]
 		}
 	}
-	return len(recs)
+	return len(recs) // not reached: a part stopped
 }
 
 // routePair is a desired route and the observed route of the owner that

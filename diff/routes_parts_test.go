@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/linx-net/linx/internal/parts"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -13,7 +14,7 @@ import (
 // plain, whichever part holds it; a diff with such routes still reports
 // each as a sequential diff does.
 func TestKeyInParts(t *testing.T) {
-	const n = parallelKeys + 5000
+	const n = parts.Large + 5000
 	plain := func() []rtnl.Route {
 		rs := make([]rtnl.Route, n)
 		for i := range rs {
@@ -42,7 +43,7 @@ func TestKeyInParts(t *testing.T) {
 				want = c.at
 			}
 			recs := make([]routeRec, n)
-			got := keyInParts(desiredSide{list: desired}, recs, modelProto)
+			got := keyInParts(desiredSide{list: desired}, recs, modelProto, parts.Of(n))
 			if got != want {
 				t.Fatalf("keyed %d routes, want %d", got, want)
 			}

@@ -4,12 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/linx-net/linx/internal/parts"
 	"github.com/linx-net/linx/rtnl"
 )
 
@@ -225,11 +223,8 @@ func (d Desired) Validate() error {
 	// Routes whose keys strictly increase (as generated state usually
 	// comes) hold no duplicate: then no map of every route is needed. A
 	// large table is checked in parts, one per processor.
-	parts := 1
-	if len(d.Routes) >= parallelChecks {
-		parts = runtime.GOMAXPROCS(0)
-	}
-	sorted := inParts(len(d.Routes), parts, func(_, lo, hi int) bool {
+	n := parts.Of(len(d.Routes))
+	sorted := parts.Run(len(d.Routes), n, func(_, lo, hi int) bool {
 		// Each part from the last route with a key before it, if any, so
 		// that every pair of neighbours is compared.
 		from := lo - 1
@@ -254,8 +249,8 @@ func (d Desired) Validate() error {
 		return true
 	})
 	if sorted {
-		found := make([][]Problem, parts)
-		inParts(len(d.Routes), parts, func(k, lo, hi int) bool {
+		found := make([][]Problem, n)
+		parts.Run(len(d.Routes), n, func(k, lo, hi int) bool {
 			add, checkName := problemsTo(&found[k])
 			for i := lo; i < hi; i++ {
 				checkRoute(i, &d.Routes[i], nexthopIDs, add, checkName)
@@ -392,10 +387,6 @@ func fromText(p netip.Prefix) string {
 	return " from " + p.String()
 }
 
-// parallelChecks is how many routes a desired state must have for
-// Validate to check them in parts.
-const parallelChecks = 1 << 15
-
 // addProblem records a problem of an entry's field.
 type addProblem func(where entry, field, format string, args ...any)
 
@@ -420,23 +411,6 @@ func problemsTo(p *[]Problem) (add addProblem, checkName nameCheck) {
 		}
 	}
 	return add, checkName
-}
-
-// inParts splits [0, n) into parts consecutive ranges, calls f with each
-// part's number k and range in a goroutine of its own (or in this one,
-// for one part) and reports whether every call returned true. Part k is
-// [k*n/parts, (k+1)*n/parts).
-func inParts(n, parts int, f func(k, lo, hi int) bool) bool {
-	if parts <= 1 {
-		return f(0, 0, n)
-	}
-	ok := make([]bool, parts)
-	var wg sync.WaitGroup
-	for k := range parts {
-		wg.Go(func() { ok[k] = f(k, k*n/parts, (k+1)*n/parts) })
-	}
-	wg.Wait()
-	return !slices.Contains(ok, false)
 }
 
 // checkRoute records the problems of desired route r, at index i, that

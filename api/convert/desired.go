@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/linx-net/linx/internal/parts"
 	"github.com/linx-net/linx/messages"
 	"github.com/linx-net/linx/reconcile"
 	"github.com/linx-net/linx/rtnl"
@@ -70,10 +69,6 @@ func (p *problems) addr(e entry, field, s string) netip.Addr {
 	}
 	return v
 }
-
-// parallelRoutes is how many routes a desired state must have for them
-// to be converted in parallel.
-const parallelRoutes = 1 << 15
 
 // route converts r, the route at index i of a message, into *route,
 // which is zero: field by field, since copying a whole route into a
@@ -200,21 +195,14 @@ func desiredFromProto(m *messages.Desired) (reconcile.Desired, error) {
 	// the scope can send the first.
 	if routes := m.GetRoutes(); len(routes) > 0 {
 		d.Routes = make([]reconcile.Route, len(routes))
-		parts := 1
-		if len(routes) >= parallelRoutes {
-			parts = runtime.GOMAXPROCS(0)
-		}
-		found := make([]problems, parts)
-		var wg sync.WaitGroup
-		for k := range parts {
-			lo, hi := k*len(routes)/parts, (k+1)*len(routes)/parts
-			wg.Go(func() {
-				for i := lo; i < hi; i++ {
-					found[k].route(i, routes[i], &d.Routes[i])
-				}
-			})
-		}
-		wg.Wait()
+		n := parts.Of(len(routes))
+		found := make([]problems, n)
+		parts.Run(len(routes), n, func(k, lo, hi int) bool {
+			for i := lo; i < hi; i++ {
+				found[k].route(i, routes[i], &d.Routes[i])
+			}
+			return true
+		})
 		for _, q := range found {
 			p = append(p, q...) // in the order of the routes
 		}
