@@ -848,7 +848,11 @@ func (p *pass) rest() error {
 		}
 		changes, deletes, conflicts := diff.RoutesInParts(want, obs)
 		routeChanges = append(routeChanges, changes)
-		routeDeletes = append(routeDeletes, deletes...)
+		if routeDeletes == nil {
+			routeDeletes = deletes // one protocol, the usual case: no copy
+		} else {
+			routeDeletes = append(routeDeletes, deletes...)
+		}
 		p.report.Conflicts = append(p.report.Conflicts, conflicts...)
 	}
 	neighOps, neighConflicts := diff.Neighbours(desired.Neighbours, observed.Neighbours, p.owned.Neighbours, diff.Mark{Protocol: own, Kept: marked.Neighbours})
@@ -1346,13 +1350,22 @@ func (p *pass) opError(op diff.Op, err error) (e *rtnl.Error, ok bool) {
 }
 
 // sendMuted is send, with the echo of route ops muted around a bulk
-// batch when the kernel is a RouteMuter.
+// batch (muteRoutes).
 func (p *pass) sendMuted(ops []diff.Op) (done int, failed map[int]*rtnl.Error, err error) {
-	if m, ok := p.s.(RouteMuter); ok && len(ops) >= BulkRoutes && ops[0].Kind == diff.KindRoute {
-		unmute := m.MuteRoutes()
-		defer unmute()
+	if ops[0].Kind == diff.KindRoute {
+		defer p.muteRoutes(len(ops))()
 	}
 	return p.send(ops)
+}
+
+// muteRoutes mutes the echo of n route operations about to be sent when
+// they are BulkRoutes or more and the kernel is a RouteMuter, and returns
+// what unmutes it (nothing otherwise).
+func (p *pass) muteRoutes(n int) (unmute func()) {
+	if m, ok := p.s.(RouteMuter); ok && n >= BulkRoutes {
+		return m.MuteRoutes()
+	}
+	return func() {}
 }
 
 // peerElsewhere reports whether op creates a veth whose peer is created

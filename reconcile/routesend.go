@@ -28,10 +28,7 @@ func (p *pass) doRoutes(parts []diff.RouteChanges) error {
 	if n == 0 {
 		return nil
 	}
-	if m, ok := p.s.(RouteMuter); ok && n >= BulkRoutes {
-		unmute := m.MuteRoutes()
-		defer unmute()
-	}
+	defer p.muteRoutes(n)()
 	// The report's room is made once, not grown chunk by chunk, and each
 	// chunk is built in it, past its end (at next), where settling leaves
 	// the ops in place: a million of them are not built in lists of
@@ -76,7 +73,11 @@ func (p *pass) doRoutes(parts []diff.RouteChanges) error {
 			if ops = p.keep(ops); len(ops) == 0 {
 				continue
 			}
-			if ops, _ = p.prepare(ops); len(ops) == 0 { // routes touch no ledger: no error
+			ops, err := p.prepare(ops)
+			if err != nil {
+				return finish(err)
+			}
+			if len(ops) == 0 {
 				continue
 			}
 			// A batch is reused once the chunk encoded in it is settled:

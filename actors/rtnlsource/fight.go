@@ -111,14 +111,11 @@ func (l *freshKeys) add(k freshKey) {
 	l.n++
 }
 
-// fought is a key a pass redid FightRepeats times, by its hash; it is
-// named only at the end of the pass, the string of a key costing more
-// than its hash, and a first pass recording a million.
+// fought is a key a pass redid FightRepeats times: its name ("route
+// …"), made only for these few, and its hash.
 type fought struct {
-	kind diff.Kind
-	key  string
-	h    uint64
 	name string
+	h    uint64
 }
 
 // backgroundKeys is how many fresh keys a pass must bring for them to be
@@ -172,7 +169,7 @@ func (f *fights) add(ops []diff.Op) {
 		w.count++
 		f.keys[k] = w
 		if w.count >= FightRepeats {
-			f.fighting = append(f.fighting, fought{kind: ops[i].Kind, key: ops[i].Key(), h: k})
+			f.fighting = append(f.fighting, fought{name: ops[i].Kind.String() + " " + ops[i].Key(), h: k})
 		}
 	}
 }
@@ -236,9 +233,6 @@ func (f *fights) fight() *FightError {
 	f.fighting = nil
 	if len(fighting) == 0 {
 		return nil
-	}
-	for i := range fighting {
-		fighting[i].name = fighting[i].kind.String() + " " + fighting[i].key
 	}
 	slices.SortFunc(fighting, func(a, b fought) int { return strings.Compare(a.name, b.name) })
 	keys := make([]string, len(fighting))
